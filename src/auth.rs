@@ -1,0 +1,334 @@
+//! Who is asking: the project, the access type the keys prove, and the signed-in user; plus the
+//! ways a user signs up and in (password, anonymous).
+
+use serde::Deserialize;
+
+use crate::crypto;
+use crate::error::{Error, Result};
+use crate::projects::{KeyKind, Project, INTERNAL_PROJECT_ID};
+use crate::sessions::{insert_session, Tokens, DEFAULT_SESSION_MS};
+use crate::users::{insert_user, parse_email, write_user, NewUser, User, USER_SELECT};
+use crate::{now_ms, Core};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccessType {
+    Client,
+    Server,
+    Admin,
+}
+
+impl AccessType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessType::Client => "client",
+            AccessType::Server => "server",
+            AccessType::Admin => "admin",
+        }
+    }
+}
+
+/// The authentication a request carries (from `X-Stack-*` / `X-Hexclave-*` headers or a
+/// hosted page's session).
+#[derive(Clone, Debug, Default)]
+pub struct Credentials {
+    pub access_type: Option<String>,
+    pub project_id: Option<String>,
+    pub publishable_client_key: Option<String>,
+    pub secret_server_key: Option<String>,
+    pub super_secret_admin_key: Option<String>,
+    pub admin_access_token: Option<String>,
+    pub access_token: Option<String>,
+    pub refresh_token: Option<String>,
+    pub allow_anonymous_user: bool,
+}
+
+/// An authenticated request.
+#[derive(Clone, Debug)]
+pub struct Auth {
+    pub project: Project,
+    pub access: AccessType,
+    pub user: Option<User>,
+    /// The session (refresh token id) of the access token, if any.
+    pub session_id: Option<String>,
+    pub refresh_token: Option<String>,
+}
+
+impl Auth {
+    /// Fails with INSUFFICIENT_ACCESS_TYPE unless the access type is one of `allowed`.
+    pub fn require(&self, allowed: &[AccessType]) -> Result<()> {
+        if allowed.contains(&self.access) {
+            Ok(())
+        } else {
+            Err(Error::InsufficientAccessType {
+                actual: self.access.as_str(),
+                allowed: allowed.iter().map(|a| a.as_str()).collect(),
+            })
+        }
+    }
+
+    pub fn require_server(&self) -> Result<()> {
+        self.require(&[AccessType::Server, AccessType::Admin])
+    }
+
+    pub fn require_admin(&self) -> Result<()> {
+        self.require(&[AccessType::Admin])
+    }
+
+    pub fn is_server(&self) -> bool {
+        self.access != AccessType::Client
+    }
+
+    /// The signed-in user, for `me` endpoints.
+    pub fn me(&self) -> Result<&User> {
+        self.user.as_ref().ok_or(Error::CannotGetOwnUserWithoutUser)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PasswordSignUp {
+    pub email: String,
+    pub password: String,
+    /// Where the verification email would link to; accepted for compatibility.
+    #[serde(default)]
+    pub verification_callback_url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordSignIn {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordUpdate {
+    pub old_password: String,
+    pub new_password: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordSet {
+    pub password: String,
+}
+
+impl Core {
+    /// Checks the credentials of a request. `Ok(None)` when no access type was given and no
+    /// key either: some endpoints (welcome, JWKS) need none.
+    pub async fn authenticate(&self, c: &Credentials) -> Result<Option<Auth>> {
+        let has_key = c.publishable_client_key.is_some()
+            || c.secret_server_key.is_some()
+            || c.super_secret_admin_key.is_some()
+            || c.admin_access_token.is_some();
+        let Some(access_type) = c.access_type.as_deref() else {
+            return if has_key { Err(Error::ProjectKeyWithoutAccessType) } else { Ok(None) };
+        };
+        let access = match access_type {
+            "client" => AccessType::Client,
+            "server" => AccessType::Server,
+            "admin" => AccessType::Admin,
+            other => return Err(Error::InvalidAccessType(other.into())),
+        };
+        let Some(project_id) = c.project_id.as_deref() else {
+            return Err(Error::AccessTypeWithoutProjectId(access_type.into()));
+        };
+        let project = self.project(project_id).await?.ok_or_else(|| Error::CurrentProjectNotFound(project_id.into()))?;
+
+        // An admin access token (a dashboard user's) grants every access type on projects
+        // their teams own; otherwise the key of the access type must be present and valid.
+        let admin_token_ok = match &c.admin_access_token {
+            Some(token) => {
+                self.check_admin_access_token(&project, token).await?;
+                true
+            }
+            None => false,
+        };
+        if !admin_token_ok {
+            match access {
+                AccessType::Client => match &c.publishable_client_key {
+                    Some(key) => {
+                        if !self.check_project_key(&project.id, KeyKind::PublishableClient, key).await? {
+                            return Err(Error::InvalidPublishableClientKey(project.id.clone()));
+                        }
+                    }
+                    None if project.config.require_publishable_client_key => {
+                        return Err(Error::PublishableClientKeyRequiredForProject(project.id.clone()))
+                    }
+                    None => {}
+                },
+                AccessType::Server => {
+                    let key = c.secret_server_key.as_deref().ok_or(Error::ServerAuthenticationRequired)?;
+                    if !self.check_project_key(&project.id, KeyKind::SecretServer, key).await? {
+                        return Err(Error::InvalidSecretServerKey(project.id.clone()));
+                    }
+                }
+                AccessType::Admin => {
+                    let key = c.super_secret_admin_key.as_deref().ok_or(Error::AdminAuthenticationRequired)?;
+                    if !self.check_project_key(&project.id, KeyKind::SuperSecretAdmin, key).await? {
+                        return Err(Error::InvalidSuperSecretAdminKey(project.id.clone()));
+                    }
+                }
+            }
+        }
+
+        let (user, session_id) = match &c.access_token {
+            Some(token) => {
+                let claims = self.signer.verify(token, &project.id, false)?;
+                let user = self.user_of_live_session(&project.id, &claims.sub, &claims.refresh_token_id).await?;
+                let Some(user) = user else {
+                    // The session was revoked (sign-out, password change, user deleted).
+                    return Err(Error::AccessTokenExpired {
+                        expired_at_millis: Some(claims.exp * 1000),
+                        project_id: Some(project.id.clone()),
+                        user_id: Some(claims.sub),
+                        refresh_token_id: Some(claims.refresh_token_id),
+                    });
+                };
+                if user.is_anonymous && !c.allow_anonymous_user {
+                    return Err(Error::AnonymousAuthenticationNotAllowed);
+                }
+                (Some(user), Some(claims.refresh_token_id))
+            }
+            None => (None, None),
+        };
+        Ok(Some(Auth { project, access, user, session_id, refresh_token: c.refresh_token.clone() }))
+    }
+
+    async fn user_of_live_session(&self, project_id: &str, user_id: &str, session_id: &str) -> Result<Option<User>> {
+        if !crate::is_uuid(user_id) {
+            return Ok(None);
+        }
+        Ok(sqlx::query_as(&format!(
+            "{USER_SELECT} WHERE u.project_id = $1 AND u.id = $2 AND EXISTS \
+             (SELECT 1 FROM refresh_tokens r WHERE r.id = $3 AND r.user_id = u.id AND r.expires_at > $4)"
+        ))
+        .bind(project_id)
+        .bind(user_id)
+        .bind(session_id)
+        .bind(now_ms())
+        .fetch_optional(&self.db.pool)
+        .await?)
+    }
+
+    /// An admin access token is an internal-project access token of a user who belongs to the
+    /// team that owns `project`.
+    async fn check_admin_access_token(&self, project: &Project, token: &str) -> Result<User> {
+        let claims = self.signer.verify(token, INTERNAL_PROJECT_ID, true)?;
+        let user = self
+            .user_of_live_session(INTERNAL_PROJECT_ID, &claims.sub, &claims.refresh_token_id)
+            .await?
+            .ok_or(Error::AdminAccessTokenExpired(Some(claims.exp * 1000)))?;
+        match &project.owner_team_id {
+            Some(team) if self.is_team_member(team, &user.id).await? => Ok(user),
+            _ => Err(Error::AdminAccessTokenIsNotAdmin),
+        }
+    }
+
+    /// Signs a new user up with email and password. Signed in anonymously, the same user is
+    /// upgraded instead (their id, data and teams stay).
+    pub async fn password_sign_up(&self, project: &Project, current: Option<&User>, input: PasswordSignUp) -> Result<Tokens> {
+        if !project.config.credential_enabled {
+            return Err(Error::PasswordAuthenticationNotEnabled);
+        }
+        let email = parse_email(&input.email, "body.email")?;
+        crypto::check_password_rules(&input.password)?;
+        let upgrading = current.filter(|u| u.is_anonymous);
+        if upgrading.is_none() && !project.config.sign_up_enabled {
+            return Err(Error::SignUpNotEnabled);
+        }
+        if self.user_by_auth_email(&project.id, &email).await?.is_some() {
+            return Err(Error::UserEmailAlreadyExists(email));
+        }
+        let hash = crypto::hash_password(input.password).await?;
+        let mut tx = self.db.pool.begin().await?;
+        let user_id = match upgrading {
+            Some(anon) => {
+                let mut u = anon.clone();
+                u.is_anonymous = false;
+                u.primary_email = Some(email.clone());
+                u.primary_email_verified = false;
+                u.primary_email_auth_enabled = true;
+                u.password_hash = Some(hash);
+                write_user(&mut tx, &u).await?;
+                if project.config.create_team_on_sign_up && u.selected_team_id.is_none() {
+                    let name = crate::teams::personal_team_name(u.display_name.as_deref(), Some(&email));
+                    crate::teams::insert_team(&mut tx, &project.id, &name, Some(&u.id)).await?;
+                }
+                u.id
+            }
+            None => insert_user(&mut tx, project, &NewUser::with_email_password(email, Some(hash))).await?,
+        };
+        let (session_id, refresh_token) = insert_session(&mut tx, &project.id, &user_id, DEFAULT_SESSION_MS, false).await?;
+        tx.commit().await?;
+        let user = self.user(&project.id, &user_id).await?.ok_or(Error::UserNotFound)?;
+        Ok(Tokens { access_token: self.access_token(&user, &session_id)?, refresh_token, user_id })
+    }
+
+    /// Signs in with email and password. Every failure looks the same from outside, and takes
+    /// as long as a real check.
+    pub async fn password_sign_in(&self, project: &Project, input: PasswordSignIn) -> Result<Tokens> {
+        if !project.config.credential_enabled {
+            return Err(Error::PasswordAuthenticationNotEnabled);
+        }
+        let email = parse_email(&input.email, "body.email")?;
+        let user = self.user_by_auth_email(&project.id, &email).await?;
+        let Some((user, hash)) = user.and_then(|u| u.password_hash.clone().map(|h| (u, h))) else {
+            crypto::burn_password_check(input.password).await;
+            return Err(Error::EmailPasswordMismatch);
+        };
+        if !crypto::verify_password(input.password, hash).await? {
+            return Err(Error::EmailPasswordMismatch);
+        }
+        sqlx::query("UPDATE users SET last_active_at = $2 WHERE id = $1").bind(&user.id).bind(now_ms()).execute(&self.db.pool).await?;
+        self.open_session(&user, DEFAULT_SESSION_MS, false).await
+    }
+
+    /// Changes the signed-in user's password; their other sessions end.
+    pub async fn password_update(&self, user: &User, current_session: Option<&str>, input: PasswordUpdate) -> Result<()> {
+        let hash = user.password_hash.clone().ok_or(Error::UserDoesNotHavePassword)?;
+        if !crypto::verify_password(input.old_password, hash).await? {
+            return Err(Error::PasswordConfirmationMismatch);
+        }
+        crypto::check_password_rules(&input.new_password)?;
+        self.store_password(user, current_session, input.new_password).await
+    }
+
+    /// Gives a password to a user who has none (signed up another way).
+    pub async fn password_set(&self, user: &User, current_session: Option<&str>, input: PasswordSet) -> Result<()> {
+        if user.password_hash.is_some() {
+            return Err(Error::Schema(
+                "This user already has a password. Use /auth/password/update with the old password to change it.".into(),
+            ));
+        }
+        crypto::check_password_rules(&input.password)?;
+        self.store_password(user, current_session, input.password).await
+    }
+
+    async fn store_password(&self, user: &User, keep_session: Option<&str>, password: String) -> Result<()> {
+        let hash = crypto::hash_password(password).await?;
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1").bind(&user.id).bind(hash).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM refresh_tokens WHERE user_id = $1 AND id <> $2")
+            .bind(&user.id)
+            .bind(keep_session.unwrap_or(""))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Creates an anonymous user and signs them in.
+    pub async fn anonymous_sign_up(&self, project: &Project) -> Result<Tokens> {
+        let mut n = NewUser::with_email_password(String::new(), None);
+        n.email = None;
+        n.auth_enabled = false;
+        n.is_anonymous = true;
+        let mut tx = self.db.pool.begin().await?;
+        let user_id = insert_user(&mut tx, project, &n).await?;
+        let (session_id, refresh_token) = insert_session(&mut tx, &project.id, &user_id, DEFAULT_SESSION_MS, false).await?;
+        tx.commit().await?;
+        let user = self.user(&project.id, &user_id).await?.ok_or(Error::UserNotFound)?;
+        Ok(Tokens { access_token: self.access_token(&user, &session_id)?, refresh_token, user_id })
+    }
+}

@@ -1,0 +1,275 @@
+//! The product's errors: Stack's known errors (code, HTTP status, message, details) plus one
+//! variant for unexpected failures, whose cause is logged and never shown to clients.
+
+use serde_json::{json, Value};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Schema(String),
+    #[error("body is not valid JSON")]
+    BodyParsing(String),
+    #[error("access type header is missing")]
+    ProjectKeyWithoutAccessType,
+    #[error("invalid access type")]
+    InvalidAccessType(String),
+    #[error("access type without project id")]
+    AccessTypeWithoutProjectId(String),
+    #[error("access type required")]
+    AccessTypeRequired,
+    #[error("insufficient access type")]
+    InsufficientAccessType { actual: &'static str, allowed: Vec<&'static str> },
+    #[error("invalid publishable client key")]
+    InvalidPublishableClientKey(String),
+    #[error("invalid secret server key")]
+    InvalidSecretServerKey(String),
+    #[error("invalid super secret admin key")]
+    InvalidSuperSecretAdminKey(String),
+    #[error("publishable client key required")]
+    PublishableClientKeyRequiredForProject(String),
+    #[error("secret server key required")]
+    ServerAuthenticationRequired,
+    #[error("admin authentication required")]
+    AdminAuthenticationRequired,
+    #[error("unparsable admin access token")]
+    UnparsableAdminAccessToken,
+    #[error("admin access token expired")]
+    AdminAccessTokenExpired(Option<i64>),
+    #[error("admin access token is not for the internal project")]
+    InvalidProjectForAdminAccessToken,
+    #[error("admin access token cannot manage this project")]
+    AdminAccessTokenIsNotAdmin,
+    #[error("expected internal project")]
+    ExpectedInternalProject,
+    #[error("unparsable access token")]
+    UnparsableAccessToken,
+    #[error("access token expired")]
+    AccessTokenExpired { expired_at_millis: Option<i64>, project_id: Option<String>, user_id: Option<String>, refresh_token_id: Option<String> },
+    #[error("access token for another project")]
+    InvalidProjectForAccessToken { expected: String, actual: String },
+    #[error("refresh token not found or expired")]
+    RefreshTokenNotFoundOrExpired,
+    #[error("cannot delete current session")]
+    CannotDeleteCurrentSession,
+    #[error("user email already exists")]
+    UserEmailAlreadyExists(String),
+    #[error("no user in request")]
+    CannotGetOwnUserWithoutUser,
+    #[error("user id does not exist")]
+    UserIdDoesNotExist(String),
+    #[error("user not found")]
+    UserNotFound,
+    #[error("project not found")]
+    ProjectNotFound(String),
+    #[error("current project not found")]
+    CurrentProjectNotFound(String),
+    #[error("sign up not enabled")]
+    SignUpNotEnabled,
+    #[error("password authentication not enabled")]
+    PasswordAuthenticationNotEnabled,
+    #[error("anonymous authentication not allowed")]
+    AnonymousAuthenticationNotAllowed,
+    #[error("email password mismatch")]
+    EmailPasswordMismatch,
+    #[error("password too short")]
+    PasswordTooShort(usize),
+    #[error("password too long")]
+    PasswordTooLong(usize),
+    #[error("user does not have password")]
+    UserDoesNotHavePassword,
+    #[error("password confirmation mismatch")]
+    PasswordConfirmationMismatch,
+    #[error("team not found")]
+    TeamNotFound(String),
+    #[error("user authentication required")]
+    UserAuthenticationRequired,
+    #[error("API key not found")]
+    ApiKeyNotFound,
+    #[error("route not found")]
+    RouteNotFound { method: String, path: String },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// Wraps an unexpected failure. The cause chain is kept for the log only.
+    pub fn internal(err: impl std::fmt::Display) -> Self {
+        Error::Internal(err.to_string())
+    }
+
+    /// Stack's error code, or `None` for failures that are not a known error.
+    pub fn code(&self) -> Option<&'static str> {
+        use Error::*;
+        Some(match self {
+            Schema(_) => "SCHEMA_ERROR",
+            BodyParsing(_) => "BODY_PARSING_ERROR",
+            ProjectKeyWithoutAccessType => "PROJECT_KEY_WITHOUT_ACCESS_TYPE",
+            InvalidAccessType(_) => "INVALID_ACCESS_TYPE",
+            AccessTypeWithoutProjectId(_) => "ACCESS_TYPE_WITHOUT_PROJECT_ID",
+            AccessTypeRequired => "ACCESS_TYPE_REQUIRED",
+            InsufficientAccessType { .. } => "INSUFFICIENT_ACCESS_TYPE",
+            InvalidPublishableClientKey(_) => "INVALID_PUBLISHABLE_CLIENT_KEY",
+            InvalidSecretServerKey(_) => "INVALID_SECRET_SERVER_KEY",
+            InvalidSuperSecretAdminKey(_) => "INVALID_SUPER_SECRET_ADMIN_KEY",
+            PublishableClientKeyRequiredForProject(_) => "PUBLISHABLE_CLIENT_KEY_REQUIRED_FOR_PROJECT",
+            ServerAuthenticationRequired => "SERVER_AUTHENTICATION_REQUIRED",
+            AdminAuthenticationRequired => "ADMIN_AUTHENTICATION_REQUIRED",
+            UnparsableAdminAccessToken => "UNPARSABLE_ADMIN_ACCESS_TOKEN",
+            AdminAccessTokenExpired(_) => "ADMIN_ACCESS_TOKEN_EXPIRED",
+            InvalidProjectForAdminAccessToken => "INVALID_PROJECT_FOR_ADMIN_ACCESS_TOKEN",
+            AdminAccessTokenIsNotAdmin => "ADMIN_ACCESS_TOKEN_IS_NOT_ADMIN",
+            ExpectedInternalProject => "EXPECTED_INTERNAL_PROJECT",
+            UnparsableAccessToken => "UNPARSABLE_ACCESS_TOKEN",
+            AccessTokenExpired { .. } => "ACCESS_TOKEN_EXPIRED",
+            InvalidProjectForAccessToken { .. } => "INVALID_PROJECT_FOR_ACCESS_TOKEN",
+            RefreshTokenNotFoundOrExpired => "REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED",
+            CannotDeleteCurrentSession => "CANNOT_DELETE_CURRENT_SESSION",
+            UserEmailAlreadyExists(_) => "USER_EMAIL_ALREADY_EXISTS",
+            CannotGetOwnUserWithoutUser => "CANNOT_GET_OWN_USER_WITHOUT_USER",
+            UserIdDoesNotExist(_) => "USER_ID_DOES_NOT_EXIST",
+            UserNotFound => "USER_NOT_FOUND",
+            ProjectNotFound(_) => "PROJECT_NOT_FOUND",
+            CurrentProjectNotFound(_) => "CURRENT_PROJECT_NOT_FOUND",
+            SignUpNotEnabled => "SIGN_UP_NOT_ENABLED",
+            PasswordAuthenticationNotEnabled => "PASSWORD_AUTHENTICATION_NOT_ENABLED",
+            AnonymousAuthenticationNotAllowed => "ANONYMOUS_AUTHENTICATION_NOT_ALLOWED",
+            EmailPasswordMismatch => "EMAIL_PASSWORD_MISMATCH",
+            PasswordTooShort(_) => "PASSWORD_TOO_SHORT",
+            PasswordTooLong(_) => "PASSWORD_TOO_LONG",
+            UserDoesNotHavePassword => "USER_DOES_NOT_HAVE_PASSWORD",
+            PasswordConfirmationMismatch => "PASSWORD_CONFIRMATION_MISMATCH",
+            TeamNotFound(_) => "TEAM_NOT_FOUND",
+            UserAuthenticationRequired => "USER_AUTHENTICATION_REQUIRED",
+            ApiKeyNotFound => "API_KEY_NOT_FOUND",
+            RouteNotFound { .. } | Internal(_) => return None,
+        })
+    }
+
+    pub fn status(&self) -> u16 {
+        use Error::*;
+        match self {
+            InsufficientAccessType { .. }
+            | InvalidPublishableClientKey(_)
+            | InvalidSecretServerKey(_)
+            | InvalidSuperSecretAdminKey(_)
+            | PublishableClientKeyRequiredForProject(_)
+            | ServerAuthenticationRequired
+            | AdminAuthenticationRequired
+            | UnparsableAdminAccessToken
+            | AdminAccessTokenExpired(_)
+            | InvalidProjectForAdminAccessToken
+            | AdminAccessTokenIsNotAdmin
+            | ExpectedInternalProject
+            | UnparsableAccessToken
+            | AccessTokenExpired { .. }
+            | InvalidProjectForAccessToken { .. }
+            | RefreshTokenNotFoundOrExpired
+            | AnonymousAuthenticationNotAllowed
+            | UserAuthenticationRequired => 401,
+            UserEmailAlreadyExists(_) => 409,
+            UserNotFound | ProjectNotFound(_) | TeamNotFound(_) | ApiKeyNotFound | RouteNotFound { .. } => 404,
+            Internal(_) => 500,
+            _ => 400,
+        }
+    }
+
+    /// The message a person reads; Stack's wording where Stack has one.
+    pub fn message(&self) -> String {
+        use Error::*;
+        const ACCESS_TYPE_LEGACY: &str = "(The legacy x-stack-access-type header is also accepted.)";
+        match self {
+            Schema(m) | BodyParsing(m) => m.clone(),
+            ProjectKeyWithoutAccessType => format!("Either an API key or an admin access token was provided, but the x-hexclave-access-type header is missing. Set it to 'client', 'server', or 'admin' as appropriate. {ACCESS_TYPE_LEGACY}"),
+            InvalidAccessType(t) => format!("The x-hexclave-access-type header must be 'client', 'server', or 'admin', but was '{t}'. {ACCESS_TYPE_LEGACY}"),
+            AccessTypeWithoutProjectId(t) => format!("The x-hexclave-access-type header was '{t}', but the x-hexclave-project-id header was not provided. (The legacy x-stack-access-type and x-stack-project-id headers are also accepted.)"),
+            AccessTypeRequired => "You must specify an access level for this project. Make sure project API keys are provided (eg. x-hexclave-publishable-client-key) and you set the x-hexclave-access-type header to 'client', 'server', or 'admin'. (The legacy x-stack-* equivalents are also accepted.)".into(),
+            InsufficientAccessType { actual, allowed } => {
+                let allowed: Vec<String> = allowed.iter().map(|a| format!("'{a}'")).collect();
+                format!("The x-hexclave-access-type header must be {}, but was '{actual}'. {ACCESS_TYPE_LEGACY}", allowed.join(" or "))
+            }
+            InvalidPublishableClientKey(p) => format!("The publishable key is not valid for the project {p:?}. Does the project and/or the key exist?"),
+            InvalidSecretServerKey(p) => format!("The secret server key is not valid for the project {p:?}. Does the project and/or the key exist?"),
+            InvalidSuperSecretAdminKey(p) => format!("The super secret admin key is not valid for the project {p:?}. Does the project and/or the key exist?"),
+            PublishableClientKeyRequiredForProject(_) => "Publishable client keys are required for this project. Create one in Project Keys, or disable this requirement there to allow keyless client access.".into(),
+            ServerAuthenticationRequired => "The secret server key must be provided.".into(),
+            AdminAuthenticationRequired => "The super secret admin key must be provided.".into(),
+            UnparsableAdminAccessToken => "Admin access token is not parsable.".into(),
+            AdminAccessTokenExpired(_) => "Admin access token has expired. Please refresh it and try again.".into(),
+            InvalidProjectForAdminAccessToken => "Admin access tokens must be created on the internal project.".into(),
+            AdminAccessTokenIsNotAdmin => "Admin access token does not have the required permissions to access this project.".into(),
+            ExpectedInternalProject => "The project ID is expected to be internal.".into(),
+            UnparsableAccessToken => "Access token is not parsable.".into(),
+            AccessTokenExpired { .. } => "Access token has expired. Please refresh it and try again.".into(),
+            InvalidProjectForAccessToken { expected, actual } => format!("Access token not valid for this project. Expected project ID {expected:?}, but the token is for project ID {actual:?}."),
+            RefreshTokenNotFoundOrExpired => "Refresh token not found for this project, or the session has expired/been revoked.".into(),
+            CannotDeleteCurrentSession => "Cannot delete the current session.".into(),
+            UserEmailAlreadyExists(e) => format!("A user with email {e:?} already exists."),
+            CannotGetOwnUserWithoutUser => "You have specified 'me' as a userId, but did not provide authentication for a user.".into(),
+            UserIdDoesNotExist(id) => format!("The given user with the ID {id} does not exist."),
+            UserNotFound => "User not found.".into(),
+            ProjectNotFound(p) => format!("Project {p} not found or is not accessible with the current user."),
+            CurrentProjectNotFound(p) => format!("The current project with ID {p} was not found. Please check the value of the x-hexclave-project-id header. (The legacy x-stack-project-id header is also accepted.)"),
+            SignUpNotEnabled => "Creation of new accounts is not enabled for this project. Please ask the project owner to enable it.".into(),
+            PasswordAuthenticationNotEnabled => "Password authentication is not enabled for this project.".into(),
+            AnonymousAuthenticationNotAllowed => "X-Stack-Access-Token is for an anonymous user, but anonymous users are not enabled. Set the X-Stack-Allow-Anonymous-User header of this request to 'true' to allow anonymous users.".into(),
+            EmailPasswordMismatch => "Wrong e-mail or password.".into(),
+            PasswordTooShort(n) => format!("Password too short. Minimum length is {n}."),
+            PasswordTooLong(n) => format!("Password too long. Maximum length is {n}."),
+            UserDoesNotHavePassword => "This user does not have password authentication enabled.".into(),
+            PasswordConfirmationMismatch => "Passwords do not match.".into(),
+            TeamNotFound(t) => format!("Team {t} not found."),
+            UserAuthenticationRequired => "User authentication required for this endpoint.".into(),
+            ApiKeyNotFound => "API key not found.".into(),
+            RouteNotFound { method, path } => format!("No route matches {method} {path}. Check the method and path against the API reference."),
+            Internal(_) => "Something went wrong on our side. The error has been logged; please try again later.".into(),
+        }
+    }
+
+    pub fn details(&self) -> Option<Value> {
+        use Error::*;
+        Some(match self {
+            Schema(m) => json!({ "message": m }),
+            InvalidAccessType(t) => json!({ "accessType": t }),
+            AccessTypeWithoutProjectId(t) => json!({ "request_type": t }),
+            InsufficientAccessType { actual, allowed } => json!({ "actual_access_type": actual, "allowed_access_types": allowed }),
+            InvalidPublishableClientKey(p) | InvalidSecretServerKey(p) | InvalidSuperSecretAdminKey(p) | PublishableClientKeyRequiredForProject(p) | ProjectNotFound(p) | CurrentProjectNotFound(p) => json!({ "project_id": p }),
+            AdminAccessTokenExpired(at) => json!({ "expired_at_millis": at }),
+            AccessTokenExpired { expired_at_millis, project_id, user_id, refresh_token_id } => json!({
+                "expired_at_millis": expired_at_millis, "project_id": project_id, "user_id": user_id, "refresh_token_id": refresh_token_id,
+            }),
+            InvalidProjectForAccessToken { expected, actual } => json!({ "expected_project_id": expected, "actual_project_id": actual }),
+            UserEmailAlreadyExists(e) => json!({ "email": e, "would_work_if_email_was_verified": false }),
+            UserIdDoesNotExist(id) => json!({ "user_id": id }),
+            PasswordTooShort(n) => json!({ "min_length": n }),
+            PasswordTooLong(n) => json!({ "maxLength": n }),
+            TeamNotFound(t) => json!({ "team_id": t }),
+            _ => return None,
+        })
+    }
+
+    /// The JSON body Stack sends for a known error: `{code, details?, error}`.
+    pub fn to_json(&self) -> Value {
+        let mut body = json!({ "error": self.message() });
+        if let Some(code) = self.code() {
+            body["code"] = json!(code);
+        }
+        if let Some(details) = self.details() {
+            body["details"] = details;
+        }
+        body
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Error::internal(format!("database: {e}"))
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for Error {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        Error::internal(format!("migration: {e}"))
+    }
+}

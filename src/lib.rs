@@ -1,0 +1,67 @@
+//! Gatehouse's auth core: the domain (projects, users, teams, sessions, tokens), its storage
+//! and its crypto. It knows nothing of HTTP or of pages; the REST API and the Leptos server
+//! functions both call it, so each rule is written once, here.
+
+pub mod auth;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod patch;
+pub mod projects;
+pub mod sessions;
+pub mod teams;
+pub mod tokens;
+pub mod users;
+
+use std::sync::Arc;
+
+pub use error::{Error, Result};
+
+/// Everything a request needs: the database and the token signer.
+#[derive(Clone)]
+pub struct Core {
+    pub db: db::Db,
+    pub signer: tokens::Signer,
+    pub public_url: Arc<str>,
+}
+
+/// Settings the core is built from (the binary reads them from the environment).
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    pub database_url: String,
+    pub secret: Vec<u8>,
+    pub public_url: String,
+    /// Keys for the internal project (Stack's STACK_SEED_INTERNAL_PROJECT_* variables).
+    pub seed_keys: Option<projects::SeedKeys>,
+}
+
+impl Core {
+    /// Connects, migrates, and makes sure the internal project exists.
+    pub async fn start(settings: &Settings) -> Result<Core> {
+        let db = db::Db::connect(&settings.database_url).await?;
+        let core = Core {
+            db,
+            signer: tokens::Signer::new(&settings.secret, &settings.public_url),
+            public_url: settings.public_url.trim_end_matches('/').into(),
+        };
+        core.ensure_internal_project(settings.seed_keys.as_ref()).await?;
+        Ok(core)
+    }
+}
+
+/// Milliseconds since the Unix epoch: the one time format in storage and on the wire.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Parses `s` as a UUID, the only form of user, team and session ids.
+pub fn is_uuid(s: &str) -> bool {
+    uuid::Uuid::parse_str(s).is_ok()
+}

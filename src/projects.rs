@@ -1,0 +1,559 @@
+//! Projects, their configuration, and their API key sets (publishable client, secret server
+//! and super-secret admin keys; shown once, stored as hashes).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::crypto::{random_hex, secret_hash};
+use crate::error::{Error, Result};
+use crate::{new_id, now_ms, Core};
+
+pub const INTERNAL_PROJECT_ID: &str = "internal";
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Domain {
+    pub domain: String,
+    pub handler_path: String,
+}
+
+/// The part of a project's configuration the core acts on. Stored as JSON text, so adding a
+/// field needs no migration; `default` keeps old rows readable.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProjectConfig {
+    pub allow_localhost: bool,
+    pub sign_up_enabled: bool,
+    pub credential_enabled: bool,
+    pub magic_link_enabled: bool,
+    pub passkey_enabled: bool,
+    pub client_team_creation_enabled: bool,
+    pub client_user_deletion_enabled: bool,
+    pub allow_user_api_keys: bool,
+    pub allow_team_api_keys: bool,
+    pub create_team_on_sign_up: bool,
+    pub require_publishable_client_key: bool,
+    pub domains: Vec<Domain>,
+}
+
+impl Default for ProjectConfig {
+    /// Stack's defaults for a new project.
+    fn default() -> Self {
+        ProjectConfig {
+            allow_localhost: true,
+            sign_up_enabled: true,
+            credential_enabled: true,
+            magic_link_enabled: false,
+            passkey_enabled: false,
+            client_team_creation_enabled: false,
+            client_user_deletion_enabled: false,
+            allow_user_api_keys: false,
+            allow_team_api_keys: false,
+            create_team_on_sign_up: false,
+            require_publishable_client_key: false,
+            domains: vec![],
+        }
+    }
+}
+
+impl ProjectConfig {
+    /// Applies a partial update (`{"sign_up_enabled": false, …}`); unknown or mistyped fields
+    /// are a schema error naming the field.
+    pub fn patched(&self, update: &Value) -> Result<ProjectConfig> {
+        let Some(fields) = update.as_object() else {
+            return Err(Error::Schema("Request validation failed: body.config must be an object.".into()));
+        };
+        let mut merged = serde_json::to_value(self).map_err(Error::internal)?;
+        for (k, v) in fields {
+            merged[k] = v.clone();
+        }
+        let config: ProjectConfig = serde_path_to_error::deserialize(merged)
+            .map_err(|e| Error::Schema(format!("Request validation failed: body.config.{}", describe_serde_error(&e))))?;
+        for d in &config.domains {
+            if !(d.domain.starts_with("http://") || d.domain.starts_with("https://")) {
+                return Err(Error::Schema(format!(
+                    "Request validation failed: body.config.domains: URL must start with http:// or https:// (got {:?}).",
+                    d.domain
+                )));
+            }
+        }
+        Ok(config)
+    }
+}
+
+/// `path: message` from a serde error, for SCHEMA_ERROR messages a person can act on.
+pub fn describe_serde_error<E: std::fmt::Display>(e: &serde_path_to_error::Error<E>) -> String {
+    let path = e.path().to_string();
+    let inner = e.inner().to_string();
+    let inner = inner.split(" at line ").next().unwrap_or(&inner).to_string();
+    if path == "." || path.is_empty() {
+        inner
+    } else {
+        format!("{path}: {inner}")
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Project {
+    pub id: String,
+    pub display_name: String,
+    pub description: String,
+    pub owner_team_id: Option<String>,
+    pub config: ProjectConfig,
+    pub created_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct ProjectRow {
+    id: String,
+    display_name: String,
+    description: String,
+    owner_team_id: Option<String>,
+    config: String,
+    created_at: i64,
+}
+
+impl TryFrom<ProjectRow> for Project {
+    type Error = Error;
+    fn try_from(r: ProjectRow) -> Result<Project> {
+        Ok(Project {
+            config: serde_json::from_str(&r.config).map_err(Error::internal)?,
+            id: r.id,
+            display_name: r.display_name,
+            description: r.description,
+            owner_team_id: r.owner_team_id,
+            created_at: r.created_at,
+        })
+    }
+}
+
+impl Project {
+    pub fn is_internal(&self) -> bool {
+        self.id == INTERNAL_PROJECT_ID
+    }
+
+    /// The admin view (`/internal/projects/current`).
+    pub fn admin_view(&self) -> Value {
+        let c = &self.config;
+        json!({
+            "id": self.id,
+            "display_name": self.display_name,
+            "description": self.description,
+            "created_at_millis": self.created_at,
+            "is_production_mode": false,
+            "is_development_environment": false,
+            "owner_team_id": self.owner_team_id,
+            "onboarding_status": "completed",
+            "logo_url": null,
+            "logo_full_url": null,
+            "logo_dark_mode_url": null,
+            "logo_full_dark_mode_url": null,
+            "config": {
+                "allow_localhost": c.allow_localhost,
+                "sign_up_enabled": c.sign_up_enabled,
+                "credential_enabled": c.credential_enabled,
+                "magic_link_enabled": c.magic_link_enabled,
+                "passkey_enabled": c.passkey_enabled,
+                "client_team_creation_enabled": c.client_team_creation_enabled,
+                "client_user_deletion_enabled": c.client_user_deletion_enabled,
+                "allow_user_api_keys": c.allow_user_api_keys,
+                "allow_team_api_keys": c.allow_team_api_keys,
+                "create_team_on_sign_up": c.create_team_on_sign_up,
+                "require_publishable_client_key": c.require_publishable_client_key,
+                "oauth_providers": [],
+                "enabled_oauth_providers": [],
+                "domains": c.domains,
+                "email_config": { "type": "shared" },
+                "email_theme": "default-light",
+                "team_creator_default_permissions": [{ "id": "team_admin" }],
+                "team_member_default_permissions": [{ "id": "team_member" }],
+                "user_default_permissions": [],
+                "oauth_account_merge_strategy": "link_method",
+            },
+        })
+    }
+
+    /// The client view (`/projects/current`): what a browser may know.
+    pub fn client_view(&self) -> Value {
+        let c = &self.config;
+        json!({
+            "id": self.id,
+            "display_name": self.display_name,
+            "config": {
+                "sign_up_enabled": c.sign_up_enabled,
+                "credential_enabled": c.credential_enabled,
+                "magic_link_enabled": c.magic_link_enabled,
+                "passkey_enabled": c.passkey_enabled,
+                "client_team_creation_enabled": c.client_team_creation_enabled,
+                "client_user_deletion_enabled": c.client_user_deletion_enabled,
+                "allow_localhost": c.allow_localhost,
+                "allow_user_api_keys": c.allow_user_api_keys,
+                "allow_team_api_keys": c.allow_team_api_keys,
+                "enabled_oauth_providers": [],
+                "domains": c.domains,
+            },
+        })
+    }
+}
+
+/// A project to create; `config` holds only the fields to change from the defaults.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectCreate {
+    pub display_name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub owner_team_id: Option<String>,
+    #[serde(default)]
+    pub config: Option<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectUpdate {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub config: Option<Value>,
+}
+
+/// Keys handed in from outside (Stack's seed variables) for the internal project.
+#[derive(Clone, Debug)]
+pub struct SeedKeys {
+    pub publishable_client_key: String,
+    pub secret_server_key: String,
+    pub super_secret_admin_key: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeySetCreate {
+    pub description: String,
+    pub expires_at_millis: i64,
+    pub has_publishable_client_key: bool,
+    pub has_secret_server_key: bool,
+    pub has_super_secret_admin_key: bool,
+}
+
+/// A key set as listed: the keys themselves are gone, only their last four characters remain.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ApiKeySet {
+    pub id: String,
+    pub project_id: String,
+    pub description: String,
+    pub publishable_client_key_last_four: Option<String>,
+    pub secret_server_key_last_four: Option<String>,
+    pub super_secret_admin_key_last_four: Option<String>,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+    pub created_at: i64,
+}
+
+impl ApiKeySet {
+    pub fn view(&self) -> Value {
+        let mut v = json!({
+            "id": self.id,
+            "description": self.description,
+            "expires_at_millis": self.expires_at,
+            "created_at_millis": self.created_at,
+        });
+        if let Some(at) = self.revoked_at {
+            v["manually_revoked_at_millis"] = json!(at);
+        }
+        for (field, last_four) in [
+            ("publishable_client_key", &self.publishable_client_key_last_four),
+            ("secret_server_key", &self.secret_server_key_last_four),
+            ("super_secret_admin_key", &self.super_secret_admin_key_last_four),
+        ] {
+            if let Some(l4) = last_four {
+                v[field] = json!({ "last_four": l4 });
+            }
+        }
+        v
+    }
+}
+
+/// A freshly created key set: the only moment the keys are visible.
+#[derive(Clone, Debug, Serialize)]
+pub struct NewApiKeySet {
+    pub id: String,
+    pub description: String,
+    pub expires_at_millis: i64,
+    pub created_at_millis: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publishable_client_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_server_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub super_secret_admin_key: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKind {
+    PublishableClient,
+    SecretServer,
+    SuperSecretAdmin,
+}
+
+impl KeyKind {
+    fn hash_column(self) -> &'static str {
+        match self {
+            KeyKind::PublishableClient => "publishable_client_key_hash",
+            KeyKind::SecretServer => "secret_server_key_hash",
+            KeyKind::SuperSecretAdmin => "super_secret_admin_key_hash",
+        }
+    }
+}
+
+fn last_four(key: &str) -> String {
+    key.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect()
+}
+
+const PROJECT_COLUMNS: &str = "id, display_name, description, owner_team_id, config, created_at";
+const KEY_SET_COLUMNS: &str = "id, project_id, description, publishable_client_key_last_four, secret_server_key_last_four, super_secret_admin_key_last_four, expires_at, revoked_at, created_at";
+const FAR_FUTURE_MS: i64 = 253_402_300_799_000; // 9999-12-31
+
+impl Core {
+    pub async fn project(&self, id: &str) -> Result<Option<Project>> {
+        let row: Option<ProjectRow> = sqlx::query_as(&format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.db.pool)
+            .await?;
+        row.map(Project::try_from).transpose()
+    }
+
+    /// Projects owned by any team the user belongs to (the dashboard's project list).
+    pub async fn projects_owned_by_user(&self, user_id: &str) -> Result<Vec<Project>> {
+        let rows: Vec<ProjectRow> = sqlx::query_as(&format!(
+            "SELECT {PROJECT_COLUMNS} FROM projects WHERE owner_team_id IN \
+             (SELECT team_id FROM team_members WHERE user_id = $1) ORDER BY created_at, id"
+        ))
+        .bind(user_id)
+        .fetch_all(&self.db.pool)
+        .await?;
+        rows.into_iter().map(Project::try_from).collect()
+    }
+
+    /// Creates a project owned by one of `owner`'s teams (an internal-project user).
+    pub async fn create_project(&self, owner_user_id: &str, input: ProjectCreate) -> Result<Project> {
+        let display_name = input.display_name.trim().to_string();
+        if display_name.is_empty() {
+            return Err(Error::Schema("Request validation failed: body.display_name must not be empty.".into()));
+        }
+        let owner_team_id = match input.owner_team_id {
+            Some(team) => {
+                if !self.is_team_member(&team, owner_user_id).await? {
+                    return Err(Error::TeamNotFound(team));
+                }
+                team
+            }
+            None => match self.teams_of_user(owner_user_id).await?.into_iter().next() {
+                Some(team) => team.id,
+                None => {
+                    // An owner needs a team to own projects; make their personal one.
+                    let mut tx = self.db.pool.begin().await?;
+                    let team = crate::teams::insert_team(&mut tx, INTERNAL_PROJECT_ID, "Personal Team", Some(owner_user_id)).await?;
+                    tx.commit().await?;
+                    team
+                }
+            },
+        };
+        let config = match &input.config {
+            Some(update) => ProjectConfig::default().patched(update)?,
+            None => ProjectConfig::default(),
+        };
+        let project = Project {
+            id: new_id(),
+            display_name,
+            description: input.description.unwrap_or_default(),
+            owner_team_id: Some(owner_team_id),
+            config,
+            created_at: now_ms(),
+        };
+        self.insert_project(&project).await?;
+        Ok(project)
+    }
+
+    async fn insert_project(&self, p: &Project) -> Result<()> {
+        sqlx::query("INSERT INTO projects (id, display_name, description, owner_team_id, config, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&p.id)
+            .bind(&p.display_name)
+            .bind(&p.description)
+            .bind(&p.owner_team_id)
+            .bind(serde_json::to_string(&p.config).map_err(Error::internal)?)
+            .bind(p.created_at)
+            .execute(&self.db.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn update_project(&self, project: &Project, input: ProjectUpdate) -> Result<Project> {
+        let mut p = project.clone();
+        if let Some(name) = input.display_name {
+            let name = name.trim().to_string();
+            if name.is_empty() {
+                return Err(Error::Schema("Request validation failed: body.display_name must not be empty.".into()));
+            }
+            p.display_name = name;
+        }
+        if let Some(d) = input.description {
+            p.description = d;
+        }
+        if let Some(update) = &input.config {
+            p.config = p.config.patched(update)?;
+        }
+        sqlx::query("UPDATE projects SET display_name = $2, description = $3, config = $4 WHERE id = $1")
+            .bind(&p.id)
+            .bind(&p.display_name)
+            .bind(&p.description)
+            .bind(serde_json::to_string(&p.config).map_err(Error::internal)?)
+            .execute(&self.db.pool)
+            .await?;
+        Ok(p)
+    }
+
+    /// The internal project owns the dashboard. Created on first start with Stack's defaults
+    /// (plus magic links, client team creation and a personal team for every user).
+    pub async fn ensure_internal_project(&self, seed: Option<&SeedKeys>) -> Result<()> {
+        if self.project(INTERNAL_PROJECT_ID).await?.is_none() {
+            let project = Project {
+                id: INTERNAL_PROJECT_ID.into(),
+                display_name: "Gatehouse Dashboard".into(),
+                description: "The project that owns the dashboard and its admins".into(),
+                owner_team_id: None,
+                config: ProjectConfig {
+                    magic_link_enabled: true,
+                    client_team_creation_enabled: true,
+                    create_team_on_sign_up: true,
+                    ..ProjectConfig::default()
+                },
+                created_at: now_ms(),
+            };
+            match self.insert_project(&project).await {
+                Ok(()) => tracing::info!("created the internal project"),
+                // Another instance starting at the same moment created it first.
+                Err(_) if self.project(INTERNAL_PROJECT_ID).await?.is_some() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if let Some(seed) = seed {
+            let exists: Option<(String,)> = sqlx::query_as("SELECT id FROM api_key_sets WHERE publishable_client_key_hash = $1")
+                .bind(secret_hash(&seed.publishable_client_key))
+                .fetch_optional(&self.db.pool)
+                .await?;
+            if exists.is_none() {
+                self.insert_key_set(
+                    INTERNAL_PROJECT_ID,
+                    "Seed keys from the environment",
+                    FAR_FUTURE_MS,
+                    Some(seed.publishable_client_key.clone()),
+                    Some(seed.secret_server_key.clone()),
+                    Some(seed.super_secret_admin_key.clone()),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn create_api_key_set(&self, project_id: &str, input: ApiKeySetCreate) -> Result<NewApiKeySet> {
+        if !(input.has_publishable_client_key || input.has_secret_server_key || input.has_super_secret_admin_key) {
+            return Err(Error::Schema("Request validation failed: at least one of has_publishable_client_key, has_secret_server_key and has_super_secret_admin_key must be true.".into()));
+        }
+        if input.expires_at_millis <= now_ms() {
+            return Err(Error::Schema("Request validation failed: body.expires_at_millis must be in the future.".into()));
+        }
+        self.insert_key_set(
+            project_id,
+            &input.description,
+            input.expires_at_millis,
+            input.has_publishable_client_key.then(|| format!("pck_{}", random_hex(24))),
+            input.has_secret_server_key.then(|| format!("ssk_{}", random_hex(24))),
+            input.has_super_secret_admin_key.then(|| format!("sak_{}", random_hex(24))),
+        )
+        .await
+    }
+
+    async fn insert_key_set(
+        &self,
+        project_id: &str,
+        description: &str,
+        expires_at: i64,
+        pck: Option<String>,
+        ssk: Option<String>,
+        sak: Option<String>,
+    ) -> Result<NewApiKeySet> {
+        let set = NewApiKeySet {
+            id: new_id(),
+            description: description.into(),
+            expires_at_millis: expires_at,
+            created_at_millis: now_ms(),
+            publishable_client_key: pck,
+            secret_server_key: ssk,
+            super_secret_admin_key: sak,
+        };
+        let hash = |k: &Option<String>| k.as_deref().map(secret_hash);
+        let l4 = |k: &Option<String>| k.as_deref().map(last_four);
+        sqlx::query(
+            "INSERT INTO api_key_sets (id, project_id, description, publishable_client_key_hash, publishable_client_key_last_four, \
+             secret_server_key_hash, secret_server_key_last_four, super_secret_admin_key_hash, super_secret_admin_key_last_four, \
+             expires_at, revoked_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11)",
+        )
+        .bind(&set.id)
+        .bind(project_id)
+        .bind(&set.description)
+        .bind(hash(&set.publishable_client_key))
+        .bind(l4(&set.publishable_client_key))
+        .bind(hash(&set.secret_server_key))
+        .bind(l4(&set.secret_server_key))
+        .bind(hash(&set.super_secret_admin_key))
+        .bind(l4(&set.super_secret_admin_key))
+        .bind(set.expires_at_millis)
+        .bind(set.created_at_millis)
+        .execute(&self.db.pool)
+        .await?;
+        Ok(set)
+    }
+
+    pub async fn api_key_sets(&self, project_id: &str) -> Result<Vec<ApiKeySet>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {KEY_SET_COLUMNS} FROM api_key_sets WHERE project_id = $1 ORDER BY created_at DESC, id"
+        ))
+        .bind(project_id)
+        .fetch_all(&self.db.pool)
+        .await?)
+    }
+
+    pub async fn revoke_api_key_set(&self, project_id: &str, id: &str) -> Result<ApiKeySet> {
+        let done = sqlx::query("UPDATE api_key_sets SET revoked_at = $3 WHERE project_id = $1 AND id = $2 AND revoked_at IS NULL")
+            .bind(project_id)
+            .bind(id)
+            .bind(now_ms())
+            .execute(&self.db.pool)
+            .await?;
+        let _ = done;
+        let set: Option<ApiKeySet> = sqlx::query_as(&format!("SELECT {KEY_SET_COLUMNS} FROM api_key_sets WHERE project_id = $1 AND id = $2"))
+            .bind(project_id)
+            .bind(id)
+            .fetch_optional(&self.db.pool)
+            .await?;
+        set.ok_or(Error::ApiKeyNotFound)
+    }
+
+    /// True when `key` is a live key of that kind for the project.
+    pub async fn check_project_key(&self, project_id: &str, kind: KeyKind, key: &str) -> Result<bool> {
+        let row: Option<(String,)> = sqlx::query_as(&format!(
+            "SELECT id FROM api_key_sets WHERE project_id = $1 AND {} = $2 AND revoked_at IS NULL AND expires_at > $3",
+            kind.hash_column()
+        ))
+        .bind(project_id)
+        .bind(secret_hash(key))
+        .bind(now_ms())
+        .fetch_optional(&self.db.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+}

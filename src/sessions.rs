@@ -1,0 +1,197 @@
+//! Sessions: a session is a refresh token (stored as a hash) that mints short-lived access
+//! tokens. Revoking a session ends its access tokens at once, not at their expiry.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sqlx::{Any, Transaction};
+
+use crate::crypto::{random_token, secret_hash};
+use crate::error::{Error, Result};
+use crate::projects::Project;
+use crate::tokens::{Audience, Claims, RestrictedReason, ACCESS_TOKEN_TTL_SECS};
+use crate::users::User;
+use crate::{new_id, now_ms, Core};
+
+pub const DEFAULT_SESSION_MS: i64 = 1000 * 60 * 60 * 24 * 365;
+pub const MAX_SESSION_MS: i64 = 1000 * 60 * 60 * 24 * 367;
+
+/// What sign-in, sign-up and session creation hand back.
+#[derive(Clone, Debug, Serialize)]
+pub struct Tokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub user_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionCreate {
+    pub user_id: String,
+    pub expires_in_millis: Option<i64>,
+    pub is_impersonation: Option<bool>,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Session {
+    pub id: String,
+    pub user_id: String,
+    pub is_impersonation: bool,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub expires_at: i64,
+}
+
+impl Session {
+    pub fn view(&self, current_session_id: Option<&str>) -> Value {
+        json!({
+            "id": self.id,
+            "user_id": self.user_id,
+            "created_at": self.created_at,
+            "last_used_at": self.last_used_at,
+            "is_impersonation": self.is_impersonation,
+            "is_current_session": current_session_id == Some(self.id.as_str()),
+        })
+    }
+}
+
+/// Stores a new refresh token; returns (session id, the token itself).
+pub(crate) async fn insert_session(
+    tx: &mut Transaction<'_, Any>,
+    project_id: &str,
+    user_id: &str,
+    expires_in_ms: i64,
+    is_impersonation: bool,
+) -> Result<(String, String)> {
+    let id = new_id();
+    let token = random_token(32);
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO refresh_tokens (id, project_id, user_id, token_hash, is_impersonation, created_at, last_used_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
+    )
+    .bind(&id)
+    .bind(project_id)
+    .bind(user_id)
+    .bind(secret_hash(&token))
+    .bind(is_impersonation)
+    .bind(now)
+    .bind(now + expires_in_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok((id, token))
+}
+
+impl Core {
+    /// Signs an access token for the user of a session.
+    pub fn access_token(&self, user: &User, session_id: &str) -> Result<String> {
+        let audience = if user.is_anonymous {
+            Audience::Anonymous
+        } else if user.restricted_reason().is_some() {
+            Audience::Restricted
+        } else {
+            Audience::User
+        };
+        let now = now_ms() / 1000;
+        let reason = user.restricted_reason();
+        let claims = Claims {
+            sub: user.id.clone(),
+            exp: now + ACCESS_TOKEN_TTL_SECS,
+            iat: now,
+            iss: self.signer.issuer(&user.project_id, audience),
+            aud: self.signer.audience(&user.project_id, audience),
+            project_id: user.project_id.clone(),
+            branch_id: "main".into(),
+            refresh_token_id: session_id.into(),
+            role: "authenticated".into(),
+            name: user.display_name.clone(),
+            email: user.primary_email.clone(),
+            email_verified: user.primary_email_verified,
+            selected_team_id: user.selected_team_id.clone(),
+            signed_up_at: user.signed_up_at / 1000,
+            is_anonymous: user.is_anonymous,
+            is_restricted: reason.is_some(),
+            restricted_reason: reason.map(|r| RestrictedReason { kind: r.into() }),
+            requires_totp_mfa: false,
+        };
+        self.signer.sign(&claims, audience)
+    }
+
+    /// Opens a session for a user the caller has already created or checked.
+    pub async fn create_session(&self, project: &Project, input: SessionCreate) -> Result<Tokens> {
+        let expires_in = input.expires_in_millis.unwrap_or(DEFAULT_SESSION_MS);
+        if !(1..=MAX_SESSION_MS).contains(&expires_in) {
+            return Err(Error::Schema(format!(
+                "Request validation failed: body.expires_in_millis must be between 1 and {MAX_SESSION_MS}."
+            )));
+        }
+        let user = self.user(&project.id, &input.user_id).await?.ok_or_else(|| Error::UserIdDoesNotExist(input.user_id.clone()))?;
+        self.open_session(&user, expires_in, input.is_impersonation.unwrap_or(false)).await
+    }
+
+    pub(crate) async fn open_session(&self, user: &User, expires_in: i64, is_impersonation: bool) -> Result<Tokens> {
+        let mut tx = self.db.pool.begin().await?;
+        let (id, refresh_token) = insert_session(&mut tx, &user.project_id, &user.id, expires_in, is_impersonation).await?;
+        tx.commit().await?;
+        Ok(Tokens { access_token: self.access_token(user, &id)?, refresh_token, user_id: user.id.clone() })
+    }
+
+    /// Trades a refresh token for a fresh access token.
+    pub async fn refresh(&self, project: &Project, refresh_token: &str) -> Result<String> {
+        let now = now_ms();
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT id, user_id FROM refresh_tokens WHERE project_id = $1 AND token_hash = $2 AND expires_at > $3",
+        )
+        .bind(&project.id)
+        .bind(secret_hash(refresh_token))
+        .bind(now)
+        .fetch_optional(&self.db.pool)
+        .await?;
+        let (session_id, user_id) = row.ok_or(Error::RefreshTokenNotFoundOrExpired)?;
+        let user = self.user(&project.id, &user_id).await?.ok_or(Error::RefreshTokenNotFoundOrExpired)?;
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query("UPDATE refresh_tokens SET last_used_at = $2 WHERE id = $1").bind(&session_id).bind(now).execute(&mut *tx).await?;
+        sqlx::query("UPDATE users SET last_active_at = $2 WHERE id = $1").bind(&user_id).bind(now).execute(&mut *tx).await?;
+        tx.commit().await?;
+        self.access_token(&user, &session_id)
+    }
+
+    /// The session a refresh token belongs to, if it is live.
+    pub async fn session_of_refresh_token(&self, project_id: &str, refresh_token: &str) -> Result<Option<Session>> {
+        Ok(sqlx::query_as(
+            "SELECT id, user_id, is_impersonation, created_at, last_used_at, expires_at FROM refresh_tokens \
+             WHERE project_id = $1 AND token_hash = $2 AND expires_at > $3",
+        )
+        .bind(project_id)
+        .bind(secret_hash(refresh_token))
+        .bind(now_ms())
+        .fetch_optional(&self.db.pool)
+        .await?)
+    }
+
+    pub async fn sessions_of_user(&self, project_id: &str, user_id: &str, include_impersonation: bool) -> Result<Vec<Session>> {
+        let filter = if include_impersonation { "" } else { " AND is_impersonation = FALSE" };
+        Ok(sqlx::query_as(&format!(
+            "SELECT id, user_id, is_impersonation, created_at, last_used_at, expires_at FROM refresh_tokens \
+             WHERE project_id = $1 AND user_id = $2 AND expires_at > $3{filter} ORDER BY created_at DESC, id"
+        ))
+        .bind(project_id)
+        .bind(user_id)
+        .bind(now_ms())
+        .fetch_all(&self.db.pool)
+        .await?)
+    }
+
+    /// Ends one of a user's sessions.
+    pub async fn delete_session(&self, project_id: &str, user_id: &str, session_id: &str) -> Result<()> {
+        let done = sqlx::query("DELETE FROM refresh_tokens WHERE project_id = $1 AND user_id = $2 AND id = $3")
+            .bind(project_id)
+            .bind(user_id)
+            .bind(session_id)
+            .execute(&self.db.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::RefreshTokenNotFoundOrExpired);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,645 @@
+//! Users: creation, reading (server and client views), updates with Stack's metadata write
+//! rules, deletion, and the keyset-paginated list.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sqlx::{Any, Transaction};
+
+use crate::crypto;
+use crate::db::is_unique_violation;
+use crate::error::{Error, Result};
+use crate::patch;
+use crate::projects::Project;
+use crate::teams::{json_or_null, personal_team_name};
+use crate::{new_id, now_ms, Core};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct User {
+    pub id: String,
+    pub project_id: String,
+    pub primary_email: Option<String>,
+    pub primary_email_verified: bool,
+    pub primary_email_auth_enabled: bool,
+    pub display_name: Option<String>,
+    pub profile_image_url: Option<String>,
+    pub password_hash: Option<String>,
+    pub client_metadata: Option<String>,
+    pub client_read_only_metadata: Option<String>,
+    pub server_metadata: Option<String>,
+    pub selected_team_id: Option<String>,
+    pub is_anonymous: bool,
+    pub restricted_by_admin: bool,
+    pub restricted_by_admin_reason: Option<String>,
+    pub restricted_by_admin_private_details: Option<String>,
+    pub signed_up_at: i64,
+    pub last_active_at: i64,
+    // The selected team, joined in the same query.
+    pub team_display_name: Option<String>,
+    pub team_profile_image_url: Option<String>,
+    pub team_client_metadata: Option<String>,
+    pub team_client_read_only_metadata: Option<String>,
+    pub team_server_metadata: Option<String>,
+    pub team_created_at: Option<i64>,
+}
+
+pub(crate) const USER_SELECT: &str = "SELECT u.id, u.project_id, u.primary_email, u.primary_email_verified, \
+    u.primary_email_auth_enabled, u.display_name, u.profile_image_url, u.password_hash, u.client_metadata, \
+    u.client_read_only_metadata, u.server_metadata, u.selected_team_id, u.is_anonymous, u.restricted_by_admin, \
+    u.restricted_by_admin_reason, u.restricted_by_admin_private_details, u.signed_up_at, u.last_active_at, \
+    t.display_name AS team_display_name, t.profile_image_url AS team_profile_image_url, \
+    t.client_metadata AS team_client_metadata, t.client_read_only_metadata AS team_client_read_only_metadata, \
+    t.server_metadata AS team_server_metadata, t.created_at AS team_created_at \
+    FROM users u LEFT JOIN teams t ON t.id = u.selected_team_id";
+
+impl User {
+    /// Why the user is restricted, if they are: anonymous users, and users an admin restricted.
+    pub fn restricted_reason(&self) -> Option<&'static str> {
+        if self.is_anonymous {
+            Some("anonymous")
+        } else if self.restricted_by_admin {
+            Some("restricted_by_administrator")
+        } else {
+            None
+        }
+    }
+
+    fn team_view(&self, server: bool) -> Value {
+        let (Some(id), Some(name)) = (&self.selected_team_id, &self.team_display_name) else {
+            return Value::Null;
+        };
+        let mut v = json!({
+            "id": id,
+            "display_name": name,
+            "profile_image_url": self.team_profile_image_url,
+            "client_metadata": json_or_null(&self.team_client_metadata),
+            "client_read_only_metadata": json_or_null(&self.team_client_read_only_metadata),
+        });
+        if server {
+            v["created_at_millis"] = json!(self.team_created_at);
+            v["server_metadata"] = json_or_null(&self.team_server_metadata);
+        }
+        v
+    }
+
+    /// What a server (or admin) sees.
+    pub fn server_view(&self) -> Value {
+        let mut v = self.client_view();
+        v["selected_team"] = self.team_view(true);
+        v["primary_email_auth_enabled"] = json!(self.primary_email_auth_enabled);
+        v["server_metadata"] = json_or_null(&self.server_metadata);
+        v["last_active_at_millis"] = json!(self.last_active_at);
+        v["restricted_by_admin_private_details"] = json!(self.restricted_by_admin_private_details);
+        v["country_code"] = Value::Null;
+        v["risk_scores"] = json!({ "sign_up": { "bot": 0, "free_trial_abuse": 0 } });
+        v
+    }
+
+    /// What the signed-in user sees of themselves.
+    pub fn client_view(&self) -> Value {
+        let reason = self.restricted_reason();
+        json!({
+            "id": self.id,
+            "primary_email": self.primary_email,
+            "primary_email_verified": self.primary_email_verified,
+            "display_name": self.display_name,
+            "client_metadata": json_or_null(&self.client_metadata),
+            "client_read_only_metadata": json_or_null(&self.client_read_only_metadata),
+            "profile_image_url": self.profile_image_url,
+            "signed_up_at_millis": self.signed_up_at,
+            "has_password": self.password_hash.is_some(),
+            "auth_with_email": self.primary_email_auth_enabled && self.primary_email.is_some(),
+            "oauth_providers": [],
+            "selected_team_id": self.selected_team_id,
+            "selected_team": self.team_view(false),
+            "requires_totp_mfa": false,
+            "otp_auth_enabled": false,
+            "passkey_auth_enabled": false,
+            "is_anonymous": self.is_anonymous,
+            "is_restricted": reason.is_some(),
+            "restricted_reason": reason.map(|r| json!({ "type": r })),
+            "restricted_by_admin": self.restricted_by_admin,
+            "restricted_by_admin_reason": self.restricted_by_admin_reason,
+        })
+    }
+}
+
+/// Trims, lowercases and checks an email address; `field` names it in the error.
+pub fn parse_email(raw: &str, field: &str) -> Result<String> {
+    let email = raw.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && match email.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty() && !domain.contains('@') && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+            }
+            None => false,
+        };
+    if valid {
+        Ok(email)
+    } else {
+        Err(Error::Schema(format!("Request validation failed: {field} must be a valid email address (got {raw:?}).")))
+    }
+}
+
+fn metadata_text(v: Option<Value>) -> Option<String> {
+    v.filter(|v| !v.is_null()).map(|v| v.to_string())
+}
+
+fn check_display_name(name: &Option<String>) -> Result<()> {
+    if name.as_ref().is_some_and(|n| n.chars().count() > 256) {
+        return Err(Error::Schema("Request validation failed: body.display_name must be at most 256 characters.".into()));
+    }
+    Ok(())
+}
+
+fn check_url(url: &Option<String>, field: &str) -> Result<()> {
+    if let Some(u) = url {
+        let ok = u.starts_with("https://") || u.starts_with("http://") || u.starts_with("data:image/");
+        if !ok {
+            return Err(Error::Schema(format!("Request validation failed: body.{field} must be an http(s) URL or an image data URL.")));
+        }
+    }
+    Ok(())
+}
+
+/// Features the SDK may name in user bodies that Gatehouse does not offer yet: only "off" is
+/// accepted, so nobody believes they turned on something that is not there.
+#[derive(Debug, Default, Deserialize)]
+pub struct NotYetSupported {
+    #[serde(default)]
+    pub otp_auth_enabled: Option<bool>,
+    #[serde(default)]
+    pub passkey_auth_enabled: Option<bool>,
+    #[serde(default)]
+    pub totp_secret_base64: Option<String>,
+}
+
+impl NotYetSupported {
+    fn check(&self) -> Result<()> {
+        for (field, on) in [
+            ("otp_auth_enabled", self.otp_auth_enabled == Some(true)),
+            ("passkey_auth_enabled", self.passkey_auth_enabled == Some(true)),
+            ("totp_secret_base64", self.totp_secret_base64.is_some()),
+        ] {
+            if on {
+                return Err(Error::Schema(format!(
+                    "Request validation failed: body.{field} cannot be enabled; this sign-in method is not available on this server yet."
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `POST /users` (server access).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserCreate {
+    pub primary_email: Option<String>,
+    pub primary_email_verified: Option<bool>,
+    pub primary_email_auth_enabled: Option<bool>,
+    pub display_name: Option<String>,
+    pub profile_image_url: Option<String>,
+    pub password: Option<String>,
+    pub password_hash: Option<String>,
+    pub client_metadata: Option<Value>,
+    pub client_read_only_metadata: Option<Value>,
+    pub server_metadata: Option<Value>,
+    pub is_anonymous: Option<bool>,
+    pub restricted_by_admin: Option<bool>,
+    pub restricted_by_admin_reason: Option<String>,
+    pub restricted_by_admin_private_details: Option<String>,
+    #[serde(flatten)]
+    pub not_yet: NotYetSupported,
+}
+
+/// `PATCH /users/{id}` and `PATCH /users/me`. Absent fields stay as they are; `null` clears.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserUpdate {
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub display_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub profile_image_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub client_metadata: Option<Option<Value>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub selected_team_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub primary_email: Option<Option<String>>,
+    // Server access only, from here on.
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub client_read_only_metadata: Option<Option<Value>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub server_metadata: Option<Option<Value>>,
+    pub primary_email_verified: Option<bool>,
+    pub primary_email_auth_enabled: Option<bool>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub password: Option<Option<String>>,
+    pub password_hash: Option<String>,
+    pub is_anonymous: Option<bool>,
+    pub restricted_by_admin: Option<bool>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub restricted_by_admin_reason: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub restricted_by_admin_private_details: Option<Option<String>>,
+    #[serde(flatten)]
+    pub not_yet: NotYetSupported,
+}
+
+impl UserUpdate {
+    /// Client access may change only what the user owns: name, picture, client metadata,
+    /// selected team and email.
+    pub fn check_client_allowed(&self) -> Result<()> {
+        let server_only = [
+            ("client_read_only_metadata", self.client_read_only_metadata.is_some()),
+            ("server_metadata", self.server_metadata.is_some()),
+            ("primary_email_verified", self.primary_email_verified.is_some()),
+            ("primary_email_auth_enabled", self.primary_email_auth_enabled.is_some()),
+            ("password", self.password.is_some()),
+            ("password_hash", self.password_hash.is_some()),
+            ("is_anonymous", self.is_anonymous.is_some()),
+            ("restricted_by_admin", self.restricted_by_admin.is_some()),
+            ("restricted_by_admin_reason", self.restricted_by_admin_reason.is_some()),
+            ("restricted_by_admin_private_details", self.restricted_by_admin_private_details.is_some()),
+        ];
+        if let Some((field, _)) = server_only.iter().find(|(_, set)| *set) {
+            return Err(Error::Schema(format!(
+                "Request validation failed: body.{field} can only be changed with server access (x-hexclave-access-type: server)."
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct UserListQuery {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+    pub order_by_last_active: bool,
+    pub desc: bool,
+    pub query: Option<String>,
+    pub include_anonymous: bool,
+    pub include_restricted: bool,
+    pub only_anonymous: bool,
+    pub team_id: Option<String>,
+}
+
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+pub const MAX_PAGE: i64 = 1000;
+const DEFAULT_PAGE: i64 = 100;
+
+/// A bind value for queries assembled at run time.
+enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+impl Core {
+    pub async fn user(&self, project_id: &str, user_id: &str) -> Result<Option<User>> {
+        if !crate::is_uuid(user_id) {
+            return Ok(None);
+        }
+        Ok(sqlx::query_as(&format!("{USER_SELECT} WHERE u.project_id = $1 AND u.id = $2"))
+            .bind(project_id)
+            .bind(user_id)
+            .fetch_optional(&self.db.pool)
+            .await?)
+    }
+
+    pub async fn user_by_auth_email(&self, project_id: &str, email: &str) -> Result<Option<User>> {
+        Ok(sqlx::query_as(&format!(
+            "{USER_SELECT} WHERE u.project_id = $1 AND u.primary_email = $2 AND u.primary_email_auth_enabled = TRUE"
+        ))
+        .bind(project_id)
+        .bind(email)
+        .fetch_optional(&self.db.pool)
+        .await?)
+    }
+
+    /// Creates a user (server access), with a personal team when the project wants one.
+    pub async fn create_user(&self, project: &Project, input: UserCreate) -> Result<User> {
+        input.not_yet.check()?;
+        let email = input.primary_email.as_deref().map(|e| parse_email(e, "body.primary_email")).transpose()?;
+        check_display_name(&input.display_name)?;
+        check_url(&input.profile_image_url, "profile_image_url")?;
+        let password_hash = match (input.password, input.password_hash) {
+            (Some(pw), _) => {
+                crypto::check_password_rules(&pw)?;
+                Some(crypto::hash_password(pw).await?)
+            }
+            (None, Some(hash)) => {
+                crypto::check_importable_hash(&hash)?;
+                Some(hash)
+            }
+            (None, None) => None,
+        };
+        let restricted = input.restricted_by_admin.unwrap_or(false);
+        if !restricted && (input.restricted_by_admin_reason.is_some() || input.restricted_by_admin_private_details.is_some()) {
+            return Err(Error::Schema("Request validation failed: restricted_by_admin_reason and restricted_by_admin_private_details must be null when restricted_by_admin is not true.".into()));
+        }
+        let new = NewUser {
+            auth_enabled: input.primary_email_auth_enabled.unwrap_or(email.is_some()),
+            email,
+            email_verified: input.primary_email_verified.unwrap_or(false),
+            display_name: input.display_name,
+            profile_image_url: input.profile_image_url,
+            password_hash,
+            client_metadata: metadata_text(input.client_metadata),
+            client_read_only_metadata: metadata_text(input.client_read_only_metadata),
+            server_metadata: metadata_text(input.server_metadata),
+            is_anonymous: input.is_anonymous.unwrap_or(false),
+            restricted_by_admin: restricted,
+            restricted_by_admin_reason: input.restricted_by_admin_reason,
+            restricted_by_admin_private_details: input.restricted_by_admin_private_details,
+        };
+        let mut tx = self.db.pool.begin().await?;
+        let id = insert_user(&mut tx, project, &new).await?;
+        tx.commit().await?;
+        self.user(&project.id, &id).await?.ok_or_else(|| Error::internal("user vanished after insert"))
+    }
+
+    /// Applies an update. `server` is false for client access, which
+    /// [`UserUpdate::check_client_allowed`] limits first.
+    pub async fn update_user(&self, project: &Project, user: &User, input: UserUpdate, server: bool) -> Result<User> {
+        if !server {
+            input.check_client_allowed()?;
+        }
+        input.not_yet.check()?;
+        let mut u = user.clone();
+        if let Some(name) = input.display_name {
+            check_display_name(&name)?;
+            u.display_name = name;
+        }
+        if let Some(url) = input.profile_image_url {
+            check_url(&url, "profile_image_url")?;
+            u.profile_image_url = url;
+        }
+        if let Some(m) = input.client_metadata {
+            u.client_metadata = metadata_text(m);
+        }
+        if let Some(m) = input.client_read_only_metadata {
+            u.client_read_only_metadata = metadata_text(m);
+        }
+        if let Some(m) = input.server_metadata {
+            u.server_metadata = metadata_text(m);
+        }
+        if let Some(team) = input.selected_team_id {
+            if let Some(team_id) = &team {
+                if !self.is_team_member(team_id, &u.id).await? {
+                    return Err(Error::TeamNotFound(team_id.clone()));
+                }
+            }
+            u.selected_team_id = team;
+        }
+        if let Some(email) = input.primary_email {
+            let email = email.map(|e| parse_email(&e, "body.primary_email")).transpose()?;
+            if email != u.primary_email {
+                // A new address is unproven until verified.
+                u.primary_email_verified = false;
+            }
+            u.primary_email = email;
+        }
+        if let Some(v) = input.primary_email_verified {
+            u.primary_email_verified = v;
+        }
+        if let Some(v) = input.primary_email_auth_enabled {
+            u.primary_email_auth_enabled = v;
+        }
+        let mut password_changed = false;
+        if let Some(pw) = input.password {
+            u.password_hash = match pw {
+                Some(pw) => {
+                    crypto::check_password_rules(&pw)?;
+                    Some(crypto::hash_password(pw).await?)
+                }
+                None => None,
+            };
+            password_changed = true;
+        } else if let Some(hash) = input.password_hash {
+            crypto::check_importable_hash(&hash)?;
+            u.password_hash = Some(hash);
+            password_changed = true;
+        }
+        if let Some(anon) = input.is_anonymous {
+            if anon && !u.is_anonymous {
+                return Err(Error::Schema("Request validation failed: body.is_anonymous can only be set to false.".into()));
+            }
+            u.is_anonymous = anon;
+        }
+        if let Some(r) = input.restricted_by_admin {
+            u.restricted_by_admin = r;
+            if !r {
+                u.restricted_by_admin_reason = None;
+                u.restricted_by_admin_private_details = None;
+            }
+        }
+        if let Some(r) = input.restricted_by_admin_reason {
+            u.restricted_by_admin_reason = r;
+        }
+        if let Some(r) = input.restricted_by_admin_private_details {
+            u.restricted_by_admin_private_details = r;
+        }
+        if !u.restricted_by_admin && (u.restricted_by_admin_reason.is_some() || u.restricted_by_admin_private_details.is_some()) {
+            return Err(Error::Schema("Request validation failed: restricted_by_admin_reason and restricted_by_admin_private_details must be null when restricted_by_admin is not true.".into()));
+        }
+        let mut tx = self.db.pool.begin().await?;
+        write_user(&mut tx, &u).await?;
+        if password_changed {
+            // A new password ends every session: whoever knew the old one is signed out.
+            sqlx::query("DELETE FROM refresh_tokens WHERE user_id = $1").bind(&u.id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        self.user(&project.id, &u.id).await?.ok_or(Error::UserNotFound)
+    }
+
+    pub async fn delete_user(&self, project_id: &str, user_id: &str) -> Result<()> {
+        let mut tx = self.db.pool.begin().await?;
+        // Teams are not deleted with their members; sessions and memberships cascade.
+        let done = sqlx::query("DELETE FROM users WHERE project_id = $1 AND id = $2")
+            .bind(project_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::UserNotFound);
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// One page of a project's users, in keyset order (fast at any depth).
+    pub async fn list_users(&self, project_id: &str, q: &UserListQuery) -> Result<Page<User>> {
+        let limit = q.limit.unwrap_or(DEFAULT_PAGE);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(Error::Schema(format!("Request validation failed: query.limit must be between 1 and {MAX_PAGE}.")));
+        }
+        let col = if q.order_by_last_active { "last_active_at" } else { "signed_up_at" };
+        let mut sql = format!("{USER_SELECT} WHERE u.project_id = $1");
+        let mut args = vec![Arg::Text(project_id.into())];
+        let next = |args: &mut Vec<Arg>, a: Arg| {
+            args.push(a);
+            format!("${}", args.len())
+        };
+        if q.only_anonymous {
+            sql.push_str(" AND u.is_anonymous = TRUE");
+        } else if !q.include_anonymous {
+            sql.push_str(" AND u.is_anonymous = FALSE");
+        }
+        if !(q.include_restricted || q.include_anonymous || q.only_anonymous) {
+            sql.push_str(" AND u.restricted_by_admin = FALSE");
+        }
+        if let Some(team) = &q.team_id {
+            let p = next(&mut args, Arg::Text(team.clone()));
+            sql.push_str(&format!(" AND u.id IN (SELECT user_id FROM team_members WHERE team_id = {p})"));
+        }
+        if let Some(text) = q.query.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let p = next(&mut args, Arg::Text(format!("%{escaped}%")));
+            sql.push_str(&format!(
+                " AND (LOWER(u.primary_email) LIKE {p} ESCAPE '\\' OR LOWER(u.display_name) LIKE {p} ESCAPE '\\' OR LOWER(u.id) LIKE {p} ESCAPE '\\')"
+            ));
+        }
+        if let Some(cursor) = &q.cursor {
+            let row: Option<(i64,)> = sqlx::query_as(&format!("SELECT {col} FROM users WHERE project_id = $1 AND id = $2"))
+                .bind(project_id)
+                .bind(cursor)
+                .fetch_optional(&self.db.pool)
+                .await?;
+            let Some((value,)) = row else {
+                return Err(Error::Schema("Request validation failed: query.cursor does not name a user of this project. Use the next_cursor of a previous page.".into()));
+            };
+            let pv = next(&mut args, Arg::Int(value));
+            let pc = next(&mut args, Arg::Text(cursor.clone()));
+            let (gt, ge) = if q.desc { ("<", "<=") } else { (">", ">=") };
+            sql.push_str(&format!(" AND (u.{col} {gt} {pv} OR (u.{col} = {pv} AND u.id {ge} {pc}))"));
+        }
+        let dir = if q.desc { "DESC" } else { "ASC" };
+        let pl = next(&mut args, Arg::Int(limit + 1));
+        sql.push_str(&format!(" ORDER BY u.{col} {dir}, u.id {dir} LIMIT {pl}"));
+        let mut query = sqlx::query_as::<_, User>(&sql);
+        for a in args {
+            query = match a {
+                Arg::Text(s) => query.bind(s),
+                Arg::Int(i) => query.bind(i),
+            };
+        }
+        let mut items = query.fetch_all(&self.db.pool).await?;
+        // We fetched one row more than asked; if it came, it is the first of the next page.
+        let next_cursor = if items.len() as i64 > limit { items.pop().map(|u| u.id) } else { None };
+        Ok(Page { items, next_cursor })
+    }
+}
+
+/// What a new user row holds; shared by server creation, sign-up and anonymous sign-up.
+pub(crate) struct NewUser {
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub auth_enabled: bool,
+    pub display_name: Option<String>,
+    pub profile_image_url: Option<String>,
+    pub password_hash: Option<String>,
+    pub client_metadata: Option<String>,
+    pub client_read_only_metadata: Option<String>,
+    pub server_metadata: Option<String>,
+    pub is_anonymous: bool,
+    pub restricted_by_admin: bool,
+    pub restricted_by_admin_reason: Option<String>,
+    pub restricted_by_admin_private_details: Option<String>,
+}
+
+impl NewUser {
+    pub fn with_email_password(email: String, password_hash: Option<String>) -> NewUser {
+        NewUser {
+            email: Some(email),
+            email_verified: false,
+            auth_enabled: true,
+            display_name: None,
+            profile_image_url: None,
+            password_hash,
+            client_metadata: None,
+            client_read_only_metadata: None,
+            server_metadata: None,
+            is_anonymous: false,
+            restricted_by_admin: false,
+            restricted_by_admin_reason: None,
+            restricted_by_admin_private_details: None,
+        }
+    }
+}
+
+/// Inserts a user (and their personal team when the project creates one on sign-up).
+pub(crate) async fn insert_user(tx: &mut Transaction<'_, Any>, project: &Project, n: &NewUser) -> Result<String> {
+    let id = new_id();
+    let now = now_ms();
+    let res = sqlx::query(
+        "INSERT INTO users (id, project_id, primary_email, primary_email_verified, primary_email_auth_enabled, display_name, \
+         profile_image_url, password_hash, client_metadata, client_read_only_metadata, server_metadata, selected_team_id, \
+         is_anonymous, restricted_by_admin, restricted_by_admin_reason, restricted_by_admin_private_details, signed_up_at, last_active_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12, $13, $14, $15, $16, $16)",
+    )
+    .bind(&id)
+    .bind(&project.id)
+    .bind(&n.email)
+    .bind(n.email_verified)
+    .bind(n.auth_enabled)
+    .bind(&n.display_name)
+    .bind(&n.profile_image_url)
+    .bind(&n.password_hash)
+    .bind(&n.client_metadata)
+    .bind(&n.client_read_only_metadata)
+    .bind(&n.server_metadata)
+    .bind(n.is_anonymous)
+    .bind(n.restricted_by_admin)
+    .bind(&n.restricted_by_admin_reason)
+    .bind(&n.restricted_by_admin_private_details)
+    .bind(now)
+    .execute(&mut **tx)
+    .await;
+    match res {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => return Err(Error::UserEmailAlreadyExists(n.email.clone().unwrap_or_default())),
+        Err(e) => return Err(e.into()),
+    }
+    if project.config.create_team_on_sign_up && !n.is_anonymous {
+        let name = personal_team_name(n.display_name.as_deref(), n.email.as_deref());
+        crate::teams::insert_team(tx, &project.id, &name, Some(&id)).await?;
+    }
+    Ok(id)
+}
+
+/// Writes every mutable column of a user back.
+pub(crate) async fn write_user(tx: &mut Transaction<'_, Any>, u: &User) -> Result<()> {
+    let res = sqlx::query(
+        "UPDATE users SET primary_email = $2, primary_email_verified = $3, primary_email_auth_enabled = $4, display_name = $5, \
+         profile_image_url = $6, password_hash = $7, client_metadata = $8, client_read_only_metadata = $9, server_metadata = $10, \
+         selected_team_id = $11, is_anonymous = $12, restricted_by_admin = $13, restricted_by_admin_reason = $14, \
+         restricted_by_admin_private_details = $15 WHERE id = $1",
+    )
+    .bind(&u.id)
+    .bind(&u.primary_email)
+    .bind(u.primary_email_verified)
+    .bind(u.primary_email_auth_enabled)
+    .bind(&u.display_name)
+    .bind(&u.profile_image_url)
+    .bind(&u.password_hash)
+    .bind(&u.client_metadata)
+    .bind(&u.client_read_only_metadata)
+    .bind(&u.server_metadata)
+    .bind(&u.selected_team_id)
+    .bind(u.is_anonymous)
+    .bind(u.restricted_by_admin)
+    .bind(&u.restricted_by_admin_reason)
+    .bind(&u.restricted_by_admin_private_details)
+    .execute(&mut **tx)
+    .await;
+    match res {
+        Ok(_) => Ok(()),
+        Err(e) if is_unique_violation(&e) => Err(Error::UserEmailAlreadyExists(u.primary_email.clone().unwrap_or_default())),
+        Err(e) => Err(e.into()),
+    }
+}
