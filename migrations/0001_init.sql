@@ -1,5 +1,6 @@
 -- Portable DDL: runs unchanged on SQLite and PostgreSQL. Ids are TEXT, times are epoch
--- milliseconds (BIGINT), JSON is TEXT, secrets are stored only as SHA-256 hashes.
+-- milliseconds (BIGINT), flags are BIGINT 0/1 (the Any driver reads no SQLite booleans),
+-- JSON is TEXT, secrets are stored only as SHA-256 hashes.
 
 CREATE TABLE projects (
     id TEXT PRIMARY KEY,
@@ -33,8 +34,8 @@ CREATE TABLE users (
     id TEXT PRIMARY KEY,
     project_id TEXT NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
     primary_email TEXT,
-    primary_email_verified BOOLEAN NOT NULL,
-    primary_email_auth_enabled BOOLEAN NOT NULL,
+    primary_email_verified BIGINT NOT NULL,
+    primary_email_auth_enabled BIGINT NOT NULL,
     display_name TEXT,
     profile_image_url TEXT,
     password_hash TEXT,
@@ -42,8 +43,8 @@ CREATE TABLE users (
     client_read_only_metadata TEXT,
     server_metadata TEXT,
     selected_team_id TEXT,
-    is_anonymous BOOLEAN NOT NULL,
-    restricted_by_admin BOOLEAN NOT NULL,
+    is_anonymous BIGINT NOT NULL,
+    restricted_by_admin BIGINT NOT NULL,
     restricted_by_admin_reason TEXT,
     restricted_by_admin_private_details TEXT,
     signed_up_at BIGINT NOT NULL,
@@ -54,14 +55,14 @@ CREATE INDEX users_signed_up ON users (project_id, signed_up_at, id);
 CREATE INDEX users_last_active ON users (project_id, last_active_at, id);
 CREATE INDEX users_email ON users (project_id, primary_email);
 -- One account per sign-in email in a project.
-CREATE UNIQUE INDEX users_auth_email ON users (project_id, primary_email) WHERE primary_email_auth_enabled = TRUE;
+CREATE UNIQUE INDEX users_auth_email ON users (project_id, primary_email) WHERE primary_email_auth_enabled = 1;
 
 CREATE TABLE refresh_tokens (
     id TEXT PRIMARY KEY,
     project_id TEXT NOT NULL,
     user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     token_hash TEXT NOT NULL UNIQUE,
-    is_impersonation BOOLEAN NOT NULL,
+    is_impersonation BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
     last_used_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL

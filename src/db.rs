@@ -50,10 +50,10 @@ impl Db {
                         std::fs::create_dir_all(dir).map_err(Error::internal)?;
                     }
                 }
-                // Connecting once through the SQLite driver creates the file with these settings.
-                drop(sqlx::SqlitePool::connect_with(opts).await?);
-                let url = with_sqlite_params(url);
-                AnyPoolOptions::new().max_connections(8).connect(&url).await?
+                // Connecting once through the SQLite driver creates the file and switches it to
+                // WAL, which the file remembers; the Any driver then takes only the URL.
+                sqlx::SqlitePool::connect_with(opts).await?.close().await;
+                AnyPoolOptions::new().max_connections(8).connect(url).await?
             }
             Backend::Postgres => AnyPoolOptions::new()
                 .max_connections(16)
@@ -64,12 +64,6 @@ impl Db {
         MIGRATOR.run(&pool).await?;
         Ok(Db { pool, backend })
     }
-}
-
-/// The Any driver builds SQLite options from the URL alone, so the pragmas ride along in it.
-fn with_sqlite_params(url: &str) -> String {
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}mode=rwc&journal_mode=WAL&synchronous=NORMAL&busy_timeout=10000")
 }
 
 /// True when the error is a unique-constraint violation, on either database.

@@ -87,6 +87,9 @@ pub enum Error {
     UserAuthenticationRequired,
     #[error("API key not found")]
     ApiKeyNotFound,
+    /// Not allowed, and Stack has no known error for it: a plain 403 with a message.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     #[error("route not found")]
     RouteNotFound { method: String, path: String },
     #[error("internal error: {0}")]
@@ -143,7 +146,7 @@ impl Error {
             TeamNotFound(_) => "TEAM_NOT_FOUND",
             UserAuthenticationRequired => "USER_AUTHENTICATION_REQUIRED",
             ApiKeyNotFound => "API_KEY_NOT_FOUND",
-            RouteNotFound { .. } | Internal(_) => return None,
+            RouteNotFound { .. } | Forbidden(_) | Internal(_) => return None,
         })
     }
 
@@ -170,6 +173,7 @@ impl Error {
             | UserAuthenticationRequired => 401,
             UserEmailAlreadyExists(_) => 409,
             UserNotFound | ProjectNotFound(_) | TeamNotFound(_) | ApiKeyNotFound | RouteNotFound { .. } => 404,
+            Forbidden(_) => 403,
             Internal(_) => 500,
             _ => 400,
         }
@@ -180,7 +184,7 @@ impl Error {
         use Error::*;
         const ACCESS_TYPE_LEGACY: &str = "(The legacy x-stack-access-type header is also accepted.)";
         match self {
-            Schema(m) | BodyParsing(m) => m.clone(),
+            Schema(m) | BodyParsing(m) | Forbidden(m) => m.clone(),
             ProjectKeyWithoutAccessType => format!("Either an API key or an admin access token was provided, but the x-hexclave-access-type header is missing. Set it to 'client', 'server', or 'admin' as appropriate. {ACCESS_TYPE_LEGACY}"),
             InvalidAccessType(t) => format!("The x-hexclave-access-type header must be 'client', 'server', or 'admin', but was '{t}'. {ACCESS_TYPE_LEGACY}"),
             AccessTypeWithoutProjectId(t) => format!("The x-hexclave-access-type header was '{t}', but the x-hexclave-project-id header was not provided. (The legacy x-stack-access-type and x-stack-project-id headers are also accepted.)"),

@@ -337,20 +337,22 @@ impl Core {
         rows.into_iter().map(Project::try_from).collect()
     }
 
-    /// Creates a project owned by one of `owner`'s teams (an internal-project user).
-    pub async fn create_project(&self, owner_user_id: &str, input: ProjectCreate) -> Result<Project> {
+    /// Creates a project owned by one of `owner_user_id`'s teams (an internal-project user), or
+    /// by no team (made from the CLI: reachable with its keys only).
+    pub async fn create_project(&self, owner_user_id: Option<&str>, input: ProjectCreate) -> Result<Project> {
         let display_name = input.display_name.trim().to_string();
         if display_name.is_empty() {
             return Err(Error::Schema("Request validation failed: body.display_name must not be empty.".into()));
         }
-        let owner_team_id = match input.owner_team_id {
-            Some(team) => {
+        let owner_team_id = match (owner_user_id, input.owner_team_id) {
+            (None, _) => None,
+            (Some(owner_user_id), Some(team)) => {
                 if !self.is_team_member(&team, owner_user_id).await? {
                     return Err(Error::TeamNotFound(team));
                 }
-                team
+                Some(team)
             }
-            None => match self.teams_of_user(owner_user_id).await?.into_iter().next() {
+            (Some(owner_user_id), None) => Some(match self.teams_of_user(owner_user_id).await?.into_iter().next() {
                 Some(team) => team.id,
                 None => {
                     // An owner needs a team to own projects; make their personal one.
@@ -359,7 +361,7 @@ impl Core {
                     tx.commit().await?;
                     team
                 }
-            },
+            }),
         };
         let config = match &input.config {
             Some(update) => ProjectConfig::default().patched(update)?,
@@ -369,7 +371,7 @@ impl Core {
             id: new_id(),
             display_name,
             description: input.description.unwrap_or_default(),
-            owner_team_id: Some(owner_team_id),
+            owner_team_id,
             config,
             created_at: now_ms(),
         };

@@ -3,13 +3,14 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sqlx::{Any, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
 
 use crate::crypto::{random_token, secret_hash};
 use crate::error::{Error, Result};
 use crate::projects::Project;
 use crate::tokens::{Audience, Claims, RestrictedReason, ACCESS_TOKEN_TTL_SECS};
-use crate::users::User;
+use crate::users::{flag, User};
 use crate::{new_id, now_ms, Core};
 
 pub const DEFAULT_SESSION_MS: i64 = 1000 * 60 * 60 * 24 * 365;
@@ -31,7 +32,7 @@ pub struct SessionCreate {
     pub is_impersonation: Option<bool>,
 }
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct Session {
     pub id: String,
     pub user_id: String,
@@ -39,6 +40,19 @@ pub struct Session {
     pub created_at: i64,
     pub last_used_at: i64,
     pub expires_at: i64,
+}
+
+impl sqlx::FromRow<'_, AnyRow> for Session {
+    fn from_row(r: &AnyRow) -> sqlx::Result<Session> {
+        Ok(Session {
+            id: r.try_get("id")?,
+            user_id: r.try_get("user_id")?,
+            is_impersonation: flag(r, "is_impersonation")?,
+            created_at: r.try_get("created_at")?,
+            last_used_at: r.try_get("last_used_at")?,
+            expires_at: r.try_get("expires_at")?,
+        })
+    }
 }
 
 impl Session {
@@ -73,7 +87,7 @@ pub(crate) async fn insert_session(
     .bind(project_id)
     .bind(user_id)
     .bind(secret_hash(&token))
-    .bind(is_impersonation)
+    .bind(is_impersonation as i64)
     .bind(now)
     .bind(now + expires_in_ms)
     .execute(&mut **tx)
@@ -169,7 +183,7 @@ impl Core {
     }
 
     pub async fn sessions_of_user(&self, project_id: &str, user_id: &str, include_impersonation: bool) -> Result<Vec<Session>> {
-        let filter = if include_impersonation { "" } else { " AND is_impersonation = FALSE" };
+        let filter = if include_impersonation { "" } else { " AND is_impersonation = 0" };
         Ok(sqlx::query_as(&format!(
             "SELECT id, user_id, is_impersonation, created_at, last_used_at, expires_at FROM refresh_tokens \
              WHERE project_id = $1 AND user_id = $2 AND expires_at > $3{filter} ORDER BY created_at DESC, id"

@@ -3,7 +3,8 @@
 
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sqlx::{Any, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
 
 use crate::crypto;
 use crate::db::is_unique_violation;
@@ -13,7 +14,7 @@ use crate::projects::Project;
 use crate::teams::{json_or_null, personal_team_name};
 use crate::{new_id, now_ms, Core};
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct User {
     pub id: String,
     pub project_id: String,
@@ -50,6 +51,42 @@ pub(crate) const USER_SELECT: &str = "SELECT u.id, u.project_id, u.primary_email
     t.client_metadata AS team_client_metadata, t.client_read_only_metadata AS team_client_read_only_metadata, \
     t.server_metadata AS team_server_metadata, t.created_at AS team_created_at \
     FROM users u LEFT JOIN teams t ON t.id = u.selected_team_id";
+
+impl sqlx::FromRow<'_, AnyRow> for User {
+    fn from_row(r: &AnyRow) -> sqlx::Result<User> {
+        Ok(User {
+            id: r.try_get("id")?,
+            project_id: r.try_get("project_id")?,
+            primary_email: r.try_get("primary_email")?,
+            primary_email_verified: flag(r, "primary_email_verified")?,
+            primary_email_auth_enabled: flag(r, "primary_email_auth_enabled")?,
+            display_name: r.try_get("display_name")?,
+            profile_image_url: r.try_get("profile_image_url")?,
+            password_hash: r.try_get("password_hash")?,
+            client_metadata: r.try_get("client_metadata")?,
+            client_read_only_metadata: r.try_get("client_read_only_metadata")?,
+            server_metadata: r.try_get("server_metadata")?,
+            selected_team_id: r.try_get("selected_team_id")?,
+            is_anonymous: flag(r, "is_anonymous")?,
+            restricted_by_admin: flag(r, "restricted_by_admin")?,
+            restricted_by_admin_reason: r.try_get("restricted_by_admin_reason")?,
+            restricted_by_admin_private_details: r.try_get("restricted_by_admin_private_details")?,
+            signed_up_at: r.try_get("signed_up_at")?,
+            last_active_at: r.try_get("last_active_at")?,
+            team_display_name: r.try_get("team_display_name")?,
+            team_profile_image_url: r.try_get("team_profile_image_url")?,
+            team_client_metadata: r.try_get("team_client_metadata")?,
+            team_client_read_only_metadata: r.try_get("team_client_read_only_metadata")?,
+            team_server_metadata: r.try_get("team_server_metadata")?,
+            team_created_at: r.try_get("team_created_at")?,
+        })
+    }
+}
+
+/// Reads a 0/1 flag column as a bool.
+pub(crate) fn flag(row: &AnyRow, column: &str) -> sqlx::Result<bool> {
+    Ok(row.try_get::<i64, _>(column)? != 0)
+}
 
 impl User {
     /// Why the user is restricted, if they are: anonymous users, and users an admin restricted.
@@ -313,7 +350,7 @@ impl Core {
 
     pub async fn user_by_auth_email(&self, project_id: &str, email: &str) -> Result<Option<User>> {
         Ok(sqlx::query_as(&format!(
-            "{USER_SELECT} WHERE u.project_id = $1 AND u.primary_email = $2 AND u.primary_email_auth_enabled = TRUE"
+            "{USER_SELECT} WHERE u.project_id = $1 AND u.primary_email = $2 AND u.primary_email_auth_enabled = 1"
         ))
         .bind(project_id)
         .bind(email)
@@ -486,12 +523,12 @@ impl Core {
             format!("${}", args.len())
         };
         if q.only_anonymous {
-            sql.push_str(" AND u.is_anonymous = TRUE");
+            sql.push_str(" AND u.is_anonymous = 1");
         } else if !q.include_anonymous {
-            sql.push_str(" AND u.is_anonymous = FALSE");
+            sql.push_str(" AND u.is_anonymous = 0");
         }
         if !(q.include_restricted || q.include_anonymous || q.only_anonymous) {
-            sql.push_str(" AND u.restricted_by_admin = FALSE");
+            sql.push_str(" AND u.restricted_by_admin = 0");
         }
         if let Some(team) = &q.team_id {
             let p = next(&mut args, Arg::Text(team.clone()));
@@ -585,16 +622,16 @@ pub(crate) async fn insert_user(tx: &mut Transaction<'_, Any>, project: &Project
     .bind(&id)
     .bind(&project.id)
     .bind(&n.email)
-    .bind(n.email_verified)
-    .bind(n.auth_enabled)
+    .bind(n.email_verified as i64)
+    .bind(n.auth_enabled as i64)
     .bind(&n.display_name)
     .bind(&n.profile_image_url)
     .bind(&n.password_hash)
     .bind(&n.client_metadata)
     .bind(&n.client_read_only_metadata)
     .bind(&n.server_metadata)
-    .bind(n.is_anonymous)
-    .bind(n.restricted_by_admin)
+    .bind(n.is_anonymous as i64)
+    .bind(n.restricted_by_admin as i64)
     .bind(&n.restricted_by_admin_reason)
     .bind(&n.restricted_by_admin_private_details)
     .bind(now)
@@ -622,8 +659,8 @@ pub(crate) async fn write_user(tx: &mut Transaction<'_, Any>, u: &User) -> Resul
     )
     .bind(&u.id)
     .bind(&u.primary_email)
-    .bind(u.primary_email_verified)
-    .bind(u.primary_email_auth_enabled)
+    .bind(u.primary_email_verified as i64)
+    .bind(u.primary_email_auth_enabled as i64)
     .bind(&u.display_name)
     .bind(&u.profile_image_url)
     .bind(&u.password_hash)
@@ -631,8 +668,8 @@ pub(crate) async fn write_user(tx: &mut Transaction<'_, Any>, u: &User) -> Resul
     .bind(&u.client_read_only_metadata)
     .bind(&u.server_metadata)
     .bind(&u.selected_team_id)
-    .bind(u.is_anonymous)
-    .bind(u.restricted_by_admin)
+    .bind(u.is_anonymous as i64)
+    .bind(u.restricted_by_admin as i64)
     .bind(&u.restricted_by_admin_reason)
     .bind(&u.restricted_by_admin_private_details)
     .execute(&mut **tx)

@@ -1,1 +1,7 @@
+//! The `gatehouse` binary's library: REST API, pages, start-up. Tests build the same
+//! [`startup::Application`] as `main`.
 
+pub mod api;
+pub mod config;
+pub mod routes;
+pub mod startup;

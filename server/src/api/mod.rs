@@ -1,0 +1,95 @@
+//! The REST door: Stack's `/api/v1` wire format over the core. Handlers parse, call the core,
+//! and shape the answer; rules live in the core.
+
+mod error;
+mod extract;
+mod projects;
+mod sessions;
+mod users;
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use gatehouse_core::{Core, Error};
+use serde_json::{json, Value};
+
+pub use error::{ApiError, ApiResult};
+pub use extract::{credentials, header};
+use extract::MaybeAuth;
+
+pub fn router(core: Core) -> Router {
+    Router::new()
+        .route("/", get(welcome))
+        .route("/projects/current", get(projects::current_client))
+        .route("/projects/{project_id}/.well-known/jwks.json", get(projects::jwks))
+        .route("/internal/projects", get(projects::list_owned).post(projects::create))
+        .route("/internal/projects/current", get(projects::current_admin).patch(projects::update_current))
+        .route("/internal/api-keys", get(projects::list_keys).post(projects::create_keys))
+        .route("/internal/api-keys/{key_set_id}", get(projects::get_keys).patch(projects::update_keys))
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/{user_id}", get(users::read).patch(users::update).delete(users::remove))
+        .route("/auth/password/sign-up", post(sessions::password_sign_up))
+        .route("/auth/password/sign-in", post(sessions::password_sign_in))
+        .route("/auth/password/update", post(sessions::password_update))
+        .route("/auth/password/set", post(sessions::password_set))
+        .route("/auth/anonymous/sign-up", post(sessions::anonymous_sign_up))
+        .route("/auth/sessions", get(sessions::list).post(sessions::create))
+        .route("/auth/sessions/current", delete(sessions::sign_out))
+        .route("/auth/sessions/current/refresh", post(sessions::refresh))
+        .route("/auth/sessions/{session_id}", delete(sessions::remove))
+        .fallback(not_found)
+        .layer(middleware::from_fn(override_error_status))
+        .with_state(core)
+}
+
+/// `GET /api/v1`: a greeting that says what authentication the request carried.
+async fn welcome(MaybeAuth(auth): MaybeAuth) -> String {
+    let seen = match &auth {
+        None => "none".to_string(),
+        Some(a) => format!(
+            "{} access to project {}{}",
+            a.access.as_str(),
+            a.project.id,
+            a.user.as_ref().map(|u| format!(", signed in as user {}", u.id)).unwrap_or_default()
+        ),
+    };
+    format!("Welcome to the Gatehouse API, compatible with Stack Auth's REST API. The reference is in the README.\n\nAuthentication: {seen}\n")
+}
+
+async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError(Error::RouteNotFound { method: method.to_string(), path: uri.path().to_string() })
+}
+
+/// With `x-stack-override-error-status: true`, errors answer 200 and carry the real status in
+/// `x-stack-actual-status`, as the SDK asks (some hosts swallow non-200 bodies).
+async fn override_error_status(req: Request, next: Next) -> Response {
+    let wants = header(req.headers(), "override-error-status").as_deref() == Some("true");
+    let mut res = next.run(req).await;
+    if wants && (res.status().is_client_error() || res.status().is_server_error()) {
+        let actual = HeaderValue::from(res.status().as_u16());
+        res.headers_mut().insert("x-stack-actual-status", actual.clone());
+        res.headers_mut().insert("x-hexclave-actual-status", actual);
+        *res.status_mut() = StatusCode::OK;
+    }
+    res
+}
+
+/// `{items, is_paginated, pagination}`: Stack's list envelope.
+fn list(items: Vec<Value>, next_cursor: Option<Option<String>>) -> Json<Value> {
+    Json(match next_cursor {
+        Some(cursor) => json!({ "items": items, "is_paginated": true, "pagination": { "next_cursor": cursor } }),
+        None => json!({ "items": items, "is_paginated": false }),
+    })
+}
+
+fn success() -> Json<Value> {
+    Json(json!({ "success": true }))
+}
+
+fn created(body: Value) -> Response {
+    (StatusCode::CREATED, Json(body)).into_response()
+}
+

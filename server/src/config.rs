@@ -1,0 +1,82 @@
+//! Typed settings, read from the environment once at start-up (every variable is in the README).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use gatehouse_core::projects::SeedKeys;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    /// The server secret; `None` means: load it from the data dir, or make one there.
+    pub secret: Option<String>,
+    /// The base URL in token issuers and links; `None` means `http://<addr>`.
+    pub public_url: Option<String>,
+    pub seed_keys: Option<SeedKeys>,
+    /// Where the site's files (wasm, JS, CSS) are; `None` serves the ones built into the binary.
+    pub site_root: Option<PathBuf>,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl Config {
+    pub fn from_env() -> anyhow::Result<Config> {
+        let data_dir = PathBuf::from(var("GATEHOUSE_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let addr = var("GATEHOUSE_ADDR").unwrap_or_else(|| "127.0.0.1:8102".into());
+        let addr = addr.parse().map_err(|e| anyhow::anyhow!("GATEHOUSE_ADDR={addr:?} is not an address like 127.0.0.1:8102: {e}"))?;
+        let database_url = var("DATABASE_URL").unwrap_or_else(|| format!("sqlite://{}", data_dir.join("gatehouse.db").display()));
+        let seed_keys = match (
+            var("STACK_SEED_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY"),
+            var("STACK_SEED_INTERNAL_PROJECT_SECRET_SERVER_KEY"),
+            var("STACK_SEED_INTERNAL_PROJECT_SUPER_SECRET_ADMIN_KEY"),
+        ) {
+            (Some(p), Some(s), Some(a)) => Some(SeedKeys { publishable_client_key: p, secret_server_key: s, super_secret_admin_key: a }),
+            (None, None, None) => None,
+            _ => anyhow::bail!("set all three STACK_SEED_INTERNAL_PROJECT_* keys, or none of them"),
+        };
+        Ok(Config {
+            addr,
+            database_url,
+            data_dir,
+            secret: var("GATEHOUSE_SECRET"),
+            public_url: var("GATEHOUSE_PUBLIC_URL"),
+            seed_keys,
+            site_root: var("LEPTOS_SITE_ROOT").map(PathBuf::from),
+        })
+    }
+
+    /// The server secret: from the environment, else from `<data dir>/secret`, made on first
+    /// start (and said so in the log).
+    pub fn load_secret(&self) -> anyhow::Result<Vec<u8>> {
+        if let Some(s) = &self.secret {
+            anyhow::ensure!(s.len() >= 16, "GATEHOUSE_SECRET must be at least 16 characters");
+            return Ok(s.as_bytes().to_vec());
+        }
+        let path = self.data_dir.join("secret");
+        if let Ok(s) = std::fs::read_to_string(&path) {
+            return Ok(s.trim().as_bytes().to_vec());
+        }
+        std::fs::create_dir_all(&self.data_dir)?;
+        let secret = gatehouse_core::crypto::random_hex(32);
+        write_private(&path, &secret)?;
+        tracing::warn!(path = %path.display(), "GATEHOUSE_SECRET is not set: generated a server secret and saved it; keep this file (tokens are signed with keys derived from it)");
+        Ok(secret.into_bytes())
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(content.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
+    std::fs::write(path, content)
+}

@@ -1,0 +1,59 @@
+//! One `Application` builder, used by `main` and by every integration test: bind, connect,
+//! migrate, assemble the router (REST API + pages), serve.
+
+use axum::Router;
+use gatehouse_core::{Core, Settings};
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    pub core: Core,
+    pub base_url: String,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(config.addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.addr))?;
+        let local = listener.local_addr()?;
+        let base_url = config.public_url.clone().unwrap_or_else(|| {
+            let host = if local.ip().is_unspecified() { "localhost".to_string() } else { local.ip().to_string() };
+            format!("http://{host}:{}", local.port())
+        });
+        let settings = Settings {
+            database_url: config.database_url.clone(),
+            secret: config.load_secret()?,
+            public_url: base_url.clone(),
+            seed_keys: config.seed_keys.clone(),
+        };
+        let core = Core::start(&settings).await?;
+        let router = crate::routes::router(core.clone(), &config, local);
+        Ok(Application { listener, router, core, base_url })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await?;
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
