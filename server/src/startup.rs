@@ -2,6 +2,9 @@
 //! migrate, assemble the router (REST API + pages), serve.
 
 use axum::Router;
+use axum::ServiceExt;
+use tower::Layer;
+use tower_http::normalize_path::NormalizePathLayer;
 use gatehouse_core::{Core, Settings};
 use tokio::net::TcpListener;
 
@@ -38,7 +41,11 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await?;
+        // `/api/v1/users/` is `/api/v1/users`, as clients that build URLs by joining expect.
+        let app = NormalizePathLayer::trim_trailing_slash().layer(self.router);
+        axum::serve(self.listener, ServiceExt::<axum::extract::Request>::into_make_service(app))
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
         Ok(())
     }
 }

@@ -7,8 +7,8 @@ mod projects;
 mod sessions;
 mod users;
 
-use axum::extract::Request;
-use axum::http::{HeaderValue, Method, StatusCode, Uri};
+use axum::extract::{OriginalUri, Request};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -59,7 +59,7 @@ async fn welcome(MaybeAuth(auth): MaybeAuth) -> String {
     format!("Welcome to the Gatehouse API, compatible with Stack Auth's REST API. The reference is in the README.\n\nAuthentication: {seen}\n")
 }
 
-async fn not_found(method: Method, uri: Uri) -> ApiError {
+async fn not_found(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
     ApiError(Error::RouteNotFound { method: method.to_string(), path: uri.path().to_string() })
 }
 

@@ -1,0 +1,10 @@
+//! Integration tests: the real server, over HTTP, on SQLite or PostgreSQL (GATEHOUSE_TEST_DB).
+
+mod helpers;
+
+mod projects;
+mod requests;
+mod sessions;
+mod sign_in;
+mod tokens;
+mod users;
