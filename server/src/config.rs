@@ -15,8 +15,6 @@ pub struct Config {
     /// The base URL in token issuers and links; `None` means `http://<addr>`.
     pub public_url: Option<String>,
     pub seed_keys: Option<SeedKeys>,
-    /// Where the site's files (wasm, JS, CSS) are; `None` serves the ones built into the binary.
-    pub site_root: Option<PathBuf>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -26,7 +24,8 @@ fn var(name: &str) -> Option<String> {
 impl Config {
     pub fn from_env() -> anyhow::Result<Config> {
         let data_dir = PathBuf::from(var("GATEHOUSE_DATA_DIR").unwrap_or_else(|| "./data".into()));
-        let addr = var("GATEHOUSE_ADDR").unwrap_or_else(|| "127.0.0.1:8102".into());
+        // LEPTOS_SITE_ADDR is what `cargo leptos watch` sets.
+        let addr = var("GATEHOUSE_ADDR").or_else(|| var("LEPTOS_SITE_ADDR")).unwrap_or_else(|| "127.0.0.1:8102".into());
         let addr = addr.parse().map_err(|e| anyhow::anyhow!("GATEHOUSE_ADDR={addr:?} is not an address like 127.0.0.1:8102: {e}"))?;
         let database_url = var("DATABASE_URL").unwrap_or_else(|| format!("sqlite://{}", data_dir.join("gatehouse.db").display()));
         let seed_keys = match (
@@ -45,7 +44,6 @@ impl Config {
             secret: var("GATEHOUSE_SECRET"),
             public_url: var("GATEHOUSE_PUBLIC_URL"),
             seed_keys,
-            site_root: var("LEPTOS_SITE_ROOT").map(PathBuf::from),
         })
     }
 

@@ -7,21 +7,16 @@ use axum::routing::get;
 use axum::{Json, Router};
 use gatehouse_app::{shell, App};
 use gatehouse_core::Core;
-use leptos::prelude::*;
+
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use serde_json::json;
 use tower_http::services::ServeDir;
 
-use crate::config::Config;
 
-pub fn router(core: Core, config: &Config, addr: SocketAddr) -> Router {
-    let site_root = config.site_root.clone().unwrap_or_else(|| "target/site".into());
-    let options = LeptosOptions::builder()
-        .output_name("gatehouse")
-        .site_root(site_root.to_string_lossy().to_string())
-        .site_pkg_dir("pkg")
-        .site_addr(addr)
-        .build();
+pub fn router(core: Core, addr: SocketAddr) -> anyhow::Result<Router> {
+    let mut options = leptos_config::get_config_from_str(LEPTOS_TOML)?;
+    options.site_addr = addr;
+    let site_root = options.site_root.to_string();
     let routes = generate_route_list(App);
     let pages = Router::new()
         .leptos_routes(&options, routes, {
@@ -30,8 +25,26 @@ pub fn router(core: Core, config: &Config, addr: SocketAddr) -> Router {
         })
         .fallback_service(ServeDir::new(site_root))
         .with_state(options);
-    Router::new()
+    Ok(Router::new()
         .nest("/api/v1", crate::api::router(core))
         .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
-        .merge(pages)
+        .merge(pages))
+}
+
+/// The site settings, embedded so that a copied binary carries them.
+const LEPTOS_TOML: &str = include_str!("../../Leptos.toml");
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn leptos_toml_agrees_with_the_cargo_leptos_metadata() {
+        let options = leptos_config::get_config_from_str(super::LEPTOS_TOML).unwrap();
+        let cargo: toml::Value = toml::from_str(include_str!("../../Cargo.toml")).unwrap();
+        let meta = &cargo["workspace"]["metadata"]["leptos"][0];
+        assert_eq!(meta["name"].as_str(), Some(&*options.output_name), "output-name defaults to name");
+        assert_eq!(&*options.site_root, "target/site", "cargo-leptos's default site-root");
+        assert_eq!(&*options.site_pkg_dir, "pkg", "cargo-leptos's default site-pkg-dir");
+        assert!(meta.get("site-root").is_none() && meta.get("output-name").is_none(), "one source of truth");
+        assert_eq!(meta["reload-port"].as_integer(), Some(options.reload_port as i64));
+    }
 }

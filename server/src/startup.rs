@@ -32,7 +32,7 @@ impl Application {
             seed_keys: config.seed_keys.clone(),
         };
         let core = Core::start(&settings).await?;
-        let router = crate::routes::router(core.clone(), &config, local);
+        let router = crate::routes::router(core.clone(), local)?;
         Ok(Application { listener, router, core, base_url })
     }
 

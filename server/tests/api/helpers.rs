@@ -61,7 +61,6 @@ impl TestApp {
                 secret_server_key: SSK.into(),
                 super_secret_admin_key: SAK.into(),
             }),
-            site_root: None,
         };
         let app = Application::build(config).await.expect("application starts");
         let base = app.base_url.clone();

@@ -1,0 +1,41 @@
+# Shared by scripts/run and scripts/test: install only what this machine lacks, build the site.
+# Sourced, not run.
+
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# The wasm-bindgen CLI must match the wasm-bindgen crate in Cargo.lock exactly.
+wasm_bindgen_version() {
+    awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
+}
+
+ensure_wasm_toolchain() {
+    if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+        say "adding the wasm32-unknown-unknown target"
+        rustup target add wasm32-unknown-unknown
+    fi
+    local want; want="$(wasm_bindgen_version)"
+    if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$want" ]; then
+        say "installing wasm-bindgen-cli $want (a few minutes, once)"
+        cargo install wasm-bindgen-cli --version "$want" --force
+    fi
+}
+
+# Builds the hydration bundle and static files into target/site (what LEPTOS_SITE_ROOT names).
+# $1: cargo profile for the wasm (dev or wasm-release).
+build_site() {
+    local profile="${1:-wasm-release}" dir
+    ensure_wasm_toolchain
+    say "building the site (wasm, $profile)"
+    cargo build -p gatehouse-app --lib --target wasm32-unknown-unknown --no-default-features --features hydrate --profile "$profile"
+    dir="$profile"; [ "$profile" = dev ] && dir=debug
+    mkdir -p target/site/pkg
+    wasm-bindgen "target/wasm32-unknown-unknown/$dir/gatehouse_app.wasm" --target web --no-typescript \
+        --out-dir target/site/pkg --out-name gatehouse
+    cp style/main.css target/site/pkg/gatehouse.css
+    cp -R public/. target/site/
+}
