@@ -40,6 +40,7 @@ pub fn router(core: Core) -> Router {
         .route("/auth/sessions/current", delete(sessions::sign_out))
         .route("/auth/sessions/current/refresh", post(sessions::refresh))
         .route("/auth/sessions/{session_id}", delete(sessions::remove))
+        .route("/auth/oauth/token", post(sessions::oauth_token))
         .fallback(not_found)
         .layer(middleware::from_fn(override_error_status))
         .with_state(core)

@@ -75,3 +75,29 @@ async fn sign_out_ends_the_session_and_its_tokens() {
     app.client(&p).header("x-stack-refresh-token", t["refresh_token"].as_str().unwrap()).delete("/auth/sessions/current").await.ok();
     app.client(&p).token(t["access_token"].as_str().unwrap()).get("/users/me").await.known_error(401, "ACCESS_TOKEN_EXPIRED");
 }
+
+#[tokio::test]
+async fn the_oauth_token_endpoint_refreshes_like_the_sdk_asks() {
+    let app = TestApp::spawn().await;
+    let p = app.project().await;
+    let t = app.sign_up(&p, "oauth@example.com").await;
+    let rt = t["refresh_token"].as_str().unwrap();
+    let form = |secret: &str, token: &str| {
+        vec![("grant_type", "refresh_token".to_string()), ("client_id", p.id.clone()), ("client_secret", secret.to_string()), ("refresh_token", token.to_string())]
+    };
+    let post = |f: Vec<(&'static str, String)>| app.http.post(format!("{}/api/v1/auth/oauth/token", app.base)).form(&f).send();
+    let ok: serde_json::Value = post(form(&p.pck, rt)).await.unwrap().json().await.unwrap();
+    assert_eq!(ok["token_type"], "Bearer");
+    assert!(ok["expires_in"].as_i64().unwrap() > 0);
+    app.client(&p).token(ok["access_token"].as_str().unwrap()).get("/users/me").await.ok();
+    // Without a publishable key the SDK sends a sentinel; fine unless the project requires keys.
+    assert_eq!(post(form("__stack_public_client__", rt)).await.unwrap().status(), 200);
+    let bad = post(form(&p.pck, "not a token")).await.unwrap();
+    assert_eq!(bad.status(), 401);
+    assert_eq!(bad.headers()["x-stack-known-error"], "REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED");
+    let wrong_key = post(form("pck_wrong", rt)).await.unwrap();
+    assert_eq!(wrong_key.headers()["x-stack-known-error"], "INVALID_PUBLISHABLE_CLIENT_KEY");
+    let grant = app.http.post(format!("{}/api/v1/auth/oauth/token", app.base)).form(&[("grant_type", "password")]).send().await.unwrap();
+    assert_eq!(grant.status(), 400);
+    assert_eq!(grant.json::<serde_json::Value>().await.unwrap()["error"], "unsupported_grant_type");
+}
