@@ -39,3 +39,17 @@ build_site() {
     cp style/main.css target/site/pkg/gatehouse.css
     cp -R public/. target/site/
 }
+
+# npm packages for end2end/ (the Stack SDK releases, jose) and the Python client's venv.
+ensure_end2end_deps() {
+    if [ ! -d end2end/node_modules ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
+        say "installing end2end npm packages"
+        (cd end2end && npm ci --no-audit --no-fund)
+    fi
+    if [ ! -x end2end/.venv/bin/pytest ] || [ end2end/python/requirements.txt -nt end2end/.venv/installed ]; then
+        say "installing the Python client's packages"
+        python3 -m venv end2end/.venv
+        end2end/.venv/bin/pip install --quiet --disable-pip-version-check -r end2end/python/requirements.txt
+        touch end2end/.venv/installed
+    fi
+}

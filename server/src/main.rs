@@ -1,6 +1,8 @@
 //! `gatehouse`: serves the API, hosted pages and dashboard; also a small CLI for people without
 //! the dashboard.
 
+use std::io::IsTerminal;
+
 use clap::{Parser, Subcommand};
 use gatehouse_core::projects::{ApiKeySetCreate, ProjectCreate};
 use gatehouse_core::{Core, Settings};
@@ -40,6 +42,7 @@ async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let config = Config::from_env()?;
     match Cli::parse().command.unwrap_or(Command::Serve) {

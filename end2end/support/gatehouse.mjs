@@ -1,0 +1,49 @@
+// Starts a real gatehouse process for a test file: a fresh database (SQLite file, or a new
+// PostgreSQL database when GATEHOUSE_TEST_DB=postgres), a project made with the CLI, a free port.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const BIN = process.env.GATEHOUSE_BIN ?? join(ROOT, 'target', 'debug', 'gatehouse');
+const PG = process.env.GATEHOUSE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
+
+function freshDatabaseUrl(dir) {
+  if (process.env.GATEHOUSE_TEST_DB === 'postgres') {
+    const name = `gh_test_${randomUUID().replaceAll('-', '')}`;
+    execFileSync('psql', [`${PG}/postgres`, '-qc', `CREATE DATABASE ${name}`]);
+    return `${PG}/${name}`;
+  }
+  return `sqlite://${join(dir, 'gatehouse.db')}`;
+}
+
+export async function startGatehouse() {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'));
+  const env = {
+    ...process.env,
+    DATABASE_URL: freshDatabaseUrl(dir),
+    GATEHOUSE_DATA_DIR: dir,
+    GATEHOUSE_ADDR: '127.0.0.1:0',
+    RUST_LOG: 'warn,gatehouse=info',
+  };
+  const project = JSON.parse(execFileSync(BIN, ['project', 'create', '--display-name', 'End-to-end'], { env }).toString());
+  const child = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  const baseUrl = await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`gatehouse did not start:\n${log}`)), 30_000);
+    child.stderr.on('data', (chunk) => {
+      log += chunk;
+      const m = log.match(/listening on (http:\/\/[^\s]+)/);
+      if (m) { clearTimeout(timer); ok(m[1]); }
+    });
+    child.on('exit', (code) => fail(new Error(`gatehouse exited with ${code}:\n${log}`)));
+  });
+  return {
+    baseUrl,
+    project,
+    log: () => log,
+    stop: () => new Promise((ok) => { child.once('exit', ok); child.kill('SIGTERM'); }),
+  };
+}
