@@ -133,7 +133,7 @@ impl Core {
         let Some(project_id) = c.project_id.as_deref() else {
             return Err(Error::AccessTypeWithoutProjectId(access_type.into()));
         };
-        let project = self.project(project_id).await?.ok_or_else(|| Error::CurrentProjectNotFound(project_id.into()))?;
+        let project = self.project_cached(project_id).await?.ok_or_else(|| Error::CurrentProjectNotFound(project_id.into()))?;
 
         // An admin access token (a dashboard user's) grants every access type on projects
         // their teams own; otherwise the key of the access type must be present and valid.
@@ -195,11 +195,17 @@ impl Core {
         Ok(Some(Auth { project, access, user, session_id, refresh_token: c.refresh_token.clone() }))
     }
 
+    /// The user of a live session (at most a second old; changes on this instance show at once).
     async fn user_of_live_session(&self, project_id: &str, user_id: &str, session_id: &str) -> Result<Option<User>> {
+        if let Some(user) = self.caches.sessions.get(&session_id.to_string()) {
+            if user.id == user_id && user.project_id == project_id {
+                return Ok(Some(user));
+            }
+        }
         if !crate::is_uuid(user_id) {
             return Ok(None);
         }
-        Ok(sqlx::query_as(&format!(
+        let user: Option<User> = sqlx::query_as(&format!(
             "{USER_SELECT} WHERE u.project_id = $1 AND u.id = $2 AND EXISTS \
              (SELECT 1 FROM refresh_tokens r WHERE r.id = $3 AND r.user_id = u.id AND r.expires_at > $4)"
         ))
@@ -208,7 +214,11 @@ impl Core {
         .bind(session_id)
         .bind(now_ms())
         .fetch_optional(&self.db.pool)
-        .await?)
+        .await?;
+        if let Some(u) = &user {
+            self.caches.sessions.insert(session_id.to_string(), u.clone());
+        }
+        Ok(user)
     }
 
     /// An admin access token is an internal-project access token of a user who belongs to the
@@ -261,6 +271,7 @@ impl Core {
         };
         let (session_id, refresh_token) = insert_session(&mut tx, &project.id, &user_id, DEFAULT_SESSION_MS, false).await?;
         tx.commit().await?;
+        self.forget_user_sessions(&user_id);
         let user = self.user(&project.id, &user_id).await?.ok_or(Error::UserNotFound)?;
         Ok(Tokens { access_token: self.access_token(&user, &session_id)?, refresh_token, user_id })
     }
@@ -315,6 +326,7 @@ impl Core {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.forget_user_sessions(&user.id);
         Ok(())
     }
 

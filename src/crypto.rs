@@ -1,7 +1,8 @@
 //! Secrets: random tokens, their stored hashes, and password hashing (argon2id with OWASP's
-//! parameters, always on a blocking thread; bcrypt hashes imported from elsewhere still verify).
+//! parameters, on a bounded pool of its own threads; bcrypt hashes imported from elsewhere still
+//! verify).
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{self, PasswordHash};
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine;
 use rand::RngCore;
@@ -48,52 +49,148 @@ pub fn check_password_rules(password: &str) -> Result<()> {
     Ok(())
 }
 
-fn argon2id() -> Argon2<'static> {
-    // OWASP: m = 19 MiB, t = 2, p = 1.
-    let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+/// OWASP's argon2id parameters: m = 19 MiB, t = 2, p = 1.
+fn owasp_params() -> Params {
+    Params::new(19 * 1024, 2, 1, Some(32)).expect("valid argon2 parameters")
 }
 
-/// Hashes a password with argon2id on the blocking pool.
+/// Hashes a password with argon2id on the hashing pool.
 pub async fn hash_password(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut rand::rngs::OsRng);
-        argon2id()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(Error::internal)
+    on_hash_pool(move |memory| {
+        let mut salt = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut salt);
+        let params = owasp_params();
+        let out = argon2_with_memory(Algorithm::Argon2id, Version::V0x13, params.clone(), password.as_bytes(), &salt, memory)?;
+        let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
+        Ok(format!(
+            "$argon2id$v=19$m={},t={},p={}${}${}",
+            params.m_cost(),
+            params.t_cost(),
+            params.p_cost(),
+            b64.encode(salt),
+            b64.encode(out)
+        ))
     })
-    .await
-    .map_err(Error::internal)?
+    .await?
 }
 
-/// Checks a password against a stored hash (argon2 PHC string or imported bcrypt), on the
-/// blocking pool. A hash we cannot read never matches.
+/// Checks a password against a stored hash (argon2 PHC string or imported bcrypt) on the
+/// hashing pool. A hash we cannot read never matches.
 pub async fn verify_password(password: String, hash: String) -> Result<bool> {
-    tokio::task::spawn_blocking(move || {
+    on_hash_pool(move |memory| {
         if hash.starts_with("$2") {
             return bcrypt::verify(&password, &hash).unwrap_or(false);
         }
-        match PasswordHash::new(&hash) {
-            Ok(parsed) => argon2id().verify_password(password.as_bytes(), &parsed).is_ok(),
+        let Ok(parsed) = PasswordHash::new(&hash) else { return false };
+        let (Ok(algorithm), Ok(params), Some(expected), Some(salt)) =
+            (Algorithm::try_from(parsed.algorithm), Params::try_from(&parsed), parsed.hash, parsed.salt)
+        else {
+            return false;
+        };
+        let version = parsed.version.and_then(|v| Version::try_from(v).ok()).unwrap_or(Version::V0x13);
+        let mut salt_buf = [0u8; 64];
+        let Ok(salt) = salt.decode_b64(&mut salt_buf) else { return false };
+        let params = match Params::new(params.m_cost(), params.t_cost(), params.p_cost(), Some(expected.len())) {
+            Ok(p) => p,
+            Err(_) => return false,
+        };
+        match argon2_with_memory(algorithm, version, params, password.as_bytes(), salt, memory) {
+            // `Output` compares in constant time.
+            Ok(out) => password_hash::Output::new(&out).is_ok_and(|o| o == expected),
             Err(_) => false,
         }
     })
     .await
-    .map_err(Error::internal)
 }
 
 /// Runs a dummy verification so that "no such user" takes as long as "wrong password".
 pub async fn burn_password_check(password: String) {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let hash = DUMMY
-        .get_or_init(|| {
-            let salt = SaltString::generate(&mut rand::rngs::OsRng);
-            argon2id().hash_password(b"not a real password", &salt).expect("hash").to_string()
-        })
-        .clone();
+    let hash = match DUMMY.get() {
+        Some(h) => h.clone(),
+        None => match hash_password("not a real password".into()).await {
+            Ok(h) => DUMMY.get_or_init(|| h).clone(),
+            Err(_) => return,
+        },
+    };
     let _ = verify_password(password, hash).await;
 }
+
+fn argon2_with_memory(
+    algorithm: Algorithm,
+    version: Version,
+    params: Params,
+    password: &[u8],
+    salt: &[u8],
+    memory: &mut Vec<argon2::Block>,
+) -> Result<Vec<u8>> {
+    // Hashes people import may ask for more memory than ours; refuse absurd requests.
+    if params.m_cost() > 256 * 1024 {
+        return Err(Error::internal("argon2 hash asks for more than 256 MiB"));
+    }
+    memory.resize(params.block_count(), argon2::Block::default());
+    let mut out = vec![0u8; params.output_len().unwrap_or(32)];
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password, salt, &mut out, &mut memory[..])
+        .map_err(Error::internal)?;
+    Ok(out)
+}
+
+type HashJob = Box<dyn FnOnce(&mut Vec<argon2::Block>) + Send>;
+
+/// Password hashing runs on its own threads, one per core, never on the async runtime. Bounding
+/// them caps the memory (one argon2 buffer each, reused) and keeps sign-in storms from starving
+/// everything else: the threads run at a lower CPU priority, so request handling preempts them.
+fn hash_pool() -> &'static std::sync::mpsc::Sender<HashJob> {
+    static POOL: std::sync::OnceLock<std::sync::mpsc::Sender<HashJob>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<HashJob>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        for i in 0..threads {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("password-hash-{i}"))
+                .spawn(move || {
+                    lower_thread_priority();
+                    let mut memory = Vec::new();
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(&mut memory),
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .expect("spawn password hashing thread");
+        }
+        tx
+    })
+}
+
+async fn on_hash_pool<T: Send + 'static>(f: impl FnOnce(&mut Vec<argon2::Block>) -> T + Send + 'static) -> Result<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    hash_pool()
+        .send(Box::new(move |memory| {
+            let _ = tx.send(f(memory));
+        }))
+        .map_err(|_| Error::internal("password hashing pool is gone"))?;
+    rx.await.map_err(|_| Error::internal("password hashing job was dropped"))
+}
+
+#[cfg(target_os = "linux")]
+fn lower_thread_priority() {
+    // On Linux the nice value belongs to the thread, so this leaves request threads alone.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_thread_priority() {}
 
 /// Accepts only password hashes we can verify: bcrypt ($2a$/$2b$/$2y$) or argon2 PHC strings.
 pub fn check_importable_hash(hash: &str) -> Result<()> {
@@ -132,6 +229,19 @@ mod tests {
         check_importable_hash(&b).unwrap();
         assert!(verify_password("imported pw".into(), b).await.unwrap());
         assert!(check_importable_hash("plain text").is_err());
+    }
+
+    #[tokio::test]
+    async fn our_phc_strings_interoperate_with_the_argon2_crate() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
+        let ours = hash_password("interop pw".into()).await.unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(Argon2::default().verify_password(b"interop pw", &parsed).is_ok());
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, owasp_params()).hash_password(b"interop pw", &salt).unwrap().to_string();
+        assert!(verify_password("interop pw".into(), theirs.clone()).await.unwrap());
+        assert!(!verify_password("other pw".into(), theirs).await.unwrap());
+        assert!(!verify_password("x".into(), "$argon2id$garbage".into()).await.unwrap());
     }
 
     #[test]

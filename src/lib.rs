@@ -3,6 +3,7 @@
 //! functions both call it, so each rule is written once, here.
 
 pub mod auth;
+pub mod cache;
 pub mod crypto;
 pub mod db;
 pub mod error;
@@ -17,13 +18,25 @@ use std::sync::Arc;
 
 pub use error::{Error, Result};
 
-/// Everything a request needs: the database and the token signer.
+/// Everything a request needs: the database, the token signer, and the caches in front of them.
 #[derive(Clone)]
 pub struct Core {
     pub db: db::Db,
     pub signer: tokens::Signer,
     pub public_url: Arc<str>,
+    pub(crate) caches: Arc<Caches>,
 }
+
+/// Short-lived copies of what every request reads (see [`cache`]).
+pub(crate) struct Caches {
+    pub projects: cache::TtlCache<String, projects::Project>,
+    /// (project id, key kind, key hash) → whether the key is live.
+    pub keys: cache::TtlCache<(String, projects::KeyKind, String), bool>,
+    /// Session id → its user, for access-token checks.
+    pub sessions: cache::TtlCache<String, users::User>,
+}
+
+const READ_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Settings the core is built from (the binary reads them from the environment).
 #[derive(Clone, Debug, Default)]
@@ -43,9 +56,22 @@ impl Core {
             db,
             signer: tokens::Signer::new(&settings.secret, &settings.public_url),
             public_url: settings.public_url.trim_end_matches('/').into(),
+            caches: Arc::new(Caches {
+                projects: cache::TtlCache::new(READ_CACHE_TTL, 10_000),
+                keys: cache::TtlCache::new(READ_CACHE_TTL, 10_000),
+                sessions: cache::TtlCache::new(READ_CACHE_TTL, 100_000),
+            }),
         };
         core.ensure_internal_project(settings.seed_keys.as_ref()).await?;
         Ok(core)
+    }
+}
+
+impl Core {
+    /// Drops what this instance cached about a user's sessions; called after every change to
+    /// the user or their sessions, so that this instance never serves the old state.
+    pub(crate) fn forget_user_sessions(&self, user_id: &str) {
+        self.caches.sessions.retain(|_, u| u.id != user_id);
     }
 }
 

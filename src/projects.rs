@@ -291,7 +291,7 @@ pub struct NewApiKeySet {
     pub super_secret_admin_key: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum KeyKind {
     PublishableClient,
     SecretServer,
@@ -317,6 +317,18 @@ const KEY_SET_COLUMNS: &str = "id, project_id, description, publishable_client_k
 const FAR_FUTURE_MS: i64 = 253_402_300_799_000; // 9999-12-31
 
 impl Core {
+    /// A project as every request sees it: at most a second old.
+    pub async fn project_cached(&self, id: &str) -> Result<Option<Project>> {
+        if let Some(p) = self.caches.projects.get(&id.to_string()) {
+            return Ok(Some(p));
+        }
+        let project = self.project(id).await?;
+        if let Some(p) = &project {
+            self.caches.projects.insert(id.to_string(), p.clone());
+        }
+        Ok(project)
+    }
+
     pub async fn project(&self, id: &str) -> Result<Option<Project>> {
         let row: Option<ProjectRow> = sqlx::query_as(&format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE id = $1"))
             .bind(id)
@@ -359,6 +371,7 @@ impl Core {
                     let mut tx = self.db.pool.begin().await?;
                     let team = crate::teams::insert_team(&mut tx, INTERNAL_PROJECT_ID, "Personal Team", Some(owner_user_id)).await?;
                     tx.commit().await?;
+                    self.forget_user_sessions(owner_user_id);
                     team
                 }
             }),
@@ -414,6 +427,7 @@ impl Core {
             .bind(serde_json::to_string(&p.config).map_err(Error::internal)?)
             .execute(&self.db.pool)
             .await?;
+        self.caches.projects.remove(&p.id);
         Ok(p)
     }
 
@@ -530,13 +544,13 @@ impl Core {
     }
 
     pub async fn revoke_api_key_set(&self, project_id: &str, id: &str) -> Result<ApiKeySet> {
-        let done = sqlx::query("UPDATE api_key_sets SET revoked_at = $3 WHERE project_id = $1 AND id = $2 AND revoked_at IS NULL")
+        sqlx::query("UPDATE api_key_sets SET revoked_at = $3 WHERE project_id = $1 AND id = $2 AND revoked_at IS NULL")
             .bind(project_id)
             .bind(id)
             .bind(now_ms())
             .execute(&self.db.pool)
             .await?;
-        let _ = done;
+        self.caches.keys.clear();
         let set: Option<ApiKeySet> = sqlx::query_as(&format!("SELECT {KEY_SET_COLUMNS} FROM api_key_sets WHERE project_id = $1 AND id = $2"))
             .bind(project_id)
             .bind(id)
@@ -547,15 +561,20 @@ impl Core {
 
     /// True when `key` is a live key of that kind for the project.
     pub async fn check_project_key(&self, project_id: &str, kind: KeyKind, key: &str) -> Result<bool> {
+        let cache_key = (project_id.to_string(), kind, secret_hash(key));
+        if let Some(live) = self.caches.keys.get(&cache_key) {
+            return Ok(live);
+        }
         let row: Option<(String,)> = sqlx::query_as(&format!(
             "SELECT id FROM api_key_sets WHERE project_id = $1 AND {} = $2 AND revoked_at IS NULL AND expires_at > $3",
             kind.hash_column()
         ))
         .bind(project_id)
-        .bind(secret_hash(key))
+        .bind(&cache_key.2)
         .bind(now_ms())
         .fetch_optional(&self.db.pool)
         .await?;
+        self.caches.keys.insert(cache_key, row.is_some());
         Ok(row.is_some())
     }
 }

@@ -15,6 +15,7 @@ use crate::{new_id, now_ms, Core};
 
 pub const DEFAULT_SESSION_MS: i64 = 1000 * 60 * 60 * 24 * 365;
 pub const MAX_SESSION_MS: i64 = 1000 * 60 * 60 * 24 * 367;
+const ACTIVITY_RESOLUTION_MS: i64 = 60_000;
 
 /// What sign-in, sign-up and session creation hand back.
 #[derive(Clone, Debug, Serialize)]
@@ -152,20 +153,24 @@ impl Core {
     /// Trades a refresh token for a fresh access token.
     pub async fn refresh(&self, project: &Project, refresh_token: &str) -> Result<String> {
         let now = now_ms();
-        let row: Option<(String, String)> = sqlx::query_as(
-            "SELECT id, user_id FROM refresh_tokens WHERE project_id = $1 AND token_hash = $2 AND expires_at > $3",
+        let row: Option<(String, String, i64)> = sqlx::query_as(
+            "SELECT id, user_id, last_used_at FROM refresh_tokens WHERE project_id = $1 AND token_hash = $2 AND expires_at > $3",
         )
         .bind(&project.id)
         .bind(secret_hash(refresh_token))
         .bind(now)
         .fetch_optional(&self.db.pool)
         .await?;
-        let (session_id, user_id) = row.ok_or(Error::RefreshTokenNotFoundOrExpired)?;
+        let (session_id, user_id, last_used_at) = row.ok_or(Error::RefreshTokenNotFoundOrExpired)?;
         let user = self.user(&project.id, &user_id).await?.ok_or(Error::RefreshTokenNotFoundOrExpired)?;
-        let mut tx = self.db.pool.begin().await?;
-        sqlx::query("UPDATE refresh_tokens SET last_used_at = $2 WHERE id = $1").bind(&session_id).bind(now).execute(&mut *tx).await?;
-        sqlx::query("UPDATE users SET last_active_at = $2 WHERE id = $1").bind(&user_id).bind(now).execute(&mut *tx).await?;
-        tx.commit().await?;
+        // Activity is recorded to the minute: refreshing is frequent, and a write per refresh
+        // would serialise them all behind the database's write lock.
+        if now - last_used_at >= ACTIVITY_RESOLUTION_MS {
+            let mut tx = self.db.pool.begin().await?;
+            sqlx::query("UPDATE refresh_tokens SET last_used_at = $2 WHERE id = $1").bind(&session_id).bind(now).execute(&mut *tx).await?;
+            sqlx::query("UPDATE users SET last_active_at = $2 WHERE id = $1").bind(&user_id).bind(now).execute(&mut *tx).await?;
+            tx.commit().await?;
+        }
         self.access_token(&user, &session_id)
     }
 
@@ -203,6 +208,7 @@ impl Core {
             .bind(session_id)
             .execute(&self.db.pool)
             .await?;
+        self.caches.sessions.remove(&session_id.to_string());
         if done.rows_affected() == 0 {
             return Err(Error::RefreshTokenNotFoundOrExpired);
         }

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
+use crate::cache::TtlCache;
 use crate::error::{Error, Result};
 
 /// How long an access token lives; clients refresh with their refresh token.
@@ -94,6 +96,9 @@ pub struct Signer {
     secret: Arc<Vec<u8>>,
     base_url: Arc<str>,
     cache: Arc<RwLock<HashMap<(String, Audience), Arc<ProjectKey>>>>,
+    /// Tokens whose signature was checked, until they expire: a token is immutable, so a second
+    /// ECDSA verification of the same bytes would tell nothing new.
+    verified: Arc<TtlCache<String, Claims>>,
 }
 
 impl Signer {
@@ -102,6 +107,7 @@ impl Signer {
             secret: Arc::new(secret.to_vec()),
             base_url: base_url.trim_end_matches('/').into(),
             cache: Default::default(),
+            verified: Arc::new(TtlCache::new(Duration::from_secs(ACCESS_TOKEN_TTL_SECS as u64), 100_000)),
         }
     }
 
@@ -157,6 +163,18 @@ impl Signer {
     /// Verifies a token for `project_id` and returns its claims. Errors are Stack's
     /// access-token errors; `admin` picks the admin-access-token flavour of them.
     pub fn verify(&self, token: &str, project_id: &str, admin: bool) -> Result<Claims> {
+        if let Some(claims) = self.verified.get(&token.to_string()) {
+            if claims.project_id == project_id && claims.exp * 1000 > crate::now_ms() {
+                return Ok(claims);
+            }
+        }
+        let claims = self.verify_uncached(token, project_id, admin)?;
+        let left = Duration::from_millis((claims.exp * 1000 - crate::now_ms()).max(0) as u64);
+        self.verified.insert_until(token.to_string(), claims.clone(), Instant::now() + left);
+        Ok(claims)
+    }
+
+    fn verify_uncached(&self, token: &str, project_id: &str, admin: bool) -> Result<Claims> {
         let unparsable = || if admin { Error::UnparsableAdminAccessToken } else { Error::UnparsableAccessToken };
         // Read the (unverified) claims first to find which project and key the token names.
         let payload = token.split('.').nth(1).ok_or_else(unparsable)?;

@@ -491,6 +491,7 @@ impl Core {
             sqlx::query("DELETE FROM refresh_tokens WHERE user_id = $1").bind(&u.id).execute(&mut *tx).await?;
         }
         tx.commit().await?;
+        self.forget_user_sessions(&u.id);
         self.user(&project.id, &u.id).await?.ok_or(Error::UserNotFound)
     }
 
@@ -506,6 +507,7 @@ impl Core {
             return Err(Error::UserNotFound);
         }
         tx.commit().await?;
+        self.forget_user_sessions(user_id);
         Ok(())
     }
 
