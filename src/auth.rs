@@ -122,7 +122,11 @@ impl Core {
             || c.super_secret_admin_key.is_some()
             || c.admin_access_token.is_some();
         let Some(access_type) = c.access_type.as_deref() else {
-            return if has_key { Err(Error::ProjectKeyWithoutAccessType) } else { Ok(None) };
+            return if has_key {
+                Err(Error::ProjectKeyWithoutAccessType)
+            } else {
+                Ok(None)
+            };
         };
         let access = match access_type {
             "client" => AccessType::Client,
@@ -133,7 +137,10 @@ impl Core {
         let Some(project_id) = c.project_id.as_deref() else {
             return Err(Error::AccessTypeWithoutProjectId(access_type.into()));
         };
-        let project = self.project_cached(project_id).await?.ok_or_else(|| Error::CurrentProjectNotFound(project_id.into()))?;
+        let project = self
+            .project_cached(project_id)
+            .await?
+            .ok_or_else(|| Error::CurrentProjectNotFound(project_id.into()))?;
 
         // An admin access token (a dashboard user's) grants every access type on projects
         // their teams own; otherwise the key of the access type must be present and valid.
@@ -148,24 +155,41 @@ impl Core {
             match access {
                 AccessType::Client => match &c.publishable_client_key {
                     Some(key) => {
-                        if !self.check_project_key(&project.id, KeyKind::PublishableClient, key).await? {
+                        if !self
+                            .check_project_key(&project.id, KeyKind::PublishableClient, key)
+                            .await?
+                        {
                             return Err(Error::InvalidPublishableClientKey(project.id.clone()));
                         }
                     }
                     None if project.config.require_publishable_client_key => {
-                        return Err(Error::PublishableClientKeyRequiredForProject(project.id.clone()))
+                        return Err(Error::PublishableClientKeyRequiredForProject(
+                            project.id.clone(),
+                        ))
                     }
                     None => {}
                 },
                 AccessType::Server => {
-                    let key = c.secret_server_key.as_deref().ok_or(Error::ServerAuthenticationRequired)?;
-                    if !self.check_project_key(&project.id, KeyKind::SecretServer, key).await? {
+                    let key = c
+                        .secret_server_key
+                        .as_deref()
+                        .ok_or(Error::ServerAuthenticationRequired)?;
+                    if !self
+                        .check_project_key(&project.id, KeyKind::SecretServer, key)
+                        .await?
+                    {
                         return Err(Error::InvalidSecretServerKey(project.id.clone()));
                     }
                 }
                 AccessType::Admin => {
-                    let key = c.super_secret_admin_key.as_deref().ok_or(Error::AdminAuthenticationRequired)?;
-                    if !self.check_project_key(&project.id, KeyKind::SuperSecretAdmin, key).await? {
+                    let key = c
+                        .super_secret_admin_key
+                        .as_deref()
+                        .ok_or(Error::AdminAuthenticationRequired)?;
+                    if !self
+                        .check_project_key(&project.id, KeyKind::SuperSecretAdmin, key)
+                        .await?
+                    {
                         return Err(Error::InvalidSuperSecretAdminKey(project.id.clone()));
                     }
                 }
@@ -175,7 +199,9 @@ impl Core {
         let (user, session_id) = match &c.access_token {
             Some(token) => {
                 let claims = self.signer.verify(token, &project.id, false)?;
-                let user = self.user_of_live_session(&project.id, &claims.sub, &claims.refresh_token_id).await?;
+                let user = self
+                    .user_of_live_session(&project.id, &claims.sub, &claims.refresh_token_id)
+                    .await?;
                 let Some(user) = user else {
                     // The session was revoked (sign-out, password change, user deleted).
                     return Err(Error::AccessTokenExpired {
@@ -192,11 +218,22 @@ impl Core {
             }
             None => (None, None),
         };
-        Ok(Some(Auth { project, access, user, session_id, refresh_token: c.refresh_token.clone() }))
+        Ok(Some(Auth {
+            project,
+            access,
+            user,
+            session_id,
+            refresh_token: c.refresh_token.clone(),
+        }))
     }
 
     /// The user of a live session (at most a second old; changes on this instance show at once).
-    async fn user_of_live_session(&self, project_id: &str, user_id: &str, session_id: &str) -> Result<Option<User>> {
+    async fn user_of_live_session(
+        &self,
+        project_id: &str,
+        user_id: &str,
+        session_id: &str,
+    ) -> Result<Option<User>> {
         if let Some(user) = self.caches.sessions.get(&session_id.to_string()) {
             if user.id == user_id && user.project_id == project_id {
                 return Ok(Some(user));
@@ -216,7 +253,9 @@ impl Core {
         .fetch_optional(&self.db.pool)
         .await?;
         if let Some(u) = &user {
-            self.caches.sessions.insert(session_id.to_string(), u.clone());
+            self.caches
+                .sessions
+                .insert(session_id.to_string(), u.clone());
         }
         Ok(user)
     }
@@ -237,7 +276,12 @@ impl Core {
 
     /// Signs a new user up with email and password. Signed in anonymously, the same user is
     /// upgraded instead (their id, data and teams stay).
-    pub async fn password_sign_up(&self, project: &Project, current: Option<&User>, input: PasswordSignUp) -> Result<Tokens> {
+    pub async fn password_sign_up(
+        &self,
+        project: &Project,
+        current: Option<&User>,
+        input: PasswordSignUp,
+    ) -> Result<Tokens> {
         if !project.config.credential_enabled {
             return Err(Error::PasswordAuthenticationNotEnabled);
         }
@@ -247,7 +291,11 @@ impl Core {
         if upgrading.is_none() && !project.config.sign_up_enabled {
             return Err(Error::SignUpNotEnabled);
         }
-        if self.user_by_auth_email(&project.id, &email).await?.is_some() {
+        if self
+            .user_by_auth_email(&project.id, &email)
+            .await?
+            .is_some()
+        {
             return Err(Error::UserEmailAlreadyExists(email));
         }
         let hash = crypto::hash_password(input.password).await?;
@@ -262,23 +310,44 @@ impl Core {
                 u.password_hash = Some(hash);
                 write_user(&mut tx, &u).await?;
                 if project.config.create_team_on_sign_up && u.selected_team_id.is_none() {
-                    let name = crate::teams::personal_team_name(u.display_name.as_deref(), Some(&email));
+                    let name =
+                        crate::teams::personal_team_name(u.display_name.as_deref(), Some(&email));
                     crate::teams::insert_team(&mut tx, &project.id, &name, Some(&u.id)).await?;
                 }
                 u.id
             }
-            None => insert_user(&mut tx, project, &NewUser::with_email_password(email, Some(hash))).await?,
+            None => {
+                let n = NewUser {
+                    email: Some(email),
+                    auth_enabled: true,
+                    password_hash: Some(hash),
+                    ..NewUser::default()
+                };
+                insert_user(&mut tx, project, &n).await?
+            }
         };
-        let (session_id, refresh_token) = insert_session(&mut tx, &project.id, &user_id, DEFAULT_SESSION_MS, false).await?;
+        let (session_id, refresh_token) =
+            insert_session(&mut tx, &project.id, &user_id, DEFAULT_SESSION_MS, false).await?;
         tx.commit().await?;
         self.forget_user_sessions(&user_id);
-        let user = self.user(&project.id, &user_id).await?.ok_or(Error::UserNotFound)?;
-        Ok(Tokens { access_token: self.access_token(&user, &session_id)?, refresh_token, user_id })
+        let user = self
+            .user(&project.id, &user_id)
+            .await?
+            .ok_or(Error::UserNotFound)?;
+        Ok(Tokens {
+            access_token: self.access_token(&user, &session_id)?,
+            refresh_token,
+            user_id,
+        })
     }
 
     /// Signs in with email and password. Every failure looks the same from outside, and takes
     /// as long as a real check.
-    pub async fn password_sign_in(&self, project: &Project, input: PasswordSignIn) -> Result<Tokens> {
+    pub async fn password_sign_in(
+        &self,
+        project: &Project,
+        input: PasswordSignIn,
+    ) -> Result<Tokens> {
         if !project.config.credential_enabled {
             return Err(Error::PasswordAuthenticationNotEnabled);
         }
@@ -291,35 +360,63 @@ impl Core {
         if !crypto::verify_password(input.password, hash).await? {
             return Err(Error::EmailPasswordMismatch);
         }
-        sqlx::query("UPDATE users SET last_active_at = $2 WHERE id = $1").bind(&user.id).bind(now_ms()).execute(&self.db.pool).await?;
+        sqlx::query("UPDATE users SET last_active_at = $2 WHERE id = $1")
+            .bind(&user.id)
+            .bind(now_ms())
+            .execute(&self.db.pool)
+            .await?;
         self.open_session(&user, DEFAULT_SESSION_MS, false).await
     }
 
     /// Changes the signed-in user's password; their other sessions end.
-    pub async fn password_update(&self, user: &User, current_session: Option<&str>, input: PasswordUpdate) -> Result<()> {
-        let hash = user.password_hash.clone().ok_or(Error::UserDoesNotHavePassword)?;
+    pub async fn password_update(
+        &self,
+        user: &User,
+        current_session: Option<&str>,
+        input: PasswordUpdate,
+    ) -> Result<()> {
+        let hash = user
+            .password_hash
+            .clone()
+            .ok_or(Error::UserDoesNotHavePassword)?;
         if !crypto::verify_password(input.old_password, hash).await? {
             return Err(Error::PasswordConfirmationMismatch);
         }
         crypto::check_password_rules(&input.new_password)?;
-        self.store_password(user, current_session, input.new_password).await
+        self.store_password(user, current_session, input.new_password)
+            .await
     }
 
     /// Gives a password to a user who has none (signed up another way).
-    pub async fn password_set(&self, user: &User, current_session: Option<&str>, input: PasswordSet) -> Result<()> {
+    pub async fn password_set(
+        &self,
+        user: &User,
+        current_session: Option<&str>,
+        input: PasswordSet,
+    ) -> Result<()> {
         if user.password_hash.is_some() {
             return Err(Error::Schema(
                 "This user already has a password. Use /auth/password/update with the old password to change it.".into(),
             ));
         }
         crypto::check_password_rules(&input.password)?;
-        self.store_password(user, current_session, input.password).await
+        self.store_password(user, current_session, input.password)
+            .await
     }
 
-    async fn store_password(&self, user: &User, keep_session: Option<&str>, password: String) -> Result<()> {
+    async fn store_password(
+        &self,
+        user: &User,
+        keep_session: Option<&str>,
+        password: String,
+    ) -> Result<()> {
         let hash = crypto::hash_password(password).await?;
         let mut tx = self.db.pool.begin().await?;
-        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1").bind(&user.id).bind(hash).execute(&mut *tx).await?;
+        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            .bind(&user.id)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM refresh_tokens WHERE user_id = $1 AND id <> $2")
             .bind(&user.id)
             .bind(keep_session.unwrap_or(""))
@@ -332,15 +429,23 @@ impl Core {
 
     /// Creates an anonymous user and signs them in.
     pub async fn anonymous_sign_up(&self, project: &Project) -> Result<Tokens> {
-        let mut n = NewUser::with_email_password(String::new(), None);
-        n.email = None;
-        n.auth_enabled = false;
-        n.is_anonymous = true;
+        let n = NewUser {
+            is_anonymous: true,
+            ..NewUser::default()
+        };
         let mut tx = self.db.pool.begin().await?;
         let user_id = insert_user(&mut tx, project, &n).await?;
-        let (session_id, refresh_token) = insert_session(&mut tx, &project.id, &user_id, DEFAULT_SESSION_MS, false).await?;
+        let (session_id, refresh_token) =
+            insert_session(&mut tx, &project.id, &user_id, DEFAULT_SESSION_MS, false).await?;
         tx.commit().await?;
-        let user = self.user(&project.id, &user_id).await?.ok_or(Error::UserNotFound)?;
-        Ok(Tokens { access_token: self.access_token(&user, &session_id)?, refresh_token, user_id })
+        let user = self
+            .user(&project.id, &user_id)
+            .await?
+            .ok_or(Error::UserNotFound)?;
+        Ok(Tokens {
+            access_token: self.access_token(&user, &session_id)?,
+            refresh_token,
+            user_id,
+        })
     }
 }

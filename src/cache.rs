@@ -15,7 +15,11 @@ pub struct TtlCache<K, V> {
 
 impl<K: Hash + Eq + Clone, V: Clone> TtlCache<K, V> {
     pub fn new(ttl: Duration, capacity: usize) -> Self {
-        TtlCache { entries: RwLock::new(HashMap::new()), ttl, capacity }
+        TtlCache {
+            entries: RwLock::new(HashMap::new()),
+            ttl,
+            capacity,
+        }
     }
 
     pub fn get(&self, key: &K) -> Option<V> {
@@ -30,7 +34,9 @@ impl<K: Hash + Eq + Clone, V: Clone> TtlCache<K, V> {
 
     /// Inserts with its own expiry (never later than the cache's lifetime allows).
     pub fn insert_until(&self, key: K, value: V, until: Instant) {
-        let Ok(mut entries) = self.entries.write() else { return };
+        let Ok(mut entries) = self.entries.write() else {
+            return;
+        };
         if entries.len() >= self.capacity {
             // Crude but bounded: drop what is stale, and everything if that is not enough.
             let now = Instant::now();

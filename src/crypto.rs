@@ -60,7 +60,14 @@ pub async fn hash_password(password: String) -> Result<String> {
         let mut salt = [0u8; 16];
         rand::rngs::OsRng.fill_bytes(&mut salt);
         let params = owasp_params();
-        let out = argon2_with_memory(Algorithm::Argon2id, Version::V0x13, params.clone(), password.as_bytes(), &salt, memory)?;
+        let out = argon2_with_memory(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            params.clone(),
+            password.as_bytes(),
+            &salt,
+            memory,
+        )?;
         let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
         Ok(format!(
             "$argon2id$v=19$m={},t={},p={}${}${}",
@@ -81,20 +88,42 @@ pub async fn verify_password(password: String, hash: String) -> Result<bool> {
         if hash.starts_with("$2") {
             return bcrypt::verify(&password, &hash).unwrap_or(false);
         }
-        let Ok(parsed) = PasswordHash::new(&hash) else { return false };
-        let (Ok(algorithm), Ok(params), Some(expected), Some(salt)) =
-            (Algorithm::try_from(parsed.algorithm), Params::try_from(&parsed), parsed.hash, parsed.salt)
-        else {
+        let Ok(parsed) = PasswordHash::new(&hash) else {
             return false;
         };
-        let version = parsed.version.and_then(|v| Version::try_from(v).ok()).unwrap_or(Version::V0x13);
+        let (Ok(algorithm), Ok(params), Some(expected), Some(salt)) = (
+            Algorithm::try_from(parsed.algorithm),
+            Params::try_from(&parsed),
+            parsed.hash,
+            parsed.salt,
+        ) else {
+            return false;
+        };
+        let version = parsed
+            .version
+            .and_then(|v| Version::try_from(v).ok())
+            .unwrap_or(Version::V0x13);
         let mut salt_buf = [0u8; 64];
-        let Ok(salt) = salt.decode_b64(&mut salt_buf) else { return false };
-        let params = match Params::new(params.m_cost(), params.t_cost(), params.p_cost(), Some(expected.len())) {
+        let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+            return false;
+        };
+        let params = match Params::new(
+            params.m_cost(),
+            params.t_cost(),
+            params.p_cost(),
+            Some(expected.len()),
+        ) {
             Ok(p) => p,
             Err(_) => return false,
         };
-        match argon2_with_memory(algorithm, version, params, password.as_bytes(), salt, memory) {
+        match argon2_with_memory(
+            algorithm,
+            version,
+            params,
+            password.as_bytes(),
+            salt,
+            memory,
+        ) {
             // `Output` compares in constant time.
             Ok(out) => password_hash::Output::new(&out).is_ok_and(|o| o == expected),
             Err(_) => false,
@@ -146,7 +175,9 @@ fn hash_pool() -> &'static std::sync::mpsc::Sender<HashJob> {
     POOL.get_or_init(|| {
         let (tx, rx) = std::sync::mpsc::channel::<HashJob>();
         let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
         for i in 0..threads {
             let rx = rx.clone();
             std::thread::Builder::new()
@@ -171,14 +202,17 @@ fn hash_pool() -> &'static std::sync::mpsc::Sender<HashJob> {
     })
 }
 
-async fn on_hash_pool<T: Send + 'static>(f: impl FnOnce(&mut Vec<argon2::Block>) -> T + Send + 'static) -> Result<T> {
+async fn on_hash_pool<T: Send + 'static>(
+    f: impl FnOnce(&mut Vec<argon2::Block>) -> T + Send + 'static,
+) -> Result<T> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     hash_pool()
         .send(Box::new(move |memory| {
             let _ = tx.send(f(memory));
         }))
         .map_err(|_| Error::internal("password hashing pool is gone"))?;
-    rx.await.map_err(|_| Error::internal("password hashing job was dropped"))
+    rx.await
+        .map_err(|_| Error::internal("password hashing job was dropped"))
 }
 
 #[cfg(target_os = "linux")]
@@ -214,16 +248,24 @@ mod tests {
 
     #[test]
     fn password_rules_count_characters() {
-        assert!(matches!(check_password_rules("short"), Err(Error::PasswordTooShort(8))));
+        assert!(matches!(
+            check_password_rules("short"),
+            Err(Error::PasswordTooShort(8))
+        ));
         assert!(check_password_rules("éééééééé").is_ok());
-        assert!(matches!(check_password_rules(&"x".repeat(71)), Err(Error::PasswordTooLong(70))));
+        assert!(matches!(
+            check_password_rules(&"x".repeat(71)),
+            Err(Error::PasswordTooLong(70))
+        ));
     }
 
     #[tokio::test]
     async fn argon2_round_trip_and_bcrypt_import() {
         let h = hash_password("correct horse".into()).await.unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify_password("correct horse".into(), h.clone()).await.unwrap());
+        assert!(verify_password("correct horse".into(), h.clone())
+            .await
+            .unwrap());
         assert!(!verify_password("wrong horse".into(), h).await.unwrap());
         let b = bcrypt::hash("imported pw", 4).unwrap();
         check_importable_hash(&b).unwrap();
@@ -236,12 +278,21 @@ mod tests {
         use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
         let ours = hash_password("interop pw".into()).await.unwrap();
         let parsed = PasswordHash::new(&ours).unwrap();
-        assert!(Argon2::default().verify_password(b"interop pw", &parsed).is_ok());
+        assert!(Argon2::default()
+            .verify_password(b"interop pw", &parsed)
+            .is_ok());
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
-        let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, owasp_params()).hash_password(b"interop pw", &salt).unwrap().to_string();
-        assert!(verify_password("interop pw".into(), theirs.clone()).await.unwrap());
+        let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, owasp_params())
+            .hash_password(b"interop pw", &salt)
+            .unwrap()
+            .to_string();
+        assert!(verify_password("interop pw".into(), theirs.clone())
+            .await
+            .unwrap());
         assert!(!verify_password("other pw".into(), theirs).await.unwrap());
-        assert!(!verify_password("x".into(), "$argon2id$garbage".into()).await.unwrap());
+        assert!(!verify_password("x".into(), "$argon2id$garbage".into())
+            .await
+            .unwrap());
     }
 
     #[test]

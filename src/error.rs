@@ -20,7 +20,10 @@ pub enum Error {
     #[error("access type required")]
     AccessTypeRequired,
     #[error("insufficient access type")]
-    InsufficientAccessType { actual: &'static str, allowed: Vec<&'static str> },
+    InsufficientAccessType {
+        actual: &'static str,
+        allowed: Vec<&'static str>,
+    },
     #[error("invalid publishable client key")]
     InvalidPublishableClientKey(String),
     #[error("invalid secret server key")]
@@ -46,7 +49,12 @@ pub enum Error {
     #[error("unparsable access token")]
     UnparsableAccessToken,
     #[error("access token expired")]
-    AccessTokenExpired { expired_at_millis: Option<i64>, project_id: Option<String>, user_id: Option<String>, refresh_token_id: Option<String> },
+    AccessTokenExpired {
+        expired_at_millis: Option<i64>,
+        project_id: Option<String>,
+        user_id: Option<String>,
+        refresh_token_id: Option<String>,
+    },
     #[error("access token for another project")]
     InvalidProjectForAccessToken { expected: String, actual: String },
     #[error("refresh token not found or expired")]
@@ -116,7 +124,9 @@ impl Error {
             InvalidPublishableClientKey(_) => "INVALID_PUBLISHABLE_CLIENT_KEY",
             InvalidSecretServerKey(_) => "INVALID_SECRET_SERVER_KEY",
             InvalidSuperSecretAdminKey(_) => "INVALID_SUPER_SECRET_ADMIN_KEY",
-            PublishableClientKeyRequiredForProject(_) => "PUBLISHABLE_CLIENT_KEY_REQUIRED_FOR_PROJECT",
+            PublishableClientKeyRequiredForProject(_) => {
+                "PUBLISHABLE_CLIENT_KEY_REQUIRED_FOR_PROJECT"
+            }
             ServerAuthenticationRequired => "SERVER_AUTHENTICATION_REQUIRED",
             AdminAuthenticationRequired => "ADMIN_AUTHENTICATION_REQUIRED",
             UnparsableAdminAccessToken => "UNPARSABLE_ADMIN_ACCESS_TOKEN",
@@ -172,7 +182,11 @@ impl Error {
             | AnonymousAuthenticationNotAllowed
             | UserAuthenticationRequired => 401,
             UserEmailAlreadyExists(_) => 409,
-            UserNotFound | ProjectNotFound(_) | TeamNotFound(_) | ApiKeyNotFound | RouteNotFound { .. } => 404,
+            UserNotFound
+            | ProjectNotFound(_)
+            | TeamNotFound(_)
+            | ApiKeyNotFound
+            | RouteNotFound { .. } => 404,
             Forbidden(_) => 403,
             Internal(_) => 500,
             _ => 400,
@@ -182,7 +196,8 @@ impl Error {
     /// The message a person reads; Stack's wording where Stack has one.
     pub fn message(&self) -> String {
         use Error::*;
-        const ACCESS_TYPE_LEGACY: &str = "(The legacy x-stack-access-type header is also accepted.)";
+        const ACCESS_TYPE_LEGACY: &str =
+            "(The legacy x-stack-access-type header is also accepted.)";
         match self {
             Schema(m) | BodyParsing(m) | Forbidden(m) => m.clone(),
             ProjectKeyWithoutAccessType => format!("Either an API key or an admin access token was provided, but the x-hexclave-access-type header is missing. Set it to 'client', 'server', or 'admin' as appropriate. {ACCESS_TYPE_LEGACY}"),
@@ -237,14 +252,30 @@ impl Error {
             Schema(m) => json!({ "message": m }),
             InvalidAccessType(t) => json!({ "accessType": t }),
             AccessTypeWithoutProjectId(t) => json!({ "request_type": t }),
-            InsufficientAccessType { actual, allowed } => json!({ "actual_access_type": actual, "allowed_access_types": allowed }),
-            InvalidPublishableClientKey(p) | InvalidSecretServerKey(p) | InvalidSuperSecretAdminKey(p) | PublishableClientKeyRequiredForProject(p) | ProjectNotFound(p) | CurrentProjectNotFound(p) => json!({ "project_id": p }),
+            InsufficientAccessType { actual, allowed } => {
+                json!({ "actual_access_type": actual, "allowed_access_types": allowed })
+            }
+            InvalidPublishableClientKey(p)
+            | InvalidSecretServerKey(p)
+            | InvalidSuperSecretAdminKey(p)
+            | PublishableClientKeyRequiredForProject(p)
+            | ProjectNotFound(p)
+            | CurrentProjectNotFound(p) => json!({ "project_id": p }),
             AdminAccessTokenExpired(at) => json!({ "expired_at_millis": at }),
-            AccessTokenExpired { expired_at_millis, project_id, user_id, refresh_token_id } => json!({
+            AccessTokenExpired {
+                expired_at_millis,
+                project_id,
+                user_id,
+                refresh_token_id,
+            } => json!({
                 "expired_at_millis": expired_at_millis, "project_id": project_id, "user_id": user_id, "refresh_token_id": refresh_token_id,
             }),
-            InvalidProjectForAccessToken { expected, actual } => json!({ "expected_project_id": expected, "actual_project_id": actual }),
-            UserEmailAlreadyExists(e) => json!({ "email": e, "would_work_if_email_was_verified": false }),
+            InvalidProjectForAccessToken { expected, actual } => {
+                json!({ "expected_project_id": expected, "actual_project_id": actual })
+            }
+            UserEmailAlreadyExists(e) => {
+                json!({ "email": e, "would_work_if_email_was_verified": false })
+            }
             UserIdDoesNotExist(id) => json!({ "user_id": id }),
             PasswordTooShort(n) => json!({ "min_length": n }),
             PasswordTooLong(n) => json!({ "maxLength": n }),

@@ -62,7 +62,8 @@ impl Core {
                 sessions: cache::TtlCache::new(READ_CACHE_TTL, 100_000),
             }),
         };
-        core.ensure_internal_project(settings.seed_keys.as_ref()).await?;
+        core.ensure_internal_project(settings.seed_keys.as_ref())
+            .await?;
         Ok(core)
     }
 }

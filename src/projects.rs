@@ -61,14 +61,20 @@ impl ProjectConfig {
     /// are a schema error naming the field.
     pub fn patched(&self, update: &Value) -> Result<ProjectConfig> {
         let Some(fields) = update.as_object() else {
-            return Err(Error::Schema("Request validation failed: body.config must be an object.".into()));
+            return Err(Error::Schema(
+                "Request validation failed: body.config must be an object.".into(),
+            ));
         };
         let mut merged = serde_json::to_value(self).map_err(Error::internal)?;
         for (k, v) in fields {
             merged[k] = v.clone();
         }
-        let config: ProjectConfig = serde_path_to_error::deserialize(merged)
-            .map_err(|e| Error::Schema(format!("Request validation failed: body.config.{}", describe_serde_error(&e))))?;
+        let config: ProjectConfig = serde_path_to_error::deserialize(merged).map_err(|e| {
+            Error::Schema(format!(
+                "Request validation failed: body.config.{}",
+                describe_serde_error(&e)
+            ))
+        })?;
         for d in &config.domains {
             if !(d.domain.starts_with("http://") || d.domain.starts_with("https://")) {
                 return Err(Error::Schema(format!(
@@ -85,7 +91,11 @@ impl ProjectConfig {
 pub fn describe_serde_error<E: std::fmt::Display>(e: &serde_path_to_error::Error<E>) -> String {
     let path = e.path().to_string();
     let inner = e.inner().to_string();
-    let inner = inner.split(" at line ").next().unwrap_or(&inner).to_string();
+    let inner = inner
+        .split(" at line ")
+        .next()
+        .unwrap_or(&inner)
+        .to_string();
     if path == "." || path.is_empty() {
         inner
     } else {
@@ -264,9 +274,15 @@ impl ApiKeySet {
             v["manually_revoked_at_millis"] = json!(at);
         }
         for (field, last_four) in [
-            ("publishable_client_key", &self.publishable_client_key_last_four),
+            (
+                "publishable_client_key",
+                &self.publishable_client_key_last_four,
+            ),
             ("secret_server_key", &self.secret_server_key_last_four),
-            ("super_secret_admin_key", &self.super_secret_admin_key_last_four),
+            (
+                "super_secret_admin_key",
+                &self.super_secret_admin_key_last_four,
+            ),
         ] {
             if let Some(l4) = last_four {
                 v[field] = json!({ "last_four": l4 });
@@ -309,7 +325,13 @@ impl KeyKind {
 }
 
 fn last_four(key: &str) -> String {
-    key.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect()
+    key.chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect()
 }
 
 const PROJECT_COLUMNS: &str = "id, display_name, description, owner_team_id, config, created_at";
@@ -330,10 +352,12 @@ impl Core {
     }
 
     pub async fn project(&self, id: &str) -> Result<Option<Project>> {
-        let row: Option<ProjectRow> = sqlx::query_as(&format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.db.pool)
-            .await?;
+        let row: Option<ProjectRow> = sqlx::query_as(&format!(
+            "SELECT {PROJECT_COLUMNS} FROM projects WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.db.pool)
+        .await?;
         row.map(Project::try_from).transpose()
     }
 
@@ -351,10 +375,16 @@ impl Core {
 
     /// Creates a project owned by one of `owner_user_id`'s teams (an internal-project user), or
     /// by no team (made from the CLI: reachable with its keys only).
-    pub async fn create_project(&self, owner_user_id: Option<&str>, input: ProjectCreate) -> Result<Project> {
+    pub async fn create_project(
+        &self,
+        owner_user_id: Option<&str>,
+        input: ProjectCreate,
+    ) -> Result<Project> {
         let display_name = input.display_name.trim().to_string();
         if display_name.is_empty() {
-            return Err(Error::Schema("Request validation failed: body.display_name must not be empty.".into()));
+            return Err(Error::Schema(
+                "Request validation failed: body.display_name must not be empty.".into(),
+            ));
         }
         let owner_team_id = match (owner_user_id, input.owner_team_id) {
             (None, _) => None,
@@ -364,17 +394,25 @@ impl Core {
                 }
                 Some(team)
             }
-            (Some(owner_user_id), None) => Some(match self.teams_of_user(owner_user_id).await?.into_iter().next() {
-                Some(team) => team.id,
-                None => {
-                    // An owner needs a team to own projects; make their personal one.
-                    let mut tx = self.db.pool.begin().await?;
-                    let team = crate::teams::insert_team(&mut tx, INTERNAL_PROJECT_ID, "Personal Team", Some(owner_user_id)).await?;
-                    tx.commit().await?;
-                    self.forget_user_sessions(owner_user_id);
-                    team
-                }
-            }),
+            (Some(owner_user_id), None) => Some(
+                match self.teams_of_user(owner_user_id).await?.into_iter().next() {
+                    Some(team) => team.id,
+                    None => {
+                        // An owner needs a team to own projects; make their personal one.
+                        let mut tx = self.db.pool.begin().await?;
+                        let team = crate::teams::insert_team(
+                            &mut tx,
+                            INTERNAL_PROJECT_ID,
+                            "Personal Team",
+                            Some(owner_user_id),
+                        )
+                        .await?;
+                        tx.commit().await?;
+                        self.forget_user_sessions(owner_user_id);
+                        team
+                    }
+                },
+            ),
         };
         let config = match &input.config {
             Some(update) => ProjectConfig::default().patched(update)?,
@@ -410,7 +448,9 @@ impl Core {
         if let Some(name) = input.display_name {
             let name = name.trim().to_string();
             if name.is_empty() {
-                return Err(Error::Schema("Request validation failed: body.display_name must not be empty.".into()));
+                return Err(Error::Schema(
+                    "Request validation failed: body.display_name must not be empty.".into(),
+                ));
             }
             p.display_name = name;
         }
@@ -420,13 +460,15 @@ impl Core {
         if let Some(update) = &input.config {
             p.config = p.config.patched(update)?;
         }
-        sqlx::query("UPDATE projects SET display_name = $2, description = $3, config = $4 WHERE id = $1")
-            .bind(&p.id)
-            .bind(&p.display_name)
-            .bind(&p.description)
-            .bind(serde_json::to_string(&p.config).map_err(Error::internal)?)
-            .execute(&self.db.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE projects SET display_name = $2, description = $3, config = $4 WHERE id = $1",
+        )
+        .bind(&p.id)
+        .bind(&p.display_name)
+        .bind(&p.description)
+        .bind(serde_json::to_string(&p.config).map_err(Error::internal)?)
+        .execute(&self.db.pool)
+        .await?;
         self.caches.projects.remove(&p.id);
         Ok(p)
     }
@@ -456,10 +498,12 @@ impl Core {
             }
         }
         if let Some(seed) = seed {
-            let exists: Option<(String,)> = sqlx::query_as("SELECT id FROM api_key_sets WHERE publishable_client_key_hash = $1")
-                .bind(secret_hash(&seed.publishable_client_key))
-                .fetch_optional(&self.db.pool)
-                .await?;
+            let exists: Option<(String,)> = sqlx::query_as(
+                "SELECT id FROM api_key_sets WHERE publishable_client_key_hash = $1",
+            )
+            .bind(secret_hash(&seed.publishable_client_key))
+            .fetch_optional(&self.db.pool)
+            .await?;
             if exists.is_none() {
                 self.insert_key_set(
                     INTERNAL_PROJECT_ID,
@@ -475,20 +519,35 @@ impl Core {
         Ok(())
     }
 
-    pub async fn create_api_key_set(&self, project_id: &str, input: ApiKeySetCreate) -> Result<NewApiKeySet> {
-        if !(input.has_publishable_client_key || input.has_secret_server_key || input.has_super_secret_admin_key) {
+    pub async fn create_api_key_set(
+        &self,
+        project_id: &str,
+        input: ApiKeySetCreate,
+    ) -> Result<NewApiKeySet> {
+        if !(input.has_publishable_client_key
+            || input.has_secret_server_key
+            || input.has_super_secret_admin_key)
+        {
             return Err(Error::Schema("Request validation failed: at least one of has_publishable_client_key, has_secret_server_key and has_super_secret_admin_key must be true.".into()));
         }
         if input.expires_at_millis <= now_ms() {
-            return Err(Error::Schema("Request validation failed: body.expires_at_millis must be in the future.".into()));
+            return Err(Error::Schema(
+                "Request validation failed: body.expires_at_millis must be in the future.".into(),
+            ));
         }
         self.insert_key_set(
             project_id,
             &input.description,
             input.expires_at_millis,
-            input.has_publishable_client_key.then(|| format!("pck_{}", random_hex(24))),
-            input.has_secret_server_key.then(|| format!("ssk_{}", random_hex(24))),
-            input.has_super_secret_admin_key.then(|| format!("sak_{}", random_hex(24))),
+            input
+                .has_publishable_client_key
+                .then(|| format!("pck_{}", random_hex(24))),
+            input
+                .has_secret_server_key
+                .then(|| format!("ssk_{}", random_hex(24))),
+            input
+                .has_super_secret_admin_key
+                .then(|| format!("sak_{}", random_hex(24))),
         )
         .await
     }
@@ -551,16 +610,23 @@ impl Core {
             .execute(&self.db.pool)
             .await?;
         self.caches.keys.clear();
-        let set: Option<ApiKeySet> = sqlx::query_as(&format!("SELECT {KEY_SET_COLUMNS} FROM api_key_sets WHERE project_id = $1 AND id = $2"))
-            .bind(project_id)
-            .bind(id)
-            .fetch_optional(&self.db.pool)
-            .await?;
+        let set: Option<ApiKeySet> = sqlx::query_as(&format!(
+            "SELECT {KEY_SET_COLUMNS} FROM api_key_sets WHERE project_id = $1 AND id = $2"
+        ))
+        .bind(project_id)
+        .bind(id)
+        .fetch_optional(&self.db.pool)
+        .await?;
         set.ok_or(Error::ApiKeyNotFound)
     }
 
     /// True when `key` is a live key of that kind for the project.
-    pub async fn check_project_key(&self, project_id: &str, kind: KeyKind, key: &str) -> Result<bool> {
+    pub async fn check_project_key(
+        &self,
+        project_id: &str,
+        kind: KeyKind,
+        key: &str,
+    ) -> Result<bool> {
         let cache_key = (project_id.to_string(), kind, secret_hash(key));
         if let Some(live) = self.caches.keys.get(&cache_key) {
             return Ok(live);

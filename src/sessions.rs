@@ -139,15 +139,35 @@ impl Core {
                 "Request validation failed: body.expires_in_millis must be between 1 and {MAX_SESSION_MS}."
             )));
         }
-        let user = self.user(&project.id, &input.user_id).await?.ok_or_else(|| Error::UserIdDoesNotExist(input.user_id.clone()))?;
-        self.open_session(&user, expires_in, input.is_impersonation.unwrap_or(false)).await
+        let user = self
+            .user(&project.id, &input.user_id)
+            .await?
+            .ok_or_else(|| Error::UserIdDoesNotExist(input.user_id.clone()))?;
+        self.open_session(&user, expires_in, input.is_impersonation.unwrap_or(false))
+            .await
     }
 
-    pub(crate) async fn open_session(&self, user: &User, expires_in: i64, is_impersonation: bool) -> Result<Tokens> {
+    pub(crate) async fn open_session(
+        &self,
+        user: &User,
+        expires_in: i64,
+        is_impersonation: bool,
+    ) -> Result<Tokens> {
         let mut tx = self.db.pool.begin().await?;
-        let (id, refresh_token) = insert_session(&mut tx, &user.project_id, &user.id, expires_in, is_impersonation).await?;
+        let (id, refresh_token) = insert_session(
+            &mut tx,
+            &user.project_id,
+            &user.id,
+            expires_in,
+            is_impersonation,
+        )
+        .await?;
         tx.commit().await?;
-        Ok(Tokens { access_token: self.access_token(user, &id)?, refresh_token, user_id: user.id.clone() })
+        Ok(Tokens {
+            access_token: self.access_token(user, &id)?,
+            refresh_token,
+            user_id: user.id.clone(),
+        })
     }
 
     /// Trades a refresh token for a fresh access token.
@@ -161,21 +181,37 @@ impl Core {
         .bind(now)
         .fetch_optional(&self.db.pool)
         .await?;
-        let (session_id, user_id, last_used_at) = row.ok_or(Error::RefreshTokenNotFoundOrExpired)?;
-        let user = self.user(&project.id, &user_id).await?.ok_or(Error::RefreshTokenNotFoundOrExpired)?;
+        let (session_id, user_id, last_used_at) =
+            row.ok_or(Error::RefreshTokenNotFoundOrExpired)?;
+        let user = self
+            .user(&project.id, &user_id)
+            .await?
+            .ok_or(Error::RefreshTokenNotFoundOrExpired)?;
         // Activity is recorded to the minute: refreshing is frequent, and a write per refresh
         // would serialise them all behind the database's write lock.
         if now - last_used_at >= ACTIVITY_RESOLUTION_MS {
             let mut tx = self.db.pool.begin().await?;
-            sqlx::query("UPDATE refresh_tokens SET last_used_at = $2 WHERE id = $1").bind(&session_id).bind(now).execute(&mut *tx).await?;
-            sqlx::query("UPDATE users SET last_active_at = $2 WHERE id = $1").bind(&user_id).bind(now).execute(&mut *tx).await?;
+            sqlx::query("UPDATE refresh_tokens SET last_used_at = $2 WHERE id = $1")
+                .bind(&session_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE users SET last_active_at = $2 WHERE id = $1")
+                .bind(&user_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
         }
         self.access_token(&user, &session_id)
     }
 
     /// The session a refresh token belongs to, if it is live.
-    pub async fn session_of_refresh_token(&self, project_id: &str, refresh_token: &str) -> Result<Option<Session>> {
+    pub async fn session_of_refresh_token(
+        &self,
+        project_id: &str,
+        refresh_token: &str,
+    ) -> Result<Option<Session>> {
         Ok(sqlx::query_as(
             "SELECT id, user_id, is_impersonation, created_at, last_used_at, expires_at FROM refresh_tokens \
              WHERE project_id = $1 AND token_hash = $2 AND expires_at > $3",
@@ -187,8 +223,17 @@ impl Core {
         .await?)
     }
 
-    pub async fn sessions_of_user(&self, project_id: &str, user_id: &str, include_impersonation: bool) -> Result<Vec<Session>> {
-        let filter = if include_impersonation { "" } else { " AND is_impersonation = 0" };
+    pub async fn sessions_of_user(
+        &self,
+        project_id: &str,
+        user_id: &str,
+        include_impersonation: bool,
+    ) -> Result<Vec<Session>> {
+        let filter = if include_impersonation {
+            ""
+        } else {
+            " AND is_impersonation = 0"
+        };
         Ok(sqlx::query_as(&format!(
             "SELECT id, user_id, is_impersonation, created_at, last_used_at, expires_at FROM refresh_tokens \
              WHERE project_id = $1 AND user_id = $2 AND expires_at > $3{filter} ORDER BY created_at DESC, id"
@@ -201,13 +246,20 @@ impl Core {
     }
 
     /// Ends one of a user's sessions.
-    pub async fn delete_session(&self, project_id: &str, user_id: &str, session_id: &str) -> Result<()> {
-        let done = sqlx::query("DELETE FROM refresh_tokens WHERE project_id = $1 AND user_id = $2 AND id = $3")
-            .bind(project_id)
-            .bind(user_id)
-            .bind(session_id)
-            .execute(&self.db.pool)
-            .await?;
+    pub async fn delete_session(
+        &self,
+        project_id: &str,
+        user_id: &str,
+        session_id: &str,
+    ) -> Result<()> {
+        let done = sqlx::query(
+            "DELETE FROM refresh_tokens WHERE project_id = $1 AND user_id = $2 AND id = $3",
+        )
+        .bind(project_id)
+        .bind(user_id)
+        .bind(session_id)
+        .execute(&self.db.pool)
+        .await?;
         self.caches.sessions.remove(&session_id.to_string());
         if done.rows_affected() == 0 {
             return Err(Error::RefreshTokenNotFoundOrExpired);

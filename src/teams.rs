@@ -1,6 +1,7 @@
-//! Teams, minimal for now: a user's personal team, membership, and `selected_team_id`.
+//! Teams, minimal for now: a user's personal team, membership, and `selected_team_id` (the
+//! teams API comes later).
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use sqlx::{Any, Transaction};
 
 use crate::error::Result;
@@ -19,26 +20,9 @@ pub struct Team {
 }
 
 pub(crate) fn json_or_null(text: &Option<String>) -> Value {
-    text.as_deref().and_then(|t| serde_json::from_str(t).ok()).unwrap_or(Value::Null)
-}
-
-impl Team {
-    pub fn server_view(&self) -> Value {
-        let mut v = self.client_view();
-        v["created_at_millis"] = json!(self.created_at);
-        v["server_metadata"] = json_or_null(&self.server_metadata);
-        v
-    }
-
-    pub fn client_view(&self) -> Value {
-        json!({
-            "id": self.id,
-            "display_name": self.display_name,
-            "profile_image_url": self.profile_image_url,
-            "client_metadata": json_or_null(&self.client_metadata),
-            "client_read_only_metadata": json_or_null(&self.client_read_only_metadata),
-        })
-    }
+    text.as_deref()
+        .and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or(Value::Null)
 }
 
 /// Creates a team and, when a creator is named, makes them its first member.
@@ -50,13 +34,15 @@ pub(crate) async fn insert_team(
 ) -> Result<String> {
     let id = new_id();
     let now = now_ms();
-    sqlx::query("INSERT INTO teams (id, project_id, display_name, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(&id)
-        .bind(project_id)
-        .bind(display_name)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO teams (id, project_id, display_name, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&id)
+    .bind(project_id)
+    .bind(display_name)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
     if let Some(user_id) = creator_user_id {
         sqlx::query("INSERT INTO team_members (team_id, user_id, project_id, created_at) VALUES ($1, $2, $3, $4)")
             .bind(&id)
@@ -65,11 +51,13 @@ pub(crate) async fn insert_team(
             .bind(now)
             .execute(&mut **tx)
             .await?;
-        sqlx::query("UPDATE users SET selected_team_id = $2 WHERE id = $1 AND selected_team_id IS NULL")
-            .bind(user_id)
-            .bind(&id)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "UPDATE users SET selected_team_id = $2 WHERE id = $1 AND selected_team_id IS NULL",
+        )
+        .bind(user_id)
+        .bind(&id)
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(id)
 }
@@ -96,11 +84,12 @@ impl Core {
     }
 
     pub async fn is_team_member(&self, team_id: &str, user_id: &str) -> Result<bool> {
-        let row: Option<(String,)> = sqlx::query_as("SELECT team_id FROM team_members WHERE team_id = $1 AND user_id = $2")
-            .bind(team_id)
-            .bind(user_id)
-            .fetch_optional(&self.db.pool)
-            .await?;
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT team_id FROM team_members WHERE team_id = $1 AND user_id = $2")
+                .bind(team_id)
+                .bind(user_id)
+                .fetch_optional(&self.db.pool)
+                .await?;
         Ok(row.is_some())
     }
 }

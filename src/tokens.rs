@@ -107,12 +107,20 @@ impl Signer {
             secret: Arc::new(secret.to_vec()),
             base_url: base_url.trim_end_matches('/').into(),
             cache: Default::default(),
-            verified: Arc::new(TtlCache::new(Duration::from_secs(ACCESS_TOKEN_TTL_SECS as u64), 100_000)),
+            verified: Arc::new(TtlCache::new(
+                Duration::from_secs(ACCESS_TOKEN_TTL_SECS as u64),
+                100_000,
+            )),
         }
     }
 
     pub fn issuer(&self, project_id: &str, audience: Audience) -> String {
-        format!("{}/api/v1/{}/{}", self.base_url, audience.issuer_path(), project_id)
+        format!(
+            "{}/api/v1/{}/{}",
+            self.base_url,
+            audience.issuer_path(),
+            project_id
+        )
     }
 
     pub fn audience(&self, project_id: &str, audience: Audience) -> String {
@@ -125,7 +133,10 @@ impl Signer {
             return k.clone();
         }
         let key = Arc::new(self.derive(project_id, audience));
-        self.cache.write().expect("key cache").insert(id, key.clone());
+        self.cache
+            .write()
+            .expect("key cache")
+            .insert(id, key.clone());
         key
     }
 
@@ -135,7 +146,13 @@ impl Signer {
         let secret = (0u32..)
             .find_map(|counter| {
                 let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("any key length");
-                mac.update(format!("gatehouse/jwt/v1/{project_id}/{}/{counter}", audience.label()).as_bytes());
+                mac.update(
+                    format!(
+                        "gatehouse/jwt/v1/{project_id}/{}/{counter}",
+                        audience.label()
+                    )
+                    .as_bytes(),
+                );
                 p256::SecretKey::from_slice(&mac.finalize().into_bytes()).ok()
             })
             .expect("a valid scalar");
@@ -170,22 +187,34 @@ impl Signer {
         }
         let claims = self.verify_uncached(token, project_id, admin)?;
         let left = Duration::from_millis((claims.exp * 1000 - crate::now_ms()).max(0) as u64);
-        self.verified.insert_until(token.to_string(), claims.clone(), Instant::now() + left);
+        self.verified
+            .insert_until(token.to_string(), claims.clone(), Instant::now() + left);
         Ok(claims)
     }
 
     fn verify_uncached(&self, token: &str, project_id: &str, admin: bool) -> Result<Claims> {
-        let unparsable = || if admin { Error::UnparsableAdminAccessToken } else { Error::UnparsableAccessToken };
+        let unparsable = || {
+            if admin {
+                Error::UnparsableAdminAccessToken
+            } else {
+                Error::UnparsableAccessToken
+            }
+        };
         // Read the (unverified) claims first to find which project and key the token names.
         let payload = token.split('.').nth(1).ok_or_else(unparsable)?;
-        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).map_err(|_| unparsable())?;
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| unparsable())?;
         let peek: Value = serde_json::from_slice(&raw).map_err(|_| unparsable())?;
         let token_project = peek["project_id"].as_str().ok_or_else(unparsable)?;
         if token_project != project_id {
             return Err(if admin {
                 Error::InvalidProjectForAdminAccessToken
             } else {
-                Error::InvalidProjectForAccessToken { expected: project_id.into(), actual: token_project.into() }
+                Error::InvalidProjectForAccessToken {
+                    expected: project_id.into(),
+                    actual: token_project.into(),
+                }
             });
         }
         let audience = match peek["aud"].as_str() {
@@ -219,7 +248,12 @@ impl Signer {
 
     /// The JSON Web Key Set of a project: the full-user key, plus the anonymous and restricted
     /// keys when asked for.
-    pub fn jwks(&self, project_id: &str, include_anonymous: bool, include_restricted: bool) -> Value {
+    pub fn jwks(
+        &self,
+        project_id: &str,
+        include_anonymous: bool,
+        include_restricted: bool,
+    ) -> Value {
         let mut keys = vec![self.key(project_id, Audience::User).jwk.clone()];
         if include_anonymous {
             keys.push(self.key(project_id, Audience::Anonymous).jwk.clone());
@@ -238,12 +272,24 @@ mod tests {
     fn claims(project: &str, aud: Audience, signer: &Signer, exp_in: i64) -> Claims {
         let now = crate::now_ms() / 1000;
         Claims {
-            sub: "u".into(), exp: now + exp_in, iat: now,
-            iss: signer.issuer(project, aud), aud: signer.audience(project, aud),
-            project_id: project.into(), branch_id: "main".into(), refresh_token_id: "r".into(),
-            role: "authenticated".into(), name: None, email: None, email_verified: false,
-            selected_team_id: None, signed_up_at: 0, is_anonymous: aud == Audience::Anonymous,
-            is_restricted: false, restricted_reason: None, requires_totp_mfa: false,
+            sub: "u".into(),
+            exp: now + exp_in,
+            iat: now,
+            iss: signer.issuer(project, aud),
+            aud: signer.audience(project, aud),
+            project_id: project.into(),
+            branch_id: "main".into(),
+            refresh_token_id: "r".into(),
+            role: "authenticated".into(),
+            name: None,
+            email: None,
+            email_verified: false,
+            selected_team_id: None,
+            signed_up_at: 0,
+            is_anonymous: aud == Audience::Anonymous,
+            is_restricted: false,
+            restricted_reason: None,
+            requires_totp_mfa: false,
         }
     }
 
@@ -253,22 +299,51 @@ mod tests {
         let b = Signer::new(b"secret", "http://x");
         assert_eq!(a.jwks("p1", false, false), b.jwks("p1", false, false));
         assert_ne!(a.jwks("p1", false, false), a.jwks("p2", false, false));
-        assert_eq!(a.jwks("p1", true, true)["keys"].as_array().unwrap().len(), 3);
-        assert_ne!(Signer::new(b"other", "http://x").jwks("p1", false, false), a.jwks("p1", false, false));
+        assert_eq!(
+            a.jwks("p1", true, true)["keys"].as_array().unwrap().len(),
+            3
+        );
+        assert_ne!(
+            Signer::new(b"other", "http://x").jwks("p1", false, false),
+            a.jwks("p1", false, false)
+        );
     }
 
     #[test]
     fn verify_checks_project_signature_and_expiry() {
         let s = Signer::new(b"secret", "http://x");
-        let t = s.sign(&claims("p1", Audience::User, &s, 60), Audience::User).unwrap();
+        let t = s
+            .sign(&claims("p1", Audience::User, &s, 60), Audience::User)
+            .unwrap();
         assert_eq!(s.verify(&t, "p1", false).unwrap().sub, "u");
-        assert!(matches!(s.verify(&t, "p2", false), Err(Error::InvalidProjectForAccessToken { .. })));
-        let forged = Signer::new(b"other", "http://x").sign(&claims("p1", Audience::User, &s, 60), Audience::User).unwrap();
-        assert!(matches!(s.verify(&forged, "p1", false), Err(Error::UnparsableAccessToken)));
-        let old = s.sign(&claims("p1", Audience::User, &s, -10), Audience::User).unwrap();
-        assert!(matches!(s.verify(&old, "p1", false), Err(Error::AccessTokenExpired { .. })));
-        let anon = s.sign(&claims("p1", Audience::Anonymous, &s, 60), Audience::Anonymous).unwrap();
+        assert!(matches!(
+            s.verify(&t, "p2", false),
+            Err(Error::InvalidProjectForAccessToken { .. })
+        ));
+        let forged = Signer::new(b"other", "http://x")
+            .sign(&claims("p1", Audience::User, &s, 60), Audience::User)
+            .unwrap();
+        assert!(matches!(
+            s.verify(&forged, "p1", false),
+            Err(Error::UnparsableAccessToken)
+        ));
+        let old = s
+            .sign(&claims("p1", Audience::User, &s, -10), Audience::User)
+            .unwrap();
+        assert!(matches!(
+            s.verify(&old, "p1", false),
+            Err(Error::AccessTokenExpired { .. })
+        ));
+        let anon = s
+            .sign(
+                &claims("p1", Audience::Anonymous, &s, 60),
+                Audience::Anonymous,
+            )
+            .unwrap();
         assert!(s.verify(&anon, "p1", false).unwrap().is_anonymous);
-        assert!(matches!(s.verify("garbage", "p1", false), Err(Error::UnparsableAccessToken)));
+        assert!(matches!(
+            s.verify("garbage", "p1", false),
+            Err(Error::UnparsableAccessToken)
+        ));
     }
 }

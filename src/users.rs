@@ -70,7 +70,8 @@ impl sqlx::FromRow<'_, AnyRow> for User {
             is_anonymous: flag(r, "is_anonymous")?,
             restricted_by_admin: flag(r, "restricted_by_admin")?,
             restricted_by_admin_reason: r.try_get("restricted_by_admin_reason")?,
-            restricted_by_admin_private_details: r.try_get("restricted_by_admin_private_details")?,
+            restricted_by_admin_private_details: r
+                .try_get("restricted_by_admin_private_details")?,
             signed_up_at: r.try_get("signed_up_at")?,
             last_active_at: r.try_get("last_active_at")?,
             team_display_name: r.try_get("team_display_name")?,
@@ -167,14 +168,20 @@ pub fn parse_email(raw: &str, field: &str) -> Result<String> {
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && match email.split_once('@') {
             Some((local, domain)) => {
-                !local.is_empty() && !domain.contains('@') && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+                !local.is_empty()
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
             }
             None => false,
         };
     if valid {
         Ok(email)
     } else {
-        Err(Error::Schema(format!("Request validation failed: {field} must be a valid email address (got {raw:?}).")))
+        Err(Error::Schema(format!(
+            "Request validation failed: {field} must be a valid email address (got {raw:?})."
+        )))
     }
 }
 
@@ -184,14 +191,17 @@ fn metadata_text(v: Option<Value>) -> Option<String> {
 
 fn check_display_name(name: &Option<String>) -> Result<()> {
     if name.as_ref().is_some_and(|n| n.chars().count() > 256) {
-        return Err(Error::Schema("Request validation failed: body.display_name must be at most 256 characters.".into()));
+        return Err(Error::Schema(
+            "Request validation failed: body.display_name must be at most 256 characters.".into(),
+        ));
     }
     Ok(())
 }
 
 fn check_url(url: &Option<String>, field: &str) -> Result<()> {
     if let Some(u) = url {
-        let ok = u.starts_with("https://") || u.starts_with("http://") || u.starts_with("data:image/");
+        let ok =
+            u.starts_with("https://") || u.starts_with("http://") || u.starts_with("data:image/");
         if !ok {
             return Err(Error::Schema(format!("Request validation failed: body.{field} must be an http(s) URL or an image data URL.")));
         }
@@ -215,7 +225,10 @@ impl NotYetSupported {
     fn check(&self) -> Result<()> {
         for (field, on) in [
             ("otp_auth_enabled", self.otp_auth_enabled == Some(true)),
-            ("passkey_auth_enabled", self.passkey_auth_enabled == Some(true)),
+            (
+                "passkey_auth_enabled",
+                self.passkey_auth_enabled == Some(true),
+            ),
             ("totp_secret_base64", self.totp_secret_base64.is_some()),
         ] {
             if on {
@@ -289,16 +302,31 @@ impl UserUpdate {
     /// selected team and email.
     pub fn check_client_allowed(&self) -> Result<()> {
         let server_only = [
-            ("client_read_only_metadata", self.client_read_only_metadata.is_some()),
+            (
+                "client_read_only_metadata",
+                self.client_read_only_metadata.is_some(),
+            ),
             ("server_metadata", self.server_metadata.is_some()),
-            ("primary_email_verified", self.primary_email_verified.is_some()),
-            ("primary_email_auth_enabled", self.primary_email_auth_enabled.is_some()),
+            (
+                "primary_email_verified",
+                self.primary_email_verified.is_some(),
+            ),
+            (
+                "primary_email_auth_enabled",
+                self.primary_email_auth_enabled.is_some(),
+            ),
             ("password", self.password.is_some()),
             ("password_hash", self.password_hash.is_some()),
             ("is_anonymous", self.is_anonymous.is_some()),
             ("restricted_by_admin", self.restricted_by_admin.is_some()),
-            ("restricted_by_admin_reason", self.restricted_by_admin_reason.is_some()),
-            ("restricted_by_admin_private_details", self.restricted_by_admin_private_details.is_some()),
+            (
+                "restricted_by_admin_reason",
+                self.restricted_by_admin_reason.is_some(),
+            ),
+            (
+                "restricted_by_admin_private_details",
+                self.restricted_by_admin_private_details.is_some(),
+            ),
         ];
         if let Some((field, _)) = server_only.iter().find(|(_, set)| *set) {
             return Err(Error::Schema(format!(
@@ -341,11 +369,13 @@ impl Core {
         if !crate::is_uuid(user_id) {
             return Ok(None);
         }
-        Ok(sqlx::query_as(&format!("{USER_SELECT} WHERE u.project_id = $1 AND u.id = $2"))
-            .bind(project_id)
-            .bind(user_id)
-            .fetch_optional(&self.db.pool)
-            .await?)
+        Ok(sqlx::query_as(&format!(
+            "{USER_SELECT} WHERE u.project_id = $1 AND u.id = $2"
+        ))
+        .bind(project_id)
+        .bind(user_id)
+        .fetch_optional(&self.db.pool)
+        .await?)
     }
 
     pub async fn user_by_auth_email(&self, project_id: &str, email: &str) -> Result<Option<User>> {
@@ -361,7 +391,11 @@ impl Core {
     /// Creates a user (server access), with a personal team when the project wants one.
     pub async fn create_user(&self, project: &Project, input: UserCreate) -> Result<User> {
         input.not_yet.check()?;
-        let email = input.primary_email.as_deref().map(|e| parse_email(e, "body.primary_email")).transpose()?;
+        let email = input
+            .primary_email
+            .as_deref()
+            .map(|e| parse_email(e, "body.primary_email"))
+            .transpose()?;
         check_display_name(&input.display_name)?;
         check_url(&input.profile_image_url, "profile_image_url")?;
         let password_hash = match (input.password, input.password_hash) {
@@ -376,7 +410,10 @@ impl Core {
             (None, None) => None,
         };
         let restricted = input.restricted_by_admin.unwrap_or(false);
-        if !restricted && (input.restricted_by_admin_reason.is_some() || input.restricted_by_admin_private_details.is_some()) {
+        if !restricted
+            && (input.restricted_by_admin_reason.is_some()
+                || input.restricted_by_admin_private_details.is_some())
+        {
             return Err(Error::Schema("Request validation failed: restricted_by_admin_reason and restricted_by_admin_private_details must be null when restricted_by_admin is not true.".into()));
         }
         let new = NewUser {
@@ -397,12 +434,20 @@ impl Core {
         let mut tx = self.db.pool.begin().await?;
         let id = insert_user(&mut tx, project, &new).await?;
         tx.commit().await?;
-        self.user(&project.id, &id).await?.ok_or_else(|| Error::internal("user vanished after insert"))
+        self.user(&project.id, &id)
+            .await?
+            .ok_or_else(|| Error::internal("user vanished after insert"))
     }
 
     /// Applies an update. `server` is false for client access, which
     /// [`UserUpdate::check_client_allowed`] limits first.
-    pub async fn update_user(&self, project: &Project, user: &User, input: UserUpdate, server: bool) -> Result<User> {
+    pub async fn update_user(
+        &self,
+        project: &Project,
+        user: &User,
+        input: UserUpdate,
+        server: bool,
+    ) -> Result<User> {
         if !server {
             input.check_client_allowed()?;
         }
@@ -434,7 +479,9 @@ impl Core {
             u.selected_team_id = team;
         }
         if let Some(email) = input.primary_email {
-            let email = email.map(|e| parse_email(&e, "body.primary_email")).transpose()?;
+            let email = email
+                .map(|e| parse_email(&e, "body.primary_email"))
+                .transpose()?;
             if email != u.primary_email {
                 // A new address is unproven until verified.
                 u.primary_email_verified = false;
@@ -464,7 +511,9 @@ impl Core {
         }
         if let Some(anon) = input.is_anonymous {
             if anon && !u.is_anonymous {
-                return Err(Error::Schema("Request validation failed: body.is_anonymous can only be set to false.".into()));
+                return Err(Error::Schema(
+                    "Request validation failed: body.is_anonymous can only be set to false.".into(),
+                ));
             }
             u.is_anonymous = anon;
         }
@@ -481,18 +530,26 @@ impl Core {
         if let Some(r) = input.restricted_by_admin_private_details {
             u.restricted_by_admin_private_details = r;
         }
-        if !u.restricted_by_admin && (u.restricted_by_admin_reason.is_some() || u.restricted_by_admin_private_details.is_some()) {
+        if !u.restricted_by_admin
+            && (u.restricted_by_admin_reason.is_some()
+                || u.restricted_by_admin_private_details.is_some())
+        {
             return Err(Error::Schema("Request validation failed: restricted_by_admin_reason and restricted_by_admin_private_details must be null when restricted_by_admin is not true.".into()));
         }
         let mut tx = self.db.pool.begin().await?;
         write_user(&mut tx, &u).await?;
         if password_changed {
             // A new password ends every session: whoever knew the old one is signed out.
-            sqlx::query("DELETE FROM refresh_tokens WHERE user_id = $1").bind(&u.id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM refresh_tokens WHERE user_id = $1")
+                .bind(&u.id)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         self.forget_user_sessions(&u.id);
-        self.user(&project.id, &u.id).await?.ok_or(Error::UserNotFound)
+        self.user(&project.id, &u.id)
+            .await?
+            .ok_or(Error::UserNotFound)
     }
 
     pub async fn delete_user(&self, project_id: &str, user_id: &str) -> Result<()> {
@@ -515,9 +572,15 @@ impl Core {
     pub async fn list_users(&self, project_id: &str, q: &UserListQuery) -> Result<Page<User>> {
         let limit = q.limit.unwrap_or(DEFAULT_PAGE);
         if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(Error::Schema(format!("Request validation failed: query.limit must be between 1 and {MAX_PAGE}.")));
+            return Err(Error::Schema(format!(
+                "Request validation failed: query.limit must be between 1 and {MAX_PAGE}."
+            )));
         }
-        let col = if q.order_by_last_active { "last_active_at" } else { "signed_up_at" };
+        let col = if q.order_by_last_active {
+            "last_active_at"
+        } else {
+            "signed_up_at"
+        };
         let mut sql = format!("{USER_SELECT} WHERE u.project_id = $1");
         let mut args = vec![Arg::Text(project_id.into())];
         let next = |args: &mut Vec<Arg>, a: Arg| {
@@ -534,28 +597,38 @@ impl Core {
         }
         if let Some(team) = &q.team_id {
             let p = next(&mut args, Arg::Text(team.clone()));
-            sql.push_str(&format!(" AND u.id IN (SELECT user_id FROM team_members WHERE team_id = {p})"));
+            sql.push_str(&format!(
+                " AND u.id IN (SELECT user_id FROM team_members WHERE team_id = {p})"
+            ));
         }
         if let Some(text) = q.query.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let escaped = text
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
             let p = next(&mut args, Arg::Text(format!("%{escaped}%")));
             sql.push_str(&format!(
                 " AND (LOWER(u.primary_email) LIKE {p} ESCAPE '\\' OR LOWER(u.display_name) LIKE {p} ESCAPE '\\' OR LOWER(u.id) LIKE {p} ESCAPE '\\')"
             ));
         }
         if let Some(cursor) = &q.cursor {
-            let row: Option<(i64,)> = sqlx::query_as(&format!("SELECT {col} FROM users WHERE project_id = $1 AND id = $2"))
-                .bind(project_id)
-                .bind(cursor)
-                .fetch_optional(&self.db.pool)
-                .await?;
+            let row: Option<(i64,)> = sqlx::query_as(&format!(
+                "SELECT {col} FROM users WHERE project_id = $1 AND id = $2"
+            ))
+            .bind(project_id)
+            .bind(cursor)
+            .fetch_optional(&self.db.pool)
+            .await?;
             let Some((value,)) = row else {
                 return Err(Error::Schema("Request validation failed: query.cursor does not name a user of this project. Use the next_cursor of a previous page.".into()));
             };
             let pv = next(&mut args, Arg::Int(value));
             let pc = next(&mut args, Arg::Text(cursor.clone()));
             let (gt, ge) = if q.desc { ("<", "<=") } else { (">", ">=") };
-            sql.push_str(&format!(" AND (u.{col} {gt} {pv} OR (u.{col} = {pv} AND u.id {ge} {pc}))"));
+            sql.push_str(&format!(
+                " AND (u.{col} {gt} {pv} OR (u.{col} = {pv} AND u.id {ge} {pc}))"
+            ));
         }
         let dir = if q.desc { "DESC" } else { "ASC" };
         let pl = next(&mut args, Arg::Int(limit + 1));
@@ -569,12 +642,17 @@ impl Core {
         }
         let mut items = query.fetch_all(&self.db.pool).await?;
         // We fetched one row more than asked; if it came, it is the first of the next page.
-        let next_cursor = if items.len() as i64 > limit { items.pop().map(|u| u.id) } else { None };
+        let next_cursor = if items.len() as i64 > limit {
+            items.pop().map(|u| u.id)
+        } else {
+            None
+        };
         Ok(Page { items, next_cursor })
     }
 }
 
 /// What a new user row holds; shared by server creation, sign-up and anonymous sign-up.
+#[derive(Default)]
 pub(crate) struct NewUser {
     pub email: Option<String>,
     pub email_verified: bool,
@@ -591,28 +669,12 @@ pub(crate) struct NewUser {
     pub restricted_by_admin_private_details: Option<String>,
 }
 
-impl NewUser {
-    pub fn with_email_password(email: String, password_hash: Option<String>) -> NewUser {
-        NewUser {
-            email: Some(email),
-            email_verified: false,
-            auth_enabled: true,
-            display_name: None,
-            profile_image_url: None,
-            password_hash,
-            client_metadata: None,
-            client_read_only_metadata: None,
-            server_metadata: None,
-            is_anonymous: false,
-            restricted_by_admin: false,
-            restricted_by_admin_reason: None,
-            restricted_by_admin_private_details: None,
-        }
-    }
-}
-
 /// Inserts a user (and their personal team when the project creates one on sign-up).
-pub(crate) async fn insert_user(tx: &mut Transaction<'_, Any>, project: &Project, n: &NewUser) -> Result<String> {
+pub(crate) async fn insert_user(
+    tx: &mut Transaction<'_, Any>,
+    project: &Project,
+    n: &NewUser,
+) -> Result<String> {
     let id = new_id();
     let now = now_ms();
     let res = sqlx::query(
@@ -641,7 +703,11 @@ pub(crate) async fn insert_user(tx: &mut Transaction<'_, Any>, project: &Project
     .await;
     match res {
         Ok(_) => {}
-        Err(e) if is_unique_violation(&e) => return Err(Error::UserEmailAlreadyExists(n.email.clone().unwrap_or_default())),
+        Err(e) if is_unique_violation(&e) => {
+            return Err(Error::UserEmailAlreadyExists(
+                n.email.clone().unwrap_or_default(),
+            ))
+        }
         Err(e) => return Err(e.into()),
     }
     if project.config.create_team_on_sign_up && !n.is_anonymous {
@@ -678,7 +744,9 @@ pub(crate) async fn write_user(tx: &mut Transaction<'_, Any>, u: &User) -> Resul
     .await;
     match res {
         Ok(_) => Ok(()),
-        Err(e) if is_unique_violation(&e) => Err(Error::UserEmailAlreadyExists(u.primary_email.clone().unwrap_or_default())),
+        Err(e) if is_unique_violation(&e) => Err(Error::UserEmailAlreadyExists(
+            u.primary_email.clone().unwrap_or_default(),
+        )),
         Err(e) => Err(e.into()),
     }
 }

@@ -25,15 +25,24 @@ impl Config {
     pub fn from_env() -> anyhow::Result<Config> {
         let data_dir = PathBuf::from(var("GATEHOUSE_DATA_DIR").unwrap_or_else(|| "./data".into()));
         // LEPTOS_SITE_ADDR is what `cargo leptos watch` sets.
-        let addr = var("GATEHOUSE_ADDR").or_else(|| var("LEPTOS_SITE_ADDR")).unwrap_or_else(|| "127.0.0.1:8102".into());
-        let addr = addr.parse().map_err(|e| anyhow::anyhow!("GATEHOUSE_ADDR={addr:?} is not an address like 127.0.0.1:8102: {e}"))?;
-        let database_url = var("DATABASE_URL").unwrap_or_else(|| format!("sqlite://{}", data_dir.join("gatehouse.db").display()));
+        let addr = var("GATEHOUSE_ADDR")
+            .or_else(|| var("LEPTOS_SITE_ADDR"))
+            .unwrap_or_else(|| "127.0.0.1:8102".into());
+        let addr = addr.parse().map_err(|e| {
+            anyhow::anyhow!("GATEHOUSE_ADDR={addr:?} is not an address like 127.0.0.1:8102: {e}")
+        })?;
+        let database_url = var("DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("gatehouse.db").display()));
         let seed_keys = match (
             var("STACK_SEED_INTERNAL_PROJECT_PUBLISHABLE_CLIENT_KEY"),
             var("STACK_SEED_INTERNAL_PROJECT_SECRET_SERVER_KEY"),
             var("STACK_SEED_INTERNAL_PROJECT_SUPER_SECRET_ADMIN_KEY"),
         ) {
-            (Some(p), Some(s), Some(a)) => Some(SeedKeys { publishable_client_key: p, secret_server_key: s, super_secret_admin_key: a }),
+            (Some(p), Some(s), Some(a)) => Some(SeedKeys {
+                publishable_client_key: p,
+                secret_server_key: s,
+                super_secret_admin_key: a,
+            }),
             (None, None, None) => None,
             _ => anyhow::bail!("set all three STACK_SEED_INTERNAL_PROJECT_* keys, or none of them"),
         };
@@ -51,7 +60,10 @@ impl Config {
     /// start (and said so in the log).
     pub fn load_secret(&self) -> anyhow::Result<Vec<u8>> {
         if let Some(s) = &self.secret {
-            anyhow::ensure!(s.len() >= 16, "GATEHOUSE_SECRET must be at least 16 characters");
+            anyhow::ensure!(
+                s.len() >= 16,
+                "GATEHOUSE_SECRET must be at least 16 characters"
+            );
             return Ok(s.as_bytes().to_vec());
         }
         let path = self.data_dir.join("secret");
@@ -70,7 +82,11 @@ impl Config {
 fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     f.write_all(content.as_bytes())
 }
 

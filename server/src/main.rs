@@ -11,7 +11,11 @@ use gatehouse_server::startup::Application;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "gatehouse", version, about = "Open-source authentication and user management, Stack Auth compatible")]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "Open-source authentication and user management, Stack Auth compatible"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -40,7 +44,9 @@ enum ProjectCommand {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+        )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
@@ -51,15 +57,28 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("Gatehouse listening on {}", app.base_url);
             app.run_until_stopped().await
         }
-        Command::Project { command: ProjectCommand::Create { display_name } } => {
+        Command::Project {
+            command: ProjectCommand::Create { display_name },
+        } => {
             let settings = Settings {
                 database_url: config.database_url.clone(),
                 secret: config.load_secret()?,
-                public_url: config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.addr)),
+                public_url: config
+                    .public_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{}", config.addr)),
                 seed_keys: config.seed_keys.clone(),
             };
             let core = Core::start(&settings).await?;
-            let project = core.create_project(None, ProjectCreate { display_name, ..Default::default() }).await?;
+            let project = core
+                .create_project(
+                    None,
+                    ProjectCreate {
+                        display_name,
+                        ..Default::default()
+                    },
+                )
+                .await?;
             let keys = core
                 .create_api_key_set(
                     &project.id,

@@ -12,7 +12,6 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use serde_json::json;
 use tower_http::services::ServeDir;
 
-
 pub fn router(core: Core, addr: SocketAddr) -> anyhow::Result<Router> {
     let mut options = leptos_config::get_config_from_str(LEPTOS_TOML)?;
     options.site_addr = addr;
@@ -41,10 +40,26 @@ mod tests {
         let options = leptos_config::get_config_from_str(super::LEPTOS_TOML).unwrap();
         let cargo: toml::Value = toml::from_str(include_str!("../../Cargo.toml")).unwrap();
         let meta = &cargo["workspace"]["metadata"]["leptos"][0];
-        assert_eq!(meta["name"].as_str(), Some(&*options.output_name), "output-name defaults to name");
-        assert_eq!(&*options.site_root, "target/site", "cargo-leptos's default site-root");
-        assert_eq!(&*options.site_pkg_dir, "pkg", "cargo-leptos's default site-pkg-dir");
-        assert!(meta.get("site-root").is_none() && meta.get("output-name").is_none(), "one source of truth");
-        assert_eq!(meta["reload-port"].as_integer(), Some(options.reload_port as i64));
+        assert_eq!(
+            meta["name"].as_str(),
+            Some(&*options.output_name),
+            "output-name defaults to name"
+        );
+        assert_eq!(
+            &*options.site_root, "target/site",
+            "cargo-leptos's default site-root"
+        );
+        assert_eq!(
+            &*options.site_pkg_dir, "pkg",
+            "cargo-leptos's default site-pkg-dir"
+        );
+        assert!(
+            meta.get("site-root").is_none() && meta.get("output-name").is_none(),
+            "one source of truth"
+        );
+        assert_eq!(
+            meta["reload-port"].as_integer(),
+            Some(options.reload_port as i64)
+        );
     }
 }

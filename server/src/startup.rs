@@ -3,10 +3,10 @@
 
 use axum::Router;
 use axum::ServiceExt;
-use tower::Layer;
-use tower_http::normalize_path::NormalizePathLayer;
 use gatehouse_core::{Core, Settings};
 use tokio::net::TcpListener;
+use tower::Layer;
+use tower_http::normalize_path::NormalizePathLayer;
 
 use crate::config::Config;
 
@@ -19,10 +19,16 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
-        let listener = TcpListener::bind(config.addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.addr))?;
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.addr))?;
         let local = listener.local_addr()?;
         let base_url = config.public_url.clone().unwrap_or_else(|| {
-            let host = if local.ip().is_unspecified() { "localhost".to_string() } else { local.ip().to_string() };
+            let host = if local.ip().is_unspecified() {
+                "localhost".to_string()
+            } else {
+                local.ip().to_string()
+            };
             format!("http://{host}:{}", local.port())
         });
         let settings = Settings {
@@ -33,7 +39,12 @@ impl Application {
         };
         let core = Core::start(&settings).await?;
         let router = crate::routes::router(core.clone(), local)?;
-        Ok(Application { listener, router, core, base_url })
+        Ok(Application {
+            listener,
+            router,
+            core,
+            base_url,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -43,9 +54,12 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         // `/api/v1/users/` is `/api/v1/users`, as clients that build URLs by joining expect.
         let app = NormalizePathLayer::trim_trailing_slash().layer(self.router);
-        axum::serve(self.listener, ServiceExt::<axum::extract::Request>::into_make_service(app))
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        axum::serve(
+            self.listener,
+            ServiceExt::<axum::extract::Request>::into_make_service(app),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
         Ok(())
     }
 }
@@ -56,7 +70,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

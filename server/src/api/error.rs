@@ -23,7 +23,8 @@ impl IntoResponse for ApiError {
         if let Error::Internal(cause) = &err {
             tracing::error!(%cause, "request failed");
         }
-        let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut res = (status, Json(err.to_json())).into_response();
         if let Some(code) = err.code() {
             let v = HeaderValue::from_static(code);

@@ -46,7 +46,9 @@ where
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let core = Core::from_ref(state);
-        Ok(MaybeAuth(core.authenticate(&credentials(&parts.headers)).await?))
+        Ok(MaybeAuth(
+            core.authenticate(&credentials(&parts.headers)).await?,
+        ))
     }
 }
 
@@ -77,16 +79,35 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|e| Error::BodyParsing(format!("Could not read the request body: {e}")))?;
-        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
-        let value: serde_json::Value = serde_json::from_slice(bytes)
-            .map_err(|e| Error::BodyParsing(format!("The request body of {method} {path} is not valid JSON: {e}")))?;
+        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &bytes
+        };
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+            Error::BodyParsing(format!(
+                "The request body of {method} {path} is not valid JSON: {e}"
+            ))
+        })?;
         if !value.is_object() {
-            return Err(Error::Schema(format!("Request validation failed on {method} {path}: body must be a JSON object.")).into());
+            return Err(Error::Schema(format!(
+                "Request validation failed on {method} {path}: body must be a JSON object."
+            ))
+            .into());
         }
-        serde_path_to_error::deserialize(value).map(Body).map_err(|e| {
-            let detail = gatehouse_core::projects::describe_serde_error(&e);
-            let detail = if e.path().to_string() == "." { format!("body {detail}") } else { format!("body.{detail}") };
-            Error::Schema(format!("Request validation failed on {method} {path}: {detail}")).into()
-        })
+        serde_path_to_error::deserialize(value)
+            .map(Body)
+            .map_err(|e| {
+                let detail = gatehouse_core::projects::describe_serde_error(&e);
+                let detail = if e.path().to_string() == "." {
+                    format!("body {detail}")
+                } else {
+                    format!("body.{detail}")
+                };
+                Error::Schema(format!(
+                    "Request validation failed on {method} {path}: {detail}"
+                ))
+                .into()
+            })
     }
 }

@@ -17,20 +17,38 @@ use gatehouse_core::{Core, Error};
 use serde_json::{json, Value};
 
 pub use error::{ApiError, ApiResult};
-pub use extract::{credentials, header};
 use extract::MaybeAuth;
+pub use extract::{credentials, header};
 
 pub fn router(core: Core) -> Router {
     Router::new()
         .route("/", get(welcome))
         .route("/projects/current", get(projects::current_client))
-        .route("/projects/{project_id}/.well-known/jwks.json", get(projects::jwks))
-        .route("/internal/projects", get(projects::list_owned).post(projects::create))
-        .route("/internal/projects/current", get(projects::current_admin).patch(projects::update_current))
-        .route("/internal/api-keys", get(projects::list_keys).post(projects::create_keys))
-        .route("/internal/api-keys/{key_set_id}", get(projects::get_keys).patch(projects::update_keys))
+        .route(
+            "/projects/{project_id}/.well-known/jwks.json",
+            get(projects::jwks),
+        )
+        .route(
+            "/internal/projects",
+            get(projects::list_owned).post(projects::create),
+        )
+        .route(
+            "/internal/projects/current",
+            get(projects::current_admin).patch(projects::update_current),
+        )
+        .route(
+            "/internal/api-keys",
+            get(projects::list_keys).post(projects::create_keys),
+        )
+        .route(
+            "/internal/api-keys/{key_set_id}",
+            get(projects::get_keys).patch(projects::update_keys),
+        )
         .route("/users", get(users::list).post(users::create))
-        .route("/users/{user_id}", get(users::read).patch(users::update).delete(users::remove))
+        .route(
+            "/users/{user_id}",
+            get(users::read).patch(users::update).delete(users::remove),
+        )
         .route("/auth/password/sign-up", post(sessions::password_sign_up))
         .route("/auth/password/sign-in", post(sessions::password_sign_in))
         .route("/auth/password/update", post(sessions::password_update))
@@ -54,14 +72,20 @@ async fn welcome(MaybeAuth(auth): MaybeAuth) -> String {
             "{} access to project {}{}",
             a.access.as_str(),
             a.project.id,
-            a.user.as_ref().map(|u| format!(", signed in as user {}", u.id)).unwrap_or_default()
+            a.user
+                .as_ref()
+                .map(|u| format!(", signed in as user {}", u.id))
+                .unwrap_or_default()
         ),
     };
     format!("Welcome to the Gatehouse API, compatible with Stack Auth's REST API. The reference is in the README.\n\nAuthentication: {seen}\n")
 }
 
 async fn not_found(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
-    ApiError(Error::RouteNotFound { method: method.to_string(), path: uri.path().to_string() })
+    ApiError(Error::RouteNotFound {
+        method: method.to_string(),
+        path: uri.path().to_string(),
+    })
 }
 
 /// With `x-stack-override-error-status: true`, errors answer 200 and carry the real status in
@@ -71,7 +95,8 @@ async fn override_error_status(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     if wants && (res.status().is_client_error() || res.status().is_server_error()) {
         let actual = HeaderValue::from(res.status().as_u16());
-        res.headers_mut().insert("x-stack-actual-status", actual.clone());
+        res.headers_mut()
+            .insert("x-stack-actual-status", actual.clone());
         res.headers_mut().insert("x-hexclave-actual-status", actual);
         *res.status_mut() = StatusCode::OK;
     }
@@ -81,7 +106,9 @@ async fn override_error_status(req: Request, next: Next) -> Response {
 /// `{items, is_paginated, pagination}`: Stack's list envelope.
 fn list(items: Vec<Value>, next_cursor: Option<Option<String>>) -> Json<Value> {
     Json(match next_cursor {
-        Some(cursor) => json!({ "items": items, "is_paginated": true, "pagination": { "next_cursor": cursor } }),
+        Some(cursor) => {
+            json!({ "items": items, "is_paginated": true, "pagination": { "next_cursor": cursor } })
+        }
         None => json!({ "items": items, "is_paginated": false }),
     })
 }
@@ -93,4 +120,3 @@ fn success() -> Json<Value> {
 fn created(body: Value) -> Response {
     (StatusCode::CREATED, Json(body)).into_response()
 }
-

@@ -3,7 +3,6 @@
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::Json;
-use gatehouse_core::auth::AccessType;
 use gatehouse_core::projects::{ApiKeySetCreate, ProjectCreate, ProjectUpdate};
 use gatehouse_core::{Core, Error};
 use serde::Deserialize;
@@ -21,9 +20,17 @@ pub async fn current_admin(Authed(auth): Authed) -> ApiResult<Json<Value>> {
     Ok(Json(auth.project.admin_view()))
 }
 
-pub async fn update_current(State(core): State<Core>, Authed(auth): Authed, Body(input): Body<ProjectUpdate>) -> ApiResult<Json<Value>> {
+pub async fn update_current(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    Body(input): Body<ProjectUpdate>,
+) -> ApiResult<Json<Value>> {
     auth.require_admin()?;
-    Ok(Json(core.update_project(&auth.project, input).await?.admin_view()))
+    Ok(Json(
+        core.update_project(&auth.project, input)
+            .await?
+            .admin_view(),
+    ))
 }
 
 /// Dashboard users (client access on the internal project) list and create their projects.
@@ -37,10 +44,17 @@ fn internal_user(auth: &gatehouse_core::auth::Auth) -> Result<&gatehouse_core::u
 pub async fn list_owned(State(core): State<Core>, Authed(auth): Authed) -> ApiResult<Json<Value>> {
     let user = internal_user(&auth)?;
     let projects = core.projects_owned_by_user(&user.id).await?;
-    Ok(list(projects.iter().map(|p| p.admin_view()).collect(), None))
+    Ok(list(
+        projects.iter().map(|p| p.admin_view()).collect(),
+        None,
+    ))
 }
 
-pub async fn create(State(core): State<Core>, Authed(auth): Authed, Body(input): Body<ProjectCreate>) -> ApiResult<Response> {
+pub async fn create(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    Body(input): Body<ProjectCreate>,
+) -> ApiResult<Response> {
     let user = internal_user(&auth)?;
     let project = core.create_project(Some(&user.id), input).await?;
     Ok(created(project.admin_view()))
@@ -53,12 +67,20 @@ pub struct JwksQuery {
 }
 
 /// The project's public keys, for anyone verifying its access tokens.
-pub async fn jwks(State(core): State<Core>, Path(project_id): Path<String>, Query(q): Query<JwksQuery>) -> ApiResult<Json<Value>> {
+pub async fn jwks(
+    State(core): State<Core>,
+    Path(project_id): Path<String>,
+    Query(q): Query<JwksQuery>,
+) -> ApiResult<Json<Value>> {
     if core.project(&project_id).await?.is_none() {
         return Err(Error::ProjectNotFound(project_id).into());
     }
     let yes = |v: &Option<String>| v.as_deref() == Some("true");
-    Ok(Json(core.signer.jwks(&project_id, yes(&q.include_anonymous), yes(&q.include_restricted))))
+    Ok(Json(core.signer.jwks(
+        &project_id,
+        yes(&q.include_anonymous),
+        yes(&q.include_restricted),
+    )))
 }
 
 pub async fn list_keys(State(core): State<Core>, Authed(auth): Authed) -> ApiResult<Json<Value>> {
@@ -67,16 +89,27 @@ pub async fn list_keys(State(core): State<Core>, Authed(auth): Authed) -> ApiRes
     Ok(list(sets.iter().map(|s| s.view()).collect(), None))
 }
 
-pub async fn create_keys(State(core): State<Core>, Authed(auth): Authed, Body(input): Body<ApiKeySetCreate>) -> ApiResult<Response> {
+pub async fn create_keys(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    Body(input): Body<ApiKeySetCreate>,
+) -> ApiResult<Response> {
     auth.require_admin()?;
     let set = core.create_api_key_set(&auth.project.id, input).await?;
     Ok(created(json!(set)))
 }
 
-pub async fn get_keys(State(core): State<Core>, Authed(auth): Authed, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_keys(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     auth.require_admin()?;
     let sets = core.api_key_sets(&auth.project.id).await?;
-    let set = sets.into_iter().find(|s| s.id == id).ok_or(Error::ApiKeyNotFound)?;
+    let set = sets
+        .into_iter()
+        .find(|s| s.id == id)
+        .ok_or(Error::ApiKeyNotFound)?;
     Ok(Json(set.view()))
 }
 
@@ -86,8 +119,13 @@ pub struct KeySetUpdate {
     revoked: Option<bool>,
 }
 
-pub async fn update_keys(State(core): State<Core>, Authed(auth): Authed, Path(id): Path<String>, Body(input): Body<KeySetUpdate>) -> ApiResult<Json<Value>> {
-    auth.require(&[AccessType::Admin])?;
+pub async fn update_keys(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    Path(id): Path<String>,
+    Body(input): Body<KeySetUpdate>,
+) -> ApiResult<Json<Value>> {
+    auth.require_admin()?;
     match input.revoked {
         Some(true) => Ok(Json(core.revoke_api_key_set(&auth.project.id, &id).await?.view())),
         Some(false) => Err(Error::Schema("Request validation failed: body.revoked can only be true; a revoked key set stays revoked.".into()).into()),

@@ -3,14 +3,16 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
 use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 
 use axum::Json;
-use gatehouse_core::auth::{Auth, Credentials, PasswordSet, PasswordSignIn, PasswordSignUp, PasswordUpdate};
+use gatehouse_core::auth::{
+    Auth, Credentials, PasswordSet, PasswordSignIn, PasswordSignUp, PasswordUpdate,
+};
 use gatehouse_core::sessions::SessionCreate;
 use gatehouse_core::tokens::ACCESS_TOKEN_TTL_SECS;
 use gatehouse_core::{Core, Error};
@@ -19,40 +21,81 @@ use serde_json::{json, Value};
 use super::extract::{Authed, Body};
 use super::{success, ApiError, ApiResult};
 
-pub async fn password_sign_up(State(core): State<Core>, Authed(auth): Authed, Body(input): Body<PasswordSignUp>) -> ApiResult<Json<Value>> {
-    let tokens = core.password_sign_up(&auth.project, auth.user.as_ref(), input).await?;
+pub async fn password_sign_up(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    Body(input): Body<PasswordSignUp>,
+) -> ApiResult<Json<Value>> {
+    let tokens = core
+        .password_sign_up(&auth.project, auth.user.as_ref(), input)
+        .await?;
     Ok(Json(json!(tokens)))
 }
 
-pub async fn password_sign_in(State(core): State<Core>, Authed(auth): Authed, Body(input): Body<PasswordSignIn>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!(core.password_sign_in(&auth.project, input).await?)))
+pub async fn password_sign_in(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    Body(input): Body<PasswordSignIn>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(
+        core.password_sign_in(&auth.project, input).await?
+    )))
 }
 
-pub async fn password_update(State(core): State<Core>, Authed(auth): Authed, Body(input): Body<PasswordUpdate>) -> ApiResult<Json<Value>> {
-    let user = auth.user.as_ref().ok_or(Error::UserAuthenticationRequired)?;
-    core.password_update(user, auth.session_id.as_deref(), input).await?;
+pub async fn password_update(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    Body(input): Body<PasswordUpdate>,
+) -> ApiResult<Json<Value>> {
+    let user = auth
+        .user
+        .as_ref()
+        .ok_or(Error::UserAuthenticationRequired)?;
+    core.password_update(user, auth.session_id.as_deref(), input)
+        .await?;
     Ok(success())
 }
 
-pub async fn password_set(State(core): State<Core>, Authed(auth): Authed, Body(input): Body<PasswordSet>) -> ApiResult<Json<Value>> {
-    let user = auth.user.as_ref().ok_or(Error::UserAuthenticationRequired)?;
-    core.password_set(user, auth.session_id.as_deref(), input).await?;
+pub async fn password_set(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    Body(input): Body<PasswordSet>,
+) -> ApiResult<Json<Value>> {
+    let user = auth
+        .user
+        .as_ref()
+        .ok_or(Error::UserAuthenticationRequired)?;
+    core.password_set(user, auth.session_id.as_deref(), input)
+        .await?;
     Ok(success())
 }
 
-pub async fn anonymous_sign_up(State(core): State<Core>, Authed(auth): Authed) -> ApiResult<Json<Value>> {
+pub async fn anonymous_sign_up(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+) -> ApiResult<Json<Value>> {
     Ok(Json(json!(core.anonymous_sign_up(&auth.project).await?)))
 }
 
 /// `POST /auth/sessions` (server): a session for any user of the project.
-pub async fn create(State(core): State<Core>, Authed(auth): Authed, Body(input): Body<SessionCreate>) -> ApiResult<Response> {
+pub async fn create(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    Body(input): Body<SessionCreate>,
+) -> ApiResult<Response> {
     auth.require_server()?;
     let tokens = core.create_session(&auth.project, input).await?;
-    Ok(super::created(json!({ "access_token": tokens.access_token, "refresh_token": tokens.refresh_token })))
+    Ok(super::created(
+        json!({ "access_token": tokens.access_token, "refresh_token": tokens.refresh_token }),
+    ))
 }
 
 /// The user whose sessions a `?user_id=` names: `me`, or (server access) anyone's.
-async fn session_owner(core: &Core, auth: &Auth, q: &HashMap<String, String>) -> Result<String, Error> {
+async fn session_owner(
+    core: &Core,
+    auth: &Auth,
+    q: &HashMap<String, String>,
+) -> Result<String, Error> {
     let user_id = q.get("user_id").map(String::as_str).unwrap_or("me");
     if user_id == "me" {
         return Ok(auth.me()?.id.clone());
@@ -61,25 +104,50 @@ async fn session_owner(core: &Core, auth: &Auth, q: &HashMap<String, String>) ->
         return Ok(user_id.to_string());
     }
     auth.require_server()?;
-    core.user(&auth.project.id, user_id).await?.map(|u| u.id).ok_or_else(|| Error::UserIdDoesNotExist(user_id.into()))
+    core.user(&auth.project.id, user_id)
+        .await?
+        .map(|u| u.id)
+        .ok_or_else(|| Error::UserIdDoesNotExist(user_id.into()))
 }
 
-async fn list_sessions_for(core: &Core, auth: &Auth, q: &HashMap<String, String>) -> Result<Vec<Value>, Error> {
+async fn list_sessions_for(
+    core: &Core,
+    auth: &Auth,
+    q: &HashMap<String, String>,
+) -> Result<Vec<Value>, Error> {
     let owner = session_owner(core, auth, q).await?;
-    let sessions = core.sessions_of_user(&auth.project.id, &owner, auth.is_server()).await?;
-    Ok(sessions.iter().map(|s| s.view(auth.session_id.as_deref())).collect())
+    let sessions = core
+        .sessions_of_user(&auth.project.id, &owner, auth.is_server())
+        .await?;
+    Ok(sessions
+        .iter()
+        .map(|s| s.view(auth.session_id.as_deref()))
+        .collect())
 }
 
-pub async fn list(State(core): State<Core>, Authed(auth): Authed, Query(q): Query<HashMap<String, String>>) -> ApiResult<Json<Value>> {
-    Ok(super::list(list_sessions_for(&core, &auth, &q).await?, None))
+pub async fn list(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    Ok(super::list(
+        list_sessions_for(&core, &auth, &q).await?,
+        None,
+    ))
 }
 
-pub async fn remove(State(core): State<Core>, Authed(auth): Authed, Path(session_id): Path<String>, Query(q): Query<HashMap<String, String>>) -> ApiResult<Json<Value>> {
+pub async fn remove(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    Path(session_id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
     let owner = session_owner(&core, &auth, &q).await?;
     if auth.session_id.as_deref() == Some(session_id.as_str()) {
         return Err(Error::CannotDeleteCurrentSession.into());
     }
-    core.delete_session(&auth.project.id, &owner, &session_id).await?;
+    core.delete_session(&auth.project.id, &owner, &session_id)
+        .await?;
     Ok(success())
 }
 
@@ -87,46 +155,74 @@ pub async fn remove(State(core): State<Core>, Authed(auth): Authed, Path(session
 pub async fn sign_out(State(core): State<Core>, Authed(auth): Authed) -> ApiResult<Json<Value>> {
     let session = match (&auth.user, &auth.session_id, &auth.refresh_token) {
         (Some(user), Some(id), _) => Some((user.id.clone(), id.clone())),
-        (_, _, Some(token)) => core.session_of_refresh_token(&auth.project.id, token).await?.map(|s| (s.user_id, s.id)),
+        (_, _, Some(token)) => core
+            .session_of_refresh_token(&auth.project.id, token)
+            .await?
+            .map(|s| (s.user_id, s.id)),
         _ => None,
     };
     let (user_id, session_id) = session.ok_or(Error::RefreshTokenNotFoundOrExpired)?;
-    core.delete_session(&auth.project.id, &user_id, &session_id).await?;
+    core.delete_session(&auth.project.id, &user_id, &session_id)
+        .await?;
     Ok(success())
 }
 
 pub async fn refresh(State(core): State<Core>, Authed(auth): Authed) -> ApiResult<Json<Value>> {
-    let token = auth.refresh_token.as_deref().ok_or(Error::RefreshTokenNotFoundOrExpired)?;
+    let token = auth
+        .refresh_token
+        .as_deref()
+        .ok_or(Error::RefreshTokenNotFoundOrExpired)?;
     let access_token = core.refresh(&auth.project, token).await?;
     Ok(Json(json!({ "access_token": access_token })))
 }
-
 
 /// The value the SDK sends as `client_secret` when it has no publishable client key.
 const NO_CLIENT_KEY: &str = "__stack_public_client__";
 
 /// `POST /auth/oauth/token`: the OAuth 2 token endpoint the SDK refreshes access tokens with
 /// (`grant_type=refresh_token`, client id = project id, client secret = publishable key).
-pub async fn oauth_token(State(core): State<Core>, form: Result<Form<HashMap<String, String>>, FormRejection>) -> Response {
+pub async fn oauth_token(
+    State(core): State<Core>,
+    form: Result<Form<HashMap<String, String>>, FormRejection>,
+) -> Response {
     let Ok(Form(form)) = form else {
-        return oauth_error("invalid_request", "The body must be application/x-www-form-urlencoded.");
+        return oauth_error(
+            "invalid_request",
+            "The body must be application/x-www-form-urlencoded.",
+        );
     };
     match form.get("grant_type").map(String::as_str) {
         Some("refresh_token") => {}
-        Some(_) => return oauth_error("unsupported_grant_type", "Only the refresh_token grant is supported."),
+        Some(_) => {
+            return oauth_error(
+                "unsupported_grant_type",
+                "Only the refresh_token grant is supported.",
+            )
+        }
         None => return oauth_error("invalid_request", "grant_type is missing."),
     }
-    let (Some(project_id), Some(refresh_token)) = (form.get("client_id"), form.get("refresh_token")) else {
-        return oauth_error("invalid_request", "client_id and refresh_token are required.");
+    let (Some(project_id), Some(refresh_token)) =
+        (form.get("client_id"), form.get("refresh_token"))
+    else {
+        return oauth_error(
+            "invalid_request",
+            "client_id and refresh_token are required.",
+        );
     };
     let credentials = Credentials {
         access_type: Some("client".into()),
         project_id: Some(project_id.clone()),
-        publishable_client_key: form.get("client_secret").filter(|s| s.as_str() != NO_CLIENT_KEY).cloned(),
+        publishable_client_key: form
+            .get("client_secret")
+            .filter(|s| s.as_str() != NO_CLIENT_KEY)
+            .cloned(),
         ..Credentials::default()
     };
     let result = async {
-        let auth = core.authenticate(&credentials).await?.ok_or(Error::AccessTypeRequired)?;
+        let auth = core
+            .authenticate(&credentials)
+            .await?
+            .ok_or(Error::AccessTypeRequired)?;
         core.refresh(&auth.project, refresh_token).await
     }
     .await;
@@ -144,5 +240,9 @@ pub async fn oauth_token(State(core): State<Core>, form: Result<Form<HashMap<Str
 }
 
 fn oauth_error(error: &str, description: &str) -> Response {
-    (StatusCode::BAD_REQUEST, Json(json!({ "error": error, "error_description": description }))).into_response()
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({ "error": error, "error_description": description })),
+    )
+        .into_response()
 }

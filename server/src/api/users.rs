@@ -33,21 +33,33 @@ async fn target(core: &Core, auth: &Auth, user_id: &str) -> Result<User, Error> 
             _ => auth.require_server()?,
         }
     }
-    core.user(&auth.project.id, user_id).await?.ok_or(Error::UserNotFound)
+    core.user(&auth.project.id, user_id)
+        .await?
+        .ok_or(Error::UserNotFound)
 }
 
 fn flag(q: &HashMap<String, String>, name: &str) -> Result<bool, Error> {
     match q.get(name).map(String::as_str) {
         None | Some("false") => Ok(false),
         Some("true") => Ok(true),
-        Some(other) => Err(Error::Schema(format!("Request validation failed: query.{name} must be true or false (got {other:?})."))),
+        Some(other) => Err(Error::Schema(format!(
+            "Request validation failed: query.{name} must be true or false (got {other:?})."
+        ))),
     }
 }
 
-pub async fn list(State(core): State<Core>, Authed(auth): Authed, Query(q): Query<HashMap<String, String>>) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
     auth.require_server()?;
     let limit = match q.get("limit") {
-        Some(l) => Some(l.parse::<i64>().map_err(|_| Error::Schema(format!("Request validation failed: query.limit must be a whole number (got {l:?}).")))?),
+        Some(l) => Some(l.parse::<i64>().map_err(|_| {
+            Error::Schema(format!(
+                "Request validation failed: query.limit must be a whole number (got {l:?})."
+            ))
+        })?),
         None => None,
     };
     let order_by_last_active = match q.get("order_by").map(String::as_str) {
@@ -67,27 +79,49 @@ pub async fn list(State(core): State<Core>, Authed(auth): Authed, Query(q): Quer
         team_id: q.get("team_id").cloned(),
     };
     let page = core.list_users(&auth.project.id, &query).await?;
-    Ok(envelope(page.items.iter().map(User::server_view).collect(), Some(page.next_cursor)))
+    Ok(envelope(
+        page.items.iter().map(User::server_view).collect(),
+        Some(page.next_cursor),
+    ))
 }
 
-pub async fn create(State(core): State<Core>, Authed(auth): Authed, Body(input): Body<UserCreate>) -> ApiResult<Response> {
+pub async fn create(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    Body(input): Body<UserCreate>,
+) -> ApiResult<Response> {
     auth.require_server()?;
     let user = core.create_user(&auth.project, input).await?;
     Ok(created(user.server_view()))
 }
 
-pub async fn read(State(core): State<Core>, Authed(auth): Authed, Path(user_id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn read(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    Path(user_id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let user = target(&core, &auth, &user_id).await?;
     Ok(Json(view(&auth, &user)))
 }
 
-pub async fn update(State(core): State<Core>, Authed(auth): Authed, Path(user_id): Path<String>, Body(input): Body<UserUpdate>) -> ApiResult<Json<Value>> {
+pub async fn update(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    Path(user_id): Path<String>,
+    Body(input): Body<UserUpdate>,
+) -> ApiResult<Json<Value>> {
     let user = target(&core, &auth, &user_id).await?;
-    let user = core.update_user(&auth.project, &user, input, auth.is_server()).await?;
+    let user = core
+        .update_user(&auth.project, &user, input, auth.is_server())
+        .await?;
     Ok(Json(view(&auth, &user)))
 }
 
-pub async fn remove(State(core): State<Core>, Authed(auth): Authed, Path(user_id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn remove(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    Path(user_id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let user = target(&core, &auth, &user_id).await?;
     if !auth.is_server() && !auth.project.config.client_user_deletion_enabled {
         return Err(Error::Forbidden("Client user deletion is not enabled for this project. Ask the project's admins to enable it, or delete the user with server access.".into()).into());

@@ -15,11 +15,16 @@ pub const PASSWORD: &str = "correct horse battery";
 pub async fn fresh_database_url(tmp: &std::path::Path) -> String {
     match std::env::var("GATEHOUSE_TEST_DB").as_deref() {
         Ok("postgres") => {
-            let admin = std::env::var("GATEHOUSE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+            let admin = std::env::var("GATEHOUSE_TEST_POSTGRES_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
             let name = format!("gh_test_{}", uuid::Uuid::new_v4().simple());
             use sqlx::Connection;
-            let mut conn = sqlx::PgConnection::connect(&format!("{admin}/postgres")).await.expect("PostgreSQL at GATEHOUSE_TEST_POSTGRES_URL");
-            sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
+            let mut conn = sqlx::PgConnection::connect(&format!("{admin}/postgres"))
+                .await
+                .expect("PostgreSQL at GATEHOUSE_TEST_POSTGRES_URL");
+            sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
+                .await
+                .expect("create test database");
             format!("{admin}/{name}")
         }
         Ok("sqlite") | Err(_) => format!("sqlite://{}", tmp.join("gatehouse.db").display()),
@@ -62,52 +67,98 @@ impl TestApp {
                 super_secret_admin_key: SAK.into(),
             }),
         };
-        let app = Application::build(config).await.expect("application starts");
+        let app = Application::build(config)
+            .await
+            .expect("application starts");
         let base = app.base_url.clone();
         tokio::spawn(app.run_until_stopped());
-        TestApp { base, http: reqwest::Client::new(), database_url, secret, data_dir: tmp.path().to_path_buf(), _tmp: tmp }
+        TestApp {
+            base,
+            http: reqwest::Client::new(),
+            database_url,
+            secret,
+            data_dir: tmp.path().to_path_buf(),
+            _tmp: tmp,
+        }
     }
 
     pub fn internal(&self) -> Project {
-        Project { id: "internal".into(), pck: PCK.into(), ssk: SSK.into(), sak: SAK.into() }
+        Project {
+            id: "internal".into(),
+            pck: PCK.into(),
+            ssk: SSK.into(),
+            sak: SAK.into(),
+        }
     }
 
     /// A request with no Stack headers at all.
     pub fn anon(&self) -> Req {
-        Req { http: self.http.clone(), base: self.base.clone(), headers: vec![] }
+        Req {
+            http: self.http.clone(),
+            base: self.base.clone(),
+            headers: vec![],
+        }
     }
 
     pub fn client(&self, p: &Project) -> Req {
-        self.anon().header("x-stack-access-type", "client").header("x-stack-project-id", &p.id).header("x-stack-publishable-client-key", &p.pck)
+        self.anon()
+            .header("x-stack-access-type", "client")
+            .header("x-stack-project-id", &p.id)
+            .header("x-stack-publishable-client-key", &p.pck)
     }
 
     pub fn server(&self, p: &Project) -> Req {
-        self.anon().header("x-stack-access-type", "server").header("x-stack-project-id", &p.id).header("x-stack-secret-server-key", &p.ssk)
+        self.anon()
+            .header("x-stack-access-type", "server")
+            .header("x-stack-project-id", &p.id)
+            .header("x-stack-secret-server-key", &p.ssk)
     }
 
     pub fn admin(&self, p: &Project) -> Req {
-        self.anon().header("x-stack-access-type", "admin").header("x-stack-project-id", &p.id).header("x-stack-super-secret-admin-key", &p.sak)
+        self.anon()
+            .header("x-stack-access-type", "admin")
+            .header("x-stack-project-id", &p.id)
+            .header("x-stack-super-secret-admin-key", &p.sak)
     }
 
     /// Signs up with a password; returns `{access_token, refresh_token, user_id}`.
     pub async fn sign_up(&self, p: &Project, email: &str) -> Value {
-        self.client(p).post("/auth/password/sign-up", json!({ "email": email, "password": PASSWORD })).await.ok()
+        self.client(p)
+            .post(
+                "/auth/password/sign-up",
+                json!({ "email": email, "password": PASSWORD }),
+            )
+            .await
+            .ok()
     }
 
     /// A dashboard admin (internal-project user) and their access token.
     pub async fn dashboard_user(&self, email: &str) -> (String, String) {
         let t = self.sign_up(&self.internal(), email).await;
-        (t["user_id"].as_str().unwrap().into(), t["access_token"].as_str().unwrap().into())
+        (
+            t["user_id"].as_str().unwrap().into(),
+            t["access_token"].as_str().unwrap().into(),
+        )
     }
 
     /// A fresh project owned by a new dashboard user, with a full key set.
     pub async fn project(&self) -> Project {
-        let (_, admin_token) = self.dashboard_user(&format!("owner-{}@example.com", uuid::Uuid::new_v4().simple())).await;
-        self.project_of(&admin_token, json!({ "display_name": "Test project" })).await
+        let (_, admin_token) = self
+            .dashboard_user(&format!(
+                "owner-{}@example.com",
+                uuid::Uuid::new_v4().simple()
+            ))
+            .await;
+        self.project_of(&admin_token, json!({ "display_name": "Test project" }))
+            .await
     }
 
     pub async fn project_of(&self, admin_token: &str, body: Value) -> Project {
-        let created = self.client(&self.internal()).token(admin_token).post("/internal/projects", body).await;
+        let created = self
+            .client(&self.internal())
+            .token(admin_token)
+            .post("/internal/projects", body)
+            .await;
         assert_eq!(created.status, 201, "{:?}", created.body);
         let id = created.body["id"].as_str().unwrap().to_string();
         let keys = self
@@ -115,17 +166,25 @@ impl TestApp {
             .header("x-stack-access-type", "admin")
             .header("x-stack-project-id", &id)
             .header("x-stack-admin-access-token", admin_token)
-            .post("/internal/api-keys", json!({
-                "description": "test keys",
-                "expires_at_millis": gatehouse_core::now_ms() + 3_600_000,
-                "has_publishable_client_key": true,
-                "has_secret_server_key": true,
-                "has_super_secret_admin_key": true,
-            }))
+            .post(
+                "/internal/api-keys",
+                json!({
+                    "description": "test keys",
+                    "expires_at_millis": gatehouse_core::now_ms() + 3_600_000,
+                    "has_publishable_client_key": true,
+                    "has_secret_server_key": true,
+                    "has_super_secret_admin_key": true,
+                }),
+            )
             .await;
         assert_eq!(keys.status, 201, "{:?}", keys.body);
         let k = |f: &str| keys.body[f].as_str().unwrap().to_string();
-        Project { id, pck: k("publishable_client_key"), ssk: k("secret_server_key"), sak: k("super_secret_admin_key") }
+        Project {
+            id,
+            pck: k("publishable_client_key"),
+            ssk: k("secret_server_key"),
+            sak: k("super_secret_admin_key"),
+        }
     }
 }
 
@@ -157,11 +216,15 @@ impl Req {
     }
 
     pub fn token(self, access_token: &str) -> Req {
-        self.header("x-stack-access-token", access_token).header("x-stack-allow-anonymous-user", "true")
+        self.header("x-stack-access-token", access_token)
+            .header("x-stack-allow-anonymous-user", "true")
     }
 
     pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
-        let url = if path.starts_with('/') && !path.starts_with("/api/") && !path.starts_with("/health") {
+        let url = if path.starts_with('/')
+            && !path.starts_with("/api/")
+            && !path.starts_with("/health")
+        {
             format!("{}/api/v1{}", self.base, path)
         } else {
             format!("{}{}", self.base, path)
@@ -178,11 +241,20 @@ impl Req {
         let headers = res.headers().clone();
         let text = res.text().await.unwrap();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp { status, headers, body, text }
+        Resp {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
     pub async fn raw(&self, method: Method, path: &str, body: &'static str) -> Resp {
-        let mut rb = self.http.request(method, format!("{}/api/v1{}", self.base, path)).header("content-type", "application/json").body(body);
+        let mut rb = self
+            .http
+            .request(method, format!("{}/api/v1{}", self.base, path))
+            .header("content-type", "application/json")
+            .body(body);
         for (k, v) in &self.headers {
             rb = rb.header(k, v);
         }
@@ -190,7 +262,12 @@ impl Req {
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let text = res.text().await.unwrap();
-        Resp { status, headers, body: serde_json::from_str(&text).unwrap_or(Value::Null), text }
+        Resp {
+            status,
+            headers,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+            text,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Resp {
@@ -210,7 +287,12 @@ impl Req {
 impl Resp {
     /// The body of a 2xx answer (panics with the body otherwise).
     pub fn ok(self) -> Value {
-        assert!((200..300).contains(&self.status), "expected success, got {}: {}", self.status, self.text);
+        assert!(
+            (200..300).contains(&self.status),
+            "expected success, got {}: {}",
+            self.status,
+            self.text
+        );
         self.body
     }
 
@@ -218,8 +300,19 @@ impl Resp {
     pub fn known_error(&self, status: u16, code: &str) -> &Resp {
         assert_eq!(self.status, status, "status of {}", self.text);
         assert_eq!(self.body["code"], code, "code of {}", self.text);
-        assert_eq!(self.headers.get("x-stack-known-error").and_then(|v| v.to_str().ok()), Some(code), "header of {}", self.text);
-        assert!(self.body["error"].as_str().is_some_and(|m| m.len() > 10), "a message in {}", self.text);
+        assert_eq!(
+            self.headers
+                .get("x-stack-known-error")
+                .and_then(|v| v.to_str().ok()),
+            Some(code),
+            "header of {}",
+            self.text
+        );
+        assert!(
+            self.body["error"].as_str().is_some_and(|m| m.len() > 10),
+            "a message in {}",
+            self.text
+        );
         self
     }
 

@@ -10,15 +10,18 @@ async fn server_creates_a_user_with_password_and_metadata_who_can_sign_in() {
     let p = app.project().await;
     let created = app
         .server(&p)
-        .post("/users", json!({
-            "primary_email": "Ada@Example.com",
-            "password": PASSWORD,
-            "display_name": "Ada",
-            "primary_email_auth_enabled": true,
-            "client_metadata": { "theme": "dark" },
-            "client_read_only_metadata": { "plan": "pro" },
-            "server_metadata": { "stripe": "cus_1" },
-        }))
+        .post(
+            "/users",
+            json!({
+                "primary_email": "Ada@Example.com",
+                "password": PASSWORD,
+                "display_name": "Ada",
+                "primary_email_auth_enabled": true,
+                "client_metadata": { "theme": "dark" },
+                "client_read_only_metadata": { "plan": "pro" },
+                "server_metadata": { "stripe": "cus_1" },
+            }),
+        )
         .await;
     assert_eq!(created.status, 201, "{}", created.text);
     let u = created.body;
@@ -28,14 +31,32 @@ async fn server_creates_a_user_with_password_and_metadata_who_can_sign_in() {
     assert_eq!(u["is_anonymous"], false);
     assert!(u["signed_up_at_millis"].is_i64());
     let id = u["id"].as_str().unwrap();
-    assert_eq!(app.server(&p).get(&format!("/users/{id}")).await.ok()["display_name"], "Ada");
+    assert_eq!(
+        app.server(&p).get(&format!("/users/{id}")).await.ok()["display_name"],
+        "Ada"
+    );
 
-    let tokens = app.client(&p).post("/auth/password/sign-in", json!({ "email": "ada@example.com", "password": PASSWORD })).await.ok();
+    let tokens = app
+        .client(&p)
+        .post(
+            "/auth/password/sign-in",
+            json!({ "email": "ada@example.com", "password": PASSWORD }),
+        )
+        .await
+        .ok();
     assert_eq!(tokens["user_id"], id);
-    let me = app.client(&p).token(tokens["access_token"].as_str().unwrap()).get("/users/me").await.ok();
+    let me = app
+        .client(&p)
+        .token(tokens["access_token"].as_str().unwrap())
+        .get("/users/me")
+        .await
+        .ok();
     assert_eq!(me["client_metadata"]["theme"], "dark");
     assert_eq!(me["client_read_only_metadata"]["plan"], "pro");
-    assert!(me.get("server_metadata").is_none(), "the client view hides server metadata");
+    assert!(
+        me.get("server_metadata").is_none(),
+        "the client view hides server metadata"
+    );
 }
 
 #[tokio::test]
@@ -43,9 +64,27 @@ async fn imported_bcrypt_password_hash_signs_in() {
     let app = TestApp::spawn().await;
     let p = app.project().await;
     let hash = bcrypt::hash("imported password", 4).unwrap();
-    app.server(&p).post("/users", json!({ "primary_email": "imp@example.com", "password_hash": hash })).await.ok();
-    app.client(&p).post("/auth/password/sign-in", json!({ "email": "imp@example.com", "password": "imported password" })).await.ok();
-    let r = app.server(&p).post("/users", json!({ "primary_email": "bad@example.com", "password_hash": "plaintext" })).await;
+    app.server(&p)
+        .post(
+            "/users",
+            json!({ "primary_email": "imp@example.com", "password_hash": hash }),
+        )
+        .await
+        .ok();
+    app.client(&p)
+        .post(
+            "/auth/password/sign-in",
+            json!({ "email": "imp@example.com", "password": "imported password" }),
+        )
+        .await
+        .ok();
+    let r = app
+        .server(&p)
+        .post(
+            "/users",
+            json!({ "primary_email": "bad@example.com", "password_hash": "plaintext" }),
+        )
+        .await;
     r.known_error(400, "SCHEMA_ERROR");
 }
 
@@ -53,14 +92,26 @@ async fn imported_bcrypt_password_hash_signs_in() {
 async fn duplicate_sign_in_email_is_rejected_and_nothing_is_half_written() {
     let app = TestApp::spawn().await;
     let p = app.project().await;
-    app.server(&p).post("/users", json!({ "primary_email": "dup@example.com" })).await.ok();
-    let r = app.server(&p).post("/users", json!({ "primary_email": "DUP@example.com" })).await;
+    app.server(&p)
+        .post("/users", json!({ "primary_email": "dup@example.com" }))
+        .await
+        .ok();
+    let r = app
+        .server(&p)
+        .post("/users", json!({ "primary_email": "DUP@example.com" }))
+        .await;
     r.known_error(409, "USER_EMAIL_ALREADY_EXISTS");
     assert_eq!(r.body["details"]["email"], "dup@example.com");
     let list = app.server(&p).get("/users").await.ok();
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
     // The same address without sign-in rights is not a conflict.
-    app.server(&p).post("/users", json!({ "primary_email": "dup@example.com", "primary_email_auth_enabled": false })).await.ok();
+    app.server(&p)
+        .post(
+            "/users",
+            json!({ "primary_email": "dup@example.com", "primary_email_auth_enabled": false }),
+        )
+        .await
+        .ok();
 }
 
 #[tokio::test]
@@ -70,10 +121,22 @@ async fn metadata_write_rules_follow_the_access_type() {
     let t = app.sign_up(&p, "meta@example.com").await;
     let at = t["access_token"].as_str().unwrap();
     let id = t["user_id"].as_str().unwrap();
-    let me = app.client(&p).token(at).patch("/users/me", json!({ "client_metadata": { "a": 1 }, "display_name": "Meta" })).await.ok();
+    let me = app
+        .client(&p)
+        .token(at)
+        .patch(
+            "/users/me",
+            json!({ "client_metadata": { "a": 1 }, "display_name": "Meta" }),
+        )
+        .await
+        .ok();
     assert_eq!(me["client_metadata"], json!({ "a": 1 }));
     for field in ["client_read_only_metadata", "server_metadata"] {
-        let r = app.client(&p).token(at).patch("/users/me", json!({ field: { "x": 1 } })).await;
+        let r = app
+            .client(&p)
+            .token(at)
+            .patch("/users/me", json!({ field: { "x": 1 } }))
+            .await;
         r.known_error(400, "SCHEMA_ERROR");
         assert!(r.message().contains(field), "{}", r.text);
     }
@@ -84,9 +147,17 @@ async fn metadata_write_rules_follow_the_access_type() {
         .ok();
     assert_eq!(u["client_read_only_metadata"]["plan"], "pro");
     assert_eq!(u["server_metadata"]["s"], true);
-    assert_eq!(u["client_metadata"], json!({ "a": 1 }), "untouched fields stay");
+    assert_eq!(
+        u["client_metadata"],
+        json!({ "a": 1 }),
+        "untouched fields stay"
+    );
     // null clears; absent leaves alone.
-    let u = app.server(&p).patch(&format!("/users/{id}"), json!({ "server_metadata": null })).await.ok();
+    let u = app
+        .server(&p)
+        .patch(&format!("/users/{id}"), json!({ "server_metadata": null }))
+        .await
+        .ok();
     assert_eq!(u["server_metadata"], Value::Null);
     assert_eq!(u["display_name"], "Meta");
 }
@@ -98,11 +169,28 @@ async fn client_reads_only_its_own_user() {
     let a = app.sign_up(&p, "a@example.com").await;
     let b = app.sign_up(&p, "b@example.com").await;
     let at = a["access_token"].as_str().unwrap();
-    app.client(&p).token(at).get(&format!("/users/{}", a["user_id"].as_str().unwrap())).await.ok();
-    app.client(&p).token(at).get(&format!("/users/{}", b["user_id"].as_str().unwrap())).await.known_error(401, "INSUFFICIENT_ACCESS_TYPE");
-    app.client(&p).get("/users/me").await.known_error(400, "CANNOT_GET_OWN_USER_WITHOUT_USER");
-    app.server(&p).get("/users/00000000-0000-4000-8000-000000000000").await.known_error(404, "USER_NOT_FOUND");
-    app.server(&p).get("/users/not-a-uuid").await.known_error(404, "USER_NOT_FOUND");
+    app.client(&p)
+        .token(at)
+        .get(&format!("/users/{}", a["user_id"].as_str().unwrap()))
+        .await
+        .ok();
+    app.client(&p)
+        .token(at)
+        .get(&format!("/users/{}", b["user_id"].as_str().unwrap()))
+        .await
+        .known_error(401, "INSUFFICIENT_ACCESS_TYPE");
+    app.client(&p)
+        .get("/users/me")
+        .await
+        .known_error(400, "CANNOT_GET_OWN_USER_WITHOUT_USER");
+    app.server(&p)
+        .get("/users/00000000-0000-4000-8000-000000000000")
+        .await
+        .known_error(404, "USER_NOT_FOUND");
+    app.server(&p)
+        .get("/users/not-a-uuid")
+        .await
+        .known_error(404, "USER_NOT_FOUND");
 }
 
 #[tokio::test]
@@ -110,25 +198,63 @@ async fn deleting_users() {
     let app = TestApp::spawn().await;
     let p = app.project().await;
     let t = app.sign_up(&p, "gone@example.com").await;
-    let (at, id) = (t["access_token"].as_str().unwrap(), t["user_id"].as_str().unwrap());
+    let (at, id) = (
+        t["access_token"].as_str().unwrap(),
+        t["user_id"].as_str().unwrap(),
+    );
     let r = app.client(&p).token(at).delete("/users/me").await;
-    assert_eq!(r.status, 403, "client deletion is off by default: {}", r.text);
-    app.admin(&p).patch("/internal/projects/current", json!({ "config": { "client_user_deletion_enabled": true } })).await.ok();
+    assert_eq!(
+        r.status, 403,
+        "client deletion is off by default: {}",
+        r.text
+    );
+    app.admin(&p)
+        .patch(
+            "/internal/projects/current",
+            json!({ "config": { "client_user_deletion_enabled": true } }),
+        )
+        .await
+        .ok();
     app.client(&p).token(at).delete("/users/me").await.ok();
-    app.server(&p).get(&format!("/users/{id}")).await.known_error(404, "USER_NOT_FOUND");
+    app.server(&p)
+        .get(&format!("/users/{id}"))
+        .await
+        .known_error(404, "USER_NOT_FOUND");
     // Their sessions went with them.
-    app.client(&p).header("x-stack-refresh-token", t["refresh_token"].as_str().unwrap()).post("/auth/sessions/current/refresh", json!({})).await.known_error(401, "REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED");
+    app.client(&p)
+        .header(
+            "x-stack-refresh-token",
+            t["refresh_token"].as_str().unwrap(),
+        )
+        .post("/auth/sessions/current/refresh", json!({}))
+        .await
+        .known_error(401, "REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED");
 
-    let other = app.server(&p).post("/users", json!({ "primary_email": "x@example.com" })).await.ok();
-    app.server(&p).delete(&format!("/users/{}", other["id"].as_str().unwrap())).await.ok();
-    app.server(&p).delete(&format!("/users/{}", other["id"].as_str().unwrap())).await.known_error(404, "USER_NOT_FOUND");
+    let other = app
+        .server(&p)
+        .post("/users", json!({ "primary_email": "x@example.com" }))
+        .await
+        .ok();
+    app.server(&p)
+        .delete(&format!("/users/{}", other["id"].as_str().unwrap()))
+        .await
+        .ok();
+    app.server(&p)
+        .delete(&format!("/users/{}", other["id"].as_str().unwrap()))
+        .await
+        .known_error(404, "USER_NOT_FOUND");
     // The email is free again.
     app.sign_up(&p, "gone@example.com").await;
 }
 
 async fn ids(app: &TestApp, p: &crate::helpers::Project, query: &str) -> (Vec<String>, Value) {
     let page = app.server(p).get(&format!("/users?{query}")).await.ok();
-    let ids = page["items"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap().to_string()).collect();
+    let ids = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_string())
+        .collect();
     (ids, page["pagination"]["next_cursor"].clone())
 }
 
@@ -147,7 +273,10 @@ async fn listing_pages_with_cursors_searches_and_sorts() {
     let mut seen = vec![];
     let mut cursor: Option<String> = None;
     loop {
-        let q = match &cursor { Some(c) => format!("limit=2&cursor={c}"), None => "limit=2".into() };
+        let q = match &cursor {
+            Some(c) => format!("limit=2&cursor={c}"),
+            None => "limit=2".into(),
+        };
         let (page, next) = ids(&app, &p, &q).await;
         assert!(page.len() <= 2);
         seen.extend(page);
@@ -158,7 +287,10 @@ async fn listing_pages_with_cursors_searches_and_sorts() {
     }
     assert_eq!(seen, created);
     let (desc, _) = ids(&app, &p, "desc=true&limit=3").await;
-    assert_eq!(desc, created.iter().rev().take(3).cloned().collect::<Vec<_>>());
+    assert_eq!(
+        desc,
+        created.iter().rev().take(3).cloned().collect::<Vec<_>>()
+    );
     let (found, _) = ids(&app, &p, "query=CARO").await;
     assert_eq!(found, vec![created[2].clone()]);
     let (found, _) = ids(&app, &p, "query=eve%40example").await;
@@ -169,9 +301,18 @@ async fn listing_pages_with_cursors_searches_and_sorts() {
     assert!(found.is_empty(), "% is matched literally");
     let (by_activity, _) = ids(&app, &p, "order_by=last_active_at").await;
     assert_eq!(by_activity.len(), 5);
-    app.server(&p).get("/users?limit=5000").await.known_error(400, "SCHEMA_ERROR");
-    app.server(&p).get("/users?order_by=name").await.known_error(400, "SCHEMA_ERROR");
-    app.server(&p).get("/users?cursor=nope").await.known_error(400, "SCHEMA_ERROR");
+    app.server(&p)
+        .get("/users?limit=5000")
+        .await
+        .known_error(400, "SCHEMA_ERROR");
+    app.server(&p)
+        .get("/users?order_by=name")
+        .await
+        .known_error(400, "SCHEMA_ERROR");
+    app.server(&p)
+        .get("/users?cursor=nope")
+        .await
+        .known_error(400, "SCHEMA_ERROR");
 }
 
 #[tokio::test]
@@ -179,7 +320,11 @@ async fn anonymous_users_are_listed_only_when_asked_for() {
     let app = TestApp::spawn().await;
     let p = app.project().await;
     app.sign_up(&p, "real@example.com").await;
-    let anon = app.client(&p).post("/auth/anonymous/sign-up", json!({})).await.ok();
+    let anon = app
+        .client(&p)
+        .post("/auth/anonymous/sign-up", json!({}))
+        .await
+        .ok();
     let (plain, _) = ids(&app, &p, "").await;
     assert_eq!(plain.len(), 1);
     let (all, _) = ids(&app, &p, "include_anonymous=true").await;
