@@ -6,7 +6,7 @@ use serde::Deserialize;
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::projects::{KeyKind, Project, INTERNAL_PROJECT_ID};
-use crate::sessions::{insert_session, Tokens, DEFAULT_SESSION_MS};
+use crate::sessions::{Tokens, DEFAULT_SESSION_MS};
 use crate::users::{insert_user, parse_email, write_user, NewUser, User, USER_SELECT};
 use crate::{now_ms, Core};
 
@@ -326,19 +326,8 @@ impl Core {
                 insert_user(&mut tx, project, &n).await?
             }
         };
-        let (session_id, refresh_token) =
-            insert_session(&mut tx, &project.id, &user_id, DEFAULT_SESSION_MS, false).await?;
-        tx.commit().await?;
-        self.forget_user_sessions(&user_id);
-        let user = self
-            .user(&project.id, &user_id)
-            .await?
-            .ok_or(Error::UserNotFound)?;
-        Ok(Tokens {
-            access_token: self.access_token(&user, &session_id)?,
-            refresh_token,
-            user_id,
-        })
+        self.commit_with_session(tx, &project.id, user_id, DEFAULT_SESSION_MS, false)
+            .await
     }
 
     /// Signs in with email and password. Every failure looks the same from outside, and takes
@@ -435,17 +424,7 @@ impl Core {
         };
         let mut tx = self.db.pool.begin().await?;
         let user_id = insert_user(&mut tx, project, &n).await?;
-        let (session_id, refresh_token) =
-            insert_session(&mut tx, &project.id, &user_id, DEFAULT_SESSION_MS, false).await?;
-        tx.commit().await?;
-        let user = self
-            .user(&project.id, &user_id)
-            .await?
-            .ok_or(Error::UserNotFound)?;
-        Ok(Tokens {
-            access_token: self.access_token(&user, &session_id)?,
-            refresh_token,
-            user_id,
-        })
+        self.commit_with_session(tx, &project.id, user_id, DEFAULT_SESSION_MS, false)
+            .await
     }
 }

@@ -70,7 +70,7 @@ impl Session {
 }
 
 /// Stores a new refresh token; returns (session id, the token itself).
-pub(crate) async fn insert_session(
+async fn insert_session(
     tx: &mut Transaction<'_, Any>,
     project_id: &str,
     user_id: &str,
@@ -153,20 +153,39 @@ impl Core {
         expires_in: i64,
         is_impersonation: bool,
     ) -> Result<Tokens> {
-        let mut tx = self.db.pool.begin().await?;
-        let (id, refresh_token) = insert_session(
-            &mut tx,
+        let tx = self.db.pool.begin().await?;
+        self.commit_with_session(
+            tx,
             &user.project_id,
-            &user.id,
+            user.id.clone(),
             expires_in,
             is_impersonation,
         )
-        .await?;
+        .await
+    }
+
+    /// Ends a sign-up or sign-in: opens the session in the caller's transaction (so a user is
+    /// never left without the session they asked for), commits, and signs the tokens.
+    pub(crate) async fn commit_with_session(
+        &self,
+        mut tx: Transaction<'_, Any>,
+        project_id: &str,
+        user_id: String,
+        expires_in: i64,
+        is_impersonation: bool,
+    ) -> Result<Tokens> {
+        let (session_id, refresh_token) =
+            insert_session(&mut tx, project_id, &user_id, expires_in, is_impersonation).await?;
         tx.commit().await?;
+        self.forget_user_sessions(&user_id);
+        let user = self
+            .user(project_id, &user_id)
+            .await?
+            .ok_or(Error::UserNotFound)?;
         Ok(Tokens {
-            access_token: self.access_token(user, &id)?,
+            access_token: self.access_token(&user, &session_id)?,
             refresh_token,
-            user_id: user.id.clone(),
+            user_id,
         })
     }
 

@@ -132,6 +132,14 @@ impl TestApp {
             .ok()
     }
 
+    /// `POST /auth/sessions/current/refresh` with a refresh token.
+    pub async fn refresh(&self, p: &Project, refresh_token: &str) -> Resp {
+        self.client(p)
+            .header("x-stack-refresh-token", refresh_token)
+            .post("/auth/sessions/current/refresh", json!({}))
+            .await
+    }
+
     /// A dashboard admin (internal-project user) and their access token.
     pub async fn dashboard_user(&self, email: &str) -> (String, String) {
         let t = self.sign_up(&self.internal(), email).await;

@@ -59,9 +59,7 @@ async fn server_creates_a_session_that_refreshes() {
 async fn bogus_refresh_token_is_rejected() {
     let app = TestApp::spawn().await;
     let p = app.project().await;
-    app.client(&p)
-        .header("x-stack-refresh-token", "nope")
-        .post("/auth/sessions/current/refresh", json!({}))
+    app.refresh(&p, "nope")
         .await
         .known_error(401, "REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED");
     app.client(&p)
@@ -71,12 +69,7 @@ async fn bogus_refresh_token_is_rejected() {
     // A refresh token of another project is no token here.
     let q = app.project().await;
     let t = app.sign_up(&q, "q@example.com").await;
-    app.client(&p)
-        .header(
-            "x-stack-refresh-token",
-            t["refresh_token"].as_str().unwrap(),
-        )
-        .post("/auth/sessions/current/refresh", json!({}))
+    app.refresh(&p, t["refresh_token"].as_str().unwrap())
         .await
         .known_error(401, "REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED");
 }
@@ -132,12 +125,7 @@ async fn users_list_and_revoke_their_sessions_but_not_the_current_one() {
         .get("/users/me")
         .await
         .known_error(401, "ACCESS_TOKEN_EXPIRED");
-    app.client(&p)
-        .header(
-            "x-stack-refresh-token",
-            b["refresh_token"].as_str().unwrap(),
-        )
-        .post("/auth/sessions/current/refresh", json!({}))
+    app.refresh(&p, b["refresh_token"].as_str().unwrap())
         .await
         .known_error(401, "REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED");
     assert_eq!(
@@ -192,9 +180,7 @@ async fn sign_out_ends_the_session_and_its_tokens() {
         .get("/users/me")
         .await
         .known_error(401, "ACCESS_TOKEN_EXPIRED");
-    app.client(&p)
-        .header("x-stack-refresh-token", rt)
-        .post("/auth/sessions/current/refresh", json!({}))
+    app.refresh(&p, rt)
         .await
         .known_error(401, "REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED");
     app.client(&p)

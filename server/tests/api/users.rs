@@ -221,12 +221,7 @@ async fn deleting_users() {
         .await
         .known_error(404, "USER_NOT_FOUND");
     // Their sessions went with them.
-    app.client(&p)
-        .header(
-            "x-stack-refresh-token",
-            t["refresh_token"].as_str().unwrap(),
-        )
-        .post("/auth/sessions/current/refresh", json!({}))
+    app.refresh(&p, t["refresh_token"].as_str().unwrap())
         .await
         .known_error(401, "REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED");
 
