@@ -53,3 +53,11 @@ ensure_end2end_deps() {
         touch end2end/.venv/installed
     fi
 }
+
+# Debian's Chromium for the browser tests (never a downloaded browser).
+ensure_chromium() {
+    if [ ! -x /usr/bin/chromium ]; then
+        say "installing Debian's chromium"
+        apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
+    fi
+}

@@ -1,0 +1,37 @@
+// The pages in a real browser: server-rendered, then hydrated; and whole without JavaScript.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startGatehouse } from './support/gatehouse.mjs';
+import { launchBrowser, shot, watchedPage } from './support/browser.mjs';
+
+describe('pages in Chromium', () => {
+  let gh, browser;
+  before(async () => {
+    gh = await startGatehouse();
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await gh?.stop();
+  });
+
+  test('the home page renders on the server and hydrates without errors', async () => {
+    const context = await browser.newContext();
+    const page = await watchedPage(context);
+    await page.goto(gh.baseUrl);
+    await page.waitForSelector('body[data-hydrated="true"]', { timeout: 20_000 });
+    assert.equal(await page.textContent('h1'), 'Gatehouse');
+    await shot(page, 'home');
+    assert.deepEqual(page.problems, []);
+    await context.close();
+  });
+
+  test('the home page is whole without JavaScript', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto(gh.baseUrl);
+    assert.equal(await page.textContent('h1'), 'Gatehouse');
+    assert.equal(await page.getAttribute('body', 'data-hydrated'), null);
+    await context.close();
+  });
+});
