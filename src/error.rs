@@ -95,6 +95,8 @@ pub enum Error {
     UserAuthenticationRequired,
     #[error("API key not found")]
     ApiKeyNotFound,
+    #[error("redirect URL not trusted")]
+    UntrustedRedirect { url: String, project: String },
     /// Not allowed, and Stack has no known error for it: a plain 403 with a message.
     #[error("forbidden: {0}")]
     Forbidden(String),
@@ -156,6 +158,7 @@ impl Error {
             TeamNotFound(_) => "TEAM_NOT_FOUND",
             UserAuthenticationRequired => "USER_AUTHENTICATION_REQUIRED",
             ApiKeyNotFound => "API_KEY_NOT_FOUND",
+            UntrustedRedirect { .. } => "REDIRECT_URL_NOT_WHITELISTED",
             RouteNotFound { .. } | Forbidden(_) | Internal(_) => return None,
         })
     }
@@ -241,6 +244,9 @@ impl Error {
             TeamNotFound(t) => format!("Team {t} not found."),
             UserAuthenticationRequired => "User authentication required for this endpoint.".into(),
             ApiKeyNotFound => "API key not found.".into(),
+            UntrustedRedirect { url, project } => format!(
+                "This sign-in link wants to send you on to {url}, which is not a trusted domain of {project}. Sign in from the app's own link instead."
+            ),
             RouteNotFound { method, path } => format!("No route matches {method} {path}. Check the method and path against the API reference."),
             Internal(_) => "Something went wrong on our side. The error has been logged; please try again later.".into(),
         }

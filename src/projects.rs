@@ -87,6 +87,51 @@ impl ProjectConfig {
     }
 }
 
+/// The scheme, host and port of an http(s) URL: what "same site" is decided on.
+#[derive(Debug, PartialEq, Eq)]
+struct Origin {
+    scheme: String,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    fn parse(url: &str) -> Option<Origin> {
+        let (scheme, rest) = url.split_once("://")?;
+        let scheme = scheme.to_ascii_lowercase();
+        let default_port = match scheme.as_str() {
+            "http" => 80,
+            "https" => 443,
+            _ => return None,
+        };
+        let authority = rest.split(['/', '?', '#']).next()?;
+        // Credentials and backslashes in the authority are how redirect checks get fooled.
+        if authority.is_empty() || authority.contains(['@', '\\']) {
+            return None;
+        }
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => match p.parse() {
+                Ok(port) => (h, port),
+                Err(_) if authority.starts_with('[') && authority.ends_with(']') => {
+                    (authority, default_port)
+                }
+                Err(_) => return None,
+            },
+            _ => (authority, default_port),
+        };
+        Some(Origin {
+            scheme,
+            host: host.to_ascii_lowercase(),
+            port,
+        })
+    }
+
+    fn is_localhost(&self) -> bool {
+        matches!(self.host.as_str(), "localhost" | "127.0.0.1" | "[::1]")
+            || self.host.ends_with(".localhost")
+    }
+}
+
 /// `path: message` from a serde error, for SCHEMA_ERROR messages a person can act on.
 pub fn describe_serde_error<E: std::fmt::Display>(e: &serde_path_to_error::Error<E>) -> String {
     let path = e.path().to_string();
@@ -140,6 +185,27 @@ impl TryFrom<ProjectRow> for Project {
 impl Project {
     pub fn is_internal(&self) -> bool {
         self.id == INTERNAL_PROJECT_ID
+    }
+
+    /// Whether the hosted pages may send a browser to `url` after signing in: a path on this
+    /// server, an origin among the project's trusted domains, or localhost when the project
+    /// allows it. Anything else would make the pages an open redirect.
+    pub fn is_trusted_redirect(&self, url: &str) -> bool {
+        if url.starts_with('/') {
+            // "//evil.test" and "/\evil.test" are other hosts to a browser.
+            return !(url.starts_with("//") || url.starts_with("/\\"));
+        }
+        let Some(target) = Origin::parse(url) else {
+            return false;
+        };
+        if self.config.allow_localhost && target.is_localhost() {
+            return true;
+        }
+        self.config
+            .domains
+            .iter()
+            .filter_map(|d| Origin::parse(&d.domain))
+            .any(|trusted| trusted == target)
     }
 
     /// The admin view (`/internal/projects/current`).
@@ -642,5 +708,61 @@ impl Core {
         .await?;
         self.caches.keys.insert(cache_key, row.is_some());
         Ok(row.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(domains: &[&str], allow_localhost: bool) -> Project {
+        Project {
+            id: "p".into(),
+            display_name: "P".into(),
+            description: String::new(),
+            owner_team_id: None,
+            config: ProjectConfig {
+                allow_localhost,
+                domains: domains
+                    .iter()
+                    .map(|d| Domain {
+                        domain: d.to_string(),
+                        handler_path: "/handler".into(),
+                    })
+                    .collect(),
+                ..ProjectConfig::default()
+            },
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn redirects_go_only_to_trusted_places() {
+        let p = project(&["https://app.acme.test"], true);
+        for ok in [
+            "/handler/p/account-settings",
+            "https://app.acme.test/after?x=1",
+            "https://APP.acme.test:443/",
+            "http://localhost:3000/cb",
+            "http://127.0.0.1/",
+            "http://[::1]:8080/x",
+        ] {
+            assert!(p.is_trusted_redirect(ok), "{ok}");
+        }
+        for bad in [
+            "https://evil.test/",
+            "//evil.test/x",
+            "/\\evil.test",
+            "https://app.acme.test.evil.test/",
+            "https://app.acme.test@evil.test/",
+            "http://app.acme.test/",
+            "https://app.acme.test:8443/",
+            "javascript:alert(1)",
+            "evil.test",
+            "",
+        ] {
+            assert!(!p.is_trusted_redirect(bad), "{bad}");
+        }
+        assert!(!project(&[], false).is_trusted_redirect("http://localhost:3000/"));
     }
 }

@@ -242,6 +242,24 @@ impl Core {
         .await?)
     }
 
+    /// The user behind a hosted page's session cookie (a refresh token), if it is live.
+    pub async fn user_of_refresh_token(
+        &self,
+        project_id: &str,
+        refresh_token: &str,
+    ) -> Result<Option<(Session, User)>> {
+        let Some(session) = self
+            .session_of_refresh_token(project_id, refresh_token)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(self
+            .user(project_id, &session.user_id)
+            .await?
+            .map(|u| (session, u)))
+    }
+
     pub async fn sessions_of_user(
         &self,
         project_id: &str,

@@ -1,10 +1,14 @@
 //! Gatehouse's pages, one Leptos codebase rendered on the server and hydrated in the browser:
 //! the hosted auth pages end users sign in on, and the dashboard admins manage projects in.
 
+pub mod components;
+pub mod pages;
+pub mod server;
+
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::StaticSegment;
+use leptos_router::{path, SsrMode};
 
 /// The HTML document around every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -40,7 +44,11 @@ pub fn App() -> impl IntoView {
         <Router>
             <main>
                 <Routes fallback=|| view! { <p>"Page not found."</p> }>
-                    <Route path=StaticSegment("") view=Home/>
+                    <Route path=path!("") view=Home/>
+                    // Rendered whole before sending, so they work without JavaScript.
+                    <Route path=path!("/handler/:project_id/sign-in") view=pages::handler::SignInPage ssr=SsrMode::Async/>
+                    <Route path=path!("/handler/:project_id/sign-up") view=pages::handler::SignUpPage ssr=SsrMode::Async/>
+                    <Route path=path!("/handler/:project_id/account-settings") view=pages::handler::AccountPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -15,11 +15,20 @@ export async function launchBrowser() {
   });
 }
 
-/// A page that records console errors and uncaught exceptions, for asserting there are none.
+// A page that records server errors, console errors and uncaught exceptions, for asserting
+// there are none. (Chromium logs every 4xx answer to the console too; those are expected
+// answers to wrong input, so they are told apart by the response itself.)
 export async function watchedPage(context) {
   const page = await context.newPage();
   page.problems = [];
-  page.on('console', (m) => { if (m.type() === 'error') page.problems.push(`console: ${m.text()}`); });
+  page.on('response', (r) => {
+    if (r.status() >= 500 || r.status() === 404) page.problems.push(`${r.status()} ${r.url()}`);
+  });
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) {
+      page.problems.push(`console: ${m.text()}`);
+    }
+  });
   page.on('pageerror', (e) => page.problems.push(`pageerror: ${e.message}`));
   return page;
 }

@@ -3,11 +3,16 @@
 
 use std::net::SocketAddr;
 
+use axum::extract::Request;
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use gatehouse_app::{shell, App};
 use gatehouse_core::Core;
 
+use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use serde_json::json;
 use tower_http::services::ServeDir;
@@ -17,17 +22,52 @@ pub fn router(core: Core, addr: SocketAddr) -> anyhow::Result<Router> {
     options.site_addr = addr;
     let site_root = options.site_root.to_string();
     let routes = generate_route_list(App);
+    // Pages and server functions reach the core through context, as the REST handlers do
+    // through state: one core, two doors.
+    let context = {
+        let core = core.clone();
+        move || provide_context(core.clone())
+    };
+    // leptos_axum mounts each server function at its own path (under /_sfn/).
     let pages = Router::new()
-        .leptos_routes(&options, routes, {
+        .leptos_routes_with_context(&options, routes, context, {
             let options = options.clone();
             move || shell(options.clone())
         })
         .fallback_service(ServeDir::new(site_root))
+        .layer(middleware::from_fn(same_origin_posts_only))
         .with_state(options);
     Ok(Router::new()
         .nest("/api/v1", crate::api::router(core))
         .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
         .merge(pages))
+}
+
+/// CSRF protection for the pages' form posts (besides SameSite=Lax cookies): a browser names
+/// the page a POST comes from in `Origin`, and it must be this server.
+async fn same_origin_posts_only(req: Request, next: Next) -> Response {
+    if req.method() != Method::POST {
+        return next.run(req).await;
+    }
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok());
+    if let Some(origin) = req.headers().get(header::ORIGIN) {
+        let same = origin
+            .to_str()
+            .ok()
+            .and_then(|o| o.split_once("://"))
+            .is_some_and(|(_, authority)| Some(authority) == host);
+        if !same {
+            return (
+                StatusCode::FORBIDDEN,
+                "Cross-site form posts are not accepted.",
+            )
+                .into_response();
+        }
+    }
+    next.run(req).await
 }
 
 /// The site settings, embedded so that a copied binary carries them.

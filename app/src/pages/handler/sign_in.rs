@@ -1,0 +1,54 @@
+use leptos::prelude::*;
+
+use super::{project_id, return_to, with_return};
+use crate::components::{AuthCard, Field, FormError};
+use crate::server::{error_message, project_info, SignIn};
+
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let project_id = project_id();
+    let return_to = return_to();
+    let info = Resource::new(move || project_id.get(), project_info);
+    let action = ServerAction::<SignIn>::new();
+    let error = Signal::derive(move || {
+        action
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| error_message(&e))
+    });
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match info.await {
+                    Err(e) => view! { <AuthCard title="Sign in" project="">
+                        <p class="form-error" role="alert">{error_message(&e)}</p>
+                    </AuthCard> }.into_any(),
+                    Ok(p) if !p.credential_enabled => view! { <AuthCard title="Sign in" project=p.display_name>
+                        <p>"Signing in with a password is turned off for this project."</p>
+                    </AuthCard> }.into_any(),
+                    Ok(p) => {
+                        let sign_up_link = p.sign_up_enabled.then(|| with_return(format!("/handler/{}/sign-up", p.id), &return_to.get()));
+                        view! {
+                        <AuthCard title="Sign in" project=p.display_name>
+                            <ActionForm action=action attr:class="auth-form">
+                                <input type="hidden" name="project_id" value=p.id/>
+                                <input type="hidden" name="after_auth_return_to" value=return_to.get()/>
+                                <Field label="Email" name="email" kind="email" autocomplete="email"/>
+                                <Field label="Password" name="password" kind="password" autocomplete="current-password"/>
+                                <FormError message=error/>
+                                <button type="submit" class="primary" disabled=move || action.pending().get()>
+                                    {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
+                                </button>
+                            </ActionForm>
+                            {sign_up_link.map(|href| view! {
+                                <p class="switch">"No account yet? "<a href=href>"Sign up"</a></p>
+                            })}
+                        </AuthCard>
+                    }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,57 @@
+use leptos::prelude::*;
+
+use super::{project_id, return_to, with_return};
+use crate::components::{AuthCard, Field, FormError};
+use crate::server::{error_message, project_info, SignUp};
+
+#[component]
+pub fn SignUpPage() -> impl IntoView {
+    let project_id = project_id();
+    let return_to = return_to();
+    let info = Resource::new(move || project_id.get(), project_info);
+    let action = ServerAction::<SignUp>::new();
+    let error = Signal::derive(move || {
+        action
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| error_message(&e))
+    });
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match info.await {
+                    Err(e) => view! { <AuthCard title="Create your account" project="">
+                        <p class="form-error" role="alert">{error_message(&e)}</p>
+                    </AuthCard> }.into_any(),
+                    Ok(p) if !p.sign_up_enabled || !p.credential_enabled => view! {
+                        <AuthCard title="Create your account" project=p.display_name.clone()>
+                            <p>{format!("{} is not taking new sign-ups with a password right now.", p.display_name)}</p>
+                            <p class="switch">"Already have an account? "
+                                <a href=with_return(format!("/handler/{}/sign-in", p.id), &return_to.get())>"Sign in"</a>
+                            </p>
+                        </AuthCard>
+                    }.into_any(),
+                    Ok(p) => {
+                        let sign_in_link = with_return(format!("/handler/{}/sign-in", p.id), &return_to.get());
+                        view! {
+                        <AuthCard title="Create your account" project=p.display_name>
+                            <ActionForm action=action attr:class="auth-form">
+                                <input type="hidden" name="project_id" value=p.id/>
+                                <input type="hidden" name="after_auth_return_to" value=return_to.get()/>
+                                <Field label="Email" name="email" kind="email" autocomplete="email"/>
+                                <Field label="Password (at least 8 characters)" name="password" kind="password" autocomplete="new-password"/>
+                                <FormError message=error/>
+                                <button type="submit" class="primary" disabled=move || action.pending().get()>
+                                    {move || if action.pending().get() { "Creating your account…" } else { "Sign up" }}
+                                </button>
+                            </ActionForm>
+                            <p class="switch">"Already have an account? "<a href=sign_in_link>"Sign in"</a></p>
+                        </AuthCard>
+                    }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,244 @@
+//! Server functions behind the hosted pages. Each body is a few lines over the core, the same
+//! calls the REST API makes; the page's session is a refresh token in an HttpOnly cookie.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// What a hosted page shows of its project.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ProjectSummary {
+    pub id: String,
+    pub display_name: String,
+    pub sign_up_enabled: bool,
+    pub credential_enabled: bool,
+}
+
+/// The signed-in user, as the account page shows them.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Me {
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+}
+
+/// The message of a server function's error, for showing next to the form.
+pub fn error_message(e: &ServerFnError) -> String {
+    match e {
+        ServerFnError::ServerError(m) => m.clone(),
+        other => format!("Something went wrong: {other}"),
+    }
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn project_info(project_id: String) -> Result<ProjectSummary, ServerFnError> {
+    let project = ssr::project(&project_id).await?;
+    Ok(ProjectSummary {
+        id: project.id,
+        display_name: project.display_name,
+        sign_up_enabled: project.config.sign_up_enabled,
+        credential_enabled: project.config.credential_enabled,
+    })
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn sign_in(
+    project_id: String,
+    email: String,
+    password: String,
+    after_auth_return_to: Option<String>,
+) -> Result<(), ServerFnError> {
+    let project = ssr::project(&project_id).await?;
+    let target = ssr::return_target(&project, after_auth_return_to)?;
+    let input = gatehouse_core::auth::PasswordSignIn { email, password };
+    let tokens = ssr::core()
+        .password_sign_in(&project, input)
+        .await
+        .map_err(ssr::shown)?;
+    ssr::set_session_cookie(&project.id, Some(&tokens.refresh_token));
+    leptos_axum::redirect(&target);
+    Ok(())
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn sign_up(
+    project_id: String,
+    email: String,
+    password: String,
+    after_auth_return_to: Option<String>,
+) -> Result<(), ServerFnError> {
+    let project = ssr::project(&project_id).await?;
+    let target = ssr::return_target(&project, after_auth_return_to)?;
+    let input = gatehouse_core::auth::PasswordSignUp {
+        email,
+        password,
+        verification_callback_url: None,
+    };
+    let tokens = ssr::core()
+        .password_sign_up(&project, None, input)
+        .await
+        .map_err(ssr::shown)?;
+    ssr::set_session_cookie(&project.id, Some(&tokens.refresh_token));
+    leptos_axum::redirect(&target);
+    Ok(())
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn sign_out(project_id: String) -> Result<(), ServerFnError> {
+    if let Some((session, user)) = ssr::page_user(&project_id).await? {
+        ssr::core()
+            .delete_session(&project_id, &user.id, &session.id)
+            .await
+            .map_err(ssr::shown)?;
+    }
+    ssr::set_session_cookie(&project_id, None);
+    leptos_axum::redirect(&format!("/handler/{project_id}/sign-in"));
+    Ok(())
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn current_user(project_id: String) -> Result<Option<Me>, ServerFnError> {
+    Ok(ssr::page_user(&project_id).await?.map(|(_, u)| Me {
+        email: u.primary_email,
+        display_name: u.display_name,
+    }))
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn update_display_name(
+    project_id: String,
+    display_name: String,
+) -> Result<(), ServerFnError> {
+    let project = ssr::project(&project_id).await?;
+    let (_, user) = ssr::page_user(&project_id)
+        .await?
+        .ok_or_else(|| ssr::shown(gatehouse_core::Error::UserAuthenticationRequired))?;
+    let name = display_name.trim();
+    let update = gatehouse_core::users::UserUpdate {
+        display_name: Some((!name.is_empty()).then(|| name.to_string())),
+        ..Default::default()
+    };
+    ssr::core()
+        .update_user(&project, &user, update, false)
+        .await
+        .map_err(ssr::shown)?;
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use gatehouse_core::projects::Project;
+    use gatehouse_core::sessions::Session;
+    use gatehouse_core::users::User;
+    use gatehouse_core::{Core, Error};
+    use http::header::{COOKIE, SET_COOKIE};
+    use http::HeaderValue;
+    use leptos::prelude::*;
+
+    pub fn core() -> Core {
+        expect_context::<Core>()
+    }
+
+    /// A core error as the person at the form should read it, with the core's HTTP status (a
+    /// client's mistake is a 4xx, never a 500). Plain HTML form posts keep the redirect back
+    /// to their page, which carries the error.
+    pub fn shown(e: Error) -> ServerFnError {
+        if let Error::Internal(cause) = &e {
+            tracing::error!(%cause, "page action failed");
+        }
+        let plain_form = use_context::<http::request::Parts>().is_some_and(|p| {
+            p.headers
+                .get(http::header::ACCEPT)
+                .and_then(|a| a.to_str().ok())
+                .is_some_and(|a| a.contains("text/html"))
+        });
+        if !plain_form {
+            if let (Some(options), Ok(status)) = (
+                use_context::<leptos_axum::ResponseOptions>(),
+                http::StatusCode::from_u16(e.status()),
+            ) {
+                options.set_status(status);
+            }
+        }
+        ServerFnError::new(e.message())
+    }
+
+    pub async fn project(id: &str) -> Result<Project, ServerFnError> {
+        core()
+            .project_cached(id)
+            .await
+            .map_err(shown)?
+            .ok_or_else(|| shown(Error::ProjectNotFound(id.to_string())))
+    }
+
+    /// Where to go after signing in: the asked-for place if the project trusts it, else the
+    /// account page. An untrusted target is refused, never followed.
+    pub fn return_target(
+        project: &Project,
+        asked: Option<String>,
+    ) -> Result<String, ServerFnError> {
+        match asked.filter(|a| !a.is_empty()) {
+            Some(url) if project.is_trusted_redirect(&url) => Ok(url),
+            Some(url) => Err(shown(Error::UntrustedRedirect {
+                url,
+                project: project.display_name.clone(),
+            })),
+            None => Ok(format!("/handler/{}/account-settings", project.id)),
+        }
+    }
+
+    fn cookie_name(project_id: &str) -> String {
+        format!(
+            "gatehouse_session_{}",
+            project_id.replace(|c: char| !c.is_ascii_alphanumeric(), "")
+        )
+    }
+
+    /// Sets (or, with `None`, clears) the page session cookie: HttpOnly, SameSite=Lax, Secure
+    /// when the server is reached over https.
+    pub fn set_session_cookie(project_id: &str, refresh_token: Option<&str>) {
+        let secure = if core().public_url.starts_with("https://") {
+            "; Secure"
+        } else {
+            ""
+        };
+        let value = match refresh_token {
+            Some(token) => format!(
+                "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000{secure}",
+                cookie_name(project_id)
+            ),
+            None => format!(
+                "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
+                cookie_name(project_id)
+            ),
+        };
+        if let (Some(options), Ok(value)) = (
+            use_context::<leptos_axum::ResponseOptions>(),
+            HeaderValue::from_str(&value),
+        ) {
+            options.append_header(SET_COOKIE, value);
+        }
+    }
+
+    /// The signed-in user of this project's hosted pages, from the session cookie.
+    pub async fn page_user(project_id: &str) -> Result<Option<(Session, User)>, ServerFnError> {
+        let Some(parts) = use_context::<http::request::Parts>() else {
+            return Ok(None);
+        };
+        let name = cookie_name(project_id);
+        let token = parts
+            .headers
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|c| c.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string());
+        match token {
+            Some(token) => core()
+                .user_of_refresh_token(project_id, &token)
+                .await
+                .map_err(shown),
+            None => Ok(None),
+        }
+    }
+}

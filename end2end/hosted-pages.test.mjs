@@ -1,0 +1,126 @@
+// A project's hosted auth pages in Chromium: sign up, change the display name, sign out, sign in;
+// the same without JavaScript; and a sign-in link that tries to send people elsewhere.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startGatehouse } from './support/gatehouse.mjs';
+import { launchBrowser, shot, watchedPage } from './support/browser.mjs';
+
+const PASSWORD = 'correct horse battery';
+
+describe('hosted auth pages', () => {
+  let gh, browser, pages;
+  before(async () => {
+    gh = await startGatehouse();
+    browser = await launchBrowser();
+    pages = `${gh.baseUrl}/handler/${gh.project.project_id}`;
+  });
+  after(async () => {
+    await browser?.close();
+    await gh?.stop();
+  });
+
+  async function submit(page, fields, button) {
+    for (const [name, value] of Object.entries(fields)) await page.fill(`input[name="${name}"]`, value);
+    await page.click(`button:has-text("${button}")`);
+  }
+
+  test('with JavaScript: sign up, rename, sign out, sign in', async () => {
+    const context = await browser.newContext();
+    const page = await watchedPage(context);
+    await page.goto(`${pages}/sign-up`);
+    await page.waitForSelector('body[data-hydrated="true"]');
+    assert.equal(await page.textContent('.project-name'), 'End-to-end');
+    await shot(page, 'sign-up');
+
+    await submit(page, { email: 'js@example.com', password: 'short' }, 'Sign up');
+    await page.waitForSelector('[role="alert"]');
+    assert.match(await page.textContent('[role="alert"]'), /Password too short/);
+    assert.ok(page.url().endsWith('/sign-up'), 'no reload: the error appears in place');
+
+    await submit(page, { email: 'js@example.com', password: PASSWORD }, 'Sign up');
+    await page.waitForURL(`${pages}/account-settings`);
+    await page.waitForSelector('text=Signed in as');
+    assert.equal(await page.textContent('.signed-in-as strong'), 'js@example.com');
+
+    await page.waitForSelector('body[data-hydrated="true"]');
+    await submit(page, { display_name: 'Ada Lovelace' }, 'Save');
+    await page.waitForFunction(() => !document.querySelector('button.primary')?.disabled);
+    await page.reload();
+    assert.equal(await page.inputValue('input[name="display_name"]'), 'Ada Lovelace');
+    await shot(page, 'account-settings');
+
+    await page.waitForSelector('body[data-hydrated="true"]');
+    await page.click('button:has-text("Sign out")');
+    await page.waitForURL(`${pages}/sign-in`);
+    await page.goto(`${pages}/account-settings`);
+    await page.waitForSelector('text=You are not signed in.');
+
+    await page.goto(`${pages}/sign-in`);
+    await page.waitForSelector('body[data-hydrated="true"]');
+    await submit(page, { email: 'js@example.com', password: 'not the password' }, 'Sign in');
+    await page.waitForSelector('text=Wrong e-mail or password.');
+    await submit(page, { email: 'js@example.com', password: PASSWORD }, 'Sign in');
+    await page.waitForURL(`${pages}/account-settings`);
+    assert.equal(await page.inputValue('input[name="display_name"]'), 'Ada Lovelace');
+    assert.deepEqual(page.problems, []);
+    await context.close();
+  });
+
+  test('without JavaScript: the same forms work as plain HTML posts', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto(`${pages}/sign-up`);
+    await submit(page, { email: 'nojs@example.com', password: 'short' }, 'Sign up');
+    await page.waitForSelector('[role="alert"]');
+    assert.match(await page.textContent('[role="alert"]'), /Password too short/);
+
+    await submit(page, { email: 'nojs@example.com', password: PASSWORD }, 'Sign up');
+    await page.waitForURL(`${pages}/account-settings`);
+    assert.equal(await page.textContent('.signed-in-as strong'), 'nojs@example.com');
+    await submit(page, { display_name: 'No Script' }, 'Save');
+    await page.waitForURL(/\/account-settings\??$/);
+    assert.equal(await page.inputValue('input[name="display_name"]'), 'No Script');
+    const [cookie] = (await context.cookies()).filter((c) => c.name.startsWith('gatehouse_session_'));
+    assert.equal(cookie.httpOnly, true);
+    assert.equal(cookie.sameSite, 'Lax');
+
+    await page.click('button:has-text("Sign out")');
+    await page.waitForURL(`${pages}/sign-in`);
+    await submit(page, { email: 'nojs@example.com', password: PASSWORD }, 'Sign in');
+    await page.waitForURL(`${pages}/account-settings`);
+    await context.close();
+  });
+
+  test('a sign-in link may return only to trusted places', async () => {
+    const context = await browser.newContext();
+    const page = await watchedPage(context);
+    await page.goto(`${pages}/sign-up`);
+    await submit(page, { email: 'redirect@example.com', password: PASSWORD }, 'Sign up');
+    await page.waitForURL(`${pages}/account-settings`);
+
+    await page.goto(`${pages}/sign-in?after_auth_return_to=${encodeURIComponent('https://evil.test/steal')}`);
+    await submit(page, { email: 'redirect@example.com', password: PASSWORD }, 'Sign in');
+    await page.waitForSelector('[role="alert"]');
+    assert.match(await page.textContent('[role="alert"]'), /not a trusted domain/);
+    assert.ok(page.url().startsWith(gh.baseUrl), page.url());
+
+    // localhost is trusted while the project allows it (the default).
+    const local = `${gh.baseUrl.replace('127.0.0.1', 'localhost')}/health`;
+    await page.goto(`${pages}/sign-in?after_auth_return_to=${encodeURIComponent(local)}`);
+    await submit(page, { email: 'redirect@example.com', password: PASSWORD }, 'Sign in');
+    await page.waitForURL(local);
+    await context.close();
+  });
+
+  test('posts from another site are refused', async () => {
+    const form = await fetch(`${pages}/sign-in`).then((r) => r.text());
+    const action = form.match(/action="([^"]+)"/)[1];
+    const res = await fetch(gh.baseUrl + action, {
+      method: 'POST',
+      headers: { origin: 'https://evil.test', 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ project_id: gh.project.project_id, email: 'x@example.com', password: PASSWORD }),
+      redirect: 'manual',
+    });
+    assert.equal(res.status, 403);
+  });
+});
