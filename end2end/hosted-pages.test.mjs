@@ -112,6 +112,62 @@ describe('hosted auth pages', () => {
     await context.close();
   });
 
+  test('revoke another session, change the password, delete the account', async () => {
+    const email = 'sessions@example.com';
+    const a = await browser.newContext();
+    const pageA = await watchedPage(a);
+    await pageA.goto(`${pages}/sign-up`);
+    await pageA.waitForSelector('body[data-hydrated="true"]');
+    await submit(pageA, { email, password: PASSWORD }, 'Sign up');
+    await pageA.waitForURL(`${pages}/account-settings`);
+
+    const b = await browser.newContext();
+    const pageB = await b.newPage();
+    await pageB.goto(`${pages}/sign-in`);
+    await submit(pageB, { email, password: PASSWORD }, 'Sign in');
+    await pageB.waitForURL(`${pages}/account-settings`);
+
+    await pageA.reload();
+    await pageA.waitForSelector('body[data-hydrated="true"]');
+    assert.equal(await pageA.locator('.session').count(), 2);
+    assert.equal(await pageA.locator('.session .badge').textContent(), 'This device');
+    await pageA.click('button:has-text("Revoke")');
+    await pageA.waitForFunction(() => document.querySelectorAll('.session').length === 1);
+    await pageB.reload();
+    await pageB.waitForSelector('text=You are not signed in.');
+
+    await submit(pageA, { old_password: 'not my password', new_password: 'a brand new password' }, 'Change password');
+    await pageA.waitForSelector('#password-heading ~ form [role="alert"]');
+    assert.match(await pageA.textContent('#password-heading ~ form [role="alert"]'), /Passwords do not match/);
+    await submit(pageA, { old_password: PASSWORD, new_password: 'a brand new password' }, 'Change password');
+    await pageA.waitForSelector('text=Password changed.');
+    await pageB.goto(`${pages}/sign-in`);
+    await submit(pageB, { email, password: 'a brand new password' }, 'Sign in');
+    await pageB.waitForURL(`${pages}/account-settings`);
+
+    // Deleting one's own account is off until the project turns it on.
+    assert.equal(await pageA.locator('text=Delete my account').count(), 0);
+    const admin = await fetch(`${gh.baseUrl}/api/v1/internal/projects/current`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', 'x-stack-access-type': 'admin', 'x-stack-project-id': gh.project.project_id,
+        'x-stack-super-secret-admin-key': gh.project.super_secret_admin_key },
+      body: JSON.stringify({ config: { client_user_deletion_enabled: true } }),
+    });
+    assert.equal(admin.status, 200);
+    await pageA.reload();
+    await pageA.waitForSelector('body[data-hydrated="true"]');
+    await pageA.check('.danger input[type="checkbox"]');
+    await pageA.click('button:has-text("Delete my account")');
+    await pageA.waitForURL(`${pages}/sign-up`);
+    await pageA.goto(`${pages}/sign-in`);
+    await pageA.waitForSelector('body[data-hydrated="true"]');
+    await submit(pageA, { email, password: 'a brand new password' }, 'Sign in');
+    await pageA.waitForSelector('text=Wrong e-mail or password.');
+    assert.deepEqual(pageA.problems, []);
+    await a.close();
+    await b.close();
+  });
+
   test('posts from another site are refused', async () => {
     const form = await fetch(`${pages}/sign-in`).then((r) => r.text());
     const action = form.match(/action="([^"]+)"/)[1];

@@ -552,6 +552,17 @@ impl Core {
             .ok_or(Error::UserNotFound)
     }
 
+    /// A user deleting themselves (client access, or the hosted account page): only where the
+    /// project allows it.
+    pub async fn delete_own_account(&self, project: &Project, user: &User) -> Result<()> {
+        if !project.config.client_user_deletion_enabled {
+            return Err(Error::Forbidden(
+                "Deleting your own account is not enabled for this project. Ask the project's admins to enable it, or to delete the account for you.".into(),
+            ));
+        }
+        self.delete_user(&project.id, &user.id).await
+    }
+
     pub async fn delete_user(&self, project_id: &str, user_id: &str) -> Result<()> {
         let mut tx = self.db.pool.begin().await?;
         // Teams are not deleted with their members; sessions and memberships cascade.

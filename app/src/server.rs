@@ -18,6 +18,17 @@ pub struct ProjectSummary {
 pub struct Me {
     pub email: Option<String>,
     pub display_name: Option<String>,
+    pub has_password: bool,
+    pub can_delete_account: bool,
+}
+
+/// One of the signed-in user's sessions.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SessionRow {
+    pub id: String,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub is_current: bool,
 }
 
 /// The message of a server function's error, for showing next to the form.
@@ -96,10 +107,96 @@ pub async fn sign_out(project_id: String) -> Result<(), ServerFnError> {
 
 #[server(prefix = "/_sfn")]
 pub async fn current_user(project_id: String) -> Result<Option<Me>, ServerFnError> {
+    let project = ssr::project(&project_id).await?;
     Ok(ssr::page_user(&project_id).await?.map(|(_, u)| Me {
+        has_password: u.password_hash.is_some(),
         email: u.primary_email,
         display_name: u.display_name,
+        can_delete_account: project.config.client_user_deletion_enabled,
     }))
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn my_sessions(project_id: String) -> Result<Vec<SessionRow>, ServerFnError> {
+    let Some((current, user)) = ssr::page_user(&project_id).await? else {
+        return Ok(vec![]);
+    };
+    let sessions = ssr::core()
+        .sessions_of_user(&project_id, &user.id, false)
+        .await
+        .map_err(ssr::shown)?;
+    Ok(sessions
+        .into_iter()
+        .map(|s| SessionRow {
+            is_current: s.id == current.id,
+            id: s.id,
+            created_at: s.created_at,
+            last_used_at: s.last_used_at,
+        })
+        .collect())
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn revoke_session(project_id: String, session_id: String) -> Result<(), ServerFnError> {
+    let (current, user) = ssr::signed_in(&project_id).await?;
+    if current.id == session_id {
+        return Err(ssr::shown(
+            gatehouse_core::Error::CannotDeleteCurrentSession,
+        ));
+    }
+    ssr::core()
+        .delete_session(&project_id, &user.id, &session_id)
+        .await
+        .map_err(ssr::shown)
+}
+
+/// Changes the password (checking the old one), or sets one for a user who has none.
+#[server(prefix = "/_sfn")]
+pub async fn change_password(
+    project_id: String,
+    old_password: Option<String>,
+    new_password: String,
+) -> Result<(), ServerFnError> {
+    use gatehouse_core::auth::{PasswordSet, PasswordUpdate};
+    let (current, user) = ssr::signed_in(&project_id).await?;
+    let core = ssr::core();
+    let result = match old_password {
+        Some(old_password) if user.password_hash.is_some() => {
+            core.password_update(
+                &user,
+                Some(&current.id),
+                PasswordUpdate {
+                    old_password,
+                    new_password,
+                },
+            )
+            .await
+        }
+        _ => {
+            core.password_set(
+                &user,
+                Some(&current.id),
+                PasswordSet {
+                    password: new_password,
+                },
+            )
+            .await
+        }
+    };
+    result.map_err(ssr::shown)
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn delete_account(project_id: String) -> Result<(), ServerFnError> {
+    let project = ssr::project(&project_id).await?;
+    let (_, user) = ssr::signed_in(&project_id).await?;
+    ssr::core()
+        .delete_own_account(&project, &user)
+        .await
+        .map_err(ssr::shown)?;
+    ssr::set_session_cookie(&project_id, None);
+    leptos_axum::redirect(&format!("/handler/{project_id}/sign-up"));
+    Ok(())
 }
 
 #[server(prefix = "/_sfn")]
@@ -108,9 +205,7 @@ pub async fn update_display_name(
     display_name: String,
 ) -> Result<(), ServerFnError> {
     let project = ssr::project(&project_id).await?;
-    let (_, user) = ssr::page_user(&project_id)
-        .await?
-        .ok_or_else(|| ssr::shown(gatehouse_core::Error::UserAuthenticationRequired))?;
+    let (_, user) = ssr::signed_in(&project_id).await?;
     let name = display_name.trim();
     let update = gatehouse_core::users::UserUpdate {
         display_name: Some((!name.is_empty()).then(|| name.to_string())),
@@ -216,6 +311,13 @@ mod ssr {
         ) {
             options.append_header(SET_COOKIE, value);
         }
+    }
+
+    /// Like [`page_user`], for actions that need someone signed in.
+    pub async fn signed_in(project_id: &str) -> Result<(Session, User), ServerFnError> {
+        page_user(project_id)
+            .await?
+            .ok_or_else(|| shown(Error::UserAuthenticationRequired))
     }
 
     /// The signed-in user of this project's hosted pages, from the session cookie.

@@ -123,9 +123,10 @@ pub async fn remove(
     Path(user_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let user = target(&core, &auth, &user_id).await?;
-    if !auth.is_server() && !auth.project.config.client_user_deletion_enabled {
-        return Err(Error::Forbidden("Client user deletion is not enabled for this project. Ask the project's admins to enable it, or delete the user with server access.".into()).into());
+    if auth.is_server() {
+        core.delete_user(&auth.project.id, &user.id).await?;
+    } else {
+        core.delete_own_account(&auth.project, &user).await?;
     }
-    core.delete_user(&auth.project.id, &user.id).await?;
     Ok(success())
 }

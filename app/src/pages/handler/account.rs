@@ -1,27 +1,57 @@
 use leptos::prelude::*;
 
 use super::project_id;
-use crate::components::{AuthCard, Field, FormError};
-use crate::server::{current_user, error_message, project_info, SignOut, UpdateDisplayName};
+use crate::components::{format_utc, AuthCard, Field, FormError};
+use crate::server::{
+    current_user, error_message, my_sessions, project_info, ChangePassword, DeleteAccount,
+    RevokeSession, SignOut, UpdateDisplayName,
+};
+
+/// The error of an action's last run, for `FormError`.
+fn action_error<S>(action: ServerAction<S>) -> Signal<Option<String>>
+where
+    S: leptos::server_fn::ServerFn<Error = ServerFnError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    Signal::derive(move || {
+        action
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| error_message(&e))
+    })
+}
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
     let project_id = project_id();
     let update = ServerAction::<UpdateDisplayName>::new();
+    let change_password = ServerAction::<ChangePassword>::new();
+    let revoke = ServerAction::<RevokeSession>::new();
+    let delete = ServerAction::<DeleteAccount>::new();
     let sign_out = ServerAction::<SignOut>::new();
     let info = Resource::new(move || project_id.get(), project_info);
-    // Re-read the user after every successful change.
+    // Re-read after every change that alters what is shown.
     let me = Resource::new(
-        move || (project_id.get(), update.version().get()),
-        |(id, _)| current_user(id),
+        move || {
+            (
+                project_id.get(),
+                update.version().get(),
+                change_password.version().get(),
+            )
+        },
+        |(id, _, _)| current_user(id),
     );
-    let error = Signal::derive(move || {
-        update
-            .value()
-            .get()
-            .and_then(Result::err)
-            .map(|e| error_message(&e))
-    });
+    let sessions = Resource::new(
+        move || {
+            (
+                project_id.get(),
+                revoke.version().get(),
+                change_password.version().get(),
+            )
+        },
+        |(id, _, _)| my_sessions(id),
+    );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -31,38 +61,107 @@ pub fn AccountPage() -> impl IntoView {
                         <p class="form-error" role="alert">{error_message(&e)}</p>
                     </AuthCard> }.into_any(),
                 };
-                match me.await {
-                    Ok(Some(user)) => {
-                        let (id_for_update, id_for_sign_out) = (project.id.clone(), project.id.clone());
-                        view! {
-                        <AuthCard title="Account settings" project=project.display_name.clone()>
-                            <p class="signed-in-as">"Signed in as "<strong>{user.email.clone()}</strong></p>
-                            <ActionForm action=update attr:class="auth-form">
-                                <input type="hidden" name="project_id" value=id_for_update/>
-                                <Field label="Display name" name="display_name" autocomplete="name" required=false
-                                    value=user.display_name.clone().unwrap_or_default()/>
-                                <FormError message=error/>
-                                <button type="submit" class="primary" disabled=move || update.pending().get()>
-                                    {move || if update.pending().get() { "Saving…" } else { "Save" }}
-                                </button>
-                            </ActionForm>
-                            <ActionForm action=sign_out attr:class="sign-out">
-                                <input type="hidden" name="project_id" value=id_for_sign_out/>
-                                <button type="submit" class="secondary">"Sign out"</button>
-                            </ActionForm>
-                        </AuthCard>
-                    }.into_any()
-                    }
-                    Ok(None) => view! {
+                let user = match me.await {
+                    Ok(Some(user)) => user,
+                    Ok(None) => return view! {
                         <AuthCard title="Account settings" project=project.display_name.clone()>
                             <p>"You are not signed in."</p>
                             <p class="switch"><a href=format!("/handler/{}/sign-in", project.id)>"Sign in"</a></p>
                         </AuthCard>
                     }.into_any(),
-                    Err(e) => view! { <AuthCard title="Account settings" project=project.display_name.clone()>
+                    Err(e) => return view! { <AuthCard title="Account settings" project=project.display_name.clone()>
                         <p class="form-error" role="alert">{error_message(&e)}</p>
                     </AuthCard> }.into_any(),
-                }
+                };
+                let sessions = sessions.await.unwrap_or_default();
+                let id = project.id.clone();
+                let password_changed = move || change_password.value().get().is_some_and(|r| r.is_ok());
+                let session_items = sessions.into_iter().map(|s| {
+                    let id = id.clone();
+                    view! {
+                        <li class="session">
+                            <span>
+                                "Signed in "{format_utc(s.created_at)}<br/>
+                                <small>"Last used "{format_utc(s.last_used_at)}</small>
+                            </span>
+                            {if s.is_current {
+                                view! { <span class="badge">"This device"</span> }.into_any()
+                            } else {
+                                view! {
+                                    <ActionForm action=revoke>
+                                        <input type="hidden" name="project_id" value=id/>
+                                        <input type="hidden" name="session_id" value=s.id/>
+                                        <button type="submit" class="secondary small">"Revoke"</button>
+                                    </ActionForm>
+                                }.into_any()
+                            }}
+                        </li>
+                    }
+                }).collect_view();
+                let delete_section = user.can_delete_account.then(|| { let id = id.clone(); view! {
+                    <section class="settings-section danger" aria-labelledby="delete-heading">
+                        <h2 id="delete-heading">"Delete account"</h2>
+                        <ActionForm action=delete attr:class="auth-form">
+                            <input type="hidden" name="project_id" value=id/>
+                            <label class="check"><input type="checkbox" required/>" I understand this cannot be undone"</label>
+                            <FormError message=action_error(delete)/>
+                            <button type="submit" class="danger">"Delete my account"</button>
+                        </ActionForm>
+                    </section>
+                }});
+                let old_password = user.has_password.then(|| view! {
+                    <Field label="Current password" name="old_password" kind="password" autocomplete="current-password"/>
+                });
+                let (id_profile, id_password, id_sign_out) = (id.clone(), id.clone(), id);
+                let password_heading = if user.has_password { "Change password" } else { "Set a password" };
+                let display_name = user.display_name.clone().unwrap_or_default();
+                view! {
+                    <AuthCard title="Account settings" project=project.display_name.clone()>
+                        <p class="signed-in-as">"Signed in as "<strong>{user.email.clone()}</strong></p>
+
+                        <section class="settings-section" aria-labelledby="profile-heading">
+                            <h2 id="profile-heading">"Profile"</h2>
+                            <ActionForm action=update attr:class="auth-form">
+                                <input type="hidden" name="project_id" value=id_profile/>
+                                <Field label="Display name" name="display_name" autocomplete="name" required=false
+                                    value=display_name/>
+                                <FormError message=action_error(update)/>
+                                <button type="submit" class="primary" disabled=move || update.pending().get()>
+                                    {move || if update.pending().get() { "Saving…" } else { "Save" }}
+                                </button>
+                            </ActionForm>
+                        </section>
+
+                        <section class="settings-section" aria-labelledby="password-heading">
+                            <h2 id="password-heading">{password_heading}</h2>
+                            <ActionForm action=change_password attr:class="auth-form">
+                                <input type="hidden" name="project_id" value=id_password/>
+                                {old_password}
+                                <Field label="New password" name="new_password" kind="password" autocomplete="new-password"/>
+                                <FormError message=action_error(change_password)/>
+                                {move || password_changed().then(|| view! {
+                                    <p class="form-ok" role="status">"Password changed. Your other sessions were signed out."</p>
+                                })}
+                                <button type="submit" class="primary" disabled=move || change_password.pending().get()>
+                                    {move || if change_password.pending().get() { "Changing…" } else { "Change password" }}
+                                </button>
+                            </ActionForm>
+                        </section>
+
+                        <section class="settings-section" aria-labelledby="sessions-heading">
+                            <h2 id="sessions-heading">"Active sessions"</h2>
+                            <ul class="sessions">{session_items}</ul>
+                            <FormError message=action_error(revoke)/>
+                        </section>
+
+                        {delete_section}
+
+                        <ActionForm action=sign_out attr:class="sign-out">
+                            <input type="hidden" name="project_id" value=id_sign_out/>
+                            <button type="submit" class="secondary">"Sign out"</button>
+                        </ActionForm>
+                    </AuthCard>
+                }.into_any()
             })}
         </Suspense>
     }
