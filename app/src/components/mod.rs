@@ -77,7 +77,7 @@ mod tests {
     #[test]
     fn formats_utc_dates() {
         assert_eq!(super::format_utc(0), "1970-01-01 00:00 UTC");
-        assert_eq!(super::format_utc(1_795_372_800_000), "2026-11-22 16:00 UTC");
+        assert_eq!(super::format_utc(1_795_372_800_000), "2026-11-22 18:40 UTC");
         assert_eq!(super::format_utc(951_782_400_000), "2000-02-29 00:00 UTC");
     }
 }
