@@ -27,7 +27,6 @@ export async function startGatehouse() {
     GATEHOUSE_DATA_DIR: dir,
     GATEHOUSE_ADDR: '127.0.0.1:0',
     RUST_LOG: 'warn,gatehouse=info',
-    LEPTOS_SITE_ROOT: process.env.LEPTOS_SITE_ROOT ?? join(ROOT, 'target', 'site'),
   };
   const project = JSON.parse(execFileSync(BIN, ['project', 'create', '--display-name', 'End-to-end'], { env }).toString());
   const child = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] });

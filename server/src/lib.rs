@@ -2,6 +2,7 @@
 //! [`startup::Application`] as `main`.
 
 pub mod api;
+pub mod assets;
 pub mod config;
 pub mod routes;
 pub mod startup;

@@ -15,12 +15,10 @@ use gatehouse_core::Core;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use serde_json::json;
-use tower_http::services::ServeDir;
 
 pub fn router(core: Core, addr: SocketAddr) -> anyhow::Result<Router> {
     let mut options = leptos_config::get_config_from_str(LEPTOS_TOML)?;
     options.site_addr = addr;
-    let site_root = options.site_root.to_string();
     let routes = generate_route_list(App);
     // Pages and server functions reach the core through context, as the REST handlers do
     // through state: one core, two doors.
@@ -34,7 +32,7 @@ pub fn router(core: Core, addr: SocketAddr) -> anyhow::Result<Router> {
             let options = options.clone();
             move || shell(options.clone())
         })
-        .fallback_service(ServeDir::new(site_root))
+        .fallback_service(crate::assets::router())
         .layer(middleware::from_fn(same_origin_posts_only))
         .with_state(options);
     Ok(Router::new()
