@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGatehouse } from './support/gatehouse.mjs';
-import { launchBrowser, shot, watchedPage } from './support/browser.mjs';
+import { launchBrowser, watchedPage } from './support/browser.mjs';
 
 describe('pages in Chromium', () => {
   let gh, browser;
@@ -15,22 +15,23 @@ describe('pages in Chromium', () => {
     await gh?.stop();
   });
 
-  test('the home page renders on the server and hydrates without errors', async () => {
+  test('the dashboard sends visitors to its sign-in page, which hydrates without errors', async () => {
     const context = await browser.newContext();
     const page = await watchedPage(context);
     await page.goto(gh.baseUrl);
+    await page.waitForURL(/\/handler\/internal\/sign-in\?after_auth_return_to=%2F$/);
     await page.waitForSelector('body[data-hydrated="true"]', { timeout: 20_000 });
-    assert.equal(await page.textContent('h1'), 'Gatehouse');
-    await shot(page, 'home');
+    assert.equal(await page.textContent('.project-name'), 'Gatehouse Dashboard');
     assert.deepEqual(page.problems, []);
     await context.close();
   });
 
-  test('the home page is whole without JavaScript', async () => {
+  test('without JavaScript the redirect and the page are the same', async () => {
     const context = await browser.newContext({ javaScriptEnabled: false });
     const page = await context.newPage();
     await page.goto(gh.baseUrl);
-    assert.equal(await page.textContent('h1'), 'Gatehouse');
+    await page.waitForURL(/\/handler\/internal\/sign-in/);
+    assert.equal(await page.textContent('h1'), 'Sign in');
     assert.equal(await page.getAttribute('body', 'data-hydrated'), null);
     await context.close();
   });

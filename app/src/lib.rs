@@ -44,7 +44,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <main>
                 <Routes fallback=|| view! { <p>"Page not found."</p> }>
-                    <Route path=path!("") view=Home/>
+                    <Route path=path!("") view=pages::dashboard::DashboardHome ssr=SsrMode::Async/>
                     // Rendered whole before sending, so they work without JavaScript.
                     <Route path=path!("/handler/:project_id/sign-in") view=pages::handler::SignInPage ssr=SsrMode::Async/>
                     <Route path=path!("/handler/:project_id/sign-up") view=pages::handler::SignUpPage ssr=SsrMode::Async/>
@@ -52,14 +52,6 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
         </Router>
-    }
-}
-
-#[component]
-fn Home() -> impl IntoView {
-    view! {
-        <h1>"Gatehouse"</h1>
-        <p>"Authentication and user management, compatible with Stack Auth's REST API at "<code>"/api/v1"</code>"."</p>
     }
 }
 

@@ -218,6 +218,106 @@ pub async fn update_display_name(
     Ok(())
 }
 
+/// A dashboard admin's view of their projects.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Dashboard {
+    pub email: Option<String>,
+    pub projects: Vec<ProjectRow>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ProjectRow {
+    pub id: String,
+    pub display_name: String,
+    pub created_at: i64,
+}
+
+/// A new project's keys: shown once, right after creation.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct NewProjectKeys {
+    pub project_id: String,
+    pub display_name: String,
+    pub publishable_client_key: String,
+    pub secret_server_key: String,
+    pub super_secret_admin_key: String,
+}
+
+/// The dashboard, or `None` when nobody is signed in to it.
+#[server(prefix = "/_sfn")]
+pub async fn dashboard_data() -> Result<Option<Dashboard>, ServerFnError> {
+    use gatehouse_core::projects::INTERNAL_PROJECT_ID;
+    let Some((_, admin)) = ssr::page_user(INTERNAL_PROJECT_ID).await? else {
+        return Ok(None);
+    };
+    let projects = ssr::core()
+        .projects_owned_by_user(&admin.id)
+        .await
+        .map_err(ssr::shown)?;
+    Ok(Some(Dashboard {
+        email: admin.primary_email,
+        projects: projects
+            .into_iter()
+            .map(|p| ProjectRow {
+                id: p.id,
+                display_name: p.display_name,
+                created_at: p.created_at,
+            })
+            .collect(),
+    }))
+}
+
+/// Creates a project with a full key set, then sends the browser to the dashboard, where the
+/// keys are shown once.
+#[server(prefix = "/_sfn")]
+pub async fn create_project(display_name: String) -> Result<(), ServerFnError> {
+    use gatehouse_core::projects::{ApiKeySetCreate, ProjectCreate, INTERNAL_PROJECT_ID};
+    let (_, admin) = ssr::signed_in(INTERNAL_PROJECT_ID).await?;
+    let core = ssr::core();
+    let project = core
+        .create_project(
+            Some(&admin.id),
+            ProjectCreate {
+                display_name,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(ssr::shown)?;
+    let keys = core
+        .create_api_key_set(
+            &project.id,
+            ApiKeySetCreate {
+                description: "Created with the project".into(),
+                expires_at_millis: gatehouse_core::now_ms() + 100 * 365 * 24 * 3600 * 1000,
+                has_publishable_client_key: true,
+                has_secret_server_key: true,
+                has_super_secret_admin_key: true,
+            },
+        )
+        .await
+        .map_err(ssr::shown)?;
+    let shown_once = NewProjectKeys {
+        project_id: project.id,
+        display_name: project.display_name,
+        publishable_client_key: keys.publishable_client_key.unwrap_or_default(),
+        secret_server_key: keys.secret_server_key.unwrap_or_default(),
+        super_secret_admin_key: keys.super_secret_admin_key.unwrap_or_default(),
+    };
+    let flash = ssr::flash_keys(&admin.id, shown_once);
+    leptos_axum::redirect(&format!("/?created={flash}"));
+    Ok(())
+}
+
+/// The keys of a project just created, once; `None` afterwards or for anyone else.
+#[server(prefix = "/_sfn")]
+pub async fn take_new_project_keys(flash: String) -> Result<Option<NewProjectKeys>, ServerFnError> {
+    use gatehouse_core::projects::INTERNAL_PROJECT_ID;
+    let Some((_, admin)) = ssr::page_user(INTERNAL_PROJECT_ID).await? else {
+        return Ok(None);
+    };
+    Ok(ssr::take_flash_keys(&admin.id, &flash))
+}
+
 #[cfg(feature = "ssr")]
 mod ssr {
     use gatehouse_core::projects::Project;
@@ -230,6 +330,34 @@ mod ssr {
 
     pub fn core() -> Core {
         expect_context::<Core>()
+    }
+
+    /// New keys waiting to be shown to the admin who made them: kept in memory for a minute,
+    /// handed out once.
+    fn flashes() -> &'static gatehouse_core::cache::TtlCache<String, (String, super::NewProjectKeys)>
+    {
+        static FLASHES: std::sync::OnceLock<
+            gatehouse_core::cache::TtlCache<String, (String, super::NewProjectKeys)>,
+        > = std::sync::OnceLock::new();
+        FLASHES.get_or_init(|| {
+            gatehouse_core::cache::TtlCache::new(std::time::Duration::from_secs(60), 1000)
+        })
+    }
+
+    pub fn flash_keys(user_id: &str, keys: super::NewProjectKeys) -> String {
+        let id = gatehouse_core::crypto::random_token(16);
+        flashes().insert(id.clone(), (user_id.to_string(), keys));
+        id
+    }
+
+    pub fn take_flash_keys(user_id: &str, flash: &str) -> Option<super::NewProjectKeys> {
+        let key = flash.to_string();
+        let (owner, keys) = flashes().get(&key)?;
+        if owner != user_id {
+            return None;
+        }
+        flashes().remove(&key);
+        Some(keys)
     }
 
     /// A core error as the person at the form should read it, with the core's HTTP status (a

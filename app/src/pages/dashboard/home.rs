@@ -1,0 +1,122 @@
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::use_query_map;
+
+use crate::components::{format_utc, Field, FormError};
+use crate::server::{
+    dashboard_data, error_message, take_new_project_keys, CreateProject, NewProjectKeys,
+};
+
+const SIGN_IN: &str = "/handler/internal/sign-in?after_auth_return_to=%2F";
+
+#[component]
+pub fn DashboardHome() -> impl IntoView {
+    let create = ServerAction::<CreateProject>::new();
+    let query = use_query_map();
+    let data = Resource::new(move || create.version().get(), |_| dashboard_data());
+    let created = Resource::new(
+        move || query.read().get("created"),
+        |flash| async move {
+            match flash {
+                Some(flash) => take_new_project_keys(flash).await.ok().flatten(),
+                None => None,
+            }
+        },
+    );
+    let error = Signal::derive(move || {
+        create
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| error_message(&e))
+    });
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let data = match data.await {
+                    Ok(Some(d)) => d,
+                    Ok(None) => return view! { <Redirect path=SIGN_IN/> }.into_any(),
+                    Err(e) => return view! { <p class="form-error" role="alert">{error_message(&e)}</p> }.into_any(),
+                };
+                let new_keys = created.await.map(|k| view! { <NewKeys keys=k/> });
+                let rows = data.projects.into_iter().map(|p| view! {
+                    <tr>
+                        <td>{p.display_name}</td>
+                        <td><code>{p.id}</code></td>
+                        <td>{format_utc(p.created_at)}</td>
+                    </tr>
+                }).collect_view();
+                view! {
+                    <div class="dashboard">
+                        <header class="topbar">
+                            <strong>"Gatehouse"</strong>
+                            <span class="muted">{data.email}</span>
+                        </header>
+                        <main class="content">
+                            {new_keys}
+                            <section class="panel" aria-labelledby="projects-heading">
+                                <h1 id="projects-heading">"Projects"</h1>
+                                <table class="table">
+                                    <thead><tr><th>"Name"</th><th>"Project ID"</th><th>"Created"</th></tr></thead>
+                                    <tbody>{rows}</tbody>
+                                </table>
+                            </section>
+                            <section class="panel" aria-labelledby="new-project-heading">
+                                <h2 id="new-project-heading">"New project"</h2>
+                                <ActionForm action=create attr:class="auth-form inline-form">
+                                    <Field label="Project name" name="display_name"/>
+                                    <FormError message=error/>
+                                    <button type="submit" class="primary" disabled=move || create.pending().get()>
+                                        {move || if create.pending().get() { "Creating…" } else { "Create project" }}
+                                    </button>
+                                </ActionForm>
+                            </section>
+                        </main>
+                    </div>
+                }.into_any()
+            })}
+        </Suspense>
+    }
+}
+
+/// A new project's keys, with copy buttons; they are not shown again.
+#[component]
+fn NewKeys(keys: NewProjectKeys) -> impl IntoView {
+    let rows = [
+        ("Project ID", "project_id", keys.project_id),
+        (
+            "Publishable client key",
+            "publishable_client_key",
+            keys.publishable_client_key,
+        ),
+        (
+            "Secret server key",
+            "secret_server_key",
+            keys.secret_server_key,
+        ),
+        (
+            "Super secret admin key",
+            "super_secret_admin_key",
+            keys.super_secret_admin_key,
+        ),
+    ];
+    view! {
+        <section class="panel keys" aria-labelledby="keys-heading">
+            <h2 id="keys-heading">{format!("{} is ready", keys.display_name)}</h2>
+            <p>"Copy these keys now: the secret ones are stored only as hashes and will not be shown again."</p>
+            <dl>
+                {rows.into_iter().map(|(label, name, value)| view! {
+                    <dt>{label}</dt>
+                    <dd>
+                        <code data-key=name>{value.clone()}</code>
+                        // Plain DOM script, so copying works as soon as the page is shown.
+                        <button type="button" class="secondary small" data-value=value
+                            onclick="navigator.clipboard.writeText(this.dataset.value).then(() => { this.textContent = 'Copied'; })">
+                            "Copy"
+                        </button>
+                    </dd>
+                }).collect_view()}
+            </dl>
+        </section>
+    }
+}

@@ -1,0 +1,79 @@
+// The dashboard in Chromium: an admin signs up, creates a project, copies its keys (shown once)
+// and uses them; the same without JavaScript.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startGatehouse } from './support/gatehouse.mjs';
+import { launchBrowser, shot, watchedPage } from './support/browser.mjs';
+
+const PASSWORD = 'correct horse battery';
+
+describe('dashboard', () => {
+  let gh, browser;
+  before(async () => {
+    gh = await startGatehouse();
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await gh?.stop();
+  });
+
+  async function signUpAdmin(page, email) {
+    await page.goto(gh.baseUrl);
+    await page.waitForURL(/\/handler\/internal\/sign-in/);
+    await page.click('a:has-text("Sign up")');
+    await page.waitForURL(/\/handler\/internal\/sign-up\?after_auth_return_to=%2F/);
+    await page.fill('input[name="email"]', email);
+    await page.fill('input[name="password"]', PASSWORD);
+    await page.click('button:has-text("Sign up")');
+    await page.waitForURL(`${gh.baseUrl}/`);
+  }
+
+  test('an admin creates a project, copies its keys once, and the keys work', async () => {
+    const context = await browser.newContext();
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gh.baseUrl });
+    const page = await watchedPage(context);
+    await signUpAdmin(page, 'admin@example.com');
+    await page.waitForSelector('text=admin@example.com');
+    await page.waitForSelector('body[data-hydrated="true"]');
+
+    await page.fill('input[name="display_name"]', 'Shop');
+    await page.click('button:has-text("Create project")');
+    await page.waitForSelector('text=Shop is ready');
+    assert.match(page.url(), /\?created=/);
+    const ssk = await page.textContent('code[data-key="secret_server_key"]');
+    const projectId = await page.textContent('code[data-key="project_id"]');
+    assert.match(ssk, /^ssk_/);
+    assert.match(await page.textContent('code[data-key="publishable_client_key"]'), /^pck_/);
+    assert.match(await page.textContent('code[data-key="super_secret_admin_key"]'), /^sak_/);
+    await shot(page, 'dashboard-new-project');
+
+    await page.click('code[data-key="secret_server_key"] + button');
+    await page.waitForSelector('code[data-key="secret_server_key"] + button:has-text("Copied")');
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), ssk);
+
+    const res = await fetch(`${gh.baseUrl}/api/v1/users`, {
+      headers: { 'x-stack-access-type': 'server', 'x-stack-project-id': projectId, 'x-stack-secret-server-key': ssk },
+    });
+    assert.equal(res.status, 200);
+
+    await page.reload();
+    await page.waitForSelector('td:has-text("Shop")');
+    assert.equal(await page.locator('text=Shop is ready').count(), 0, 'keys are shown only once');
+    assert.deepEqual(page.problems, []);
+    await context.close();
+  });
+
+  test('without JavaScript an admin still creates a project and sees its keys', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await signUpAdmin(page, 'nojs-admin@example.com');
+    await page.fill('input[name="display_name"]', 'Plain HTML');
+    await page.click('button:has-text("Create project")');
+    await page.waitForSelector('text=Plain HTML is ready');
+    assert.match(await page.textContent('code[data-key="secret_server_key"]'), /^ssk_/);
+    await page.goto(gh.baseUrl);
+    await page.waitForSelector('td:has-text("Plain HTML")');
+    await context.close();
+  });
+});
