@@ -18,6 +18,8 @@ describe('dashboard', () => {
     await gh?.stop();
   });
 
+  const rowsBecome = (page, n) => page.waitForFunction((n) => document.querySelectorAll('tbody tr').length === n, n);
+
   async function signUpAdmin(page, email) {
     await page.goto(gh.baseUrl);
     await page.waitForURL(/\/handler\/internal\/sign-in/);
@@ -61,6 +63,57 @@ describe('dashboard', () => {
     await page.waitForSelector('td:has-text("Shop")');
     assert.equal(await page.locator('text=Shop is ready').count(), 0, 'keys are shown only once');
     assert.deepEqual(page.problems, []);
+    await context.close();
+  });
+
+  test("the users table searches, sorts and pages; other admins cannot open it", async () => {
+    const context = await browser.newContext();
+    const page = await watchedPage(context);
+    await signUpAdmin(page, 'table-admin@example.com');
+    await page.fill('input[name="display_name"]', 'Table');
+    await page.click('button:has-text("Create project")');
+    await page.waitForSelector('text=Table is ready');
+    const projectId = await page.textContent('code[data-key="project_id"]');
+    const ssk = await page.textContent('code[data-key="secret_server_key"]');
+    const server = { 'content-type': 'application/json', 'x-stack-access-type': 'server', 'x-stack-project-id': projectId, 'x-stack-secret-server-key': ssk };
+    for (let i = 0; i < 55; i++) {
+      const name = i === 7 ? 'Bob Builder' : `User ${i}`;
+      const res = await fetch(`${gh.baseUrl}/api/v1/users`, { method: 'POST', headers: server, body: JSON.stringify({ primary_email: `u${i}@example.com`, display_name: name }) });
+      assert.equal(res.status, 201);
+    }
+
+    await page.click('a:has-text("Table")');
+    await page.waitForURL(`${gh.baseUrl}/projects/${projectId}/users`);
+    await rowsBecome(page, 50);
+    assert.equal(await page.textContent('tbody tr:first-child td:first-child'), 'u54@example.com', 'newest first');
+    await page.click('a:has-text("Next page")');
+    await page.waitForURL(/cursor=/);
+    await rowsBecome(page, 5);
+    assert.equal(await page.textContent('tbody tr:last-child td:first-child'), 'u0@example.com');
+
+    await page.goto(`${gh.baseUrl}/projects/${projectId}/users`);
+    await page.waitForSelector('body[data-hydrated="true"]');
+    await page.fill('input[name="query"]', 'bob');
+    await page.click('button:has-text("Search")');
+    await page.waitForURL(/query=bob/);
+    await rowsBecome(page, 1);
+    assert.equal(await page.textContent('tbody tr td:nth-child(2)'), 'Bob Builder');
+    await page.selectOption('select[name="sort"]', 'oldest');
+    await page.fill('input[name="query"]', '');
+    await page.click('button:has-text("Search")');
+    await page.waitForURL(/sort=oldest/);
+    await rowsBecome(page, 50);
+    assert.equal(await page.textContent('tbody tr:first-child td:first-child'), 'u0@example.com');
+    await shot(page, 'users-table');
+    assert.deepEqual(page.problems, []);
+
+    const other = await browser.newContext();
+    const otherPage = await other.newPage();
+    await signUpAdmin(otherPage, 'other-admin@example.com');
+    await otherPage.goto(`${gh.baseUrl}/projects/${projectId}/users`);
+    await otherPage.waitForSelector('[role="alert"]');
+    assert.match(await otherPage.textContent('[role="alert"]'), /not found or is not accessible/);
+    await other.close();
     await context.close();
   });
 

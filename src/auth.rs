@@ -268,9 +268,18 @@ impl Core {
             .user_of_live_session(INTERNAL_PROJECT_ID, &claims.sub, &claims.refresh_token_id)
             .await?
             .ok_or(Error::AdminAccessTokenExpired(Some(claims.exp * 1000)))?;
+        if self.administers(&user.id, project).await? {
+            Ok(user)
+        } else {
+            Err(Error::AdminAccessTokenIsNotAdmin)
+        }
+    }
+
+    /// Whether a dashboard user may manage `project`: they belong to the team that owns it.
+    pub async fn administers(&self, user_id: &str, project: &Project) -> Result<bool> {
         match &project.owner_team_id {
-            Some(team) if self.is_team_member(team, &user.id).await? => Ok(user),
-            _ => Err(Error::AdminAccessTokenIsNotAdmin),
+            Some(team) => self.is_team_member(team, user_id).await,
+            None => Ok(false),
         }
     }
 

@@ -242,6 +242,68 @@ pub struct NewProjectKeys {
     pub super_secret_admin_key: String,
 }
 
+/// One page of a project's users, as the dashboard's table shows it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct UsersPage {
+    pub project_name: String,
+    pub users: Vec<UserRow>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct UserRow {
+    pub id: String,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub signed_up_at: i64,
+    pub last_active_at: i64,
+}
+
+/// A page of users for the dashboard: search on email, name or id; newest or oldest first by
+/// sign-up or last activity; keyset pagination (fast at any depth).
+#[server(prefix = "/_sfn")]
+pub async fn project_users(
+    project_id: String,
+    query: Option<String>,
+    sort: Option<String>,
+    cursor: Option<String>,
+) -> Result<UsersPage, ServerFnError> {
+    use gatehouse_core::users::UserListQuery;
+    let project = ssr::administered_project(&project_id).await?;
+    let (order_by_last_active, desc) = match sort.as_deref().unwrap_or("newest") {
+        "oldest" => (false, false),
+        "active" => (true, true),
+        _ => (false, true),
+    };
+    let list = UserListQuery {
+        limit: Some(50),
+        cursor: cursor.filter(|c| !c.is_empty()),
+        order_by_last_active,
+        desc,
+        query,
+        ..Default::default()
+    };
+    let page = ssr::core()
+        .list_users(&project.id, &list)
+        .await
+        .map_err(ssr::shown)?;
+    Ok(UsersPage {
+        project_name: project.display_name,
+        users: page
+            .items
+            .into_iter()
+            .map(|u| UserRow {
+                id: u.id,
+                email: u.primary_email,
+                display_name: u.display_name,
+                signed_up_at: u.signed_up_at,
+                last_active_at: u.last_active_at,
+            })
+            .collect(),
+        next_cursor: page.next_cursor,
+    })
+}
+
 /// The dashboard, or `None` when nobody is signed in to it.
 #[server(prefix = "/_sfn")]
 pub async fn dashboard_data() -> Result<Option<Dashboard>, ServerFnError> {
@@ -438,6 +500,21 @@ mod ssr {
             HeaderValue::from_str(&value),
         ) {
             options.append_header(SET_COOKIE, value);
+        }
+    }
+
+    /// A project the signed-in dashboard user manages; anyone else is told it does not exist.
+    pub async fn administered_project(project_id: &str) -> Result<Project, ServerFnError> {
+        let (_, admin) = signed_in(gatehouse_core::projects::INTERNAL_PROJECT_ID).await?;
+        let project = project(project_id).await?;
+        if core()
+            .administers(&admin.id, &project)
+            .await
+            .map_err(shown)?
+        {
+            Ok(project)
+        } else {
+            Err(shown(Error::ProjectNotFound(project_id.to_string())))
         }
     }
 

@@ -50,6 +50,19 @@ pub fn FormError(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView
     }
 }
 
+/// Percent-encodes a URL query value.
+pub fn encode_component(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// Epoch milliseconds as `2026-11-22 18:40 UTC`: the same text on the server and in the
 /// browser, so hydration matches.
 pub fn format_utc(ms: i64) -> String {
