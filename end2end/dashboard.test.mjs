@@ -117,6 +117,63 @@ describe('dashboard', () => {
     await context.close();
   });
 
+  test('settings change how people sign in and where they go; key sets are created and revoked', async () => {
+    const context = await browser.newContext();
+    const page = await watchedPage(context);
+    await signUpAdmin(page, 'settings-admin@example.com');
+    await page.fill('input[name="display_name"]', 'Configured');
+    await page.click('button:has-text("Create project")');
+    await page.waitForSelector('text=Configured is ready');
+    const projectId = await page.textContent('code[data-key="project_id"]');
+    const hosted = `${gh.baseUrl}/handler/${projectId}`;
+
+    const settings = `${gh.baseUrl}/projects/${projectId}/settings`;
+    await page.goto(settings);
+    await page.waitForSelector('body[data-hydrated="true"]');
+    await page.uncheck('input[name="sign_up_enabled"]');
+    await page.click('button:has-text("Save settings")');
+    await page.waitForSelector('text=Saved.');
+    const closed = await context.newPage();
+    await closed.goto(`${hosted}/sign-up`);
+    await closed.waitForSelector('text=is not taking new sign-ups');
+    await closed.close();
+
+    await page.fill('input[name="after_sign_in_url"]', 'https://evil.test/');
+    await page.click('button:has-text("Save settings")');
+    await page.waitForSelector('[role="alert"]');
+    assert.match(await page.textContent('[role="alert"]'), /after_sign_in_url/);
+    const landing = `${gh.baseUrl.replace('127.0.0.1', 'localhost')}/health`;
+    await page.fill('input[name="after_sign_in_url"]', landing);
+    await page.check('input[name="sign_up_enabled"]');
+    await page.click('button:has-text("Save settings")');
+    await page.waitForSelector('text=Saved.');
+
+    const user = await browser.newContext();
+    const userPage = await user.newPage();
+    await userPage.goto(`${hosted}/sign-up`);
+    await userPage.fill('input[name="email"]', 'landing@example.com');
+    await userPage.fill('input[name="password"]', PASSWORD);
+    await userPage.click('button:has-text("Sign up")');
+    await userPage.waitForURL(landing);
+    await user.close();
+
+    await page.fill('input[name="description"]', 'CI');
+    await page.click('button:has-text("Create keys")');
+    await page.waitForSelector('text=CI is ready');
+    const ssk = await page.textContent('code[data-key="secret_server_key"]');
+    const call = () => fetch(`${gh.baseUrl}/api/v1/users`, {
+      headers: { 'x-stack-access-type': 'server', 'x-stack-project-id': projectId, 'x-stack-secret-server-key': ssk },
+    });
+    assert.equal((await call()).status, 200);
+    await shot(page, 'project-settings');
+    await page.waitForSelector('body[data-hydrated="true"]');
+    await page.click('tr:has-text("CI") button:has-text("Revoke")');
+    await page.waitForSelector('tr:has-text("CI") >> text=Revoked');
+    assert.equal((await call()).status, 401);
+    assert.deepEqual(page.problems, []);
+    await context.close();
+  });
+
   test('without JavaScript an admin still creates a project and sees its keys', async () => {
     const context = await browser.newContext({ javaScriptEnabled: false });
     const page = await context.newPage();

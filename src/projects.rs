@@ -34,6 +34,8 @@ pub struct ProjectConfig {
     pub create_team_on_sign_up: bool,
     pub require_publishable_client_key: bool,
     pub domains: Vec<Domain>,
+    /// Where the hosted pages send people after signing in when the link names no place.
+    pub after_sign_in_url: Option<String>,
 }
 
 impl Default for ProjectConfig {
@@ -52,6 +54,7 @@ impl Default for ProjectConfig {
             create_team_on_sign_up: false,
             require_publishable_client_key: false,
             domains: vec![],
+            after_sign_in_url: None,
         }
     }
 }
@@ -76,10 +79,21 @@ impl ProjectConfig {
             ))
         })?;
         for d in &config.domains {
-            if !(d.domain.starts_with("http://") || d.domain.starts_with("https://")) {
+            if Origin::parse(&d.domain).is_none() {
                 return Err(Error::Schema(format!(
-                    "Request validation failed: body.config.domains: URL must start with http:// or https:// (got {:?}).",
+                    "Request validation failed: body.config.domains: {:?} is not a URL that starts with http:// or https://.",
                     d.domain
+                )));
+            }
+        }
+        if let Some(url) = &config.after_sign_in_url {
+            let probe = Project {
+                config: config.clone(),
+                ..Project::placeholder()
+            };
+            if !probe.is_trusted_redirect(url) {
+                return Err(Error::Schema(format!(
+                    "Request validation failed: body.config.after_sign_in_url: {url:?} must be a path on this server or on one of the project's trusted domains."
                 )));
             }
         }
@@ -183,6 +197,17 @@ impl TryFrom<ProjectRow> for Project {
 }
 
 impl Project {
+    fn placeholder() -> Project {
+        Project {
+            id: String::new(),
+            display_name: String::new(),
+            description: String::new(),
+            owner_team_id: None,
+            config: ProjectConfig::default(),
+            created_at: 0,
+        }
+    }
+
     pub fn is_internal(&self) -> bool {
         self.id == INTERNAL_PROJECT_ID
     }
@@ -236,6 +261,7 @@ impl Project {
                 "allow_team_api_keys": c.allow_team_api_keys,
                 "create_team_on_sign_up": c.create_team_on_sign_up,
                 "require_publishable_client_key": c.require_publishable_client_key,
+                "after_sign_in_url": c.after_sign_in_url,
                 "oauth_providers": [],
                 "enabled_oauth_providers": [],
                 "domains": c.domains,

@@ -304,6 +304,156 @@ pub async fn project_users(
     })
 }
 
+/// What the settings page shows and edits.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ProjectSettings {
+    pub id: String,
+    pub display_name: String,
+    pub credential_enabled: bool,
+    pub sign_up_enabled: bool,
+    pub allow_localhost: bool,
+    pub client_user_deletion_enabled: bool,
+    pub require_publishable_client_key: bool,
+    pub domains: Vec<String>,
+    pub after_sign_in_url: String,
+    pub key_sets: Vec<KeySetRow>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct KeySetRow {
+    pub id: String,
+    pub description: String,
+    /// Last four characters of each key the set has, labelled.
+    pub keys: Vec<(String, String)>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked: bool,
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn load_project_settings(project_id: String) -> Result<ProjectSettings, ServerFnError> {
+    let project = ssr::administered_project(&project_id).await?;
+    let sets = ssr::core()
+        .api_key_sets(&project.id)
+        .await
+        .map_err(ssr::shown)?;
+    let c = project.config;
+    Ok(ProjectSettings {
+        id: project.id,
+        display_name: project.display_name,
+        credential_enabled: c.credential_enabled,
+        sign_up_enabled: c.sign_up_enabled,
+        allow_localhost: c.allow_localhost,
+        client_user_deletion_enabled: c.client_user_deletion_enabled,
+        require_publishable_client_key: c.require_publishable_client_key,
+        domains: c.domains.into_iter().map(|d| d.domain).collect(),
+        after_sign_in_url: c.after_sign_in_url.unwrap_or_default(),
+        key_sets: sets
+            .into_iter()
+            .map(|k| KeySetRow {
+                keys: [
+                    (
+                        "Publishable client key",
+                        &k.publishable_client_key_last_four,
+                    ),
+                    ("Secret server key", &k.secret_server_key_last_four),
+                    (
+                        "Super secret admin key",
+                        &k.super_secret_admin_key_last_four,
+                    ),
+                ]
+                .into_iter()
+                .filter_map(|(label, l4)| l4.clone().map(|l4| (label.to_string(), l4)))
+                .collect(),
+                id: k.id,
+                description: k.description,
+                created_at: k.created_at,
+                expires_at: k.expires_at,
+                revoked: k.revoked_at.is_some(),
+            })
+            .collect(),
+    })
+}
+
+/// Saves the settings form. Checkboxes send a value only when ticked; trusted domains come one
+/// per line.
+#[server(prefix = "/_sfn")]
+#[allow(clippy::too_many_arguments)]
+pub async fn save_project_settings(
+    project_id: String,
+    display_name: String,
+    credential_enabled: Option<String>,
+    sign_up_enabled: Option<String>,
+    allow_localhost: Option<String>,
+    client_user_deletion_enabled: Option<String>,
+    require_publishable_client_key: Option<String>,
+    domains: String,
+    after_sign_in_url: String,
+) -> Result<(), ServerFnError> {
+    let project = ssr::administered_project(&project_id).await?;
+    let domains: Vec<_> = domains
+        .lines()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| serde_json::json!({ "domain": d, "handler_path": "/handler" }))
+        .collect();
+    let after = after_sign_in_url.trim();
+    let config = serde_json::json!({
+        "credential_enabled": credential_enabled.is_some(),
+        "sign_up_enabled": sign_up_enabled.is_some(),
+        "allow_localhost": allow_localhost.is_some(),
+        "client_user_deletion_enabled": client_user_deletion_enabled.is_some(),
+        "require_publishable_client_key": require_publishable_client_key.is_some(),
+        "domains": domains,
+        "after_sign_in_url": if after.is_empty() { None } else { Some(after) },
+    });
+    let update = gatehouse_core::projects::ProjectUpdate {
+        display_name: Some(display_name),
+        description: None,
+        config: Some(config),
+    };
+    ssr::core()
+        .update_project(&project, update)
+        .await
+        .map_err(ssr::shown)?;
+    Ok(())
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn create_key_set(project_id: String, description: String) -> Result<(), ServerFnError> {
+    let project = ssr::administered_project(&project_id).await?;
+    let (_, admin) = ssr::signed_in(gatehouse_core::projects::INTERNAL_PROJECT_ID).await?;
+    let description = if description.trim().is_empty() {
+        "Created in the dashboard".to_string()
+    } else {
+        description
+    };
+    let keys = ssr::new_key_set(&project.id, &description).await?;
+    let flash = ssr::flash_keys(
+        &admin.id,
+        NewProjectKeys {
+            project_id: project.id.clone(),
+            display_name: description,
+            ..keys
+        },
+    );
+    leptos_axum::redirect(&format!(
+        "/projects/{}/settings?created={flash}",
+        project.id
+    ));
+    Ok(())
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn revoke_key_set(project_id: String, key_set_id: String) -> Result<(), ServerFnError> {
+    let project = ssr::administered_project(&project_id).await?;
+    ssr::core()
+        .revoke_api_key_set(&project.id, &key_set_id)
+        .await
+        .map_err(ssr::shown)?;
+    Ok(())
+}
+
 /// The dashboard, or `None` when nobody is signed in to it.
 #[server(prefix = "/_sfn")]
 pub async fn dashboard_data() -> Result<Option<Dashboard>, ServerFnError> {
@@ -332,7 +482,7 @@ pub async fn dashboard_data() -> Result<Option<Dashboard>, ServerFnError> {
 /// keys are shown once.
 #[server(prefix = "/_sfn")]
 pub async fn create_project(display_name: String) -> Result<(), ServerFnError> {
-    use gatehouse_core::projects::{ApiKeySetCreate, ProjectCreate, INTERNAL_PROJECT_ID};
+    use gatehouse_core::projects::{ProjectCreate, INTERNAL_PROJECT_ID};
     let (_, admin) = ssr::signed_in(INTERNAL_PROJECT_ID).await?;
     let core = ssr::core();
     let project = core
@@ -345,25 +495,10 @@ pub async fn create_project(display_name: String) -> Result<(), ServerFnError> {
         )
         .await
         .map_err(ssr::shown)?;
-    let keys = core
-        .create_api_key_set(
-            &project.id,
-            ApiKeySetCreate {
-                description: "Created with the project".into(),
-                expires_at_millis: gatehouse_core::now_ms() + 100 * 365 * 24 * 3600 * 1000,
-                has_publishable_client_key: true,
-                has_secret_server_key: true,
-                has_super_secret_admin_key: true,
-            },
-        )
-        .await
-        .map_err(ssr::shown)?;
+    let keys = ssr::new_key_set(&project.id, "Created with the project").await?;
     let shown_once = NewProjectKeys {
-        project_id: project.id,
         display_name: project.display_name,
-        publishable_client_key: keys.publishable_client_key.unwrap_or_default(),
-        secret_server_key: keys.secret_server_key.unwrap_or_default(),
-        super_secret_admin_key: keys.super_secret_admin_key.unwrap_or_default(),
+        ..keys
     };
     let flash = ssr::flash_keys(&admin.id, shown_once);
     leptos_axum::redirect(&format!("/?created={flash}"));
@@ -403,6 +538,33 @@ mod ssr {
         > = std::sync::OnceLock::new();
         FLASHES.get_or_init(|| {
             gatehouse_core::cache::TtlCache::new(std::time::Duration::from_secs(60), 1000)
+        })
+    }
+
+    /// A full key set (all three keys) for a project, valid for a hundred years.
+    pub async fn new_key_set(
+        project_id: &str,
+        description: &str,
+    ) -> Result<super::NewProjectKeys, ServerFnError> {
+        let keys = core()
+            .create_api_key_set(
+                project_id,
+                gatehouse_core::projects::ApiKeySetCreate {
+                    description: description.to_string(),
+                    expires_at_millis: gatehouse_core::now_ms() + 100 * 365 * 24 * 3600 * 1000,
+                    has_publishable_client_key: true,
+                    has_secret_server_key: true,
+                    has_super_secret_admin_key: true,
+                },
+            )
+            .await
+            .map_err(shown)?;
+        Ok(super::NewProjectKeys {
+            project_id: project_id.to_string(),
+            display_name: description.to_string(),
+            publishable_client_key: keys.publishable_client_key.unwrap_or_default(),
+            secret_server_key: keys.secret_server_key.unwrap_or_default(),
+            super_secret_admin_key: keys.super_secret_admin_key.unwrap_or_default(),
         })
     }
 
@@ -466,7 +628,11 @@ mod ssr {
                 url,
                 project: project.display_name.clone(),
             })),
-            None => Ok(format!("/handler/{}/account-settings", project.id)),
+            None => Ok(project
+                .config
+                .after_sign_in_url
+                .clone()
+                .unwrap_or_else(|| format!("/handler/{}/account-settings", project.id))),
         }
     }
 

@@ -1,9 +1,13 @@
 //! The dashboard, for the internal project's users: their projects, and new ones.
 
 mod home;
+mod new_keys;
+mod settings;
 mod shell;
 mod users;
 
 pub use home::DashboardHome;
+pub use new_keys::NewKeys;
+pub use settings::SettingsPage;
 pub use shell::ProjectShell;
 pub use users::UsersPage;

@@ -9,10 +9,9 @@ pub fn ProjectShell(
     active: &'static str,
     children: Children,
 ) -> impl IntoView {
-    let built = [("users", "Users")];
+    let built = [("users", "Users"), ("settings", "Settings")];
     let coming = [
         "Overview",
-        "Settings",
         "Teams",
         "Permissions",
         "API keys",

@@ -1,0 +1,45 @@
+use leptos::prelude::*;
+
+use crate::server::NewProjectKeys;
+
+/// New keys (of a project or a key set), with copy buttons; they are not shown again.
+#[component]
+pub fn NewKeys(keys: NewProjectKeys) -> impl IntoView {
+    let rows = [
+        ("Project ID", "project_id", keys.project_id),
+        (
+            "Publishable client key",
+            "publishable_client_key",
+            keys.publishable_client_key,
+        ),
+        (
+            "Secret server key",
+            "secret_server_key",
+            keys.secret_server_key,
+        ),
+        (
+            "Super secret admin key",
+            "super_secret_admin_key",
+            keys.super_secret_admin_key,
+        ),
+    ];
+    view! {
+        <section class="panel keys" aria-labelledby="keys-heading">
+            <h2 id="keys-heading">{format!("{} is ready", keys.display_name)}</h2>
+            <p>"Copy these keys now: the secret ones are stored only as hashes and will not be shown again."</p>
+            <dl>
+                {rows.into_iter().map(|(label, name, value)| view! {
+                    <dt>{label}</dt>
+                    <dd>
+                        <code data-key=name>{value.clone()}</code>
+                        // Plain DOM script, so copying works as soon as the page is shown.
+                        <button type="button" class="secondary small" data-value=value
+                            onclick="navigator.clipboard.writeText(this.dataset.value).then(() => { this.textContent = 'Copied'; })">
+                            "Copy"
+                        </button>
+                    </dd>
+                }).collect_view()}
+            </dl>
+        </section>
+    }
+}

@@ -1,0 +1,138 @@
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::{NewKeys, ProjectShell};
+use crate::components::{format_utc, Field, FormError};
+use crate::server::{
+    error_message, load_project_settings, take_new_project_keys, CreateKeySet, RevokeKeySet,
+    SaveProjectSettings,
+};
+
+/// A project's settings: how people sign in, where they may be sent, and its API keys.
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let project_id = Memo::new(move |_| params.read().get("project_id").unwrap_or_default());
+    let save = ServerAction::<SaveProjectSettings>::new();
+    let revoke = ServerAction::<RevokeKeySet>::new();
+    let create = ServerAction::<CreateKeySet>::new();
+    // Re-read after a save, a revocation, or new keys (which arrive with a `created` query).
+    let settings = Resource::new(
+        move || {
+            (
+                project_id.get(),
+                save.version().get(),
+                revoke.version().get(),
+                query.read().get("created"),
+            )
+        },
+        |(id, _, _, _)| load_project_settings(id),
+    );
+    let created = Resource::new(
+        move || query.read().get("created"),
+        |flash| async move {
+            match flash {
+                Some(flash) => take_new_project_keys(flash).await.ok().flatten(),
+                None => None,
+            }
+        },
+    );
+    let save_error = Signal::derive(move || {
+        save.value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| error_message(&e))
+    });
+    let saved = move || save.value().get().is_some_and(|r| r.is_ok());
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let s = match settings.await {
+                    Ok(s) => s,
+                    Err(e) => return view! {
+                        <div class="auth-page"><section class="card">
+                            <p class="form-error" role="alert">{error_message(&e)}</p>
+                            <p class="switch"><a href="/handler/internal/sign-in?after_auth_return_to=%2F">"Sign in to the dashboard"</a></p>
+                        </section></div>
+                    }.into_any(),
+                };
+                let new_keys = created.await.map(|k| view! { <NewKeys keys=k/> });
+                let id = s.id.clone();
+                let key_rows = s.key_sets.into_iter().map(|k| {
+                    let id = id.clone();
+                    let keys = k.keys.into_iter().map(|(label, l4)| format!("{label} …{l4}")).collect::<Vec<_>>().join(", ");
+                    view! {
+                        <tr>
+                            <td>{k.description}</td>
+                            <td>{keys}</td>
+                            <td>{format_utc(k.created_at)}</td>
+                            <td>{if k.revoked {
+                                view! { <span class="muted">"Revoked"</span> }.into_any()
+                            } else {
+                                view! {
+                                    <ActionForm action=revoke>
+                                        <input type="hidden" name="project_id" value=id/>
+                                        <input type="hidden" name="key_set_id" value=k.id/>
+                                        <button type="submit" class="secondary small">"Revoke"</button>
+                                    </ActionForm>
+                                }.into_any()
+                            }}</td>
+                        </tr>
+                    }
+                }).collect_view();
+                let check = |name: &'static str, label: &'static str, on: bool| view! {
+                    <label class="check"><input type="checkbox" name=name checked=on/>{label}</label>
+                };
+                let (id_save, id_create) = (id.clone(), id.clone());
+                view! {
+                    <ProjectShell project_id=id project_name=s.display_name.clone() active="settings">
+                        {new_keys}
+                        <section class="panel" aria-labelledby="settings-heading">
+                            <h1 id="settings-heading">"Settings"</h1>
+                            <ActionForm action=save attr:class="auth-form settings-form">
+                                <input type="hidden" name="project_id" value=id_save/>
+                                <Field label="Project name" name="display_name" value=s.display_name/>
+                                <fieldset>
+                                    <legend>"Sign-in"</legend>
+                                    {check("credential_enabled", "Email and password", s.credential_enabled)}
+                                    {check("sign_up_enabled", "New users can sign up", s.sign_up_enabled)}
+                                    {check("client_user_deletion_enabled", "Users can delete their own account", s.client_user_deletion_enabled)}
+                                    {check("require_publishable_client_key", "Client requests need a publishable client key", s.require_publishable_client_key)}
+                                </fieldset>
+                                <fieldset>
+                                    <legend>"Where people may be sent"</legend>
+                                    {check("allow_localhost", "Allow localhost (for development)", s.allow_localhost)}
+                                    <label class="field" for="field-domains">
+                                        <span>"Trusted domains, one per line (https://app.example.com)"</span>
+                                        <textarea id="field-domains" name="domains" rows="3">{s.domains.join("\n")}</textarea>
+                                    </label>
+                                    <Field label="After sign-in, go to (a path or a trusted URL; empty: the account page)"
+                                        name="after_sign_in_url" required=false value=s.after_sign_in_url/>
+                                </fieldset>
+                                <FormError message=save_error/>
+                                {move || saved().then(|| view! { <p class="form-ok" role="status">"Saved."</p> })}
+                                <button type="submit" class="primary" disabled=move || save.pending().get()>
+                                    {move || if save.pending().get() { "Saving…" } else { "Save settings" }}
+                                </button>
+                            </ActionForm>
+                        </section>
+                        <section class="panel" aria-labelledby="keys-list-heading">
+                            <h2 id="keys-list-heading">"API keys"</h2>
+                            <table class="table">
+                                <thead><tr><th>"Description"</th><th>"Keys"</th><th>"Created"</th><th></th></tr></thead>
+                                <tbody>{key_rows}</tbody>
+                            </table>
+                            <ActionForm action=create attr:class="toolbar new-keys">
+                                <input type="hidden" name="project_id" value=id_create/>
+                                <label class="sr-only" for="key-description">"Description"</label>
+                                <input id="key-description" type="text" name="description" placeholder="What the keys are for"/>
+                                <button type="submit" class="secondary small">"Create keys"</button>
+                            </ActionForm>
+                        </section>
+                    </ProjectShell>
+                }.into_any()
+            })}
+        </Suspense>
+    }
+}
