@@ -83,6 +83,14 @@ describe('dashboard', () => {
     }
 
     await page.click('a:has-text("Table")');
+    await page.waitForURL(`${gh.baseUrl}/projects/${projectId}/overview`);
+    assert.equal(await page.textContent('[data-stat="total-users"]'), '55');
+    assert.equal(await page.textContent('[data-stat="recent-sign-ups"]'), '55');
+    assert.equal(await page.locator('.chart rect').count(), 30);
+    assert.equal(await page.getAttribute('.chart rect:last-of-type', 'data-count'), '55', "today's bar");
+    assert.equal(await page.locator('.recent li').count(), 5);
+    await shot(page, 'overview');
+    await page.click('nav a:has-text("Users")');
     await page.waitForURL(`${gh.baseUrl}/projects/${projectId}/users`);
     await rowsBecome(page, 50);
     assert.equal(await page.textContent('tbody tr:first-child td:first-child'), 'u54@example.com', 'newest first');

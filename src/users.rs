@@ -662,6 +662,60 @@ impl Core {
     }
 }
 
+/// A project at a glance, for the dashboard's overview.
+pub struct ProjectStats {
+    pub total_users: i64,
+    /// Sign-ups per UTC day, oldest first, `days` entries ending today.
+    pub sign_ups_per_day: Vec<i64>,
+    pub recently_active: Vec<User>,
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+impl Core {
+    /// Counts and the last `days` days of sign-ups (anonymous users left out), in two indexed
+    /// queries whatever the project's size.
+    pub async fn project_stats(&self, project_id: &str, days: i64) -> Result<ProjectStats> {
+        let (total_users,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM users WHERE project_id = $1 AND is_anonymous = 0")
+                .bind(project_id)
+                .fetch_one(&self.db.pool)
+                .await?;
+        let first_day = (now_ms() / DAY_MS - (days - 1)) * DAY_MS;
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT (signed_up_at - $2) / 86400000 AS day, COUNT(*) FROM users \
+             WHERE project_id = $1 AND signed_up_at >= $2 AND is_anonymous = 0 GROUP BY (signed_up_at - $2) / 86400000",
+        )
+        .bind(project_id)
+        .bind(first_day)
+        .fetch_all(&self.db.pool)
+        .await?;
+        let mut sign_ups_per_day = vec![0; days.max(0) as usize];
+        for (day, count) in rows {
+            if let Some(slot) = sign_ups_per_day.get_mut(day as usize) {
+                *slot = count;
+            }
+        }
+        let recently_active = self
+            .list_users(
+                project_id,
+                &UserListQuery {
+                    limit: Some(5),
+                    order_by_last_active: true,
+                    desc: true,
+                    ..Default::default()
+                },
+            )
+            .await?
+            .items;
+        Ok(ProjectStats {
+            total_users,
+            sign_ups_per_day,
+            recently_active,
+        })
+    }
+}
+
 /// What a new user row holds; shared by server creation, sign-up and anonymous sign-up.
 #[derive(Default)]
 pub(crate) struct NewUser {

@@ -45,6 +45,7 @@ pub fn App() -> impl IntoView {
             <main>
                 <Routes fallback=|| view! { <p>"Page not found."</p> }>
                     <Route path=path!("") view=pages::dashboard::DashboardHome ssr=SsrMode::Async/>
+                    <Route path=path!("/projects/:project_id/overview") view=pages::dashboard::OverviewPage ssr=SsrMode::Async/>
                     <Route path=path!("/projects/:project_id/users") view=pages::dashboard::UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/projects/:project_id/settings") view=pages::dashboard::SettingsPage ssr=SsrMode::Async/>
                     // Rendered whole before sending, so they work without JavaScript.

@@ -289,18 +289,40 @@ pub async fn project_users(
         .map_err(ssr::shown)?;
     Ok(UsersPage {
         project_name: project.display_name,
-        users: page
-            .items
-            .into_iter()
-            .map(|u| UserRow {
-                id: u.id,
-                email: u.primary_email,
-                display_name: u.display_name,
-                signed_up_at: u.signed_up_at,
-                last_active_at: u.last_active_at,
-            })
-            .collect(),
+        users: page.items.into_iter().map(ssr::user_row).collect(),
         next_cursor: page.next_cursor,
+    })
+}
+
+/// A project at a glance.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Overview {
+    pub project_name: String,
+    pub total_users: i64,
+    /// Sign-ups per UTC day over the last 30 days, oldest first.
+    pub sign_ups: Vec<i64>,
+    pub first_day_ms: i64,
+    pub recently_active: Vec<UserRow>,
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn project_overview(project_id: String) -> Result<Overview, ServerFnError> {
+    const DAYS: i64 = 30;
+    let project = ssr::administered_project(&project_id).await?;
+    let stats = ssr::core()
+        .project_stats(&project.id, DAYS)
+        .await
+        .map_err(ssr::shown)?;
+    Ok(Overview {
+        project_name: project.display_name,
+        total_users: stats.total_users,
+        sign_ups: stats.sign_ups_per_day,
+        first_day_ms: (gatehouse_core::now_ms() / 86_400_000 - (DAYS - 1)) * 86_400_000,
+        recently_active: stats
+            .recently_active
+            .into_iter()
+            .map(ssr::user_row)
+            .collect(),
     })
 }
 
@@ -539,6 +561,16 @@ mod ssr {
         FLASHES.get_or_init(|| {
             gatehouse_core::cache::TtlCache::new(std::time::Duration::from_secs(60), 1000)
         })
+    }
+
+    pub fn user_row(u: User) -> super::UserRow {
+        super::UserRow {
+            id: u.id,
+            email: u.primary_email,
+            display_name: u.display_name,
+            signed_up_at: u.signed_up_at,
+            last_active_at: u.last_active_at,
+        }
     }
 
     /// A full key set (all three keys) for a project, valid for a hundred years.

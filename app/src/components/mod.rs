@@ -50,6 +50,53 @@ pub fn FormError(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView
     }
 }
 
+/// A bar chart of daily counts, drawn as SVG on the server: readable without JavaScript, and
+/// each bar names its day and count (hover, or a screen reader's table below it).
+#[component]
+pub fn DailyChart(
+    values: Vec<i64>,
+    first_day_ms: i64,
+    #[prop(into)] label: String,
+) -> impl IntoView {
+    const BAR: i64 = 10;
+    const GAP: i64 = 2;
+    const HEIGHT: i64 = 100;
+    let max = values.iter().copied().max().unwrap_or(0).max(1);
+    let width = values.len() as i64 * (BAR + GAP);
+    let day = |i: usize| format_utc(first_day_ms + i as i64 * 86_400_000)[..10].to_string();
+    let bars = values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let h = if v == 0 { 1 } else { (v * (HEIGHT - 4) / max).max(3) };
+            let text = format!("{}: {v}", day(i));
+            view! {
+                <rect x=(i as i64 * (BAR + GAP)).to_string() y=(HEIGHT - h).to_string() width=BAR.to_string() height=h.to_string()
+                    rx="2" class=if v == 0 { "bar empty" } else { "bar" } data-count=v.to_string()>
+                    <title>{text}</title>
+                </rect>
+            }
+        })
+        .collect_view();
+    let rows = values
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| **v > 0)
+        .map(|(i, v)| {
+            view! {
+                <tr><td>{day(i)}</td><td>{*v}</td></tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <figure class="chart">
+            <svg viewBox=format!("0 0 {width} {HEIGHT}") role="img" aria-label=label.clone() preserveAspectRatio="none">{bars}</svg>
+            <figcaption>{label}</figcaption>
+            <table class="sr-only"><tbody>{rows}</tbody></table>
+        </figure>
+    }
+}
+
 /// Percent-encodes a URL query value.
 pub fn encode_component(value: &str) -> String {
     value

@@ -40,7 +40,7 @@ pub fn DashboardHome() -> impl IntoView {
                 let new_keys = created.await.map(|k| view! { <NewKeys keys=k/> });
                 let rows = data.projects.into_iter().map(|p| view! {
                     <tr>
-                        <td><a href=format!("/projects/{}/users", p.id)>{p.display_name}</a></td>
+                        <td><a href=format!("/projects/{}/overview", p.id)>{p.display_name}</a></td>
                         <td><code>{p.id}</code></td>
                         <td>{format_utc(p.created_at)}</td>
                     </tr>

@@ -2,12 +2,14 @@
 
 mod home;
 mod new_keys;
+mod overview;
 mod settings;
 mod shell;
 mod users;
 
 pub use home::DashboardHome;
 pub use new_keys::NewKeys;
+pub use overview::OverviewPage;
 pub use settings::SettingsPage;
 pub use shell::ProjectShell;
 pub use users::UsersPage;

@@ -9,9 +9,12 @@ pub fn ProjectShell(
     active: &'static str,
     children: Children,
 ) -> impl IntoView {
-    let built = [("users", "Users"), ("settings", "Settings")];
+    let built = [
+        ("overview", "Overview"),
+        ("users", "Users"),
+        ("settings", "Settings"),
+    ];
     let coming = [
-        "Overview",
         "Teams",
         "Permissions",
         "API keys",
