@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGatehouse } from './support/gatehouse.mjs';
-import { launchBrowser, watchedPage } from './support/browser.mjs';
+import { launchBrowser, shot, watchedPage } from './support/browser.mjs';
 
 describe('pages in Chromium', () => {
   let gh, browser;
@@ -22,6 +22,27 @@ describe('pages in Chromium', () => {
     await page.waitForURL(/\/handler\/internal\/sign-in\?after_auth_return_to=%2F$/);
     await page.waitForSelector('body[data-hydrated="true"]', { timeout: 20_000 });
     assert.equal(await page.textContent('.project-name'), 'Gatehouse Dashboard');
+    assert.deepEqual(page.problems, []);
+    await context.close();
+  });
+
+  test('light and dark: the system decides until the person chooses', async () => {
+    const context = await browser.newContext({ viewport: { width: 900, height: 640 } });
+    const page = await watchedPage(context);
+    const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await page.goto(`${gh.baseUrl}/handler/internal/sign-in`);
+    assert.equal(await background(), 'rgb(248, 250, 252)');
+    await shot(page, 'sign-in-light');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    assert.equal(await background(), 'rgb(11, 17, 32)', 'follows the system');
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.click('button:has-text("Dark")');
+    await page.waitForSelector('body[data-theme="dark"]');
+    assert.equal(await background(), 'rgb(11, 17, 32)', 'the choice wins over the system');
+    assert.equal(await page.getAttribute('button:has-text("Dark")', 'aria-pressed'), 'true');
+    await shot(page, 'sign-in-dark');
+    await page.click('button:has-text("System")');
+    await page.waitForFunction(() => !document.body.hasAttribute('data-theme'));
     assert.deepEqual(page.problems, []);
     await context.close();
   });

@@ -12,6 +12,7 @@ use leptos_router::{path, SsrMode};
 
 /// The HTML document around every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let theme = components::theme();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -22,7 +23,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
-            <body>
+            <body data-theme=theme>
                 <App/>
             </body>
         </html>

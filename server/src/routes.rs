@@ -28,6 +28,7 @@ pub fn router(core: Core, addr: SocketAddr) -> anyhow::Result<Router> {
     };
     // leptos_axum mounts each server function at its own path (under /_sfn/).
     let pages = Router::new()
+        .route("/_theme", axum::routing::post(set_theme))
         .leptos_routes_with_context(&options, routes, context, {
             let options = options.clone();
             move || shell(options.clone())
@@ -39,6 +40,32 @@ pub fn router(core: Core, addr: SocketAddr) -> anyhow::Result<Router> {
         .nest("/api/v1", crate::api::router(core))
         .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
         .merge(pages))
+}
+
+/// The light/dark toggle: remembers the choice in a cookie and returns to the page.
+async fn set_theme(
+    headers: axum::http::HeaderMap,
+    axum::Form(form): axum::Form<std::collections::HashMap<String, String>>,
+) -> Response {
+    let cookie = match form.get("theme").map(String::as_str) {
+        Some(t @ ("light" | "dark")) => {
+            format!("gatehouse_theme={t}; Path=/; SameSite=Lax; Max-Age=31536000")
+        }
+        _ => "gatehouse_theme=; Path=/; SameSite=Lax; Max-Age=0".to_string(),
+    };
+    // Back to the page the toggle was on: only a path on this server.
+    let back = headers
+        .get(header::REFERER)
+        .and_then(|r| r.to_str().ok())
+        .and_then(|r| r.split_once("://"))
+        .and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_string()))
+        .filter(|p| p.starts_with('/') && !p.starts_with("//"))
+        .unwrap_or_else(|| "/".into());
+    (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, back), (header::SET_COOKIE, cookie)],
+    )
+        .into_response()
 }
 
 /// CSRF protection for the pages' form posts (besides SameSite=Lax cookies): a browser names

@@ -15,8 +15,55 @@ pub fn AuthCard(
                 <p class="project-name">{project}</p>
                 <h1 id="card-title">{title}</h1>
                 {children()}
+                <ThemeToggle/>
             </section>
         </div>
+    }
+}
+
+/// The colour scheme the person chose with [`ThemeToggle`] (a cookie), if any; `None` follows
+/// the system. Read while rendering on the server; the browser keeps what the server rendered.
+pub fn theme() -> Option<&'static str> {
+    #[cfg(feature = "ssr")]
+    {
+        let parts = use_context::<http::request::Parts>()?;
+        let cookies = parts.headers.get_all(http::header::COOKIE);
+        let chosen = cookies
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|c| c.trim().strip_prefix("gatehouse_theme="))
+            .next()?;
+        match chosen {
+            "dark" => Some("dark"),
+            "light" => Some("light"),
+            _ => None,
+        }
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        document()
+            .body()
+            .and_then(|b| b.get_attribute("data-theme"))
+            .and_then(|t| match t.as_str() {
+                "dark" => Some("dark"),
+                "light" => Some("light"),
+                _ => None,
+            })
+    }
+}
+
+/// Light, dark, or the system's choice: a plain form, so it works without JavaScript too.
+#[component]
+pub fn ThemeToggle() -> impl IntoView {
+    let current = theme().unwrap_or("system");
+    let choices = [("light", "Light"), ("dark", "Dark"), ("system", "System")];
+    view! {
+        <form method="post" action="/_theme" class="theme-toggle" aria-label="Colour scheme">
+            {choices.into_iter().map(|(value, label)| view! {
+                <button type="submit" name="theme" value=value aria-pressed=(value == current).to_string()>{label}</button>
+            }).collect_view()}
+        </form>
     }
 }
 

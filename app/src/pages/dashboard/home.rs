@@ -3,7 +3,7 @@ use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
 use super::NewKeys;
-use crate::components::{format_utc, Field, FormError};
+use crate::components::{format_utc, Field, FormError, ThemeToggle};
 use crate::server::{dashboard_data, error_message, take_new_project_keys, CreateProject};
 
 const SIGN_IN: &str = "/handler/internal/sign-in?after_auth_return_to=%2F";
@@ -49,7 +49,7 @@ pub fn DashboardHome() -> impl IntoView {
                     <div class="dashboard">
                         <header class="topbar">
                             <strong>"Gatehouse"</strong>
-                            <span class="muted">{data.email}</span>
+                            <span class="topbar-right"><span class="muted">{data.email}</span><ThemeToggle/></span>
                         </header>
                         <main class="content">
                             {new_keys}

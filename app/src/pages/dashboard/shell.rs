@@ -28,7 +28,7 @@ pub fn ProjectShell(
         <div class="dashboard">
             <header class="topbar">
                 <a href="/" class="brand">"Gatehouse"</a>
-                <span class="muted">{project_name}</span>
+                <span class="topbar-right"><span class="muted">{project_name}</span><crate::components::ThemeToggle/></span>
             </header>
             <div class="with-nav">
                 <nav class="side-nav" aria-label="Project">
