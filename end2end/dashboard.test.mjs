@@ -113,6 +113,39 @@ describe('dashboard', () => {
     await rowsBecome(page, 50);
     assert.equal(await page.textContent('tbody tr:first-child td:first-child'), 'u0@example.com');
     await shot(page, 'users-table');
+
+    // Open a user, edit them, end their session, delete them.
+    const u0 = await (await fetch(`${gh.baseUrl}/api/v1/users?query=u0%40example.com`, { headers: server })).json();
+    const userId = u0.items[0].id;
+    const session = await (await fetch(`${gh.baseUrl}/api/v1/auth/sessions`, { method: 'POST', headers: server, body: JSON.stringify({ user_id: userId }) })).json();
+    await page.click('a:has-text("u0@example.com")');
+    await page.waitForURL(`${gh.baseUrl}/projects/${projectId}/users/${userId}`);
+    await page.waitForSelector('body[data-hydrated="true"]');
+    await page.fill('input[name="display_name"]', 'Zero');
+    await page.fill('textarea[name="server_metadata"]', '{"plan": ');
+    await page.waitForSelector('textarea[name="server_metadata"][aria-invalid="true"]');
+    assert.match(await page.textContent('label[for="field-server_metadata"] [role="alert"]'), /Server metadata is not valid JSON/);
+    await page.click('button:has-text("Save user")');
+    await page.waitForSelector('form [role="alert"]:has-text("is not valid JSON")');
+    await page.fill('textarea[name="server_metadata"]', '{"plan": "pro"}');
+    await page.click('button:has-text("Save user")');
+    await page.waitForSelector('text=Saved.');
+    const read = await (await fetch(`${gh.baseUrl}/api/v1/users/${userId}`, { headers: server })).json();
+    assert.equal(read.display_name, 'Zero');
+    assert.deepEqual(read.server_metadata, { plan: 'pro' });
+
+    assert.equal(await page.locator('.session').count(), 1);
+    await page.click('.session button:has-text("Revoke")');
+    await page.waitForFunction(() => document.querySelectorAll('.session').length === 0);
+    const refreshed = await fetch(`${gh.baseUrl}/api/v1/auth/sessions/current/refresh`, {
+      method: 'POST', headers: { ...server, 'x-stack-access-type': 'client', 'x-stack-refresh-token': session.refresh_token }, body: '{}',
+    });
+    assert.equal(refreshed.status, 401);
+
+    await page.check('.panel.danger input[type="checkbox"]');
+    await page.click('button:has-text("Delete user")');
+    await page.waitForURL(`${gh.baseUrl}/projects/${projectId}/users`);
+    assert.equal((await fetch(`${gh.baseUrl}/api/v1/users/${userId}`, { headers: server })).status, 404);
     assert.deepEqual(page.problems, []);
 
     const other = await browser.newContext();

@@ -48,6 +48,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=pages::dashboard::DashboardHome ssr=SsrMode::Async/>
                     <Route path=path!("/projects/:project_id/overview") view=pages::dashboard::OverviewPage ssr=SsrMode::Async/>
                     <Route path=path!("/projects/:project_id/users") view=pages::dashboard::UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/projects/:project_id/users/:user_id") view=pages::dashboard::UserPage ssr=SsrMode::Async/>
                     <Route path=path!("/projects/:project_id/settings") view=pages::dashboard::SettingsPage ssr=SsrMode::Async/>
                     // Rendered whole before sending, so they work without JavaScript.
                     <Route path=path!("/handler/:project_id/sign-in") view=pages::handler::SignInPage ssr=SsrMode::Async/>

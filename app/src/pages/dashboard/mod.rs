@@ -5,6 +5,7 @@ mod new_keys;
 mod overview;
 mod settings;
 mod shell;
+mod user;
 mod users;
 
 pub use home::DashboardHome;
@@ -12,4 +13,5 @@ pub use new_keys::NewKeys;
 pub use overview::OverviewPage;
 pub use settings::SettingsPage;
 pub use shell::ProjectShell;
+pub use user::UserPage;
 pub use users::UsersPage;

@@ -44,7 +44,7 @@ pub fn UsersPage() -> impl IntoView {
                 let empty = page.users.is_empty();
                 let rows = page.users.into_iter().map(|u| view! {
                     <tr>
-                        <td>{u.email.unwrap_or_else(|| "(no email)".into())}</td>
+                        <td><a href=format!("/projects/{id}/users/{}", u.id)>{u.email.unwrap_or_else(|| "(no email)".into())}</a></td>
                         <td>{u.display_name.unwrap_or_default()}</td>
                         <td><code>{u.id}</code></td>
                         <td>{format_utc(u.signed_up_at)}</td>

@@ -1,0 +1,125 @@
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+use super::ProjectShell;
+use crate::components::{format_utc, Field, FormError};
+use crate::server::{
+    error_message, load_user_detail, parse_metadata, RemoveUser, RevokeUserSession, SaveUser,
+};
+
+/// One user of a project: profile, metadata (JSON, checked as you type and again on save),
+/// sessions, deletion.
+#[component]
+pub fn UserPage() -> impl IntoView {
+    let params = use_params_map();
+    let ids = Memo::new(move |_| {
+        let p = params.read();
+        (
+            p.get("project_id").unwrap_or_default(),
+            p.get("user_id").unwrap_or_default(),
+        )
+    });
+    let save = ServerAction::<SaveUser>::new();
+    let revoke = ServerAction::<RevokeUserSession>::new();
+    let remove = ServerAction::<RemoveUser>::new();
+    let detail = Resource::new(
+        move || (ids.get(), save.version().get(), revoke.version().get()),
+        |((project_id, user_id), _, _)| load_user_detail(project_id, user_id),
+    );
+    let save_error = Signal::derive(move || {
+        save.value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| error_message(&e))
+    });
+    let saved = move || save.value().get().is_some_and(|r| r.is_ok());
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let (project_id, user_id) = ids.get();
+                let u = match detail.await {
+                    Ok(u) => u,
+                    Err(e) => return view! {
+                        <div class="auth-page"><section class="card">
+                            <p class="form-error" role="alert">{error_message(&e)}</p>
+                            <p class="switch"><a href=format!("/projects/{project_id}/users")>"Back to users"</a></p>
+                        </section></div>
+                    }.into_any(),
+                };
+                let sessions = u.sessions.into_iter().map(|s| {
+                    let (project_id, user_id) = (project_id.clone(), user_id.clone());
+                    view! {
+                        <li class="session">
+                            <span>"Signed in "{format_utc(s.created_at)}<br/><small>"Last used "{format_utc(s.last_used_at)}</small></span>
+                            <ActionForm action=revoke>
+                                <input type="hidden" name="project_id" value=project_id/>
+                                <input type="hidden" name="user_id" value=user_id/>
+                                <input type="hidden" name="session_id" value=s.id/>
+                                <button type="submit" class="secondary small">"Revoke"</button>
+                            </ActionForm>
+                        </li>
+                    }
+                }).collect_view();
+                let (p1, u1, p2, u2) = (project_id.clone(), user_id.clone(), project_id.clone(), user_id.clone());
+                let title = u.email.clone().unwrap_or_else(|| u.id.clone());
+                view! {
+                    <ProjectShell project_id=project_id project_name=u.project_name active="users">
+                        <section class="panel" aria-labelledby="user-heading">
+                            <h1 id="user-heading">{title}</h1>
+                            <p class="muted">"User ID "<code>{u.id.clone()}</code>" · signed up "{format_utc(u.signed_up_at)}
+                                " · last active "{format_utc(u.last_active_at)}</p>
+                            <ActionForm action=save attr:class="auth-form settings-form">
+                                <input type="hidden" name="project_id" value=p1/>
+                                <input type="hidden" name="user_id" value=u1/>
+                                <Field label="Display name" name="display_name" required=false value=u.display_name.unwrap_or_default()/>
+                                <Field label="Email" name="email" kind="email" required=false value=u.email.unwrap_or_default()/>
+                                <JsonField label="Client metadata" name="client_metadata" value=u.client_metadata/>
+                                <JsonField label="Client read-only metadata" name="client_read_only_metadata" value=u.client_read_only_metadata/>
+                                <JsonField label="Server metadata" name="server_metadata" value=u.server_metadata/>
+                                <FormError message=save_error/>
+                                {move || saved().then(|| view! { <p class="form-ok" role="status">"Saved."</p> })}
+                                <button type="submit" class="primary" disabled=move || save.pending().get()>
+                                    {move || if save.pending().get() { "Saving…" } else { "Save user" }}
+                                </button>
+                            </ActionForm>
+                        </section>
+                        <section class="panel" aria-labelledby="user-sessions-heading">
+                            <h2 id="user-sessions-heading">"Sessions"</h2>
+                            <ul class="sessions">{sessions}</ul>
+                        </section>
+                        <section class="panel danger" aria-labelledby="remove-heading">
+                            <h2 id="remove-heading">"Delete user"</h2>
+                            <ActionForm action=remove attr:class="auth-form inline-form">
+                                <input type="hidden" name="project_id" value=p2/>
+                                <input type="hidden" name="user_id" value=u2/>
+                                <label class="check"><input type="checkbox" required/>" Delete this user and their sessions"</label>
+                                <button type="submit" class="danger">"Delete user"</button>
+                            </ActionForm>
+                        </section>
+                    </ProjectShell>
+                }.into_any()
+            })}
+        </Suspense>
+    }
+}
+
+/// A JSON editor: says at once, while typing, whether the text is valid JSON.
+#[component]
+fn JsonField(
+    #[prop(into)] label: String,
+    #[prop(into)] name: String,
+    value: String,
+) -> impl IntoView {
+    let problem = RwSignal::new(None::<String>);
+    let id = format!("field-{name}");
+    let check_label = label.clone();
+    let label_for = id.clone();
+    view! {
+        <label class="field" for=label_for>
+            <span>{label}" (JSON)"</span>
+            <textarea id=id name=name rows="4" class="json" spellcheck="false" aria-invalid=move || problem.get().is_some().to_string()
+                on:input=move |ev| problem.set(parse_metadata(&check_label, &event_target_value(&ev)).err())>{value}</textarea>
+            {move || problem.get().map(|p| view! { <span class="form-error" role="alert">{p}</span> })}
+        </label>
+    }
+}
