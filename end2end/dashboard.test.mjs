@@ -82,6 +82,9 @@ describe('dashboard', () => {
       assert.equal(res.status, 201);
     }
 
+    // Users made in the same millisecond are ordered by id; ask the API which are first and last.
+    const edge = async (desc) => (await (await fetch(`${gh.baseUrl}/api/v1/users?limit=1&desc=${desc}`, { headers: server })).json()).items[0].primary_email;
+    const [newest, oldest] = [await edge(true), await edge(false)];
     await page.click('a:has-text("Table")');
     await page.waitForURL(`${gh.baseUrl}/projects/${projectId}/overview`);
     assert.equal(await page.textContent('[data-stat="total-users"]'), '55');
@@ -93,11 +96,11 @@ describe('dashboard', () => {
     await page.click('nav a:has-text("Users")');
     await page.waitForURL(`${gh.baseUrl}/projects/${projectId}/users`);
     await rowsBecome(page, 50);
-    assert.equal(await page.textContent('tbody tr:first-child td:first-child'), 'u54@example.com', 'newest first');
+    assert.equal(await page.textContent('tbody tr:first-child td:first-child'), newest, 'newest first');
     await page.click('a:has-text("Next page")');
     await page.waitForURL(/cursor=/);
     await rowsBecome(page, 5);
-    assert.equal(await page.textContent('tbody tr:last-child td:first-child'), 'u0@example.com');
+    assert.equal(await page.textContent('tbody tr:last-child td:first-child'), oldest);
 
     await page.goto(`${gh.baseUrl}/projects/${projectId}/users`);
     await page.waitForSelector('body[data-hydrated="true"]');
@@ -111,14 +114,14 @@ describe('dashboard', () => {
     await page.click('button:has-text("Search")');
     await page.waitForURL(/sort=oldest/);
     await rowsBecome(page, 50);
-    assert.equal(await page.textContent('tbody tr:first-child td:first-child'), 'u0@example.com');
+    assert.equal(await page.textContent('tbody tr:first-child td:first-child'), oldest);
     await shot(page, 'users-table');
 
     // Open a user, edit them, end their session, delete them.
-    const u0 = await (await fetch(`${gh.baseUrl}/api/v1/users?query=u0%40example.com`, { headers: server })).json();
-    const userId = u0.items[0].id;
+    const first = await (await fetch(`${gh.baseUrl}/api/v1/users?query=${encodeURIComponent(oldest)}`, { headers: server })).json();
+    const userId = first.items[0].id;
     const session = await (await fetch(`${gh.baseUrl}/api/v1/auth/sessions`, { method: 'POST', headers: server, body: JSON.stringify({ user_id: userId }) })).json();
-    await page.click('a:has-text("u0@example.com")');
+    await page.click(`a:has-text("${oldest}")`);
     await page.waitForURL(`${gh.baseUrl}/projects/${projectId}/users/${userId}`);
     await page.waitForSelector('body[data-hydrated="true"]');
     await page.fill('input[name="display_name"]', 'Zero');
@@ -126,10 +129,12 @@ describe('dashboard', () => {
     await page.waitForSelector('textarea[name="server_metadata"][aria-invalid="true"]');
     assert.match(await page.textContent('label[for="field-server_metadata"] [role="alert"]'), /Server metadata is not valid JSON/);
     await page.click('button:has-text("Save user")');
-    await page.waitForSelector('form [role="alert"]:has-text("is not valid JSON")');
+    await page.waitForSelector('form > p[role="alert"]:has-text("is not valid JSON")');
     await page.fill('textarea[name="server_metadata"]', '{"plan": "pro"}');
     await page.click('button:has-text("Save user")');
-    await page.waitForSelector('text=Saved.');
+    await page.waitForSelector('text=Saved.', { timeout: 5000 }).catch(async (e) => {
+      throw new Error(`not saved; the page says: ${await page.locator('[role="alert"]').allTextContents()}`);
+    });
     const read = await (await fetch(`${gh.baseUrl}/api/v1/users/${userId}`, { headers: server })).json();
     assert.equal(read.display_name, 'Zero');
     assert.deepEqual(read.server_metadata, { plan: 'pro' });
