@@ -32,6 +32,8 @@ describe('hosted auth pages', () => {
     assert.equal(await page.textContent('.project-name'), 'End-to-end');
     await shot(page, 'sign-up');
 
+    await page.fill('input[name="password"]', 'short');
+    assert.equal(await page.textContent('.field-hint'), '3 more characters needed.', 'checked while typing');
     await submit(page, { email: 'js@example.com', password: 'short' }, 'Sign up');
     await page.waitForSelector('[role="alert"]');
     assert.match(await page.textContent('[role="alert"]'), /Password too short/);
@@ -49,9 +51,12 @@ describe('hosted auth pages', () => {
     assert.equal(await page.inputValue('input[name="display_name"]'), 'Ada Lovelace');
     await shot(page, 'account-settings');
 
+    await page.goto(`${pages}/sign-out`);
     await page.waitForSelector('body[data-hydrated="true"]');
     await page.click('button:has-text("Sign out")');
     await page.waitForURL(`${pages}/sign-in`);
+    await page.goto(`${pages}/sign-out`);
+    await page.waitForSelector('text=You are signed out.');
     await page.goto(`${pages}/account-settings`);
     await page.waitForSelector('text=You are not signed in.');
 

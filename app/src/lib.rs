@@ -53,6 +53,7 @@ pub fn App() -> impl IntoView {
                     // Rendered whole before sending, so they work without JavaScript.
                     <Route path=path!("/handler/:project_id/sign-in") view=pages::handler::SignInPage ssr=SsrMode::Async/>
                     <Route path=path!("/handler/:project_id/sign-up") view=pages::handler::SignUpPage ssr=SsrMode::Async/>
+                    <Route path=path!("/handler/:project_id/sign-out") view=pages::handler::SignOutPage ssr=SsrMode::Async/>
                     <Route path=path!("/handler/:project_id/account-settings") view=pages::handler::AccountPage ssr=SsrMode::Async/>
                 </Routes>
             </main>

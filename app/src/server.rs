@@ -11,6 +11,9 @@ pub struct ProjectSummary {
     pub display_name: String,
     pub sign_up_enabled: bool,
     pub credential_enabled: bool,
+    /// The core's password rules, so the form can check as people type.
+    pub password_min_length: usize,
+    pub password_max_length: usize,
 }
 
 /// The signed-in user, as the account page shows them.
@@ -47,6 +50,8 @@ pub async fn project_info(project_id: String) -> Result<ProjectSummary, ServerFn
         display_name: project.display_name,
         sign_up_enabled: project.config.sign_up_enabled,
         credential_enabled: project.config.credential_enabled,
+        password_min_length: gatehouse_core::crypto::PASSWORD_MIN_LENGTH,
+        password_max_length: gatehouse_core::crypto::PASSWORD_MAX_LENGTH,
     })
 }
 

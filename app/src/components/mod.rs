@@ -87,6 +87,39 @@ pub fn Field(
     }
 }
 
+/// A new password, checked against the rules while it is typed (once the page is hydrated; the
+/// server checks again either way).
+#[component]
+pub fn NewPasswordField(
+    #[prop(into)] label: String,
+    #[prop(into)] name: String,
+    min: usize,
+    max: usize,
+) -> impl IntoView {
+    let length = RwSignal::new(0usize);
+    let id = format!("field-{name}");
+    let label_for = id.clone();
+    let hint = move || match length.get() {
+        0 => None,
+        n if n < min => Some(format!(
+            "{} more character{} needed.",
+            min - n,
+            if min - n == 1 { "" } else { "s" }
+        )),
+        n if n > max => Some(format!("At most {max} characters, please ({n} now).")),
+        _ => None,
+    };
+    view! {
+        <label class="field" for=label_for>
+            <span>{label}</span>
+            <input id=id type="password" name=name autocomplete="new-password" required
+                aria-invalid=move || hint().is_some().to_string()
+                on:input=move |ev| length.set(event_target_value(&ev).chars().count())/>
+            {move || hint().map(|h| view! { <span class="field-hint" aria-live="polite">{h}</span> })}
+        </label>
+    }
+}
+
 /// The error of the last submission, if any, announced to screen readers.
 #[component]
 pub fn FormError(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {

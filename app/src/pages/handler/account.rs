@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
 use super::project_id;
-use crate::components::{format_utc, AuthCard, Field, FormError};
+use crate::components::{format_utc, AuthCard, Field, FormError, NewPasswordField};
 use crate::server::{
     current_user, error_message, my_sessions, project_info, ChangePassword, DeleteAccount,
     RevokeSession, SignOut, UpdateDisplayName,
@@ -137,7 +137,8 @@ pub fn AccountPage() -> impl IntoView {
                             <ActionForm action=change_password attr:class="auth-form">
                                 <input type="hidden" name="project_id" value=id_password/>
                                 {old_password}
-                                <Field label="New password" name="new_password" kind="password" autocomplete="new-password"/>
+                                <NewPasswordField label="New password" name="new_password"
+                                    min=project.password_min_length max=project.password_max_length/>
                                 <FormError message=action_error(change_password)/>
                                 {move || password_changed().then(|| view! {
                                     <p class="form-ok" role="status">"Password changed. Your other sessions were signed out."</p>

@@ -2,10 +2,12 @@
 
 mod account;
 mod sign_in;
+mod sign_out;
 mod sign_up;
 
 pub use account::AccountPage;
 pub use sign_in::SignInPage;
+pub use sign_out::SignOutPage;
 pub use sign_up::SignUpPage;
 
 use leptos::prelude::*;

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
 use super::{project_id, return_to, with_return};
-use crate::components::{AuthCard, Field, FormError};
+use crate::components::{AuthCard, Field, FormError, NewPasswordField};
 use crate::server::{error_message, project_info, SignUp};
 
 #[component]
@@ -40,7 +40,8 @@ pub fn SignUpPage() -> impl IntoView {
                                 <input type="hidden" name="project_id" value=p.id/>
                                 <input type="hidden" name="after_auth_return_to" value=return_to.get()/>
                                 <Field label="Email" name="email" kind="email" autocomplete="email"/>
-                                <Field label="Password (at least 8 characters)" name="password" kind="password" autocomplete="new-password"/>
+                                <NewPasswordField label=format!("Password (at least {} characters)", p.password_min_length) name="password"
+                                    min=p.password_min_length max=p.password_max_length/>
                                 <FormError message=error/>
                                 <button type="submit" class="primary" disabled=move || action.pending().get()>
                                     {move || if action.pending().get() { "Creating your account…" } else { "Sign up" }}
