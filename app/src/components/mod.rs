@@ -120,6 +120,21 @@ pub fn NewPasswordField(
     }
 }
 
+/// The error of an action's last run, for `FormError`.
+pub fn action_error<S>(action: ServerAction<S>) -> Signal<Option<String>>
+where
+    S: leptos::server_fn::ServerFn<Error = ServerFnError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    Signal::derive(move || {
+        action
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| crate::server::error_message(&e))
+    })
+}
+
 /// The error of the last submission, if any, announced to screen readers.
 #[component]
 pub fn FormError(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {

@@ -1,34 +1,18 @@
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
-use leptos_router::hooks::use_query_map;
 
-use super::NewKeys;
-use crate::components::{format_utc, Field, FormError, ThemeToggle};
-use crate::server::{dashboard_data, error_message, take_new_project_keys, CreateProject};
+use super::{created_keys, NewKeys};
+use crate::components::{action_error, format_utc, Field, FormError, ThemeToggle};
+use crate::server::{dashboard_data, error_message, CreateProject};
 
 const SIGN_IN: &str = "/handler/internal/sign-in?after_auth_return_to=%2F";
 
 #[component]
 pub fn DashboardHome() -> impl IntoView {
     let create = ServerAction::<CreateProject>::new();
-    let query = use_query_map();
     let data = Resource::new(move || create.version().get(), |_| dashboard_data());
-    let created = Resource::new(
-        move || query.read().get("created"),
-        |flash| async move {
-            match flash {
-                Some(flash) => take_new_project_keys(flash).await.ok().flatten(),
-                None => None,
-            }
-        },
-    );
-    let error = Signal::derive(move || {
-        create
-            .value()
-            .get()
-            .and_then(Result::err)
-            .map(|e| error_message(&e))
-    });
+    let created = created_keys();
+    let error = action_error(create);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {

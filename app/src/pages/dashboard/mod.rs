@@ -15,3 +15,34 @@ pub use settings::SettingsPage;
 pub use shell::ProjectShell;
 pub use user::UserPage;
 pub use users::UsersPage;
+
+use leptos::prelude::*;
+
+use crate::server::{error_message, take_new_project_keys, NewProjectKeys};
+
+/// A dashboard page that could not load: why, and the way back in.
+#[component]
+pub fn DashboardError(error: ServerFnError) -> impl IntoView {
+    view! {
+        <div class="auth-page">
+            <section class="card">
+                <p class="form-error" role="alert">{error_message(&error)}</p>
+                <p class="switch"><a href="/">"Back to the dashboard"</a></p>
+            </section>
+        </div>
+    }
+}
+
+/// Keys just created (a `created` query names them), handed out once.
+pub fn created_keys() -> Resource<Option<NewProjectKeys>> {
+    let query = leptos_router::hooks::use_query_map();
+    Resource::new(
+        move || query.read().get("created"),
+        |flash| async move {
+            match flash {
+                Some(flash) => take_new_project_keys(flash).await.ok().flatten(),
+                None => None,
+            }
+        },
+    )
+}

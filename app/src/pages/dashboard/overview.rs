@@ -1,9 +1,9 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use super::ProjectShell;
+use super::{DashboardError, ProjectShell};
 use crate::components::{format_utc, DailyChart};
-use crate::server::{error_message, project_overview};
+use crate::server::project_overview;
 
 /// A project at a glance: how many users, sign-ups over the last 30 days, who was active.
 #[component]
@@ -16,12 +16,7 @@ pub fn OverviewPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 let o = match overview.await {
                     Ok(o) => o,
-                    Err(e) => return view! {
-                        <div class="auth-page"><section class="card">
-                            <p class="form-error" role="alert">{error_message(&e)}</p>
-                            <p class="switch"><a href="/handler/internal/sign-in?after_auth_return_to=%2F">"Sign in to the dashboard"</a></p>
-                        </section></div>
-                    }.into_any(),
+                    Err(e) => return view! { <DashboardError error=e/> }.into_any(),
                 };
                 let recent: i64 = o.sign_ups.iter().sum();
                 let active = o.recently_active.into_iter().map(|u| view! {

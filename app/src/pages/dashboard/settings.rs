@@ -1,12 +1,9 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::{NewKeys, ProjectShell};
-use crate::components::{format_utc, Field, FormError};
-use crate::server::{
-    error_message, load_project_settings, take_new_project_keys, CreateKeySet, RevokeKeySet,
-    SaveProjectSettings,
-};
+use super::{created_keys, DashboardError, NewKeys, ProjectShell};
+use crate::components::{action_error, format_utc, Field, FormError};
+use crate::server::{load_project_settings, CreateKeySet, RevokeKeySet, SaveProjectSettings};
 
 /// A project's settings: how people sign in, where they may be sent, and its API keys.
 #[component]
@@ -29,33 +26,15 @@ pub fn SettingsPage() -> impl IntoView {
         },
         |(id, _, _, _)| load_project_settings(id),
     );
-    let created = Resource::new(
-        move || query.read().get("created"),
-        |flash| async move {
-            match flash {
-                Some(flash) => take_new_project_keys(flash).await.ok().flatten(),
-                None => None,
-            }
-        },
-    );
-    let save_error = Signal::derive(move || {
-        save.value()
-            .get()
-            .and_then(Result::err)
-            .map(|e| error_message(&e))
-    });
+    let created = created_keys();
+    let save_error = action_error(save);
     let saved = move || save.value().get().is_some_and(|r| r.is_ok());
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let s = match settings.await {
                     Ok(s) => s,
-                    Err(e) => return view! {
-                        <div class="auth-page"><section class="card">
-                            <p class="form-error" role="alert">{error_message(&e)}</p>
-                            <p class="switch"><a href="/handler/internal/sign-in?after_auth_return_to=%2F">"Sign in to the dashboard"</a></p>
-                        </section></div>
-                    }.into_any(),
+                    Err(e) => return view! { <DashboardError error=e/> }.into_any(),
                 };
                 let new_keys = created.await.map(|k| view! { <NewKeys keys=k/> });
                 let id = s.id.clone();

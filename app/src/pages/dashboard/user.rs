@@ -1,11 +1,9 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use super::ProjectShell;
-use crate::components::{format_utc, Field, FormError};
-use crate::server::{
-    error_message, load_user_detail, parse_metadata, RemoveUser, RevokeUserSession, SaveUser,
-};
+use super::{DashboardError, ProjectShell};
+use crate::components::{action_error, format_utc, Field, FormError};
+use crate::server::{load_user_detail, parse_metadata, RemoveUser, RevokeUserSession, SaveUser};
 
 /// One user of a project: profile, metadata (JSON, checked as you type and again on save),
 /// sessions, deletion.
@@ -26,12 +24,7 @@ pub fn UserPage() -> impl IntoView {
         move || (ids.get(), save.version().get(), revoke.version().get()),
         |((project_id, user_id), _, _)| load_user_detail(project_id, user_id),
     );
-    let save_error = Signal::derive(move || {
-        save.value()
-            .get()
-            .and_then(Result::err)
-            .map(|e| error_message(&e))
-    });
+    let save_error = action_error(save);
     let saved = move || save.value().get().is_some_and(|r| r.is_ok());
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -39,12 +32,7 @@ pub fn UserPage() -> impl IntoView {
                 let (project_id, user_id) = ids.get();
                 let u = match detail.await {
                     Ok(u) => u,
-                    Err(e) => return view! {
-                        <div class="auth-page"><section class="card">
-                            <p class="form-error" role="alert">{error_message(&e)}</p>
-                            <p class="switch"><a href=format!("/projects/{project_id}/users")>"Back to users"</a></p>
-                        </section></div>
-                    }.into_any(),
+                    Err(e) => return view! { <DashboardError error=e/> }.into_any(),
                 };
                 let sessions = u.sessions.into_iter().map(|s| {
                     let (project_id, user_id) = (project_id.clone(), user_id.clone());

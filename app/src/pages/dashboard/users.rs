@@ -1,9 +1,9 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::ProjectShell;
+use super::{DashboardError, ProjectShell};
 use crate::components::{encode_component, format_utc};
-use crate::server::{error_message, project_users};
+use crate::server::project_users;
 
 /// A project's users: search, sort, and pages that stay fast however deep they go. The controls
 /// are a plain GET form and links, so they work without JavaScript.
@@ -31,12 +31,7 @@ pub fn UsersPage() -> impl IntoView {
                 let (text, sort, _) = filters.get();
                 let page = match page.await {
                     Ok(page) => page,
-                    Err(e) => return view! {
-                        <div class="auth-page"><section class="card">
-                            <p class="form-error" role="alert">{error_message(&e)}</p>
-                            <p class="switch"><a href="/handler/internal/sign-in?after_auth_return_to=%2F">"Sign in to the dashboard"</a></p>
-                        </section></div>
-                    }.into_any(),
+                    Err(e) => return view! { <DashboardError error=e/> }.into_any(),
                 };
                 let next = page.next_cursor.map(|c| format!(
                     "?query={}&sort={}&cursor={}", encode_component(&text), encode_component(&sort), encode_component(&c)

@@ -1,26 +1,11 @@
 use leptos::prelude::*;
 
 use super::project_id;
-use crate::components::{format_utc, AuthCard, Field, FormError, NewPasswordField};
+use crate::components::{action_error, format_utc, AuthCard, Field, FormError, NewPasswordField};
 use crate::server::{
     current_user, error_message, my_sessions, project_info, ChangePassword, DeleteAccount,
     RevokeSession, SignOut, UpdateDisplayName,
 };
-
-/// The error of an action's last run, for `FormError`.
-fn action_error<S>(action: ServerAction<S>) -> Signal<Option<String>>
-where
-    S: leptos::server_fn::ServerFn<Error = ServerFnError> + Clone + Send + Sync + 'static,
-    S::Output: Clone + Send + Sync + 'static,
-{
-    Signal::derive(move || {
-        action
-            .value()
-            .get()
-            .and_then(Result::err)
-            .map(|e| error_message(&e))
-    })
-}
 
 #[component]
 pub fn AccountPage() -> impl IntoView {

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
 use super::{project_id, return_to, with_return};
-use crate::components::{AuthCard, Field, FormError};
+use crate::components::{action_error, AuthCard, Field, FormError};
 use crate::server::{error_message, project_info, SignIn};
 
 #[component]
@@ -10,13 +10,7 @@ pub fn SignInPage() -> impl IntoView {
     let return_to = return_to();
     let info = Resource::new(move || project_id.get(), project_info);
     let action = ServerAction::<SignIn>::new();
-    let error = Signal::derive(move || {
-        action
-            .value()
-            .get()
-            .and_then(Result::err)
-            .map(|e| error_message(&e))
-    });
+    let error = action_error(action);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
