@@ -677,13 +677,29 @@ pub async fn take_new_project_keys(flash: String) -> Result<Option<NewProjectKey
     Ok(ssr::take_flash_keys(&admin.id, &flash))
 }
 
+/// A cookie of the request being served (server only).
+#[cfg(feature = "ssr")]
+pub(crate) fn request_cookie(name: &str) -> Option<String> {
+    let parts = use_context::<http::request::Parts>()?;
+    let found = parts
+        .headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string());
+    found
+}
+
 #[cfg(feature = "ssr")]
 mod ssr {
     use gatehouse_core::projects::Project;
     use gatehouse_core::sessions::Session;
     use gatehouse_core::users::User;
     use gatehouse_core::{Core, Error};
-    use http::header::{COOKIE, SET_COOKIE};
+    use http::header::SET_COOKIE;
     use http::HeaderValue;
     use leptos::prelude::*;
 
@@ -865,19 +881,7 @@ mod ssr {
 
     /// The signed-in user of this project's hosted pages, from the session cookie.
     pub async fn page_user(project_id: &str) -> Result<Option<(Session, User)>, ServerFnError> {
-        let Some(parts) = use_context::<http::request::Parts>() else {
-            return Ok(None);
-        };
-        let name = cookie_name(project_id);
-        let token = parts
-            .headers
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|c| c.trim().split_once('='))
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_string());
+        let token = super::request_cookie(&cookie_name(project_id));
         match token {
             Some(token) => core()
                 .user_of_refresh_token(project_id, &token)

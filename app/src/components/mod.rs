@@ -26,15 +26,7 @@ pub fn AuthCard(
 pub fn theme() -> Option<&'static str> {
     #[cfg(feature = "ssr")]
     {
-        let parts = use_context::<http::request::Parts>()?;
-        let cookies = parts.headers.get_all(http::header::COOKIE);
-        let chosen = cookies
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|c| c.trim().strip_prefix("gatehouse_theme="))
-            .next()?;
-        match chosen {
+        match crate::server::request_cookie("gatehouse_theme")?.as_str() {
             "dark" => Some("dark"),
             "light" => Some("light"),
             _ => None,
