@@ -36,8 +36,17 @@ build_site() {
     mkdir -p target/site/pkg
     wasm-bindgen "target/wasm32-unknown-unknown/$dir/gatehouse_app.wasm" --target web --no-typescript \
         --out-dir target/site/pkg --out-name gatehouse
-    cp style/main.css target/site/pkg/gatehouse.css
+    ensure_style_deps
+    style/node_modules/.bin/tailwindcss --input style/main.css --output target/site/pkg/gatehouse.css --minify
     cp -R public/. target/site/
+}
+
+# The Tailwind CLI (npm) that builds the site's CSS.
+ensure_style_deps() {
+    if [ ! -x style/node_modules/.bin/tailwindcss ] || [ style/package-lock.json -nt style/node_modules/.package-lock.json ]; then
+        say "installing the Tailwind CLI"
+        (cd style && npm ci --no-audit --no-fund)
+    fi
 }
 
 # npm packages for end2end/ (the Stack SDK releases, jose) and the Python client's venv.

@@ -2,6 +2,9 @@
 
 use leptos::prelude::*;
 
+/// A labelled field: the label above its input (or textarea).
+pub const FIELD: &str = "flex flex-col gap-1.5 text-sm font-medium [&_input]:rounded-lg [&_input]:border [&_input]:border-line [&_input]:bg-page [&_input]:px-3 [&_input]:py-2.5 [&_input]:font-normal [&_input]:text-ink [&_textarea]:rounded-lg [&_textarea]:border [&_textarea]:border-line [&_textarea]:bg-page [&_textarea]:px-3 [&_textarea]:py-2 [&_textarea]:font-normal [&_textarea]:text-ink";
+
 /// The centred card every hosted auth page sits in, titled with the project's name.
 #[component]
 pub fn AuthCard(
@@ -10,12 +13,12 @@ pub fn AuthCard(
     children: Children,
 ) -> impl IntoView {
     view! {
-        <div class="auth-page">
-            <section class="card" aria-labelledby="card-title">
-                <p class="project-name">{project}</p>
+        <div class="flex min-h-screen items-center justify-center p-4">
+            <section class="card w-full max-w-sm rounded-xl border border-line bg-card px-6 py-8 shadow-lg [&_h1]:mb-5 [&_h1]:text-2xl [&_h1]:font-bold" aria-labelledby="card-title">
+                <p class="project-name mb-1 text-sm font-semibold text-muted">{project}</p>
                 <h1 id="card-title">{title}</h1>
                 {children()}
-                <ThemeToggle/>
+                <div class="mt-5"><ThemeToggle/></div>
             </section>
         </div>
     }
@@ -51,9 +54,10 @@ pub fn ThemeToggle() -> impl IntoView {
     let current = theme().unwrap_or("system");
     let choices = [("light", "Light"), ("dark", "Dark"), ("system", "System")];
     view! {
-        <form method="post" action="/_theme" class="theme-toggle" aria-label="Colour scheme">
+        <form method="post" action="/_theme" class="theme-toggle flex justify-center gap-1" aria-label="Colour scheme">
             {choices.into_iter().map(|(value, label)| view! {
-                <button type="submit" name="theme" value=value aria-pressed=(value == current).to_string()>{label}</button>
+                <button type="submit" name="theme" value=value aria-pressed=(value == current).to_string()
+                    class="rounded-md border border-transparent px-2 py-0.5 text-xs text-muted aria-pressed:border-line aria-pressed:text-ink">{label}</button>
             }).collect_view()}
         </form>
     }
@@ -72,7 +76,7 @@ pub fn Field(
     let id = format!("field-{name}");
     let label_for = id.clone();
     view! {
-        <label class="field" for=label_for>
+        <label class=crate::components::FIELD for=label_for>
             <span>{label}</span>
             <input id=id type=kind name=name autocomplete=autocomplete required=required value=value/>
         </label>
@@ -102,12 +106,12 @@ pub fn NewPasswordField(
         _ => None,
     };
     view! {
-        <label class="field" for=label_for>
+        <label class=crate::components::FIELD for=label_for>
             <span>{label}</span>
             <input id=id type="password" name=name autocomplete="new-password" required
                 aria-invalid=move || hint().is_some().to_string()
                 on:input=move |ev| length.set(event_target_value(&ev).chars().count())/>
-            {move || hint().map(|h| view! { <span class="field-hint" aria-live="polite">{h}</span> })}
+            {move || hint().map(|h| view! { <span class="field-hint text-xs font-normal text-muted" aria-live="polite">{h}</span> })}
         </label>
     }
 }
@@ -133,7 +137,7 @@ pub fn FormError(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView
     move || {
         message
             .get()
-            .map(|m| view! { <p class="form-error" role="alert">{m}</p> })
+            .map(|m| view! { <p class="form-error m-0 text-sm text-danger" role="alert">{m}</p> })
     }
 }
 
@@ -159,7 +163,7 @@ pub fn DailyChart(
             let text = format!("{}: {v}", day(i));
             view! {
                 <rect x=(i as i64 * (BAR + GAP)).to_string() y=(HEIGHT - h).to_string() width=BAR.to_string() height=h.to_string()
-                    rx="2" class=if v == 0 { "bar empty" } else { "bar" } data-count=v.to_string()>
+                    rx="2" class=if v == 0 { "bar empty fill-line" } else { "bar fill-accent" } data-count=v.to_string()>
                     <title>{text}</title>
                 </rect>
             }
@@ -176,7 +180,7 @@ pub fn DailyChart(
         })
         .collect_view();
     view! {
-        <figure class="chart">
+        <figure class="chart [&_svg]:block [&_svg]:h-32 [&_svg]:w-full [&_figcaption]:mt-2 [&_figcaption]:text-xs [&_figcaption]:text-muted">
             <svg viewBox=format!("0 0 {width} {HEIGHT}") role="img" aria-label=label.clone() preserveAspectRatio="none">{bars}</svg>
             <figcaption>{label}</figcaption>
             <table class="sr-only"><tbody>{rows}</tbody></table>

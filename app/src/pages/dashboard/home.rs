@@ -14,12 +14,12 @@ pub fn DashboardHome() -> impl IntoView {
     let created = created_keys();
     let error = action_error(create);
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p class="py-16 text-center text-muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let data = match data.await {
                     Ok(Some(d)) => d,
                     Ok(None) => return view! { <Redirect path=SIGN_IN/> }.into_any(),
-                    Err(e) => return view! { <p class="form-error" role="alert">{error_message(&e)}</p> }.into_any(),
+                    Err(e) => return view! { <p class="form-error m-0 text-sm text-danger" role="alert">{error_message(&e)}</p> }.into_any(),
                 };
                 let new_keys = created.await.map(|k| view! { <NewKeys keys=k/> });
                 let rows = data.projects.into_iter().map(|p| view! {
@@ -30,26 +30,26 @@ pub fn DashboardHome() -> impl IntoView {
                     </tr>
                 }).collect_view();
                 view! {
-                    <div class="dashboard">
-                        <header class="topbar">
+                    <div class="min-h-screen">
+                        <header class="flex items-center justify-between border-b border-line bg-card px-6 py-3">
                             <strong>"Gatehouse"</strong>
-                            <span class="topbar-right"><span class="muted">{data.email}</span><ThemeToggle/></span>
+                            <span class="flex items-center gap-4"><span class="text-sm text-muted">{data.email}</span><ThemeToggle/></span>
                         </header>
-                        <main class="content">
+                        <main class="mx-auto flex w-full max-w-5xl min-w-0 flex-1 flex-col gap-5 px-4 py-6">
                             {new_keys}
-                            <section class="panel" aria-labelledby="projects-heading">
+                            <section class="panel rounded-xl border border-line bg-card px-6 py-5 [&_h1]:mb-4 [&_h1]:text-xl [&_h1]:font-bold [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="projects-heading">
                                 <h1 id="projects-heading">"Projects"</h1>
-                                <table class="table">
+                                <table class="w-full border-collapse text-sm [&_th]:border-b [&_th]:border-line [&_th]:p-2 [&_th]:text-left [&_th]:font-semibold [&_th]:text-muted [&_td]:border-b [&_td]:border-line [&_td]:p-2 [&_td]:[overflow-wrap:anywhere]">
                                     <thead><tr><th>"Name"</th><th>"Project ID"</th><th>"Created"</th></tr></thead>
                                     <tbody>{rows}</tbody>
                                 </table>
                             </section>
-                            <section class="panel" aria-labelledby="new-project-heading">
+                            <section class="panel rounded-xl border border-line bg-card px-6 py-5 [&_h1]:mb-4 [&_h1]:text-xl [&_h1]:font-bold [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="new-project-heading">
                                 <h2 id="new-project-heading">"New project"</h2>
-                                <ActionForm action=create attr:class="auth-form inline-form">
+                                <ActionForm action=create attr:class="flex max-w-sm flex-col gap-4">
                                     <Field label="Project name" name="display_name"/>
                                     <FormError message=error/>
-                                    <button type="submit" class="primary" disabled=move || create.pending().get()>
+                                    <button type="submit" class="primary whitespace-nowrap rounded-lg bg-accent px-4 py-2.5 font-semibold text-on-accent disabled:cursor-progress disabled:opacity-60" disabled=move || create.pending().get()>
                                         {move || if create.pending().get() { "Creating…" } else { "Create project" }}
                                     </button>
                                 </ActionForm>

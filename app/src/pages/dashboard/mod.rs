@@ -24,10 +24,10 @@ use crate::server::{error_message, take_new_project_keys, NewProjectKeys};
 #[component]
 pub fn DashboardError(error: ServerFnError) -> impl IntoView {
     view! {
-        <div class="auth-page">
-            <section class="card">
-                <p class="form-error" role="alert">{error_message(&error)}</p>
-                <p class="switch"><a href="/">"Back to the dashboard"</a></p>
+        <div class="flex min-h-screen items-center justify-center p-4">
+            <section class="card w-full max-w-sm rounded-xl border border-line bg-card px-6 py-8 shadow-lg [&_h1]:mb-5 [&_h1]:text-2xl [&_h1]:font-bold">
+                <p class="form-error m-0 text-sm text-danger" role="alert">{error_message(&error)}</p>
+                <p class="mt-5 text-sm text-muted"><a href="/">"Back to the dashboard"</a></p>
             </section>
         </div>
     }

@@ -24,7 +24,7 @@ pub fn NewKeys(keys: NewProjectKeys) -> impl IntoView {
         ),
     ];
     view! {
-        <section class="panel keys" aria-labelledby="keys-heading">
+        <section class="rounded-xl border border-accent bg-card px-6 py-5 [&_p]:mb-3 [&_h1]:mb-4 [&_h1]:text-xl [&_h1]:font-bold [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold [&_dl]:grid [&_dl]:grid-cols-1 sm:[&_dl]:grid-cols-[max-content_1fr] [&_dl]:items-center [&_dl]:gap-x-4 [&_dl]:gap-y-2 [&_dt]:text-sm [&_dt]:text-muted [&_dd]:flex [&_dd]:min-w-0 [&_dd]:items-center [&_dd]:gap-2 [&_code]:break-all [&_code]:text-xs" aria-labelledby="keys-heading">
             <h2 id="keys-heading">{format!("{} is ready", keys.display_name)}</h2>
             <p>"Copy these keys now: the secret ones are stored only as hashes and will not be shown again."</p>
             <dl>
@@ -33,7 +33,7 @@ pub fn NewKeys(keys: NewProjectKeys) -> impl IntoView {
                     <dd>
                         <code data-key=name>{value.clone()}</code>
                         // Plain DOM script, so copying works as soon as the page is shown.
-                        <button type="button" class="secondary small" data-value=value
+                        <button type="button" class="secondary whitespace-nowrap rounded-lg border border-line px-3 py-1 text-sm font-semibold text-ink" data-value=value
                             onclick="navigator.clipboard.writeText(this.dataset.value).then(() => { this.textContent = 'Copied'; })">
                             "Copy"
                         </button>

@@ -30,7 +30,7 @@ pub fn SettingsPage() -> impl IntoView {
     let save_error = action_error(save);
     let saved = move || save.value().get().is_some_and(|r| r.is_ok());
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p class="py-16 text-center text-muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let s = match settings.await {
                     Ok(s) => s,
@@ -47,13 +47,13 @@ pub fn SettingsPage() -> impl IntoView {
                             <td>{keys}</td>
                             <td>{format_utc(k.created_at)}</td>
                             <td>{if k.revoked {
-                                view! { <span class="muted">"Revoked"</span> }.into_any()
+                                view! { <span class="text-sm text-muted">"Revoked"</span> }.into_any()
                             } else {
                                 view! {
                                     <ActionForm action=revoke>
                                         <input type="hidden" name="project_id" value=id/>
                                         <input type="hidden" name="key_set_id" value=k.id/>
-                                        <button type="submit" class="secondary small">"Revoke"</button>
+                                        <button type="submit" class="secondary whitespace-nowrap rounded-lg border border-line px-3 py-1 text-sm font-semibold text-ink">"Revoke"</button>
                                     </ActionForm>
                                 }.into_any()
                             }}</td>
@@ -61,15 +61,15 @@ pub fn SettingsPage() -> impl IntoView {
                     }
                 }).collect_view();
                 let check = |name: &'static str, label: &'static str, on: bool| view! {
-                    <label class="check"><input type="checkbox" name=name checked=on/>{label}</label>
+                    <label class="flex items-center gap-2 text-sm"><input type="checkbox" name=name checked=on/>{label}</label>
                 };
                 let (id_save, id_create) = (id.clone(), id.clone());
                 view! {
                     <ProjectShell project_id=id project_name=s.display_name.clone() active="settings">
                         {new_keys}
-                        <section class="panel" aria-labelledby="settings-heading">
+                        <section class="panel rounded-xl border border-line bg-card px-6 py-5 [&_h1]:mb-4 [&_h1]:text-xl [&_h1]:font-bold [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="settings-heading">
                             <h1 id="settings-heading">"Settings"</h1>
-                            <ActionForm action=save attr:class="auth-form settings-form">
+                            <ActionForm action=save attr:class="flex max-w-xl flex-col gap-4 [&_fieldset]:m-0 [&_fieldset]:flex [&_fieldset]:flex-col [&_fieldset]:gap-2 [&_fieldset]:rounded-lg [&_fieldset]:border [&_fieldset]:border-line [&_fieldset]:px-4 [&_fieldset]:py-3 [&_legend]:px-1 [&_legend]:text-sm [&_legend]:font-semibold">
                                 <input type="hidden" name="project_id" value=id_save/>
                                 <Field label="Project name" name="display_name" value=s.display_name/>
                                 <fieldset>
@@ -82,7 +82,7 @@ pub fn SettingsPage() -> impl IntoView {
                                 <fieldset>
                                     <legend>"Where people may be sent"</legend>
                                     {check("allow_localhost", "Allow localhost (for development)", s.allow_localhost)}
-                                    <label class="field" for="field-domains">
+                                    <label class=crate::components::FIELD for="field-domains">
                                         <span>"Trusted domains, one per line (https://app.example.com)"</span>
                                         <textarea id="field-domains" name="domains" rows="3">{s.domains.join("\n")}</textarea>
                                     </label>
@@ -90,23 +90,23 @@ pub fn SettingsPage() -> impl IntoView {
                                         name="after_sign_in_url" required=false value=s.after_sign_in_url/>
                                 </fieldset>
                                 <FormError message=save_error/>
-                                {move || saved().then(|| view! { <p class="form-ok" role="status">"Saved."</p> })}
-                                <button type="submit" class="primary" disabled=move || save.pending().get()>
+                                {move || saved().then(|| view! { <p class="m-0 text-sm text-muted" role="status">"Saved."</p> })}
+                                <button type="submit" class="primary whitespace-nowrap rounded-lg bg-accent px-4 py-2.5 font-semibold text-on-accent disabled:cursor-progress disabled:opacity-60" disabled=move || save.pending().get()>
                                     {move || if save.pending().get() { "Saving…" } else { "Save settings" }}
                                 </button>
                             </ActionForm>
                         </section>
-                        <section class="panel" aria-labelledby="keys-list-heading">
+                        <section class="panel rounded-xl border border-line bg-card px-6 py-5 [&_h1]:mb-4 [&_h1]:text-xl [&_h1]:font-bold [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="keys-list-heading">
                             <h2 id="keys-list-heading">"API keys"</h2>
-                            <table class="table">
+                            <table class="w-full border-collapse text-sm [&_th]:border-b [&_th]:border-line [&_th]:p-2 [&_th]:text-left [&_th]:font-semibold [&_th]:text-muted [&_td]:border-b [&_td]:border-line [&_td]:p-2 [&_td]:[overflow-wrap:anywhere]">
                                 <thead><tr><th>"Description"</th><th>"Keys"</th><th>"Created"</th><th></th></tr></thead>
                                 <tbody>{key_rows}</tbody>
                             </table>
-                            <ActionForm action=create attr:class="toolbar new-keys">
+                            <ActionForm action=create attr:class="mt-4 flex flex-wrap gap-2 [&_input]:min-w-48 [&_input]:flex-1 [&_input]:rounded-lg [&_input]:border [&_input]:border-line [&_input]:bg-page [&_input]:px-2.5 [&_input]:py-1.5">
                                 <input type="hidden" name="project_id" value=id_create/>
                                 <label class="sr-only" for="key-description">"Description"</label>
                                 <input id="key-description" type="text" name="description" placeholder="What the keys are for"/>
-                                <button type="submit" class="secondary small">"Create keys"</button>
+                                <button type="submit" class="secondary whitespace-nowrap rounded-lg border border-line px-3 py-1 text-sm font-semibold text-ink">"Create keys"</button>
                             </ActionForm>
                         </section>
                     </ProjectShell>

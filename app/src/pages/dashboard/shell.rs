@@ -25,24 +25,31 @@ pub fn ProjectShell(
         "Analytics",
     ];
     view! {
-        <div class="dashboard">
-            <header class="topbar">
-                <a href="/" class="brand">"Gatehouse"</a>
-                <span class="topbar-right"><span class="muted">{project_name}</span><crate::components::ThemeToggle/></span>
+        <div class="min-h-screen">
+            <header class="flex items-center justify-between border-b border-line bg-card px-6 py-3">
+                <a href="/" class="font-bold text-ink no-underline">"Gatehouse"</a>
+                <span class="flex items-center gap-4"><span class="text-sm text-muted">{project_name}</span><crate::components::ThemeToggle/></span>
             </header>
-            <div class="with-nav">
-                <nav class="side-nav" aria-label="Project">
+            <div class="flex flex-col md:flex-row md:items-start">
+                <nav class="w-full shrink-0 px-3 pt-6 md:w-48 md:py-6 [&_ul]:flex [&_ul]:flex-row [&_ul]:flex-wrap [&_ul]:gap-0.5 md:[&_ul]:flex-col" aria-label="Project">
                     <ul>
                         {built.into_iter().map(|(area, label)| {
                             let current = (area == active).then_some("page");
-                            view! { <li><a href=format!("/projects/{project_id}/{area}") aria-current=current>{label}</a></li> }
+                            let look = if current.is_some() {
+                                "block rounded-md border border-line bg-card px-3 py-1.5 text-sm font-semibold text-ink no-underline"
+                            } else {
+                                "block rounded-md border border-transparent px-3 py-1.5 text-sm text-ink no-underline"
+                            };
+                            view! {
+                                <li>
+                                    <a href=format!("/projects/{project_id}/{area}") aria-current=current class=look>{label}</a></li> }
                         }).collect_view()}
                         {coming.into_iter().map(|label| view! {
-                            <li><span class="soon" title="Not built yet">{label}</span></li>
+                            <li><span class="block rounded-md px-3 py-1.5 text-sm text-muted opacity-70" title="Not built yet">{label}</span></li>
                         }).collect_view()}
                     </ul>
                 </nav>
-                <main class="content">{children()}</main>
+                <main class="mx-auto flex w-full max-w-5xl min-w-0 flex-1 flex-col gap-5 px-4 py-6">{children()}</main>
             </div>
         </div>
     }

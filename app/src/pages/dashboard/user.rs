@@ -27,7 +27,7 @@ pub fn UserPage() -> impl IntoView {
     let save_error = action_error(save);
     let saved = move || save.value().get().is_some_and(|r| r.is_ok());
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p class="py-16 text-center text-muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let (project_id, user_id) = ids.get();
                 let u = match detail.await {
@@ -37,13 +37,13 @@ pub fn UserPage() -> impl IntoView {
                 let sessions = u.sessions.into_iter().map(|s| {
                     let (project_id, user_id) = (project_id.clone(), user_id.clone());
                     view! {
-                        <li class="session">
+                        <li class="session flex items-center justify-between gap-3 text-sm">
                             <span>"Signed in "{format_utc(s.created_at)}<br/><small>"Last used "{format_utc(s.last_used_at)}</small></span>
                             <ActionForm action=revoke>
                                 <input type="hidden" name="project_id" value=project_id/>
                                 <input type="hidden" name="user_id" value=user_id/>
                                 <input type="hidden" name="session_id" value=s.id/>
-                                <button type="submit" class="secondary small">"Revoke"</button>
+                                <button type="submit" class="secondary whitespace-nowrap rounded-lg border border-line px-3 py-1 text-sm font-semibold text-ink">"Revoke"</button>
                             </ActionForm>
                         </li>
                     }
@@ -52,11 +52,11 @@ pub fn UserPage() -> impl IntoView {
                 let title = u.email.clone().unwrap_or_else(|| u.id.clone());
                 view! {
                     <ProjectShell project_id=project_id project_name=u.project_name active="users">
-                        <section class="panel" aria-labelledby="user-heading">
+                        <section class="panel rounded-xl border border-line bg-card px-6 py-5 [&_h1]:mb-4 [&_h1]:text-xl [&_h1]:font-bold [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="user-heading">
                             <h1 id="user-heading">{title}</h1>
-                            <p class="muted">"User ID "<code>{u.id.clone()}</code>" · signed up "{format_utc(u.signed_up_at)}
+                            <p class="text-sm text-muted">"User ID "<code>{u.id.clone()}</code>" · signed up "{format_utc(u.signed_up_at)}
                                 " · last active "{format_utc(u.last_active_at)}</p>
-                            <ActionForm action=save attr:class="auth-form settings-form">
+                            <ActionForm action=save attr:class="flex max-w-xl flex-col gap-4 [&_fieldset]:m-0 [&_fieldset]:flex [&_fieldset]:flex-col [&_fieldset]:gap-2 [&_fieldset]:rounded-lg [&_fieldset]:border [&_fieldset]:border-line [&_fieldset]:px-4 [&_fieldset]:py-3 [&_legend]:px-1 [&_legend]:text-sm [&_legend]:font-semibold">
                                 <input type="hidden" name="project_id" value=p1/>
                                 <input type="hidden" name="user_id" value=u1/>
                                 <Field label="Display name" name="display_name" required=false value=u.display_name.unwrap_or_default()/>
@@ -65,23 +65,23 @@ pub fn UserPage() -> impl IntoView {
                                 <JsonField label="Client read-only metadata" name="client_read_only_metadata" value=u.client_read_only_metadata/>
                                 <JsonField label="Server metadata" name="server_metadata" value=u.server_metadata/>
                                 <FormError message=save_error/>
-                                {move || saved().then(|| view! { <p class="form-ok" role="status">"Saved."</p> })}
-                                <button type="submit" class="primary" disabled=move || save.pending().get()>
+                                {move || saved().then(|| view! { <p class="m-0 text-sm text-muted" role="status">"Saved."</p> })}
+                                <button type="submit" class="primary whitespace-nowrap rounded-lg bg-accent px-4 py-2.5 font-semibold text-on-accent disabled:cursor-progress disabled:opacity-60" disabled=move || save.pending().get()>
                                     {move || if save.pending().get() { "Saving…" } else { "Save user" }}
                                 </button>
                             </ActionForm>
                         </section>
-                        <section class="panel" aria-labelledby="user-sessions-heading">
+                        <section class="panel rounded-xl border border-line bg-card px-6 py-5 [&_h1]:mb-4 [&_h1]:text-xl [&_h1]:font-bold [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="user-sessions-heading">
                             <h2 id="user-sessions-heading">"Sessions"</h2>
-                            <ul class="sessions">{sessions}</ul>
+                            <ul class="flex flex-col gap-2 [&_small]:text-muted">{sessions}</ul>
                         </section>
-                        <section class="panel danger" aria-labelledby="remove-heading">
+                        <section class="panel danger rounded-xl border border-danger bg-card px-6 py-5 [&_h1]:mb-4 [&_h1]:text-xl [&_h1]:font-bold [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="remove-heading">
                             <h2 id="remove-heading">"Delete user"</h2>
-                            <ActionForm action=remove attr:class="auth-form inline-form">
+                            <ActionForm action=remove attr:class="flex max-w-sm flex-col gap-4">
                                 <input type="hidden" name="project_id" value=p2/>
                                 <input type="hidden" name="user_id" value=u2/>
-                                <label class="check"><input type="checkbox" required/>" Delete this user and their sessions"</label>
-                                <button type="submit" class="danger">"Delete user"</button>
+                                <label class="flex items-center gap-2 text-sm"><input type="checkbox" required/>" Delete this user and their sessions"</label>
+                                <button type="submit" class="whitespace-nowrap rounded-lg bg-danger px-4 py-2.5 font-semibold text-white">"Delete user"</button>
                             </ActionForm>
                         </section>
                     </ProjectShell>
@@ -103,11 +103,11 @@ fn JsonField(
     let check_label = label.clone();
     let label_for = id.clone();
     view! {
-        <label class="field" for=label_for>
+        <label class=crate::components::FIELD for=label_for>
             <span>{label}" (JSON)"</span>
-            <textarea id=id name=name rows="4" class="json" spellcheck="false" aria-invalid=move || problem.get().is_some().to_string()
+            <textarea id=id name=name rows="4" class="json font-mono text-xs aria-invalid:border-danger" spellcheck="false" aria-invalid=move || problem.get().is_some().to_string()
                 on:input=move |ev| problem.set(parse_metadata(&check_label, &event_target_value(&ev)).err())>{value}</textarea>
-            {move || problem.get().map(|p| view! { <span class="form-error" role="alert">{p}</span> })}
+            {move || problem.get().map(|p| view! { <span class="form-error m-0 text-sm text-danger" role="alert">{p}</span> })}
         </label>
     }
 }

@@ -25,7 +25,7 @@ pub fn UsersPage() -> impl IntoView {
         |(id, (text, sort, cursor))| project_users(id, Some(text), Some(sort), cursor),
     );
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p class="py-16 text-center text-muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let id = project_id.get();
                 let (text, sort, _) = filters.get();
@@ -49,9 +49,9 @@ pub fn UsersPage() -> impl IntoView {
                 let sorts = [("newest", "Newest first"), ("oldest", "Oldest first"), ("active", "Recently active")];
                 view! {
                     <ProjectShell project_id=id project_name=page.project_name active="users">
-                        <section class="panel" aria-labelledby="users-heading">
+                        <section class="panel rounded-xl border border-line bg-card px-6 py-5 [&_h1]:mb-4 [&_h1]:text-xl [&_h1]:font-bold [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="users-heading">
                             <h1 id="users-heading">"Users"</h1>
-                            <form method="get" class="toolbar" role="search">
+                            <form method="get" class="mb-4 flex flex-wrap gap-2 [&_input]:min-w-48 [&_input]:flex-1 [&_input]:rounded-lg [&_input]:border [&_input]:border-line [&_input]:bg-page [&_input]:px-2.5 [&_input]:py-1.5 [&_select]:rounded-lg [&_select]:border [&_select]:border-line [&_select]:bg-page [&_select]:px-2.5 [&_select]:py-1.5" role="search">
                                 <label class="sr-only" for="user-search">"Search users"</label>
                                 <input id="user-search" type="search" name="query" value=text placeholder="Search by email, name or ID"/>
                                 <label class="sr-only" for="user-sort">"Sort"</label>
@@ -60,14 +60,14 @@ pub fn UsersPage() -> impl IntoView {
                                         <option value=value selected={value == sort}>{label}</option>
                                     }).collect_view()}
                                 </select>
-                                <button type="submit" class="secondary small">"Search"</button>
+                                <button type="submit" class="secondary whitespace-nowrap rounded-lg border border-line px-3 py-1 text-sm font-semibold text-ink">"Search"</button>
                             </form>
-                            <table class="table">
+                            <table class="w-full border-collapse text-sm [&_th]:border-b [&_th]:border-line [&_th]:p-2 [&_th]:text-left [&_th]:font-semibold [&_th]:text-muted [&_td]:border-b [&_td]:border-line [&_td]:p-2 [&_td]:[overflow-wrap:anywhere]">
                                 <thead><tr><th>"Email"</th><th>"Name"</th><th>"User ID"</th><th>"Signed up"</th><th>"Last active"</th></tr></thead>
                                 <tbody>{rows}</tbody>
                             </table>
-                            {empty.then(|| view! { <p class="muted">"No users match."</p> })}
-                            {next.map(|href| view! { <p class="pager"><a href=href rel="next">"Next page →"</a></p> })}
+                            {empty.then(|| view! { <p class="text-sm text-muted">"No users match."</p> })}
+                            {next.map(|href| view! { <p class="mt-4 text-right"><a href=href rel="next">"Next page →"</a></p> })}
                         </section>
                     </ProjectShell>
                 }.into_any()

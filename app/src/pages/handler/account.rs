@@ -38,12 +38,12 @@ pub fn AccountPage() -> impl IntoView {
         |(id, _, _)| my_sessions(id),
     );
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p class="py-16 text-center text-muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let project = match info.await {
                     Ok(p) => p,
                     Err(e) => return view! { <AuthCard title="Account settings" project="">
-                        <p class="form-error" role="alert">{error_message(&e)}</p>
+                        <p class="form-error m-0 text-sm text-danger" role="alert">{error_message(&e)}</p>
                     </AuthCard> }.into_any(),
                 };
                 let user = match me.await {
@@ -51,11 +51,11 @@ pub fn AccountPage() -> impl IntoView {
                     Ok(None) => return view! {
                         <AuthCard title="Account settings" project=project.display_name.clone()>
                             <p>"You are not signed in."</p>
-                            <p class="switch"><a href=format!("/handler/{}/sign-in", project.id)>"Sign in"</a></p>
+                            <p class="mt-5 text-sm text-muted"><a href=format!("/handler/{}/sign-in", project.id)>"Sign in"</a></p>
                         </AuthCard>
                     }.into_any(),
                     Err(e) => return view! { <AuthCard title="Account settings" project=project.display_name.clone()>
-                        <p class="form-error" role="alert">{error_message(&e)}</p>
+                        <p class="form-error m-0 text-sm text-danger" role="alert">{error_message(&e)}</p>
                     </AuthCard> }.into_any(),
                 };
                 let sessions = sessions.await.unwrap_or_default();
@@ -64,19 +64,19 @@ pub fn AccountPage() -> impl IntoView {
                 let session_items = sessions.into_iter().map(|s| {
                     let id = id.clone();
                     view! {
-                        <li class="session">
+                        <li class="session flex items-center justify-between gap-3 text-sm">
                             <span>
                                 "Signed in "{format_utc(s.created_at)}<br/>
                                 <small>"Last used "{format_utc(s.last_used_at)}</small>
                             </span>
                             {if s.is_current {
-                                view! { <span class="badge">"This device"</span> }.into_any()
+                                view! { <span class="badge whitespace-nowrap rounded-full border border-line px-2 py-0.5 text-xs font-semibold">"This device"</span> }.into_any()
                             } else {
                                 view! {
                                     <ActionForm action=revoke>
                                         <input type="hidden" name="project_id" value=id/>
                                         <input type="hidden" name="session_id" value=s.id/>
-                                        <button type="submit" class="secondary small">"Revoke"</button>
+                                        <button type="submit" class="secondary whitespace-nowrap rounded-lg border border-line px-3 py-1 text-sm font-semibold text-ink">"Revoke"</button>
                                     </ActionForm>
                                 }.into_any()
                             }}
@@ -84,13 +84,13 @@ pub fn AccountPage() -> impl IntoView {
                     }
                 }).collect_view();
                 let delete_section = user.can_delete_account.then(|| { let id = id.clone(); view! {
-                    <section class="settings-section danger" aria-labelledby="delete-heading">
+                    <section class="danger mt-5 border-t border-line pt-4 [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="delete-heading">
                         <h2 id="delete-heading">"Delete account"</h2>
-                        <ActionForm action=delete attr:class="auth-form">
+                        <ActionForm action=delete attr:class="flex flex-col gap-4">
                             <input type="hidden" name="project_id" value=id/>
-                            <label class="check"><input type="checkbox" required/>" I understand this cannot be undone"</label>
+                            <label class="flex items-center gap-2 text-sm"><input type="checkbox" required/>" I understand this cannot be undone"</label>
                             <FormError message=action_error(delete)/>
-                            <button type="submit" class="danger">"Delete my account"</button>
+                            <button type="submit" class="whitespace-nowrap rounded-lg bg-danger px-4 py-2.5 font-semibold text-white">"Delete my account"</button>
                         </ActionForm>
                     </section>
                 }});
@@ -102,49 +102,49 @@ pub fn AccountPage() -> impl IntoView {
                 let display_name = user.display_name.clone().unwrap_or_default();
                 view! {
                     <AuthCard title="Account settings" project=project.display_name.clone()>
-                        <p class="signed-in-as">"Signed in as "<strong>{user.email.clone()}</strong></p>
+                        <p class="signed-in-as mb-4 text-sm text-muted">"Signed in as "<strong>{user.email.clone()}</strong></p>
 
-                        <section class="settings-section" aria-labelledby="profile-heading">
+                        <section class="mt-5 border-t border-line pt-4 [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="profile-heading">
                             <h2 id="profile-heading">"Profile"</h2>
-                            <ActionForm action=update attr:class="auth-form">
+                            <ActionForm action=update attr:class="flex flex-col gap-4">
                                 <input type="hidden" name="project_id" value=id_profile/>
                                 <Field label="Display name" name="display_name" autocomplete="name" required=false
                                     value=display_name/>
                                 <FormError message=action_error(update)/>
-                                <button type="submit" class="primary" disabled=move || update.pending().get()>
+                                <button type="submit" class="primary whitespace-nowrap rounded-lg bg-accent px-4 py-2.5 font-semibold text-on-accent disabled:cursor-progress disabled:opacity-60" disabled=move || update.pending().get()>
                                     {move || if update.pending().get() { "Saving…" } else { "Save" }}
                                 </button>
                             </ActionForm>
                         </section>
 
-                        <section class="settings-section" aria-labelledby="password-heading">
+                        <section class="mt-5 border-t border-line pt-4 [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="password-heading">
                             <h2 id="password-heading">{password_heading}</h2>
-                            <ActionForm action=change_password attr:class="auth-form">
+                            <ActionForm action=change_password attr:class="flex flex-col gap-4">
                                 <input type="hidden" name="project_id" value=id_password/>
                                 {old_password}
                                 <NewPasswordField label="New password" name="new_password"
                                     min=project.password_min_length max=project.password_max_length/>
                                 <FormError message=action_error(change_password)/>
                                 {move || password_changed().then(|| view! {
-                                    <p class="form-ok" role="status">"Password changed. Your other sessions were signed out."</p>
+                                    <p class="m-0 text-sm text-muted" role="status">"Password changed. Your other sessions were signed out."</p>
                                 })}
-                                <button type="submit" class="primary" disabled=move || change_password.pending().get()>
+                                <button type="submit" class="primary whitespace-nowrap rounded-lg bg-accent px-4 py-2.5 font-semibold text-on-accent disabled:cursor-progress disabled:opacity-60" disabled=move || change_password.pending().get()>
                                     {move || if change_password.pending().get() { "Changing…" } else { "Change password" }}
                                 </button>
                             </ActionForm>
                         </section>
 
-                        <section class="settings-section" aria-labelledby="sessions-heading">
+                        <section class="mt-5 border-t border-line pt-4 [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="sessions-heading">
                             <h2 id="sessions-heading">"Active sessions"</h2>
-                            <ul class="sessions">{session_items}</ul>
+                            <ul class="flex flex-col gap-2 [&_small]:text-muted">{session_items}</ul>
                             <FormError message=action_error(revoke)/>
                         </section>
 
                         {delete_section}
 
-                        <ActionForm action=sign_out attr:class="sign-out">
+                        <ActionForm action=sign_out attr:class="mt-4">
                             <input type="hidden" name="project_id" value=id_sign_out/>
-                            <button type="submit" class="secondary">"Sign out"</button>
+                            <button type="submit" class="secondary w-full whitespace-nowrap rounded-lg border border-line px-4 py-2.5 font-semibold text-ink">"Sign out"</button>
                         </ActionForm>
                     </AuthCard>
                 }.into_any()

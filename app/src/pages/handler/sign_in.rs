@@ -12,11 +12,11 @@ pub fn SignInPage() -> impl IntoView {
     let action = ServerAction::<SignIn>::new();
     let error = action_error(action);
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p class="py-16 text-center text-muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match info.await {
                     Err(e) => view! { <AuthCard title="Sign in" project="">
-                        <p class="form-error" role="alert">{error_message(&e)}</p>
+                        <p class="form-error m-0 text-sm text-danger" role="alert">{error_message(&e)}</p>
                     </AuthCard> }.into_any(),
                     Ok(p) if !p.credential_enabled => view! { <AuthCard title="Sign in" project=p.display_name>
                         <p>"Signing in with a password is turned off for this project."</p>
@@ -25,18 +25,18 @@ pub fn SignInPage() -> impl IntoView {
                         let sign_up_link = p.sign_up_enabled.then(|| with_return(format!("/handler/{}/sign-up", p.id), &return_to.get()));
                         view! {
                         <AuthCard title="Sign in" project=p.display_name>
-                            <ActionForm action=action attr:class="auth-form">
+                            <ActionForm action=action attr:class="flex flex-col gap-4">
                                 <input type="hidden" name="project_id" value=p.id/>
                                 <input type="hidden" name="after_auth_return_to" value=return_to.get()/>
                                 <Field label="Email" name="email" kind="email" autocomplete="email"/>
                                 <Field label="Password" name="password" kind="password" autocomplete="current-password"/>
                                 <FormError message=error/>
-                                <button type="submit" class="primary" disabled=move || action.pending().get()>
+                                <button type="submit" class="primary whitespace-nowrap rounded-lg bg-accent px-4 py-2.5 font-semibold text-on-accent disabled:cursor-progress disabled:opacity-60" disabled=move || action.pending().get()>
                                     {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
                                 </button>
                             </ActionForm>
                             {sign_up_link.map(|href| view! {
-                                <p class="switch">"No account yet? "<a href=href>"Sign up"</a></p>
+                                <p class="mt-5 text-sm text-muted">"No account yet? "<a href=href>"Sign up"</a></p>
                             })}
                         </AuthCard>
                     }.into_any()

@@ -12,16 +12,16 @@ pub fn SignUpPage() -> impl IntoView {
     let action = ServerAction::<SignUp>::new();
     let error = action_error(action);
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p class="py-16 text-center text-muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match info.await {
                     Err(e) => view! { <AuthCard title="Create your account" project="">
-                        <p class="form-error" role="alert">{error_message(&e)}</p>
+                        <p class="form-error m-0 text-sm text-danger" role="alert">{error_message(&e)}</p>
                     </AuthCard> }.into_any(),
                     Ok(p) if !p.sign_up_enabled || !p.credential_enabled => view! {
                         <AuthCard title="Create your account" project=p.display_name.clone()>
                             <p>{format!("{} is not taking new sign-ups with a password right now.", p.display_name)}</p>
-                            <p class="switch">"Already have an account? "
+                            <p class="mt-5 text-sm text-muted">"Already have an account? "
                                 <a href=with_return(format!("/handler/{}/sign-in", p.id), &return_to.get())>"Sign in"</a>
                             </p>
                         </AuthCard>
@@ -30,18 +30,18 @@ pub fn SignUpPage() -> impl IntoView {
                         let sign_in_link = with_return(format!("/handler/{}/sign-in", p.id), &return_to.get());
                         view! {
                         <AuthCard title="Create your account" project=p.display_name>
-                            <ActionForm action=action attr:class="auth-form">
+                            <ActionForm action=action attr:class="flex flex-col gap-4">
                                 <input type="hidden" name="project_id" value=p.id/>
                                 <input type="hidden" name="after_auth_return_to" value=return_to.get()/>
                                 <Field label="Email" name="email" kind="email" autocomplete="email"/>
                                 <NewPasswordField label=format!("Password (at least {} characters)", p.password_min_length) name="password"
                                     min=p.password_min_length max=p.password_max_length/>
                                 <FormError message=error/>
-                                <button type="submit" class="primary" disabled=move || action.pending().get()>
+                                <button type="submit" class="primary whitespace-nowrap rounded-lg bg-accent px-4 py-2.5 font-semibold text-on-accent disabled:cursor-progress disabled:opacity-60" disabled=move || action.pending().get()>
                                     {move || if action.pending().get() { "Creating your account…" } else { "Sign up" }}
                                 </button>
                             </ActionForm>
-                            <p class="switch">"Already have an account? "<a href=sign_in_link>"Sign in"</a></p>
+                            <p class="mt-5 text-sm text-muted">"Already have an account? "<a href=sign_in_link>"Sign in"</a></p>
                         </AuthCard>
                     }.into_any()
                     }
