@@ -92,6 +92,7 @@ describe('dashboard', () => {
     assert.equal(await page.locator('.chart rect').count(), 30);
     assert.equal(await page.getAttribute('.chart rect:last-of-type', 'data-count'), '55', "today's bar");
     assert.equal(await page.locator('.recent li').count(), 5);
+    assert.equal(await page.locator('.hosted a').count(), 3);
     await shot(page, 'overview');
     await page.click('nav a:has-text("Users")');
     await page.waitForURL(`${gh.baseUrl}/projects/${projectId}/users`);
@@ -225,11 +226,16 @@ describe('dashboard', () => {
     const page = await context.newPage();
     await signUpAdmin(page, 'nojs-admin@example.com');
     await page.fill('input[name="display_name"]', 'Plain HTML');
+    await page.uncheck('input[name="sign_up_enabled"]');
     await page.click('button:has-text("Create project")');
     await page.waitForSelector('text=Plain HTML is ready');
     assert.match(await page.textContent('code[data-key="secret_server_key"]'), /^ssk_/);
+    const projectId = await page.textContent('code[data-key="project_id"]');
     await page.goto(gh.baseUrl);
-    await page.waitForSelector('td:has-text("Plain HTML")');
+    await page.click('a:has-text("Plain HTML")');
+    await page.waitForURL(`${gh.baseUrl}/projects/${projectId}/overview`);
+    await page.click('.hosted a:has-text("sign-up")');
+    await page.waitForSelector('text=is not taking new sign-ups', { state: 'attached' });
     await context.close();
   });
 });

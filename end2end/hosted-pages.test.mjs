@@ -45,10 +45,11 @@ describe('hosted auth pages', () => {
     assert.equal(await page.textContent('.signed-in-as strong'), 'js@example.com');
 
     await page.waitForSelector('body[data-hydrated="true"]');
-    await submit(page, { display_name: 'Ada Lovelace' }, 'Save');
+    await submit(page, { display_name: 'Ada Lovelace', profile_image_url: `${gh.baseUrl}/favicon.svg` }, 'Save');
     await page.waitForFunction(() => !document.querySelector('button.primary')?.disabled);
     await page.reload();
     assert.equal(await page.inputValue('input[name="display_name"]'), 'Ada Lovelace');
+    assert.equal(await page.getAttribute('img.avatar', 'src'), `${gh.baseUrl}/favicon.svg`);
     await shot(page, 'account-settings');
 
     await page.goto(`${pages}/sign-out`);

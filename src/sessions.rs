@@ -282,6 +282,20 @@ impl Core {
         .await?)
     }
 
+    /// Ends another of a user's sessions; the one in use ends by signing out instead.
+    pub async fn revoke_other_session(
+        &self,
+        project_id: &str,
+        user_id: &str,
+        session_id: &str,
+        current_session_id: Option<&str>,
+    ) -> Result<()> {
+        if current_session_id == Some(session_id) {
+            return Err(Error::CannotDeleteCurrentSession);
+        }
+        self.delete_session(project_id, user_id, session_id).await
+    }
+
     /// Ends one of a user's sessions.
     pub async fn delete_session(
         &self,

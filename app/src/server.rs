@@ -21,6 +21,7 @@ pub struct ProjectSummary {
 pub struct Me {
     pub email: Option<String>,
     pub display_name: Option<String>,
+    pub profile_image_url: Option<String>,
     pub has_password: bool,
     pub can_delete_account: bool,
 }
@@ -117,6 +118,7 @@ pub async fn current_user(project_id: String) -> Result<Option<Me>, ServerFnErro
         has_password: u.password_hash.is_some(),
         email: u.primary_email,
         display_name: u.display_name,
+        profile_image_url: u.profile_image_url,
         can_delete_account: project.config.client_user_deletion_enabled,
     }))
 }
@@ -144,13 +146,8 @@ pub async fn my_sessions(project_id: String) -> Result<Vec<SessionRow>, ServerFn
 #[server(prefix = "/_sfn")]
 pub async fn revoke_session(project_id: String, session_id: String) -> Result<(), ServerFnError> {
     let (current, user) = ssr::signed_in(&project_id).await?;
-    if current.id == session_id {
-        return Err(ssr::shown(
-            gatehouse_core::Error::CannotDeleteCurrentSession,
-        ));
-    }
     ssr::core()
-        .delete_session(&project_id, &user.id, &session_id)
+        .revoke_other_session(&project_id, &user.id, &session_id, Some(&current.id))
         .await
         .map_err(ssr::shown)
 }
@@ -205,15 +202,16 @@ pub async fn delete_account(project_id: String) -> Result<(), ServerFnError> {
 }
 
 #[server(prefix = "/_sfn")]
-pub async fn update_display_name(
+pub async fn update_profile(
     project_id: String,
     display_name: String,
+    profile_image_url: String,
 ) -> Result<(), ServerFnError> {
     let project = ssr::project(&project_id).await?;
     let (_, user) = ssr::signed_in(&project_id).await?;
-    let name = display_name.trim();
     let update = gatehouse_core::users::UserUpdate {
-        display_name: Some((!name.is_empty()).then(|| name.to_string())),
+        display_name: Some(ssr::non_empty(display_name)),
+        profile_image_url: Some(ssr::non_empty(profile_image_url)),
         ..Default::default()
     };
     ssr::core()
@@ -392,10 +390,9 @@ pub async fn save_user(
     let meta = |label, text: &str| {
         parse_metadata(label, text).map_err(|m| ssr::shown(gatehouse_core::Error::Schema(m)))
     };
-    let text = |t: String| Some(Some(t.trim().to_string()).filter(|t| !t.is_empty()));
     let update = UserUpdate {
-        display_name: text(display_name),
-        primary_email: text(email),
+        display_name: Some(ssr::non_empty(display_name)),
+        primary_email: Some(ssr::non_empty(email)),
         client_metadata: Some(meta("Client metadata", &client_metadata)?),
         client_read_only_metadata: Some(meta(
             "Client read-only metadata",
@@ -643,15 +640,25 @@ pub async fn dashboard_data() -> Result<Option<Dashboard>, ServerFnError> {
 /// Creates a project with a full key set, then sends the browser to the dashboard, where the
 /// keys are shown once.
 #[server(prefix = "/_sfn")]
-pub async fn create_project(display_name: String) -> Result<(), ServerFnError> {
+pub async fn create_project(
+    display_name: String,
+    credential_enabled: Option<String>,
+    sign_up_enabled: Option<String>,
+) -> Result<(), ServerFnError> {
     use gatehouse_core::projects::{ProjectCreate, INTERNAL_PROJECT_ID};
     let (_, admin) = ssr::signed_in(INTERNAL_PROJECT_ID).await?;
     let core = ssr::core();
+    // Checkboxes send a value only when ticked.
+    let config = serde_json::json!({
+        "credential_enabled": credential_enabled.is_some(),
+        "sign_up_enabled": sign_up_enabled.is_some(),
+    });
     let project = core
         .create_project(
             Some(&admin.id),
             ProjectCreate {
                 display_name,
+                config: Some(config),
                 ..Default::default()
             },
         )
@@ -855,6 +862,11 @@ mod ssr {
         ) {
             options.append_header(SET_COOKIE, value);
         }
+    }
+
+    /// A form field's text, trimmed; empty means none.
+    pub fn non_empty(text: String) -> Option<String> {
+        Some(text.trim().to_string()).filter(|t| !t.is_empty())
     }
 
     /// A project the signed-in dashboard user manages; anyone else is told it does not exist.

@@ -143,11 +143,13 @@ pub async fn remove(
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
     let owner = session_owner(&core, &auth, &q).await?;
-    if auth.session_id.as_deref() == Some(session_id.as_str()) {
-        return Err(Error::CannotDeleteCurrentSession.into());
-    }
-    core.delete_session(&auth.project.id, &owner, &session_id)
-        .await?;
+    core.revoke_other_session(
+        &auth.project.id,
+        &owner,
+        &session_id,
+        auth.session_id.as_deref(),
+    )
+    .await?;
     Ok(success())
 }
 

@@ -48,6 +48,8 @@ pub fn DashboardHome() -> impl IntoView {
                                 <h2 id="new-project-heading">"New project"</h2>
                                 <ActionForm action=create attr:class="flex max-w-sm flex-col gap-4">
                                     <Field label="Project name" name="display_name"/>
+                                    <label class="flex items-center gap-2 text-sm"><input type="checkbox" name="credential_enabled" checked/>"Sign-in with email and password"</label>
+                                    <label class="flex items-center gap-2 text-sm"><input type="checkbox" name="sign_up_enabled" checked/>"New users can sign up"</label>
                                     <FormError message=error/>
                                     <button type="submit" class="primary whitespace-nowrap rounded-lg bg-accent px-4 py-2.5 font-semibold text-on-accent disabled:cursor-progress disabled:opacity-60" disabled=move || create.pending().get()>
                                         {move || if create.pending().get() { "Creating…" } else { "Create project" }}

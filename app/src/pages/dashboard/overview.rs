@@ -19,6 +19,12 @@ pub fn OverviewPage() -> impl IntoView {
                     Err(e) => return view! { <DashboardError error=e/> }.into_any(),
                 };
                 let recent: i64 = o.sign_ups.iter().sum();
+                let handler = format!("/handler/{}", project_id.get());
+                let hosted = ["sign-up", "sign-in", "account-settings"].map(|page| {
+                    let href = format!("{handler}/{page}");
+                    let text = href.clone();
+                    view! { <li><a href=href><code>{text}</code></a></li> }
+                }).into_iter().collect_view();
                 let active = o.recently_active.into_iter().map(|u| view! {
                     <li><span>{u.email.unwrap_or_else(|| "(no email)".into())}</span>
                         <small class="text-sm text-muted">{format_utc(u.last_active_at)}</small></li>
@@ -32,6 +38,11 @@ pub fn OverviewPage() -> impl IntoView {
                         <section class="panel rounded-xl border border-line bg-card px-6 py-5 [&_h1]:mb-4 [&_h1]:text-xl [&_h1]:font-bold [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="signups-heading">
                             <h1 id="signups-heading">"Sign-ups"</h1>
                             <DailyChart values=o.sign_ups first_day_ms=o.first_day_ms label="Sign-ups per day over the last 30 days"/>
+                        </section>
+                        <section class="panel rounded-xl border border-line bg-card px-6 py-5 [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="hosted-heading">
+                            <h2 id="hosted-heading">"Hosted pages"</h2>
+                            <p class="mb-2 text-sm text-muted">"Send your users here to sign up and sign in; add "<code>"?after_auth_return_to=…"</code>" to bring them back."</p>
+                            <ul class="hosted flex flex-col gap-1 text-sm">{hosted}</ul>
                         </section>
                         <section class="panel rounded-xl border border-line bg-card px-6 py-5 [&_h1]:mb-4 [&_h1]:text-xl [&_h1]:font-bold [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="active-heading">
                             <h2 id="active-heading">"Recently active"</h2>

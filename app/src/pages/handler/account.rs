@@ -4,13 +4,13 @@ use super::project_id;
 use crate::components::{action_error, format_utc, AuthCard, Field, FormError, NewPasswordField};
 use crate::server::{
     current_user, error_message, my_sessions, project_info, ChangePassword, DeleteAccount,
-    RevokeSession, SignOut, UpdateDisplayName,
+    RevokeSession, SignOut, UpdateProfile,
 };
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
     let project_id = project_id();
-    let update = ServerAction::<UpdateDisplayName>::new();
+    let update = ServerAction::<UpdateProfile>::new();
     let change_password = ServerAction::<ChangePassword>::new();
     let revoke = ServerAction::<RevokeSession>::new();
     let delete = ServerAction::<DeleteAccount>::new();
@@ -100,9 +100,14 @@ pub fn AccountPage() -> impl IntoView {
                 let (id_profile, id_password, id_sign_out) = (id.clone(), id.clone(), id);
                 let password_heading = if user.has_password { "Change password" } else { "Set a password" };
                 let display_name = user.display_name.clone().unwrap_or_default();
+                let image_url = user.profile_image_url.clone().unwrap_or_default();
+                let avatar = user.profile_image_url.clone().map(|src| view! {
+                    <img src=src alt="" class="avatar h-12 w-12 rounded-full border border-line object-cover"/>
+                });
                 view! {
                     <AuthCard title="Account settings" project=project.display_name.clone()>
-                        <p class="signed-in-as mb-4 text-sm text-muted">"Signed in as "<strong>{user.email.clone()}</strong></p>
+                        <div class="mb-4 flex items-center gap-3">{avatar}
+                            <p class="signed-in-as text-sm text-muted">"Signed in as "<strong>{user.email.clone()}</strong></p></div>
 
                         <section class="mt-5 border-t border-line pt-4 [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="profile-heading">
                             <h2 id="profile-heading">"Profile"</h2>
@@ -110,6 +115,7 @@ pub fn AccountPage() -> impl IntoView {
                                 <input type="hidden" name="project_id" value=id_profile/>
                                 <Field label="Display name" name="display_name" autocomplete="name" required=false
                                     value=display_name/>
+                                <Field label="Profile image URL" name="profile_image_url" kind="url" required=false value=image_url/>
                                 <FormError message=action_error(update)/>
                                 <button type="submit" class="primary whitespace-nowrap rounded-lg bg-accent px-4 py-2.5 font-semibold text-on-accent disabled:cursor-progress disabled:opacity-60" disabled=move || update.pending().get()>
                                     {move || if update.pending().get() { "Saving…" } else { "Save" }}
