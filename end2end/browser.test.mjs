@@ -47,6 +47,29 @@ describe('pages in Chromium', () => {
     await context.close();
   });
 
+  test("pages fit a phone's width", async () => {
+    const context = await browser.newContext({ viewport: { width: 360, height: 740 } });
+    const page = await watchedPage(context);
+    const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+    await page.goto(`${gh.baseUrl}/handler/internal/sign-up?after_auth_return_to=%2F`);
+    assert.ok(await fits(), 'sign-up page');
+    await page.fill('input[name="email"]', 'phone@example.com');
+    await page.fill('input[name="password"]', 'correct horse battery');
+    await page.click('button:has-text("Sign up")');
+    await page.waitForURL(`${gh.baseUrl}/`);
+    await page.fill('input[name="display_name"]', 'Pocket');
+    await page.click('button:has-text("Create project")');
+    await page.waitForSelector('text=Pocket is ready');
+    await shot(page, 'phone-dashboard');
+    assert.ok(await fits(), 'dashboard with new keys');
+    await page.click('a:has-text("Pocket")');
+    await page.waitForSelector('.chart');
+    assert.ok(await fits(), 'project overview');
+    await shot(page, 'phone-overview');
+    assert.deepEqual(page.problems, []);
+    await context.close();
+  });
+
   test('without JavaScript the redirect and the page are the same', async () => {
     const context = await browser.newContext({ javaScriptEnabled: false });
     const page = await context.newPage();

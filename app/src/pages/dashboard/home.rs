@@ -31,9 +31,9 @@ pub fn DashboardHome() -> impl IntoView {
                 }).collect_view();
                 view! {
                     <div class="min-h-screen">
-                        <header class="flex items-center justify-between border-b border-line bg-card px-6 py-3">
+                        <header class="flex flex-wrap items-center justify-between gap-2 border-b border-line bg-card px-4 py-3 sm:px-6">
                             <strong>"Gatehouse"</strong>
-                            <span class="flex items-center gap-4"><span class="text-sm text-muted">{data.email}</span><ThemeToggle/></span>
+                            <span class="flex flex-wrap items-center gap-2 sm:gap-4"><span class="text-sm text-muted">{data.email}</span><ThemeToggle/></span>
                         </header>
                         <main class="mx-auto flex w-full max-w-5xl min-w-0 flex-1 flex-col gap-5 px-4 py-6">
                             {new_keys}

@@ -26,9 +26,9 @@ pub fn ProjectShell(
     ];
     view! {
         <div class="min-h-screen">
-            <header class="flex items-center justify-between border-b border-line bg-card px-6 py-3">
+            <header class="flex flex-wrap items-center justify-between gap-2 border-b border-line bg-card px-4 py-3 sm:px-6">
                 <a href="/" class="font-bold text-ink no-underline">"Gatehouse"</a>
-                <span class="flex items-center gap-4"><span class="text-sm text-muted">{project_name}</span><crate::components::ThemeToggle/></span>
+                <span class="flex flex-wrap items-center gap-2 sm:gap-4"><span class="text-sm text-muted">{project_name}</span><crate::components::ThemeToggle/></span>
             </header>
             <div class="flex flex-col md:flex-row md:items-start">
                 <nav class="w-full shrink-0 px-3 pt-6 md:w-48 md:py-6 [&_ul]:flex [&_ul]:flex-row [&_ul]:flex-wrap [&_ul]:gap-0.5 md:[&_ul]:flex-col" aria-label="Project">

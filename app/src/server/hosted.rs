@@ -1,0 +1,216 @@
+//! The hosted auth pages' server functions: sign-up, sign-in, sign-out, account settings.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use super::ssr;
+
+/// What a hosted page shows of its project.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ProjectSummary {
+    pub id: String,
+    pub display_name: String,
+    pub sign_up_enabled: bool,
+    pub credential_enabled: bool,
+    /// The core's password rules, so the form can check as people type.
+    pub password_min_length: usize,
+    pub password_max_length: usize,
+}
+
+/// The signed-in user, as the account page shows them.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Me {
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub profile_image_url: Option<String>,
+    pub has_password: bool,
+    pub can_delete_account: bool,
+}
+
+/// One of the signed-in user's sessions.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SessionRow {
+    pub id: String,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub is_current: bool,
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn project_info(project_id: String) -> Result<ProjectSummary, ServerFnError> {
+    let project = ssr::project(&project_id).await?;
+    Ok(ProjectSummary {
+        id: project.id,
+        display_name: project.display_name,
+        sign_up_enabled: project.config.sign_up_enabled,
+        credential_enabled: project.config.credential_enabled,
+        password_min_length: gatehouse_core::crypto::PASSWORD_MIN_LENGTH,
+        password_max_length: gatehouse_core::crypto::PASSWORD_MAX_LENGTH,
+    })
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn sign_in(
+    project_id: String,
+    email: String,
+    password: String,
+    after_auth_return_to: Option<String>,
+) -> Result<(), ServerFnError> {
+    let project = ssr::project(&project_id).await?;
+    let target = ssr::return_target(&project, after_auth_return_to)?;
+    let input = gatehouse_core::auth::PasswordSignIn { email, password };
+    let tokens = ssr::core()
+        .password_sign_in(&project, input)
+        .await
+        .map_err(ssr::shown)?;
+    ssr::set_session_cookie(&project.id, Some(&tokens.refresh_token));
+    leptos_axum::redirect(&target);
+    Ok(())
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn sign_up(
+    project_id: String,
+    email: String,
+    password: String,
+    after_auth_return_to: Option<String>,
+) -> Result<(), ServerFnError> {
+    let project = ssr::project(&project_id).await?;
+    let target = ssr::return_target(&project, after_auth_return_to)?;
+    let input = gatehouse_core::auth::PasswordSignUp {
+        email,
+        password,
+        verification_callback_url: None,
+    };
+    let tokens = ssr::core()
+        .password_sign_up(&project, None, input)
+        .await
+        .map_err(ssr::shown)?;
+    ssr::set_session_cookie(&project.id, Some(&tokens.refresh_token));
+    leptos_axum::redirect(&target);
+    Ok(())
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn sign_out(project_id: String) -> Result<(), ServerFnError> {
+    if let Some((session, user)) = ssr::page_user(&project_id).await? {
+        ssr::core()
+            .delete_session(&project_id, &user.id, &session.id)
+            .await
+            .map_err(ssr::shown)?;
+    }
+    ssr::set_session_cookie(&project_id, None);
+    leptos_axum::redirect(&format!("/handler/{project_id}/sign-in"));
+    Ok(())
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn current_user(project_id: String) -> Result<Option<Me>, ServerFnError> {
+    let project = ssr::project(&project_id).await?;
+    Ok(ssr::page_user(&project_id).await?.map(|(_, u)| Me {
+        has_password: u.password_hash.is_some(),
+        email: u.primary_email,
+        display_name: u.display_name,
+        profile_image_url: u.profile_image_url,
+        can_delete_account: project.config.client_user_deletion_enabled,
+    }))
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn my_sessions(project_id: String) -> Result<Vec<SessionRow>, ServerFnError> {
+    let Some((current, user)) = ssr::page_user(&project_id).await? else {
+        return Ok(vec![]);
+    };
+    let sessions = ssr::core()
+        .sessions_of_user(&project_id, &user.id, false)
+        .await
+        .map_err(ssr::shown)?;
+    Ok(sessions
+        .into_iter()
+        .map(|s| SessionRow {
+            is_current: s.id == current.id,
+            id: s.id,
+            created_at: s.created_at,
+            last_used_at: s.last_used_at,
+        })
+        .collect())
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn revoke_session(project_id: String, session_id: String) -> Result<(), ServerFnError> {
+    let (current, user) = ssr::signed_in(&project_id).await?;
+    ssr::core()
+        .revoke_other_session(&project_id, &user.id, &session_id, Some(&current.id))
+        .await
+        .map_err(ssr::shown)
+}
+
+/// Changes the password (checking the old one), or sets one for a user who has none.
+#[server(prefix = "/_sfn")]
+pub async fn change_password(
+    project_id: String,
+    old_password: Option<String>,
+    new_password: String,
+) -> Result<(), ServerFnError> {
+    use gatehouse_core::auth::{PasswordSet, PasswordUpdate};
+    let (current, user) = ssr::signed_in(&project_id).await?;
+    let core = ssr::core();
+    let result = match old_password {
+        Some(old_password) if user.password_hash.is_some() => {
+            core.password_update(
+                &user,
+                Some(&current.id),
+                PasswordUpdate {
+                    old_password,
+                    new_password,
+                },
+            )
+            .await
+        }
+        _ => {
+            core.password_set(
+                &user,
+                Some(&current.id),
+                PasswordSet {
+                    password: new_password,
+                },
+            )
+            .await
+        }
+    };
+    result.map_err(ssr::shown)
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn delete_account(project_id: String) -> Result<(), ServerFnError> {
+    let project = ssr::project(&project_id).await?;
+    let (_, user) = ssr::signed_in(&project_id).await?;
+    ssr::core()
+        .delete_own_account(&project, &user)
+        .await
+        .map_err(ssr::shown)?;
+    ssr::set_session_cookie(&project_id, None);
+    leptos_axum::redirect(&format!("/handler/{project_id}/sign-up"));
+    Ok(())
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn update_profile(
+    project_id: String,
+    display_name: String,
+    profile_image_url: String,
+) -> Result<(), ServerFnError> {
+    let project = ssr::project(&project_id).await?;
+    let (_, user) = ssr::signed_in(&project_id).await?;
+    let update = gatehouse_core::users::UserUpdate {
+        display_name: Some(ssr::non_empty(display_name)),
+        profile_image_url: Some(ssr::non_empty(profile_image_url)),
+        ..Default::default()
+    };
+    ssr::core()
+        .update_user(&project, &user, update, false)
+        .await
+        .map_err(ssr::shown)?;
+    Ok(())
+}

@@ -1,0 +1,238 @@
+//! Server functions behind the pages. Each body is a few lines over the core, the same calls
+//! the REST API makes; a page's session is a refresh token in an HttpOnly cookie.
+
+mod dashboard;
+mod hosted;
+
+pub use dashboard::*;
+pub use hosted::*;
+
+use leptos::prelude::*;
+
+/// The message of a server function's error, for showing next to the form.
+pub fn error_message(e: &ServerFnError) -> String {
+    match e {
+        ServerFnError::ServerError(m) => m.clone(),
+        other => format!("Something went wrong: {other}"),
+    }
+}
+
+/// A cookie of the request being served (server only).
+#[cfg(feature = "ssr")]
+pub(crate) fn request_cookie(name: &str) -> Option<String> {
+    let parts = use_context::<http::request::Parts>()?;
+    let found = parts
+        .headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string());
+    found
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use gatehouse_core::projects::Project;
+    use gatehouse_core::sessions::Session;
+    use gatehouse_core::users::User;
+    use gatehouse_core::{Core, Error};
+    use http::header::SET_COOKIE;
+    use http::HeaderValue;
+    use leptos::prelude::*;
+
+    pub fn core() -> Core {
+        expect_context::<Core>()
+    }
+
+    /// New keys waiting to be shown to the admin who made them: kept in memory for a minute,
+    /// handed out once.
+    fn flashes() -> &'static gatehouse_core::cache::TtlCache<String, (String, super::NewProjectKeys)>
+    {
+        static FLASHES: std::sync::OnceLock<
+            gatehouse_core::cache::TtlCache<String, (String, super::NewProjectKeys)>,
+        > = std::sync::OnceLock::new();
+        FLASHES.get_or_init(|| {
+            gatehouse_core::cache::TtlCache::new(std::time::Duration::from_secs(60), 1000)
+        })
+    }
+
+    pub fn user_row(u: User) -> super::UserRow {
+        super::UserRow {
+            id: u.id,
+            email: u.primary_email,
+            display_name: u.display_name,
+            signed_up_at: u.signed_up_at,
+            last_active_at: u.last_active_at,
+        }
+    }
+
+    /// A full key set (all three keys) for a project, valid for a hundred years.
+    pub async fn new_key_set(
+        project_id: &str,
+        description: &str,
+    ) -> Result<super::NewProjectKeys, ServerFnError> {
+        let keys = core()
+            .create_api_key_set(
+                project_id,
+                gatehouse_core::projects::ApiKeySetCreate {
+                    description: description.to_string(),
+                    expires_at_millis: gatehouse_core::now_ms() + 100 * 365 * 24 * 3600 * 1000,
+                    has_publishable_client_key: true,
+                    has_secret_server_key: true,
+                    has_super_secret_admin_key: true,
+                },
+            )
+            .await
+            .map_err(shown)?;
+        Ok(super::NewProjectKeys {
+            project_id: project_id.to_string(),
+            display_name: description.to_string(),
+            publishable_client_key: keys.publishable_client_key.unwrap_or_default(),
+            secret_server_key: keys.secret_server_key.unwrap_or_default(),
+            super_secret_admin_key: keys.super_secret_admin_key.unwrap_or_default(),
+        })
+    }
+
+    pub fn flash_keys(user_id: &str, keys: super::NewProjectKeys) -> String {
+        let id = gatehouse_core::crypto::random_token(16);
+        flashes().insert(id.clone(), (user_id.to_string(), keys));
+        id
+    }
+
+    pub fn take_flash_keys(user_id: &str, flash: &str) -> Option<super::NewProjectKeys> {
+        let key = flash.to_string();
+        let (owner, keys) = flashes().get(&key)?;
+        if owner != user_id {
+            return None;
+        }
+        flashes().remove(&key);
+        Some(keys)
+    }
+
+    /// A core error as the person at the form should read it, with the core's HTTP status (a
+    /// client's mistake is a 4xx, never a 500). Plain HTML form posts keep the redirect back
+    /// to their page, which carries the error.
+    pub fn shown(e: Error) -> ServerFnError {
+        if let Error::Internal(cause) = &e {
+            tracing::error!(%cause, "page action failed");
+        }
+        let plain_form = use_context::<http::request::Parts>().is_some_and(|p| {
+            p.headers
+                .get(http::header::ACCEPT)
+                .and_then(|a| a.to_str().ok())
+                .is_some_and(|a| a.contains("text/html"))
+        });
+        if !plain_form {
+            if let (Some(options), Ok(status)) = (
+                use_context::<leptos_axum::ResponseOptions>(),
+                http::StatusCode::from_u16(e.status()),
+            ) {
+                options.set_status(status);
+            }
+        }
+        ServerFnError::new(e.message())
+    }
+
+    pub async fn project(id: &str) -> Result<Project, ServerFnError> {
+        core()
+            .project_cached(id)
+            .await
+            .map_err(shown)?
+            .ok_or_else(|| shown(Error::ProjectNotFound(id.to_string())))
+    }
+
+    /// Where to go after signing in: the asked-for place if the project trusts it, else the
+    /// account page. An untrusted target is refused, never followed.
+    pub fn return_target(
+        project: &Project,
+        asked: Option<String>,
+    ) -> Result<String, ServerFnError> {
+        match asked.filter(|a| !a.is_empty()) {
+            Some(url) if project.is_trusted_redirect(&url) => Ok(url),
+            Some(url) => Err(shown(Error::UntrustedRedirect {
+                url,
+                project: project.display_name.clone(),
+            })),
+            None => Ok(project
+                .config
+                .after_sign_in_url
+                .clone()
+                .unwrap_or_else(|| format!("/handler/{}/account-settings", project.id))),
+        }
+    }
+
+    fn cookie_name(project_id: &str) -> String {
+        format!(
+            "gatehouse_session_{}",
+            project_id.replace(|c: char| !c.is_ascii_alphanumeric(), "")
+        )
+    }
+
+    /// Sets (or, with `None`, clears) the page session cookie: HttpOnly, SameSite=Lax, Secure
+    /// when the server is reached over https.
+    pub fn set_session_cookie(project_id: &str, refresh_token: Option<&str>) {
+        let secure = if core().public_url.starts_with("https://") {
+            "; Secure"
+        } else {
+            ""
+        };
+        let value = match refresh_token {
+            Some(token) => format!(
+                "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000{secure}",
+                cookie_name(project_id)
+            ),
+            None => format!(
+                "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
+                cookie_name(project_id)
+            ),
+        };
+        if let (Some(options), Ok(value)) = (
+            use_context::<leptos_axum::ResponseOptions>(),
+            HeaderValue::from_str(&value),
+        ) {
+            options.append_header(SET_COOKIE, value);
+        }
+    }
+
+    /// A form field's text, trimmed; empty means none.
+    pub fn non_empty(text: String) -> Option<String> {
+        Some(text.trim().to_string()).filter(|t| !t.is_empty())
+    }
+
+    /// A project the signed-in dashboard user manages; anyone else is told it does not exist.
+    pub async fn administered_project(project_id: &str) -> Result<Project, ServerFnError> {
+        let (_, admin) = signed_in(gatehouse_core::projects::INTERNAL_PROJECT_ID).await?;
+        let project = project(project_id).await?;
+        if core()
+            .administers(&admin.id, &project)
+            .await
+            .map_err(shown)?
+        {
+            Ok(project)
+        } else {
+            Err(shown(Error::ProjectNotFound(project_id.to_string())))
+        }
+    }
+
+    /// Like [`page_user`], for actions that need someone signed in.
+    pub async fn signed_in(project_id: &str) -> Result<(Session, User), ServerFnError> {
+        page_user(project_id)
+            .await?
+            .ok_or_else(|| shown(Error::UserAuthenticationRequired))
+    }
+
+    /// The signed-in user of this project's hosted pages, from the session cookie.
+    pub async fn page_user(project_id: &str) -> Result<Option<(Session, User)>, ServerFnError> {
+        let token = super::request_cookie(&cookie_name(project_id));
+        match token {
+            Some(token) => core()
+                .user_of_refresh_token(project_id, &token)
+                .await
+                .map_err(shown),
+            None => Ok(None),
+        }
+    }
+}
