@@ -45,7 +45,9 @@ build_site() {
 ensure_style_deps() {
     if [ ! -x style/node_modules/.bin/tailwindcss ] || [ style/package-lock.json -nt style/node_modules/.package-lock.json ]; then
         say "installing the Tailwind CLI"
-        (cd style && npm ci --no-audit --no-fund)
+        # Not `npm ci`: npm leaves other platforms' optional native packages out of the lock,
+        # and `npm ci` then refuses it. `--no-save` still follows the lock and writes nothing.
+        (cd style && npm install --no-save --no-audit --no-fund)
     fi
 }
 
