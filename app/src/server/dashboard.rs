@@ -105,11 +105,7 @@ pub async fn load_user_detail(
 ) -> Result<UserDetail, ServerFnError> {
     let project = ssr::administered_project(&project_id).await?;
     let core = ssr::core();
-    let user = core
-        .user(&project.id, &user_id)
-        .await
-        .map_err(ssr::shown)?
-        .ok_or_else(|| ssr::shown(gatehouse_core::Error::UserNotFound))?;
+    let user = ssr::project_user(&project, &user_id).await?;
     let sessions = core
         .sessions_of_user(&project.id, &user.id, true)
         .await
@@ -168,11 +164,7 @@ pub async fn save_user(
     use gatehouse_core::users::UserUpdate;
     let project = ssr::administered_project(&project_id).await?;
     let core = ssr::core();
-    let user = core
-        .user(&project.id, &user_id)
-        .await
-        .map_err(ssr::shown)?
-        .ok_or_else(|| ssr::shown(gatehouse_core::Error::UserNotFound))?;
+    let user = ssr::project_user(&project, &user_id).await?;
     let meta = |label, text: &str| {
         parse_metadata(label, text).map_err(|m| ssr::shown(gatehouse_core::Error::Schema(m)))
     };

@@ -197,6 +197,15 @@ mod ssr {
         }
     }
 
+    /// A user of a project the dashboard user manages; USER_NOT_FOUND otherwise.
+    pub async fn project_user(project: &Project, user_id: &str) -> Result<User, ServerFnError> {
+        core()
+            .user(&project.id, user_id)
+            .await
+            .map_err(shown)?
+            .ok_or_else(|| shown(Error::UserNotFound))
+    }
+
     /// A form field's text, trimmed; empty means none.
     pub fn non_empty(text: String) -> Option<String> {
         Some(text.trim().to_string()).filter(|t| !t.is_empty())
