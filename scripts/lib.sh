@@ -33,15 +33,39 @@ build_site() {
     say "building the site (wasm, $profile)"
     cargo build -p gatehouse-app --lib --target wasm32-unknown-unknown --no-default-features --features hydrate --profile "$profile"
     dir="$profile"; [ "$profile" = dev ] && dir=debug
-    mkdir -p target/site/pkg
+    rm -rf target/site/pkg && mkdir -p target/site/pkg
     wasm-bindgen "target/wasm32-unknown-unknown/$dir/gatehouse_app.wasm" --target web --no-typescript \
         --out-dir target/site/pkg --out-name gatehouse
     ensure_style_deps
+    if [ "$profile" != dev ]; then
+        say "shrinking the wasm (wasm-opt -Oz)"
+        style/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+            --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+            target/site/pkg/gatehouse_bg.wasm -o target/site/pkg/gatehouse_bg.wasm
+    fi
     style/node_modules/.bin/tailwindcss --input style/main.css --output target/site/pkg/gatehouse.css --minify
     cp -R public/. target/site/
+    precompress target/site/pkg
 }
 
-# The Tailwind CLI (npm) that builds the site's CSS.
+# Brotli and gzip copies of the bundle beside each file, made once at build time; the server
+# sends whichever the browser accepts.
+precompress() {
+    node - "$1" <<'JS'
+const fs = require("fs"), path = require("path"), zlib = require("zlib");
+const dir = process.argv[2];
+for (const name of fs.readdirSync(dir)) {
+    if (!/\.(wasm|js|css)$/.test(name)) continue;
+    const data = fs.readFileSync(path.join(dir, name));
+    fs.writeFileSync(path.join(dir, name + ".br"), zlib.brotliCompressSync(data, {
+        params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: data.length },
+    }));
+    fs.writeFileSync(path.join(dir, name + ".gz"), zlib.gzipSync(data, { level: 9 }));
+}
+JS
+}
+
+# The Tailwind CLI (npm) that builds the site's CSS, and binaryen's wasm-opt.
 ensure_style_deps() {
     if [ ! -x style/node_modules/.bin/tailwindcss ] || [ style/package-lock.json -nt style/node_modules/.package-lock.json ]; then
         say "installing the Tailwind CLI"

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::projects::{KeyKind, Project, INTERNAL_PROJECT_ID};
 use crate::sessions::{Tokens, DEFAULT_SESSION_MS};
 use crate::users::{insert_user, parse_email, write_user, NewUser, User, USER_SELECT};
+use crate::validation::{string, Input, Shape};
 use crate::{now_ms, Core};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,6 +112,43 @@ pub struct PasswordUpdate {
 #[serde(deny_unknown_fields)]
 pub struct PasswordSet {
     pub password: String,
+}
+
+impl Input for PasswordSignUp {
+    fn shape(_: bool) -> Shape {
+        Shape::new()
+            .field("email", string().strict_email().defined())
+            .field("password", password().defined())
+            .field("verification_callback_url", string().url())
+    }
+}
+
+impl Input for PasswordSignIn {
+    fn shape(_: bool) -> Shape {
+        Shape::new()
+            .field("email", string().email().defined().non_empty())
+            .field("password", password().defined())
+    }
+}
+
+impl Input for PasswordUpdate {
+    fn shape(_: bool) -> Shape {
+        Shape::new()
+            .field("old_password", password().defined())
+            .field("new_password", password().defined())
+    }
+}
+
+impl Input for PasswordSet {
+    fn shape(_: bool) -> Shape {
+        Shape::new().field("password", password().defined())
+    }
+}
+
+/// Stack's password field: text of at most 70 characters; the project's rules (length,
+/// PASSWORD_TOO_SHORT) are checked after the schema, by the core.
+fn password() -> crate::validation::Field {
+    string().max_chars(70)
 }
 
 impl Core {
@@ -291,13 +329,26 @@ impl Core {
         current: Option<&User>,
         input: PasswordSignUp,
     ) -> Result<Tokens> {
-        if !project.config.credential_enabled {
+        self.password_sign_up_as(project, current, input, false)
+            .await
+    }
+
+    /// Password sign-up; `invited` lets a sign-up through where the project has closed it (the
+    /// holder of the server's setup link creating the first admin).
+    pub(crate) async fn password_sign_up_as(
+        &self,
+        project: &Project,
+        current: Option<&User>,
+        input: PasswordSignUp,
+        invited: bool,
+    ) -> Result<Tokens> {
+        if !project.config.credential_enabled && !invited {
             return Err(Error::PasswordAuthenticationNotEnabled);
         }
         let email = parse_email(&input.email, "body.email")?;
         crypto::check_password_rules(&input.password)?;
         let upgrading = current.filter(|u| u.is_anonymous);
-        if upgrading.is_none() && !project.config.sign_up_enabled {
+        if upgrading.is_none() && !project.config.sign_up_enabled && !invited {
             return Err(Error::SignUpNotEnabled);
         }
         if self
@@ -393,9 +444,7 @@ impl Core {
         input: PasswordSet,
     ) -> Result<()> {
         if user.password_hash.is_some() {
-            return Err(Error::Schema(
-                "This user already has a password. Use /auth/password/update with the old password to change it.".into(),
-            ));
+            return Err(Error::Status(400, "User already has a password set.".into()));
         }
         crypto::check_password_rules(&input.password)?;
         self.store_password(user, current_session, input.password)

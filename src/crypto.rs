@@ -236,9 +236,7 @@ pub fn check_importable_hash(hash: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::Schema(
-            "Request validation failed: body.password_hash is not a supported password hash (bcrypt $2a$/$2b$/$2y$ or argon2 in PHC format).".into(),
-        ))
+        Err(Error::Status(400, "Invalid password hash. Make sure it's a supported algorithm in Modular Crypt Format.".into()))
     }
 }
 

@@ -7,8 +7,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0}")]
-    Schema(String),
+    /// Stack's SCHEMA_ERROR: one line per failing field (see [`crate::validation`]).
+    #[error("{}", .0.join("\n"))]
+    Schema(Vec<String>),
     #[error("body is not valid JSON")]
     BodyParsing(String),
     #[error("access type header is missing")]
@@ -97,9 +98,9 @@ pub enum Error {
     ApiKeyNotFound,
     #[error("redirect URL not trusted")]
     UntrustedRedirect { url: String, project: String },
-    /// Not allowed, and Stack has no known error for it: a plain 403 with a message.
-    #[error("forbidden: {0}")]
-    Forbidden(String),
+    /// Refused where Stack has no known error for it: a status and a plain-text message.
+    #[error("{1}")]
+    Status(u16, String),
     #[error("route not found")]
     RouteNotFound { method: String, path: String },
     #[error("internal error: {0}")]
@@ -159,7 +160,7 @@ impl Error {
             UserAuthenticationRequired => "USER_AUTHENTICATION_REQUIRED",
             ApiKeyNotFound => "API_KEY_NOT_FOUND",
             UntrustedRedirect { .. } => "REDIRECT_URL_NOT_WHITELISTED",
-            RouteNotFound { .. } | Forbidden(_) | Internal(_) => return None,
+            RouteNotFound { .. } | Status(..) | Internal(_) => return None,
         })
     }
 
@@ -190,7 +191,7 @@ impl Error {
             | TeamNotFound(_)
             | ApiKeyNotFound
             | RouteNotFound { .. } => 404,
-            Forbidden(_) => 403,
+            Status(code, _) => *code,
             Internal(_) => 500,
             _ => 400,
         }
@@ -202,7 +203,8 @@ impl Error {
         const ACCESS_TYPE_LEGACY: &str =
             "(The legacy x-stack-access-type header is also accepted.)";
         match self {
-            Schema(m) | BodyParsing(m) | Forbidden(m) => m.clone(),
+            Schema(lines) => lines.join("\n"),
+            BodyParsing(m) | Status(_, m) => m.clone(),
             ProjectKeyWithoutAccessType => format!("Either an API key or an admin access token was provided, but the x-hexclave-access-type header is missing. Set it to 'client', 'server', or 'admin' as appropriate. {ACCESS_TYPE_LEGACY}"),
             InvalidAccessType(t) => format!("The x-hexclave-access-type header must be 'client', 'server', or 'admin', but was '{t}'. {ACCESS_TYPE_LEGACY}"),
             AccessTypeWithoutProjectId(t) => format!("The x-hexclave-access-type header was '{t}', but the x-hexclave-project-id header was not provided. (The legacy x-stack-access-type and x-stack-project-id headers are also accepted.)"),
@@ -255,7 +257,7 @@ impl Error {
     pub fn details(&self) -> Option<Value> {
         use Error::*;
         Some(match self {
-            Schema(m) => json!({ "message": m }),
+            Schema(lines) => json!({ "message": lines.join("\n") }),
             InvalidAccessType(t) => json!({ "accessType": t }),
             AccessTypeWithoutProjectId(t) => json!({ "request_type": t }),
             InsufficientAccessType { actual, allowed } => {

@@ -10,9 +10,11 @@ pub mod error;
 pub mod patch;
 pub mod projects;
 pub mod sessions;
+pub mod setup;
 pub mod teams;
 pub mod tokens;
 pub mod users;
+pub mod validation;
 
 use std::sync::Arc;
 
@@ -46,6 +48,8 @@ pub struct Settings {
     pub public_url: String,
     /// Keys for the internal project (Stack's STACK_SEED_INTERNAL_PROJECT_* variables).
     pub seed_keys: Option<projects::SeedKeys>,
+    /// How the dashboard's own project starts out (Stack's STACK_SEED_INTERNAL_PROJECT_*).
+    pub internal_seed: setup::InternalSeed,
 }
 
 impl Core {
@@ -62,8 +66,11 @@ impl Core {
                 sessions: cache::TtlCache::new(READ_CACHE_TTL, 100_000),
             }),
         };
-        core.ensure_internal_project(settings.seed_keys.as_ref())
+        core.ensure_internal_project(settings.seed_keys.as_ref(), &settings.internal_seed)
             .await?;
+        if let Some((email, password)) = &settings.internal_seed.admin {
+            core.seed_first_admin(email, password).await?;
+        }
         Ok(core)
     }
 }

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use crate::crypto::{random_hex, secret_hash};
 use crate::error::{Error, Result};
+use crate::validation::{array, boolean, nested, number, string, Field, Input, Shape};
 use crate::{new_id, now_ms, Core};
 
 pub const INTERNAL_PROJECT_ID: &str = "internal";
@@ -63,25 +64,19 @@ impl ProjectConfig {
     /// Applies a partial update (`{"sign_up_enabled": false, …}`); unknown or mistyped fields
     /// are a schema error naming the field.
     pub fn patched(&self, update: &Value) -> Result<ProjectConfig> {
+        let mut merged = serde_json::to_value(self).map_err(Error::internal)?;
         let Some(fields) = update.as_object() else {
-            return Err(Error::Schema(
-                "Request validation failed: body.config must be an object.".into(),
+            return Err(crate::validation::invalid(
+                "body.config must be a `object` type",
             ));
         };
-        let mut merged = serde_json::to_value(self).map_err(Error::internal)?;
         for (k, v) in fields {
             merged[k] = v.clone();
         }
-        let config: ProjectConfig = serde_path_to_error::deserialize(merged).map_err(|e| {
-            Error::Schema(format!(
-                "Request validation failed: body.config.{}",
-                describe_serde_error(&e)
-            ))
-        })?;
+        let config: ProjectConfig = crate::validation::read("body.config", merged, &config_fields())?;
         for d in &config.domains {
             if Origin::parse(&d.domain).is_none() {
-                return Err(Error::Schema(format!(
-                    "Request validation failed: body.config.domains: {:?} is not a URL that starts with http:// or https://.",
+                return Err(crate::validation::invalid(format!("body.config.domains: {:?} must start with http:// or https://",
                     d.domain
                 )));
             }
@@ -92,8 +87,7 @@ impl ProjectConfig {
                 ..Project::placeholder()
             };
             if !probe.is_trusted_redirect(url) {
-                return Err(Error::Schema(format!(
-                    "Request validation failed: body.config.after_sign_in_url: {url:?} must be a path on this server or on one of the project's trusted domains."
+                return Err(crate::validation::invalid(format!("body.config.after_sign_in_url must be a path on this server or on one of the project's trusted domains"
                 )));
             }
         }
@@ -143,22 +137,6 @@ impl Origin {
     fn is_localhost(&self) -> bool {
         matches!(self.host.as_str(), "localhost" | "127.0.0.1" | "[::1]")
             || self.host.ends_with(".localhost")
-    }
-}
-
-/// `path: message` from a serde error, for SCHEMA_ERROR messages a person can act on.
-pub fn describe_serde_error<E: std::fmt::Display>(e: &serde_path_to_error::Error<E>) -> String {
-    let path = e.path().to_string();
-    let inner = e.inner().to_string();
-    let inner = inner
-        .split(" at line ")
-        .next()
-        .unwrap_or(&inner)
-        .to_string();
-    if path == "." || path.is_empty() {
-        inner
-    } else {
-        format!("{path}: {inner}")
     }
 }
 
@@ -322,6 +300,66 @@ pub struct ProjectUpdate {
     pub config: Option<Value>,
 }
 
+impl Input for ProjectCreate {
+    fn shape(_: bool) -> Shape {
+        Shape::new()
+            .field("display_name", string().defined().non_empty())
+            .field("description", string().nullable())
+            .field("owner_team_id", string().uuid().nullable())
+            .field("config", config_shape().nullable())
+    }
+}
+
+impl Input for ProjectUpdate {
+    fn shape(_: bool) -> Shape {
+        Shape::new()
+            .field("display_name", string().non_empty())
+            .field("description", string().nullable())
+            .field("config", config_shape())
+    }
+}
+
+fn config_shape() -> Field {
+    nested(config_fields())
+}
+
+/// The project settings Gatehouse has so far, under `config` in project bodies.
+fn config_fields() -> Shape {
+    let mut shape = Shape::new();
+    for flag in [
+        "allow_localhost",
+        "sign_up_enabled",
+        "credential_enabled",
+        "magic_link_enabled",
+        "passkey_enabled",
+        "client_team_creation_enabled",
+        "client_user_deletion_enabled",
+        "allow_user_api_keys",
+        "allow_team_api_keys",
+        "create_team_on_sign_up",
+        "require_publishable_client_key",
+    ] {
+        shape = shape.field(flag, boolean());
+    }
+    let domain = Shape::new()
+        .field("domain", string().url().defined())
+        .field("handler_path", string().defined());
+    shape
+        .field("domains", array(nested(domain)))
+        .field("after_sign_in_url", string().nullable())
+}
+
+impl Input for ApiKeySetCreate {
+    fn shape(_: bool) -> Shape {
+        Shape::new()
+            .field("description", string().defined())
+            .field("expires_at_millis", number().defined())
+            .field("has_publishable_client_key", boolean().defined())
+            .field("has_secret_server_key", boolean().defined())
+            .field("has_super_secret_admin_key", boolean().defined())
+    }
+}
+
 /// Keys handed in from outside (Stack's seed variables) for the internal project.
 #[derive(Clone, Debug)]
 pub struct SeedKeys {
@@ -474,8 +512,7 @@ impl Core {
     ) -> Result<Project> {
         let display_name = input.display_name.trim().to_string();
         if display_name.is_empty() {
-            return Err(Error::Schema(
-                "Request validation failed: body.display_name must not be empty.".into(),
+            return Err(crate::validation::invalid("body.display_name must not be empty",
             ));
         }
         let owner_team_id = match (owner_user_id, input.owner_team_id) {
@@ -540,8 +577,7 @@ impl Core {
         if let Some(name) = input.display_name {
             let name = name.trim().to_string();
             if name.is_empty() {
-                return Err(Error::Schema(
-                    "Request validation failed: body.display_name must not be empty.".into(),
+                return Err(crate::validation::invalid("body.display_name must not be empty",
                 ));
             }
             p.display_name = name;
@@ -567,7 +603,11 @@ impl Core {
 
     /// The internal project owns the dashboard. Created on first start with Stack's defaults
     /// (plus magic links, client team creation and a personal team for every user).
-    pub async fn ensure_internal_project(&self, seed: Option<&SeedKeys>) -> Result<()> {
+    pub async fn ensure_internal_project(
+        &self,
+        seed: Option<&SeedKeys>,
+        internal: &crate::setup::InternalSeed,
+    ) -> Result<()> {
         if self.project(INTERNAL_PROJECT_ID).await?.is_none() {
             let project = Project {
                 id: INTERNAL_PROJECT_ID.into(),
@@ -575,7 +615,9 @@ impl Core {
                 description: "The project that owns the dashboard and its admins".into(),
                 owner_team_id: None,
                 config: ProjectConfig {
-                    magic_link_enabled: true,
+                    sign_up_enabled: internal.sign_up_enabled,
+                    magic_link_enabled: internal.otp_enabled,
+                    allow_localhost: internal.allow_localhost,
                     client_team_creation_enabled: true,
                     create_team_on_sign_up: true,
                     ..ProjectConfig::default()
@@ -620,11 +662,10 @@ impl Core {
             || input.has_secret_server_key
             || input.has_super_secret_admin_key)
         {
-            return Err(Error::Schema("Request validation failed: at least one of has_publishable_client_key, has_secret_server_key and has_super_secret_admin_key must be true.".into()));
+            return Err(crate::validation::invalid("at least one of has_publishable_client_key, has_secret_server_key and has_super_secret_admin_key must be true."));
         }
         if input.expires_at_millis <= now_ms() {
-            return Err(Error::Schema(
-                "Request validation failed: body.expires_at_millis must be in the future.".into(),
+            return Err(crate::validation::invalid("body.expires_at_millis must be in the future.",
             ));
         }
         self.insert_key_set(

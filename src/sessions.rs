@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::projects::Project;
 use crate::tokens::{Audience, Claims, RestrictedReason, ACCESS_TOKEN_TTL_SECS};
 use crate::users::{flag, User};
+use crate::validation::{boolean, number, string, Input, Shape};
 use crate::{new_id, now_ms, Core};
 
 pub const DEFAULT_SESSION_MS: i64 = 1000 * 60 * 60 * 24 * 365;
@@ -31,6 +32,27 @@ pub struct SessionCreate {
     pub user_id: String,
     pub expires_in_millis: Option<i64>,
     pub is_impersonation: Option<bool>,
+}
+
+impl Input for SessionCreate {
+    fn shape(_: bool) -> Shape {
+        Shape::new()
+            .field("user_id", string().user_id_or_me().defined())
+            .field("expires_in_millis", number().max(MAX_SESSION_MS as f64))
+            .field("is_impersonation", boolean())
+    }
+}
+
+/// `GET /auth/sessions?user_id=`: whose sessions.
+#[derive(Debug, Deserialize)]
+pub struct SessionListQuery {
+    pub user_id: String,
+}
+
+impl Input for SessionListQuery {
+    fn shape(_: bool) -> Shape {
+        Shape::new().field("user_id", string().user_id_or_me().defined())
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -135,8 +157,7 @@ impl Core {
     pub async fn create_session(&self, project: &Project, input: SessionCreate) -> Result<Tokens> {
         let expires_in = input.expires_in_millis.unwrap_or(DEFAULT_SESSION_MS);
         if !(1..=MAX_SESSION_MS).contains(&expires_in) {
-            return Err(Error::Schema(format!(
-                "Request validation failed: body.expires_in_millis must be between 1 and {MAX_SESSION_MS}."
+            return Err(crate::validation::invalid(format!("body.expires_in_millis must be less than or equal to {MAX_SESSION_MS}"
             )));
         }
         let user = self

@@ -11,6 +11,7 @@ use crate::db::is_unique_violation;
 use crate::error::{Error, Result};
 use crate::patch;
 use crate::projects::Project;
+use crate::validation::{any, boolean, integer, string, Input, Shape};
 use crate::teams::{json_or_null, personal_team_name};
 use crate::{new_id, now_ms, Core};
 
@@ -179,8 +180,7 @@ pub fn parse_email(raw: &str, field: &str) -> Result<String> {
     if valid {
         Ok(email)
     } else {
-        Err(Error::Schema(format!(
-            "Request validation failed: {field} must be a valid email address (got {raw:?})."
+        Err(crate::validation::invalid(format!("{field} must be a valid email"
         )))
     }
 }
@@ -191,8 +191,7 @@ fn metadata_text(v: Option<Value>) -> Option<String> {
 
 fn check_display_name(name: &Option<String>) -> Result<()> {
     if name.as_ref().is_some_and(|n| n.chars().count() > 256) {
-        return Err(Error::Schema(
-            "Request validation failed: body.display_name must be at most 256 characters.".into(),
+        return Err(crate::validation::invalid("body.display_name must be at most 256 characters",
         ));
     }
     Ok(())
@@ -203,7 +202,26 @@ fn check_url(url: &Option<String>, field: &str) -> Result<()> {
         let ok =
             u.starts_with("https://") || u.starts_with("http://") || u.starts_with("data:image/");
         if !ok {
-            return Err(Error::Schema(format!("Request validation failed: body.{field} must be an http(s) URL or an image data URL.")));
+            return Err(crate::validation::invalid(format!("body.{field} is not a valid URL")));
+        }
+    }
+    Ok(())
+}
+
+/// A reason or private details only on a user restricted by an admin (Stack's wording).
+fn check_restriction(
+    restricted: bool,
+    reason: &Option<String>,
+    details: &Option<String>,
+) -> Result<()> {
+    for (field, set) in [
+        ("restricted_by_admin_reason", reason.is_some()),
+        ("restricted_by_admin_private_details", details.is_some()),
+    ] {
+        if set && !restricted {
+            return Err(crate::validation::invalid(format!(
+                "{field} must be null when restricted_by_admin is not true"
+            )));
         }
     }
     Ok(())
@@ -232,8 +250,7 @@ impl NotYetSupported {
             ("totp_secret_base64", self.totp_secret_base64.is_some()),
         ] {
             if on {
-                return Err(Error::Schema(format!(
-                    "Request validation failed: body.{field} cannot be enabled; this sign-in method is not available on this server yet."
+                return Err(crate::validation::invalid(format!("body.{field} cannot be enabled; this sign-in method is not available on this server yet."
                 )));
             }
         }
@@ -261,6 +278,52 @@ pub struct UserCreate {
     pub restricted_by_admin_private_details: Option<String>,
     #[serde(flatten)]
     pub not_yet: NotYetSupported,
+}
+
+impl Input for UserCreate {
+    /// Stack's server create schema, as far as Gatehouse has the fields.
+    fn shape(_: bool) -> Shape {
+        user_fields(Shape::new(), true)
+            .field("is_anonymous", boolean())
+            .field("restricted_by_admin", boolean())
+            .field("restricted_by_admin_reason", string().nullable())
+            .field("restricted_by_admin_private_details", string().nullable())
+    }
+}
+
+/// The fields user create and update share; `server` adds those only server access may set.
+fn user_fields(shape: Shape, server: bool) -> Shape {
+    let shape = shape
+        .field("display_name", string().nullable().max_chars(256))
+        .field(
+            "profile_image_url",
+            string().url().max_chars(1_000_000).nullable(),
+        )
+        .field("client_metadata", any());
+    let shape = if server {
+        shape
+            .field("client_read_only_metadata", any())
+            .field("server_metadata", any())
+    } else {
+        shape
+    };
+    let shape = shape.field(
+        "primary_email",
+        string().email().nullable().non_empty(),
+    );
+    let shape = if server {
+        shape
+            .field("primary_email_verified", boolean())
+            .field("primary_email_auth_enabled", boolean())
+            .field("passkey_auth_enabled", boolean())
+            .field("password", string().nullable().max_chars(70))
+            .field("password_hash", string().non_empty())
+    } else {
+        shape.field("passkey_auth_enabled", boolean())
+    };
+    shape
+        .field("otp_auth_enabled", boolean())
+        .field("totp_secret_base64", string().nullable())
 }
 
 /// `PATCH /users/{id}` and `PATCH /users/me`. Absent fields stay as they are; `null` clears.
@@ -297,6 +360,22 @@ pub struct UserUpdate {
     pub not_yet: NotYetSupported,
 }
 
+impl Input for UserUpdate {
+    /// Stack's update schema: for client access only what the user owns.
+    fn shape(server: bool) -> Shape {
+        let shape = user_fields(Shape::new(), server).field("selected_team_id", string().uuid().nullable());
+        if server {
+            shape
+                .field("is_anonymous", boolean().one_of(&[Value::Bool(false)]))
+                .field("restricted_by_admin", boolean())
+                .field("restricted_by_admin_reason", string().nullable())
+                .field("restricted_by_admin_private_details", string().nullable())
+        } else {
+            shape
+        }
+    }
+}
+
 impl UserUpdate {
     /// Client access may change only what the user owns: name, picture, client metadata,
     /// selected team and email.
@@ -329,11 +408,68 @@ impl UserUpdate {
             ),
         ];
         if let Some((field, _)) = server_only.iter().find(|(_, set)| *set) {
-            return Err(Error::Schema(format!(
-                "Request validation failed: body.{field} can only be changed with server access (x-hexclave-access-type: server)."
+            return Err(crate::validation::invalid(format!("body contains unknown properties: {field}"
             )));
         }
         Ok(())
+    }
+}
+
+/// `GET /users`'s query string, as sent.
+#[derive(Debug, Default, Deserialize)]
+pub struct UserListParams {
+    team_id: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+    order_by: Option<String>,
+    desc: Option<String>,
+    query: Option<String>,
+    include_anonymous: Option<String>,
+    only_anonymous: Option<String>,
+    include_restricted: Option<String>,
+}
+
+impl Input for UserListParams {
+    fn shape(_: bool) -> Shape {
+        let flag = || string().one_of(&[json!("true"), json!("false")]);
+        Shape::new()
+            .field("team_id", string().uuid())
+            .field("limit", integer().min(1.0).max(MAX_PAGE as f64))
+            .field("cursor", string().uuid())
+            .field(
+                "order_by",
+                string().one_of(&[json!("signed_up_at"), json!("last_active_at")]),
+            )
+            .field("desc", flag())
+            .field("query", string())
+            .field("include_anonymous", flag())
+            .field("only_anonymous", flag())
+            .field("include_restricted", flag())
+    }
+}
+
+impl UserListParams {
+    pub fn into_query(self) -> Result<UserListQuery> {
+        let yes = |v: &Option<String>| v.as_deref() == Some("true");
+        let (only_anonymous, include_anonymous) =
+            (yes(&self.only_anonymous), yes(&self.include_anonymous));
+        if only_anonymous && !include_anonymous {
+            return Err(Error::Status(
+                400,
+                "only_anonymous=true requires include_anonymous=true".into(),
+            ));
+        }
+        Ok(UserListQuery {
+            limit: self.limit,
+            cursor: self.cursor.filter(|c| !c.is_empty()),
+            order_by_last_active: self.order_by.as_deref() == Some("last_active_at"),
+            desc: yes(&self.desc),
+            query: self.query,
+            include_anonymous,
+            include_restricted: yes(&self.include_restricted),
+            only_anonymous,
+            team_id: self.team_id,
+        })
     }
 }
 
@@ -410,12 +546,11 @@ impl Core {
             (None, None) => None,
         };
         let restricted = input.restricted_by_admin.unwrap_or(false);
-        if !restricted
-            && (input.restricted_by_admin_reason.is_some()
-                || input.restricted_by_admin_private_details.is_some())
-        {
-            return Err(Error::Schema("Request validation failed: restricted_by_admin_reason and restricted_by_admin_private_details must be null when restricted_by_admin is not true.".into()));
-        }
+        check_restriction(
+            restricted,
+            &input.restricted_by_admin_reason,
+            &input.restricted_by_admin_private_details,
+        )?;
         let new = NewUser {
             auth_enabled: input.primary_email_auth_enabled.unwrap_or(email.is_some()),
             email,
@@ -511,8 +646,7 @@ impl Core {
         }
         if let Some(anon) = input.is_anonymous {
             if anon && !u.is_anonymous {
-                return Err(Error::Schema(
-                    "Request validation failed: body.is_anonymous can only be set to false.".into(),
+                return Err(crate::validation::invalid("body.is_anonymous must be one of the following values: false",
                 ));
             }
             u.is_anonymous = anon;
@@ -530,12 +664,11 @@ impl Core {
         if let Some(r) = input.restricted_by_admin_private_details {
             u.restricted_by_admin_private_details = r;
         }
-        if !u.restricted_by_admin
-            && (u.restricted_by_admin_reason.is_some()
-                || u.restricted_by_admin_private_details.is_some())
-        {
-            return Err(Error::Schema("Request validation failed: restricted_by_admin_reason and restricted_by_admin_private_details must be null when restricted_by_admin is not true.".into()));
-        }
+        check_restriction(
+            u.restricted_by_admin,
+            &u.restricted_by_admin_reason,
+            &u.restricted_by_admin_private_details,
+        )?;
         let mut tx = self.db.pool.begin().await?;
         write_user(&mut tx, &u).await?;
         if password_changed {
@@ -556,8 +689,9 @@ impl Core {
     /// project allows it.
     pub async fn delete_own_account(&self, project: &Project, user: &User) -> Result<()> {
         if !project.config.client_user_deletion_enabled {
-            return Err(Error::Forbidden(
-                "Deleting your own account is not enabled for this project. Ask the project's admins to enable it, or to delete the account for you.".into(),
+            return Err(Error::Status(
+                400,
+                "Client user deletion is not enabled for this project".into(),
             ));
         }
         self.delete_user(&project.id, &user.id).await
@@ -583,8 +717,7 @@ impl Core {
     pub async fn list_users(&self, project_id: &str, q: &UserListQuery) -> Result<Page<User>> {
         let limit = q.limit.unwrap_or(DEFAULT_PAGE);
         if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(Error::Schema(format!(
-                "Request validation failed: query.limit must be between 1 and {MAX_PAGE}."
+            return Err(crate::validation::invalid(format!("query.limit must be less than or equal to {MAX_PAGE}"
             )));
         }
         let col = if q.order_by_last_active {
@@ -632,14 +765,14 @@ impl Core {
             .fetch_optional(&self.db.pool)
             .await?;
             let Some((value,)) = row else {
-                return Err(Error::Schema("Request validation failed: query.cursor does not name a user of this project. Use the next_cursor of a previous page.".into()));
+                return Err(crate::validation::invalid("query.cursor does not name a user of this project. Use the next_cursor of a previous page."));
             };
             let pv = next(&mut args, Arg::Int(value));
             let pc = next(&mut args, Arg::Text(cursor.clone()));
-            let (gt, ge) = if q.desc { ("<", "<=") } else { (">", ">=") };
-            sql.push_str(&format!(
-                " AND (u.{col} {gt} {pv} OR (u.{col} = {pv} AND u.id {ge} {pc}))"
-            ));
+            // A row-value comparison: both databases seek the (project, column, id) index to
+            // it, where an OR of two conditions makes PostgreSQL scan.
+            let ge = if q.desc { "<=" } else { ">=" };
+            sql.push_str(&format!(" AND (u.{col}, u.id) {ge} ({pv}, {pc})"));
         }
         let dir = if q.desc { "DESC" } else { "ASC" };
         let pl = next(&mut args, Arg::Int(limit + 1));

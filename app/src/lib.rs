@@ -6,13 +6,22 @@ pub mod pages;
 pub mod server;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+/// The URL prefix the bundle (wasm, JS, CSS) is served under: it changes with every build, so
+/// browsers may keep those files for good. The server provides it; `""` serves `/pkg/…`.
+#[derive(Clone, Debug, Default)]
+pub struct AssetRoot(pub String);
+
 /// The HTML document around every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let root = use_context::<AssetRoot>().unwrap_or_default().0;
+    let css = format!("{root}/pkg/gatehouse.css");
     let theme = components::theme();
+    #[cfg(feature = "ssr")]
+    share_nonce();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -20,13 +29,27 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
-                <HydrationScripts options/>
+                <link rel="stylesheet" href=css/>
+                <HydrationScripts options root/>
                 <MetaTags/>
             </head>
             <body data-theme=theme>
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// Hands this response's script nonce (which the hydration scripts carry) to the server, which
+/// names it in the Content-Security-Policy header.
+#[cfg(feature = "ssr")]
+fn share_nonce() {
+    let nonce = leptos::nonce::use_nonce();
+    let res = use_context::<leptos_axum::ResponseOptions>();
+    if let (Some(nonce), Some(res)) = (nonce, res) {
+        if let Ok(v) = http::HeaderValue::from_str(nonce.as_inner()) {
+            res.insert_header(http::HeaderName::from_static("x-gatehouse-csp-nonce"), v);
+        }
     }
 }
 
@@ -40,12 +63,12 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Stylesheet id="leptos" href="/pkg/gatehouse.css"/>
         <Title text="Gatehouse"/>
         <Router>
             <main>
                 <Routes fallback=|| view! { <p>"Page not found."</p> }>
                     <Route path=path!("") view=pages::dashboard::DashboardHome ssr=SsrMode::Async/>
+                    <Route path=path!("/setup") view=pages::setup::SetupPage ssr=SsrMode::Async/>
                     <Route path=path!("/projects/:project_id/overview") view=pages::dashboard::OverviewPage ssr=SsrMode::Async/>
                     <Route path=path!("/projects/:project_id/users") view=pages::dashboard::UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/projects/:project_id/users/:user_id") view=pages::dashboard::UserPage ssr=SsrMode::Async/>

@@ -29,7 +29,8 @@ def fresh_database_url(data_dir: str) -> str:
 def gatehouse():
     data_dir = tempfile.mkdtemp(prefix="gatehouse-py-")
     env = dict(os.environ, DATABASE_URL=fresh_database_url(data_dir), GATEHOUSE_DATA_DIR=data_dir,
-               GATEHOUSE_ADDR="127.0.0.1:0", RUST_LOG="warn,gatehouse=info")
+               GATEHOUSE_ADDR="127.0.0.1:0", RUST_LOG="warn,gatehouse=info",
+               STACK_SEED_INTERNAL_PROJECT_SIGN_UP_ENABLED="true")
     project = json.loads(subprocess.run([BIN, "project", "create", "--display-name", "Python"],
                                         env=env, check=True, capture_output=True).stdout)
     proc = subprocess.Popen([BIN, "serve"], env=env, stderr=subprocess.PIPE, text=True)

@@ -19,10 +19,13 @@ function freshDatabaseUrl(dir) {
   return `sqlite://${join(dir, 'gatehouse.db')}`;
 }
 
-export async function startGatehouse() {
+// Dashboard sign-up is open unless `extraEnv` says otherwise, as in Stack's development setup.
+export async function startGatehouse(extraEnv = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'));
   const env = {
     ...process.env,
+    STACK_SEED_INTERNAL_PROJECT_SIGN_UP_ENABLED: 'true',
+    ...extraEnv,
     DATABASE_URL: freshDatabaseUrl(dir),
     GATEHOUSE_DATA_DIR: dir,
     GATEHOUSE_ADDR: '127.0.0.1:0',

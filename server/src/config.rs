@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use gatehouse_core::projects::SeedKeys;
+use gatehouse_core::setup::InternalSeed;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -15,6 +16,7 @@ pub struct Config {
     /// The base URL in token issuers and links; `None` means `http://<addr>`.
     pub public_url: Option<String>,
     pub seed_keys: Option<SeedKeys>,
+    pub internal_seed: InternalSeed,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -46,7 +48,24 @@ impl Config {
             (None, None, None) => None,
             _ => anyhow::bail!("set all three STACK_SEED_INTERNAL_PROJECT_* keys, or none of them"),
         };
+        let flag = |name: &str| {
+            var(&format!("STACK_SEED_INTERNAL_PROJECT_{name}")).is_some_and(|v| v == "true")
+        };
+        let internal_seed = InternalSeed {
+            sign_up_enabled: flag("SIGN_UP_ENABLED"),
+            otp_enabled: flag("OTP_ENABLED"),
+            allow_localhost: flag("ALLOW_LOCALHOST"),
+            admin: match (
+                var("STACK_SEED_INTERNAL_PROJECT_USER_EMAIL"),
+                var("STACK_SEED_INTERNAL_PROJECT_USER_PASSWORD"),
+            ) {
+                (Some(e), Some(p)) => Some((e, p)),
+                (None, None) => None,
+                _ => anyhow::bail!("set both STACK_SEED_INTERNAL_PROJECT_USER_EMAIL and _USER_PASSWORD, or neither"),
+            },
+        };
         Ok(Config {
+            internal_seed,
             addr,
             database_url,
             data_dir,

@@ -4,5 +4,6 @@
 pub mod api;
 pub mod assets;
 pub mod config;
+pub mod headers;
 pub mod routes;
 pub mod startup;

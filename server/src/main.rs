@@ -55,6 +55,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve => {
             let app = Application::build(config).await?;
             tracing::info!("Gatehouse listening on {}", app.base_url);
+            if let Some(link) = &app.setup_link {
+                eprintln!("\n  This server has no dashboard admin yet, and dashboard sign-up is closed.\n  Create the first admin here (the link works once; a restart prints a new one):\n\n    {link}\n");
+            }
             app.run_until_stopped().await
         }
         Command::Project {
@@ -68,6 +71,7 @@ async fn main() -> anyhow::Result<()> {
                     .clone()
                     .unwrap_or_else(|| format!("http://{}", config.addr)),
                 seed_keys: config.seed_keys.clone(),
+                internal_seed: config.internal_seed.clone(),
             };
             let core = Core::start(&settings).await?;
             let project = core

@@ -15,8 +15,11 @@ use gatehouse_core::Core;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use serde_json::json;
+use tower_http::compression::CompressionLayer;
 
-pub fn router(core: Core, addr: SocketAddr) -> anyhow::Result<Router> {
+use crate::headers;
+
+pub fn router(core: Core, addr: SocketAddr, policy: headers::Policy) -> anyhow::Result<Router> {
     let mut options = leptos_config::get_config_from_str(LEPTOS_TOML)?;
     options.site_addr = addr;
     let routes = generate_route_list(App);
@@ -24,7 +27,11 @@ pub fn router(core: Core, addr: SocketAddr) -> anyhow::Result<Router> {
     // through state: one core, two doors.
     let context = {
         let core = core.clone();
-        move || provide_context(core.clone())
+        let root = gatehouse_app::AssetRoot(crate::assets::asset_root());
+        move || {
+            provide_context(core.clone());
+            provide_context(root.clone());
+        }
     };
     // leptos_axum mounts each server function at its own path (under /_sfn/).
     let pages = Router::new()
@@ -36,10 +43,13 @@ pub fn router(core: Core, addr: SocketAddr) -> anyhow::Result<Router> {
         .fallback_service(crate::assets::router())
         .layer(middleware::from_fn(same_origin_posts_only))
         .with_state(options);
+    // JSON answers above a kilobyte go out compressed when the client accepts it.
+    let api = crate::api::router(core).layer(CompressionLayer::new());
     Ok(Router::new()
-        .nest("/api/v1", crate::api::router(core))
+        .nest("/api/v1", api)
         .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
-        .merge(pages))
+        .merge(pages)
+        .layer(middleware::from_fn_with_state(policy, headers::security_headers)))
 }
 
 /// The light/dark toggle: remembers the choice in a cookie and returns to the page.

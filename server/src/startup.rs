@@ -15,6 +15,8 @@ pub struct Application {
     router: Router,
     pub core: Core,
     pub base_url: String,
+    /// The one-time link to create the first admin, when nobody else can (see `setup`).
+    pub setup_link: Option<String>,
 }
 
 impl Application {
@@ -36,14 +38,27 @@ impl Application {
             secret: config.load_secret()?,
             public_url: base_url.clone(),
             seed_keys: config.seed_keys.clone(),
+            internal_seed: config.internal_seed.clone(),
         };
         let core = Core::start(&settings).await?;
-        let router = crate::routes::router(core.clone(), local)?;
+        let internal = core.project(gatehouse_core::projects::INTERNAL_PROJECT_ID).await?;
+        let closed = internal.is_some_and(|p| !p.config.sign_up_enabled);
+        let setup_link = if closed && !core.has_dashboard_admin().await? {
+            let token = core.new_setup_token().await?;
+            Some(format!("{base_url}/setup?token={token}"))
+        } else {
+            None
+        };
+        let policy = crate::headers::Policy {
+            https: base_url.starts_with("https://"),
+        };
+        let router = crate::routes::router(core.clone(), local, policy)?;
         Ok(Application {
             listener,
             router,
             core,
             base_url,
+            setup_link,
         })
     }
 

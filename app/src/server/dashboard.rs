@@ -166,7 +166,7 @@ pub async fn save_user(
     let core = ssr::core();
     let user = ssr::project_user(&project, &user_id).await?;
     let meta = |label, text: &str| {
-        parse_metadata(label, text).map_err(|m| ssr::shown(gatehouse_core::Error::Schema(m)))
+        parse_metadata(label, text).map_err(|m| ssr::shown(gatehouse_core::Error::Schema(vec![m])))
     };
     let update = UserUpdate {
         display_name: Some(ssr::non_empty(display_name)),

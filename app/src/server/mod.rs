@@ -3,9 +3,11 @@
 
 mod dashboard;
 mod hosted;
+mod setup;
 
 pub use dashboard::*;
 pub use hosted::*;
+pub use setup::*;
 
 use leptos::prelude::*;
 

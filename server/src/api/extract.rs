@@ -1,14 +1,16 @@
 //! What every endpoint reads from a request: the credentials in `X-Stack-*` / `X-Hexclave-*`
-//! headers, checked by the core, and JSON bodies whose mistakes become SCHEMA_ERRORs that name
-//! the field.
+//! headers, checked by the core, and JSON bodies and query strings, read against the shapes
+//! their types declare so that every mistake becomes one line of Stack's SCHEMA_ERROR.
 
 use axum::body::Bytes;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use gatehouse_core::auth::{Auth, Credentials};
+use gatehouse_core::users::User;
+use gatehouse_core::validation::{self, Input, Issues};
 use gatehouse_core::{Core, Error};
-use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use super::error::ApiError;
 
@@ -68,46 +70,67 @@ where
     }
 }
 
-/// A JSON body. An empty body reads as `{}`, so endpoints whose fields are all optional accept
-/// none at all.
-pub struct Body<T>(pub T);
+/// A JSON body, parsed but not yet checked: handlers check access first and then read it
+/// against its type's shape, as Stack orders its errors (access type, then every schema issue).
+/// An empty body reads as `{}`, so endpoints whose fields are all optional accept none at all.
+pub struct Body(pub Value);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+impl<S: Send + Sync> FromRequest<S> for Body {
     type Rejection = ApiError;
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let (method, path) = (req.method().clone(), req.uri().path().to_string());
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|e| Error::BodyParsing(format!("Could not read the request body: {e}")))?;
-        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
-            b"{}"
-        } else {
-            &bytes
-        };
-        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-            Error::BodyParsing(format!(
-                "The request body of {method} {path} is not valid JSON: {e}"
-            ))
-        })?;
-        if !value.is_object() {
-            return Err(Error::Schema(format!(
-                "Request validation failed on {method} {path}: body must be a JSON object."
-            ))
-            .into());
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Body(Value::Object(Default::default())));
         }
-        serde_path_to_error::deserialize(value)
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| Error::BodyParsing("Request body cannot be parsed as UTF-8".into()))?;
+        serde_json::from_str(text)
             .map(Body)
-            .map_err(|e| {
-                let detail = gatehouse_core::projects::describe_serde_error(&e);
-                let detail = if e.path().to_string() == "." {
-                    format!("body {detail}")
-                } else {
-                    format!("body.{detail}")
-                };
-                Error::Schema(format!(
-                    "Request validation failed on {method} {path}: {detail}"
-                ))
-                .into()
-            })
+            .map_err(|_| Error::BodyParsing("Invalid JSON in request body".into()).into())
+    }
+}
+
+impl Body {
+    /// The body as `T`, or every way it fails `T`'s shape.
+    pub fn read<T: Input>(self, auth: &Auth) -> Result<T, Error> {
+        let mut issues = Issues::new();
+        let out = issues.read("body", self.0, &T::shape(auth.is_server()));
+        issues.finish()?;
+        out.ok_or_else(|| Error::internal("validated body without a value"))
+    }
+
+    /// For endpoints that act for the signed-in user: the user and the body, with a missing
+    /// user reported as the first issue (`auth.user must be defined`), as Stack does.
+    pub fn read_for_user<T: Input>(self, auth: &Auth) -> Result<(User, T), Error> {
+        let mut issues = Issues::new();
+        if auth.user.is_none() {
+            issues.push("auth.user must be defined");
+        }
+        let out = issues.read("body", self.0, &T::shape(auth.is_server()));
+        issues.finish()?;
+        match (auth.user.clone(), out) {
+            (Some(user), Some(input)) => Ok((user, input)),
+            _ => Err(Error::internal("validated body without a value")),
+        }
+    }
+}
+
+/// The query string as Stack validates it: an object of strings, checked against a shape.
+pub struct QueryParams(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let axum::extract::Query(pairs) = axum::extract::Query::try_from_uri(&parts.uri)
+            .map_err(|_| Error::BodyParsing("The query string cannot be parsed.".into()))?;
+        Ok(QueryParams(pairs))
+    }
+}
+
+impl QueryParams {
+    pub fn read<T: Input>(&self, auth: &Auth) -> Result<T, Error> {
+        validation::read("query", validation::query_value(&self.0), &T::shape(auth.is_server()))
     }
 }

@@ -60,7 +60,7 @@ pub fn router(core: Core) -> Router {
         .route("/auth/sessions/{session_id}", delete(sessions::remove))
         .route("/auth/oauth/token", post(sessions::oauth_token))
         .fallback(not_found)
-        .layer(middleware::from_fn(override_error_status))
+        .layer(middleware::from_fn(wire_format))
         .with_state(core)
 }
 
@@ -88,11 +88,14 @@ async fn not_found(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
     })
 }
 
-/// With `x-stack-override-error-status: true`, errors answer 200 and carry the real status in
-/// `x-stack-actual-status`, as the SDK asks (some hosts swallow non-200 bodies).
-async fn override_error_status(req: Request, next: Next) -> Response {
+/// What every answer gets on its way out: schema errors name the request's method and path,
+/// and with `x-stack-override-error-status: true` errors answer 200 and carry the real status
+/// in `x-stack-actual-status`, as the SDK asks (some hosts swallow non-200 bodies).
+async fn wire_format(OriginalUri(uri): OriginalUri, req: Request, next: Next) -> Response {
     let wants = header(req.headers(), "override-error-status").as_deref() == Some("true");
+    let method = req.method().clone();
     let mut res = next.run(req).await;
+    error::finish_schema_error(&method, uri.path(), &mut res);
     if wants && (res.status().is_client_error() || res.status().is_server_error()) {
         let actual = HeaderValue::from(res.status().as_u16());
         res.headers_mut()

@@ -4,6 +4,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::Json;
 use gatehouse_core::projects::{ApiKeySetCreate, ProjectCreate, ProjectUpdate};
+use gatehouse_core::validation::{boolean, Input, Shape};
 use gatehouse_core::{Core, Error};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -23,9 +24,10 @@ pub async fn current_admin(Authed(auth): Authed) -> ApiResult<Json<Value>> {
 pub async fn update_current(
     State(core): State<Core>,
     Authed(auth): Authed,
-    Body(input): Body<ProjectUpdate>,
+    body: Body,
 ) -> ApiResult<Json<Value>> {
     auth.require_admin()?;
+    let input: ProjectUpdate = body.read(&auth)?;
     Ok(Json(
         core.update_project(&auth.project, input)
             .await?
@@ -53,9 +55,10 @@ pub async fn list_owned(State(core): State<Core>, Authed(auth): Authed) -> ApiRe
 pub async fn create(
     State(core): State<Core>,
     Authed(auth): Authed,
-    Body(input): Body<ProjectCreate>,
+    body: Body,
 ) -> ApiResult<Response> {
     let user = internal_user(&auth)?;
+    let input: ProjectCreate = body.read(&auth)?;
     let project = core.create_project(Some(&user.id), input).await?;
     Ok(created(project.admin_view()))
 }
@@ -92,11 +95,12 @@ pub async fn list_keys(State(core): State<Core>, Authed(auth): Authed) -> ApiRes
 pub async fn create_keys(
     State(core): State<Core>,
     Authed(auth): Authed,
-    Body(input): Body<ApiKeySetCreate>,
-) -> ApiResult<Response> {
+    body: Body,
+) -> ApiResult<Json<Value>> {
     auth.require_admin()?;
+    let input: ApiKeySetCreate = body.read(&auth)?;
     let set = core.create_api_key_set(&auth.project.id, input).await?;
-    Ok(created(json!(set)))
+    Ok(Json(json!(set)))
 }
 
 pub async fn get_keys(
@@ -114,21 +118,26 @@ pub async fn get_keys(
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct KeySetUpdate {
     revoked: Option<bool>,
+}
+
+impl Input for KeySetUpdate {
+    fn shape(_: bool) -> Shape {
+        Shape::new().field("revoked", boolean().one_of(&[json!(true)]))
+    }
 }
 
 pub async fn update_keys(
     State(core): State<Core>,
     Authed(auth): Authed,
     Path(id): Path<String>,
-    Body(input): Body<KeySetUpdate>,
+    body: Body,
 ) -> ApiResult<Json<Value>> {
     auth.require_admin()?;
+    let input: KeySetUpdate = body.read(&auth)?;
     match input.revoked {
         Some(true) => Ok(Json(core.revoke_api_key_set(&auth.project.id, &id).await?.view())),
-        Some(false) => Err(Error::Schema("Request validation failed: body.revoked can only be true; a revoked key set stays revoked.".into()).into()),
-        None => get_keys(State(core), Authed(auth), Path(id)).await,
+        _ => get_keys(State(core), Authed(auth), Path(id)).await,
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
@@ -13,19 +13,21 @@ use axum::Json;
 use gatehouse_core::auth::{
     Auth, Credentials, PasswordSet, PasswordSignIn, PasswordSignUp, PasswordUpdate,
 };
-use gatehouse_core::sessions::SessionCreate;
+use gatehouse_core::sessions::{SessionCreate, SessionListQuery};
+use gatehouse_core::validation;
 use gatehouse_core::tokens::ACCESS_TOKEN_TTL_SECS;
 use gatehouse_core::{Core, Error};
 use serde_json::{json, Value};
 
-use super::extract::{Authed, Body};
+use super::extract::{Authed, Body, QueryParams};
 use super::{success, ApiError, ApiResult};
 
 pub async fn password_sign_up(
     State(core): State<Core>,
     Authed(auth): Authed,
-    Body(input): Body<PasswordSignUp>,
+    body: Body,
 ) -> ApiResult<Json<Value>> {
+    let input: PasswordSignUp = body.read(&auth)?;
     let tokens = core
         .password_sign_up(&auth.project, auth.user.as_ref(), input)
         .await?;
@@ -35,8 +37,9 @@ pub async fn password_sign_up(
 pub async fn password_sign_in(
     State(core): State<Core>,
     Authed(auth): Authed,
-    Body(input): Body<PasswordSignIn>,
+    body: Body,
 ) -> ApiResult<Json<Value>> {
+    let input: PasswordSignIn = body.read(&auth)?;
     Ok(Json(json!(
         core.password_sign_in(&auth.project, input).await?
     )))
@@ -45,13 +48,10 @@ pub async fn password_sign_in(
 pub async fn password_update(
     State(core): State<Core>,
     Authed(auth): Authed,
-    Body(input): Body<PasswordUpdate>,
+    body: Body,
 ) -> ApiResult<Json<Value>> {
-    let user = auth
-        .user
-        .as_ref()
-        .ok_or(Error::UserAuthenticationRequired)?;
-    core.password_update(user, auth.session_id.as_deref(), input)
+    let (user, input): (_, PasswordUpdate) = body.read_for_user(&auth)?;
+    core.password_update(&user, auth.session_id.as_deref(), input)
         .await?;
     Ok(success())
 }
@@ -59,13 +59,10 @@ pub async fn password_update(
 pub async fn password_set(
     State(core): State<Core>,
     Authed(auth): Authed,
-    Body(input): Body<PasswordSet>,
+    body: Body,
 ) -> ApiResult<Json<Value>> {
-    let user = auth
-        .user
-        .as_ref()
-        .ok_or(Error::UserAuthenticationRequired)?;
-    core.password_set(user, auth.session_id.as_deref(), input)
+    let (user, input): (_, PasswordSet) = body.read_for_user(&auth)?;
+    core.password_set(&user, auth.session_id.as_deref(), input)
         .await?;
     Ok(success())
 }
@@ -81,22 +78,23 @@ pub async fn anonymous_sign_up(
 pub async fn create(
     State(core): State<Core>,
     Authed(auth): Authed,
-    Body(input): Body<SessionCreate>,
-) -> ApiResult<Response> {
+    body: Body,
+) -> ApiResult<Json<Value>> {
     auth.require_server()?;
+    let mut input: SessionCreate = body.read(&auth)?;
+    if input.user_id == "me" {
+        input.user_id = auth.me()?.id.clone();
+    }
     let tokens = core.create_session(&auth.project, input).await?;
-    Ok(super::created(
+    Ok(Json(
         json!({ "access_token": tokens.access_token, "refresh_token": tokens.refresh_token }),
     ))
 }
 
 /// The user whose sessions a `?user_id=` names: `me`, or (server access) anyone's.
-async fn session_owner(
-    core: &Core,
-    auth: &Auth,
-    q: &HashMap<String, String>,
-) -> Result<String, Error> {
-    let user_id = q.get("user_id").map(String::as_str).unwrap_or("me");
+async fn session_owner(core: &Core, auth: &Auth, q: &QueryParams) -> Result<String, Error> {
+    let SessionListQuery { user_id } = q.read(auth)?;
+    let user_id = user_id.as_str();
     if user_id == "me" {
         return Ok(auth.me()?.id.clone());
     }
@@ -113,7 +111,7 @@ async fn session_owner(
 async fn list_sessions_for(
     core: &Core,
     auth: &Auth,
-    q: &HashMap<String, String>,
+    q: &QueryParams,
 ) -> Result<Vec<Value>, Error> {
     let owner = session_owner(core, auth, q).await?;
     let sessions = core
@@ -128,7 +126,7 @@ async fn list_sessions_for(
 pub async fn list(
     State(core): State<Core>,
     Authed(auth): Authed,
-    Query(q): Query<HashMap<String, String>>,
+    q: QueryParams,
 ) -> ApiResult<Json<Value>> {
     Ok(super::list(
         list_sessions_for(&core, &auth, &q).await?,
@@ -140,8 +138,11 @@ pub async fn remove(
     State(core): State<Core>,
     Authed(auth): Authed,
     Path(session_id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    q: QueryParams,
 ) -> ApiResult<Json<Value>> {
+    if !gatehouse_core::is_uuid(&session_id) {
+        return Err(validation::invalid("params.id must be a valid UUID").into());
+    }
     let owner = session_owner(&core, &auth, &q).await?;
     core.revoke_other_session(
         &auth.project.id,
@@ -170,10 +171,9 @@ pub async fn sign_out(State(core): State<Core>, Authed(auth): Authed) -> ApiResu
 }
 
 pub async fn refresh(State(core): State<Core>, Authed(auth): Authed) -> ApiResult<Json<Value>> {
-    let token = auth
-        .refresh_token
-        .as_deref()
-        .ok_or(Error::RefreshTokenNotFoundOrExpired)?;
+    let token = auth.refresh_token.as_deref().ok_or_else(|| {
+        validation::invalid("headers.x-stack-refresh-token must be defined")
+    })?;
     let access_token = core.refresh(&auth.project, token).await?;
     Ok(Json(json!({ "access_token": access_token })))
 }

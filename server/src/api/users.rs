@@ -1,17 +1,16 @@
 //! `/users`: server access reads and changes any user of its project; client access only the
 //! signed-in user, as `me` (or their own id).
 
-use std::collections::HashMap;
-
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::Json;
 use gatehouse_core::auth::Auth;
-use gatehouse_core::users::{User, UserCreate, UserListQuery, UserUpdate};
+use gatehouse_core::users::{User, UserCreate, UserListParams, UserUpdate};
+use gatehouse_core::validation;
 use gatehouse_core::{Core, Error};
 use serde_json::Value;
 
-use super::extract::{Authed, Body};
+use super::extract::{Authed, Body, QueryParams};
 use super::{created, list as envelope, success, ApiResult};
 
 fn view(auth: &Auth, user: &User) -> Value {
@@ -27,6 +26,9 @@ async fn target(core: &Core, auth: &Auth, user_id: &str) -> Result<User, Error> 
     if user_id == "me" {
         return auth.me().cloned();
     }
+    if !gatehouse_core::is_uuid(user_id) {
+        return Err(validation::invalid("params.user_id must be a valid UUID"));
+    }
     if !auth.is_server() {
         match &auth.user {
             Some(me) if me.id == user_id => return Ok(me.clone()),
@@ -38,46 +40,13 @@ async fn target(core: &Core, auth: &Auth, user_id: &str) -> Result<User, Error> 
         .ok_or(Error::UserNotFound)
 }
 
-fn flag(q: &HashMap<String, String>, name: &str) -> Result<bool, Error> {
-    match q.get(name).map(String::as_str) {
-        None | Some("false") => Ok(false),
-        Some("true") => Ok(true),
-        Some(other) => Err(Error::Schema(format!(
-            "Request validation failed: query.{name} must be true or false (got {other:?})."
-        ))),
-    }
-}
-
 pub async fn list(
     State(core): State<Core>,
     Authed(auth): Authed,
-    Query(q): Query<HashMap<String, String>>,
+    q: QueryParams,
 ) -> ApiResult<Json<Value>> {
     auth.require_server()?;
-    let limit = match q.get("limit") {
-        Some(l) => Some(l.parse::<i64>().map_err(|_| {
-            Error::Schema(format!(
-                "Request validation failed: query.limit must be a whole number (got {l:?})."
-            ))
-        })?),
-        None => None,
-    };
-    let order_by_last_active = match q.get("order_by").map(String::as_str) {
-        None | Some("signed_up_at") => false,
-        Some("last_active_at") => true,
-        Some(other) => return Err(Error::Schema(format!("Request validation failed: query.order_by must be signed_up_at or last_active_at (got {other:?}).")).into()),
-    };
-    let query = UserListQuery {
-        limit,
-        cursor: q.get("cursor").cloned().filter(|c| !c.is_empty()),
-        order_by_last_active,
-        desc: flag(&q, "desc")?,
-        query: q.get("query").cloned(),
-        include_anonymous: flag(&q, "include_anonymous")?,
-        include_restricted: flag(&q, "include_restricted")?,
-        only_anonymous: flag(&q, "only_anonymous")?,
-        team_id: q.get("team_id").cloned(),
-    };
+    let query = q.read::<UserListParams>(&auth)?.into_query()?;
     let page = core.list_users(&auth.project.id, &query).await?;
     Ok(envelope(
         page.items.iter().map(User::server_view).collect(),
@@ -88,9 +57,10 @@ pub async fn list(
 pub async fn create(
     State(core): State<Core>,
     Authed(auth): Authed,
-    Body(input): Body<UserCreate>,
+    body: Body,
 ) -> ApiResult<Response> {
     auth.require_server()?;
+    let input: UserCreate = body.read(&auth)?;
     let user = core.create_user(&auth.project, input).await?;
     Ok(created(user.server_view()))
 }
@@ -108,9 +78,10 @@ pub async fn update(
     State(core): State<Core>,
     Authed(auth): Authed,
     Path(user_id): Path<String>,
-    Body(input): Body<UserUpdate>,
+    body: Body,
 ) -> ApiResult<Json<Value>> {
     let user = target(&core, &auth, &user_id).await?;
+    let input: UserUpdate = body.read(&auth)?;
     let user = core
         .update_user(&auth.project, &user, input, auth.is_server())
         .await?;

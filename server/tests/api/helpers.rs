@@ -1,6 +1,7 @@
 //! Spins up a real Gatehouse on a free port, on a fresh database: a temporary SQLite file, or a
 //! new PostgreSQL database when `GATEHOUSE_TEST_DB=postgres`; and speaks HTTP to it.
 
+use gatehouse_core::setup::InternalSeed;
 use gatehouse_server::config::Config;
 use gatehouse_server::startup::Application;
 use reqwest::Method;
@@ -38,6 +39,7 @@ pub struct TestApp {
     pub database_url: String,
     pub secret: String,
     pub data_dir: std::path::PathBuf,
+    pub setup_link: Option<String>,
     _tmp: tempfile::TempDir,
 }
 
@@ -51,7 +53,18 @@ pub struct Project {
 }
 
 impl TestApp {
+    /// A server whose dashboard sign-up is open, as in Stack's development setup
+    /// (`STACK_SEED_INTERNAL_PROJECT_SIGN_UP_ENABLED=true`).
     pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(InternalSeed {
+            sign_up_enabled: true,
+            ..InternalSeed::default()
+        })
+        .await
+    }
+
+    /// A server started with these `STACK_SEED_INTERNAL_PROJECT_*` settings.
+    pub async fn spawn_with(internal_seed: InternalSeed) -> TestApp {
         let tmp = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database_url(tmp.path()).await;
         let secret = "test secret that is long enough".to_string();
@@ -66,11 +79,13 @@ impl TestApp {
                 secret_server_key: SSK.into(),
                 super_secret_admin_key: SAK.into(),
             }),
+            internal_seed,
         };
         let app = Application::build(config)
             .await
             .expect("application starts");
         let base = app.base_url.clone();
+        let setup_link = app.setup_link.clone();
         tokio::spawn(app.run_until_stopped());
         TestApp {
             base,
@@ -78,6 +93,7 @@ impl TestApp {
             database_url,
             secret,
             data_dir: tmp.path().to_path_buf(),
+            setup_link,
             _tmp: tmp,
         }
     }
@@ -185,7 +201,7 @@ impl TestApp {
                 }),
             )
             .await;
-        assert_eq!(keys.status, 201, "{:?}", keys.body);
+        assert_eq!(keys.status, 200, "{:?}", keys.body);
         let k = |f: &str| keys.body[f].as_str().unwrap().to_string();
         Project {
             id,
@@ -322,6 +338,19 @@ impl Resp {
             self.text
         );
         self
+    }
+
+    /// Asserts Stack's SCHEMA_ERROR to the letter: the request line, then one line per issue,
+    /// the same text in `error` and `details.message`.
+    pub fn schema_error(&self, method: &str, path: &str, lines: &[&str]) {
+        self.known_error(400, "SCHEMA_ERROR");
+        let mut want = format!("Request validation failed on {method} /api/v1{path}:");
+        for l in lines {
+            want.push_str("\n  - ");
+            want.push_str(l);
+        }
+        assert_eq!(self.message(), want, "error of {}", self.text);
+        assert_eq!(self.body["details"]["message"], want, "details of {}", self.text);
     }
 
     pub fn message(&self) -> &str {

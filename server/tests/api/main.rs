@@ -5,6 +5,8 @@ mod helpers;
 mod projects;
 mod requests;
 mod sessions;
+mod setup;
 mod sign_in;
 mod tokens;
 mod users;
+mod wire;

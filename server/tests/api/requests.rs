@@ -218,7 +218,7 @@ async fn bad_bodies_are_schema_errors_that_name_the_field() {
         .client(&p)
         .post(
             "/auth/password/sign-up",
-            json!({ "email": "x@example.com", "password": 12345678 }),
+            json!({ "email": "x@example.com", "password": ["12345678"] }),
         )
         .await;
     r.known_error(400, "SCHEMA_ERROR");

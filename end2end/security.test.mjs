@@ -1,0 +1,115 @@
+// A fresh server nobody can claim without its setup link, and hosted pages that keep working
+// under a strict Content-Security-Policy, refuse to be framed, and are cached on repeat visits.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startGatehouse } from './support/gatehouse.mjs';
+import { launchBrowser, shot, watchedPage } from './support/browser.mjs';
+
+const PASSWORD = 'correct horse battery';
+
+describe('a fresh server with dashboard sign-up closed', () => {
+  let gh, browser;
+  before(async () => {
+    gh = await startGatehouse({ STACK_SEED_INTERNAL_PROJECT_SIGN_UP_ENABLED: 'false' });
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await gh?.stop();
+  });
+
+  test('strangers cannot sign up; the setup link creates the first admin once', async () => {
+    const refused = await fetch(`${gh.baseUrl}/api/v1/auth/password/sign-up`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-stack-access-type': 'client', 'x-stack-project-id': 'internal' },
+      body: JSON.stringify({ email: 'stranger@example.com', password: PASSWORD }),
+    });
+    assert.equal(refused.status, 400);
+    assert.equal(refused.headers.get('x-stack-known-error'), 'SIGN_UP_NOT_ENABLED');
+
+    const link = gh.log().match(/(http:\/\/\S+\/setup\?token=[0-9a-f]+)/)?.[1];
+    assert.ok(link, `the start-up log prints the setup link:\n${gh.log()}`);
+    const wrong = await watchedPage(await browser.newContext());
+    await wrong.goto(link.replace(/token=[0-9a-f]+/, 'token=0000'));
+    await wrong.waitForSelector('text=does not work any more');
+
+    const page = await watchedPage(await browser.newContext());
+    await page.goto(link);
+    await page.waitForSelector('body[data-hydrated="true"]');
+    await shot(page, 'setup');
+    await page.fill('input[name="email"]', 'owner@example.com');
+    await page.fill('input[name="password"]', PASSWORD);
+    await page.click('button:has-text("Create admin")');
+    await page.waitForURL(`${gh.baseUrl}/`);
+    await page.waitForSelector('text=Gatehouse Dashboard');
+    assert.deepEqual(page.problems, []);
+
+    await page.goto(link);
+    await page.waitForSelector('text=does not work any more');
+  });
+});
+
+describe('hosted pages under the security policy', () => {
+  let gh, browser, signIn;
+  before(async () => {
+    gh = await startGatehouse();
+    browser = await launchBrowser();
+    signIn = `${gh.baseUrl}/handler/${gh.project.project_id}/sign-in`;
+  });
+  after(async () => {
+    await browser?.close();
+    await gh?.stop();
+  });
+
+  test('pages carry the headers and still hydrate; the policy names a fresh nonce each time', async () => {
+    const page = await watchedPage(await browser.newContext());
+    const res = await page.goto(signIn);
+    const h = res.headers();
+    const nonce = h['content-security-policy'].match(/'nonce-([^']+)'/)?.[1];
+    assert.ok(nonce, h['content-security-policy']);
+    assert.match(h['content-security-policy'], /frame-ancestors 'none'/);
+    assert.doesNotMatch(h['content-security-policy'], /script-src[^;]*'unsafe-inline'/);
+    assert.equal(h['x-frame-options'], 'DENY');
+    assert.equal(h['x-content-type-options'], 'nosniff');
+    assert.equal(h['referrer-policy'], 'strict-origin-when-cross-origin');
+    assert.equal(h['cache-control'], 'no-store');
+    await page.waitForSelector('body[data-hydrated="true"]');
+    assert.deepEqual(page.problems, [], 'no CSP violation or other console error');
+    const again = await fetch(signIn);
+    assert.notEqual(again.headers.get('content-security-policy'), h['content-security-policy']);
+    const withCode = await fetch(`${signIn}?code=abc`);
+    assert.equal(withCode.headers.get('referrer-policy'), 'no-referrer');
+  });
+
+  test('another site cannot frame the sign-in page', async () => {
+    const context = await browser.newContext();
+    await context.route('http://evil.test/', (route) => route.fulfill({
+      contentType: 'text/html',
+      body: `<iframe id="victim" src="${signIn}" width="400" height="400"></iframe>`,
+    }));
+    const page = await context.newPage();
+    await page.goto('http://evil.test/');
+    const frame = await (await page.waitForSelector('#victim')).contentFrame();
+    await frame.waitForLoadState();
+    const form = await frame.$('input[name="email"]').catch(() => null);
+    assert.equal(form, null, 'the framed sign-in form was not rendered');
+  });
+
+  test('a repeat visit downloads nothing but the page itself', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    const fetched = [];
+    cdp.on('Network.responseReceived', (e) => {
+      if (!e.response.fromDiskCache && !e.response.fromMemoryCache && e.response.status !== 304) fetched.push(e.response.url);
+    });
+    await page.goto(signIn);
+    await page.waitForSelector('body[data-hydrated="true"]');
+    assert.ok(fetched.some((u) => u.endsWith('.wasm')), `first visit fetched the bundle: ${fetched}`);
+    fetched.length = 0;
+    await page.goto(signIn);
+    await page.waitForSelector('body[data-hydrated="true"]');
+    assert.deepEqual(fetched, [signIn], 'only the HTML came over the network');
+  });
+});
