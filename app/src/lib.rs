@@ -30,6 +30,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <link rel="stylesheet" href=css/>
+                <script src="/copy.js" defer></script>
                 <HydrationScripts options root/>
                 <MetaTags/>
             </head>

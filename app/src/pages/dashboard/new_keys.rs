@@ -32,9 +32,8 @@ pub fn NewKeys(keys: NewProjectKeys) -> impl IntoView {
                     <dt>{label}</dt>
                     <dd>
                         <code data-key=name>{value.clone()}</code>
-                        // Plain DOM script, so copying works as soon as the page is shown.
-                        <button type="button" class="secondary whitespace-nowrap rounded-lg border border-line px-3 py-1 text-sm font-semibold text-ink" data-value=value
-                            onclick="navigator.clipboard.writeText(this.dataset.value).then(() => { this.textContent = 'Copied'; })">
+                        // public/copy.js copies it, as soon as the page is shown.
+                        <button type="button" class="secondary whitespace-nowrap rounded-lg border border-line px-3 py-1 text-sm font-semibold text-ink" data-copy=value>
                             "Copy"
                         </button>
                     </dd>
