@@ -19,6 +19,7 @@ pub struct AssetRoot(pub String);
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let root = use_context::<AssetRoot>().unwrap_or_default().0;
     let css = format!("{root}/pkg/gatehouse.css");
+    let copy_js = format!("{root}/copy.js");
     let theme = components::theme();
     #[cfg(feature = "ssr")]
     share_nonce();
@@ -30,7 +31,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <link rel="stylesheet" href=css/>
-                <script src="/copy.js" defer></script>
+                <script src=copy_js defer></script>
                 <HydrationScripts options root/>
                 <MetaTags/>
             </head>

@@ -48,7 +48,12 @@ fn read(path: &str) -> Option<Cow<'static, [u8]>> {
 }
 
 /// The bundle's files, whose hash makes the version.
-const BUNDLE: [&str; 3] = ["pkg/gatehouse.js", "pkg/gatehouse_bg.wasm", "pkg/gatehouse.css"];
+const BUNDLE: [&str; 4] = [
+    "pkg/gatehouse.js",
+    "pkg/gatehouse_bg.wasm",
+    "pkg/gatehouse.css",
+    "copy.js",
+];
 
 /// A short hash of the bundle: the path segment that makes its URLs change with every build.
 pub fn version() -> &'static str {
