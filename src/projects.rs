@@ -503,6 +503,21 @@ impl Core {
         rows.into_iter().map(Project::try_from).collect()
     }
 
+    /// The dashboard user's first team, which owns their projects; their personal team is made
+    /// when they have none.
+    pub(crate) async fn owning_team_of(&self, user_id: &str) -> Result<String> {
+        if let Some(team) = self.teams_of_user(user_id).await?.into_iter().next() {
+            return Ok(team.id);
+        }
+        let mut tx = self.db.pool.begin().await?;
+        let team =
+            crate::teams::insert_team(&mut tx, INTERNAL_PROJECT_ID, "Personal Team", Some(user_id))
+                .await?;
+        tx.commit().await?;
+        self.forget_user_sessions(user_id);
+        Ok(team)
+    }
+
     /// Creates a project owned by one of `owner_user_id`'s teams (an internal-project user), or
     /// by no team (made from the CLI: reachable with its keys only).
     pub async fn create_project(
@@ -523,25 +538,7 @@ impl Core {
                 }
                 Some(team)
             }
-            (Some(owner_user_id), None) => Some(
-                match self.teams_of_user(owner_user_id).await?.into_iter().next() {
-                    Some(team) => team.id,
-                    None => {
-                        // An owner needs a team to own projects; make their personal one.
-                        let mut tx = self.db.pool.begin().await?;
-                        let team = crate::teams::insert_team(
-                            &mut tx,
-                            INTERNAL_PROJECT_ID,
-                            "Personal Team",
-                            Some(owner_user_id),
-                        )
-                        .await?;
-                        tx.commit().await?;
-                        self.forget_user_sessions(owner_user_id);
-                        team
-                    }
-                },
-            ),
+            (Some(owner_user_id), None) => Some(self.owning_team_of(owner_user_id).await?),
         };
         let config = match &input.config {
             Some(update) => ProjectConfig::default().patched(update)?,

@@ -106,21 +106,7 @@ impl Core {
         if internal.owner_team_id.is_some() {
             return Ok(());
         }
-        let team = match self.teams_of_user(user_id).await?.into_iter().next() {
-            Some(team) => team.id,
-            None => {
-                let mut tx = self.db.pool.begin().await?;
-                let team = crate::teams::insert_team(
-                    &mut tx,
-                    INTERNAL_PROJECT_ID,
-                    "Personal Team",
-                    Some(user_id),
-                )
-                .await?;
-                tx.commit().await?;
-                team
-            }
-        };
+        let team = self.owning_team_of(user_id).await?;
         sqlx::query("UPDATE projects SET owner_team_id = $1 WHERE id = $2 AND owner_team_id IS NULL")
             .bind(&team)
             .bind(INTERNAL_PROJECT_ID)
