@@ -2,10 +2,21 @@
 // under a strict Content-Security-Policy, refuse to be framed, and are cached on repeat visits.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { startGatehouse } from './support/gatehouse.mjs';
 import { launchBrowser, shot, watchedPage } from './support/browser.mjs';
 
 const PASSWORD = 'correct horse battery';
+
+// A site of its own on another origin of this machine, whose one page frames `url`.
+async function framingSite(url) {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end(`<iframe id="hosted" src="${url}" width="400" height="400"></iframe>`);
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return { origin: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
+}
 
 describe('a fresh server with dashboard sign-up closed', () => {
   let gh, browser;
@@ -81,18 +92,60 @@ describe('hosted pages under the security policy', () => {
     assert.equal(withCode.headers.get('referrer-policy'), 'no-referrer');
   });
 
-  test('another site cannot frame the sign-in page', async () => {
-    const context = await browser.newContext();
-    await context.route('http://evil.test/', (route) => route.fulfill({
-      contentType: 'text/html',
-      body: `<iframe id="victim" src="${signIn}" width="400" height="400"></iframe>`,
-    }));
+  // Loads a page of a site on another origin (a real server on this machine: Chromium refuses
+  // to let a public site frame a loopback one at all) that frames the sign-in page, and says
+  // whether the sign-in form rendered inside.
+  async function framedFormShows(context, site) {
     const page = await context.newPage();
-    await page.goto('http://evil.test/');
-    const frame = await (await page.waitForSelector('#victim')).contentFrame();
+    await page.goto(site.origin);
+    const frame = await (await page.waitForSelector('#hosted')).contentFrame();
     await frame.waitForLoadState();
-    const form = await frame.$('input[name="email"]').catch(() => null);
-    assert.equal(form, null, 'the framed sign-in form was not rendered');
+    const shows = (await frame.$('input[name="email"]').catch(() => null)) !== null;
+    await page.close();
+    return shows;
+  }
+
+  test('another site cannot frame the sign-in page', async () => {
+    const evil = await framingSite(signIn);
+    try {
+      assert.equal(await framedFormShows(await browser.newContext(), evil), false, 'the framed sign-in form was not rendered');
+    } finally {
+      evil.close();
+    }
+  });
+
+  test('a project lets the sites it names frame its hosted pages, and no others', async () => {
+    const admin = (method, body) => fetch(`${gh.baseUrl}/api/v1/internal/projects/current`, {
+      method,
+      headers: {
+        'content-type': 'application/json', 'x-stack-access-type': 'admin', 'x-stack-project-id': gh.project.project_id,
+        'x-stack-super-secret-admin-key': gh.project.super_secret_admin_key,
+      },
+      body: JSON.stringify(body),
+    });
+    const [partner, evil] = [await framingSite(signIn), await framingSite(signIn)];
+    try {
+      const bad = await admin('PATCH', { config: { allowed_frame_origins: ['https://a.test; script-src *'] } });
+      assert.equal(bad.status, 400);
+      assert.equal((await bad.json()).code, 'SCHEMA_ERROR');
+      const ok = await admin('PATCH', { config: { allowed_frame_origins: [partner.origin] } });
+      assert.equal(ok.status, 200);
+      assert.deepEqual((await ok.json()).config.allowed_frame_origins, [partner.origin]);
+
+      const res = await fetch(signIn);
+      assert.ok(res.headers.get('content-security-policy').includes(`frame-ancestors ${partner.origin}`));
+      assert.equal(res.headers.get('x-frame-options'), null);
+      const dashboard = await fetch(`${gh.baseUrl}/`);
+      assert.match(dashboard.headers.get('content-security-policy'), /frame-ancestors 'none'/, 'the dashboard stays unframeable');
+
+      const context = await browser.newContext();
+      assert.equal(await framedFormShows(context, partner), true, 'the named site frames the sign-in page');
+      assert.equal(await framedFormShows(context, evil), false, 'other sites are still refused');
+    } finally {
+      await admin('PATCH', { config: { allowed_frame_origins: [] } });
+      partner.close();
+      evil.close();
+    }
   });
 
   test('a repeat visit downloads nothing but the page itself', async () => {

@@ -1,8 +1,18 @@
-"""Drives the release gatehouse with wrk and reports throughput, latency, RSS and ratios.
+"""Benchmarks the release gatehouse and writes the tables of BENCHMARKS.md.
+
+Scenarios (all by default; name some to run only those):
+  api     wrk on the hot routes: throughput, latency, RSS and ratios, SQLite and PostgreSQL
+  search  GET /users at 1,000,000 users in a project (and 100,000 in another): list, cursor
+          page, sorted list and search, p50/p95, SQLite and PostgreSQL
+  pages   bytes a hosted page's first and repeat visit transfer, measured in Chromium; fails
+          above the 250 KB budget
 
 Called by scripts/bench (which builds what it needs). Loopback only; every run is bounded."""
 
 import datetime
+import http.client
+import random
+import statistics
 import json
 import os
 import re
@@ -11,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -62,28 +73,45 @@ def wrk(url, headers, connections, method="GET", body=None, seconds=SECONDS):
     return {"rps": rps, "p50": to_ms(lat["50"]), "p99": to_ms(lat["99"]), "errors": errors}
 
 
-def run_backend(backend):
-    data_dir = tempfile.mkdtemp(prefix="gatehouse-bench-")
+def fresh_database(backend, data_dir):
+    """A new empty database: an SQLite file, or a PostgreSQL database dropped afterwards."""
     if backend == "postgres":
         name = f"gh_bench_{uuid.uuid4().hex}"
         subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
-        db_url = f"{PG}/{name}"
-    else:
-        db_url = f"sqlite://{data_dir}/gatehouse.db"
+        return f"{PG}/{name}", name
+    return f"sqlite://{data_dir}/gatehouse.db", None
+
+
+def drop_database(name):
+    if name:
+        subprocess.run(["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"], check=False)
+
+
+def wait_until_up(base, started):
+    while True:
+        try:
+            urllib.request.urlopen(base + "/health", timeout=1).read()
+            return
+        except OSError:
+            if time.monotonic() - started > 30:
+                raise RuntimeError("gatehouse did not answer within 30 s")
+            time.sleep(0.002)
+
+
+def create_project(env, name):
+    return json.loads(subprocess.run([BIN, "project", "create", "--display-name", name], env=env, check=True, capture_output=True).stdout)
+
+
+def run_backend(backend):
+    data_dir = tempfile.mkdtemp(prefix="gatehouse-bench-")
+    db_url, name = fresh_database(backend, data_dir)
     env = dict(os.environ, DATABASE_URL=db_url, GATEHOUSE_DATA_DIR=data_dir, GATEHOUSE_ADDR="127.0.0.1:18555", RUST_LOG="warn")
-    project = json.loads(subprocess.run([BIN, "project", "create", "--display-name", "Bench"], env=env, check=True, capture_output=True).stdout)
+    project = create_project(env, "Bench")
     base = "http://127.0.0.1:18555"
     started = time.monotonic()
     proc = subprocess.Popen([BIN, "serve"], env=env, stderr=subprocess.DEVNULL)
     try:
-        while True:
-            try:
-                urllib.request.urlopen(base + "/health", timeout=1).read()
-                break
-            except OSError:
-                if time.monotonic() - started > 30:
-                    raise RuntimeError("gatehouse did not answer within 30 s")
-                time.sleep(0.002)
+        wait_until_up(base, started)
         cold_ms = (time.monotonic() - started) * 1000
         client = {"x-stack-access-type": "client", "x-stack-project-id": project["project_id"],
                   "x-stack-publishable-client-key": project["publishable_client_key"]}
@@ -109,8 +137,7 @@ def run_backend(backend):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-        if backend == "postgres":
-            subprocess.run(["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"], check=False)
+        drop_database(name)
 
 
 def argon2_hash_ms():
@@ -118,7 +145,7 @@ def argon2_hash_ms():
     return float(re.search(r"hash_ms ([\d.]+)", out).group(1))
 
 
-def main():
+def bench_api():
     cores = os.cpu_count()
     hash_ms = argon2_hash_ms()
     limit = cores * 1000 / hash_ms
@@ -149,13 +176,208 @@ def main():
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
         *notes,
     ])
-    print(table)
+    return table
+
+
+FIRST = ["Ada", "Alan", "Barbara", "Carl", "Claude", "Dennis", "Donald", "Edsger", "Frances", "Grace",
+         "Hedy", "Ivan", "Jean", "John", "Ken", "Leslie", "Linus", "Margaret", "Niklaus", "Radia",
+         "Richard", "Robin", "Sophie", "Tim", "Vint", "Whitfield", "Yukihiro", "Zhores", "Anita", "Bjarne",
+         "Chuck", "Dana", "Evelyn", "Fran", "Gordon", "Herman", "Ida", "Judea", "Kristen", "Lynn",
+         "Mary", "Noam", "Ole", "Peter", "Rasmus", "Shafi", "Tony"]
+LAST = ["Lovelace", "Turing", "Liskov", "Hoare", "Shannon", "Ritchie", "Knuth", "Dijkstra", "Allen", "Hopper",
+        "Lamarr", "Sutherland", "Sammet", "McCarthy", "Thompson", "Lamport", "Torvalds", "Hamilton", "Wirth",
+        "Perlman", "Stallman", "Milner", "Wilson", "Berners-Lee", "Cerf", "Diffie", "Matsumoto", "Alferov",
+        "Borg", "Stroustrup", "Moore", "Scott", "Pearl", "Nygaard", "Naur", "Goldwasser", "Backus", "Kay",
+        "Engelbart", "Cocke", "Hartmanis", "Karp", "Rabin", "Floyd", "Tarjan", "Valiant", "Yao", "Kahan",
+        "Hellman", "Rivest", "Shamir", "Adleman", "Sifakis"]
+DOMAINS = ["gmail.com", "outlook.com", "example.com", "proton.me", "yahoo.co.jp", "acme.io", "uni-heidelberg.de"]
+SEARCH_USERS = 1_000_000
+SEARCH_OTHER = 100_000
+BASE_MS = 1_700_000_000_000
+
+
+def person(n):
+    """The n-th seeded user's display name and email, as the seeding SQL makes them."""
+    first, last = FIRST[n % len(FIRST)], LAST[(n // len(FIRST)) % len(LAST)]
+    return f"{first} {last}", f"{first.lower()}.{last.lower()}{n}@{DOMAINS[n % len(DOMAINS)]}"
+
+
+def seed_sql(backend, project_id, count, prefix=""):
+    """One INSERT … SELECT that writes `count` users straight into the table, as an import or a
+    restore would: the search index must keep up by itself."""
+    def sql_list(xs):
+        return ", ".join("'" + x.replace("'", "''") + "'" for x in xs)
+    nf, nl, nd = len(FIRST), len(LAST), len(DOMAINS)
+    cols = ("id, project_id, primary_email, primary_email_verified, primary_email_auth_enabled, display_name, "
+            "is_anonymous, restricted_by_admin, signed_up_at, last_active_at")
+    if backend == "sqlite":
+        pick = lambda arr, idx: f"json_extract('{json.dumps(arr)}', '$[' || ({idx}) || ']')"
+        uid = ("lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' "
+               "|| substr('89ab', 1 + abs(random()) % 4, 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))")
+        first, last, dom = pick(FIRST, f"n % {nf}"), pick(LAST, f"(n / {nf}) % {nl}"), pick(DOMAINS, f"n % {nd}")
+        return (f"WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < {count - 1}) "
+                f"INSERT INTO users ({cols}) SELECT {uid}, '{project_id}', "
+                f"'{prefix}' || lower({first}) || '.' || lower({last}) || n || '@' || {dom}, 1, 1, {first} || ' ' || {last}, 0, 0, "
+                f"{BASE_MS} + n * 1000, {BASE_MS} + ((n * 7919) % {count}) * 1000 FROM seq")
+    return (f"INSERT INTO users ({cols}) SELECT gen_random_uuid()::text, '{project_id}', "
+            f"'{prefix}' || lower(f) || '.' || lower(l) || n || '@' || d, 1, 1, f || ' ' || l, 0, 0, "
+            f"{BASE_MS} + n * 1000, {BASE_MS} + ((n * 7919) % {count}) * 1000 "
+            f"FROM generate_series(0, {count - 1}) AS n, LATERAL (SELECT (ARRAY[{sql_list(FIRST)}])[n % {nf} + 1] AS f, "
+            f"(ARRAY[{sql_list(LAST)}])[(n / {nf}) % {nl} + 1] AS l, (ARRAY[{sql_list(DOMAINS)}])[n % {nd} + 1] AS d) AS x")
+
+
+def run_sql(backend, db_url, sql):
+    if backend == "sqlite":
+        import sqlite3
+        con = sqlite3.connect(db_url.removeprefix("sqlite://"))
+        con.execute(sql)
+        con.commit()
+        con.close()
+    else:
+        subprocess.run(["psql", db_url, "-qc", sql], check=True)
+
+
+def timed(conn, path, headers):
+    t = time.perf_counter()
+    conn.request("GET", path, headers=headers)
+    r = conn.getresponse()
+    body = r.read()
+    ms = (time.perf_counter() - t) * 1000
+    if r.status != 200:
+        raise RuntimeError(f"{path}: {r.status} {body[:300]!r}")
+    return ms, json.loads(body)
+
+
+def search_backend(backend):
+    data_dir = tempfile.mkdtemp(prefix="gatehouse-bench-")
+    db_url, name = fresh_database(backend, data_dir)
+    env = dict(os.environ, DATABASE_URL=db_url, GATEHOUSE_DATA_DIR=data_dir, GATEHOUSE_ADDR="127.0.0.1:18556", RUST_LOG="warn")
+    project, other = create_project(env, "Million"), create_project(env, "Beside")
+    t = time.monotonic()
+    run_sql(backend, db_url, seed_sql(backend, project["project_id"], SEARCH_USERS))
+    run_sql(backend, db_url, seed_sql(backend, other["project_id"], SEARCH_OTHER, "other."))
+    if backend == "postgres":
+        run_sql(backend, db_url, "VACUUM ANALYZE users")
+    seed_s = time.monotonic() - t
+    print(f"    seeded {SEARCH_USERS:,} + {SEARCH_OTHER:,} users in {seed_s:.0f} s", file=sys.stderr, flush=True)
+    started = time.monotonic()
+    proc = subprocess.Popen([BIN, "serve"], env=env, stderr=subprocess.DEVNULL)
+    try:
+        wait_until_up("http://127.0.0.1:18556", started)
+        conn = http.client.HTTPConnection("127.0.0.1", 18556, timeout=30)
+        h = {"x-stack-access-type": "server", "x-stack-project-id": project["project_id"],
+             "x-stack-secret-server-key": project["secret_server_key"]}
+        rng = random.Random(7)
+        runs = 100
+        # Cursors at random depths: the id found at that depth by walking pages would be the same.
+        cursors = []
+        for _ in range(20):
+            depth = rng.randrange(SEARCH_USERS)
+            _, page = timed(conn, f"/api/v1/users?limit=1&query={urllib.parse.quote(person(depth)[1])}", h)
+            cursors.append(page["items"][0]["id"])
+        queries = {
+            "whole email": lambda: person(rng.randrange(SEARCH_USERS))[1],
+            "part of an email": lambda: person(rng.randrange(SEARCH_USERS))[1].split("@")[0][-9:],
+            "first and last name": lambda: person(rng.randrange(SEARCH_USERS))[0],
+            "a surname (~2% of users)": lambda: rng.choice(LAST).lower(),
+        }
+        cases = {
+            "first page (100)": lambda: "/api/v1/users?limit=100",
+            "cursor page at a random depth": lambda: f"/api/v1/users?limit=100&cursor={rng.choice(cursors)}",
+            "sorted by newest": lambda: "/api/v1/users?limit=100&desc=true",
+            "sorted by last active": lambda: "/api/v1/users?limit=100&order_by=last_active_at&desc=true",
+            **{f"search: {k}": (lambda q=q: f"/api/v1/users?limit=100&query={urllib.parse.quote(q())}") for k, q in queries.items()},
+        }
+        out = {"seed_s": seed_s}
+        for label, make in cases.items():
+            timed(conn, make(), h)  # warm
+            times = sorted(timed(conn, make(), h)[0] for _ in range(runs))
+            out[label] = {"p50": statistics.median(times), "p95": times[int(runs * 0.95) - 1]}
+        return out
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        drop_database(name)
+
+
+def bench_search():
+    rows, seeds = [], []
+    for backend in ["sqlite", "postgres"]:
+        print(f"==> search, {backend}", file=sys.stderr, flush=True)
+        r = search_backend(backend)
+        seeds.append(f"{backend} {r.pop('seed_s'):.0f} s")
+        for label, x in r.items():
+            goal = 50 if label.startswith("search") else 10
+            rows.append(f"| {backend} | {label} | {x['p50']:.1f} | {x['p95']:.1f} | {'met' if x['p95'] <= goal else 'MISSED'} (≤ {goal} ms) |")
+    return "\n".join([
+        f"Measured {datetime.date.today().isoformat()}: {SEARCH_USERS:,} users in the project and {SEARCH_OTHER:,} in another, "
+        f"written by one INSERT … SELECT each (seeding took {', '.join(seeds)}); 100 sequential requests per line over "
+        "one keep-alive connection, server key, 100 users a page.",
+        "",
+        "| database | request | p50 ms | p95 ms | goal |",
+        "| --- | --- | ---: | ---: | --- |",
+        *rows,
+    ])
+
+
+PAGE_BUDGET_KB = 250
+
+
+def bench_pages():
+    print("==> pages", file=sys.stderr, flush=True)
+    out = subprocess.run(["node", "page-weight.mjs"], cwd=os.path.join(ROOT, "end2end"), check=True, capture_output=True, text=True,
+                         env=dict(os.environ, GATEHOUSE_BIN=BIN), timeout=600).stdout
+    pages = json.loads(out.strip().splitlines()[-1])
+    rows, over = [], []
+    for name, p in pages.items():
+        kinds = ", ".join(f"{k.lower()} {v:.1f}" for k, v in sorted(p["by_type_kb"].items(), key=lambda kv: -kv[1]))
+        hosted = p["url"].startswith("/handler/")
+        if hosted and p["first_kb"] > PAGE_BUDGET_KB:
+            over.append(name)
+        again = ", ".join(p["repeat_downloads"]) or "nothing but the HTML"
+        rows.append(f"| {name}{'' if hosted else ' (admins)'} | {p['first_kb']:.1f} | {p['first_requests']} | {kinds} | "
+                    f"{p['repeat_kb']:.1f} | {again} |")
+    table = "\n".join([
+        f"Measured {datetime.date.today().isoformat()} in Chromium (encodedDataLength: bytes on the wire, headers included) "
+        f"with an empty cache, then again in a new tab. Hosted pages' budget: {PAGE_BUDGET_KB} KB for a first visit.",
+        "",
+        "| page | first visit KB | requests | by kind, KB | repeat visit KB | fetched again |",
+        "| --- | ---: | ---: | --- | ---: | --- |",
+        *rows,
+    ])
+    return table, over
+
+
+def write_table(marker, table):
     path = os.path.join(ROOT, "BENCHMARKS.md")
-    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n\n<!-- table -->\n<!-- /table -->\n"
-    text = re.sub(r"<!-- table -->.*<!-- /table -->", lambda _: f"<!-- table -->\n{table}\n<!-- /table -->", text, flags=re.S)
+    text = open(path).read()
+    if f"<!-- {marker} -->" not in text:
+        text += f"\n<!-- {marker} -->\n<!-- /{marker} -->\n"
+    text = re.sub(f"<!-- {marker} -->.*<!-- /{marker} -->", lambda _: f"<!-- {marker} -->\n{table}\n<!-- /{marker} -->", text, flags=re.S)
     with open(path, "w") as f:
         f.write(text)
-    print(f"\nwritten to {path}", file=sys.stderr)
+
+
+def main():
+    chosen = sys.argv[1:] or ["api", "search", "pages"]
+    failed = []
+    if "api" in chosen:
+        table = bench_api()
+        print(table)
+        write_table("table", table)
+    if "search" in chosen:
+        table = bench_search()
+        print(table)
+        write_table("search", table)
+    if "pages" in chosen:
+        table, over = bench_pages()
+        print(table)
+        write_table("pages", table)
+        failed += [f"{name}: first visit above {PAGE_BUDGET_KB} KB" for name in over]
+    print("\nwritten to BENCHMARKS.md", file=sys.stderr)
+    if failed:
+        print("\n".join(["over budget:", *failed]), file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

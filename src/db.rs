@@ -5,21 +5,46 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
 use sqlx::AnyPool;
 
 use crate::error::{Error, Result};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+/// The migrations both databases share, then the few each needs alone (search indexes: FTS5 on
+/// SQLite, pg_trgm on PostgreSQL). The two sets share one history table, with versions from
+/// 1001 for the second, so each run skips the other's entries.
+fn migrators(dialect: Dialect) -> [Migrator; 2] {
+    let mut own = match dialect {
+        Dialect::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+        Dialect::Postgres => sqlx::migrate!("./migrations/postgres"),
+    };
+    let mut shared = sqlx::migrate!("./migrations");
+    shared.set_ignore_missing(true);
+    own.set_ignore_missing(true);
+    [shared, own]
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
 
 #[derive(Clone, Debug)]
 pub struct Db {
     pub pool: AnyPool,
+    pub dialect: Dialect,
 }
 
 impl Db {
     /// Connects (creating an SQLite file and its folder if needed) and runs the migrations.
     pub async fn connect(url: &str) -> Result<Db> {
         sqlx::any::install_default_drivers();
+        let dialect = if url.starts_with("sqlite:") {
+            Dialect::Sqlite
+        } else {
+            Dialect::Postgres
+        };
         let pool = if url.starts_with("sqlite:") {
             // Create the file on first start; WAL lets readers work while one writer writes.
             let opts = sqlx::sqlite::SqliteConnectOptions::from_str(url)?
@@ -51,8 +76,10 @@ impl Db {
                 "DATABASE_URL must start with sqlite: or postgres://, got {url:?}"
             )));
         };
-        MIGRATOR.run(&pool).await?;
-        Ok(Db { pool })
+        for migrator in migrators(dialect) {
+            migrator.run(&pool).await?;
+        }
+        Ok(Db { pool, dialect })
     }
 }
 

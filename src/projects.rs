@@ -37,6 +37,9 @@ pub struct ProjectConfig {
     pub domains: Vec<Domain>,
     /// Where the hosted pages send people after signing in when the link names no place.
     pub after_sign_in_url: Option<String>,
+    /// Origins (`https://app.example.com`, `https://*.example.com`) whose pages may show this
+    /// project's hosted pages in a frame. Empty: no site may (the default).
+    pub allowed_frame_origins: Vec<String>,
 }
 
 impl Default for ProjectConfig {
@@ -56,6 +59,7 @@ impl Default for ProjectConfig {
             require_publishable_client_key: false,
             domains: vec![],
             after_sign_in_url: None,
+            allowed_frame_origins: vec![],
         }
     }
 }
@@ -81,6 +85,14 @@ impl ProjectConfig {
                 )));
             }
         }
+        for o in &config.allowed_frame_origins {
+            if !is_frame_origin(o) {
+                return Err(crate::validation::invalid(format!(
+                    "body.config.allowed_frame_origins: {o:?} must be an origin such as https://app.example.com \
+                     (scheme, host and port only; `*.` may start the host)"
+                )));
+            }
+        }
         if let Some(url) = &config.after_sign_in_url {
             let probe = Project {
                 config: config.clone(),
@@ -93,6 +105,21 @@ impl ProjectConfig {
         }
         Ok(config)
     }
+}
+
+/// An origin a Content-Security-Policy may name in `frame-ancestors`: http(s), a host of
+/// letters, digits, dots and dashes (or an IPv6 literal), perhaps a port, nothing after.
+fn is_frame_origin(o: &str) -> bool {
+    let Some((scheme, authority)) = o.split_once("://") else {
+        return false;
+    };
+    let host = authority.strip_prefix("*.").unwrap_or(authority);
+    matches!(scheme, "http" | "https")
+        && !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        && Origin::parse(o).is_some()
 }
 
 /// The scheme, host and port of an http(s) URL: what "same site" is decided on.
@@ -240,6 +267,7 @@ impl Project {
                 "create_team_on_sign_up": c.create_team_on_sign_up,
                 "require_publishable_client_key": c.require_publishable_client_key,
                 "after_sign_in_url": c.after_sign_in_url,
+                "allowed_frame_origins": c.allowed_frame_origins,
                 "oauth_providers": [],
                 "enabled_oauth_providers": [],
                 "domains": c.domains,
@@ -347,6 +375,7 @@ fn config_fields() -> Shape {
     shape
         .field("domains", array(nested(domain)))
         .field("after_sign_in_url", string().nullable())
+        .field("allowed_frame_origins", array(string().defined()))
 }
 
 impl Input for ApiKeySetCreate {

@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::crypto;
-use crate::db::is_unique_violation;
+use crate::db::{is_unique_violation, Dialect};
 use crate::error::{Error, Result};
 use crate::patch;
 use crate::projects::Project;
@@ -745,16 +745,9 @@ impl Core {
                 " AND u.id IN (SELECT user_id FROM team_members WHERE team_id = {p})"
             ));
         }
-        if let Some(text) = q.query.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            let escaped = text
-                .to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            let p = next(&mut args, Arg::Text(format!("%{escaped}%")));
-            sql.push_str(&format!(
-                " AND (LOWER(u.primary_email) LIKE {p} ESCAPE '\\' OR LOWER(u.display_name) LIKE {p} ESCAPE '\\' OR LOWER(u.id) LIKE {p} ESCAPE '\\')"
-            ));
+        if let Some(text) = q.query.as_deref().filter(|t| !t.is_empty()) {
+            let cond = search_condition(self.db.dialect, text, |a| next(&mut args, a));
+            sql.push_str(&format!(" AND {cond}"));
         }
         if let Some(cursor) = &q.cursor {
             let row: Option<(i64,)> = sqlx::query_as(&format!(
@@ -793,6 +786,42 @@ impl Core {
         };
         Ok(Page { items, next_cursor })
     }
+}
+
+/// `GET /users?query=`'s filter, as Stack matches: the user id when the text (without other
+/// characters than letters, digits and `-_.`) is a UUID, otherwise a case-insensitive substring
+/// of the display name or the email. Both databases answer from a trigram index kept by the
+/// database (see the migrations); under three characters no trigram exists, so the condition
+/// is checked row by row along the page's order, where such short text matches early.
+fn search_condition(dialect: Dialect, text: &str, mut param: impl FnMut(Arg) -> String) -> String {
+    let mut any_of = Vec::new();
+    let bare: String = text
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .collect();
+    if uuid::Uuid::try_parse(&bare).is_ok_and(|_| bare.len() == 36) {
+        any_of.push(format!("u.id = {}", param(Arg::Text(bare.to_lowercase()))));
+    }
+    if dialect == Dialect::Sqlite && text.chars().count() >= 3 {
+        // An FTS5 phrase is literal between double quotes, with `"` doubled.
+        let phrase = format!("\"{}\"", text.replace('"', "\"\""));
+        any_of.push(format!(
+            "u.id IN (SELECT k.user_id FROM user_search s JOIN user_search_keys k ON k.n = s.rowid \
+             WHERE user_search MATCH {})",
+            param(Arg::Text(phrase))
+        ));
+    } else {
+        let escaped = text
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let p = param(Arg::Text(format!("%{escaped}%")));
+        any_of.push(format!(
+            "LOWER(u.primary_email) LIKE {p} ESCAPE '\\' OR LOWER(u.display_name) LIKE {p} ESCAPE '\\'"
+        ));
+    }
+    format!("({})", any_of.join(" OR "))
 }
 
 /// A project at a glance, for the dashboard's overview.

@@ -48,9 +48,11 @@ fn read(path: &str) -> Option<Cow<'static, [u8]>> {
 }
 
 /// The bundle's files, whose hash makes the version.
-const BUNDLE: [&str; 4] = [
+const BUNDLE: [&str; 6] = [
     "pkg/gatehouse.js",
     "pkg/gatehouse_bg.wasm",
+    "pkg/gatehouse_hosted.js",
+    "pkg/gatehouse_hosted_bg.wasm",
     "pkg/gatehouse.css",
     "copy.js",
 ];
@@ -67,6 +69,12 @@ pub fn version() -> &'static str {
     })
 }
 
+/// Whether the build made the hosted pages' own bundle (`scripts/lib.sh` does,
+/// `cargo leptos watch` does not).
+pub fn has_hosted_bundle() -> bool {
+    read("pkg/gatehouse_hosted.js").is_some()
+}
+
 /// The URL prefix pages load the bundle from.
 pub fn asset_root() -> String {
     format!("/assets/{}", version())
@@ -81,7 +89,8 @@ async fn serve(req: Request) -> Response {
     let path = req.uri().path().trim_start_matches('/');
     let (path, immutable) = match path.strip_prefix("assets/") {
         Some(rest) => match rest.split_once('/') {
-            Some((v, file)) => (file, v == version()),
+            // Under `cargo leptos watch` files change while the version stays.
+            Some((v, file)) => (file, v == version() && std::env::var_os("LEPTOS_WATCH").is_none()),
             None => return not_found(),
         },
         None => (path, false),

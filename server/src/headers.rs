@@ -1,7 +1,8 @@
 //! Headers the site sends with its pages: a Content-Security-Policy whose script nonce is new
 //! for every response (the page's own hydration script carries it; nothing else runs), no
 //! framing (clickjacking), no MIME sniffing, a referrer policy that never leaks a code in a
-//! URL, `no-store` on pages (they show personal data and tokens), and HSTS behind https.
+//! URL, `no-store` on pages (they show personal data and tokens), and HSTS behind https. A
+//! project may name origins allowed to frame its hosted pages (`allowed_frame_origins`).
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderName, HeaderValue};
@@ -11,10 +12,28 @@ use axum::response::Response;
 /// The header a page's shell leaves its nonce in; taken off before the answer leaves.
 pub const NONCE_HEADER: &str = "x-gatehouse-csp-nonce";
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct Policy {
     /// The public URL is https: browsers are told to come back on https only.
     pub https: bool,
+    /// For the projects' framing settings.
+    pub core: gatehouse_core::Core,
+}
+
+impl Policy {
+    /// The origins allowed to frame this page: those a project lists for its hosted pages.
+    async fn frame_ancestors(&self, path: &str) -> Vec<String> {
+        let Some(project_id) = path
+            .strip_prefix(gatehouse_app::HOSTED_PREFIX)
+            .and_then(|rest| rest.split('/').next())
+        else {
+            return vec![];
+        };
+        match self.core.project_cached(project_id).await {
+            Ok(Some(p)) => p.config.allowed_frame_origins,
+            _ => vec![],
+        }
+    }
 }
 
 pub async fn security_headers(State(policy): State<Policy>, req: Request, next: Next) -> Response {
@@ -23,6 +42,7 @@ pub async fn security_headers(State(policy): State<Policy>, req: Request, next: 
         .uri()
         .query()
         .is_some_and(|q| q.split('&').any(|kv| kv.starts_with("code=")));
+    let framers = policy.frame_ancestors(req.uri().path()).await;
     let mut res = next.run(req).await;
     let is_html = res
         .headers()
@@ -51,12 +71,20 @@ pub async fn security_headers(State(policy): State<Policy>, req: Request, next: 
             "default-src 'self'; script-src 'self'{nonce} 'wasm-unsafe-eval'; \
              style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; \
              connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
-             frame-ancestors 'none'"
+             frame-ancestors {}",
+            if framers.is_empty() {
+                "'none'".to_string()
+            } else {
+                framers.join(" ")
+            }
         );
         if let Ok(v) = HeaderValue::from_str(&csp) {
             h.insert(header::CONTENT_SECURITY_POLICY, v);
         }
-        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        // X-Frame-Options cannot name origins; browsers that know CSP follow frame-ancestors.
+        if framers.is_empty() {
+            h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        }
         h.insert(
             header::REFERRER_POLICY,
             HeaderValue::from_static(if carries_code {

@@ -51,6 +51,7 @@ impl Application {
         };
         let policy = crate::headers::Policy {
             https: base_url.starts_with("https://"),
+            core: core.clone(),
         };
         let router = crate::routes::router(core.clone(), local, policy)?;
         Ok(Application {

@@ -253,6 +253,7 @@ pub struct ProjectSettings {
     pub require_publishable_client_key: bool,
     pub domains: Vec<String>,
     pub after_sign_in_url: String,
+    pub allowed_frame_origins: Vec<String>,
     pub key_sets: Vec<KeySetRow>,
 }
 
@@ -285,6 +286,7 @@ pub async fn load_project_settings(project_id: String) -> Result<ProjectSettings
         require_publishable_client_key: c.require_publishable_client_key,
         domains: c.domains.into_iter().map(|d| d.domain).collect(),
         after_sign_in_url: c.after_sign_in_url.unwrap_or_default(),
+        allowed_frame_origins: c.allowed_frame_origins,
         key_sets: sets
             .into_iter()
             .map(|k| KeySetRow {
@@ -312,8 +314,8 @@ pub async fn load_project_settings(project_id: String) -> Result<ProjectSettings
     })
 }
 
-/// Saves the settings form. Checkboxes send a value only when ticked; trusted domains come one
-/// per line.
+/// Saves the settings form. Checkboxes send a value only when ticked; trusted domains and
+/// framing origins come one per line.
 #[server(prefix = "/_sfn")]
 #[allow(clippy::too_many_arguments)]
 pub async fn save_project_settings(
@@ -326,12 +328,18 @@ pub async fn save_project_settings(
     require_publishable_client_key: Option<String>,
     domains: String,
     after_sign_in_url: String,
+    allowed_frame_origins: String,
 ) -> Result<(), ServerFnError> {
     let project = ssr::administered_project(&project_id).await?;
-    let domains: Vec<_> = domains
-        .lines()
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
+    let lines = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let domains: Vec<_> = lines(&domains)
+        .into_iter()
         .map(|d| serde_json::json!({ "domain": d, "handler_path": "/handler" }))
         .collect();
     let after = after_sign_in_url.trim();
@@ -343,6 +351,7 @@ pub async fn save_project_settings(
         "require_publishable_client_key": require_publishable_client_key.is_some(),
         "domains": domains,
         "after_sign_in_url": if after.is_empty() { None } else { Some(after) },
+        "allowed_frame_origins": lines(&allowed_frame_origins),
     });
     let update = gatehouse_core::projects::ProjectUpdate {
         display_name: Some(display_name),

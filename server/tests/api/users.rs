@@ -254,6 +254,53 @@ async fn ids(app: &TestApp, p: &crate::helpers::Project, query: &str) -> (Vec<St
     (ids, page["pagination"]["next_cursor"].clone())
 }
 
+/// Search as Stack's: the id only whole, names and emails by any part in any case, kept current
+/// by the database on every write, and never reaching into another project.
+#[tokio::test]
+async fn search_finds_users_by_any_part_of_name_or_email() {
+    let app = TestApp::spawn().await;
+    let p = app.project().await;
+    let other = app.project().await;
+    let mut id = std::collections::HashMap::new();
+    for (email, name) in [
+        ("ada.lovelace@engines.example", "Ada Lovelace"),
+        ("emile@example.org", "Émilie du Châtelet"),
+        ("quote@example.org", "Say \"hi\" now"),
+        ("gr@example.net", "Grace Hopper"),
+    ] {
+        let u = app.server(&p).post("/users", json!({ "primary_email": email, "display_name": name })).await.ok();
+        id.insert(name, u["id"].as_str().unwrap().to_string());
+    }
+    app.server(&other).post("/users", json!({ "primary_email": "ada@other.example", "display_name": "Ada Elsewhere" })).await.ok();
+    let find = |q: &str| {
+        let q = q.replace('%', "%25").replace(' ', "%20").replace('"', "%22").replace('@', "%40");
+        let (app, p) = (&app, &p);
+        async move {
+            let mut found = ids(app, p, &format!("query={q}")).await.0;
+            found.sort();
+            found
+        }
+    };
+    let one = |name: &str| vec![id[name].clone()];
+    assert_eq!(find("LOVELACE").await, one("Ada Lovelace"), "any case");
+    assert_eq!(find("gines.exa").await, one("Ada Lovelace"), "middle of an email");
+    assert_eq!(find("ÉMILIE").await, one("Émilie du Châtelet"), "case of letters beyond ASCII");
+    assert_eq!(find("\"hi\"").await, one("Say \"hi\" now"), "quotes are literal");
+    assert_eq!(find("ce Ho").await, one("Grace Hopper"), "spaces are literal");
+    assert_eq!(find("gr").await, one("Grace Hopper"), "two letters, below a trigram");
+    assert_eq!(find("Ada").await, one("Ada Lovelace"), "other projects' users stay out");
+    assert_eq!(find(&id["Grace Hopper"]).await, one("Grace Hopper"), "the whole id");
+    assert!(find(&id["Grace Hopper"][..13]).await.is_empty(), "part of an id finds nothing");
+    assert!(find("nobody-like-this").await.is_empty());
+    // The index follows updates and deletions, whoever makes them.
+    let grace = id["Grace Hopper"].clone();
+    app.server(&p).patch(&format!("/users/{grace}"), json!({ "display_name": "Rear Admiral" })).await.ok();
+    assert!(find("Hopper").await.is_empty());
+    assert_eq!(find("admiral").await, one("Grace Hopper"));
+    app.server(&p).delete(&format!("/users/{grace}")).await.ok();
+    assert!(find("admiral").await.is_empty());
+}
+
 #[tokio::test]
 async fn listing_pages_with_cursors_searches_and_sorts() {
     let app = TestApp::spawn().await;
@@ -291,7 +338,7 @@ async fn listing_pages_with_cursors_searches_and_sorts() {
     assert_eq!(found, vec![created[2].clone()]);
     let (found, _) = ids(&app, &p, "query=eve%40example").await;
     assert_eq!(found, vec![created[4].clone()]);
-    let (found, _) = ids(&app, &p, &format!("query={}", &created[1][..8])).await;
+    let (found, _) = ids(&app, &p, &format!("query={}", &created[1])).await;
     assert_eq!(found, vec![created[1].clone()]);
     let (found, _) = ids(&app, &p, "query=%25").await;
     assert!(found.is_empty(), "% is matched literally");

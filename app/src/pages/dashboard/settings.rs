@@ -88,6 +88,10 @@ pub fn SettingsPage() -> impl IntoView {
                                     </label>
                                     <Field label="After sign-in, go to (a path or a trusted URL; empty: the account page)"
                                         name="after_sign_in_url" required=false value=s.after_sign_in_url/>
+                                    <label class=crate::components::FIELD for="field-frame-origins">
+                                        <span>"Sites that may show the hosted pages in a frame, one origin per line (empty: none may)"</span>
+                                        <textarea id="field-frame-origins" name="allowed_frame_origins" rows="2">{s.allowed_frame_origins.join("\n")}</textarea>
+                                    </label>
                                 </fieldset>
                                 <FormError message=save_error/>
                                 {move || saved().then(|| view! { <p class="m-0 text-sm text-muted" role="status">"Saved."</p> })}
