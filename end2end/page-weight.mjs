@@ -23,7 +23,8 @@ async function visit(context, url) {
   cdp.on('Network.loadingFinished', (e) => { const r = requests.get(e.requestId); if (r) r.bytes = e.encodedDataLength; });
   await cdp.send('Network.enable');
   await page.goto(url);
-  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 60_000 });
+  // Hosted pages run no script; the dashboard is done once hydrated.
+  if (!new URL(url).pathname.startsWith('/handler/')) await page.waitForSelector('body[data-hydrated="true"]', { timeout: 60_000 });
   await page.waitForLoadState('networkidle');
   await page.close();
   return [...requests.values()].filter((r) => !r.cached && !r.url.startsWith('data:'));

@@ -72,7 +72,7 @@ describe('hosted pages under the security policy', () => {
     await gh?.stop();
   });
 
-  test('pages carry the headers and still hydrate; the policy names a fresh nonce each time', async () => {
+  test('pages carry the headers, the dashboard still hydrates, and the policy names a fresh nonce each time', async () => {
     const page = await watchedPage(await browser.newContext());
     const res = await page.goto(signIn);
     const h = res.headers();
@@ -84,8 +84,12 @@ describe('hosted pages under the security policy', () => {
     assert.equal(h['x-content-type-options'], 'nosniff');
     assert.equal(h['referrer-policy'], 'strict-origin-when-cross-origin');
     assert.equal(h['cache-control'], 'no-store');
-    await page.waitForSelector('body[data-hydrated="true"]');
-    assert.deepEqual(page.problems, [], 'no CSP violation or other console error');
+    // The dashboard's pages run the hydration script under the same policy.
+    const dashboard = await watchedPage(await browser.newContext());
+    const shown = await dashboard.goto(`${gh.baseUrl}/setup`);
+    assert.match(shown.headers()['content-security-policy'], /script-src 'self' 'nonce-/);
+    await dashboard.waitForSelector('body[data-hydrated="true"]');
+    assert.deepEqual([...page.problems, ...dashboard.problems], [], 'no CSP violation or other console error');
     const again = await fetch(signIn);
     assert.notEqual(again.headers.get('content-security-policy'), h['content-security-policy']);
     const withCode = await fetch(`${signIn}?code=abc`);
@@ -151,7 +155,7 @@ describe('hosted pages under the security policy', () => {
   test('a repeat visit downloads nothing but the page itself', async () => {
     const context = await browser.newContext();
     // A visit in a new tab of the same browser profile: what a person coming back does.
-    async function visit() {
+    async function visit(url, hydrates) {
       const page = await context.newPage();
       const cdp = await context.newCDPSession(page);
       await cdp.send('Network.enable');
@@ -159,13 +163,20 @@ describe('hosted pages under the security policy', () => {
       cdp.on('Network.responseReceived', (e) => {
         if (!e.response.fromDiskCache && !e.response.fromMemoryCache && e.response.status !== 304) fetched.push(e.response.url);
       });
-      await page.goto(signIn);
-      await page.waitForSelector('body[data-hydrated="true"]');
+      await page.goto(url);
+      if (hydrates) await page.waitForSelector('body[data-hydrated="true"]');
+      await page.waitForLoadState('networkidle');
       await page.close();
       return fetched.filter((u) => !u.endsWith('/favicon.svg'));
     }
-    const first = await visit();
-    assert.ok(first.some((u) => u.endsWith('.wasm')), `first visit fetched the bundle: ${first}`);
-    assert.deepEqual(await visit(), [signIn], 'only the HTML came over the network');
+    const hosted = await visit(signIn, false);
+    assert.ok(hosted.some((u) => u.endsWith('.css')), `first visit fetched the stylesheet: ${hosted}`);
+    assert.ok(!hosted.some((u) => /\.(wasm|js)$/.test(u)), `a hosted page loads no script: ${hosted}`);
+    assert.deepEqual(await visit(signIn, false), [signIn], 'only the HTML came over the network');
+
+    const setup = `${gh.baseUrl}/setup`;
+    const dashboard = await visit(setup, true);
+    assert.ok(dashboard.some((u) => u.endsWith('.wasm')), `the dashboard fetched the bundle: ${dashboard}`);
+    assert.deepEqual(await visit(setup, true), [setup], 'only the HTML came over the network');
   });
 });

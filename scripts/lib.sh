@@ -25,33 +25,27 @@ ensure_wasm_toolchain() {
     fi
 }
 
-# Builds the hydration bundles and static files into target/site (what LEPTOS_SITE_ROOT names):
-# `gatehouse` (the whole app, for the dashboard) and `gatehouse_hosted` (the hosted pages alone,
-# which end users download). $1: cargo profile for the wasm (dev or wasm-release).
+# Builds the hydration bundle and static files into target/site (what LEPTOS_SITE_ROOT names).
+# $1: cargo profile for the wasm (dev or wasm-release).
 build_site() {
     local profile="${1:-wasm-release}" dir
     ensure_wasm_toolchain
-    ensure_style_deps
+    say "building the site (wasm, $profile)"
+    cargo build -p gatehouse-app --lib --target wasm32-unknown-unknown --no-default-features --features hydrate --profile "$profile"
     dir="$profile"; [ "$profile" = dev ] && dir=debug
     rm -rf target/site/pkg && mkdir -p target/site/pkg
-    build_bundle "$profile" "$dir" hydrate gatehouse
-    build_bundle "$profile" "$dir" hydrate,hosted gatehouse_hosted
+    wasm-bindgen "target/wasm32-unknown-unknown/$dir/gatehouse_app.wasm" --target web --no-typescript \
+        --out-dir target/site/pkg --out-name gatehouse
+    ensure_style_deps
+    if [ "$profile" != dev ]; then
+        say "shrinking the wasm (wasm-opt -Oz)"
+        style/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+            --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+            target/site/pkg/gatehouse_bg.wasm -o target/site/pkg/gatehouse_bg.wasm
+    fi
     style/node_modules/.bin/tailwindcss --input style/main.css --output target/site/pkg/gatehouse.css --minify
     cp -R public/. target/site/
     precompress target/site/pkg
-}
-
-# $1 profile, $2 its target folder, $3 the app's features, $4 the bundle's name.
-build_bundle() {
-    say "building the $4 bundle (wasm, $1)"
-    cargo build -p gatehouse-app --lib --target wasm32-unknown-unknown --no-default-features --features "$3" --profile "$1"
-    wasm-bindgen "target/wasm32-unknown-unknown/$2/gatehouse_app.wasm" --target web --no-typescript \
-        --out-dir target/site/pkg --out-name "$4"
-    if [ "$1" != dev ]; then
-        style/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
-            --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
-            "target/site/pkg/$4_bg.wasm" -o "target/site/pkg/$4_bg.wasm"
-    fi
 }
 
 # Brotli and gzip copies of the bundle beside each file, made once at build time; the server

@@ -96,6 +96,14 @@ pub enum Error {
     UserAuthenticationRequired,
     #[error("API key not found")]
     ApiKeyNotFound,
+    #[error("verification code not found")]
+    VerificationCodeNotFound,
+    #[error("verification code expired")]
+    VerificationCodeExpired,
+    #[error("verification code already used")]
+    VerificationCodeAlreadyUsed,
+    #[error("verification code attempts exhausted")]
+    VerificationCodeMaxAttemptsReached,
     #[error("redirect URL not trusted")]
     UntrustedRedirect { url: String, project: String },
     /// Refused where Stack has no known error for it: a status and a plain-text message.
@@ -146,6 +154,10 @@ impl Error {
             CannotGetOwnUserWithoutUser => "CANNOT_GET_OWN_USER_WITHOUT_USER",
             UserIdDoesNotExist(_) => "USER_ID_DOES_NOT_EXIST",
             UserNotFound => "USER_NOT_FOUND",
+            VerificationCodeNotFound => "VERIFICATION_CODE_NOT_FOUND",
+            VerificationCodeExpired => "VERIFICATION_CODE_EXPIRED",
+            VerificationCodeAlreadyUsed => "VERIFICATION_CODE_ALREADY_USED",
+            VerificationCodeMaxAttemptsReached => "VERIFICATION_CODE_MAX_ATTEMPTS_REACHED",
             ProjectNotFound(_) => "PROJECT_NOT_FOUND",
             CurrentProjectNotFound(_) => "CURRENT_PROJECT_NOT_FOUND",
             SignUpNotEnabled => "SIGN_UP_NOT_ENABLED",
@@ -185,11 +197,12 @@ impl Error {
             | RefreshTokenNotFoundOrExpired
             | AnonymousAuthenticationNotAllowed
             | UserAuthenticationRequired => 401,
-            UserEmailAlreadyExists(_) => 409,
+            UserEmailAlreadyExists(_) | VerificationCodeAlreadyUsed => 409,
             UserNotFound
             | ProjectNotFound(_)
             | TeamNotFound(_)
             | ApiKeyNotFound
+            | VerificationCodeNotFound
             | RouteNotFound { .. } => 404,
             Status(code, _) => *code,
             Internal(_) => 500,
@@ -233,6 +246,12 @@ impl Error {
             CannotGetOwnUserWithoutUser => "You have specified 'me' as a userId, but did not provide authentication for a user.".into(),
             UserIdDoesNotExist(id) => format!("The given user with the ID {id} does not exist."),
             UserNotFound => "User not found.".into(),
+            VerificationCodeNotFound => "The verification code does not exist for this project.".into(),
+            VerificationCodeExpired => "The verification code has expired.".into(),
+            VerificationCodeAlreadyUsed => "The verification link has already been used.".into(),
+            VerificationCodeMaxAttemptsReached => {
+                "The verification code nonce has reached the maximum number of attempts. This code is not valid anymore.".into()
+            }
             ProjectNotFound(p) => format!("Project {p} not found or is not accessible with the current user."),
             CurrentProjectNotFound(p) => format!("The current project with ID {p} was not found. Please check the value of the x-hexclave-project-id header. (The legacy x-stack-project-id header is also accepted.)"),
             SignUpNotEnabled => "Creation of new accounts is not enabled for this project. Please ask the project owner to enable it.".into(),

@@ -4,9 +4,11 @@
 
 pub mod auth;
 pub mod cache;
+pub mod codes;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod jobs;
 pub mod patch;
 pub mod projects;
 pub mod sessions;
@@ -27,6 +29,8 @@ pub struct Core {
     pub signer: tokens::Signer,
     pub public_url: Arc<str>,
     pub(crate) caches: Arc<Caches>,
+    /// Rung when this instance writes jobs, so its workers look at once (see [`jobs`]).
+    pub(crate) jobs_written: Arc<tokio::sync::Notify>,
 }
 
 /// Short-lived copies of what every request reads (see [`cache`]).
@@ -65,6 +69,7 @@ impl Core {
                 keys: cache::TtlCache::new(READ_CACHE_TTL, 10_000),
                 sessions: cache::TtlCache::new(READ_CACHE_TTL, 100_000),
             }),
+            jobs_written: Arc::new(tokio::sync::Notify::new()),
         };
         core.ensure_internal_project(settings.seed_keys.as_ref(), &settings.internal_seed)
             .await?;

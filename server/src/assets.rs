@@ -48,11 +48,9 @@ fn read(path: &str) -> Option<Cow<'static, [u8]>> {
 }
 
 /// The bundle's files, whose hash makes the version.
-const BUNDLE: [&str; 6] = [
+const BUNDLE: [&str; 4] = [
     "pkg/gatehouse.js",
     "pkg/gatehouse_bg.wasm",
-    "pkg/gatehouse_hosted.js",
-    "pkg/gatehouse_hosted_bg.wasm",
     "pkg/gatehouse.css",
     "copy.js",
 ];
@@ -67,12 +65,6 @@ pub fn version() -> &'static str {
         }
         h.finalize()[..6].iter().map(|b| format!("{b:02x}")).collect()
     })
-}
-
-/// Whether the build made the hosted pages' own bundle (`scripts/lib.sh` does,
-/// `cargo leptos watch` does not).
-pub fn has_hosted_bundle() -> bool {
-    read("pkg/gatehouse_hosted.js").is_some()
 }
 
 /// The URL prefix pages load the bundle from.

@@ -7,3 +7,4 @@ pub mod config;
 pub mod headers;
 pub mod routes;
 pub mod startup;
+pub mod worker;

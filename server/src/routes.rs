@@ -27,10 +27,7 @@ pub fn router(core: Core, addr: SocketAddr, policy: headers::Policy) -> anyhow::
     // through state: one core, two doors.
     let context = {
         let core = core.clone();
-        let root = gatehouse_app::Bundle {
-            root: crate::assets::asset_root(),
-            hosted: crate::assets::has_hosted_bundle(),
-        };
+        let root = gatehouse_app::AssetRoot(crate::assets::asset_root());
         move || {
             provide_context(core.clone());
             provide_context(root.clone());

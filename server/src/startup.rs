@@ -69,6 +69,8 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         // `/api/v1/users/` is `/api/v1/users`, as clients that build URLs by joining expect.
+        // Background jobs run beside the HTTP server, in the same process.
+        tokio::spawn(crate::worker::standard(self.core.clone()).run());
         let app = NormalizePathLayer::trim_trailing_slash().layer(self.router);
         axum::serve(
             self.listener,

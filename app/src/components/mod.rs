@@ -83,8 +83,8 @@ pub fn Field(
     }
 }
 
-/// A new password, checked against the rules while it is typed (once the page is hydrated; the
-/// server checks again either way).
+/// A new password, checked against the rules while it is typed on pages that hydrate (the
+/// dashboard's); the server checks it either way.
 #[component]
 pub fn NewPasswordField(
     #[prop(into)] label: String,

@@ -179,7 +179,10 @@ pub async fn change_password(
             .await
         }
     };
-    result.map_err(ssr::shown)
+    result.map_err(ssr::shown)?;
+    // The page says so when it loads again (hosted pages are plain form posts).
+    leptos_axum::redirect(&format!("/handler/{project_id}/account-settings?done=password"));
+    Ok(())
 }
 
 #[server(prefix = "/_sfn")]

@@ -40,6 +40,8 @@ pub struct TestApp {
     pub secret: String,
     pub data_dir: std::path::PathBuf,
     pub setup_link: Option<String>,
+    /// The server's core, for tests of mechanisms no endpoint exposes on its own (codes, jobs).
+    pub core: gatehouse_core::Core,
     _tmp: tempfile::TempDir,
 }
 
@@ -86,6 +88,7 @@ impl TestApp {
             .expect("application starts");
         let base = app.base_url.clone();
         let setup_link = app.setup_link.clone();
+        let core = app.core.clone();
         tokio::spawn(app.run_until_stopped());
         TestApp {
             base,
@@ -94,6 +97,7 @@ impl TestApp {
             secret,
             data_dir: tmp.path().to_path_buf(),
             setup_link,
+            core,
             _tmp: tmp,
         }
     }

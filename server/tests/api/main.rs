@@ -2,6 +2,8 @@
 
 mod helpers;
 
+mod codes;
+mod jobs;
 mod projects;
 mod requests;
 mod sessions;

@@ -16,6 +16,9 @@ pub fn AccountPage() -> impl IntoView {
     let delete = ServerAction::<DeleteAccount>::new();
     let sign_out = ServerAction::<SignOut>::new();
     let info = Resource::new(move || project_id.get(), project_info);
+    // What the last form post did, when it says (`?done=password` after a password change).
+    let query = leptos_router::hooks::use_query_map();
+    let done = Memo::new(move |_| query.read().get("done"));
     // Re-read after every change that alters what is shown.
     let me = Resource::new(
         move || {
@@ -60,7 +63,7 @@ pub fn AccountPage() -> impl IntoView {
                 };
                 let sessions = sessions.await.unwrap_or_default();
                 let id = project.id.clone();
-                let password_changed = move || change_password.value().get().is_some_and(|r| r.is_ok());
+                let password_changed = move || done.get().as_deref() == Some("password");
                 let session_items = sessions.into_iter().map(|s| {
                     let id = id.clone();
                     view! {

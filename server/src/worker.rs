@@ -1,0 +1,133 @@
+//! The background worker: runs the core's durable jobs (see `gatehouse_core::jobs`). Every
+//! `gatehouse serve` runs one beside the HTTP server; more instances on one PostgreSQL share the
+//! queue safely. Each job kind has one handler; a run that returns an error (or panics) is
+//! retried by the core's backoff, and one that outlives its lease is left to another worker.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatehouse_core::jobs::{Job, DEFAULT_LEASE};
+use gatehouse_core::Core;
+
+pub type JobFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+type Handler = Arc<dyn Fn(Core, Job) -> JobFuture + Send + Sync>;
+
+#[derive(Clone)]
+pub struct Worker {
+    core: Core,
+    /// Names this worker in the leases it takes (host, process, a random part).
+    pub id: String,
+    handlers: HashMap<String, Handler>,
+    lease: Duration,
+    /// Jobs run at once.
+    batch: i64,
+    /// How often it looks for due jobs when nobody tells it of new ones.
+    poll: Duration,
+}
+
+/// The worker `gatehouse serve` runs: every job kind the product has, each with its handler.
+/// (Emails and webhook deliveries register here as they land.)
+pub fn standard(core: Core) -> Worker {
+    Worker::new(core)
+}
+
+impl Worker {
+    pub fn new(core: Core) -> Worker {
+        Worker {
+            core,
+            id: format!("{}-{}", std::process::id(), &gatehouse_core::new_id()[..8]),
+            handlers: HashMap::new(),
+            lease: DEFAULT_LEASE,
+            batch: 8,
+            poll: Duration::from_secs(1),
+        }
+    }
+
+    /// Registers the handler of one job kind.
+    pub fn handle<F, Fut>(mut self, kind: &str, handler: F) -> Worker
+    where
+        F: Fn(Core, Job) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        self.handlers
+            .insert(kind.to_owned(), Arc::new(move |core, job| Box::pin(handler(core, job))));
+        self
+    }
+
+    pub fn lease(mut self, lease: Duration) -> Worker {
+        self.lease = lease;
+        self
+    }
+
+    pub fn poll_every(mut self, poll: Duration) -> Worker {
+        self.poll = poll;
+        self
+    }
+
+    /// Runs jobs until the process ends.
+    pub async fn run(self) {
+        if self.handlers.is_empty() {
+            return;
+        }
+        loop {
+            match self.run_due().await {
+                Ok(0) => self.core.wait_for_jobs(self.poll).await,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "the job queue could not be read; trying again");
+                    tokio::time::sleep(self.poll).await;
+                }
+            }
+        }
+    }
+
+    /// Claims the jobs due now (up to a batch) and runs them together; returns how many ran.
+    pub async fn run_due(&self) -> gatehouse_core::Result<usize> {
+        let kinds: Vec<&str> = self.handlers.keys().map(String::as_str).collect();
+        let jobs = self
+            .core
+            .claim_jobs(&self.id, &kinds, self.batch, self.lease)
+            .await?;
+        let n = jobs.len();
+        futures::future::join_all(jobs.into_iter().map(|job| self.run_one(job))).await;
+        Ok(n)
+    }
+
+    async fn run_one(&self, job: Job) {
+        let handler = self.handlers[&job.kind].clone();
+        let run = tokio::spawn(handler(self.core.clone(), job.clone()));
+        let abort = run.abort_handle();
+        let renew = async {
+            let mut tick = tokio::time::interval(self.lease / 3);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                // A failed renewal (the database busy) is tried again at the next tick.
+                if let Ok(false) = self.core.renew_lease(&self.id, &job.id, self.lease).await {
+                    return;
+                }
+            }
+        };
+        let outcome = tokio::select! {
+            joined = run => match joined {
+                Ok(outcome) => outcome,
+                Err(e) if e.is_panic() => Err("the job's handler panicked".to_owned()),
+                Err(e) => Err(e.to_string()),
+            },
+            () = renew => {
+                abort.abort();
+                tracing::warn!(job = %job.id, kind = %job.kind, "lost the lease on a job; another worker may run it");
+                return;
+            }
+        };
+        if let Err(e) = &outcome {
+            tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %e, "a job failed");
+        }
+        if let Err(e) = self.core.finish_job(&self.id, &job, outcome).await {
+            tracing::warn!(job = %job.id, error = %e, "a job's outcome could not be recorded");
+        }
+    }
+}
