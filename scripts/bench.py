@@ -6,11 +6,13 @@ Scenarios (all by default; name some to run only those):
           page, sorted list and search, p50/p95, SQLite and PostgreSQL
   pages   bytes a hosted page's first and repeat visit transfer, measured in Chromium; fails
           above the 250 KB budget
+  jobs    jobs per second through the durable queue (write, then drain with two workers),
+          SQLite and PostgreSQL
 
 Called by scripts/bench (which builds what it needs). Loopback only; every run is bounded."""
 
 import datetime
-import http.client
+from http.client import HTTPConnection
 import random
 import statistics
 import json
@@ -222,7 +224,7 @@ def seed_sql(backend, project_id, count, prefix=""):
     return (f"INSERT INTO users ({cols}) SELECT gen_random_uuid()::text, '{project_id}', "
             f"'{prefix}' || lower(f) || '.' || lower(l) || n || '@' || d, 1, 1, f || ' ' || l, 0, 0, "
             f"{BASE_MS} + n * 1000, {BASE_MS} + ((n * 7919) % {count}) * 1000 "
-            f"FROM generate_series(0, {count - 1}) AS n, LATERAL (SELECT (ARRAY[{sql_list(FIRST)}])[n % {nf} + 1] AS f, "
+            f"FROM generate_series(0::bigint, {count - 1}) AS n, LATERAL (SELECT (ARRAY[{sql_list(FIRST)}])[n % {nf} + 1] AS f, "
             f"(ARRAY[{sql_list(LAST)}])[(n / {nf}) % {nl} + 1] AS l, (ARRAY[{sql_list(DOMAINS)}])[n % {nd} + 1] AS d) AS x")
 
 
@@ -264,7 +266,7 @@ def search_backend(backend):
     proc = subprocess.Popen([BIN, "serve"], env=env, stderr=subprocess.DEVNULL)
     try:
         wait_until_up("http://127.0.0.1:18556", started)
-        conn = http.client.HTTPConnection("127.0.0.1", 18556, timeout=30)
+        conn = HTTPConnection("127.0.0.1", 18556, timeout=30)
         h = {"x-stack-access-type": "server", "x-stack-project-id": project["project_id"],
              "x-stack-secret-server-key": project["secret_server_key"]}
         rng = random.Random(7)
@@ -305,6 +307,7 @@ def bench_search():
     for backend in ["sqlite", "postgres"]:
         print(f"==> search, {backend}", file=sys.stderr, flush=True)
         r = search_backend(backend)
+        print(json.dumps(r), file=sys.stderr, flush=True)
         seeds.append(f"{backend} {r.pop('seed_s'):.0f} s")
         for label, x in r.items():
             goal = 50 if label.startswith("search") else 10
@@ -348,6 +351,29 @@ def bench_pages():
     return table, over
 
 
+def bench_jobs():
+    rows = []
+    for backend in ["sqlite", "postgres"]:
+        print(f"==> jobs, {backend}", file=sys.stderr, flush=True)
+        data_dir = tempfile.mkdtemp(prefix="gatehouse-bench-")
+        db_url, name = fresh_database(backend, data_dir)
+        try:
+            out = subprocess.run(["cargo", "bench", "-q", "-p", "gatehouse-server", "--bench", "jobs"], cwd=ROOT, check=True,
+                                 capture_output=True, text=True, env=dict(os.environ, JOBS_BENCH_DB=db_url)).stdout
+        finally:
+            drop_database(name)
+        got = dict(re.findall(r"^(\w+) ([\d.]+)$", out, re.M))
+        rows.append(f"| {backend} | {int(got['jobs']):,} | {float(got['enqueue_per_s']):,.0f} | {float(got['run_per_s']):,.0f} |")
+    return "\n".join([
+        f"Measured {datetime.date.today().isoformat()}: jobs written 1,000 per transaction, then drained by two workers "
+        "(claim with a lease, a handler that does nothing, record the outcome), `cargo bench --bench jobs`.",
+        "",
+        "| database | jobs | written per second | run per second |",
+        "| --- | ---: | ---: | ---: |",
+        *rows,
+    ])
+
+
 def write_table(marker, table):
     path = os.path.join(ROOT, "BENCHMARKS.md")
     text = open(path).read()
@@ -359,7 +385,7 @@ def write_table(marker, table):
 
 
 def main():
-    chosen = sys.argv[1:] or ["api", "search", "pages"]
+    chosen = sys.argv[1:] or ["api", "search", "pages", "jobs"]
     failed = []
     if "api" in chosen:
         table = bench_api()
@@ -374,6 +400,10 @@ def main():
         print(table)
         write_table("pages", table)
         failed += [f"{name}: first visit above {PAGE_BUDGET_KB} KB" for name in over]
+    if "jobs" in chosen:
+        table = bench_jobs()
+        print(table)
+        write_table("jobs", table)
     print("\nwritten to BENCHMARKS.md", file=sys.stderr)
     if failed:
         print("\n".join(["over budget:", *failed]), file=sys.stderr)

@@ -17,6 +17,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::crypto::secret_hash;
+use crate::db::json_column;
 use crate::error::{Error, Result};
 use crate::{new_id, now_ms, Core};
 
@@ -116,11 +117,6 @@ fn new_code_text() -> String {
 }
 
 const CODE_COLUMNS: &str = "id, project_id, user_id, method, data, redirect_url, attempts, used_at, expires_at, created_at";
-
-fn json_column(r: &AnyRow, col: &str) -> sqlx::Result<Value> {
-    let text: String = r.try_get(col)?;
-    serde_json::from_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
-}
 
 impl sqlx::FromRow<'_, AnyRow> for Code {
     fn from_row(r: &AnyRow) -> sqlx::Result<Code> {

@@ -13,7 +13,7 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use crate::db::Dialect;
+use crate::db::{json_column, Dialect};
 use crate::error::{Error, Result};
 use crate::{new_id, now_ms, Core};
 
@@ -101,13 +101,12 @@ const JOB_COLUMNS: &str = "id, kind, project_id, payload, status, attempts, max_
 
 impl sqlx::FromRow<'_, AnyRow> for Job {
     fn from_row(r: &AnyRow) -> sqlx::Result<Job> {
-        let payload: String = r.try_get("payload")?;
         let status: String = r.try_get("status")?;
         Ok(Job {
             id: r.try_get("id")?,
             kind: r.try_get("kind")?,
             project_id: r.try_get("project_id")?,
-            payload: serde_json::from_str(&payload).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            payload: json_column(r, "payload")?,
             status: JobStatus::parse(&status),
             attempts: r.try_get("attempts")?,
             max_attempts: r.try_get("max_attempts")?,
@@ -193,21 +192,30 @@ impl Core {
             Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
             Dialect::Sqlite => "",
         };
-        let sql = format!(
-            "UPDATE jobs SET status = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3 \
-             WHERE id IN (SELECT id FROM jobs WHERE ((status = 'pending' AND run_at <= $3) OR (status = 'running' AND lease_until < $3)) \
-             AND kind IN ({}) ORDER BY run_at LIMIT $4{skip_locked}) RETURNING {JOB_COLUMNS}",
-            kind_params.join(", ")
-        );
-        let mut q = sqlx::query_as::<_, Job>(&sql)
-            .bind(worker)
-            .bind(now + lease.as_millis() as i64)
-            .bind(now)
-            .bind(limit);
-        for k in kinds {
-            q = q.bind(*k);
+        // Two claims, each one an index range on (status, run_at): jobs whose time has come,
+        // oldest first, then jobs whose worker died (their lease ran out).
+        let mut claimed = Vec::new();
+        for due in ["status = 'pending' AND run_at <= $3", "status = 'running' AND lease_until < $3"] {
+            let sql = format!(
+                "UPDATE jobs SET status = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3 \
+                 WHERE id IN (SELECT id FROM jobs WHERE {due} AND kind IN ({}) ORDER BY run_at LIMIT $4{skip_locked}) \
+                 RETURNING {JOB_COLUMNS}",
+                kind_params.join(", ")
+            );
+            let mut q = sqlx::query_as::<_, Job>(&sql)
+                .bind(worker)
+                .bind(now + lease.as_millis() as i64)
+                .bind(now)
+                .bind(limit - claimed.len() as i64);
+            for k in kinds {
+                q = q.bind(*k);
+            }
+            claimed.extend(q.fetch_all(&self.db.pool).await?);
+            if claimed.len() as i64 >= limit {
+                break;
+            }
         }
-        Ok(q.fetch_all(&self.db.pool).await?)
+        Ok(claimed)
     }
 
     /// Extends `worker`'s lease on a job it is still running. False when the lease was lost

@@ -122,6 +122,46 @@ fn is_frame_origin(o: &str) -> bool {
         && Origin::parse(o).is_some()
 }
 
+/// Whether a trusted domain (`https://app.example.com`, or a pattern as Stack allows:
+/// `https://*.example.com` for one label, `https://**.example.com` for any depth, a port when
+/// the pattern names one, else the scheme's default port) covers an origin.
+fn domain_matches(pattern: &str, target: &Origin) -> bool {
+    if !pattern.contains('*') {
+        return Origin::parse(pattern).is_some_and(|trusted| trusted == *target);
+    }
+    let Some((scheme, rest)) = pattern.split_once("://") else {
+        return false;
+    };
+    let host_pattern = rest.split('/').next().unwrap_or_default().to_ascii_lowercase();
+    if !scheme.eq_ignore_ascii_case(&target.scheme) {
+        return false;
+    }
+    if host_pattern.contains(':') {
+        host_matches(&host_pattern, &format!("{}:{}", target.host, target.port))
+    } else {
+        let default_port = if target.scheme == "https" { 443 } else { 80 };
+        target.port == default_port && host_matches(&host_pattern, &target.host)
+    }
+}
+
+/// Glob matching of host names: `**` stands for any characters, `*` for any but a dot.
+fn host_matches(pattern: &str, host: &str) -> bool {
+    match pattern.strip_prefix("**") {
+        Some(rest) => (0..=host.len()).any(|i| host.is_char_boundary(i) && host_matches(rest, &host[i..])),
+        None => match pattern.strip_prefix('*') {
+            Some(rest) => {
+                let label_end = host.find('.').unwrap_or(host.len());
+                (0..=label_end).any(|i| host_matches(rest, &host[i..]))
+            }
+            None => match (pattern.chars().next(), host.chars().next()) {
+                (None, None) => true,
+                (Some(p), Some(h)) if p == h => host_matches(&pattern[p.len_utf8()..], &host[h.len_utf8()..]),
+                _ => false,
+            },
+        },
+    }
+}
+
 /// The scheme, host and port of an http(s) URL: what "same site" is decided on.
 #[derive(Debug, PartialEq, Eq)]
 struct Origin {
@@ -162,8 +202,11 @@ impl Origin {
     }
 
     fn is_localhost(&self) -> bool {
-        matches!(self.host.as_str(), "localhost" | "127.0.0.1" | "[::1]")
-            || self.host.ends_with(".localhost")
+        let loopback_v4 = self.host.strip_prefix("127.").is_some_and(|rest| {
+            let parts: Vec<_> = rest.split('.').collect();
+            parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        });
+        loopback_v4 || matches!(self.host.as_str(), "localhost" | "[::1]") || self.host.ends_with(".localhost")
     }
 }
 
@@ -234,8 +277,7 @@ impl Project {
         self.config
             .domains
             .iter()
-            .filter_map(|d| Origin::parse(&d.domain))
-            .any(|trusted| trusted == target)
+            .any(|d| domain_matches(&d.domain, &target))
     }
 
     /// The admin view (`/internal/projects/current`).
@@ -827,6 +869,42 @@ mod tests {
             },
             created_at: 0,
         }
+    }
+
+    #[test]
+    fn trusted_domains_may_be_patterns_as_in_stack() {
+        let p = project(&["https://*.acme.test", "https://**.deep.test", "http://api-*.dev.test:8080"], false);
+        for ok in [
+            "https://app.acme.test/cb",
+            "https://www.acme.test",
+            "https://a.b.c.deep.test/x",
+            "https://x.deep.test:443/",
+            "http://api-v2.dev.test:8080/cb",
+        ] {
+            assert!(p.is_trusted_redirect(ok), "{ok} should be trusted");
+        }
+        for bad in [
+            "https://acme.test/",            // * is one label, not none
+            "https://a.b.acme.test/",        // nor two
+            "http://app.acme.test/",         // another scheme
+            "https://app.acme.test:8443/",   // a port the pattern does not name
+            "https://deep.test/",
+            "http://api.dev.test:8080/",
+            "http://api-v2.dev.test:9090/",
+            "https://app.acme.test.evil.test/",
+        ] {
+            assert!(!p.is_trusted_redirect(bad), "{bad} should not be trusted");
+        }
+        assert!(host_matches("*.*.org", "mail.example.org"));
+        assert!(!host_matches("*.*.org", "example.org"));
+    }
+
+    #[test]
+    fn any_loopback_address_is_localhost() {
+        let p = project(&[], true);
+        assert!(p.is_trusted_redirect("http://127.4.5.6:3000/"));
+        assert!(!p.is_trusted_redirect("http://127.0.0.1.evil.test/"));
+        assert!(!project(&[], false).is_trusted_redirect("http://localhost/"));
     }
 
     #[test]

@@ -725,7 +725,16 @@ impl Core {
         } else {
             "signed_up_at"
         };
-        let mut sql = format!("{USER_SELECT} WHERE u.project_id = $1");
+        let text = q.query.as_deref().filter(|t| !t.is_empty());
+        // A search with few matches is answered by looking them up in the search index and
+        // sorting them, rather than by walking the project's users in order waiting for them
+        // (which is right for a search that matches many). `|| ''` keeps the database off the
+        // ordered index; neither planner can tell the two cases apart on its own.
+        let project = match text {
+            Some(t) if self.few_search_hits(t).await? => "(u.project_id || '')",
+            _ => "u.project_id",
+        };
+        let mut sql = format!("{USER_SELECT} WHERE {project} = $1");
         let mut args = vec![Arg::Text(project_id.into())];
         let next = |args: &mut Vec<Arg>, a: Arg| {
             args.push(a);
@@ -745,7 +754,7 @@ impl Core {
                 " AND u.id IN (SELECT user_id FROM team_members WHERE team_id = {p})"
             ));
         }
-        if let Some(text) = q.query.as_deref().filter(|t| !t.is_empty()) {
+        if let Some(text) = text {
             let cond = search_condition(self.db.dialect, text, |a| next(&mut args, a));
             sql.push_str(&format!(" AND {cond}"));
         }
@@ -803,25 +812,79 @@ fn search_condition(dialect: Dialect, text: &str, mut param: impl FnMut(Arg) -> 
         any_of.push(format!("u.id = {}", param(Arg::Text(bare.to_lowercase()))));
     }
     if dialect == Dialect::Sqlite && text.chars().count() >= 3 {
-        // An FTS5 phrase is literal between double quotes, with `"` doubled.
-        let phrase = format!("\"{}\"", text.replace('"', "\"\""));
+        let phrase = fts_phrase(text);
         any_of.push(format!(
             "u.id IN (SELECT k.user_id FROM user_search s JOIN user_search_keys k ON k.n = s.rowid \
              WHERE user_search MATCH {})",
             param(Arg::Text(phrase))
         ));
     } else {
-        let escaped = text
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let p = param(Arg::Text(format!("%{escaped}%")));
-        any_of.push(format!(
-            "LOWER(u.primary_email) LIKE {p} ESCAPE '\\' OR LOWER(u.display_name) LIKE {p} ESCAPE '\\'"
-        ));
+        any_of.push(like_condition(&param(Arg::Text(like_pattern(text)))));
     }
     format!("({})", any_of.join(" OR "))
+}
+
+/// `%text%` for LIKE, lower-cased, its own `%`, `_` and `\\` matched literally.
+fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// A user's email or display name contains the pattern in parameter `p` (see [`like_pattern`]);
+/// the form the trigram indexes on PostgreSQL serve.
+fn like_condition(p: &str) -> String {
+    format!("LOWER(u.primary_email) LIKE {p} ESCAPE '\\' OR LOWER(u.display_name) LIKE {p} ESCAPE '\\'")
+}
+
+/// An FTS5 phrase: literal between double quotes, with `"` doubled.
+fn fts_phrase(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+/// Matches up to which a search's hits are sorted rather than found by walking a project.
+const FEW_HITS: i64 = 5_000;
+
+impl Core {
+    /// Whether a search of three characters or more matches few users (in all projects), by
+    /// counting at most [`FEW_HITS`] + 1 of them in the search index.
+    async fn few_search_hits(&self, text: &str) -> Result<bool> {
+        if text.chars().count() < 3 {
+            return Ok(false);
+        }
+        let capped = FEW_HITS + 1;
+        let hits: i64 = match self.db.dialect {
+            Dialect::Sqlite => {
+                sqlx::query_as::<_, (i64,)>(&format!(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM user_search WHERE user_search MATCH $1 LIMIT {capped})"
+                ))
+                .bind(fts_phrase(text))
+                .fetch_one(&self.db.pool)
+                .await?
+                .0
+            }
+            Dialect::Postgres => {
+                // Only the trigram indexes may answer (the planner's guess of how many rows
+                // match is what cannot be trusted here).
+                let mut tx = self.db.pool.begin().await?;
+                sqlx::query("SET LOCAL enable_seqscan = off").execute(&mut *tx).await?;
+                sqlx::query("SET LOCAL enable_indexscan = off").execute(&mut *tx).await?;
+                let (hits,): (i64,) = sqlx::query_as(&format!(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM users u WHERE {} LIMIT {capped}) x",
+                    like_condition("$1")
+                ))
+                .bind(like_pattern(text))
+                .fetch_one(&mut *tx)
+                .await?;
+                tx.rollback().await?;
+                hits
+            }
+        };
+        Ok(hits <= FEW_HITS)
+    }
 }
 
 /// A project at a glance, for the dashboard's overview.

@@ -21,6 +21,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let root = use_context::<AssetRoot>().unwrap_or_default().0;
     let css = format!("{root}/pkg/gatehouse.css");
     let copy_js = format!("{root}/copy.js");
+    let icon = format!("{root}/favicon.svg");
     let theme = components::theme();
     #[cfg(feature = "ssr")]
     share_nonce();
@@ -41,7 +42,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <link rel="icon" type="image/svg+xml" href=icon/>
                 <link rel="stylesheet" href=css/>
                 <AutoReload options/>
                 {scripts}

@@ -48,11 +48,12 @@ fn read(path: &str) -> Option<Cow<'static, [u8]>> {
 }
 
 /// The bundle's files, whose hash makes the version.
-const BUNDLE: [&str; 4] = [
+const BUNDLE: [&str; 5] = [
     "pkg/gatehouse.js",
     "pkg/gatehouse_bg.wasm",
     "pkg/gatehouse.css",
     "copy.js",
+    "favicon.svg",
 ];
 
 /// A short hash of the bundle: the path segment that makes its URLs change with every build.
