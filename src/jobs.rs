@@ -151,6 +151,16 @@ pub fn backoff_ms(attempt: i64) -> i64 {
 }
 
 impl Core {
+    /// SQLite has one writer, and a connection that finds it busy sleeps whole milliseconds
+    /// before trying again: a worker's many small writes (claims, outcomes, leases) queue here
+    /// instead, in this process, and meet the database one at a time.
+    async fn job_write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.db.dialect {
+            Dialect::Sqlite => Some(self.job_writes.lock().await),
+            Dialect::Postgres => None,
+        }
+    }
+
     /// Writes a job on its own (when no other change goes with it).
     pub async fn enqueue_job(&self, job: NewJob) -> Result<String> {
         let mut tx = self.db.pool.begin().await?;
@@ -178,6 +188,7 @@ impl Core {
         if kinds.is_empty() {
             return Ok(vec![]);
         }
+        let _turn = self.job_write_turn().await;
         let now = now_ms();
         sqlx::query(
             "UPDATE jobs SET status = 'failed', finished_at = $1, updated_at = $1, lease_owner = NULL, lease_until = NULL, \
@@ -221,6 +232,7 @@ impl Core {
     /// Extends `worker`'s lease on a job it is still running. False when the lease was lost
     /// (it ran out and another worker took the job).
     pub async fn renew_lease(&self, worker: &str, job_id: &str, lease: Duration) -> Result<bool> {
+        let _turn = self.job_write_turn().await;
         let now = now_ms();
         let done = sqlx::query(
             "UPDATE jobs SET lease_until = $1, updated_at = $2 WHERE id = $3 AND lease_owner = $4 AND status = 'running'",
@@ -244,6 +256,7 @@ impl Core {
             Err(e) => (JobStatus::Pending, now + backoff_ms(job.attempts), Some(e)),
         };
         let finished = matches!(status, JobStatus::Succeeded | JobStatus::Failed).then_some(now);
+        let _turn = self.job_write_turn().await;
         let done = sqlx::query(
             "UPDATE jobs SET status = $1, run_at = $2, last_error = COALESCE($3, last_error), finished_at = $4, \
              lease_owner = NULL, lease_until = NULL, updated_at = $5 WHERE id = $6 AND lease_owner = $7",

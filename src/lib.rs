@@ -31,6 +31,8 @@ pub struct Core {
     pub(crate) caches: Arc<Caches>,
     /// Rung when this instance writes jobs, so its workers look at once (see [`jobs`]).
     pub(crate) jobs_written: Arc<tokio::sync::Notify>,
+    /// On SQLite, this instance's queue writes take turns here (see [`jobs`]).
+    pub(crate) job_writes: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Short-lived copies of what every request reads (see [`cache`]).
@@ -70,6 +72,7 @@ impl Core {
                 sessions: cache::TtlCache::new(READ_CACHE_TTL, 100_000),
             }),
             jobs_written: Arc::new(tokio::sync::Notify::new()),
+            job_writes: Arc::new(tokio::sync::Mutex::new(())),
         };
         core.ensure_internal_project(settings.seed_keys.as_ref(), &settings.internal_seed)
             .await?;
