@@ -18,6 +18,8 @@ pub struct Policy {
     pub https: bool,
     /// For the projects' framing settings.
     pub core: gatehouse_core::Core,
+    /// Under `cargo leptos watch`: pages may open the live-reload websocket.
+    pub live_reload: bool,
 }
 
 impl Policy {
@@ -70,8 +72,9 @@ pub async fn security_headers(State(policy): State<Policy>, req: Request, next: 
         let csp = format!(
             "default-src 'self'; script-src 'self'{nonce} 'wasm-unsafe-eval'; \
              style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; \
-             connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
+             connect-src 'self'{}; font-src 'self'; object-src 'none'; base-uri 'none'; \
              frame-ancestors {}",
+            if policy.live_reload { " ws: wss:" } else { "" },
             if framers.is_empty() {
                 "'none'".to_string()
             } else {

@@ -52,6 +52,7 @@ impl Application {
         let policy = crate::headers::Policy {
             https: base_url.starts_with("https://"),
             core: core.clone(),
+            live_reload: std::env::var_os("LEPTOS_WATCH").is_some(),
         };
         let router = crate::routes::router(core.clone(), local, policy)?;
         Ok(Application {
