@@ -7,6 +7,7 @@ pub mod cache;
 pub mod codes;
 pub mod crypto;
 pub mod db;
+pub mod domains;
 pub mod error;
 pub mod jobs;
 pub mod patch;

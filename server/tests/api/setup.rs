@@ -37,17 +37,7 @@ async fn a_fresh_server_refuses_dashboard_sign_up_and_prints_a_setup_link_that_w
     assert!(!again.status().is_success(), "the link works once");
 
     // The first admin owns the dashboard's own project, so its settings are theirs.
-    let t = app
-        .client(&app.internal())
-        .post("/auth/password/sign-in", json!({ "email": "owner@example.com", "password": PASSWORD }))
-        .await
-        .ok();
-    let projects = app
-        .client(&app.internal())
-        .token(t["access_token"].as_str().unwrap())
-        .get("/internal/projects")
-        .await
-        .ok();
+    let projects = projects_of(&app, "owner@example.com").await;
     assert_eq!(projects["items"][0]["id"], "internal", "{projects}");
     app.client(&app.internal())
         .post("/auth/password/sign-in", json!({ "email": "second@example.com", "password": PASSWORD }))
@@ -63,17 +53,7 @@ async fn a_seeded_admin_needs_no_setup_link_and_owns_the_dashboard_project() {
     })
     .await;
     assert!(app.setup_link.is_none());
-    let t = app
-        .client(&app.internal())
-        .post("/auth/password/sign-in", json!({ "email": "root@example.com", "password": PASSWORD }))
-        .await
-        .ok();
-    let projects = app
-        .client(&app.internal())
-        .token(t["access_token"].as_str().unwrap())
-        .get("/internal/projects")
-        .await
-        .ok();
+    let projects = projects_of(&app, "root@example.com").await;
     assert_eq!(projects["items"][0]["id"], "internal");
 }
 
@@ -82,4 +62,18 @@ async fn open_dashboard_sign_up_prints_no_link() {
     let app = TestApp::spawn().await;
     assert!(app.setup_link.is_none());
     app.dashboard_user("anyone@example.com").await;
+}
+
+/// The dashboard projects a dashboard admin sees, signed in with the test password.
+async fn projects_of(app: &TestApp, email: &str) -> serde_json::Value {
+    let t = app
+        .client(&app.internal())
+        .post("/auth/password/sign-in", json!({ "email": email, "password": PASSWORD }))
+        .await
+        .ok();
+    app.client(&app.internal())
+        .token(t["access_token"].as_str().unwrap())
+        .get("/internal/projects")
+        .await
+        .ok()
 }
