@@ -444,7 +444,10 @@ impl Core {
         input: PasswordSet,
     ) -> Result<()> {
         if user.password_hash.is_some() {
-            return Err(Error::Status(400, "User already has a password set.".into()));
+            return Err(Error::Status(
+                400,
+                "User already has a password set.".into(),
+            ));
         }
         crypto::check_password_rules(&input.password)?;
         self.store_password(user, current_session, input.password)

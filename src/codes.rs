@@ -176,11 +176,12 @@ pub async fn issue_code(tx: &mut Transaction<'_, Any>, new: NewCode) -> Result<I
 /// Marks a checked code used, inside the transaction of the change it authorises. A code used
 /// in between (a second tab, a replay) is refused.
 pub async fn consume_code(tx: &mut Transaction<'_, Any>, code: &Code) -> Result<()> {
-    let done = sqlx::query("UPDATE one_time_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
-        .bind(now_ms())
-        .bind(&code.id)
-        .execute(&mut **tx)
-        .await?;
+    let done =
+        sqlx::query("UPDATE one_time_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
+            .bind(now_ms())
+            .bind(&code.id)
+            .execute(&mut **tx)
+            .await?;
     if done.rows_affected() == 0 {
         return Err(Error::VerificationCodeAlreadyUsed);
     }
@@ -239,12 +240,14 @@ impl Core {
 
     /// Withdraws a code (a revoked invitation): deleted, so it is not found any more.
     pub async fn revoke_code(&self, project_id: &str, kind: CodeKind, id: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM one_time_codes WHERE project_id = $1 AND kind = $2 AND id = $3")
-            .bind(project_id)
-            .bind(kind.as_str())
-            .bind(id)
-            .execute(&self.db.pool)
-            .await?;
+        let done = sqlx::query(
+            "DELETE FROM one_time_codes WHERE project_id = $1 AND kind = $2 AND id = $3",
+        )
+        .bind(project_id)
+        .bind(kind.as_str())
+        .bind(id)
+        .execute(&self.db.pool)
+        .await?;
         Ok(done.rows_affected() > 0)
     }
 }

@@ -236,7 +236,11 @@ pub fn check_importable_hash(hash: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::Status(400, "Invalid password hash. Make sure it's a supported algorithm in Modular Crypt Format.".into()))
+        Err(Error::Status(
+            400,
+            "Invalid password hash. Make sure it's a supported algorithm in Modular Crypt Format."
+                .into(),
+        ))
     }
 }
 

@@ -97,7 +97,10 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
 }
 
 /// A JSON column (stored as TEXT on both databases), parsed.
-pub(crate) fn json_column(row: &sqlx::any::AnyRow, column: &str) -> sqlx::Result<serde_json::Value> {
+pub(crate) fn json_column(
+    row: &sqlx::any::AnyRow,
+    column: &str,
+) -> sqlx::Result<serde_json::Value> {
     use sqlx::Row;
     let text: String = row.try_get(column)?;
     serde_json::from_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))

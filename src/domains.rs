@@ -26,7 +26,11 @@ pub(crate) fn domain_matches(pattern: &str, target: &Origin) -> bool {
     let Some((scheme, rest)) = pattern.split_once("://") else {
         return false;
     };
-    let host_pattern = rest.split('/').next().unwrap_or_default().to_ascii_lowercase();
+    let host_pattern = rest
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     if !scheme.eq_ignore_ascii_case(&target.scheme) {
         return false;
     }
@@ -41,7 +45,9 @@ pub(crate) fn domain_matches(pattern: &str, target: &Origin) -> bool {
 /// Glob matching of host names: `**` stands for any characters, `*` for any but a dot.
 pub(crate) fn host_matches(pattern: &str, host: &str) -> bool {
     match pattern.strip_prefix("**") {
-        Some(rest) => (0..=host.len()).any(|i| host.is_char_boundary(i) && host_matches(rest, &host[i..])),
+        Some(rest) => {
+            (0..=host.len()).any(|i| host.is_char_boundary(i) && host_matches(rest, &host[i..]))
+        }
         None => match pattern.strip_prefix('*') {
             Some(rest) => {
                 let label_end = host.find('.').unwrap_or(host.len());
@@ -49,7 +55,9 @@ pub(crate) fn host_matches(pattern: &str, host: &str) -> bool {
             }
             None => match (pattern.chars().next(), host.chars().next()) {
                 (None, None) => true,
-                (Some(p), Some(h)) if p == h => host_matches(&pattern[p.len_utf8()..], &host[h.len_utf8()..]),
+                (Some(p), Some(h)) if p == h => {
+                    host_matches(&pattern[p.len_utf8()..], &host[h.len_utf8()..])
+                }
                 _ => false,
             },
         },
@@ -98,8 +106,13 @@ impl Origin {
     pub(crate) fn is_localhost(&self) -> bool {
         let loopback_v4 = self.host.strip_prefix("127.").is_some_and(|rest| {
             let parts: Vec<_> = rest.split('.').collect();
-            parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+            parts.len() == 3
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
         });
-        loopback_v4 || matches!(self.host.as_str(), "localhost" | "[::1]") || self.host.ends_with(".localhost")
+        loopback_v4
+            || matches!(self.host.as_str(), "localhost" | "[::1]")
+            || self.host.ends_with(".localhost")
     }
 }

@@ -104,6 +104,8 @@ pub enum Error {
     VerificationCodeAlreadyUsed,
     #[error("verification code attempts exhausted")]
     VerificationCodeMaxAttemptsReached,
+    #[error("redirect URL not whitelisted")]
+    RedirectUrlNotWhitelisted,
     #[error("redirect URL not trusted")]
     UntrustedRedirect { url: String, project: String },
     /// Refused where Stack has no known error for it: a status and a plain-text message.
@@ -171,7 +173,7 @@ impl Error {
             TeamNotFound(_) => "TEAM_NOT_FOUND",
             UserAuthenticationRequired => "USER_AUTHENTICATION_REQUIRED",
             ApiKeyNotFound => "API_KEY_NOT_FOUND",
-            UntrustedRedirect { .. } => "REDIRECT_URL_NOT_WHITELISTED",
+            RedirectUrlNotWhitelisted | UntrustedRedirect { .. } => "REDIRECT_URL_NOT_WHITELISTED",
             RouteNotFound { .. } | Status(..) | Internal(_) => return None,
         })
     }
@@ -265,6 +267,7 @@ impl Error {
             TeamNotFound(t) => format!("Team {t} not found."),
             UserAuthenticationRequired => "User authentication required for this endpoint.".into(),
             ApiKeyNotFound => "API key not found.".into(),
+            RedirectUrlNotWhitelisted => "Redirect URL not whitelisted. Did you forget to add this domain to the trusted domains list on the Stack Auth dashboard?".into(),
             UntrustedRedirect { url, project } => format!(
                 "This sign-in link wants to send you on to {url}, which is not a trusted domain of {project}. Sign in from the app's own link instead."
             ),

@@ -184,7 +184,13 @@ impl Core {
     /// Claims up to `limit` due jobs of the given kinds for `worker`, leased for `lease`: pending
     /// ones whose time has come, and running ones whose lease ran out (their worker died). Each
     /// claim counts an attempt; a job whose worker died on its last attempt is marked failed.
-    pub async fn claim_jobs(&self, worker: &str, kinds: &[&str], limit: i64, lease: Duration) -> Result<Vec<Job>> {
+    pub async fn claim_jobs(
+        &self,
+        worker: &str,
+        kinds: &[&str],
+        limit: i64,
+        lease: Duration,
+    ) -> Result<Vec<Job>> {
         if kinds.is_empty() {
             return Ok(vec![]);
         }
@@ -206,7 +212,10 @@ impl Core {
         // Two claims, each one an index range on (status, run_at): jobs whose time has come,
         // oldest first, then jobs whose worker died (their lease ran out).
         let mut claimed = Vec::new();
-        for due in ["status = 'pending' AND run_at <= $3", "status = 'running' AND lease_until < $3"] {
+        for due in [
+            "status = 'pending' AND run_at <= $3",
+            "status = 'running' AND lease_until < $3",
+        ] {
             let sql = format!(
                 "UPDATE jobs SET status = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3 \
                  WHERE id IN (SELECT id FROM jobs WHERE {due} AND kind IN ({}) ORDER BY run_at LIMIT $4{skip_locked}) \
@@ -248,7 +257,12 @@ impl Core {
 
     /// Records a run's outcome, if `worker` still holds the job. A failure is retried after
     /// [`backoff_ms`] while attempts remain, and marks the job failed after the last.
-    pub async fn finish_job(&self, worker: &str, job: &Job, outcome: std::result::Result<(), String>) -> Result<JobStatus> {
+    pub async fn finish_job(
+        &self,
+        worker: &str,
+        job: &Job,
+        outcome: std::result::Result<(), String>,
+    ) -> Result<JobStatus> {
         let now = now_ms();
         let (status, run_at, error) = match outcome {
             Ok(()) => (JobStatus::Succeeded, job.run_at, None),
@@ -271,16 +285,21 @@ impl Core {
         .execute(&self.db.pool)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(Error::internal(format!("job {} was taken over by another worker", job.id)));
+            return Err(Error::internal(format!(
+                "job {} was taken over by another worker",
+                job.id
+            )));
         }
         Ok(status)
     }
 
     pub async fn job(&self, id: &str) -> Result<Option<Job>> {
-        Ok(sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.db.pool)
-            .await?)
+        Ok(
+            sqlx::query_as(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(&self.db.pool)
+                .await?,
+        )
     }
 
     /// A project's latest jobs, newest first (the dashboard's view of its outbox).

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod cache;
 pub mod codes;
+pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod domains;

@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::config::format::merge;
+use crate::config::{Override, Overrides, ProjectConfig};
 use crate::crypto::{random_hex, secret_hash};
 use crate::domains::{domain_matches, is_frame_origin, Origin};
 use crate::error::{Error, Result};
@@ -11,102 +13,6 @@ use crate::validation::{array, boolean, nested, number, string, Field, Input, Sh
 use crate::{new_id, now_ms, Core};
 
 pub const INTERNAL_PROJECT_ID: &str = "internal";
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Domain {
-    pub domain: String,
-    pub handler_path: String,
-}
-
-/// The part of a project's configuration the core acts on. Stored as JSON text, so adding a
-/// field needs no migration; `default` keeps old rows readable.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct ProjectConfig {
-    pub allow_localhost: bool,
-    pub sign_up_enabled: bool,
-    pub credential_enabled: bool,
-    pub magic_link_enabled: bool,
-    pub passkey_enabled: bool,
-    pub client_team_creation_enabled: bool,
-    pub client_user_deletion_enabled: bool,
-    pub allow_user_api_keys: bool,
-    pub allow_team_api_keys: bool,
-    pub create_team_on_sign_up: bool,
-    pub require_publishable_client_key: bool,
-    pub domains: Vec<Domain>,
-    /// Where the hosted pages send people after signing in when the link names no place.
-    pub after_sign_in_url: Option<String>,
-    /// Origins (`https://app.example.com`, `https://*.example.com`) whose pages may show this
-    /// project's hosted pages in a frame. Empty: no site may (the default).
-    pub allowed_frame_origins: Vec<String>,
-}
-
-impl Default for ProjectConfig {
-    /// Stack's defaults for a new project.
-    fn default() -> Self {
-        ProjectConfig {
-            allow_localhost: true,
-            sign_up_enabled: true,
-            credential_enabled: true,
-            magic_link_enabled: false,
-            passkey_enabled: false,
-            client_team_creation_enabled: false,
-            client_user_deletion_enabled: false,
-            allow_user_api_keys: false,
-            allow_team_api_keys: false,
-            create_team_on_sign_up: false,
-            require_publishable_client_key: false,
-            domains: vec![],
-            after_sign_in_url: None,
-            allowed_frame_origins: vec![],
-        }
-    }
-}
-
-impl ProjectConfig {
-    /// Applies a partial update (`{"sign_up_enabled": false, …}`); unknown or mistyped fields
-    /// are a schema error naming the field.
-    pub fn patched(&self, update: &Value) -> Result<ProjectConfig> {
-        let mut merged = serde_json::to_value(self).map_err(Error::internal)?;
-        let Some(fields) = update.as_object() else {
-            return Err(crate::validation::invalid(
-                "body.config must be a `object` type",
-            ));
-        };
-        for (k, v) in fields {
-            merged[k] = v.clone();
-        }
-        let config: ProjectConfig = crate::validation::read("body.config", merged, &config_fields())?;
-        for d in &config.domains {
-            if Origin::parse(&d.domain).is_none() {
-                return Err(crate::validation::invalid(format!("body.config.domains: {:?} must start with http:// or https://",
-                    d.domain
-                )));
-            }
-        }
-        for o in &config.allowed_frame_origins {
-            if !is_frame_origin(o) {
-                return Err(crate::validation::invalid(format!(
-                    "body.config.allowed_frame_origins: {o:?} must be an origin such as https://app.example.com \
-                     (scheme, host and port only; `*.` may start the host)"
-                )));
-            }
-        }
-        if let Some(url) = &config.after_sign_in_url {
-            let probe = Project {
-                config: config.clone(),
-                ..Project::placeholder()
-            };
-            if !probe.is_trusted_redirect(url) {
-                return Err(crate::validation::invalid(format!("body.config.after_sign_in_url must be a path on this server or on one of the project's trusted domains"
-                )));
-            }
-        }
-        Ok(config)
-    }
-}
 
 #[derive(Clone, Debug)]
 pub struct Project {
@@ -124,63 +30,45 @@ struct ProjectRow {
     display_name: String,
     description: String,
     owner_team_id: Option<String>,
-    config: String,
     created_at: i64,
 }
 
-impl TryFrom<ProjectRow> for Project {
-    type Error = Error;
-    fn try_from(r: ProjectRow) -> Result<Project> {
-        Ok(Project {
-            config: serde_json::from_str(&r.config).map_err(Error::internal)?,
-            id: r.id,
-            display_name: r.display_name,
-            description: r.description,
-            owner_team_id: r.owner_team_id,
-            created_at: r.created_at,
-        })
+impl ProjectRow {
+    fn with(self, overrides: &Overrides) -> Project {
+        Project {
+            config: ProjectConfig::from_overrides(overrides),
+            id: self.id,
+            display_name: self.display_name,
+            description: self.description,
+            owner_team_id: self.owner_team_id,
+            created_at: self.created_at,
+        }
     }
 }
 
 impl Project {
-    fn placeholder() -> Project {
-        Project {
-            id: String::new(),
-            display_name: String::new(),
-            description: String::new(),
-            owner_team_id: None,
-            config: ProjectConfig::default(),
-            created_at: 0,
-        }
-    }
-
     pub fn is_internal(&self) -> bool {
         self.id == INTERNAL_PROJECT_ID
     }
 
-    /// Whether the hosted pages may send a browser to `url` after signing in: a path on this
-    /// server, an origin among the project's trusted domains, or localhost when the project
-    /// allows it. Anything else would make the pages an open redirect.
+    /// Whether the hosted pages may send a browser to `url` (see [`is_trusted_redirect`]).
     pub fn is_trusted_redirect(&self, url: &str) -> bool {
-        if url.starts_with('/') {
-            // "//evil.test" and "/\evil.test" are other hosts to a browser.
-            return !(url.starts_with("//") || url.starts_with("/\\"));
+        is_trusted_redirect(&self.config, url)
+    }
+
+    /// The check every callback URL a client passes goes through (verification, password
+    /// reset, magic link, OAuth and invitation links): Stack's `REDIRECT_URL_NOT_WHITELISTED`
+    /// unless the project trusts it.
+    pub fn check_callback_url(&self, url: &str) -> Result<()> {
+        if self.is_trusted_redirect(url) {
+            Ok(())
+        } else {
+            Err(Error::RedirectUrlNotWhitelisted)
         }
-        let Some(target) = Origin::parse(url) else {
-            return false;
-        };
-        if self.config.allow_localhost && target.is_localhost() {
-            return true;
-        }
-        self.config
-            .domains
-            .iter()
-            .any(|d| domain_matches(&d.domain, &target))
     }
 
     /// The admin view (`/internal/projects/current`).
     pub fn admin_view(&self) -> Value {
-        let c = &self.config;
         json!({
             "id": self.id,
             "display_name": self.display_name,
@@ -194,54 +82,83 @@ impl Project {
             "logo_full_url": null,
             "logo_dark_mode_url": null,
             "logo_full_dark_mode_url": null,
-            "config": {
-                "allow_localhost": c.allow_localhost,
-                "sign_up_enabled": c.sign_up_enabled,
-                "credential_enabled": c.credential_enabled,
-                "magic_link_enabled": c.magic_link_enabled,
-                "passkey_enabled": c.passkey_enabled,
-                "client_team_creation_enabled": c.client_team_creation_enabled,
-                "client_user_deletion_enabled": c.client_user_deletion_enabled,
-                "allow_user_api_keys": c.allow_user_api_keys,
-                "allow_team_api_keys": c.allow_team_api_keys,
-                "create_team_on_sign_up": c.create_team_on_sign_up,
-                "require_publishable_client_key": c.require_publishable_client_key,
-                "after_sign_in_url": c.after_sign_in_url,
-                "allowed_frame_origins": c.allowed_frame_origins,
-                "oauth_providers": [],
-                "enabled_oauth_providers": [],
-                "domains": c.domains,
-                "email_config": { "type": "shared" },
-                "email_theme": "default-light",
-                "team_creator_default_permissions": [{ "id": "team_admin" }],
-                "team_member_default_permissions": [{ "id": "team_member" }],
-                "user_default_permissions": [],
-                "oauth_account_merge_strategy": "link_method",
-            },
+            "config": crate::config::legacy::admin_fields(&self.config.tree),
         })
     }
 
     /// The client view (`/projects/current`): what a browser may know.
     pub fn client_view(&self) -> Value {
-        let c = &self.config;
         json!({
             "id": self.id,
             "display_name": self.display_name,
-            "config": {
-                "sign_up_enabled": c.sign_up_enabled,
-                "credential_enabled": c.credential_enabled,
-                "magic_link_enabled": c.magic_link_enabled,
-                "passkey_enabled": c.passkey_enabled,
-                "client_team_creation_enabled": c.client_team_creation_enabled,
-                "client_user_deletion_enabled": c.client_user_deletion_enabled,
-                "allow_localhost": c.allow_localhost,
-                "allow_user_api_keys": c.allow_user_api_keys,
-                "allow_team_api_keys": c.allow_team_api_keys,
-                "enabled_oauth_providers": [],
-                "domains": c.domains,
-            },
+            "config": crate::config::legacy::client_fields(&self.config.tree),
         })
     }
+}
+
+/// Whether the hosted pages may send a browser to `url` after signing in: a path on this
+/// server, an origin among the project's trusted domains, or localhost when the project allows
+/// it. Anything else would make the pages an open redirect.
+pub fn is_trusted_redirect(config: &ProjectConfig, url: &str) -> bool {
+    if url.starts_with('/') {
+        // "//evil.test" and "/\evil.test" are other hosts to a browser.
+        return !(url.starts_with("//") || url.starts_with("/\\"));
+    }
+    let Some(target) = Origin::parse(url) else {
+        return false;
+    };
+    if config.allow_localhost && target.is_localhost() {
+        return true;
+    }
+    config
+        .domains
+        .iter()
+        .any(|(domain, _)| domain_matches(domain, &target))
+}
+
+/// Lays legacy project fields (`{"sign_up_enabled": false, "domains": […]}`) over the
+/// overrides — the environment's, and the project's for `require_publishable_client_key` — on
+/// top of Stack's `creation` defaults for a new project, and checks the values Gatehouse acts
+/// on, naming the legacy field that is wrong.
+fn apply_legacy_settings(
+    o: &mut Overrides,
+    settings: &Value,
+    creation: Option<Override>,
+) -> Result<()> {
+    let (env, project) = crate::config::legacy::overrides(settings);
+    if let Some(defaults) = creation {
+        o.environment = merge(&o.environment, &defaults);
+    }
+    o.environment = merge(&o.environment, &env);
+    o.project = merge(&o.project, &project);
+    for d in settings["domains"].as_array().into_iter().flatten() {
+        let domain = d["domain"].as_str().unwrap_or_default();
+        if Origin::parse(domain).is_none() {
+            return Err(crate::validation::invalid(format!(
+                "body.config.domains: {domain:?} must start with http:// or https://"
+            )));
+        }
+    }
+    for o in settings["allowed_frame_origins"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        if !o.as_str().is_some_and(is_frame_origin) {
+            return Err(crate::validation::invalid(format!(
+                "body.config.allowed_frame_origins: {o} must be an origin such as https://app.example.com \
+                 (scheme, host and port only; `*.` may start the host)"
+            )));
+        }
+    }
+    if let Some(url) = settings["after_sign_in_url"].as_str() {
+        if !is_trusted_redirect(&ProjectConfig::from_overrides(o), url) {
+            return Err(crate::validation::invalid(
+                "body.config.after_sign_in_url must be a path on this server or on one of the project's trusted domains",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A project to create; `config` holds only the fields to change from the defaults.
@@ -312,8 +229,52 @@ fn config_fields() -> Shape {
     let domain = Shape::new()
         .field("domain", string().url().defined())
         .field("handler_path", string().defined());
+    let strings = |values: &[&str]| values.iter().map(|v| json!(v)).collect::<Vec<_>>();
+    let provider = Shape::new()
+        .field(
+            "id",
+            string()
+                .defined()
+                .one_of(&strings(crate::config::schema::OAUTH_PROVIDERS)),
+        )
+        .field(
+            "type",
+            string().defined().one_of(&strings(&["shared", "standard"])),
+        )
+        .field("client_id", string())
+        .field("client_secret", string())
+        .field("facebook_config_id", string())
+        .field("microsoft_tenant_id", string())
+        .field("apple_bundle_ids", array(string().defined()));
+    let email = Shape::new()
+        .field(
+            "type",
+            string().defined().one_of(&strings(&["shared", "standard"])),
+        )
+        .field("host", string())
+        .field("port", number())
+        .field("username", string())
+        .field("password", string())
+        .field("sender_name", string())
+        .field("sender_email", string());
+    let permissions = || array(nested(Shape::new().field("id", string().defined())));
     shape
         .field("domains", array(nested(domain)))
+        .field("oauth_providers", array(nested(provider)))
+        .field(
+            "oauth_account_merge_strategy",
+            string().one_of(&strings(&[
+                "link_method",
+                "raise_error",
+                "allow_duplicates",
+            ])),
+        )
+        .field("email_config", nested(email))
+        .field("email_theme", string())
+        .field("require_email_verification", boolean())
+        .field("team_creator_default_permissions", permissions())
+        .field("team_member_default_permissions", permissions())
+        .field("user_default_permissions", permissions())
         .field("after_sign_in_url", string().nullable())
         .field("allowed_frame_origins", array(string().defined()))
 }
@@ -433,7 +394,7 @@ fn last_four(key: &str) -> String {
         .collect()
 }
 
-const PROJECT_COLUMNS: &str = "id, display_name, description, owner_team_id, config, created_at";
+const PROJECT_COLUMNS: &str = "id, display_name, description, owner_team_id, created_at";
 const KEY_SET_COLUMNS: &str = "id, project_id, description, publishable_client_key_last_four, secret_server_key_last_four, super_secret_admin_key_last_four, expires_at, revoked_at, created_at";
 const FAR_FUTURE_MS: i64 = 253_402_300_799_000; // 9999-12-31
 
@@ -457,7 +418,10 @@ impl Core {
         .bind(id)
         .fetch_optional(&self.db.pool)
         .await?;
-        row.map(Project::try_from).transpose()
+        match row {
+            Some(row) => Ok(Some(row.with(&self.config_overrides(id).await?))),
+            None => Ok(None),
+        }
     }
 
     /// Projects owned by any team the user belongs to (the dashboard's project list).
@@ -469,7 +433,12 @@ impl Core {
         .bind(user_id)
         .fetch_all(&self.db.pool)
         .await?;
-        rows.into_iter().map(Project::try_from).collect()
+        let mut projects = Vec::with_capacity(rows.len());
+        for row in rows {
+            let overrides = self.config_overrides(&row.id).await?;
+            projects.push(row.with(&overrides));
+        }
+        Ok(projects)
     }
 
     /// The dashboard user's first team, which owns their projects; their personal team is made
@@ -496,7 +465,8 @@ impl Core {
     ) -> Result<Project> {
         let display_name = input.display_name.trim().to_string();
         if display_name.is_empty() {
-            return Err(crate::validation::invalid("body.display_name must not be empty",
+            return Err(crate::validation::invalid(
+                "body.display_name must not be empty",
             ));
         }
         let owner_team_id = match (owner_user_id, input.owner_team_id) {
@@ -509,33 +479,52 @@ impl Core {
             }
             (Some(owner_user_id), None) => Some(self.owning_team_of(owner_user_id).await?),
         };
-        let config = match &input.config {
-            Some(update) => ProjectConfig::default().patched(update)?,
-            None => ProjectConfig::default(),
-        };
-        let project = Project {
+        // As Stack's project creation: localhost is trusted unless the request says otherwise.
+        let mut settings = json!({ "allow_localhost": true });
+        if let Some(Value::Object(given)) = &input.config {
+            for (k, v) in given {
+                settings[k] = v.clone();
+            }
+        }
+        let row = ProjectRow {
             id: new_id(),
             display_name,
             description: input.description.unwrap_or_default(),
             owner_team_id,
-            config,
             created_at: now_ms(),
         };
-        self.insert_project(&project).await?;
-        Ok(project)
+        self.insert_project(row, &settings).await
     }
 
-    async fn insert_project(&self, p: &Project) -> Result<()> {
-        sqlx::query("INSERT INTO projects (id, display_name, description, owner_team_id, config, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(&p.id)
-            .bind(&p.display_name)
-            .bind(&p.description)
-            .bind(&p.owner_team_id)
-            .bind(serde_json::to_string(&p.config).map_err(Error::internal)?)
-            .bind(p.created_at)
-            .execute(&self.db.pool)
+    /// Writes a new project and its starting configuration (Stack's creation defaults plus the
+    /// legacy `settings` given) in one transaction.
+    async fn insert_project(&self, row: ProjectRow, settings: &Value) -> Result<Project> {
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query("INSERT INTO projects (id, display_name, description, owner_team_id, config, created_at) VALUES ($1, $2, $3, $4, '{}', $5)")
+            .bind(&row.id)
+            .bind(&row.display_name)
+            .bind(&row.description)
+            .bind(&row.owner_team_id)
+            .bind(row.created_at)
+            .execute(&mut *tx)
             .await?;
-        Ok(())
+        let config = crate::config::change_overrides_in(&mut tx, &row.id, |o| {
+            apply_legacy_settings(
+                o,
+                settings,
+                Some(crate::config::legacy::creation_defaults()),
+            )
+        })
+        .await?;
+        tx.commit().await?;
+        Ok(Project {
+            config,
+            id: row.id,
+            display_name: row.display_name,
+            description: row.description,
+            owner_team_id: row.owner_team_id,
+            created_at: row.created_at,
+        })
     }
 
     pub async fn update_project(&self, project: &Project, input: ProjectUpdate) -> Result<Project> {
@@ -543,7 +532,8 @@ impl Core {
         if let Some(name) = input.display_name {
             let name = name.trim().to_string();
             if name.is_empty() {
-                return Err(crate::validation::invalid("body.display_name must not be empty",
+                return Err(crate::validation::invalid(
+                    "body.display_name must not be empty",
                 ));
             }
             p.display_name = name;
@@ -551,18 +541,20 @@ impl Core {
         if let Some(d) = input.description {
             p.description = d;
         }
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query("UPDATE projects SET display_name = $2, description = $3 WHERE id = $1")
+            .bind(&p.id)
+            .bind(&p.display_name)
+            .bind(&p.description)
+            .execute(&mut *tx)
+            .await?;
         if let Some(update) = &input.config {
-            p.config = p.config.patched(update)?;
+            p.config = crate::config::change_overrides_in(&mut tx, &p.id, |o| {
+                apply_legacy_settings(o, update, None)
+            })
+            .await?;
         }
-        sqlx::query(
-            "UPDATE projects SET display_name = $2, description = $3, config = $4 WHERE id = $1",
-        )
-        .bind(&p.id)
-        .bind(&p.display_name)
-        .bind(&p.description)
-        .bind(serde_json::to_string(&p.config).map_err(Error::internal)?)
-        .execute(&self.db.pool)
-        .await?;
+        tx.commit().await?;
         self.caches.projects.remove(&p.id);
         Ok(p)
     }
@@ -574,24 +566,24 @@ impl Core {
         seed: Option<&SeedKeys>,
         internal: &crate::setup::InternalSeed,
     ) -> Result<()> {
+        self.adopt_legacy_settings().await?;
         if self.project(INTERNAL_PROJECT_ID).await?.is_none() {
-            let project = Project {
+            let row = ProjectRow {
                 id: INTERNAL_PROJECT_ID.into(),
                 display_name: "Gatehouse Dashboard".into(),
                 description: "The project that owns the dashboard and its admins".into(),
                 owner_team_id: None,
-                config: ProjectConfig {
-                    sign_up_enabled: internal.sign_up_enabled,
-                    magic_link_enabled: internal.otp_enabled,
-                    allow_localhost: internal.allow_localhost,
-                    client_team_creation_enabled: true,
-                    create_team_on_sign_up: true,
-                    ..ProjectConfig::default()
-                },
                 created_at: now_ms(),
             };
-            match self.insert_project(&project).await {
-                Ok(()) => tracing::info!("created the internal project"),
+            let settings = json!({
+                "sign_up_enabled": internal.sign_up_enabled,
+                "magic_link_enabled": internal.otp_enabled,
+                "allow_localhost": internal.allow_localhost,
+                "client_team_creation_enabled": true,
+                "create_team_on_sign_up": true,
+            });
+            match self.insert_project(row, &settings).await {
+                Ok(_) => tracing::info!("created the internal project"),
                 // Another instance starting at the same moment created it first.
                 Err(_) if self.project(INTERNAL_PROJECT_ID).await?.is_some() => {}
                 Err(e) => return Err(e),
@@ -619,6 +611,34 @@ impl Core {
         Ok(())
     }
 
+    /// Projects written before the config tree kept their settings as one JSON object of
+    /// legacy fields in `projects.config`; each becomes overrides once, on the first start.
+    async fn adopt_legacy_settings(&self) -> Result<()> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT id, config FROM projects WHERE config <> '{}'")
+                .fetch_all(&self.db.pool)
+                .await?;
+        for (id, old) in rows {
+            let settings: Value = serde_json::from_str(&old).unwrap_or_else(|_| json!({}));
+            let mut tx = self.db.pool.begin().await?;
+            crate::config::change_overrides_in(&mut tx, &id, |o| {
+                apply_legacy_settings(
+                    o,
+                    &settings,
+                    Some(crate::config::legacy::creation_defaults()),
+                )
+            })
+            .await?;
+            sqlx::query("UPDATE projects SET config = '{}' WHERE id = $1")
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            tracing::info!(project = %id, "moved the project's settings into its config tree");
+        }
+        Ok(())
+    }
+
     pub async fn create_api_key_set(
         &self,
         project_id: &str,
@@ -631,7 +651,8 @@ impl Core {
             return Err(crate::validation::invalid("at least one of has_publishable_client_key, has_secret_server_key and has_super_secret_admin_key must be true."));
         }
         if input.expires_at_millis <= now_ms() {
-            return Err(crate::validation::invalid("body.expires_at_millis must be in the future.",
+            return Err(crate::validation::invalid(
+                "body.expires_at_millis must be in the future.",
             ));
         }
         self.insert_key_set(
@@ -748,30 +769,39 @@ impl Core {
 mod tests {
     use super::*;
 
-    fn project(domains: &[&str], allow_localhost: bool) -> Project {
-        Project {
-            id: "p".into(),
-            display_name: "P".into(),
-            description: String::new(),
-            owner_team_id: None,
-            config: ProjectConfig {
-                allow_localhost,
-                domains: domains
-                    .iter()
-                    .map(|d| Domain {
-                        domain: d.to_string(),
-                        handler_path: "/handler".into(),
-                    })
-                    .collect(),
-                ..ProjectConfig::default()
-            },
-            created_at: 0,
+    struct Probe(ProjectConfig);
+
+    impl Probe {
+        fn is_trusted_redirect(&self, url: &str) -> bool {
+            is_trusted_redirect(&self.0, url)
         }
+    }
+
+    fn project(domains: &[&str], allow_localhost: bool) -> Probe {
+        let trusted: serde_json::Map<String, Value> = domains
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (format!("d{i}"), json!({ "baseUrl": d })))
+            .collect();
+        let mut env = Override::new();
+        env.insert("domains.allowLocalhost".into(), json!(allow_localhost));
+        env.insert("domains.trustedDomains".into(), Value::Object(trusted));
+        Probe(ProjectConfig::from_overrides(&Overrides {
+            environment: env,
+            ..Overrides::default()
+        }))
     }
 
     #[test]
     fn trusted_domains_may_be_patterns_as_in_stack() {
-        let p = project(&["https://*.acme.test", "https://**.deep.test", "http://api-*.dev.test:8080"], false);
+        let p = project(
+            &[
+                "https://*.acme.test",
+                "https://**.deep.test",
+                "http://api-*.dev.test:8080",
+            ],
+            false,
+        );
         for ok in [
             "https://app.acme.test/cb",
             "https://www.acme.test",
@@ -782,10 +812,10 @@ mod tests {
             assert!(p.is_trusted_redirect(ok), "{ok} should be trusted");
         }
         for bad in [
-            "https://acme.test/",            // * is one label, not none
-            "https://a.b.acme.test/",        // nor two
-            "http://app.acme.test/",         // another scheme
-            "https://app.acme.test:8443/",   // a port the pattern does not name
+            "https://acme.test/",          // * is one label, not none
+            "https://a.b.acme.test/",      // nor two
+            "http://app.acme.test/",       // another scheme
+            "https://app.acme.test:8443/", // a port the pattern does not name
             "https://deep.test/",
             "http://api.dev.test:8080/",
             "http://api-v2.dev.test:9090/",

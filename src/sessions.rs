@@ -157,7 +157,8 @@ impl Core {
     pub async fn create_session(&self, project: &Project, input: SessionCreate) -> Result<Tokens> {
         let expires_in = input.expires_in_millis.unwrap_or(DEFAULT_SESSION_MS);
         if !(1..=MAX_SESSION_MS).contains(&expires_in) {
-            return Err(crate::validation::invalid(format!("body.expires_in_millis must be less than or equal to {MAX_SESSION_MS}"
+            return Err(crate::validation::invalid(format!(
+                "body.expires_in_millis must be less than or equal to {MAX_SESSION_MS}"
             )));
         }
         let user = self

@@ -35,7 +35,11 @@ impl Core {
     /// project (so its settings, dashboard sign-up among them, are theirs to change).
     pub async fn seed_first_admin(&self, email: &str, password: &str) -> Result<()> {
         let internal = self.internal_project().await?;
-        if self.user_by_auth_email(INTERNAL_PROJECT_ID, &email.trim().to_lowercase()).await?.is_some() {
+        if self
+            .user_by_auth_email(INTERNAL_PROJECT_ID, &email.trim().to_lowercase())
+            .await?
+            .is_some()
+        {
             return Ok(());
         }
         let input = PasswordSignUp {
@@ -43,7 +47,9 @@ impl Core {
             password: password.into(),
             verification_callback_url: None,
         };
-        let tokens = self.password_sign_up_as(&internal, None, input, true).await?;
+        let tokens = self
+            .password_sign_up_as(&internal, None, input, true)
+            .await?;
         self.revoke_session_of(&tokens).await?;
         self.adopt_internal_project(&tokens.user_id).await
     }
@@ -52,7 +58,9 @@ impl Core {
     pub async fn new_setup_token(&self) -> Result<String> {
         let token = random_hex(24);
         let mut tx = self.db.pool.begin().await?;
-        sqlx::query("DELETE FROM setup_tokens").execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM setup_tokens")
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("INSERT INTO setup_tokens (token_hash, created_at) VALUES ($1, $2)")
             .bind(secret_hash(&token))
             .bind(now_ms())
@@ -92,7 +100,9 @@ impl Core {
             password: password.into(),
             verification_callback_url: None,
         };
-        let tokens = self.password_sign_up_as(&internal, None, input, true).await?;
+        let tokens = self
+            .password_sign_up_as(&internal, None, input, true)
+            .await?;
         sqlx::query("DELETE FROM setup_tokens")
             .execute(&self.db.pool)
             .await?;
@@ -107,12 +117,16 @@ impl Core {
             return Ok(());
         }
         let team = self.owning_team_of(user_id).await?;
-        sqlx::query("UPDATE projects SET owner_team_id = $1 WHERE id = $2 AND owner_team_id IS NULL")
-            .bind(&team)
-            .bind(INTERNAL_PROJECT_ID)
-            .execute(&self.db.pool)
-            .await?;
-        self.caches.projects.remove(&INTERNAL_PROJECT_ID.to_string());
+        sqlx::query(
+            "UPDATE projects SET owner_team_id = $1 WHERE id = $2 AND owner_team_id IS NULL",
+        )
+        .bind(&team)
+        .bind(INTERNAL_PROJECT_ID)
+        .execute(&self.db.pool)
+        .await?;
+        self.caches
+            .projects
+            .remove(&INTERNAL_PROJECT_ID.to_string());
         self.forget_user_sessions(user_id);
         Ok(())
     }

@@ -351,9 +351,7 @@ impl Field {
                 let read = match &*value {
                     Value::Bool(b) => Some(*b),
                     Value::String(s) if s.eq_ignore_ascii_case("true") || s == "1" => Some(true),
-                    Value::String(s) if s.eq_ignore_ascii_case("false") || s == "0" => {
-                        Some(false)
-                    }
+                    Value::String(s) if s.eq_ignore_ascii_case("false") || s == "0" => Some(false),
                     Value::Number(n) if n.as_f64() == Some(1.0) => Some(true),
                     Value::Number(n) if n.as_f64() == Some(0.0) => Some(false),
                     _ => None,
@@ -433,7 +431,10 @@ impl Check {
                         other => other.to_string(),
                     })
                     .collect();
-                format!("{at} must be one of the following values: {}", list.join(", "))
+                format!(
+                    "{at} must be one of the following values: {}",
+                    list.join(", ")
+                )
             }),
             Check::Email => text
                 .filter(|s| !s.is_empty() && !looks_like_email(s))
@@ -459,7 +460,7 @@ impl Check {
 }
 
 /// yup's "must be a `type` type" line, with the value as Stack prints it.
-fn type_error(at: &str, kind: &str, shown: &Value, cast_from: Option<&Value>) -> String {
+pub(crate) fn type_error(at: &str, kind: &str, shown: &Value, cast_from: Option<&Value>) -> String {
     let cast = match cast_from {
         Some(original) => format!(" (cast from the value `{}`).", print_value(original)),
         None => ".".into(),
@@ -473,9 +474,7 @@ fn type_error(at: &str, kind: &str, shown: &Value, cast_from: Option<&Value>) ->
 /// Stack's printing of a value in messages: strings quoted, structures as indented JSON.
 fn print_value(v: &Value) -> String {
     match v {
-        Value::Object(_) | Value::Array(_) => {
-            serde_json::to_string_pretty(v).unwrap_or_default()
-        }
+        Value::Object(_) | Value::Array(_) => serde_json::to_string_pretty(v).unwrap_or_default(),
         Value::String(s) if s == NAN => "NaN".into(),
         other => other.to_string(),
     }
@@ -529,9 +528,7 @@ fn looks_like_email(s: &str) -> bool {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         })
 }
 

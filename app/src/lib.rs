@@ -27,7 +27,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     share_nonce();
     // The hosted pages work as forms alone: they get the stylesheet and nothing to run.
     #[cfg(feature = "ssr")]
-    let hydrate = !use_context::<http::request::Parts>().is_some_and(|r| r.uri.path().starts_with(HOSTED_PREFIX));
+    let hydrate = !use_context::<http::request::Parts>()
+        .is_some_and(|r| r.uri.path().starts_with(HOSTED_PREFIX));
     #[cfg(not(feature = "ssr"))]
     let hydrate = true;
     let scripts = hydrate.then(|| {
@@ -92,6 +93,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/projects/:project_id/users") view=pages::dashboard::UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/projects/:project_id/users/:user_id") view=pages::dashboard::UserPage ssr=SsrMode::Async/>
                     <Route path=path!("/projects/:project_id/settings") view=pages::dashboard::SettingsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/projects/:project_id/config") view=pages::dashboard::ConfigPage ssr=SsrMode::Async/>
                     // Rendered whole before sending: plain forms, with no JavaScript at all.
                     <Route path=path!("/handler/:project_id/sign-in") view=pages::handler::SignInPage ssr=SsrMode::Async/>
                     <Route path=path!("/handler/:project_id/sign-up") view=pages::handler::SignUpPage ssr=SsrMode::Async/>

@@ -36,9 +36,12 @@ fn main() {
         for chunk in 0..count.div_ceil(1000) {
             let mut tx = core.db.pool.begin().await.unwrap();
             for n in chunk * 1000..((chunk + 1) * 1000).min(count) {
-                enqueue(&mut tx, NewJob::new("bench.noop", None, serde_json::json!({ "n": n })))
-                    .await
-                    .unwrap();
+                enqueue(
+                    &mut tx,
+                    NewJob::new("bench.noop", None, serde_json::json!({ "n": n })),
+                )
+                .await
+                .unwrap();
             }
             tx.commit().await.unwrap();
         }

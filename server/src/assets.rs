@@ -64,7 +64,10 @@ pub fn version() -> &'static str {
         for path in BUNDLE {
             h.update(read(path).unwrap_or_default());
         }
-        h.finalize()[..6].iter().map(|b| format!("{b:02x}")).collect()
+        h.finalize()[..6]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     })
 }
 
@@ -83,7 +86,10 @@ async fn serve(req: Request) -> Response {
     let (path, immutable) = match path.strip_prefix("assets/") {
         Some(rest) => match rest.split_once('/') {
             // Under `cargo leptos watch` files change while the version stays.
-            Some((v, file)) => (file, v == version() && std::env::var_os("LEPTOS_WATCH").is_none()),
+            Some((v, file)) => (
+                file,
+                v == version() && std::env::var_os("LEPTOS_WATCH").is_none(),
+            ),
             None => return not_found(),
         },
         None => (path, false),
@@ -112,7 +118,8 @@ async fn serve(req: Request) -> Response {
     let mime = mime_guess::from_path(path).first_or_octet_stream();
     h.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_str(mime.as_ref()).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        HeaderValue::from_str(mime.as_ref())
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));

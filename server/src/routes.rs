@@ -49,7 +49,10 @@ pub fn router(core: Core, addr: SocketAddr, policy: headers::Policy) -> anyhow::
         .nest("/api/v1", api)
         .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
         .merge(pages)
-        .layer(middleware::from_fn_with_state(policy, headers::security_headers)))
+        .layer(middleware::from_fn_with_state(
+            policy,
+            headers::security_headers,
+        )))
 }
 
 /// The light/dark toggle: remembers the choice in a cookie and returns to the page.

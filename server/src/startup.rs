@@ -41,7 +41,9 @@ impl Application {
             internal_seed: config.internal_seed.clone(),
         };
         let core = Core::start(&settings).await?;
-        let internal = core.project(gatehouse_core::projects::INTERNAL_PROJECT_ID).await?;
+        let internal = core
+            .project(gatehouse_core::projects::INTERNAL_PROJECT_ID)
+            .await?;
         let closed = internal.is_some_and(|p| !p.config.sign_up_enabled);
         let setup_link = if closed && !core.has_dashboard_admin().await? {
             let token = core.new_setup_token().await?;

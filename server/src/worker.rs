@@ -52,8 +52,10 @@ impl Worker {
         F: Fn(Core, Job) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
-        self.handlers
-            .insert(kind.to_owned(), Arc::new(move |core, job| Box::pin(handler(core, job))));
+        self.handlers.insert(
+            kind.to_owned(),
+            Arc::new(move |core, job| Box::pin(handler(core, job))),
+        );
         self
     }
 

@@ -101,7 +101,8 @@ impl Core {
     pub async fn list_users(&self, project_id: &str, q: &UserListQuery) -> Result<Page<User>> {
         let limit = q.limit.unwrap_or(DEFAULT_PAGE);
         if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(crate::validation::invalid(format!("query.limit must be less than or equal to {MAX_PAGE}"
+            return Err(crate::validation::invalid(format!(
+                "query.limit must be less than or equal to {MAX_PAGE}"
             )));
         }
         let col = if q.order_by_last_active {
@@ -221,7 +222,9 @@ fn like_pattern(text: &str) -> String {
 /// A user's email or display name contains the pattern in parameter `p` (see [`like_pattern`]);
 /// the form the trigram indexes on PostgreSQL serve.
 fn like_condition(p: &str) -> String {
-    format!("LOWER(u.primary_email) LIKE {p} ESCAPE '\\' OR LOWER(u.display_name) LIKE {p} ESCAPE '\\'")
+    format!(
+        "LOWER(u.primary_email) LIKE {p} ESCAPE '\\' OR LOWER(u.display_name) LIKE {p} ESCAPE '\\'"
+    )
 }
 
 /// An FTS5 phrase: literal between double quotes, with `"` doubled.

@@ -15,8 +15,8 @@ use crate::db::is_unique_violation;
 use crate::error::{Error, Result};
 use crate::patch;
 use crate::projects::Project;
-use crate::validation::{any, boolean, string, Input, Shape};
 use crate::teams::{json_or_null, personal_team_name};
+use crate::validation::{any, boolean, string, Input, Shape};
 use crate::{new_id, now_ms, Core};
 
 #[derive(Clone, Debug)]
@@ -184,7 +184,8 @@ pub fn parse_email(raw: &str, field: &str) -> Result<String> {
     if valid {
         Ok(email)
     } else {
-        Err(crate::validation::invalid(format!("{field} must be a valid email"
+        Err(crate::validation::invalid(format!(
+            "{field} must be a valid email"
         )))
     }
 }
@@ -195,7 +196,8 @@ fn metadata_text(v: Option<Value>) -> Option<String> {
 
 fn check_display_name(name: &Option<String>) -> Result<()> {
     if name.as_ref().is_some_and(|n| n.chars().count() > 256) {
-        return Err(crate::validation::invalid("body.display_name must be at most 256 characters",
+        return Err(crate::validation::invalid(
+            "body.display_name must be at most 256 characters",
         ));
     }
     Ok(())
@@ -206,7 +208,9 @@ fn check_url(url: &Option<String>, field: &str) -> Result<()> {
         let ok =
             u.starts_with("https://") || u.starts_with("http://") || u.starts_with("data:image/");
         if !ok {
-            return Err(crate::validation::invalid(format!("body.{field} is not a valid URL")));
+            return Err(crate::validation::invalid(format!(
+                "body.{field} is not a valid URL"
+            )));
         }
     }
     Ok(())
@@ -311,10 +315,7 @@ fn user_fields(shape: Shape, server: bool) -> Shape {
     } else {
         shape
     };
-    let shape = shape.field(
-        "primary_email",
-        string().email().nullable().non_empty(),
-    );
+    let shape = shape.field("primary_email", string().email().nullable().non_empty());
     let shape = if server {
         shape
             .field("primary_email_verified", boolean())
@@ -367,7 +368,8 @@ pub struct UserUpdate {
 impl Input for UserUpdate {
     /// Stack's update schema: for client access only what the user owns.
     fn shape(server: bool) -> Shape {
-        let shape = user_fields(Shape::new(), server).field("selected_team_id", string().uuid().nullable());
+        let shape =
+            user_fields(Shape::new(), server).field("selected_team_id", string().uuid().nullable());
         if server {
             shape
                 .field("is_anonymous", boolean().one_of(&[Value::Bool(false)]))
@@ -412,7 +414,8 @@ impl UserUpdate {
             ),
         ];
         if let Some((field, _)) = server_only.iter().find(|(_, set)| *set) {
-            return Err(crate::validation::invalid(format!("body contains unknown properties: {field}"
+            return Err(crate::validation::invalid(format!(
+                "body contains unknown properties: {field}"
             )));
         }
         Ok(())
@@ -565,7 +568,8 @@ impl Core {
         }
         if let Some(anon) = input.is_anonymous {
             if anon && !u.is_anonymous {
-                return Err(crate::validation::invalid("body.is_anonymous must be one of the following values: false",
+                return Err(crate::validation::invalid(
+                    "body.is_anonymous must be one of the following values: false",
                 ));
             }
             u.is_anonymous = anon;

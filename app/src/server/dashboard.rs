@@ -284,7 +284,7 @@ pub async fn load_project_settings(project_id: String) -> Result<ProjectSettings
         allow_localhost: c.allow_localhost,
         client_user_deletion_enabled: c.client_user_deletion_enabled,
         require_publishable_client_key: c.require_publishable_client_key,
-        domains: c.domains.into_iter().map(|d| d.domain).collect(),
+        domains: c.domains.into_iter().map(|(d, _)| d).collect(),
         after_sign_in_url: c.after_sign_in_url.unwrap_or_default(),
         allowed_frame_origins: c.allowed_frame_origins,
         key_sets: sets
@@ -469,4 +469,56 @@ pub async fn take_new_project_keys(flash: String) -> Result<Option<NewProjectKey
         return Ok(None);
     };
     Ok(ssr::take_flash_keys(&admin.id, &flash))
+}
+
+/// The advanced settings room: the rendered config tree and the override stored at each level.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ProjectConfigView {
+    pub id: String,
+    pub display_name: String,
+    /// The rendered config, as indented JSON.
+    pub rendered: String,
+    /// (level, its stored override as indented JSON), project first.
+    pub overrides: Vec<(String, String)>,
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn load_project_config(project_id: String) -> Result<ProjectConfigView, ServerFnError> {
+    let project = ssr::administered_project(&project_id).await?;
+    let overrides = ssr::core()
+        .config_overrides(&project.id)
+        .await
+        .map_err(ssr::shown)?;
+    let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
+    Ok(ProjectConfigView {
+        rendered: pretty(&project.config.tree),
+        overrides: gatehouse_core::config::Level::ALL
+            .into_iter()
+            .map(|l| {
+                (
+                    l.as_str().to_string(),
+                    pretty(&serde_json::Value::Object(overrides.get(l).clone())),
+                )
+            })
+            .collect(),
+        id: project.id,
+        display_name: project.display_name,
+    })
+}
+
+/// Lays an override (dotted keys or nested objects) over the one stored at `level`, as
+/// `PATCH /internal/config/override/{level}` does.
+#[server(prefix = "/_sfn")]
+pub async fn save_config_override(
+    project_id: String,
+    level: String,
+    config_override: String,
+) -> Result<(), ServerFnError> {
+    let project = ssr::administered_project(&project_id).await?;
+    let level = gatehouse_core::config::Level::parse(&level)
+        .ok_or_else(|| ServerFnError::new("Choose the project, branch or environment level."))?;
+    ssr::core()
+        .patch_config_override(&project.id, level, &config_override)
+        .await
+        .map_err(ssr::shown)
 }

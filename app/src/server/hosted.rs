@@ -181,7 +181,9 @@ pub async fn change_password(
     };
     result.map_err(ssr::shown)?;
     // The page says so when it loads again (hosted pages are plain form posts).
-    leptos_axum::redirect(&format!("/handler/{project_id}/account-settings?done=password"));
+    leptos_axum::redirect(&format!(
+        "/handler/{project_id}/account-settings?done=password"
+    ));
     Ok(())
 }
 

@@ -131,6 +131,10 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 
 impl QueryParams {
     pub fn read<T: Input>(&self, auth: &Auth) -> Result<T, Error> {
-        validation::read("query", validation::query_value(&self.0), &T::shape(auth.is_server()))
+        validation::read(
+            "query",
+            validation::query_value(&self.0),
+            &T::shape(auth.is_server()),
+        )
     }
 }

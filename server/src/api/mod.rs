@@ -1,6 +1,7 @@
 //! The REST door: Stack's `/api/v1` wire format over the core. Handlers parse, call the core,
 //! and shape the answer; rules live in the core.
 
+mod config;
 mod error;
 mod extract;
 mod projects;
@@ -43,6 +44,21 @@ pub fn router(core: Core) -> Router {
         .route(
             "/internal/api-keys/{key_set_id}",
             get(projects::get_keys).patch(projects::update_keys),
+        )
+        .route("/internal/config", get(config::rendered))
+        .route(
+            "/internal/config/override/{level}",
+            get(config::get_override)
+                .put(config::set_override)
+                .patch(config::patch_override),
+        )
+        .route(
+            "/internal/config/override/{level}/reset-keys",
+            post(config::reset_keys),
+        )
+        .route(
+            "/internal/config/source",
+            get(config::source).delete(config::unlink_source),
         )
         .route("/users", get(users::list).post(users::create))
         .route(

@@ -137,7 +137,9 @@ pub async fn update_keys(
     auth.require_admin()?;
     let input: KeySetUpdate = body.read(&auth)?;
     match input.revoked {
-        Some(true) => Ok(Json(core.revoke_api_key_set(&auth.project.id, &id).await?.view())),
+        Some(true) => Ok(Json(
+            core.revoke_api_key_set(&auth.project.id, &id).await?.view(),
+        )),
         _ => get_keys(State(core), Authed(auth), Path(id)).await,
     }
 }

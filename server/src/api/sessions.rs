@@ -14,8 +14,8 @@ use gatehouse_core::auth::{
     Auth, Credentials, PasswordSet, PasswordSignIn, PasswordSignUp, PasswordUpdate,
 };
 use gatehouse_core::sessions::{SessionCreate, SessionListQuery};
-use gatehouse_core::validation;
 use gatehouse_core::tokens::ACCESS_TOKEN_TTL_SECS;
+use gatehouse_core::validation;
 use gatehouse_core::{Core, Error};
 use serde_json::{json, Value};
 
@@ -108,11 +108,7 @@ async fn session_owner(core: &Core, auth: &Auth, q: &QueryParams) -> Result<Stri
         .ok_or_else(|| Error::UserIdDoesNotExist(user_id.into()))
 }
 
-async fn list_sessions_for(
-    core: &Core,
-    auth: &Auth,
-    q: &QueryParams,
-) -> Result<Vec<Value>, Error> {
+async fn list_sessions_for(core: &Core, auth: &Auth, q: &QueryParams) -> Result<Vec<Value>, Error> {
     let owner = session_owner(core, auth, q).await?;
     let sessions = core
         .sessions_of_user(&auth.project.id, &owner, auth.is_server())
@@ -171,9 +167,10 @@ pub async fn sign_out(State(core): State<Core>, Authed(auth): Authed) -> ApiResu
 }
 
 pub async fn refresh(State(core): State<Core>, Authed(auth): Authed) -> ApiResult<Json<Value>> {
-    let token = auth.refresh_token.as_deref().ok_or_else(|| {
-        validation::invalid("headers.x-stack-refresh-token must be defined")
-    })?;
+    let token = auth
+        .refresh_token
+        .as_deref()
+        .ok_or_else(|| validation::invalid("headers.x-stack-refresh-token must be defined"))?;
     let access_token = core.refresh(&auth.project, token).await?;
     Ok(Json(json!({ "access_token": access_token })))
 }

@@ -7,7 +7,12 @@ use serde_json::json;
 
 use crate::helpers::TestApp;
 
-async fn issue(app: &TestApp, project: &str, kind: CodeKind, lifetime_ms: Option<i64>) -> gatehouse_core::codes::IssuedCode {
+async fn issue(
+    app: &TestApp,
+    project: &str,
+    kind: CodeKind,
+    lifetime_ms: Option<i64>,
+) -> gatehouse_core::codes::IssuedCode {
     let mut tx = app.core.db.pool.begin().await.unwrap();
     let code = issue_code(
         &mut tx,
@@ -46,26 +51,50 @@ async fn a_code_is_good_once_in_any_case_and_only_for_its_kind_and_project() {
     let issued = issue(&app, &p.id, CodeKind::PasswordReset, None).await;
     assert_eq!(issued.code.len(), 45);
     assert_eq!(issued.otp().len(), 6);
-    assert_eq!(format!("{}{}", issued.otp().to_lowercase(), issued.nonce()), issued.code);
+    assert_eq!(
+        format!("{}{}", issued.otp().to_lowercase(), issued.nonce()),
+        issued.code
+    );
     // Stored only as a hash.
-    let stored: i64 = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM one_time_codes WHERE code_hash = $1 OR nonce_hash = $1")
-        .bind(&issued.code)
-        .fetch_one(&app.core.db.pool)
-        .await
-        .unwrap();
+    let stored: i64 = sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM one_time_codes WHERE code_hash = $1 OR nonce_hash = $1",
+    )
+    .bind(&issued.code)
+    .fetch_one(&app.core.db.pool)
+    .await
+    .unwrap();
     assert_eq!(stored, 0);
 
-    assert_eq!(code_of(redeem(&app, &p.id, CodeKind::TeamInvitation, &issued.code).await), "VERIFICATION_CODE_NOT_FOUND");
-    assert_eq!(code_of(redeem(&app, &other.id, CodeKind::PasswordReset, &issued.code).await), "VERIFICATION_CODE_NOT_FOUND");
+    assert_eq!(
+        code_of(redeem(&app, &p.id, CodeKind::TeamInvitation, &issued.code).await),
+        "VERIFICATION_CODE_NOT_FOUND"
+    );
+    assert_eq!(
+        code_of(redeem(&app, &other.id, CodeKind::PasswordReset, &issued.code).await),
+        "VERIFICATION_CODE_NOT_FOUND"
+    );
     // Checking does not use it; the code is accepted in upper case as emails show it.
-    let checked = app.core.check_code(&p.id, CodeKind::PasswordReset, &issued.code.to_uppercase()).await.unwrap();
+    let checked = app
+        .core
+        .check_code(&p.id, CodeKind::PasswordReset, &issued.code.to_uppercase())
+        .await
+        .unwrap();
     assert_eq!(checked.data, json!({ "purpose": "test" }));
     assert_eq!(checked.method, json!({ "email": "ada@example.com" }));
-    redeem(&app, &p.id, CodeKind::PasswordReset, &issued.code).await.unwrap();
+    redeem(&app, &p.id, CodeKind::PasswordReset, &issued.code)
+        .await
+        .unwrap();
     let again = redeem(&app, &p.id, CodeKind::PasswordReset, &issued.code).await;
     assert_eq!(code_of(again), "VERIFICATION_CODE_ALREADY_USED");
-    let e = app.core.check_code(&p.id, CodeKind::PasswordReset, &issued.code).await.unwrap_err();
-    assert_eq!((e.status(), e.message().as_str()), (409, "The verification link has already been used."));
+    let e = app
+        .core
+        .check_code(&p.id, CodeKind::PasswordReset, &issued.code)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.status(), e.message().as_str()),
+        (409, "The verification link has already been used.")
+    );
 }
 
 #[tokio::test]
@@ -73,11 +102,26 @@ async fn a_code_expires() {
     let app = TestApp::spawn().await;
     let p = app.project().await;
     let issued = issue(&app, &p.id, CodeKind::ContactChannelVerification, Some(-1)).await;
-    let e = app.core.check_code(&p.id, CodeKind::ContactChannelVerification, &issued.code).await.unwrap_err();
-    assert_eq!((e.code().unwrap(), e.status(), e.message().as_str()), ("VERIFICATION_CODE_EXPIRED", 400, "The verification code has expired."));
+    let e = app
+        .core
+        .check_code(&p.id, CodeKind::ContactChannelVerification, &issued.code)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code().unwrap(), e.status(), e.message().as_str()),
+        (
+            "VERIFICATION_CODE_EXPIRED",
+            400,
+            "The verification code has expired."
+        )
+    );
     let fresh = issue(&app, &p.id, CodeKind::ContactChannelVerification, None).await;
     let week = fresh.record.expires_at - fresh.record.created_at;
-    assert_eq!(week, 7 * 24 * 3600 * 1000, "seven days unless the kind says otherwise");
+    assert_eq!(
+        week,
+        7 * 24 * 3600 * 1000,
+        "seven days unless the kind says otherwise"
+    );
 }
 
 #[tokio::test]
@@ -86,19 +130,36 @@ async fn wrong_guesses_at_a_one_time_password_use_up_its_nonce() {
     let p = app.project().await;
     let issued = issue(&app, &p.id, CodeKind::OneTimePassword, None).await;
     // Wrong passwords sent with the right nonce: each one counts.
-    let wrong = if issued.code.starts_with("000000") { "111111" } else { "000000" };
+    let wrong = if issued.code.starts_with("000000") {
+        "111111"
+    } else {
+        "000000"
+    };
     for _ in 0..MAX_ATTEMPTS {
         let guess = format!("{wrong}{}", issued.nonce());
-        let e = app.core.check_code(&p.id, CodeKind::OneTimePassword, &guess).await.unwrap_err();
-        assert_eq!((e.code().unwrap(), e.status()), ("VERIFICATION_CODE_NOT_FOUND", 404));
+        let e = app
+            .core
+            .check_code(&p.id, CodeKind::OneTimePassword, &guess)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (e.code().unwrap(), e.status()),
+            ("VERIFICATION_CODE_NOT_FOUND", 404)
+        );
     }
     // Now even the right one is refused.
-    let e = app.core.check_code(&p.id, CodeKind::OneTimePassword, &issued.code).await.unwrap_err();
+    let e = app
+        .core
+        .check_code(&p.id, CodeKind::OneTimePassword, &issued.code)
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Some("VERIFICATION_CODE_MAX_ATTEMPTS_REACHED"));
     assert_eq!(e.message(), "The verification code nonce has reached the maximum number of attempts. This code is not valid anymore.");
     // Another code's nonce is untouched.
     let other = issue(&app, &p.id, CodeKind::OneTimePassword, None).await;
-    redeem(&app, &p.id, CodeKind::OneTimePassword, &other.code).await.unwrap();
+    redeem(&app, &p.id, CodeKind::OneTimePassword, &other.code)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -108,9 +169,29 @@ async fn live_codes_list_and_revoke() {
     let a = issue(&app, &p.id, CodeKind::TeamInvitation, None).await;
     let b = issue(&app, &p.id, CodeKind::TeamInvitation, None).await;
     issue(&app, &p.id, CodeKind::TeamInvitation, Some(-1)).await;
-    redeem(&app, &p.id, CodeKind::TeamInvitation, &b.code).await.unwrap();
-    let live: Vec<_> = app.core.live_codes(&p.id, CodeKind::TeamInvitation).await.unwrap().into_iter().map(|c| c.id).collect();
-    assert_eq!(live, vec![a.record.id.clone()], "used and expired codes are not live");
-    assert!(app.core.revoke_code(&p.id, CodeKind::TeamInvitation, &a.record.id).await.unwrap());
-    assert_eq!(code_of(redeem(&app, &p.id, CodeKind::TeamInvitation, &a.code).await), "VERIFICATION_CODE_NOT_FOUND");
+    redeem(&app, &p.id, CodeKind::TeamInvitation, &b.code)
+        .await
+        .unwrap();
+    let live: Vec<_> = app
+        .core
+        .live_codes(&p.id, CodeKind::TeamInvitation)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(
+        live,
+        vec![a.record.id.clone()],
+        "used and expired codes are not live"
+    );
+    assert!(app
+        .core
+        .revoke_code(&p.id, CodeKind::TeamInvitation, &a.record.id)
+        .await
+        .unwrap());
+    assert_eq!(
+        code_of(redeem(&app, &p.id, CodeKind::TeamInvitation, &a.code).await),
+        "VERIFICATION_CODE_NOT_FOUND"
+    );
 }

@@ -354,7 +354,11 @@ impl Resp {
             want.push_str(l);
         }
         assert_eq!(self.message(), want, "error of {}", self.text);
-        assert_eq!(self.body["details"]["message"], want, "details of {}", self.text);
+        assert_eq!(
+            self.body["details"]["message"], want,
+            "details of {}",
+            self.text
+        );
     }
 
     pub fn message(&self) -> &str {

@@ -34,23 +34,32 @@ async fn a_job_that_fails_twice_is_retried_with_backoff_then_succeeds() {
         .enqueue_job(NewJob::new("test.flaky", Some(&p.id), json!({ "n": 1 })))
         .await
         .unwrap();
-    let worker = Worker::new(core.clone()).lease(LEASE).handle("test.flaky", |_core, job| async move {
-        if job.attempts < 3 {
-            Err(format!("attempt {} failed", job.attempts))
-        } else {
-            Ok(())
-        }
-    });
+    let worker =
+        Worker::new(core.clone())
+            .lease(LEASE)
+            .handle("test.flaky", |_core, job| async move {
+                if job.attempts < 3 {
+                    Err(format!("attempt {} failed", job.attempts))
+                } else {
+                    Ok(())
+                }
+            });
     for attempt in 1..=2_i64 {
         assert_eq!(worker.run_due().await.unwrap(), 1);
         let job = core.job(&id).await.unwrap().unwrap();
         assert_eq!(job.status, JobStatus::Pending);
         assert_eq!(job.attempts, attempt);
-        assert_eq!(job.last_error.as_deref(), Some(format!("attempt {attempt} failed").as_str()));
+        assert_eq!(
+            job.last_error.as_deref(),
+            Some(format!("attempt {attempt} failed").as_str())
+        );
         // Doubling from two seconds, with up to half of it random.
         let wait = job.run_at - gatehouse_core::now_ms();
         let base = 2_000 << (attempt - 1);
-        assert!((base / 2 - 200..=base).contains(&wait), "retry {attempt} waits {wait} ms");
+        assert!(
+            (base / 2 - 200..=base).contains(&wait),
+            "retry {attempt} waits {wait} ms"
+        );
         assert_eq!(worker.run_due().await.unwrap(), 0, "not before its time");
         make_due(&core, &id).await;
     }
@@ -68,14 +77,22 @@ async fn a_job_out_of_attempts_is_marked_failed_and_kept() {
     let mut job = NewJob::new("test.broken", None, json!({}));
     job.max_attempts = Some(2);
     let id = core.enqueue_job(job).await.unwrap();
-    let worker = Worker::new(core.clone()).handle("test.broken", |_core, _job| async { panic!("handler bug") });
+    let worker = Worker::new(core.clone())
+        .handle("test.broken", |_core, _job| async { panic!("handler bug") });
     worker.run_due().await.unwrap();
     make_due(&core, &id).await;
     worker.run_due().await.unwrap();
     let job = core.job(&id).await.unwrap().unwrap();
     assert_eq!((job.status, job.attempts), (JobStatus::Failed, 2));
-    assert_eq!(job.last_error.as_deref(), Some("the job's handler panicked"));
-    assert_eq!(worker.run_due().await.unwrap(), 0, "a failed job stays failed");
+    assert_eq!(
+        job.last_error.as_deref(),
+        Some("the job's handler panicked")
+    );
+    assert_eq!(
+        worker.run_due().await.unwrap(),
+        0,
+        "a failed job stays failed"
+    );
 }
 
 #[tokio::test]
@@ -83,7 +100,9 @@ async fn a_job_is_written_with_its_change_or_not_at_all() {
     let app = TestApp::spawn().await;
     let core = app.core.clone();
     let mut tx = core.db.pool.begin().await.unwrap();
-    let id = gatehouse_core::jobs::enqueue(&mut tx, NewJob::new("test.any", None, json!({}))).await.unwrap();
+    let id = gatehouse_core::jobs::enqueue(&mut tx, NewJob::new("test.any", None, json!({})))
+        .await
+        .unwrap();
     tx.rollback().await.unwrap();
     assert!(core.job(&id).await.unwrap().is_none());
 }
@@ -91,7 +110,13 @@ async fn a_job_is_written_with_its_change_or_not_at_all() {
 /// A worker in a process of its own: this test binary run again with only [`worker_child`].
 fn spawn_worker(database_url: &str, mode: &str) -> Child {
     Command::new(std::env::current_exe().unwrap())
-        .args(["jobs::worker_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "jobs::worker_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("GATEHOUSE_JOB_CHILD_DB", database_url)
         .env("GATEHOUSE_JOB_CHILD_MODE", mode)
         .stdin(Stdio::piped())
@@ -134,7 +159,10 @@ fn ran_jobs(mut child: Child, out: impl BufRead) -> Vec<String> {
 async fn a_worker_killed_mid_run_leaves_its_job_to_another() {
     let app = TestApp::spawn().await;
     let core = app.core.clone();
-    let id = core.enqueue_job(NewJob::new("test.hold", None, json!({}))).await.unwrap();
+    let id = core
+        .enqueue_job(NewJob::new("test.hold", None, json!({})))
+        .await
+        .unwrap();
     let mut child = spawn_worker(&app.database_url, "hold");
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let started = tokio::task::spawn_blocking(move || wait_for_line(&mut stdout, "started "))
@@ -146,7 +174,9 @@ async fn a_worker_killed_mid_run_leaves_its_job_to_another() {
     child.kill().unwrap(); // SIGKILL: no clean-up, the lease just stops being renewed
     child.wait().unwrap();
 
-    let worker = Worker::new(core.clone()).lease(LEASE).handle("test.hold", |_core, _job| async { Ok(()) });
+    let worker = Worker::new(core.clone())
+        .lease(LEASE)
+        .handle("test.hold", |_core, _job| async { Ok(()) });
     let deadline = Instant::now() + Duration::from_secs(20);
     while worker.run_due().await.unwrap() == 0 {
         assert!(Instant::now() < deadline, "nobody took over the job");
@@ -163,7 +193,14 @@ async fn two_worker_processes_on_one_database_never_run_a_job_twice() {
     let mut tx = core.db.pool.begin().await.unwrap();
     let mut ids = vec![];
     for n in 0..300 {
-        ids.push(gatehouse_core::jobs::enqueue(&mut tx, NewJob::new("test.record", None, json!({ "n": n }))).await.unwrap());
+        ids.push(
+            gatehouse_core::jobs::enqueue(
+                &mut tx,
+                NewJob::new("test.record", None, json!({ "n": n })),
+            )
+            .await
+            .unwrap(),
+        );
     }
     tx.commit().await.unwrap();
     let (ran_a, ran_b) = {
@@ -187,15 +224,21 @@ async fn two_worker_processes_on_one_database_never_run_a_job_twice() {
         .await
         .unwrap()
     };
-    assert!(!ran_a.is_empty() && !ran_b.is_empty(), "both workers took jobs ({} and {})", ran_a.len(), ran_b.len());
+    assert!(
+        !ran_a.is_empty() && !ran_b.is_empty(),
+        "both workers took jobs ({} and {})",
+        ran_a.len(),
+        ran_b.len()
+    );
     let mut all: Vec<_> = ran_a.into_iter().chain(ran_b).collect();
     all.sort();
     ids.sort();
     assert_eq!(all, ids, "every job ran exactly once");
-    let unfinished: i64 = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM jobs WHERE status <> 'succeeded'")
-        .fetch_one(&core.db.pool)
-        .await
-        .unwrap();
+    let unfinished: i64 =
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM jobs WHERE status <> 'succeeded'")
+            .fetch_one(&core.db.pool)
+            .await
+            .unwrap();
     assert_eq!(unfinished, 0);
 }
 
@@ -203,7 +246,10 @@ async fn two_worker_processes_on_one_database_never_run_a_job_twice() {
 #[tokio::test]
 #[ignore = "run by the job tests as a separate worker process"]
 async fn worker_child() {
-    let (Ok(url), Ok(mode)) = (std::env::var("GATEHOUSE_JOB_CHILD_DB"), std::env::var("GATEHOUSE_JOB_CHILD_MODE")) else {
+    let (Ok(url), Ok(mode)) = (
+        std::env::var("GATEHOUSE_JOB_CHILD_DB"),
+        std::env::var("GATEHOUSE_JOB_CHILD_MODE"),
+    ) else {
         return;
     };
     let core = Core::start(&Settings {

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod codes;
+mod config;
 mod jobs;
 mod projects;
 mod requests;

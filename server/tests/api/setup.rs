@@ -14,15 +14,25 @@ fn token_of(link: &str) -> String {
 async fn a_fresh_server_refuses_dashboard_sign_up_and_prints_a_setup_link_that_works_once() {
     let app = TestApp::spawn_with(InternalSeed::default()).await;
     app.client(&app.internal())
-        .post("/auth/password/sign-up", json!({ "email": "stranger@example.com", "password": PASSWORD }))
+        .post(
+            "/auth/password/sign-up",
+            json!({ "email": "stranger@example.com", "password": PASSWORD }),
+        )
         .await
         .known_error(400, "SIGN_UP_NOT_ENABLED");
     let link = app.setup_link.clone().expect("a setup link at start");
-    assert!(link.starts_with(&format!("{}/setup?token=", app.base)), "{link}");
+    assert!(
+        link.starts_with(&format!("{}/setup?token=", app.base)),
+        "{link}"
+    );
     let token = token_of(&link);
 
     let claim = |token: String, email: &str| {
-        let form = [("token", token), ("email", email.to_string()), ("password", PASSWORD.to_string())];
+        let form = [
+            ("token", token),
+            ("email", email.to_string()),
+            ("password", PASSWORD.to_string()),
+        ];
         app.http
             .post(format!("{}/_sfn/claim_server", app.base))
             .header("accept", "application/json")
@@ -32,7 +42,11 @@ async fn a_fresh_server_refuses_dashboard_sign_up_and_prints_a_setup_link_that_w
     let wrong = claim("0".repeat(48), "thief@example.com").await.unwrap();
     assert!(!wrong.status().is_success(), "a wrong token is refused");
     let ok = claim(token.clone(), "owner@example.com").await.unwrap();
-    assert!(ok.status().is_success() || ok.status().is_redirection(), "{}", ok.status());
+    assert!(
+        ok.status().is_success() || ok.status().is_redirection(),
+        "{}",
+        ok.status()
+    );
     let again = claim(token, "second@example.com").await.unwrap();
     assert!(!again.status().is_success(), "the link works once");
 
@@ -40,7 +54,10 @@ async fn a_fresh_server_refuses_dashboard_sign_up_and_prints_a_setup_link_that_w
     let projects = projects_of(&app, "owner@example.com").await;
     assert_eq!(projects["items"][0]["id"], "internal", "{projects}");
     app.client(&app.internal())
-        .post("/auth/password/sign-in", json!({ "email": "second@example.com", "password": PASSWORD }))
+        .post(
+            "/auth/password/sign-in",
+            json!({ "email": "second@example.com", "password": PASSWORD }),
+        )
         .await
         .known_error(400, "EMAIL_PASSWORD_MISMATCH");
 }
@@ -68,7 +85,10 @@ async fn open_dashboard_sign_up_prints_no_link() {
 async fn projects_of(app: &TestApp, email: &str) -> serde_json::Value {
     let t = app
         .client(&app.internal())
-        .post("/auth/password/sign-in", json!({ "email": email, "password": PASSWORD }))
+        .post(
+            "/auth/password/sign-in",
+            json!({ "email": email, "password": PASSWORD }),
+        )
         .await
         .ok();
     app.client(&app.internal())

@@ -222,7 +222,11 @@ async fn password_update_checks_the_old_one_and_ends_other_sessions() {
             json!({ "old_password": "a", "new_password": "b" }),
         )
         .await
-        .schema_error("POST", "/auth/password/update", &["auth.user must be defined"]);
+        .schema_error(
+            "POST",
+            "/auth/password/update",
+            &["auth.user must be defined"],
+        );
 }
 
 #[tokio::test]

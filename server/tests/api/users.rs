@@ -86,7 +86,10 @@ async fn imported_bcrypt_password_hash_signs_in() {
         )
         .await;
     assert_eq!(r.status, 400);
-    assert_eq!(r.text, "Invalid password hash. Make sure it's a supported algorithm in Modular Crypt Format.");
+    assert_eq!(
+        r.text,
+        "Invalid password hash. Make sure it's a supported algorithm in Modular Crypt Format."
+    );
 }
 
 #[tokio::test]
@@ -188,10 +191,11 @@ async fn client_reads_only_its_own_user() {
         .get("/users/00000000-0000-4000-8000-000000000000")
         .await
         .known_error(404, "USER_NOT_FOUND");
-    app.server(&p)
-        .get("/users/not-a-uuid")
-        .await
-        .schema_error("GET", "/users/not-a-uuid", &["params.user_id must be a valid UUID"]);
+    app.server(&p).get("/users/not-a-uuid").await.schema_error(
+        "GET",
+        "/users/not-a-uuid",
+        &["params.user_id must be a valid UUID"],
+    );
 }
 
 #[tokio::test]
@@ -268,12 +272,29 @@ async fn search_finds_users_by_any_part_of_name_or_email() {
         ("quote@example.org", "Say \"hi\" now"),
         ("gr@example.net", "Grace Hopper"),
     ] {
-        let u = app.server(&p).post("/users", json!({ "primary_email": email, "display_name": name })).await.ok();
+        let u = app
+            .server(&p)
+            .post(
+                "/users",
+                json!({ "primary_email": email, "display_name": name }),
+            )
+            .await
+            .ok();
         id.insert(name, u["id"].as_str().unwrap().to_string());
     }
-    app.server(&other).post("/users", json!({ "primary_email": "ada@other.example", "display_name": "Ada Elsewhere" })).await.ok();
+    app.server(&other)
+        .post(
+            "/users",
+            json!({ "primary_email": "ada@other.example", "display_name": "Ada Elsewhere" }),
+        )
+        .await
+        .ok();
     let find = |q: &str| {
-        let q = q.replace('%', "%25").replace(' ', "%20").replace('"', "%22").replace('@', "%40");
+        let q = q
+            .replace('%', "%25")
+            .replace(' ', "%20")
+            .replace('"', "%22")
+            .replace('@', "%40");
         let (app, p) = (&app, &p);
         async move {
             let mut found = ids(app, p, &format!("query={q}")).await.0;
@@ -283,18 +304,55 @@ async fn search_finds_users_by_any_part_of_name_or_email() {
     };
     let one = |name: &str| vec![id[name].clone()];
     assert_eq!(find("LOVELACE").await, one("Ada Lovelace"), "any case");
-    assert_eq!(find("gines.exa").await, one("Ada Lovelace"), "middle of an email");
-    assert_eq!(find("ÉMILIE").await, one("Émilie du Châtelet"), "case of letters beyond ASCII");
-    assert_eq!(find("\"hi\"").await, one("Say \"hi\" now"), "quotes are literal");
-    assert_eq!(find("ce Ho").await, one("Grace Hopper"), "spaces are literal");
-    assert_eq!(find("gr").await, one("Grace Hopper"), "two letters, below a trigram");
-    assert_eq!(find("Ada").await, one("Ada Lovelace"), "other projects' users stay out");
-    assert_eq!(find(&id["Grace Hopper"]).await, one("Grace Hopper"), "the whole id");
-    assert!(find(&id["Grace Hopper"][..13]).await.is_empty(), "part of an id finds nothing");
+    assert_eq!(
+        find("gines.exa").await,
+        one("Ada Lovelace"),
+        "middle of an email"
+    );
+    assert_eq!(
+        find("ÉMILIE").await,
+        one("Émilie du Châtelet"),
+        "case of letters beyond ASCII"
+    );
+    assert_eq!(
+        find("\"hi\"").await,
+        one("Say \"hi\" now"),
+        "quotes are literal"
+    );
+    assert_eq!(
+        find("ce Ho").await,
+        one("Grace Hopper"),
+        "spaces are literal"
+    );
+    assert_eq!(
+        find("gr").await,
+        one("Grace Hopper"),
+        "two letters, below a trigram"
+    );
+    assert_eq!(
+        find("Ada").await,
+        one("Ada Lovelace"),
+        "other projects' users stay out"
+    );
+    assert_eq!(
+        find(&id["Grace Hopper"]).await,
+        one("Grace Hopper"),
+        "the whole id"
+    );
+    assert!(
+        find(&id["Grace Hopper"][..13]).await.is_empty(),
+        "part of an id finds nothing"
+    );
     assert!(find("nobody-like-this").await.is_empty());
     // The index follows updates and deletions, whoever makes them.
     let grace = id["Grace Hopper"].clone();
-    app.server(&p).patch(&format!("/users/{grace}"), json!({ "display_name": "Rear Admiral" })).await.ok();
+    app.server(&p)
+        .patch(
+            &format!("/users/{grace}"),
+            json!({ "display_name": "Rear Admiral" }),
+        )
+        .await
+        .ok();
     assert!(find("Hopper").await.is_empty());
     assert_eq!(find("admiral").await, one("Grace Hopper"));
     app.server(&p).delete(&format!("/users/{grace}")).await.ok();
@@ -374,6 +432,9 @@ async fn anonymous_users_are_listed_only_when_asked_for() {
     assert_eq!(all.len(), 2);
     let (only, _) = ids(&app, &p, "only_anonymous=true&include_anonymous=true").await;
     let r = app.server(&p).get("/users?only_anonymous=true").await;
-    assert_eq!((r.status, r.text.as_str()), (400, "only_anonymous=true requires include_anonymous=true"));
+    assert_eq!(
+        (r.status, r.text.as_str()),
+        (400, "only_anonymous=true requires include_anonymous=true")
+    );
     assert_eq!(only, vec![anon["user_id"].as_str().unwrap().to_string()]);
 }

@@ -82,35 +82,185 @@ async fn every_endpoint_answers_with_stacks_status() {
     let table: Vec<(As, &str, String, Option<Value>, u16)> = vec![
         (As::Nobody, "GET", "/".into(), None, 200),
         (As::Client, "GET", "/projects/current".into(), None, 200),
-        (As::Nobody, "GET", format!("/projects/{p}/.well-known/jwks.json"), None, 200),
+        (
+            As::Nobody,
+            "GET",
+            format!("/projects/{p}/.well-known/jwks.json"),
+            None,
+            200,
+        ),
         (As::Dashboard, "GET", "/internal/projects".into(), None, 200),
-        (As::Dashboard, "POST", "/internal/projects".into(), Some(json!({ "display_name": "Another" })), 201),
-        (As::Admin, "GET", "/internal/projects/current".into(), None, 200),
-        (As::Admin, "PATCH", "/internal/projects/current".into(), Some(json!({ "description": "d" })), 200),
+        (
+            As::Dashboard,
+            "POST",
+            "/internal/projects".into(),
+            Some(json!({ "display_name": "Another" })),
+            201,
+        ),
+        (
+            As::Admin,
+            "GET",
+            "/internal/projects/current".into(),
+            None,
+            200,
+        ),
+        (
+            As::Admin,
+            "PATCH",
+            "/internal/projects/current".into(),
+            Some(json!({ "description": "d" })),
+            200,
+        ),
         (As::Admin, "GET", "/internal/api-keys".into(), None, 200),
-        (As::Admin, "POST", "/internal/api-keys".into(), Some(json!({ "description": "k", "expires_at_millis": expires, "has_publishable_client_key": true, "has_secret_server_key": false, "has_super_secret_admin_key": false })), 200),
-        (As::Admin, "GET", format!("/internal/api-keys/{key_set}"), None, 200),
-        (As::Admin, "PATCH", format!("/internal/api-keys/{key_set}"), Some(json!({})), 200),
+        (
+            As::Admin,
+            "POST",
+            "/internal/api-keys".into(),
+            Some(
+                json!({ "description": "k", "expires_at_millis": expires, "has_publishable_client_key": true, "has_secret_server_key": false, "has_super_secret_admin_key": false }),
+            ),
+            200,
+        ),
+        (
+            As::Admin,
+            "GET",
+            format!("/internal/api-keys/{key_set}"),
+            None,
+            200,
+        ),
+        (
+            As::Admin,
+            "PATCH",
+            format!("/internal/api-keys/{key_set}"),
+            Some(json!({})),
+            200,
+        ),
+        (As::Admin, "GET", "/internal/config".into(), None, 200),
+        (
+            As::Server,
+            "GET",
+            "/internal/config/override/branch".into(),
+            None,
+            200,
+        ),
+        (
+            As::Admin,
+            "PUT",
+            "/internal/config/override/project".into(),
+            Some(json!({ "config_string": "{}" })),
+            200,
+        ),
+        (
+            As::Server,
+            "PATCH",
+            "/internal/config/override/branch".into(),
+            Some(json!({ "config_override_string": "{}" })),
+            200,
+        ),
+        (
+            As::Admin,
+            "POST",
+            "/internal/config/override/branch/reset-keys".into(),
+            Some(json!({ "keys": [] })),
+            200,
+        ),
+        (
+            As::Admin,
+            "GET",
+            "/internal/config/source".into(),
+            None,
+            200,
+        ),
+        (
+            As::Admin,
+            "DELETE",
+            "/internal/config/source".into(),
+            None,
+            200,
+        ),
         (As::Server, "GET", "/users".into(), None, 200),
-        (As::Server, "POST", "/users".into(), Some(json!({ "primary_email": "carol@example.com" })), 201),
+        (
+            As::Server,
+            "POST",
+            "/users".into(),
+            Some(json!({ "primary_email": "carol@example.com" })),
+            201,
+        ),
         (As::User, "GET", "/users/me".into(), None, 200),
         (As::Server, "GET", format!("/users/{uid}"), None, 200),
-        (As::User, "PATCH", "/users/me".into(), Some(json!({ "display_name": "Ada" })), 200),
-        (As::Server, "PATCH", format!("/users/{uid}"), Some(json!({ "server_metadata": { "a": 1 } })), 200),
-        (As::Client, "POST", "/auth/password/sign-up".into(), Some(json!({ "email": "dan@example.com", "password": PASSWORD })), 200),
-        (As::Client, "POST", "/auth/password/sign-in".into(), Some(json!({ "email": "ada@example.com", "password": PASSWORD })), 200),
-        (As::User, "POST", "/auth/password/update".into(), Some(json!({ "old_password": PASSWORD, "new_password": PASSWORD })), 200),
-        (As::Client, "POST", "/auth/anonymous/sign-up".into(), None, 200),
-        (As::Server, "POST", "/auth/sessions".into(), Some(json!({ "user_id": other_id })), 200),
-        (As::Server, "GET", format!("/auth/sessions?user_id={other_id}"), None, 200),
-        (As::Server, "DELETE", format!("/auth/sessions/{other_session}?user_id={other_id}"), None, 200),
-        (As::Server, "DELETE", format!("/users/{other_id}"), None, 200),
+        (
+            As::User,
+            "PATCH",
+            "/users/me".into(),
+            Some(json!({ "display_name": "Ada" })),
+            200,
+        ),
+        (
+            As::Server,
+            "PATCH",
+            format!("/users/{uid}"),
+            Some(json!({ "server_metadata": { "a": 1 } })),
+            200,
+        ),
+        (
+            As::Client,
+            "POST",
+            "/auth/password/sign-up".into(),
+            Some(json!({ "email": "dan@example.com", "password": PASSWORD })),
+            200,
+        ),
+        (
+            As::Client,
+            "POST",
+            "/auth/password/sign-in".into(),
+            Some(json!({ "email": "ada@example.com", "password": PASSWORD })),
+            200,
+        ),
+        (
+            As::User,
+            "POST",
+            "/auth/password/update".into(),
+            Some(json!({ "old_password": PASSWORD, "new_password": PASSWORD })),
+            200,
+        ),
+        (
+            As::Client,
+            "POST",
+            "/auth/anonymous/sign-up".into(),
+            None,
+            200,
+        ),
+        (
+            As::Server,
+            "POST",
+            "/auth/sessions".into(),
+            Some(json!({ "user_id": other_id })),
+            200,
+        ),
+        (
+            As::Server,
+            "GET",
+            format!("/auth/sessions?user_id={other_id}"),
+            None,
+            200,
+        ),
+        (
+            As::Server,
+            "DELETE",
+            format!("/auth/sessions/{other_session}?user_id={other_id}"),
+            None,
+            200,
+        ),
+        (
+            As::Server,
+            "DELETE",
+            format!("/users/{other_id}"),
+            None,
+            200,
+        ),
     ];
     for (who, method, path, body, status) in table {
-        let r = w
-            .req(who)
-            .send(method.parse().unwrap(), &path, body)
-            .await;
+        let r = w.req(who).send(method.parse().unwrap(), &path, body).await;
         assert_eq!(r.status, status, "{method} {path} as {who:?}: {}", r.text);
     }
     // The password update above revoked the other sessions; these need a fresh one.
@@ -118,7 +268,10 @@ async fn every_endpoint_answers_with_stacks_status() {
     let c = w.app.client(&w.project);
     let r = c
         .clone()
-        .header("x-stack-refresh-token", t["refresh_token"].as_str().unwrap())
+        .header(
+            "x-stack-refresh-token",
+            t["refresh_token"].as_str().unwrap(),
+        )
         .post("/auth/sessions/current/refresh", json!({}))
         .await;
     assert_eq!(r.status, 200, "refresh: {}", r.text);
@@ -222,13 +375,19 @@ async fn access_type_errors_come_before_schema_errors_and_known_errors_after() {
         .known_error(401, "INSUFFICIENT_ACCESS_TYPE");
     // The body is well-formed but the password breaks the project's rules: a known error.
     w.req(As::Client)
-        .post("/auth/password/sign-up", json!({ "email": "short@example.com", "password": "short" }))
+        .post(
+            "/auth/password/sign-up",
+            json!({ "email": "short@example.com", "password": "short" }),
+        )
         .await
         .known_error(400, "PASSWORD_TOO_SHORT");
     // Stack reads a number where text is expected as its digits.
     let r = w
         .req(As::Client)
-        .post("/auth/password/sign-up", json!({ "email": "digits@example.com", "password": 1234567890 }))
+        .post(
+            "/auth/password/sign-up",
+            json!({ "email": "digits@example.com", "password": 1234567890 }),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     // Broken JSON is a body parsing error, not a schema error.

@@ -1,5 +1,6 @@
 //! The dashboard, for the internal project's users: their projects, and new ones.
 
+mod config;
 mod home;
 mod new_keys;
 mod overview;
@@ -8,6 +9,7 @@ mod shell;
 mod user;
 mod users;
 
+pub use config::ConfigPage;
 pub use home::DashboardHome;
 pub use new_keys::NewKeys;
 pub use overview::OverviewPage;

@@ -13,6 +13,7 @@ pub fn ProjectShell(
         ("overview", "Overview"),
         ("users", "Users"),
         ("settings", "Settings"),
+        ("config", "Configuration"),
     ];
     let coming = [
         "Teams",
