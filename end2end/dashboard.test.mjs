@@ -221,6 +221,39 @@ describe('dashboard', () => {
     await context.close();
   });
 
+  test('the Configuration room shows the tree, applies overrides and names the key a refusal is about', async () => {
+    const context = await browser.newContext();
+    const page = await watchedPage(context);
+    await signUpAdmin(page, 'config-admin@example.com');
+    await page.fill('input[name="display_name"]', 'Tree');
+    await page.click('button:has-text("Create project")');
+    await page.waitForSelector('text=Tree is ready');
+    const projectId = await page.textContent('code[data-key="project_id"]');
+    await page.goto(`${gh.baseUrl}/projects/${projectId}/config`);
+    await page.waitForSelector('body[data-hydrated="true"]');
+    const tree = async () => JSON.parse(await page.textContent('#rendered-config'));
+    assert.equal((await tree()).auth.otp.allowSignIn, false);
+
+    await page.fill('textarea[name="config_override"]', '{"auth.otp": {"allowSignIn": "yes"}}');
+    await page.click('button:has-text("Apply override")');
+    await page.waitForSelector('[role="alert"] code[data-key="auth.otp.allowSignIn"]');
+    assert.match(await page.textContent('[role="alert"]'), /must be a `boolean` type/);
+
+    await page.fill('textarea[name="config_override"]', '{"auth.otp": {"allowSignIn": true}, "teams.allowClientTeamCreation": true}');
+    await page.click('button:has-text("Apply override")');
+    await page.waitForSelector('text=Saved.');
+    await page.waitForFunction(() => JSON.parse(document.querySelector('#rendered-config').textContent).auth.otp.allowSignIn === true);
+    assert.equal((await tree()).teams.allowClientTeamCreation, true);
+    assert.match(await page.textContent('pre[data-level="environment"]'), /"auth.otp"/);
+    // The settings room reads the same tree.
+    await page.goto(`${gh.baseUrl}/projects/${projectId}/settings`);
+    assert.equal(await page.isChecked('input[name="credential_enabled"]'), true);
+    await page.goto(`${gh.baseUrl}/projects/${projectId}/config`);
+    await shot(page, 'project-config');
+    assert.deepEqual(page.problems, []);
+    await context.close();
+  });
+
   test('without JavaScript an admin still creates a project and sees its keys', async () => {
     const context = await browser.newContext({ javaScriptEnabled: false });
     const page = await context.newPage();
