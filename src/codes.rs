@@ -41,6 +41,8 @@ pub enum CodeKind {
     PasskeyRegistrationChallenge,
     PasskeyAuthenticationChallenge,
     PurchaseUrl,
+    /// The link that lets its holder create a fresh server's first dashboard admin.
+    DashboardSetup,
 }
 
 impl CodeKind {
@@ -54,6 +56,7 @@ impl CodeKind {
             CodeKind::PasskeyRegistrationChallenge => "PASSKEY_REGISTRATION_CHALLENGE",
             CodeKind::PasskeyAuthenticationChallenge => "PASSKEY_AUTHENTICATION_CHALLENGE",
             CodeKind::PurchaseUrl => "PURCHASE_URL",
+            CodeKind::DashboardSetup => "DASHBOARD_SETUP",
         }
     }
 }

@@ -2,12 +2,15 @@
 //! (`STACK_SEED_INTERNAL_PROJECT_*`: sign-up, one-time codes, localhost, a first admin); with dashboard sign-up closed and no admin yet, a one-time setup link is the
 //! only way in, so a server that comes up on a public address cannot be claimed by a stranger.
 
+use serde_json::json;
+
 use crate::auth::PasswordSignUp;
-use crate::crypto::{random_hex, secret_hash};
+use crate::codes::{consume_code, issue_code, Code, CodeKind, NewCode};
+use crate::crypto::secret_hash;
 use crate::error::{Error, Result};
 use crate::projects::INTERNAL_PROJECT_ID;
 use crate::sessions::Tokens;
-use crate::{now_ms, Core};
+use crate::Core;
 
 /// How the dashboard's own project starts out (Stack's variables; sign-up closed by default).
 #[derive(Clone, Debug, Default)]
@@ -54,58 +57,83 @@ impl Core {
         self.adopt_internal_project(&tokens.user_id).await
     }
 
-    /// A new one-time setup token; any earlier one stops working. Only its hash is stored.
+    /// A new one-time setup code (see [`crate::codes`]); any earlier one stops working.
     pub async fn new_setup_token(&self) -> Result<String> {
-        let token = random_hex(24);
         let mut tx = self.db.pool.begin().await?;
-        sqlx::query("DELETE FROM setup_tokens")
+        sqlx::query("DELETE FROM one_time_codes WHERE project_id = $1 AND kind = $2")
+            .bind(INTERNAL_PROJECT_ID)
+            .bind(CodeKind::DashboardSetup.as_str())
             .execute(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO setup_tokens (token_hash, created_at) VALUES ($1, $2)")
-            .bind(secret_hash(&token))
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await?;
+        let issued = issue_code(
+            &mut tx,
+            NewCode {
+                project_id: INTERNAL_PROJECT_ID.into(),
+                kind: CodeKind::DashboardSetup,
+                user_id: None,
+                method: json!({}),
+                data: json!({}),
+                redirect_url: None,
+                lifetime_ms: None,
+            },
+        )
+        .await?;
         tx.commit().await?;
-        Ok(token)
+        Ok(issued.code)
     }
 
-    /// Whether `token` is the live setup token of a server that has no admin yet.
+    /// The live setup code `token` names, while the server has no admin yet.
+    async fn setup_code(&self, token: &str) -> Result<Option<Code>> {
+        if self.has_dashboard_admin().await? {
+            return Ok(None);
+        }
+        match self
+            .check_code(INTERNAL_PROJECT_ID, CodeKind::DashboardSetup, token)
+            .await
+        {
+            Ok(code) => Ok(Some(code)),
+            Err(e)
+                if e.code()
+                    .is_some_and(|c| c.starts_with("VERIFICATION_CODE_")) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether `token` is the live setup code of a server that has no admin yet.
     pub async fn setup_token_is_valid(&self, token: &str) -> Result<bool> {
-        let row: Option<(i64,)> =
-            sqlx::query_as("SELECT created_at FROM setup_tokens WHERE token_hash = $1")
-                .bind(secret_hash(token))
-                .fetch_optional(&self.db.pool)
-                .await?;
-        Ok(row.is_some() && !self.has_dashboard_admin().await?)
+        Ok(self.setup_code(token).await?.is_some())
     }
 
     /// The setup link's holder creates the first admin, who owns the internal project and is
-    /// signed in. The token is spent.
+    /// signed in. The code is spent.
     pub async fn claim_with_setup_token(
         &self,
         token: &str,
         email: &str,
         password: &str,
     ) -> Result<Tokens> {
-        if !self.setup_token_is_valid(token).await? {
+        let Some(code) = self.setup_code(token).await? else {
             return Err(Error::Status(
                 403,
                 "This setup link is not valid any more: the server already has an admin, or it was restarted and printed a new link.".into(),
             ));
-        }
+        };
         let internal = self.internal_project().await?;
         let input = PasswordSignUp {
             email: email.into(),
             password: password.into(),
             verification_callback_url: None,
         };
+        // Signing up first: a refused password leaves the link working for another try.
         let tokens = self
             .password_sign_up_as(&internal, None, input, true)
             .await?;
-        sqlx::query("DELETE FROM setup_tokens")
-            .execute(&self.db.pool)
-            .await?;
+        let mut tx = self.db.pool.begin().await?;
+        consume_code(&mut tx, &code).await?;
+        tx.commit().await?;
         self.adopt_internal_project(&tokens.user_id).await?;
         Ok(tokens)
     }
