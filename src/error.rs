@@ -10,6 +10,9 @@ pub enum Error {
     /// Stack's SCHEMA_ERROR: one line per failing field (see [`crate::validation`]).
     #[error("{}", .0.join("\n"))]
     Schema(Vec<String>),
+    /// Stack's SCHEMA_ERROR with a message of its own (not a list of failing fields).
+    #[error("{0}")]
+    SchemaMessage(String),
     #[error("body is not valid JSON")]
     BodyParsing(String),
     #[error("access type header is missing")]
@@ -106,6 +109,10 @@ pub enum Error {
     VerificationCodeMaxAttemptsReached,
     #[error("redirect URL not whitelisted")]
     RedirectUrlNotWhitelisted,
+    #[error("email not editable")]
+    EmailNotEditable { id: String, status: String },
+    #[error("requires a custom email server")]
+    RequiresCustomEmailServer,
     #[error("redirect URL not trusted")]
     UntrustedRedirect { url: String, project: String },
     /// Refused where Stack has no known error for it: a status and a plain-text message.
@@ -127,7 +134,7 @@ impl Error {
     pub fn code(&self) -> Option<&'static str> {
         use Error::*;
         Some(match self {
-            Schema(_) => "SCHEMA_ERROR",
+            Schema(_) | SchemaMessage(_) => "SCHEMA_ERROR",
             BodyParsing(_) => "BODY_PARSING_ERROR",
             ProjectKeyWithoutAccessType => "PROJECT_KEY_WITHOUT_ACCESS_TYPE",
             InvalidAccessType(_) => "INVALID_ACCESS_TYPE",
@@ -174,6 +181,8 @@ impl Error {
             UserAuthenticationRequired => "USER_AUTHENTICATION_REQUIRED",
             ApiKeyNotFound => "API_KEY_NOT_FOUND",
             RedirectUrlNotWhitelisted | UntrustedRedirect { .. } => "REDIRECT_URL_NOT_WHITELISTED",
+            EmailNotEditable { .. } => "EMAIL_NOT_EDITABLE",
+            RequiresCustomEmailServer => "REQUIRES_CUSTOM_EMAIL_SERVER",
             RouteNotFound { .. } | Status(..) | Internal(_) => return None,
         })
     }
@@ -219,6 +228,7 @@ impl Error {
             "(The legacy x-stack-access-type header is also accepted.)";
         match self {
             Schema(lines) => lines.join("\n"),
+            SchemaMessage(m) => m.clone(),
             BodyParsing(m) | Status(_, m) => m.clone(),
             ProjectKeyWithoutAccessType => format!("Either an API key or an admin access token was provided, but the x-hexclave-access-type header is missing. Set it to 'client', 'server', or 'admin' as appropriate. {ACCESS_TYPE_LEGACY}"),
             InvalidAccessType(t) => format!("The x-hexclave-access-type header must be 'client', 'server', or 'admin', but was '{t}'. {ACCESS_TYPE_LEGACY}"),
@@ -267,6 +277,8 @@ impl Error {
             TeamNotFound(t) => format!("Team {t} not found."),
             UserAuthenticationRequired => "User authentication required for this endpoint.".into(),
             ApiKeyNotFound => "API key not found.".into(),
+            EmailNotEditable { id, status } => format!("Email with ID \"{id}\" cannot be edited because it is in status \"{status}\". Only emails in PAUSED, PREPARING, RENDERING, RENDER_ERROR, SCHEDULED, QUEUED, or SERVER_ERROR status can be edited."),
+            RequiresCustomEmailServer => "This action requires a custom SMTP server. Please edit your email server configuration and try again.".into(),
             RedirectUrlNotWhitelisted => "Redirect URL not whitelisted. Did you forget to add this domain to the trusted domains list on the Stack Auth dashboard?".into(),
             UntrustedRedirect { url, project } => format!(
                 "This sign-in link wants to send you on to {url}, which is not a trusted domain of {project}. Sign in from the app's own link instead."
@@ -280,6 +292,7 @@ impl Error {
         use Error::*;
         Some(match self {
             Schema(lines) => json!({ "message": lines.join("\n") }),
+            SchemaMessage(m) => json!({ "message": m }),
             InvalidAccessType(t) => json!({ "accessType": t }),
             AccessTypeWithoutProjectId(t) => json!({ "request_type": t }),
             InsufficientAccessType { actual, allowed } => {
@@ -307,6 +320,7 @@ impl Error {
                 json!({ "email": e, "would_work_if_email_was_verified": false })
             }
             UserIdDoesNotExist(id) => json!({ "user_id": id }),
+            EmailNotEditable { id, status } => json!({ "email_id": id, "status": status }),
             PasswordTooShort(n) => json!({ "min_length": n }),
             PasswordTooLong(n) => json!({ "maxLength": n }),
             TeamNotFound(t) => json!({ "team_id": t }),

@@ -9,6 +9,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod domains;
+pub mod emails;
 pub mod error;
 pub mod jobs;
 pub mod patch;
@@ -35,6 +36,9 @@ pub struct Core {
     pub(crate) jobs_written: Arc<tokio::sync::Notify>,
     /// On SQLite, this instance's queue writes take turns here (see [`jobs`]).
     pub(crate) job_writes: Arc<tokio::sync::Mutex<()>>,
+    /// The server-wide SMTP server; `None`: emails of projects without their own go to the
+    /// dev inbox (see [`emails`]).
+    pub smtp: Option<Arc<emails::SmtpServer>>,
 }
 
 /// Short-lived copies of what every request reads (see [`cache`]).
@@ -58,6 +62,8 @@ pub struct Settings {
     pub seed_keys: Option<projects::SeedKeys>,
     /// How the dashboard's own project starts out (Stack's STACK_SEED_INTERNAL_PROJECT_*).
     pub internal_seed: setup::InternalSeed,
+    /// The server-wide SMTP server (`GATEHOUSE_SMTP_URL` or Stack's `STACK_EMAIL_*`).
+    pub smtp: Option<emails::SmtpServer>,
 }
 
 impl Core {
@@ -75,6 +81,7 @@ impl Core {
             }),
             jobs_written: Arc::new(tokio::sync::Notify::new()),
             job_writes: Arc::new(tokio::sync::Mutex::new(())),
+            smtp: settings.smtp.clone().map(Arc::new),
         };
         core.ensure_internal_project(settings.seed_keys.as_ref(), &settings.internal_seed)
             .await?;

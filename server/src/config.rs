@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use gatehouse_core::emails::SmtpServer;
 use gatehouse_core::projects::SeedKeys;
 use gatehouse_core::setup::InternalSeed;
 
@@ -17,6 +18,8 @@ pub struct Config {
     pub public_url: Option<String>,
     pub seed_keys: Option<SeedKeys>,
     pub internal_seed: InternalSeed,
+    /// The server-wide SMTP server; `None`: the dev inbox.
+    pub smtp: Option<SmtpServer>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -65,6 +68,7 @@ impl Config {
             },
         };
         Ok(Config {
+            smtp: smtp_from_env()?,
             internal_seed,
             addr,
             database_url,
@@ -95,6 +99,99 @@ impl Config {
         tracing::warn!(path = %path.display(), "GATEHOUSE_SECRET is not set: generated a server secret and saved it; keep this file (tokens are signed with keys derived from it)");
         Ok(secret.into_bytes())
     }
+}
+
+/// The server-wide SMTP server: `GATEHOUSE_SMTP_URL` (`smtp://user:pass@host:port`,
+/// `smtps://…` for TLS from the start) with `GATEHOUSE_EMAIL_FROM` (`Name <address>` or an
+/// address), or Stack's `STACK_EMAIL_HOST`, `_PORT`, `_USERNAME`, `_PASSWORD`, `_SENDER`.
+fn smtp_from_env() -> anyhow::Result<Option<SmtpServer>> {
+    let from = var("GATEHOUSE_EMAIL_FROM").or_else(|| var("STACK_EMAIL_SENDER"));
+    let (sender_name, sender_email) = match from.as_deref().map(str::trim) {
+        Some(f) => match f.rsplit_once('<') {
+            Some((name, addr)) => (
+                name.trim().trim_matches('"').to_string(),
+                addr.trim_end_matches('>').trim().to_string(),
+            ),
+            None => (String::new(), f.to_string()),
+        },
+        None => (String::new(), String::new()),
+    };
+    let need_sender = |what: &str| {
+        anyhow::ensure!(
+            !sender_email.is_empty(),
+            "{what} is set: set GATEHOUSE_EMAIL_FROM (or STACK_EMAIL_SENDER) to the address emails come from"
+        );
+        Ok(())
+    };
+    if let Some(raw) = var("GATEHOUSE_SMTP_URL") {
+        let url = url::Url::parse(&raw).map_err(|e| {
+            anyhow::anyhow!("GATEHOUSE_SMTP_URL is not a URL like smtp://user:pass@host:587: {e}")
+        })?;
+        let implicit_tls = match url.scheme() {
+            "smtps" => true,
+            "smtp" => false,
+            other => anyhow::bail!(
+                "GATEHOUSE_SMTP_URL must start with smtp:// or smtps://, not {other}://"
+            ),
+        };
+        let host = url
+            .host_str()
+            .ok_or_else(|| anyhow::anyhow!("GATEHOUSE_SMTP_URL names no host"))?;
+        let port = url.port().unwrap_or(if implicit_tls { 465 } else { 587 });
+        let decode = |s: &str| percent_decode(s);
+        need_sender("GATEHOUSE_SMTP_URL")?;
+        return Ok(Some(SmtpServer {
+            host: host.to_string(),
+            port,
+            username: (!url.username().is_empty()).then(|| decode(url.username())),
+            password: url.password().map(decode),
+            sender_name,
+            sender_email,
+            implicit_tls: implicit_tls || port == 465,
+        }));
+    }
+    if let Some(host) = var("STACK_EMAIL_HOST") {
+        let port = match var("STACK_EMAIL_PORT") {
+            Some(p) => p
+                .parse()
+                .map_err(|_| anyhow::anyhow!("STACK_EMAIL_PORT={p:?} is not a port"))?,
+            None => 587,
+        };
+        need_sender("STACK_EMAIL_HOST")?;
+        return Ok(Some(SmtpServer {
+            host,
+            port,
+            username: var("STACK_EMAIL_USERNAME"),
+            password: var("STACK_EMAIL_PASSWORD"),
+            sender_name,
+            sender_email,
+            implicit_tls: port == 465,
+        }));
+    }
+    Ok(None)
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1..i + 3)) {
+            (b'%', Some(hex)) => {
+                match u8::from_str_radix(std::str::from_utf8(hex).unwrap_or(""), 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            (b, _) => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(unix)]

@@ -5,6 +5,7 @@ pub mod api;
 pub mod assets;
 pub mod config;
 pub mod headers;
+pub mod mailer;
 pub mod routes;
 pub mod startup;
 pub mod worker;

@@ -72,6 +72,7 @@ async fn main() -> anyhow::Result<()> {
                     .unwrap_or_else(|| format!("http://{}", config.addr)),
                 seed_keys: config.seed_keys.clone(),
                 internal_seed: config.internal_seed.clone(),
+                smtp: config.smtp.clone(),
             };
             let core = Core::start(&settings).await?;
             let project = core

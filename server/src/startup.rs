@@ -39,6 +39,7 @@ impl Application {
             public_url: base_url.clone(),
             seed_keys: config.seed_keys.clone(),
             internal_seed: config.internal_seed.clone(),
+            smtp: config.smtp.clone(),
         };
         let core = Core::start(&settings).await?;
         let internal = core

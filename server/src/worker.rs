@@ -29,9 +29,8 @@ pub struct Worker {
 }
 
 /// The worker `gatehouse serve` runs: every job kind the product has, each with its handler.
-/// (Emails and webhook deliveries register here as they land.)
 pub fn standard(core: Core) -> Worker {
-    Worker::new(core)
+    Worker::new(core).handle(gatehouse_core::emails::SEND_JOB, crate::mailer::send_job)
 }
 
 impl Worker {

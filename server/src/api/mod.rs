@@ -2,6 +2,7 @@
 //! and shape the answer; rules live in the core.
 
 mod config;
+mod emails;
 mod error;
 mod extract;
 mod projects;
@@ -59,6 +60,12 @@ pub fn router(core: Core) -> Router {
         .route(
             "/internal/config/source",
             get(config::source).delete(config::unlink_source),
+        )
+        .route("/emails/send-email", post(emails::send))
+        .route("/emails/outbox", get(emails::outbox))
+        .route(
+            "/emails/outbox/{id}",
+            get(emails::read).patch(emails::update),
         )
         .route("/users", get(users::list).post(users::create))
         .route(

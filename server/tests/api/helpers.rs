@@ -67,6 +67,25 @@ impl TestApp {
 
     /// A server started with these `STACK_SEED_INTERNAL_PROJECT_*` settings.
     pub async fn spawn_with(internal_seed: InternalSeed) -> TestApp {
+        TestApp::spawn_configured(internal_seed, None).await
+    }
+
+    /// A server whose server-wide SMTP server is `smtp` (`GATEHOUSE_SMTP_URL`).
+    pub async fn spawn_with_smtp(smtp: gatehouse_core::emails::SmtpServer) -> TestApp {
+        TestApp::spawn_configured(
+            InternalSeed {
+                sign_up_enabled: true,
+                ..InternalSeed::default()
+            },
+            Some(smtp),
+        )
+        .await
+    }
+
+    async fn spawn_configured(
+        internal_seed: InternalSeed,
+        smtp: Option<gatehouse_core::emails::SmtpServer>,
+    ) -> TestApp {
         let tmp = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database_url(tmp.path()).await;
         let secret = "test secret that is long enough".to_string();
@@ -82,6 +101,7 @@ impl TestApp {
                 super_secret_admin_key: SAK.into(),
             }),
             internal_seed,
+            smtp,
         };
         let app = Application::build(config)
             .await

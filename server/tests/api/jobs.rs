@@ -258,6 +258,7 @@ async fn worker_child() {
         public_url: "http://127.0.0.1".into(),
         seed_keys: None,
         internal_seed: Default::default(),
+        smtp: None,
     })
     .await
     .unwrap();

@@ -4,12 +4,14 @@ mod helpers;
 
 mod codes;
 mod config;
+mod emails;
 mod jobs;
 mod projects;
 mod requests;
 mod sessions;
 mod setup;
 mod sign_in;
+mod smtp;
 mod tokens;
 mod users;
 mod wire;
