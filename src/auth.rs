@@ -89,7 +89,7 @@ impl Auth {
 pub struct PasswordSignUp {
     pub email: String,
     pub password: String,
-    /// Where the verification email would link to; accepted for compatibility.
+    /// Where the verification email links to (the project must trust it); none: no email.
     #[serde(default)]
     pub verification_callback_url: Option<String>,
 }
@@ -358,8 +358,11 @@ impl Core {
         {
             return Err(Error::UserEmailAlreadyExists(email));
         }
+        if let Some(url) = &input.verification_callback_url {
+            project.check_callback_url(url)?;
+        }
         let hash = crypto::hash_password(input.password).await?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let user_id = match upgrading {
             Some(anon) => {
                 let mut u = anon.clone();
@@ -378,7 +381,7 @@ impl Core {
             }
             None => {
                 let n = NewUser {
-                    email: Some(email),
+                    email: Some(email.clone()),
                     auth_enabled: true,
                     password_hash: Some(hash),
                     ..NewUser::default()
@@ -386,8 +389,18 @@ impl Core {
                 insert_user(&mut tx, project, &n).await?
             }
         };
-        self.commit_with_session(tx, &project.id, user_id, DEFAULT_SESSION_MS, false)
-            .await
+        // The verification email is queued with the user: both land, or neither.
+        if let Some(url) = &input.verification_callback_url {
+            crate::contact_channels::queue_verification_email(
+                &mut tx, project, &user_id, &email, url,
+            )
+            .await?;
+        }
+        let tokens = self
+            .commit_with_session(tx, &project.id, user_id, DEFAULT_SESSION_MS, false)
+            .await?;
+        self.jobs_written();
+        Ok(tokens)
     }
 
     /// Signs in with email and password. Every failure looks the same from outside, and takes
@@ -461,7 +474,7 @@ impl Core {
         password: String,
     ) -> Result<()> {
         let hash = crypto::hash_password(password).await?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
             .bind(&user.id)
             .bind(hash)
@@ -483,7 +496,7 @@ impl Core {
             is_anonymous: true,
             ..NewUser::default()
         };
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let user_id = insert_user(&mut tx, project, &n).await?;
         self.commit_with_session(tx, &project.id, user_id, DEFAULT_SESSION_MS, false)
             .await

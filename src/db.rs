@@ -83,6 +83,18 @@ impl Db {
     }
 }
 
+impl Db {
+    /// A transaction that will write. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`, waiting its turn behind other writers): a transaction that read first and
+    /// wrote later could otherwise find the database changed under it and fail outright.
+    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.pool.begin().await?,
+        })
+    }
+}
+
 /// True when the error is a unique-constraint violation, on either database.
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     match e {

@@ -67,6 +67,9 @@ pub enum Error {
     CannotDeleteCurrentSession,
     #[error("user email already exists")]
     UserEmailAlreadyExists(String),
+    /// The address signs in to an account whose email is not verified yet.
+    #[error("user email already exists, unverified")]
+    UserEmailAlreadyExistsUnverified(String),
     #[error("no user in request")]
     CannotGetOwnUserWithoutUser,
     #[error("user id does not exist")]
@@ -109,6 +112,18 @@ pub enum Error {
     VerificationCodeMaxAttemptsReached,
     #[error("redirect URL not whitelisted")]
     RedirectUrlNotWhitelisted,
+    #[error("contact channel already used for auth")]
+    ContactChannelAlreadyUsedForAuthBySomeoneElse {
+        value: String,
+        would_work_if_email_was_verified: bool,
+    },
+    #[error("email already verified")]
+    EmailAlreadyVerified,
+    #[error("email is not the primary email")]
+    EmailIsNotPrimaryEmail {
+        email: String,
+        primary: Option<String>,
+    },
     #[error("email not editable")]
     EmailNotEditable { id: String, status: String },
     #[error("requires a custom email server")]
@@ -159,7 +174,9 @@ impl Error {
             InvalidProjectForAccessToken { .. } => "INVALID_PROJECT_FOR_ACCESS_TOKEN",
             RefreshTokenNotFoundOrExpired => "REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED",
             CannotDeleteCurrentSession => "CANNOT_DELETE_CURRENT_SESSION",
-            UserEmailAlreadyExists(_) => "USER_EMAIL_ALREADY_EXISTS",
+            UserEmailAlreadyExists(_) | UserEmailAlreadyExistsUnverified(_) => {
+                "USER_EMAIL_ALREADY_EXISTS"
+            }
             CannotGetOwnUserWithoutUser => "CANNOT_GET_OWN_USER_WITHOUT_USER",
             UserIdDoesNotExist(_) => "USER_ID_DOES_NOT_EXIST",
             UserNotFound => "USER_NOT_FOUND",
@@ -182,6 +199,11 @@ impl Error {
             ApiKeyNotFound => "API_KEY_NOT_FOUND",
             RedirectUrlNotWhitelisted | UntrustedRedirect { .. } => "REDIRECT_URL_NOT_WHITELISTED",
             EmailNotEditable { .. } => "EMAIL_NOT_EDITABLE",
+            ContactChannelAlreadyUsedForAuthBySomeoneElse { .. } => {
+                "CONTACT_CHANNEL_ALREADY_USED_FOR_AUTH_BY_SOMEONE_ELSE"
+            }
+            EmailAlreadyVerified => "EMAIL_ALREADY_VERIFIED",
+            EmailIsNotPrimaryEmail { .. } => "EMAIL_IS_NOT_PRIMARY_EMAIL",
             RequiresCustomEmailServer => "REQUIRES_CUSTOM_EMAIL_SERVER",
             RouteNotFound { .. } | Status(..) | Internal(_) => return None,
         })
@@ -208,7 +230,11 @@ impl Error {
             | RefreshTokenNotFoundOrExpired
             | AnonymousAuthenticationNotAllowed
             | UserAuthenticationRequired => 401,
-            UserEmailAlreadyExists(_) | VerificationCodeAlreadyUsed => 409,
+            UserEmailAlreadyExists(_)
+            | UserEmailAlreadyExistsUnverified(_)
+            | VerificationCodeAlreadyUsed
+            | ContactChannelAlreadyUsedForAuthBySomeoneElse { .. }
+            | EmailAlreadyVerified => 409,
             UserNotFound
             | ProjectNotFound(_)
             | TeamNotFound(_)
@@ -255,6 +281,7 @@ impl Error {
             RefreshTokenNotFoundOrExpired => "Refresh token not found for this project, or the session has expired/been revoked.".into(),
             CannotDeleteCurrentSession => "Cannot delete the current session.".into(),
             UserEmailAlreadyExists(e) => format!("A user with email {e:?} already exists."),
+            UserEmailAlreadyExistsUnverified(e) => format!("A user with email {e:?} already exists but the email is not verified. Please login to your existing account with the method you used to sign up, and then verify your email to sign in with this login method."),
             CannotGetOwnUserWithoutUser => "You have specified 'me' as a userId, but did not provide authentication for a user.".into(),
             UserIdDoesNotExist(id) => format!("The given user with the ID {id} does not exist."),
             UserNotFound => "User not found.".into(),
@@ -277,6 +304,19 @@ impl Error {
             TeamNotFound(t) => format!("Team {t} not found."),
             UserAuthenticationRequired => "User authentication required for this endpoint.".into(),
             ApiKeyNotFound => "API key not found.".into(),
+            ContactChannelAlreadyUsedForAuthBySomeoneElse { value, would_work_if_email_was_verified } => format!(
+                "This email \"({value})\" is already used for authentication by another account{}",
+                if *would_work_if_email_was_verified {
+                    " but the email is not verified. Please login to your existing account with the method you used to sign up, and then verify your email to sign in with this login method."
+                } else {
+                    "."
+                }
+            ),
+            EmailAlreadyVerified => "The e-mail is already verified.".into(),
+            EmailIsNotPrimaryEmail { email, primary } => format!(
+                "The given e-mail ({email}) must equal the user's primary e-mail ({}).",
+                primary.as_deref().unwrap_or("null")
+            ),
             EmailNotEditable { id, status } => format!("Email with ID \"{id}\" cannot be edited because it is in status \"{status}\". Only emails in PAUSED, PREPARING, RENDERING, RENDER_ERROR, SCHEDULED, QUEUED, or SERVER_ERROR status can be edited."),
             RequiresCustomEmailServer => "This action requires a custom SMTP server. Please edit your email server configuration and try again.".into(),
             RedirectUrlNotWhitelisted => "Redirect URL not whitelisted. Did you forget to add this domain to the trusted domains list on the Stack Auth dashboard?".into(),
@@ -319,8 +359,22 @@ impl Error {
             UserEmailAlreadyExists(e) => {
                 json!({ "email": e, "would_work_if_email_was_verified": false })
             }
+            UserEmailAlreadyExistsUnverified(e) => {
+                json!({ "email": e, "would_work_if_email_was_verified": true })
+            }
             UserIdDoesNotExist(id) => json!({ "user_id": id }),
             EmailNotEditable { id, status } => json!({ "email_id": id, "status": status }),
+            EmailIsNotPrimaryEmail { email, primary } => {
+                json!({ "email": email, "primary_email": primary })
+            }
+            ContactChannelAlreadyUsedForAuthBySomeoneElse {
+                value,
+                would_work_if_email_was_verified,
+            } => json!({
+                "type": "email",
+                "contact_channel_value": value,
+                "would_work_if_email_was_verified": would_work_if_email_was_verified,
+            }),
             PasswordTooShort(n) => json!({ "min_length": n }),
             PasswordTooLong(n) => json!({ "maxLength": n }),
             TeamNotFound(t) => json!({ "team_id": t }),

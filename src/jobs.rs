@@ -163,7 +163,7 @@ impl Core {
 
     /// Writes a job on its own (when no other change goes with it).
     pub async fn enqueue_job(&self, job: NewJob) -> Result<String> {
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let id = enqueue(&mut tx, job).await?;
         tx.commit().await?;
         self.jobs_written.notify_waiters();

@@ -447,7 +447,7 @@ impl Core {
         if let Some(team) = self.teams_of_user(user_id).await?.into_iter().next() {
             return Ok(team.id);
         }
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let team =
             crate::teams::insert_team(&mut tx, INTERNAL_PROJECT_ID, "Personal Team", Some(user_id))
                 .await?;
@@ -499,7 +499,7 @@ impl Core {
     /// Writes a new project and its starting configuration (Stack's creation defaults plus the
     /// legacy `settings` given) in one transaction.
     async fn insert_project(&self, row: ProjectRow, settings: &Value) -> Result<Project> {
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         sqlx::query("INSERT INTO projects (id, display_name, description, owner_team_id, config, created_at) VALUES ($1, $2, $3, $4, '{}', $5)")
             .bind(&row.id)
             .bind(&row.display_name)
@@ -541,7 +541,7 @@ impl Core {
         if let Some(d) = input.description {
             p.description = d;
         }
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         sqlx::query("UPDATE projects SET display_name = $2, description = $3 WHERE id = $1")
             .bind(&p.id)
             .bind(&p.display_name)
@@ -620,7 +620,7 @@ impl Core {
                 .await?;
         for (id, old) in rows {
             let settings: Value = serde_json::from_str(&old).unwrap_or_else(|_| json!({}));
-            let mut tx = self.db.pool.begin().await?;
+            let mut tx = self.db.begin().await?;
             crate::config::change_overrides_in(&mut tx, &id, |o| {
                 apply_legacy_settings(
                     o,

@@ -175,7 +175,7 @@ impl Core {
         expires_in: i64,
         is_impersonation: bool,
     ) -> Result<Tokens> {
-        let tx = self.db.pool.begin().await?;
+        let tx = self.db.begin().await?;
         self.commit_with_session(
             tx,
             &user.project_id,
@@ -231,7 +231,7 @@ impl Core {
         // Activity is recorded to the minute: refreshing is frequent, and a write per refresh
         // would serialise them all behind the database's write lock.
         if now - last_used_at >= ACTIVITY_RESOLUTION_MS {
-            let mut tx = self.db.pool.begin().await?;
+            let mut tx = self.db.begin().await?;
             sqlx::query("UPDATE refresh_tokens SET last_used_at = $2 WHERE id = $1")
                 .bind(&session_id)
                 .bind(now)

@@ -59,7 +59,7 @@ impl Core {
 
     /// A new one-time setup code (see [`crate::codes`]); any earlier one stops working.
     pub async fn new_setup_token(&self) -> Result<String> {
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         sqlx::query("DELETE FROM one_time_codes WHERE project_id = $1 AND kind = $2")
             .bind(INTERNAL_PROJECT_ID)
             .bind(CodeKind::DashboardSetup.as_str())
@@ -131,7 +131,7 @@ impl Core {
         let tokens = self
             .password_sign_up_as(&internal, None, input, true)
             .await?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         consume_code(&mut tx, &code).await?;
         tx.commit().await?;
         self.adopt_internal_project(&tokens.user_id).await?;

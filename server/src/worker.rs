@@ -30,7 +30,17 @@ pub struct Worker {
 
 /// The worker `gatehouse serve` runs: every job kind the product has, each with its handler.
 pub fn standard(core: Core) -> Worker {
-    Worker::new(core).handle(gatehouse_core::emails::SEND_JOB, crate::mailer::send_job)
+    Worker::new(core)
+        .handle(gatehouse_core::emails::SEND_JOB, crate::mailer::send_job)
+        .handle(
+            gatehouse_core::sign_in_codes::RESET_EMAIL_JOB,
+            |core: Core, job: Job| async move {
+                let project = job.project_id.clone().unwrap_or_default();
+                core.run_password_reset_job(&project, &job.payload)
+                    .await
+                    .map_err(|e| e.to_string())
+            },
+        )
 }
 
 impl Worker {

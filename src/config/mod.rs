@@ -210,7 +210,7 @@ impl Core {
                 "source is required for branch level config".into(),
             ));
         }
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         change_overrides_in(&mut tx, project_id, |o| {
             *o.at(level) = new;
             Ok(())
@@ -240,7 +240,7 @@ impl Core {
 
     /// Marks the branch override as edited here from now on.
     pub async fn unlink_config_source(&self, project_id: &str) -> Result<()> {
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         write_source(
             &mut tx,
             project_id,
@@ -293,7 +293,7 @@ impl Core {
         project_id: &str,
         change: impl FnOnce(&mut Overrides) -> Result<()>,
     ) -> Result<ProjectConfig> {
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let config = change_overrides_in(&mut tx, project_id, change).await?;
         tx.commit().await?;
         self.caches.projects.remove(&project_id.to_string());

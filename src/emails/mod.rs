@@ -561,7 +561,7 @@ impl Core {
                 .await?
             }
         };
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         for id in &ids {
             let new = NewEmail {
                 to: Recipient::UserPrimaryEmail {
@@ -578,7 +578,7 @@ impl Core {
 
     /// Queues one email on its own (see [`queue_email`] to queue it with another change).
     pub async fn queue_email(&self, project: &Project, new: NewEmail) -> Result<Email> {
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let email = queue_email(&mut tx, project, new).await?;
         tx.commit().await?;
         self.jobs_written();
@@ -662,7 +662,7 @@ impl Core {
         id: &str,
         update: EmailUpdate,
     ) -> Result<Email> {
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         // The write lock first, so a worker starting to send it waits for this change or wins.
         sqlx::query("UPDATE emails SET updated_at = updated_at WHERE project_id = $1 AND id = $2")
             .bind(&project.id)

@@ -438,7 +438,8 @@ impl Core {
 
     pub async fn user_by_auth_email(&self, project_id: &str, email: &str) -> Result<Option<User>> {
         Ok(sqlx::query_as(&format!(
-            "{USER_SELECT} WHERE u.project_id = $1 AND u.primary_email = $2 AND u.primary_email_auth_enabled = 1"
+            "{USER_SELECT} WHERE u.project_id = $1 AND u.id = (SELECT c.user_id FROM contact_channels c \
+             WHERE c.project_id = $1 AND c.type = 'email' AND c.value = $2 AND c.used_for_auth = 1)"
         ))
         .bind(project_id)
         .bind(email)
@@ -488,7 +489,7 @@ impl Core {
             restricted_by_admin_reason: input.restricted_by_admin_reason,
             restricted_by_admin_private_details: input.restricted_by_admin_private_details,
         };
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let id = insert_user(&mut tx, project, &new).await?;
         tx.commit().await?;
         self.user(&project.id, &id)
@@ -592,7 +593,7 @@ impl Core {
             &u.restricted_by_admin_reason,
             &u.restricted_by_admin_private_details,
         )?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         write_user(&mut tx, &u).await?;
         if password_changed {
             // A new password ends every session: whoever knew the old one is signed out.
@@ -621,7 +622,7 @@ impl Core {
     }
 
     pub async fn delete_user(&self, project_id: &str, user_id: &str) -> Result<()> {
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         // Teams are not deleted with their members; sessions and memberships cascade.
         let done = sqlx::query("DELETE FROM users WHERE project_id = $1 AND id = $2")
             .bind(project_id)
@@ -696,6 +697,15 @@ pub(crate) async fn insert_user(
         }
         Err(e) => return Err(e.into()),
     }
+    crate::contact_channels::sync_from_user(
+        tx,
+        &project.id,
+        &id,
+        n.email.as_deref(),
+        n.email_verified,
+        n.auth_enabled,
+    )
+    .await?;
     if project.config.create_team_on_sign_up && !n.is_anonymous {
         let name = personal_team_name(n.display_name.as_deref(), n.email.as_deref());
         crate::teams::insert_team(tx, &project.id, &name, Some(&id)).await?;
@@ -729,10 +739,21 @@ pub(crate) async fn write_user(tx: &mut Transaction<'_, Any>, u: &User) -> Resul
     .execute(&mut **tx)
     .await;
     match res {
-        Ok(_) => Ok(()),
-        Err(e) if is_unique_violation(&e) => Err(Error::UserEmailAlreadyExists(
-            u.primary_email.clone().unwrap_or_default(),
-        )),
-        Err(e) => Err(e.into()),
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => {
+            return Err(Error::UserEmailAlreadyExists(
+                u.primary_email.clone().unwrap_or_default(),
+            ))
+        }
+        Err(e) => return Err(e.into()),
     }
+    crate::contact_channels::sync_from_user(
+        tx,
+        &u.project_id,
+        &u.id,
+        u.primary_email.as_deref(),
+        u.primary_email_verified,
+        u.primary_email_auth_enabled,
+    )
+    .await
 }

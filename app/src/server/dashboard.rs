@@ -522,3 +522,126 @@ pub async fn save_config_override(
         .await
         .map_err(ssr::shown)
 }
+
+/// A project's emails as the dashboard lists them: the outbox, and the dev inbox when no SMTP
+/// server is configured.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ProjectEmails {
+    pub id: String,
+    pub display_name: String,
+    /// Where emails go now: "the project's SMTP server", "the server's SMTP server", or `None`
+    /// for the dev inbox.
+    pub delivery: Option<String>,
+    pub emails: Vec<EmailRow>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EmailRow {
+    pub id: String,
+    pub to: String,
+    pub subject: String,
+    pub status: String,
+    pub created_at: i64,
+}
+
+/// One email, whole.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EmailDetail {
+    pub project_id: String,
+    pub project_name: String,
+    pub row: EmailRow,
+    pub delivered_via: Option<String>,
+    pub html: String,
+    pub text: String,
+    /// The links in it, to follow from the dashboard (a verification or sign-in link).
+    pub links: Vec<String>,
+    /// Each failed attempt: when, and the SMTP server's answer.
+    pub errors: Vec<(String, String)>,
+}
+
+#[cfg(feature = "ssr")]
+fn email_row(e: &gatehouse_core::emails::Email) -> EmailRow {
+    EmailRow {
+        id: e.id.clone(),
+        to: e.to_addresses.join(", "),
+        subject: e.subject.clone(),
+        status: e.status.clone(),
+        created_at: e.created_at,
+    }
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn load_project_emails(project_id: String) -> Result<ProjectEmails, ServerFnError> {
+    let project = ssr::administered_project(&project_id).await?;
+    let core = ssr::core();
+    let (emails, _) = core
+        .outbox(
+            &project.id,
+            &gatehouse_core::emails::OutboxQuery {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(ssr::shown)?;
+    let delivery = if gatehouse_core::emails::SmtpServer::of_project(&project).is_some() {
+        Some("the project's SMTP server".to_string())
+    } else if core.smtp.is_some() {
+        Some("the server's SMTP server".to_string())
+    } else {
+        None
+    };
+    Ok(ProjectEmails {
+        id: project.id.clone(),
+        display_name: project.display_name.clone(),
+        delivery,
+        emails: emails.iter().map(email_row).collect(),
+    })
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn load_email(
+    project_id: String,
+    email_id: String,
+) -> Result<EmailDetail, ServerFnError> {
+    let project = ssr::administered_project(&project_id).await?;
+    let email = ssr::core()
+        .email(&project.id, &email_id)
+        .await
+        .map_err(ssr::shown)?
+        .ok_or_else(|| ServerFnError::new("This email does not exist (any more)."))?;
+    let links = email
+        .text
+        .split_whitespace()
+        .filter(|w| w.starts_with("https://") || w.starts_with("http://"))
+        .map(|w| {
+            w.trim_matches(|c: char| matches!(c, '[' | ']' | '(' | ')' | '<' | '>' | ',' | '.'))
+                .to_string()
+        })
+        .collect();
+    let errors = email
+        .send_attempt_errors
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            (
+                e["timestamp"].as_str().unwrap_or_default().to_string(),
+                e["internal_message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect();
+    Ok(EmailDetail {
+        project_id: project.id.clone(),
+        project_name: project.display_name.clone(),
+        row: email_row(&email),
+        delivered_via: email.delivered_via.clone(),
+        html: email.html.clone(),
+        text: email.text.clone(),
+        links,
+        errors,
+    })
+}

@@ -2,11 +2,13 @@
 //! and shape the answer; rules live in the core.
 
 mod config;
+mod contact_channels;
 mod emails;
 mod error;
 mod extract;
 mod projects;
 mod sessions;
+mod sign_in_codes;
 mod users;
 
 use axum::extract::{OriginalUri, Request};
@@ -60,6 +62,47 @@ pub fn router(core: Core) -> Router {
         .route(
             "/internal/config/source",
             get(config::source).delete(config::unlink_source),
+        )
+        .route(
+            "/contact-channels",
+            get(contact_channels::list_channels).post(contact_channels::create),
+        )
+        .route(
+            "/contact-channels/send-verification-code",
+            post(contact_channels::send_code_for_email),
+        )
+        .route("/contact-channels/verify", post(contact_channels::verify))
+        .route(
+            "/contact-channels/verify/check-code",
+            post(contact_channels::check_verify_code),
+        )
+        .route(
+            "/contact-channels/{user_id}/{id}",
+            get(contact_channels::read)
+                .patch(contact_channels::update)
+                .delete(contact_channels::remove),
+        )
+        .route(
+            "/contact-channels/{user_id}/{id}/send-verification-code",
+            post(contact_channels::send_code),
+        )
+        .route(
+            "/auth/otp/send-sign-in-code",
+            post(sign_in_codes::send_sign_in_code),
+        )
+        .route("/auth/otp/sign-in", post(sign_in_codes::sign_in))
+        .route(
+            "/auth/otp/sign-in/check-code",
+            post(sign_in_codes::check_sign_in_code),
+        )
+        .route(
+            "/auth/password/send-reset-code",
+            post(sign_in_codes::send_reset_code),
+        )
+        .route("/auth/password/reset", post(sign_in_codes::reset))
+        .route(
+            "/auth/password/reset/check-code",
+            post(sign_in_codes::check_reset_code),
         )
         .route("/emails/send-email", post(emails::send))
         .route("/emails/outbox", get(emails::outbox))

@@ -4,6 +4,7 @@ mod helpers;
 
 mod codes;
 mod config;
+mod email_flows;
 mod emails;
 mod jobs;
 mod projects;

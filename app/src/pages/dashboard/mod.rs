@@ -1,6 +1,7 @@
 //! The dashboard, for the internal project's users: their projects, and new ones.
 
 mod config;
+mod emails;
 mod home;
 mod new_keys;
 mod overview;
@@ -10,6 +11,7 @@ mod user;
 mod users;
 
 pub use config::ConfigPage;
+pub use emails::{EmailPage, EmailsPage};
 pub use home::DashboardHome;
 pub use new_keys::NewKeys;
 pub use overview::OverviewPage;

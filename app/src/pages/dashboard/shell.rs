@@ -13,6 +13,7 @@ pub fn ProjectShell(
         ("overview", "Overview"),
         ("users", "Users"),
         ("settings", "Settings"),
+        ("emails", "Emails"),
         ("config", "Configuration"),
     ];
     let coming = [
@@ -20,7 +21,6 @@ pub fn ProjectShell(
         "Permissions",
         "API keys",
         "Webhooks",
-        "Emails",
         "Sign-up rules",
         "Payments",
         "Analytics",
