@@ -93,7 +93,7 @@ describe('hosted pages under the security policy', () => {
     const again = await fetch(signIn);
     assert.notEqual(again.headers.get('content-security-policy'), h['content-security-policy']);
     const withCode = await fetch(`${signIn}?code=abc`);
-    assert.equal(withCode.headers.get('referrer-policy'), 'no-referrer');
+    assert.equal(withCode.headers.get('referrer-policy'), 'same-origin');
   });
 
   // Loads a page of a site on another origin (a real server on this machine: Chromium refuses

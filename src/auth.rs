@@ -359,7 +359,7 @@ impl Core {
             return Err(Error::UserEmailAlreadyExists(email));
         }
         if let Some(url) = &input.verification_callback_url {
-            project.check_callback_url(url)?;
+            self.check_callback_url(project, url)?;
         }
         let hash = crypto::hash_password(input.password).await?;
         let mut tx = self.db.begin().await?;

@@ -374,6 +374,7 @@ impl Core {
         if channel.is_verified {
             return Err(Error::EmailAlreadyVerified);
         }
+        self.check_callback_url(project, callback_url)?;
         let mut tx = self.db.begin().await?;
         queue_verification_email(&mut tx, project, &user.id, &channel.value, callback_url).await?;
         tx.commit().await?;
@@ -418,7 +419,8 @@ impl Core {
 }
 
 /// Issues a verification code for `email` and queues the email carrying its link, in `tx`
-/// (a sign-up sends it in the transaction that creates the user).
+/// (a sign-up sends it in the transaction that creates the user). The caller has checked
+/// `callback_url` ([`Core::check_callback_url`]).
 pub(crate) async fn queue_verification_email(
     tx: &mut Transaction<'_, Any>,
     project: &Project,
@@ -426,7 +428,6 @@ pub(crate) async fn queue_verification_email(
     email: &str,
     callback_url: &str,
 ) -> Result<()> {
-    project.check_callback_url(callback_url)?;
     let issued = issue_code(
         tx,
         NewCode {

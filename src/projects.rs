@@ -399,6 +399,20 @@ const KEY_SET_COLUMNS: &str = "id, project_id, description, publishable_client_k
 const FAR_FUTURE_MS: i64 = 253_402_300_799_000; // 9999-12-31
 
 impl Core {
+    /// The check of every callback URL a client passes (verification, password reset, magic
+    /// link, OAuth and invitation links): this server's own pages, or a place the project
+    /// trusts; otherwise Stack's `REDIRECT_URL_NOT_WHITELISTED`.
+    pub fn check_callback_url(&self, project: &Project, url: &str) -> Result<()> {
+        let own = url
+            .strip_prefix(&*self.public_url)
+            .is_some_and(|rest| rest.starts_with('/'));
+        if own {
+            Ok(())
+        } else {
+            project.check_callback_url(url)
+        }
+    }
+
     /// A project as every request sees it: at most a second old.
     pub async fn project_cached(&self, id: &str) -> Result<Option<Project>> {
         if let Some(p) = self.caches.projects.get(&id.to_string()) {

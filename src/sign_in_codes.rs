@@ -68,7 +68,7 @@ impl Core {
             ));
         }
         let email = parse_email(email, "body.email")?;
-        project.check_callback_url(callback_url)?;
+        self.check_callback_url(project, callback_url)?;
         let user = self.user_by_auth_email(&project.id, &email).await?;
         // As Stack: an account whose address is unverified is not signed in by mail (whoever
         // holds the address might not be its owner), and nobody new joins a closed project.
@@ -190,7 +190,7 @@ impl Core {
             return Err(Error::PasswordAuthenticationNotEnabled);
         }
         let email = parse_email(email, "body.email")?;
-        project.check_callback_url(callback_url)?;
+        self.check_callback_url(project, callback_url)?;
         self.enqueue_job(NewJob::new(
             RESET_EMAIL_JOB,
             Some(&project.id),

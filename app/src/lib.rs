@@ -101,6 +101,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/handler/:project_id/sign-up") view=pages::handler::SignUpPage ssr=SsrMode::Async/>
                     <Route path=path!("/handler/:project_id/sign-out") view=pages::handler::SignOutPage ssr=SsrMode::Async/>
                     <Route path=path!("/handler/:project_id/account-settings") view=pages::handler::AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/handler/:project_id/forgot-password") view=pages::handler::ForgotPasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/handler/:project_id/password-reset") view=pages::handler::PasswordResetPage ssr=SsrMode::Async/>
+                    <Route path=path!("/handler/:project_id/magic-link") view=pages::handler::MagicLinkPage ssr=SsrMode::Async/>
+                    <Route path=path!("/handler/:project_id/magic-link-callback") view=pages::handler::MagicLinkCallbackPage ssr=SsrMode::Async/>
+                    <Route path=path!("/handler/:project_id/email-verification") view=pages::handler::EmailVerificationPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -90,8 +90,10 @@ pub async fn security_headers(State(policy): State<Policy>, req: Request, next: 
         }
         h.insert(
             header::REFERRER_POLICY,
+            // `same-origin`, not `no-referrer`: the code stays on this server, while the page's
+            // own form posts still carry their Origin (which `no-referrer` blanks).
             HeaderValue::from_static(if carries_code {
-                "no-referrer"
+                "same-origin"
             } else {
                 "strict-origin-when-cross-origin"
             }),

@@ -13,6 +13,8 @@ pub struct ProjectSummary {
     pub display_name: String,
     pub sign_up_enabled: bool,
     pub credential_enabled: bool,
+    /// Sign-in by emailed code and link.
+    pub magic_link_enabled: bool,
     /// The core's password rules, so the form can check as people type.
     pub password_min_length: usize,
     pub password_max_length: usize,
@@ -45,6 +47,7 @@ pub async fn project_info(project_id: String) -> Result<ProjectSummary, ServerFn
         display_name: project.display_name,
         sign_up_enabled: project.config.sign_up_enabled,
         credential_enabled: project.config.credential_enabled,
+        magic_link_enabled: project.config.magic_link_enabled,
         password_min_length: gatehouse_core::crypto::PASSWORD_MIN_LENGTH,
         password_max_length: gatehouse_core::crypto::PASSWORD_MAX_LENGTH,
     })
@@ -78,10 +81,15 @@ pub async fn sign_up(
 ) -> Result<(), ServerFnError> {
     let project = ssr::project(&project_id).await?;
     let target = ssr::return_target(&project, after_auth_return_to)?;
+    // The verification email links to the hosted verification page.
     let input = gatehouse_core::auth::PasswordSignUp {
         email,
         password,
-        verification_callback_url: None,
+        verification_callback_url: Some(format!(
+            "{}/handler/{}/email-verification",
+            ssr::core().public_url,
+            project.id
+        )),
     };
     let tokens = ssr::core()
         .password_sign_up(&project, None, input)

@@ -3,10 +3,12 @@
 
 mod dashboard;
 mod hosted;
+mod hosted_emails;
 mod setup;
 
 pub use dashboard::*;
 pub use hosted::*;
+pub use hosted_emails::*;
 pub use setup::*;
 
 use leptos::prelude::*;

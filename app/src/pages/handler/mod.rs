@@ -1,11 +1,15 @@
 //! The hosted auth pages of a project, at `/handler/{project_id}/…`.
 
 mod account;
+mod email_links;
 mod sign_in;
 mod sign_out;
 mod sign_up;
 
 pub use account::AccountPage;
+pub use email_links::{
+    EmailVerificationPage, ForgotPasswordPage, MagicLinkCallbackPage, MagicLinkPage, PasswordResetPage,
+};
 pub use sign_in::SignInPage;
 pub use sign_out::SignOutPage;
 pub use sign_up::SignUpPage;
@@ -30,15 +34,18 @@ pub(crate) fn with_return(path: String, return_to: &str) -> String {
     if return_to.is_empty() {
         path
     } else {
-        let encoded: String = return_to
-            .bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect();
-        format!("{path}?after_auth_return_to={encoded}")
+        format!("{path}?after_auth_return_to={}", url_encode(return_to))
     }
+}
+
+/// Percent-encodes a query value.
+pub(crate) fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

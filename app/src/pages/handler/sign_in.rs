@@ -8,6 +8,10 @@ use crate::server::{error_message, project_info, SignIn};
 pub fn SignInPage() -> impl IntoView {
     let project_id = project_id();
     let return_to = return_to();
+    let done = {
+        let q = leptos_router::hooks::use_query_map();
+        Memo::new(move |_| q.read().get("done").unwrap_or_default())
+    };
     let info = Resource::new(move || project_id.get(), project_info);
     let action = ServerAction::<SignIn>::new();
     let error = action_error(action);
@@ -18,13 +22,21 @@ pub fn SignInPage() -> impl IntoView {
                     Err(e) => view! { <AuthCard title="Sign in" project="">
                         <p class="form-error m-0 text-sm text-danger" role="alert">{error_message(&e)}</p>
                     </AuthCard> }.into_any(),
-                    Ok(p) if !p.credential_enabled => view! { <AuthCard title="Sign in" project=p.display_name>
-                        <p>"Signing in with a password is turned off for this project."</p>
-                    </AuthCard> }.into_any(),
+                    Ok(p) if !p.credential_enabled => {
+                        let magic = p.magic_link_enabled.then(|| with_return(format!("/handler/{}/magic-link", p.id), &return_to.get()));
+                        view! { <AuthCard title="Sign in" project=p.display_name>
+                            <p>"Signing in with a password is turned off for this project."</p>
+                            {magic.map(|href| view! { <p class="mt-5"><a href=href>"Sign in with a code by email"</a></p> })}
+                        </AuthCard> }.into_any()
+                    }
                     Ok(p) => {
                         let sign_up_link = p.sign_up_enabled.then(|| with_return(format!("/handler/{}/sign-up", p.id), &return_to.get()));
+                        let magic = p.magic_link_enabled.then(|| with_return(format!("/handler/{}/magic-link", p.id), &return_to.get()));
+                        let forgot = format!("/handler/{}/forgot-password", p.id);
+                        let reset_done = done.get() == "password-reset";
                         view! {
                         <AuthCard title="Sign in" project=p.display_name>
+                            {reset_done.then(|| view! { <p class="mb-4 text-sm" role="status">"Your password is changed. Sign in with the new one."</p> })}
                             <ActionForm action=action attr:class="flex flex-col gap-4">
                                 <input type="hidden" name="project_id" value=p.id/>
                                 <input type="hidden" name="after_auth_return_to" value=return_to.get()/>
@@ -35,6 +47,8 @@ pub fn SignInPage() -> impl IntoView {
                                     {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
                                 </button>
                             </ActionForm>
+                            <p class="mt-4 text-sm"><a href=forgot>"Forgot your password?"</a></p>
+                            {magic.map(|href| view! { <p class="mt-2 text-sm"><a href=href>"Sign in with a code by email"</a></p> })}
                             {sign_up_link.map(|href| view! {
                                 <p class="mt-5 text-sm text-muted">"No account yet? "<a href=href>"Sign up"</a></p>
                             })}
