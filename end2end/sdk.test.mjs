@@ -23,6 +23,13 @@ for (const [label, pkg] of Object.entries(RELEASES)) {
     before(async () => {
       sdk = await import(pkg);
       gh = await startGatehouse();
+      // Sign-in by emailed code is off in a new project; these tests use it.
+      const on = await fetch(`${gh.baseUrl}/api/v1/internal/config/override/environment`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json', 'x-stack-access-type': 'admin', 'x-stack-project-id': gh.project.project_id, 'x-stack-super-secret-admin-key': gh.project.super_secret_admin_key },
+        body: JSON.stringify({ config_override_string: JSON.stringify({ 'auth.otp.allowSignIn': true }) }),
+      });
+      assert.equal(on.status, 200, await on.text());
       const options = { projectId: gh.project.project_id, publishableClientKey: gh.project.publishable_client_key, baseUrl: gh.baseUrl, tokenStore: 'memory' };
       server = new sdk.StackServerApp({ ...options, secretServerKey: gh.project.secret_server_key });
       newClient = () => new sdk.StackClientApp(options);
@@ -123,6 +130,91 @@ for (const [label, pkg] of Object.entries(RELEASES)) {
       const user = await client.getUser();
       assert.equal(user.id, anon.id);
       assert.equal(user.isAnonymous, false);
+    });
+
+    // The newest email to `address` whose subject contains `subject`, read from the outbox.
+    async function mailTo(address, subject) {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const res = await fetch(`${gh.baseUrl}/api/v1/emails/outbox`, { headers: {
+          'x-stack-access-type': 'server', 'x-stack-project-id': gh.project.project_id, 'x-stack-secret-server-key': gh.project.secret_server_key,
+        } });
+        const found = (await res.json()).items.find((m) => JSON.stringify(m.to).includes(address) && m.subject.includes(subject));
+        if (found) return found;
+        assert.ok(Date.now() < deadline, `no email "${subject}" to ${address}`);
+        await new Promise((ok) => setTimeout(ok, 50));
+      }
+    }
+    const codeIn = (mail) => mail.text.match(/code=([0-9a-z]{45})/)[1];
+
+    test("the verification email's code verifies the address", async () => {
+      const client = newClient();
+      const address = email('verify');
+      await client.signUpWithCredential({ email: address, password: PASSWORD, noRedirect: true, verificationCallbackUrl: 'http://localhost/verify' });
+      assert.equal((await client.getUser()).primaryEmailVerified, false);
+      const code = codeIn(await mailTo(address, 'Verify your email'));
+      assert.equal((await client.verifyEmail(code)).status, 'ok');
+      assert.equal((await client.getUser()).primaryEmailVerified, true);
+      const again = await client.verifyEmail(code);
+      assert.equal(again.status, 'error');
+      assert.equal(again.error.errorCode, 'VERIFICATION_CODE_ALREADY_USED');
+    });
+
+    test('a forgotten password is reset by the emailed code', async () => {
+      const client = newClient();
+      const address = email('forgot');
+      await client.signUpWithCredential({ email: address, password: PASSWORD, noRedirect: true, verificationCallbackUrl: 'http://localhost/verify' });
+      assert.equal((await client.sendForgotPasswordEmail(address, { callbackUrl: 'http://localhost/reset' })).status, 'ok');
+      const code = codeIn(await mailTo(address, 'Reset your password'));
+      assert.equal((await client.verifyPasswordResetCode(code)).status, 'ok');
+      assert.equal((await client.resetPassword({ code, password: 'a whole new password' })).status, 'ok');
+      const other = newClient();
+      assert.equal((await other.signInWithCredential({ email: address, password: PASSWORD, noRedirect: true })).status, 'error');
+      assert.equal((await other.signInWithCredential({ email: address, password: 'a whole new password', noRedirect: true })).status, 'ok');
+    });
+
+    test('a magic link signs a new user up and an existing one in', async () => {
+      const client = newClient();
+      const address = email('magic');
+      const sent = await client.sendMagicLinkEmail(address, { callbackUrl: 'http://localhost/magic' });
+      assert.equal(sent.status, 'ok');
+      assert.equal(sent.data.nonce.length, 39);
+      const mail = await mailTo(address, 'Your code is');
+      const otp = mail.subject.split(' ').pop();
+      const first = await client.signInWithMagicLink(otp.toLowerCase() + sent.data.nonce, { noRedirect: true });
+      assert.equal(first.status, 'ok', JSON.stringify(first.error));
+      const user = await client.getUser();
+      assert.equal(user.primaryEmail, address);
+      assert.equal(user.primaryEmailVerified, true);
+      const again = newClient();
+      await again.sendMagicLinkEmail(address, { callbackUrl: 'http://localhost/magic' });
+      const deadline = Date.now() + 30_000;
+      let link;
+      while (!link) {
+        const m = await mailTo(address, 'Your code is');
+        if (m.id !== mail.id) link = codeIn(m);
+        else { assert.ok(Date.now() < deadline); await new Promise((ok) => setTimeout(ok, 50)); }
+      }
+      assert.equal((await again.signInWithMagicLink(link, { noRedirect: true })).status, 'ok');
+      assert.equal((await again.getUser()).id, user.id);
+    });
+
+    test("a user's contact channels are listed, added, verified, made primary and removed", async () => {
+      const client = newClient();
+      const address = email('channels');
+      await client.signUpWithCredential({ email: address, password: PASSWORD, noRedirect: true, verificationCallbackUrl: 'http://localhost/verify' });
+      const user = await client.getUser();
+      const [primary] = await user.listContactChannels();
+      assert.deepEqual([primary.value, primary.isPrimary, primary.usedForAuth, primary.isVerified], [address, true, true, false]);
+      const work = await user.createContactChannel({ type: 'email', value: email('work'), usedForAuth: false });
+      await work.sendVerificationEmail({ callbackUrl: 'http://localhost/verify' });
+      assert.equal((await client.verifyEmail(codeIn(await mailTo(work.value, 'Verify your email')))).status, 'ok');
+      await work.update({ isPrimary: true });
+      assert.equal((await client.getUser()).primaryEmail, work.value);
+      const channels = await (await client.getUser()).listContactChannels();
+      assert.equal(channels.length, 2);
+      await channels.find((c) => c.value === address).delete();
+      assert.deepEqual((await (await client.getUser()).listContactChannels()).map((c) => [c.value, c.isPrimary, c.isVerified]), [[work.value, true, true]]);
     });
 
     test("the access token verifies with jose against the project's JWKS", async () => {
