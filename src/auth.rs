@@ -41,6 +41,8 @@ pub struct Credentials {
     pub access_token: Option<String>,
     pub refresh_token: Option<String>,
     pub allow_anonymous_user: bool,
+    /// `X-Stack-Allow-Restricted-User: true` (implied by allowing anonymous users).
+    pub allow_restricted_user: bool,
 }
 
 /// An authenticated request.
@@ -252,6 +254,11 @@ impl Core {
                 if user.is_anonymous && !c.allow_anonymous_user {
                     return Err(Error::AnonymousAuthenticationNotAllowed);
                 }
+                if let Some(reason) = user.restricted_reason() {
+                    if !(c.allow_restricted_user || c.allow_anonymous_user) {
+                        return Err(Error::RestrictedUserNotAllowed(reason));
+                    }
+                }
                 (Some(user), Some(claims.refresh_token_id))
             }
             None => (None, None),
@@ -290,6 +297,7 @@ impl Core {
         .bind(now_ms())
         .fetch_optional(&self.db.pool)
         .await?;
+        let user = self.apply_project_rules(user).await?;
         if let Some(u) = &user {
             self.caches
                 .sessions

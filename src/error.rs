@@ -117,6 +117,8 @@ pub enum Error {
         value: String,
         would_work_if_email_was_verified: bool,
     },
+    #[error("restricted user not allowed")]
+    RestrictedUserNotAllowed(&'static str),
     #[error("email already verified")]
     EmailAlreadyVerified,
     #[error("email is not the primary email")]
@@ -203,6 +205,7 @@ impl Error {
                 "CONTACT_CHANNEL_ALREADY_USED_FOR_AUTH_BY_SOMEONE_ELSE"
             }
             EmailAlreadyVerified => "EMAIL_ALREADY_VERIFIED",
+            RestrictedUserNotAllowed(_) => "RESTRICTED_USER_NOT_ALLOWED",
             EmailIsNotPrimaryEmail { .. } => "EMAIL_IS_NOT_PRIMARY_EMAIL",
             RequiresCustomEmailServer => "REQUIRES_CUSTOM_EMAIL_SERVER",
             RouteNotFound { .. } | Status(..) | Internal(_) => return None,
@@ -241,6 +244,7 @@ impl Error {
             | ApiKeyNotFound
             | VerificationCodeNotFound
             | RouteNotFound { .. } => 404,
+            RestrictedUserNotAllowed(_) => 403,
             Status(code, _) => *code,
             Internal(_) => 500,
             _ => 400,
@@ -313,6 +317,7 @@ impl Error {
                 }
             ),
             EmailAlreadyVerified => "The e-mail is already verified.".into(),
+            RestrictedUserNotAllowed(reason) => format!("The user in the access token is in restricted state. Reason: {reason}. Please pass the X-Stack-Allow-Restricted-User header if this is intended."),
             EmailIsNotPrimaryEmail { email, primary } => format!(
                 "The given e-mail ({email}) must equal the user's primary e-mail ({}).",
                 primary.as_deref().unwrap_or("null")
@@ -364,6 +369,7 @@ impl Error {
             }
             UserIdDoesNotExist(id) => json!({ "user_id": id }),
             EmailNotEditable { id, status } => json!({ "email_id": id, "status": status }),
+            RestrictedUserNotAllowed(reason) => json!({ "restricted_reason": { "type": reason } }),
             EmailIsNotPrimaryEmail { email, primary } => {
                 json!({ "email": email, "primary_email": primary })
             }

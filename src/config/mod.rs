@@ -43,6 +43,8 @@ pub struct ProjectConfig {
     pub client_user_deletion_enabled: bool,
     pub create_team_on_sign_up: bool,
     pub require_publishable_client_key: bool,
+    /// Users must verify their email before they count as full users.
+    pub require_email_verification: bool,
     /// Trusted domains: (base URL, handler path), by base URL.
     pub domains: Vec<(String, String)>,
     /// Where the hosted pages send people after signing in when the link names no place.
@@ -80,6 +82,7 @@ impl ProjectConfig {
             client_user_deletion_enabled: flag("/users/allowClientUserDeletion"),
             create_team_on_sign_up: flag("/teams/createPersonalTeamOnSignUp"),
             require_publishable_client_key: flag("/project/requirePublishableClientKey"),
+            require_email_verification: flag("/onboarding/requireEmailVerification"),
             domains: legacy["domains"]
                 .as_array()
                 .into_iter()

@@ -408,11 +408,17 @@ fn render_content(
         }
         Content::Html { html } => (None, "", html.as_str(), "", empty),
     };
+    // The project's selected theme unless the email names one.
+    let theme = new.theme_id.clone().or_else(|| {
+        project.config.tree["emails"]["selectedThemeId"]
+            .as_str()
+            .map(str::to_string)
+    });
     let mut rendered = templates::render(
         new.subject.as_deref().unwrap_or(subject),
         html,
         text,
-        new.theme_id.as_deref(),
+        theme.as_deref(),
         &templates::Scope {
             project_display_name: &project.display_name,
             user_display_name: user_name,

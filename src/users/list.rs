@@ -130,8 +130,15 @@ impl Core {
         } else if !q.include_anonymous {
             sql.push_str(" AND u.is_anonymous = 0");
         }
+        let require_verified = self
+            .project_cached(project_id)
+            .await?
+            .is_some_and(|p| p.config.require_email_verification);
         if !(q.include_restricted || q.include_anonymous || q.only_anonymous) {
             sql.push_str(" AND u.restricted_by_admin = 0");
+            if require_verified {
+                sql.push_str(" AND u.primary_email_verified = 1");
+            }
         }
         if let Some(team) = &q.team_id {
             let p = next(&mut args, Arg::Text(team.clone()));
@@ -171,7 +178,10 @@ impl Core {
                 Arg::Int(i) => query.bind(i),
             };
         }
-        let mut items = query.fetch_all(&self.db.pool).await?;
+        let mut items: Vec<User> = query.fetch_all(&self.db.pool).await?;
+        for u in &mut items {
+            u.email_verification_required = require_verified;
+        }
         // We fetched one row more than asked; if it came, it is the first of the next page.
         let next_cursor = if items.len() as i64 > limit {
             items.pop().map(|u| u.id)

@@ -46,6 +46,9 @@ pub struct User {
     pub team_client_read_only_metadata: Option<String>,
     pub team_server_metadata: Option<String>,
     pub team_created_at: Option<i64>,
+    /// The project requires a verified email (`onboarding.requireEmailVerification`); not a
+    /// column: set by the core as it loads users (see [`Core::apply_project_rules`]).
+    pub email_verification_required: bool,
 }
 
 pub(crate) const USER_SELECT: &str = "SELECT u.id, u.project_id, u.primary_email, u.primary_email_verified, \
@@ -85,6 +88,7 @@ impl sqlx::FromRow<'_, AnyRow> for User {
             team_client_read_only_metadata: r.try_get("team_client_read_only_metadata")?,
             team_server_metadata: r.try_get("team_server_metadata")?,
             team_created_at: r.try_get("team_created_at")?,
+            email_verification_required: false,
         })
     }
 }
@@ -95,10 +99,14 @@ pub(crate) fn flag(row: &AnyRow, column: &str) -> sqlx::Result<bool> {
 }
 
 impl User {
-    /// Why the user is restricted, if they are: anonymous users, and users an admin restricted.
+    /// Why the user is restricted, if they are: anonymous users, users who have not verified
+    /// their email where the project requires it, and users an admin restricted.
     pub fn restricted_reason(&self) -> Option<&'static str> {
         if self.is_anonymous {
             Some("anonymous")
+        } else if self.email_verification_required && !self.primary_email_verified {
+            // Before an admin's restriction: this one the user can lift.
+            Some("email_not_verified")
         } else if self.restricted_by_admin {
             Some("restricted_by_administrator")
         } else {
@@ -427,24 +435,36 @@ impl Core {
         if !crate::is_uuid(user_id) {
             return Ok(None);
         }
-        Ok(sqlx::query_as(&format!(
+        let user = sqlx::query_as(&format!(
             "{USER_SELECT} WHERE u.project_id = $1 AND u.id = $2"
         ))
         .bind(project_id)
         .bind(user_id)
         .fetch_optional(&self.db.pool)
-        .await?)
+        .await?;
+        self.apply_project_rules(user).await
+    }
+
+    /// Marks loaded users with the project's rules that shape how they are seen (a verified
+    /// email required).
+    pub(crate) async fn apply_project_rules(&self, user: Option<User>) -> Result<Option<User>> {
+        let Some(mut u) = user else { return Ok(None) };
+        if let Some(p) = self.project_cached(&u.project_id).await? {
+            u.email_verification_required = p.config.require_email_verification;
+        }
+        Ok(Some(u))
     }
 
     pub async fn user_by_auth_email(&self, project_id: &str, email: &str) -> Result<Option<User>> {
-        Ok(sqlx::query_as(&format!(
+        let user = sqlx::query_as(&format!(
             "{USER_SELECT} WHERE u.project_id = $1 AND u.id = (SELECT c.user_id FROM contact_channels c \
              WHERE c.project_id = $1 AND c.type = 'email' AND c.value = $2 AND c.used_for_auth = 1)"
         ))
         .bind(project_id)
         .bind(email)
         .fetch_optional(&self.db.pool)
-        .await?)
+        .await?;
+        self.apply_project_rules(user).await
     }
 
     /// Creates a user (server access), with a personal team when the project wants one.

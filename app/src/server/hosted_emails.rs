@@ -12,7 +12,10 @@ use super::ssr;
 #[cfg(feature = "ssr")]
 fn return_query(return_to: &Option<String>) -> String {
     match return_to.as_deref().filter(|r| !r.is_empty()) {
-        Some(r) => format!("after_auth_return_to={}", crate::pages::handler::url_encode(r)),
+        Some(r) => format!(
+            "after_auth_return_to={}",
+            crate::pages::handler::url_encode(r)
+        ),
         None => String::new(),
     }
 }
@@ -48,7 +51,9 @@ pub async fn reset_password(
         .await
         .map_err(ssr::shown)?;
     ssr::set_session_cookie(&project_id, None);
-    leptos_axum::redirect(&format!("/handler/{project_id}/sign-in?done=password-reset"));
+    leptos_axum::redirect(&format!(
+        "/handler/{project_id}/sign-in?done=password-reset"
+    ));
     Ok(())
 }
 

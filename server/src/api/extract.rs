@@ -35,6 +35,7 @@ pub fn credentials(headers: &HeaderMap) -> Credentials {
         access_token: header(headers, "access-token"),
         refresh_token: header(headers, "refresh-token"),
         allow_anonymous_user: header(headers, "allow-anonymous-user").as_deref() == Some("true"),
+        allow_restricted_user: header(headers, "allow-restricted-user").as_deref() == Some("true"),
     }
 }
 

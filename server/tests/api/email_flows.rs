@@ -519,3 +519,75 @@ async fn with_smtp_configured_the_same_mails_arrive_at_the_smtp_server() {
     sink.wait_for("ada@example.com", "Reset your password")
         .await;
 }
+
+#[tokio::test]
+async fn where_the_project_requires_it_unverified_users_are_restricted_until_they_verify() {
+    let app = TestApp::spawn().await;
+    let p = app.project().await;
+    let client = app.client(&p);
+    let server = app.server(&p);
+    app.admin(&p)
+        .patch(
+            "/internal/projects/current",
+            json!({ "config": { "require_email_verification": true } }),
+        )
+        .await
+        .ok();
+    let t = client
+        .post("/auth/password/sign-up", json!({ "email": "ada@example.com", "password": PASSWORD, "verification_callback_url": "http://localhost:3000/verify" }))
+        .await
+        .ok();
+    let token = t["access_token"].as_str().unwrap();
+    let plain = client.clone().header("x-stack-access-token", token);
+    let r = plain.get("/users/me").await;
+    r.known_error(403, "RESTRICTED_USER_NOT_ALLOWED");
+    assert_eq!(
+        r.body["details"],
+        json!({ "restricted_reason": { "type": "email_not_verified" } })
+    );
+    let me = plain
+        .clone()
+        .header("x-stack-allow-restricted-user", "true")
+        .get("/users/me")
+        .await
+        .ok();
+    assert_eq!(
+        (me["is_restricted"].clone(), me["restricted_reason"].clone()),
+        (json!(true), json!({ "type": "email_not_verified" }))
+    );
+    let listed = |q: &'static str| {
+        let server = server.clone();
+        async move {
+            server.get(&format!("/users{q}")).await.ok()["items"]
+                .as_array()
+                .unwrap()
+                .len()
+        }
+    };
+    assert_eq!(listed("").await, 0);
+    assert_eq!(listed("?include_restricted=true").await, 1);
+
+    let code = link_code(&mail(&server, "Verify your email").await);
+    client
+        .post("/contact-channels/verify", json!({ "code": code }))
+        .await
+        .ok();
+    let fresh = app
+        .refresh(&p, t["refresh_token"].as_str().unwrap())
+        .await
+        .ok();
+    let me = client
+        .clone()
+        .header(
+            "x-stack-access-token",
+            fresh["access_token"].as_str().unwrap(),
+        )
+        .get("/users/me")
+        .await
+        .ok();
+    assert_eq!(
+        (me["is_restricted"].clone(), me["restricted_reason"].clone()),
+        (json!(false), Value::Null)
+    );
+    assert_eq!(listed("").await, 1);
+}

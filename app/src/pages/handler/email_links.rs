@@ -104,11 +104,15 @@ pub fn MagicLinkPage() -> impl IntoView {
     let (send_error, sign_in_error) = (action_error(send), action_error(sign_in));
     with_project("Sign in with email", move |p| {
         if !p.magic_link_enabled {
-            return view! { <p>"Signing in by email is turned off for this project."</p> }.into_any();
+            return view! { <p>"Signing in by email is turned off for this project."</p> }
+                .into_any();
         }
-        let password_link = p
-            .credential_enabled
-            .then(|| with_return(format!("/handler/{}/sign-in", p.id), &return_to.get_untracked()));
+        let password_link = p.credential_enabled.then(|| {
+            with_return(
+                format!("/handler/{}/sign-in", p.id),
+                &return_to.get_untracked(),
+            )
+        });
         if nonce.get_untracked().is_empty() {
             return view! {
                 <ActionForm action=send attr:class="flex flex-col gap-4">
@@ -122,7 +126,10 @@ pub fn MagicLinkPage() -> impl IntoView {
                 {password_link.map(|href| view! { <p class="mt-5 text-sm text-muted"><a href=href>"Sign in with a password"</a></p> })}
             }.into_any();
         }
-        let other = with_return(format!("/handler/{}/magic-link", p.id), &return_to.get_untracked());
+        let other = with_return(
+            format!("/handler/{}/magic-link", p.id),
+            &return_to.get_untracked(),
+        );
         view! {
             <p class="mb-4 text-sm">{format!("We emailed a code to {}. Enter it here, or follow the link in the email.", email.get_untracked())}</p>
             <ActionForm action=sign_in attr:class="flex flex-col gap-4">

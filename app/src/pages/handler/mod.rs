@@ -8,7 +8,8 @@ mod sign_up;
 
 pub use account::AccountPage;
 pub use email_links::{
-    EmailVerificationPage, ForgotPasswordPage, MagicLinkCallbackPage, MagicLinkPage, PasswordResetPage,
+    EmailVerificationPage, ForgotPasswordPage, MagicLinkCallbackPage, MagicLinkPage,
+    PasswordResetPage,
 };
 pub use sign_in::SignInPage;
 pub use sign_out::SignOutPage;
