@@ -86,6 +86,30 @@ describe('email flows through the dev inbox', () => {
     await admin.goto(inbox);
     await shot(admin, 'dev-inbox');
 
+    // Account settings: a second address, verified from its email and made primary; and the
+    // emails they take.
+    await user.goto(`${pages}/account-settings`);
+    assert.match(await user.textContent('li[data-email="grace@example.com"]'), /Primary.*Verified.*Signs in/s);
+    await user.fill('input[name="email"]', 'grace@work.example');
+    await user.click('button:has-text("Add address")');
+    await user.waitForSelector('text=We sent a verification link');
+    const workMail = await openMail('Verify your email at Mailing');
+    const secondLink = workMail.links.find((l) => l.includes('/email-verification?code=') && l !== verifyLink);
+    assert.ok(secondLink, workMail.links.join(' '));
+    await user.goto(secondLink);
+    await user.click('button:has-text("Verify my email")');
+    await user.waitForSelector('text=Your email address is verified');
+    await user.goto(`${pages}/account-settings`);
+    await user.click('li[data-email="grace@work.example"] button:has-text("Make primary")');
+    await user.waitForSelector('.signed-in-as strong:has-text("grace@work.example")');
+    await user.uncheck('input[name="marketing"]');
+    await user.click('button:has-text("Save email choices")');
+    await user.waitForSelector('text=Saved.');
+    await user.goto(`${pages}/account-settings`);
+    assert.equal(await user.isChecked('input[name="marketing"]'), false);
+    assert.equal(await user.isDisabled('input[name="transactional"]'), true);
+    await shot(user, 'account-emails');
+
     // Sign out, then in with an emailed code.
     await user.goto(`${pages}/sign-out`);
     await user.click('button:has-text("Sign out")');
@@ -100,7 +124,7 @@ describe('email flows through the dev inbox', () => {
     await user.fill('input[name="code"]', code);
     await user.click('button:has-text("Sign in")');
     await user.waitForURL(`${pages}/account-settings`);
-    assert.equal(await user.textContent('.signed-in-as strong'), 'grace@example.com');
+    assert.equal(await user.textContent('.signed-in-as strong'), 'grace@work.example');
 
     // The sign-in link works too, behind its Continue button.
     await user.goto(`${pages}/sign-out`);

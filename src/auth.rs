@@ -400,7 +400,12 @@ impl Core {
         // The verification email is queued with the user: both land, or neither.
         if let Some(url) = &input.verification_callback_url {
             crate::contact_channels::queue_verification_email(
-                &mut tx, project, &user_id, &email, url,
+                &mut tx,
+                &self.public_url,
+                project,
+                &user_id,
+                &email,
+                url,
             )
             .await?;
         }

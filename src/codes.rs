@@ -43,6 +43,8 @@ pub enum CodeKind {
     PurchaseUrl,
     /// The link that lets its holder create a fresh server's first dashboard admin.
     DashboardSetup,
+    /// The unsubscribe link in an email that is not transactional.
+    Unsubscribe,
 }
 
 impl CodeKind {
@@ -57,6 +59,7 @@ impl CodeKind {
             CodeKind::PasskeyAuthenticationChallenge => "PASSKEY_AUTHENTICATION_CHALLENGE",
             CodeKind::PurchaseUrl => "PURCHASE_URL",
             CodeKind::DashboardSetup => "DASHBOARD_SETUP",
+            CodeKind::Unsubscribe => "UNSUBSCRIBE",
         }
     }
 }

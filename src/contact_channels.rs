@@ -376,7 +376,15 @@ impl Core {
         }
         self.check_callback_url(project, callback_url)?;
         let mut tx = self.db.begin().await?;
-        queue_verification_email(&mut tx, project, &user.id, &channel.value, callback_url).await?;
+        queue_verification_email(
+            &mut tx,
+            &self.public_url,
+            project,
+            &user.id,
+            &channel.value,
+            callback_url,
+        )
+        .await?;
         tx.commit().await?;
         self.jobs_written();
         Ok(())
@@ -423,6 +431,7 @@ impl Core {
 /// `callback_url` ([`Core::check_callback_url`]).
 pub(crate) async fn queue_verification_email(
     tx: &mut Transaction<'_, Any>,
+    base_url: &str,
     project: &Project,
     user_id: &str,
     email: &str,
@@ -444,6 +453,7 @@ pub(crate) async fn queue_verification_email(
     let link = link_with_code(callback_url, &issued.code);
     queue_email(
         tx,
+        base_url,
         project,
         NewEmail {
             to: Recipient::UserCustomEmails {
@@ -459,6 +469,7 @@ pub(crate) async fn queue_verification_email(
             notification_category_id: None,
             is_high_priority: true,
             scheduled_at: None,
+            unsubscribe_link: None,
         },
     )
     .await?;

@@ -48,6 +48,7 @@ fn template_email(to: Recipient, template: &str, variables: Value) -> NewEmail {
         notification_category_id: None,
         is_high_priority: true,
         scheduled_at: None,
+        unsubscribe_link: None,
     }
 }
 
@@ -99,6 +100,7 @@ impl Core {
         let to = email_to(&email, user.as_ref().map(|u| u.id.as_str()));
         queue_email(
             &mut tx,
+            &self.public_url,
             project,
             template_email(to, templates::MAGIC_LINK, variables),
         )
@@ -228,6 +230,7 @@ impl Core {
         let to = email_to(email, Some(&user.id));
         queue_email(
             &mut tx,
+            &self.public_url,
             &project,
             template_email(to, templates::PASSWORD_RESET, variables),
         )

@@ -24,6 +24,24 @@ pub async fn send_job(core: Core, job: Job) -> Result<(), String> {
         Ok(None) => return Ok(()),
         Err(e) => return Err(e.to_string()),
     };
+    if let (Some(user_id), Some(category)) = (
+        email.to.user_id(),
+        email.notification_category_id.as_deref(),
+    ) {
+        match core
+            .wants_emails(&email.project_id, user_id, category)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                return core
+                    .email_skipped(&id, "USER_UNSUBSCRIBED")
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
     if email.to_addresses.is_empty() {
         return core
             .email_skipped(&id, "USER_HAS_NO_PRIMARY_EMAIL")

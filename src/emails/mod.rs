@@ -8,6 +8,7 @@
 //! nothing fails for want of a mail server. Failed sends are retried with the jobs' backoff;
 //! every attempt's error is kept on the email.
 
+pub mod preferences;
 pub mod templates;
 
 use serde_json::{json, Value};
@@ -87,7 +88,7 @@ impl Recipient {
         }
     }
 
-    fn user_id(&self) -> Option<&str> {
+    pub fn user_id(&self) -> Option<&str> {
         match self {
             Recipient::UserPrimaryEmail { user_id }
             | Recipient::UserCustomEmails { user_id, .. } => Some(user_id),
@@ -115,6 +116,8 @@ pub struct NewEmail {
     pub is_high_priority: bool,
     /// Not before this time (epoch ms).
     pub scheduled_at: Option<i64>,
+    /// Set by the outbox for emails a user may turn off (see [`preferences`]).
+    pub unsubscribe_link: Option<String>,
 }
 
 /// An email in the outbox.
@@ -263,10 +266,25 @@ impl Email {
 /// Renders `new` for `project` and writes it to the outbox with its send job, in `tx`.
 pub async fn queue_email(
     tx: &mut Transaction<'_, Any>,
+    base_url: &str,
     project: &Project,
-    new: NewEmail,
+    mut new: NewEmail,
 ) -> Result<Email> {
     let (to_addresses, user_name) = resolve(tx, project, &new.to).await?;
+    // Emails a user may turn off carry a link that does.
+    let category = new
+        .notification_category_id
+        .as_deref()
+        .unwrap_or(TRANSACTIONAL);
+    if let (Some(user_id), Some(c)) = (new.to.user_id(), preferences::category(category)) {
+        if c.can_disable {
+            let link = preferences::unsubscribe_link(tx, base_url, project, user_id, c.id).await?;
+            if let Content::Template { variables, .. } = &mut new.content {
+                variables["unsubscribeLink"] = json!(link);
+            }
+            new.unsubscribe_link = Some(link);
+        }
+    }
     let (template_id, source, rendered, variables) =
         render_content(project, &new, user_name.as_deref())?;
     let now = now_ms();
@@ -392,21 +410,29 @@ fn render_content(
     new: &NewEmail,
     user_name: Option<&str>,
 ) -> Result<(Option<String>, String, templates::Rendered, Value)> {
-    let empty = json!({});
+    // HTML given as is is taken literally (a `{{` in it is text, not a variable).
+    let literal = |s: &str| format!("{{% raw %}}{}{{% endraw %}}", s.replace("{% endraw %}", ""));
     let (template_id, subject, html, text, variables) = match &new.content {
         Content::Template { id, variables } => {
             let t = templates::built_in(id).ok_or_else(|| {
                 Error::Status(400, "No template found with given template_id".into())
             })?;
+            let subject = new.subject.clone().unwrap_or_else(|| t.subject.to_string());
             (
                 Some(id.clone()),
-                t.subject,
-                t.html,
-                t.text,
+                subject,
+                t.html.to_string(),
+                t.text.to_string(),
                 variables.clone(),
             )
         }
-        Content::Html { html } => (None, "", html.as_str(), "", empty),
+        Content::Html { html } => (
+            None,
+            literal(new.subject.as_deref().unwrap_or_default()),
+            literal(html),
+            literal(&html_to_text(html)),
+            json!({}),
+        ),
     };
     // The project's selected theme unless the email names one.
     let theme = new.theme_id.clone().or_else(|| {
@@ -414,21 +440,23 @@ fn render_content(
             .as_str()
             .map(str::to_string)
     });
-    let mut rendered = templates::render(
-        new.subject.as_deref().unwrap_or(subject),
-        html,
-        text,
+    let rendered = templates::render(
+        &subject,
+        &html,
+        &text,
         theme.as_deref(),
         &templates::Scope {
             project_display_name: &project.display_name,
             user_display_name: user_name,
             variables: &variables,
+            unsubscribe_link: new.unsubscribe_link.as_deref(),
         },
     )?;
-    if rendered.text.is_empty() {
-        rendered.text = html_to_text(html);
-    }
-    Ok((template_id, html.to_string(), rendered, variables))
+    let source = match &new.content {
+        Content::Html { html } => html.clone(),
+        Content::Template { .. } => html,
+    };
+    Ok((template_id, source, rendered, variables))
 }
 
 /// A plain-text fallback for HTML given as is: tags dropped, links kept beside their text.
@@ -575,7 +603,7 @@ impl Core {
                 },
                 ..email.clone()
             };
-            queue_email(&mut tx, project, new).await?;
+            queue_email(&mut tx, &self.public_url, project, new).await?;
         }
         tx.commit().await?;
         self.jobs_written();
@@ -585,7 +613,7 @@ impl Core {
     /// Queues one email on its own (see [`queue_email`] to queue it with another change).
     pub async fn queue_email(&self, project: &Project, new: NewEmail) -> Result<Email> {
         let mut tx = self.db.begin().await?;
-        let email = queue_email(&mut tx, project, new).await?;
+        let email = queue_email(&mut tx, &self.public_url, project, new).await?;
         tx.commit().await?;
         self.jobs_written();
         Ok(email)
@@ -722,6 +750,11 @@ impl Core {
                     notification_category_id: e.notification_category_id.clone(),
                     is_high_priority: e.is_high_priority,
                     scheduled_at: None,
+                    unsubscribe_link: e
+                        .variables
+                        .get("unsubscribeLink")
+                        .and_then(|l| l.as_str())
+                        .map(str::to_string),
                 };
                 let (addresses, name) = resolve(&mut tx, project, &new.to).await?;
                 let (_, _, rendered, variables) = render_content(project, &new, name.as_deref())?;

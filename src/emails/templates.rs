@@ -113,6 +113,7 @@ const LIGHT: &str = r#"<!doctype html><html><head><meta charset="utf-8"><meta na
 <div style="max-width:560px;margin:0 auto;background:#ffffff;border-radius:12px;padding:28px">
 <p style="margin:0 0 16px;color:#6b7280;font-size:14px">{{ project.display_name }}</p>
 {{ body }}
+{% if unsubscribe_link %}<p style="margin:24px 0 0;font-size:12px;color:#6b7280"><a href="{{ unsubscribe_link }}" style="color:#6b7280">Unsubscribe</a> from emails like this.</p>{% endif %}
 </div></body></html>"#;
 
 const DARK: &str = r#"<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>{{ subject }}</title></head>
@@ -120,6 +121,7 @@ const DARK: &str = r#"<!doctype html><html><head><meta charset="utf-8"><meta nam
 <div style="max-width:560px;margin:0 auto;background:#111827;border-radius:12px;padding:28px">
 <p style="margin:0 0 16px;color:#9ca3af;font-size:14px">{{ project.display_name }}</p>
 {{ body }}
+{% if unsubscribe_link %}<p style="margin:24px 0 0;font-size:12px;color:#9ca3af"><a href="{{ unsubscribe_link }}" style="color:#9ca3af">Unsubscribe</a> from emails like this.</p>{% endif %}
 </div></body></html>"#;
 
 pub fn built_in(id: &str) -> Option<&'static Template> {
@@ -139,6 +141,8 @@ pub struct Scope<'a> {
     pub project_display_name: &'a str,
     pub user_display_name: Option<&'a str>,
     pub variables: &'a Value,
+    /// Shown at the foot of emails the user may turn off.
+    pub unsubscribe_link: Option<&'a str>,
 }
 
 /// Renders a template (subject, HTML body in the theme, text) with `scope`.
@@ -186,13 +190,18 @@ pub fn render(
                 subject => &subject,
                 project => context! { display_name => scope.project_display_name },
                 body => minijinja::Value::from_safe_string(body),
+                unsubscribe_link => scope.unsubscribe_link,
             })
         })
         .map_err(template_error)?;
+    let mut text = get("body.txt")?;
+    if let Some(link) = scope.unsubscribe_link {
+        text.push_str(&format!("\n\nUnsubscribe from emails like this: {link}\n"));
+    }
     Ok(Rendered {
         subject,
         html,
-        text: get("body.txt")?,
+        text,
     })
 }
 

@@ -125,3 +125,190 @@ pub async fn verify_email(project_id: String, code: String) -> Result<(), Server
     leptos_axum::redirect(&format!("/handler/{project_id}/email-verification?done=1"));
     Ok(())
 }
+
+/// One of the signed-in user's email addresses, as account settings lists them.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct EmailAddressRow {
+    pub id: String,
+    pub value: String,
+    pub is_primary: bool,
+    pub is_verified: bool,
+    pub used_for_auth: bool,
+}
+
+/// One notification category and whether the user takes its emails.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct NotificationRow {
+    pub name: String,
+    pub enabled: bool,
+    pub can_disable: bool,
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn my_emails(project_id: String) -> Result<Vec<EmailAddressRow>, ServerFnError> {
+    let Some((_, user)) = ssr::page_user(&project_id).await? else {
+        return Ok(vec![]);
+    };
+    let channels = ssr::core()
+        .contact_channels(&project_id, &user.id)
+        .await
+        .map_err(ssr::shown)?;
+    Ok(channels
+        .into_iter()
+        .map(|c| EmailAddressRow {
+            id: c.id,
+            value: c.value,
+            is_primary: c.is_primary,
+            is_verified: c.is_verified,
+            used_for_auth: c.used_for_auth,
+        })
+        .collect())
+}
+
+/// Adds an address to the account and mails it a verification link.
+#[server(prefix = "/_sfn")]
+pub async fn add_email(project_id: String, email: String) -> Result<(), ServerFnError> {
+    let project = ssr::project(&project_id).await?;
+    let (_, user) = ssr::signed_in(&project_id).await?;
+    let core = ssr::core();
+    let channel = core
+        .create_contact_channel(
+            &project,
+            gatehouse_core::contact_channels::ChannelCreate {
+                user_id: user.id.clone(),
+                value: gatehouse_core::users::parse_email(&email, "email").map_err(ssr::shown)?,
+                used_for_auth: false,
+                is_primary: false,
+                is_verified: false,
+            },
+        )
+        .await
+        .map_err(ssr::shown)?;
+    core.send_channel_verification(
+        &project,
+        &user,
+        &channel,
+        &page_url(&project.id, "email-verification"),
+    )
+    .await
+    .map_err(ssr::shown)?;
+    leptos_axum::redirect(&format!(
+        "/handler/{project_id}/account-settings?done=email-sent"
+    ));
+    Ok(())
+}
+
+/// What a button beside an address does: `verify` (mail a link again), `primary`,
+/// `sign-in-on`, `sign-in-off` or `remove`.
+#[server(prefix = "/_sfn")]
+pub async fn email_action(
+    project_id: String,
+    channel_id: String,
+    action: String,
+) -> Result<(), ServerFnError> {
+    use gatehouse_core::contact_channels::ChannelUpdate;
+    let project = ssr::project(&project_id).await?;
+    let (_, user) = ssr::signed_in(&project_id).await?;
+    let core = ssr::core();
+    let update = |u: ChannelUpdate| {
+        let (core, project, user, id) = (
+            core.clone(),
+            project.clone(),
+            user.clone(),
+            channel_id.clone(),
+        );
+        async move {
+            core.update_contact_channel(&project, &user.id, &id, u)
+                .await
+                .map(|_| ())
+        }
+    };
+    let done = match action.as_str() {
+        "verify" => {
+            let channel = core
+                .contact_channel(&project.id, &user.id, &channel_id)
+                .await
+                .map_err(ssr::shown)?;
+            core.send_channel_verification(
+                &project,
+                &user,
+                &channel,
+                &page_url(&project.id, "email-verification"),
+            )
+            .await
+            .map_err(ssr::shown)?;
+            "email-sent"
+        }
+        "primary" => {
+            update(ChannelUpdate {
+                is_primary: Some(true),
+                ..Default::default()
+            })
+            .await
+            .map_err(ssr::shown)?;
+            "email"
+        }
+        "sign-in-on" | "sign-in-off" => {
+            let on = action == "sign-in-on";
+            update(ChannelUpdate {
+                used_for_auth: Some(on),
+                ..Default::default()
+            })
+            .await
+            .map_err(ssr::shown)?;
+            "email"
+        }
+        "remove" => {
+            core.delete_contact_channel(&project, &user.id, &channel_id)
+                .await
+                .map_err(ssr::shown)?;
+            "email"
+        }
+        other => return Err(ServerFnError::new(format!("Unknown action {other:?}."))),
+    };
+    leptos_axum::redirect(&format!(
+        "/handler/{project_id}/account-settings?done={done}"
+    ));
+    Ok(())
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn my_notifications(project_id: String) -> Result<Vec<NotificationRow>, ServerFnError> {
+    let Some((_, user)) = ssr::page_user(&project_id).await? else {
+        return Ok(vec![]);
+    };
+    let prefs = ssr::core()
+        .notification_preferences(&project_id, &user.id)
+        .await
+        .map_err(ssr::shown)?;
+    Ok(prefs
+        .into_iter()
+        .map(|p| NotificationRow {
+            name: p.category.name.to_string(),
+            enabled: p.enabled,
+            can_disable: p.category.can_disable,
+        })
+        .collect())
+}
+
+/// Saves the notification form: a ticked box (named after the category) keeps its emails coming.
+#[server(prefix = "/_sfn")]
+pub async fn save_notifications(
+    project_id: String,
+    marketing: Option<String>,
+) -> Result<(), ServerFnError> {
+    let (_, user) = ssr::signed_in(&project_id).await?;
+    ssr::core()
+        .set_notification_preference(
+            &project_id,
+            &user.id,
+            gatehouse_core::emails::MARKETING,
+            marketing.is_some(),
+        )
+        .await
+        .map_err(ssr::shown)?;
+    leptos_axum::redirect(&format!(
+        "/handler/{project_id}/account-settings?done=notifications"
+    ));
+    Ok(())
+}

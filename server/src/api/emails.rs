@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::extract::{Authed, Body, QueryParams};
-use super::ApiResult;
+use super::{list, ApiResult};
 
 const MAX_LIMIT: i64 = 100;
 
@@ -103,6 +103,7 @@ pub async fn send(
         notification_category_id: category.map(str::to_string),
         is_high_priority: b.is_high_priority.unwrap_or(false),
         scheduled_at: b.scheduled_at_millis.map(|t| t as i64),
+        unsubscribe_link: None,
     };
     let sent = core
         .send_email_to_users(&auth.project, user_ids, email)
@@ -251,4 +252,99 @@ pub async fn update(
         )
         .await?;
     Ok(Json(email.view()))
+}
+
+/// The user a notification-preference path names: `me`, or (server access) anyone; a client
+/// manages only its own.
+async fn preference_owner(
+    core: &Core,
+    auth: &gatehouse_core::auth::Auth,
+    user_id: &str,
+    verb: &str,
+) -> Result<String, Error> {
+    let me = auth.user.as_ref();
+    if user_id == "me" {
+        return me
+            .map(|u| u.id.clone())
+            .ok_or(Error::UserAuthenticationRequired);
+    }
+    if !auth.is_server() {
+        let me = me.ok_or(Error::UserAuthenticationRequired)?;
+        if me.id != user_id {
+            return Err(Error::Status(
+                403,
+                format!("You can only {verb} your own notification preferences"),
+            ));
+        }
+        return Ok(me.id.clone());
+    }
+    match core.user(&auth.project.id, user_id).await? {
+        Some(u) => Ok(u.id),
+        None => Err(Error::UserNotFound),
+    }
+}
+
+/// `GET /emails/notification-preference/{user_id}`.
+pub async fn preferences(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    Path(user_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let user_id = preference_owner(&core, &auth, &user_id, "view").await?;
+    let prefs = core
+        .notification_preferences(&auth.project.id, &user_id)
+        .await?;
+    Ok(list(prefs.iter().map(|p| p.view()).collect(), None))
+}
+
+#[derive(Deserialize)]
+pub struct PreferenceUpdate {
+    enabled: bool,
+}
+
+impl Input for PreferenceUpdate {
+    fn shape(_: bool) -> Shape {
+        Shape::new().field("enabled", boolean().defined())
+    }
+}
+
+/// `PATCH /emails/notification-preference/{user_id}/{category_id}`.
+pub async fn update_preference(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    Path((user_id, category_id)): Path<(String, String)>,
+    body: Body,
+) -> ApiResult<Json<Value>> {
+    let b: PreferenceUpdate = body.read(&auth)?;
+    if gatehouse_core::emails::preferences::category(&category_id).is_none() {
+        return Err(Error::Status(404, "Notification category not found".into()).into());
+    }
+    let user_id = preference_owner(&core, &auth, &user_id, "manage").await?;
+    let p = core
+        .set_notification_preference(&auth.project.id, &user_id, &category_id, b.enabled)
+        .await?;
+    Ok(Json(p.view()))
+}
+
+#[derive(Deserialize)]
+pub struct UnsubscribeQuery {
+    code: Option<String>,
+}
+
+/// `GET /emails/unsubscribe-link?code=`: the link at the foot of an email that is not
+/// transactional. Opened, it turns that category off for the user.
+pub async fn unsubscribe(
+    State(core): State<Core>,
+    axum::extract::Query(q): axum::extract::Query<UnsubscribeQuery>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let Some(code) = q.code.filter(|c| c.chars().count() == 45) else {
+        return Ok((axum::http::StatusCode::BAD_REQUEST, "Invalid code").into_response());
+    };
+    let message = if core.unsubscribe(&code).await? {
+        "<p>Successfully unsubscribed from notification group</p>"
+    } else {
+        "<p>You have already unsubscribed from this notification group</p>"
+    };
+    Ok(axum::response::Html(message).into_response())
 }

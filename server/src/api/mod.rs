@@ -105,6 +105,15 @@ pub fn router(core: Core) -> Router {
             post(sign_in_codes::check_reset_code),
         )
         .route("/emails/send-email", post(emails::send))
+        .route("/emails/unsubscribe-link", get(emails::unsubscribe))
+        .route(
+            "/emails/notification-preference/{user_id}",
+            get(emails::preferences),
+        )
+        .route(
+            "/emails/notification-preference/{user_id}/{category_id}",
+            axum::routing::patch(emails::update_preference),
+        )
         .route("/emails/outbox", get(emails::outbox))
         .route(
             "/emails/outbox/{id}",

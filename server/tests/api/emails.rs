@@ -315,6 +315,7 @@ async fn with_no_smtp_server_anywhere_emails_land_in_the_dev_inbox() {
                 notification_category_id: None,
                 is_high_priority: false,
                 scheduled_at: None,
+                unsubscribe_link: None,
             },
         )
         .await
@@ -360,6 +361,7 @@ async fn the_server_wide_smtp_server_sends_for_projects_without_their_own() {
                 notification_category_id: None,
                 is_high_priority: false,
                 scheduled_at: None,
+                unsubscribe_link: None,
             },
         )
         .await
@@ -374,5 +376,117 @@ async fn the_server_wide_smtp_server_sends_for_projects_without_their_own() {
         mail.header("from").unwrap().contains("Test project"),
         "{:?}",
         mail.header("from")
+    );
+}
+
+#[tokio::test]
+async fn marketing_emails_carry_an_unsubscribe_link_that_the_outbox_honours() {
+    let app = TestApp::spawn().await;
+    let p = app.project().await;
+    let server = app.server(&p);
+    let ada = user(&app, &p, "ada@example.com").await;
+    let sink = SmtpSink::start().await;
+    use_own_smtp(&app, &p, sink.port).await;
+    let send = |category: Option<&'static str>, subject: &'static str| {
+        let (server, ada) = (server.clone(), ada.clone());
+        async move {
+            let mut body = json!({ "user_ids": [ada], "html": "<p>Hello</p>", "subject": subject });
+            if let Some(c) = category {
+                body["notification_category_name"] = json!(c);
+            }
+            server.post("/emails/send-email", body).await.ok();
+            newest(&server).await
+        }
+    };
+    let news = send(Some("Marketing"), "News one").await;
+    let text = news["text"].as_str().unwrap();
+    let at = text
+        .find("unsubscribe-link?code=")
+        .expect("an unsubscribe link")
+        + "unsubscribe-link?code=".len();
+    let code = text[at..at + 45].to_string();
+    sink.wait_for("ada@example.com", "Unsubscribe").await;
+    // Transactional emails have none.
+    let receipt = send(None, "Receipt").await;
+    assert!(!receipt["text"].as_str().unwrap().contains("unsubscribe"));
+
+    let link = format!("/api/v1/emails/unsubscribe-link?code={code}");
+    let r = app.anon().get(&link).await;
+    assert_eq!(
+        (r.status, r.text.as_str()),
+        (
+            200,
+            "<p>Successfully unsubscribed from notification group</p>"
+        )
+    );
+    let r = app.anon().get(&link).await;
+    assert_eq!(
+        r.text,
+        "<p>You have already unsubscribed from this notification group</p>"
+    );
+    assert_eq!(
+        app.anon()
+            .get("/api/v1/emails/unsubscribe-link?code=short")
+            .await
+            .status,
+        400
+    );
+
+    let prefs = server
+        .get(&format!("/emails/notification-preference/{ada}"))
+        .await
+        .ok();
+    assert_eq!(
+        prefs["items"],
+        json!([
+            { "notification_category_id": gatehouse_core::emails::TRANSACTIONAL, "notification_category_name": "Transactional", "enabled": true, "can_disable": false },
+            { "notification_category_id": gatehouse_core::emails::MARKETING, "notification_category_name": "Marketing", "enabled": false, "can_disable": true },
+        ])
+    );
+    let skipped = send(Some("Marketing"), "News two").await;
+    let skipped = outbox_until(&server, skipped["id"].as_str().unwrap(), |e| {
+        e["status"] != "queued" && e["status"] != "sending"
+    })
+    .await;
+    assert_eq!(
+        (skipped["status"].clone(), skipped["skipped_reason"].clone()),
+        (json!("skipped"), json!("USER_UNSUBSCRIBED"))
+    );
+    outbox_until(&server, receipt["id"].as_str().unwrap(), |e| {
+        e["status"] == "sent"
+    })
+    .await;
+
+    // A user manages their own preferences, nobody else's.
+    let t = app.sign_up(&p, "bob@example.com").await;
+    let bob = app.client(&p).token(t["access_token"].as_str().unwrap());
+    let path = format!(
+        "/emails/notification-preference/me/{}",
+        gatehouse_core::emails::MARKETING
+    );
+    assert_eq!(
+        bob.patch(&path, json!({ "enabled": false })).await.ok()["enabled"],
+        false
+    );
+    assert_eq!(
+        bob.get("/emails/notification-preference/me").await.ok()["items"][1]["enabled"],
+        false
+    );
+    let r = bob
+        .get(&format!("/emails/notification-preference/{ada}"))
+        .await;
+    assert_eq!(
+        (r.status, r.text.as_str()),
+        (403, "You can only view your own notification preferences")
+    );
+    let r = bob
+        .patch(
+            "/emails/notification-preference/me/00000000-0000-4000-8000-000000000000",
+            json!({ "enabled": true }),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.text.as_str()),
+        (404, "Notification category not found")
     );
 }

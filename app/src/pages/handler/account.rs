@@ -100,7 +100,7 @@ pub fn AccountPage() -> impl IntoView {
                 let old_password = user.has_password.then(|| view! {
                     <Field label="Current password" name="old_password" kind="password" autocomplete="current-password"/>
                 });
-                let (id_profile, id_password, id_sign_out) = (id.clone(), id.clone(), id);
+                let (id_profile, id_password, id_emails, id_notify, id_sign_out) = (id.clone(), id.clone(), id.clone(), id.clone(), id);
                 let password_heading = if user.has_password { "Change password" } else { "Set a password" };
                 let display_name = user.display_name.clone().unwrap_or_default();
                 let image_url = user.profile_image_url.clone().unwrap_or_default();
@@ -126,6 +126,8 @@ pub fn AccountPage() -> impl IntoView {
                             </ActionForm>
                         </section>
 
+                        <super::account_emails::AccountEmails project_id=id_emails done=done/>
+
                         <section class="mt-5 border-t border-line pt-4 [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="password-heading">
                             <h2 id="password-heading">{password_heading}</h2>
                             <ActionForm action=change_password attr:class="flex flex-col gap-4">
@@ -148,6 +150,8 @@ pub fn AccountPage() -> impl IntoView {
                             <ul class="flex flex-col gap-2 [&_small]:text-muted">{session_items}</ul>
                             <FormError message=action_error(revoke)/>
                         </section>
+
+                        <super::account_emails::AccountNotifications project_id=id_notify done=done/>
 
                         {delete_section}
 

@@ -1,6 +1,7 @@
 //! The hosted auth pages of a project, at `/handler/{project_id}/…`.
 
 mod account;
+mod account_emails;
 mod email_links;
 mod sign_in;
 mod sign_out;
