@@ -230,6 +230,7 @@ mod tests {
                 project_display_name: "Acme <Labs>",
                 user_display_name: None,
                 variables: &vars,
+                unsubscribe_link: None,
             },
         )
         .unwrap();
@@ -238,7 +239,7 @@ mod tests {
         assert!(r.html.contains("m?code=1&amp;x=&lt;y&gt;"), "{}", r.html);
         assert!(r.text.contains("https://app.test/m?code=1&x=<y>"));
         for t in &BUILT_IN {
-            render(
+            let r = render(
                 t.subject,
                 t.html,
                 t.text,
@@ -247,9 +248,14 @@ mod tests {
                     project_display_name: "P",
                     user_display_name: Some("Ada"),
                     variables: &json!({}),
+                    unsubscribe_link: Some("https://u.test/x"),
                 },
             )
             .unwrap();
+            assert!(
+                r.html.contains("https:&#x2f;&#x2f;u.test&#x2f;x")
+                    && r.text.contains("https://u.test/x")
+            );
         }
     }
 }
