@@ -170,4 +170,55 @@ describe('email flows through the dev inbox', () => {
     await adminContext.close();
     await userContext.close();
   });
+
+  test('an admin translates a template with a live preview, and a German browser gets it', async () => {
+    const adminContext = await browser.newContext();
+    const admin = await watchedPage(adminContext);
+    await admin.goto(gh.baseUrl);
+    await admin.waitForURL(/\/handler\/internal\/sign-in/);
+    await admin.click('a:has-text("Sign up")');
+    await admin.fill('input[name="email"]', 'lang-admin@example.com');
+    await admin.fill('input[name="password"]', PASSWORD);
+    await admin.click('button:has-text("Sign up")');
+    await admin.waitForURL(`${gh.baseUrl}/`);
+    await admin.fill('input[name="display_name"]', 'Sprachen');
+    await admin.click('button:has-text("Create project")');
+    await admin.waitForSelector('text=Sprachen is ready');
+    const projectId = await admin.textContent('code[data-key="project_id"]');
+
+    await admin.goto(`${gh.baseUrl}/projects/${projectId}/emails`);
+    await admin.click('a:has-text("Email Verification")');
+    await admin.waitForURL(/\/emails\/templates\//);
+    await admin.goto(`${admin.url()}?language=de`);
+    await admin.waitForSelector('body[data-hydrated="true"]');
+    await admin.waitForSelector('#preview-subject:has-text("Verify your email at Sprachen")');
+    await admin.fill('input[name="subject"]', 'Bestätige deine E-Mail bei {{ project.display_name }}');
+    await admin.waitForSelector('#preview-subject:has-text("Bestätige deine E-Mail bei Sprachen")');
+    await admin.fill('textarea[name="html"]', '<p>{% if %}</p>');
+    await admin.waitForSelector('#preview-error');
+    await admin.fill('textarea[name="html"]', '<p>Bitte bestätigen: <a href="{{ variables.emailVerificationLink }}">Bestätigen</a></p>');
+    await admin.fill('textarea[name="text"]', 'Bitte bestätigen: {{ variables.emailVerificationLink }}');
+    await admin.waitForSelector('#preview-text:has-text("Bitte bestätigen: https://app.example.com")');
+    await admin.frameLocator('iframe[title="Preview"]').locator('a:has-text("Bestätigen")').waitFor();
+    await shot(admin, 'email-template-editor');
+    await admin.click('button:has-text("Save template")');
+    await admin.waitForSelector('text=Saved.');
+
+    const user = await (await browser.newContext({ javaScriptEnabled: false, locale: 'de-DE' })).newPage();
+    await user.goto(`${gh.baseUrl}/handler/${projectId}/sign-up`);
+    await user.fill('input[name="email"]', 'jonas@example.com');
+    await user.fill('input[name="password"]', PASSWORD);
+    await user.click('button:has-text("Sign up")');
+    await user.waitForURL(/account-settings/);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      await admin.goto(`${gh.baseUrl}/projects/${projectId}/emails`);
+      if (await admin.locator('tbody tr', { hasText: 'Bestätige deine E-Mail bei Sprachen' }).count()) break;
+      assert.ok(Date.now() < deadline, 'the German verification email');
+      await admin.waitForTimeout(100);
+    }
+    assert.equal(await user.inputValue('input[name="language"]'), 'de-DE');
+    assert.deepEqual(admin.problems, []);
+    await adminContext.close();
+  });
 });

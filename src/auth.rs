@@ -94,6 +94,9 @@ pub struct PasswordSignUp {
     /// Where the verification email links to (the project must trust it); none: no email.
     #[serde(default)]
     pub verification_callback_url: Option<String>,
+    /// The language of the person's browser (hosted sign-up); not read from request bodies.
+    #[serde(skip)]
+    pub language: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -390,6 +393,7 @@ impl Core {
             None => {
                 let n = NewUser {
                     email: Some(email.clone()),
+                    language: input.language.clone(),
                     auth_enabled: true,
                     password_hash: Some(hash),
                     ..NewUser::default()

@@ -49,6 +49,7 @@ impl Core {
             email: email.into(),
             password: password.into(),
             verification_callback_url: None,
+            language: None,
         };
         let tokens = self
             .password_sign_up_as(&internal, None, input, true)
@@ -126,6 +127,7 @@ impl Core {
             email: email.into(),
             password: password.into(),
             verification_callback_url: None,
+            language: None,
         };
         // Signing up first: a refused password leaves the link working for another try.
         let tokens = self

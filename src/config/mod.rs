@@ -177,6 +177,27 @@ fn check_rendered(c: &ProjectConfig) -> Result<()> {
             }
         }
     }
+    if let Some(Value::Object(templates)) = tree.pointer("/emails/templates") {
+        for (id, t) in templates {
+            let mut parts = vec![(format!("emails.templates.{id}"), t)];
+            if let Some(Value::Object(tr)) = t.get("translations") {
+                parts.extend(
+                    tr.iter()
+                        .map(|(l, v)| (format!("emails.templates.{id}.translations.{l}"), v)),
+                );
+            }
+            for (at, part) in parts {
+                for name in ["subject", "html", "text"] {
+                    if let Some(e) = part[name]
+                        .as_str()
+                        .and_then(crate::emails::templates::syntax_error)
+                    {
+                        return bad(format!("{at}.{name} is not a valid template: {e}"));
+                    }
+                }
+            }
+        }
+    }
     if let Some(url) = &c.after_sign_in_url {
         if !crate::projects::is_trusted_redirect(c, url) {
             return bad(format!(

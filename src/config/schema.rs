@@ -316,6 +316,23 @@ pub(crate) static SCHEMA: LazyLock<Field> = LazyLock::new(|| {
             ("themeId", string()),
         ])
     };
+    // Gatehouse's templates are minijinja: a subject, an HTML body and a text body, and the same
+    // per language (`translations.<language>`), beside Stack's fields.
+    let parts = || {
+        vec![
+            ("subject", string()),
+            ("html", string()),
+            ("text", string()),
+        ]
+    };
+    let mut template_fields = vec![
+        ("displayName", string().default(json!("Unnamed Template"))),
+        ("tsxSource", string()),
+        ("themeId", string()),
+    ];
+    template_fields.extend(parts());
+    template_fields.push(("translations", record(UserId, object(parts()))));
+    let template = object(template_fields);
     let mut price_fields: Vec<(&'static str, Field)> =
         ["USD", "EUR", "GBP", "JPY", "INR", "AUD", "CAD"]
             .map(|c| (c, string()))
@@ -500,7 +517,7 @@ pub(crate) static SCHEMA: LazyLock<Field> = LazyLock::new(|| {
                 ),
                 (
                     "templates",
-                    record(Uuid, named("Unnamed Template")).preset(
+                    record(Uuid, template).preset(
                         EMAIL_TEMPLATES
                             .iter()
                             .map(|(id, name)| (*id, json!({ "displayName": name })))

@@ -270,7 +270,7 @@ pub async fn queue_email(
     project: &Project,
     mut new: NewEmail,
 ) -> Result<Email> {
-    let (to_addresses, user_name) = resolve(tx, project, &new.to).await?;
+    let reader = resolve(tx, project, &new.to).await?;
     // Emails a user may turn off carry a link that does.
     let category = new
         .notification_category_id
@@ -285,8 +285,8 @@ pub async fn queue_email(
             new.unsubscribe_link = Some(link);
         }
     }
-    let (template_id, source, rendered, variables) =
-        render_content(project, &new, user_name.as_deref())?;
+    let (template_id, source, rendered, variables) = render_content(project, &new, &reader)?;
+    let to_addresses = reader.addresses;
     let now = now_ms();
     let scheduled_at = new.scheduled_at.unwrap_or(now).max(now);
     let category = new
@@ -379,52 +379,65 @@ async fn enqueue_send(tx: &mut Transaction<'_, Any>, email: &Email) -> Result<()
 }
 
 /// The addresses a recipient stands for, and the user's display name for the template.
+/// Who an email reaches: the addresses, and the user's name and language (for the template).
+struct Reader {
+    addresses: Vec<String>,
+    name: Option<String>,
+    language: Option<String>,
+}
+
 async fn resolve(
     tx: &mut Transaction<'_, Any>,
     project: &Project,
     to: &Recipient,
-) -> Result<(Vec<String>, Option<String>)> {
+) -> Result<Reader> {
     let Some(user_id) = to.user_id() else {
-        if let Recipient::CustomEmails { emails } = to {
-            return Ok((emails.clone(), None));
-        }
-        return Ok((vec![], None));
+        let addresses = match to {
+            Recipient::CustomEmails { emails } => emails.clone(),
+            _ => vec![],
+        };
+        return Ok(Reader {
+            addresses,
+            name: None,
+            language: None,
+        });
     };
-    let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT primary_email, display_name FROM users WHERE project_id = $1 AND id = $2",
+    let row: Option<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT primary_email, display_name, language FROM users WHERE project_id = $1 AND id = $2",
     )
     .bind(&project.id)
     .bind(user_id)
     .fetch_optional(&mut **tx)
     .await?;
-    let (primary, name) = row.ok_or_else(|| Error::UserIdDoesNotExist(user_id.into()))?;
+    let (primary, name, language) = row.ok_or_else(|| Error::UserIdDoesNotExist(user_id.into()))?;
     let addresses = match to {
         Recipient::UserCustomEmails { emails, .. } => emails.clone(),
         _ => primary.into_iter().collect(),
     };
-    Ok((addresses, name))
+    Ok(Reader {
+        addresses,
+        name,
+        language,
+    })
 }
 
 fn render_content(
     project: &Project,
     new: &NewEmail,
-    user_name: Option<&str>,
+    reader: &Reader,
 ) -> Result<(Option<String>, String, templates::Rendered, Value)> {
     // HTML given as is is taken literally (a `{{` in it is text, not a variable).
     let literal = |s: &str| format!("{{% raw %}}{}{{% endraw %}}", s.replace("{% endraw %}", ""));
     let (template_id, subject, html, text, variables) = match &new.content {
         Content::Template { id, variables } => {
-            let t = templates::built_in(id).ok_or_else(|| {
-                Error::Status(400, "No template found with given template_id".into())
-            })?;
-            let subject = new.subject.clone().unwrap_or_else(|| t.subject.to_string());
-            (
-                Some(id.clone()),
-                subject,
-                t.html.to_string(),
-                t.text.to_string(),
-                variables.clone(),
-            )
+            let t = template_for(project, id, reader.language.as_deref())?;
+            let subject = new.subject.clone().unwrap_or(t.subject);
+            let text = if t.text.is_empty() {
+                html_to_text(&t.html)
+            } else {
+                t.text
+            };
+            (Some(id.clone()), subject, t.html, text, variables.clone())
         }
         Content::Html { html } => (
             None,
@@ -447,7 +460,7 @@ fn render_content(
         theme.as_deref(),
         &templates::Scope {
             project_display_name: &project.display_name,
-            user_display_name: user_name,
+            user_display_name: reader.name.as_deref(),
             variables: &variables,
             unsubscribe_link: new.unsubscribe_link.as_deref(),
         },
@@ -457,6 +470,59 @@ fn render_content(
         Content::Template { .. } => html,
     };
     Ok((template_id, source, rendered, variables))
+}
+
+/// A template's sources: the project's own edits (in its config, `emails.templates.<id>`),
+/// in the reader's language where a translation has the part, else the built-in text.
+pub fn template_for(
+    project: &Project,
+    id: &str,
+    language: Option<&str>,
+) -> Result<templates::Sources> {
+    let entry = &project.config.tree["emails"]["templates"][id];
+    let built_in = templates::built_in(id);
+    if entry.is_null() && built_in.is_none() {
+        return Err(Error::Status(
+            400,
+            "No template found with given template_id".into(),
+        ));
+    }
+    let translation = language.and_then(|l| {
+        let t = &entry["translations"];
+        // `pt-BR` reads `pt-BR`, else `pt`.
+        t.get(l).or_else(|| t.get(l.split('-').next()?))
+    });
+    let part = |name: &str, fallback: Option<&str>| -> Option<String> {
+        translation
+            .and_then(|t| t[name].as_str())
+            .or_else(|| entry[name].as_str())
+            .or(fallback)
+            .map(str::to_string)
+    };
+    let html = part("html", built_in.map(|t| t.html)).ok_or_else(|| {
+        Error::Status(
+            400,
+            format!("The template {id} has no HTML body yet (emails.templates.{id}.html)."),
+        )
+    })?;
+    // A text body belongs with its HTML: HTML written without one gets a text made from it.
+    let text = [translation, Some(entry)]
+        .into_iter()
+        .flatten()
+        .find_map(
+            |level| match (level["text"].as_str(), level["html"].as_str()) {
+                (Some(t), _) => Some(t.to_string()),
+                (None, Some(_)) => Some(String::new()),
+                _ => None,
+            },
+        )
+        .or_else(|| built_in.map(|t| t.text.to_string()))
+        .unwrap_or_default();
+    Ok(templates::Sources {
+        subject: part("subject", built_in.map(|t| t.subject)).unwrap_or_default(),
+        text,
+        html,
+    })
 }
 
 /// A plain-text fallback for HTML given as is: tags dropped, links kept beside their text.
@@ -756,8 +822,9 @@ impl Core {
                         .and_then(|l| l.as_str())
                         .map(str::to_string),
                 };
-                let (addresses, name) = resolve(&mut tx, project, &new.to).await?;
-                let (_, _, rendered, variables) = render_content(project, &new, name.as_deref())?;
+                let reader = resolve(&mut tx, project, &new.to).await?;
+                let (_, _, rendered, variables) = render_content(project, &new, &reader)?;
+                let addresses = reader.addresses;
                 e.to = new.to;
                 e.to_addresses = addresses;
                 e.theme_id = new.theme_id;

@@ -128,6 +128,14 @@ pub fn built_in(id: &str) -> Option<&'static Template> {
     BUILT_IN.iter().find(|t| t.id == id)
 }
 
+/// A template's three parts as sources (see [`super::template_for`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sources {
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
 /// An email's rendered parts.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Rendered {
@@ -203,6 +211,14 @@ pub fn render(
         html,
         text,
     })
+}
+
+/// Why `source` is not a template (its line and the problem), if it is not.
+pub fn syntax_error(source: &str) -> Option<String> {
+    let mut env = Environment::new();
+    env.add_template_owned("t".to_string(), source.to_string())
+        .err()
+        .map(|e| e.to_string())
 }
 
 fn template_error(e: minijinja::Error) -> Error {

@@ -46,6 +46,8 @@ pub struct User {
     pub team_client_read_only_metadata: Option<String>,
     pub team_server_metadata: Option<String>,
     pub team_created_at: Option<i64>,
+    /// The language emails to them are written in, when a template has it (`de`, `pt-BR`).
+    pub language: Option<String>,
     /// The project requires a verified email (`onboarding.requireEmailVerification`); not a
     /// column: set by the core as it loads users (see [`Core::apply_project_rules`]).
     pub email_verification_required: bool,
@@ -54,7 +56,7 @@ pub struct User {
 pub(crate) const USER_SELECT: &str = "SELECT u.id, u.project_id, u.primary_email, u.primary_email_verified, \
     u.primary_email_auth_enabled, u.display_name, u.profile_image_url, u.password_hash, u.client_metadata, \
     u.client_read_only_metadata, u.server_metadata, u.selected_team_id, u.is_anonymous, u.restricted_by_admin, \
-    u.restricted_by_admin_reason, u.restricted_by_admin_private_details, u.signed_up_at, u.last_active_at, \
+    u.restricted_by_admin_reason, u.restricted_by_admin_private_details, u.signed_up_at, u.last_active_at, u.language, \
     t.display_name AS team_display_name, t.profile_image_url AS team_profile_image_url, \
     t.client_metadata AS team_client_metadata, t.client_read_only_metadata AS team_client_read_only_metadata, \
     t.server_metadata AS team_server_metadata, t.created_at AS team_created_at \
@@ -88,6 +90,7 @@ impl sqlx::FromRow<'_, AnyRow> for User {
             team_client_read_only_metadata: r.try_get("team_client_read_only_metadata")?,
             team_server_metadata: r.try_get("team_server_metadata")?,
             team_created_at: r.try_get("team_created_at")?,
+            language: r.try_get("language")?,
             email_verification_required: false,
         })
     }
@@ -137,6 +140,7 @@ impl User {
         let mut v = self.client_view();
         v["selected_team"] = self.team_view(true);
         v["primary_email_auth_enabled"] = json!(self.primary_email_auth_enabled);
+        v["language"] = json!(self.language);
         v["server_metadata"] = json_or_null(&self.server_metadata);
         v["last_active_at_millis"] = json!(self.last_active_at);
         v["restricted_by_admin_private_details"] = json!(self.restricted_by_admin_private_details);
@@ -353,6 +357,9 @@ pub struct UserUpdate {
     pub selected_team_id: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     pub primary_email: Option<Option<String>>,
+    /// Gatehouse's own: the language of the user's emails.
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub language: Option<Option<String>>,
     // Server access only, from here on.
     #[serde(default, deserialize_with = "patch::nullable")]
     pub client_read_only_metadata: Option<Option<Value>>,
@@ -376,8 +383,9 @@ pub struct UserUpdate {
 impl Input for UserUpdate {
     /// Stack's update schema: for client access only what the user owns.
     fn shape(server: bool) -> Shape {
-        let shape =
-            user_fields(Shape::new(), server).field("selected_team_id", string().uuid().nullable());
+        let shape = user_fields(Shape::new(), server)
+            .field("selected_team_id", string().uuid().nullable())
+            .field("language", string().nullable().custom(language_rule));
         if server {
             shape
                 .field("is_anonymous", boolean().one_of(&[Value::Bool(false)]))
@@ -508,6 +516,7 @@ impl Core {
             restricted_by_admin: restricted,
             restricted_by_admin_reason: input.restricted_by_admin_reason,
             restricted_by_admin_private_details: input.restricted_by_admin_private_details,
+            language: None,
         };
         let mut tx = self.db.begin().await?;
         let id = insert_user(&mut tx, project, &new).await?;
@@ -531,6 +540,18 @@ impl Core {
         }
         input.not_yet.check()?;
         let mut u = user.clone();
+        if let Some(language) = input.language {
+            let language = language
+                .map(|l| l.trim().to_string())
+                .filter(|l| !l.is_empty());
+            if let Some(bad) = language
+                .as_ref()
+                .and_then(|l| language_rule("body.language", &json!(l)))
+            {
+                return Err(crate::validation::invalid(bad));
+            }
+            u.language = language;
+        }
         if let Some(name) = input.display_name {
             check_display_name(&name)?;
             u.display_name = name;
@@ -674,6 +695,7 @@ pub(crate) struct NewUser {
     pub restricted_by_admin: bool,
     pub restricted_by_admin_reason: Option<String>,
     pub restricted_by_admin_private_details: Option<String>,
+    pub language: Option<String>,
 }
 
 /// Inserts a user (and their personal team when the project creates one on sign-up).
@@ -687,8 +709,8 @@ pub(crate) async fn insert_user(
     let res = sqlx::query(
         "INSERT INTO users (id, project_id, primary_email, primary_email_verified, primary_email_auth_enabled, display_name, \
          profile_image_url, password_hash, client_metadata, client_read_only_metadata, server_metadata, selected_team_id, \
-         is_anonymous, restricted_by_admin, restricted_by_admin_reason, restricted_by_admin_private_details, signed_up_at, last_active_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12, $13, $14, $15, $16, $16)",
+         is_anonymous, restricted_by_admin, restricted_by_admin_reason, restricted_by_admin_private_details, signed_up_at, last_active_at, language) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12, $13, $14, $15, $16, $16, $17)",
     )
     .bind(&id)
     .bind(&project.id)
@@ -706,6 +728,7 @@ pub(crate) async fn insert_user(
     .bind(&n.restricted_by_admin_reason)
     .bind(&n.restricted_by_admin_private_details)
     .bind(now)
+    .bind(&n.language)
     .execute(&mut **tx)
     .await;
     match res {
@@ -739,7 +762,7 @@ pub(crate) async fn write_user(tx: &mut Transaction<'_, Any>, u: &User) -> Resul
         "UPDATE users SET primary_email = $2, primary_email_verified = $3, primary_email_auth_enabled = $4, display_name = $5, \
          profile_image_url = $6, password_hash = $7, client_metadata = $8, client_read_only_metadata = $9, server_metadata = $10, \
          selected_team_id = $11, is_anonymous = $12, restricted_by_admin = $13, restricted_by_admin_reason = $14, \
-         restricted_by_admin_private_details = $15 WHERE id = $1",
+         restricted_by_admin_private_details = $15, language = $16 WHERE id = $1",
     )
     .bind(&u.id)
     .bind(&u.primary_email)
@@ -756,6 +779,7 @@ pub(crate) async fn write_user(tx: &mut Transaction<'_, Any>, u: &User) -> Resul
     .bind(u.restricted_by_admin as i64)
     .bind(&u.restricted_by_admin_reason)
     .bind(&u.restricted_by_admin_private_details)
+    .bind(&u.language)
     .execute(&mut **tx)
     .await;
     match res {
@@ -776,4 +800,11 @@ pub(crate) async fn write_user(tx: &mut Transaction<'_, Any>, u: &User) -> Resul
         u.primary_email_auth_enabled,
     )
     .await
+}
+
+/// A language tag: letters, digits and hyphens (`de`, `pt-BR`), at most 35 characters.
+fn language_rule(at: &str, v: &serde_json::Value) -> Option<String> {
+    let s = v.as_str()?;
+    let ok = s.len() <= 35 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    (!ok).then(|| format!("{at} must be a language tag such as de or pt-BR"))
 }

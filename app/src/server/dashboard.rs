@@ -645,3 +645,193 @@ pub async fn load_email(
         errors,
     })
 }
+
+/// The project's email templates, for the Emails room.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TemplateRow {
+    pub id: String,
+    pub name: String,
+    /// Changed from the built-in text.
+    pub edited: bool,
+    /// Languages it has a translation in.
+    pub languages: Vec<String>,
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn load_email_templates(project_id: String) -> Result<Vec<TemplateRow>, ServerFnError> {
+    let project = ssr::administered_project(&project_id).await?;
+    let templates = project.config.tree["emails"]["templates"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    Ok(templates
+        .into_iter()
+        .map(|(id, t)| TemplateRow {
+            name: t["displayName"]
+                .as_str()
+                .unwrap_or("Unnamed Template")
+                .to_string(),
+            edited: ["subject", "html", "text"]
+                .iter()
+                .any(|p| t[*p].is_string()),
+            languages: t["translations"]
+                .as_object()
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default(),
+            id,
+        })
+        .collect())
+}
+
+/// One template as the editor shows it, in the default texts or a language.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TemplateEditor {
+    pub project_id: String,
+    pub project_name: String,
+    pub id: String,
+    pub name: String,
+    /// Empty: the default texts.
+    pub language: String,
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn load_email_template(
+    project_id: String,
+    template_id: String,
+    language: String,
+) -> Result<TemplateEditor, ServerFnError> {
+    let project = ssr::administered_project(&project_id).await?;
+    let language = language.trim().to_string();
+    let sources = gatehouse_core::emails::template_for(
+        &project,
+        &template_id,
+        (!language.is_empty()).then_some(language.as_str()),
+    )
+    .map_err(ssr::shown)?;
+    let name = project.config.tree["emails"]["templates"][&template_id]["displayName"]
+        .as_str()
+        .unwrap_or("Template")
+        .to_string();
+    Ok(TemplateEditor {
+        project_id: project.id.clone(),
+        project_name: project.display_name.clone(),
+        id: template_id,
+        name,
+        language,
+        subject: sources.subject,
+        html: sources.html,
+        text: sources.text,
+    })
+}
+
+/// A template rendered with example values, as it would look in the project's theme.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TemplatePreview {
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+    /// Why it cannot be rendered, if it cannot.
+    pub error: Option<String>,
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn preview_email_template(
+    project_id: String,
+    subject: String,
+    html: String,
+    text: String,
+) -> Result<TemplatePreview, ServerFnError> {
+    use gatehouse_core::emails::templates;
+    let project = ssr::administered_project(&project_id).await?;
+    let example = "https://app.example.com/handler/link?code=example";
+    let variables = serde_json::json!({
+        "otp": "K4Q9ZT", "magicLink": example, "emailVerificationLink": example, "passwordResetLink": example,
+        "teamDisplayName": "Acme Team", "teamInvitationLink": example, "signInInvitationLink": example,
+        "productName": "Pro plan", "amount": "$9.00", "receiptLink": example, "invoiceUrl": example,
+        "failureReason": "the card was declined",
+    });
+    let theme = project.config.tree["emails"]["selectedThemeId"]
+        .as_str()
+        .map(str::to_string);
+    let rendered = templates::render(
+        &subject,
+        &html,
+        &text,
+        theme.as_deref(),
+        &templates::Scope {
+            project_display_name: &project.display_name,
+            user_display_name: Some("Ada Lovelace"),
+            variables: &variables,
+            unsubscribe_link: None,
+        },
+    );
+    Ok(match rendered {
+        Ok(r) => TemplatePreview {
+            subject: r.subject,
+            html: r.html,
+            text: r.text,
+            error: None,
+        },
+        Err(e) => TemplatePreview {
+            subject: String::new(),
+            html: String::new(),
+            text: String::new(),
+            error: Some(e.message()),
+        },
+    })
+}
+
+/// Saves a template's texts: the default ones, or a language's (`language` a tag like `de`).
+#[server(prefix = "/_sfn")]
+pub async fn save_email_template(
+    project_id: String,
+    template_id: String,
+    language: String,
+    subject: String,
+    html: String,
+    text: String,
+) -> Result<(), ServerFnError> {
+    let project = ssr::administered_project(&project_id).await?;
+    let language = language.trim().to_string();
+    let parts = serde_json::json!({ "subject": subject, "html": html, "text": text });
+    let key = if language.is_empty() {
+        format!("emails.templates.{template_id}")
+    } else {
+        format!("emails.templates.{template_id}.translations.{language}")
+    };
+    let over = if language.is_empty() {
+        // Into the existing entry, keeping its name and translations.
+        serde_json::json!({
+            format!("{key}.subject"): subject,
+            format!("{key}.html"): html,
+            format!("{key}.text"): text,
+        })
+    } else {
+        serde_json::json!({ key: parts })
+    };
+    ssr::core()
+        .patch_config_override(
+            &project.id,
+            gatehouse_core::config::Level::Environment,
+            &over.to_string(),
+        )
+        .await
+        .map_err(ssr::shown)?;
+    let lang = if language.is_empty() {
+        String::new()
+    } else {
+        format!("?language={language}&saved=1")
+    };
+    leptos_axum::redirect(&format!(
+        "/projects/{project_id}/emails/templates/{template_id}{}",
+        if lang.is_empty() {
+            "?saved=1".to_string()
+        } else {
+            lang
+        }
+    ));
+    Ok(())
+}

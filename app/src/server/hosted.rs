@@ -28,6 +28,8 @@ pub struct Me {
     pub profile_image_url: Option<String>,
     pub has_password: bool,
     pub can_delete_account: bool,
+    /// The language of their emails (a tag like `de`); empty: the project's default texts.
+    pub language: String,
 }
 
 /// One of the signed-in user's sessions.
@@ -90,6 +92,7 @@ pub async fn sign_up(
             ssr::core().public_url,
             project.id
         )),
+        language: ssr::request_language(),
     };
     let tokens = ssr::core()
         .password_sign_up(&project, None, input)
@@ -118,6 +121,7 @@ pub async fn current_user(project_id: String) -> Result<Option<Me>, ServerFnErro
     let project = ssr::project(&project_id).await?;
     Ok(ssr::page_user(&project_id).await?.map(|(_, u)| Me {
         has_password: u.password_hash.is_some(),
+        language: u.language.clone().unwrap_or_default(),
         email: u.primary_email,
         display_name: u.display_name,
         profile_image_url: u.profile_image_url,
@@ -213,12 +217,14 @@ pub async fn update_profile(
     project_id: String,
     display_name: String,
     profile_image_url: String,
+    language: Option<String>,
 ) -> Result<(), ServerFnError> {
     let project = ssr::project(&project_id).await?;
     let (_, user) = ssr::signed_in(&project_id).await?;
     let update = gatehouse_core::users::UserUpdate {
         display_name: Some(ssr::non_empty(display_name)),
         profile_image_url: Some(ssr::non_empty(profile_image_url)),
+        language: language.map(ssr::non_empty),
         ..Default::default()
     };
     ssr::core()

@@ -140,6 +140,22 @@ mod ssr {
         ServerFnError::new(e.message())
     }
 
+    /// The browser's first language (`Accept-Language`), as a tag such as `de` or `pt-BR`.
+    pub fn request_language() -> Option<String> {
+        let parts = use_context::<http::request::Parts>()?;
+        let header = parts
+            .headers
+            .get(http::header::ACCEPT_LANGUAGE)?
+            .to_str()
+            .ok()?;
+        let first = header.split(',').next()?.split(';').next()?.trim();
+        let ok = !first.is_empty()
+            && first != "*"
+            && first.len() <= 35
+            && first.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        ok.then(|| first.to_string())
+    }
+
     pub async fn project(id: &str) -> Result<Project, ServerFnError> {
         core()
             .project_cached(id)

@@ -490,3 +490,99 @@ async fn marketing_emails_carry_an_unsubscribe_link_that_the_outbox_honours() {
         (404, "Notification category not found")
     );
 }
+
+#[tokio::test]
+async fn templates_are_edited_in_the_config_and_read_in_the_users_language() {
+    let app = TestApp::spawn().await;
+    let p = app.project().await;
+    let server = app.server(&p);
+    let reset = templates::PASSWORD_RESET;
+    let patch = |over: Value| {
+        let admin = app.admin(&p);
+        async move {
+            admin
+                .patch(
+                    "/internal/config/override/environment",
+                    json!({ "config_override_string": over.to_string() }),
+                )
+                .await
+        }
+    };
+    patch(json!({
+        format!("emails.templates.{reset}.subject"): "New password for {{ project.display_name }}",
+        format!("emails.templates.{reset}.translations.de"): {
+            "subject": "Neues Passwort für {{ project.display_name }}",
+            "html": "<p>Hier entlang: <a href=\"{{ variables.passwordResetLink }}\">neues Passwort</a></p>",
+        },
+    }))
+    .await
+    .ok();
+    let r = patch(json!({ format!("emails.templates.{reset}.html"): "<p>{% if %}</p>" })).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(
+        r.text.starts_with(&format!(
+            "emails.templates.{reset}.html is not a valid template:"
+        )),
+        "{}",
+        r.text
+    );
+
+    let ada = user(&app, &p, "ada@example.com").await;
+    user(&app, &p, "bob@example.com").await;
+    let german = server
+        .patch(&format!("/users/{ada}"), json!({ "language": "de-AT" }))
+        .await
+        .ok();
+    assert_eq!(german["language"], "de-AT");
+    server
+        .patch(
+            &format!("/users/{ada}"),
+            json!({ "language": "not a tag!" }),
+        )
+        .await
+        .schema_error(
+            "PATCH",
+            &format!("/users/{ada}"),
+            &["body.language must be a language tag such as de or pt-BR"],
+        );
+    for email in ["ada@example.com", "bob@example.com"] {
+        app.client(&p)
+            .post(
+                "/auth/password/send-reset-code",
+                json!({ "email": email, "callback_url": "http://localhost:3000/reset" }),
+            )
+            .await
+            .ok();
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let items = loop {
+        let items = server.get("/emails/outbox").await.ok()["items"]
+            .as_array()
+            .unwrap()
+            .clone();
+        if items.len() == 2 {
+            break items;
+        }
+        assert!(Instant::now() < deadline, "two reset emails");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let to = |m: &Value| m["to"]["emails"][0].as_str().unwrap().to_string();
+    let ada_mail = items.iter().find(|m| to(m) == "ada@example.com").unwrap();
+    let bob_mail = items.iter().find(|m| to(m) == "bob@example.com").unwrap();
+    // `de-AT` reads the `de` translation; its text body falls back to one made from its HTML.
+    assert_eq!(ada_mail["subject"], "Neues Passwort für Test project");
+    assert!(ada_mail["html"]
+        .as_str()
+        .unwrap()
+        .contains("neues Passwort"));
+    assert!(
+        ada_mail["text"].as_str().unwrap().contains("Hier entlang"),
+        "{}",
+        ada_mail["text"]
+    );
+    assert_eq!(bob_mail["subject"], "New password for Test project");
+    assert!(bob_mail["html"]
+        .as_str()
+        .unwrap()
+        .contains("Choose a new password"));
+}

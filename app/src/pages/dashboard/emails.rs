@@ -3,7 +3,10 @@ use leptos_router::hooks::use_params_map;
 
 use super::{DashboardError, ProjectShell};
 use crate::components::format_utc;
-use crate::server::{load_email, load_project_emails};
+use crate::server::{
+    load_email, load_email_template, load_email_templates, load_project_emails,
+    preview_email_template, SaveEmailTemplate,
+};
 
 const PANEL: &str = "panel rounded-xl border border-line bg-card px-6 py-5 [&_h1]:mb-2 [&_h1]:text-xl [&_h1]:font-bold [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold";
 const TABLE: &str = "w-full border-collapse text-sm [&_th]:border-b [&_th]:border-line [&_th]:p-2 [&_th]:text-left [&_th]:font-semibold [&_th]:text-muted [&_td]:border-b [&_td]:border-line [&_td]:p-2 [&_td]:[overflow-wrap:anywhere]";
@@ -15,6 +18,7 @@ pub fn EmailsPage() -> impl IntoView {
     let params = use_params_map();
     let project_id = Memo::new(move |_| params.read().get("project_id").unwrap_or_default());
     let emails = Resource::new(move || project_id.get(), load_project_emails);
+    let templates = Resource::new(move || project_id.get(), load_email_templates);
     view! {
         <Suspense fallback=|| view! { <p class="py-16 text-center text-muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -23,6 +27,17 @@ pub fn EmailsPage() -> impl IntoView {
                     Err(err) => return view! { <DashboardError error=err/> }.into_any(),
                 };
                 let id = e.id.clone();
+                let template_rows = templates.await.unwrap_or_default().into_iter().map(|t| {
+                    let href = format!("/projects/{id}/emails/templates/{}", t.id);
+                    let languages = if t.languages.is_empty() { "—".to_string() } else { t.languages.join(", ") };
+                    view! {
+                        <tr>
+                            <td><a href=href>{t.name}</a></td>
+                            <td>{if t.edited { "Edited" } else { "Built-in" }}</td>
+                            <td>{languages}</td>
+                        </tr>
+                    }
+                }).collect_view();
                 let heading = if e.delivery.is_none() { "Dev inbox" } else { "Emails" };
                 let note = match &e.delivery {
                     None => "No SMTP server is configured, so emails are not sent: they are kept here instead. Open one to read it and follow its links. Set the project's email server in its configuration (emails.server), or GATEHOUSE_SMTP_URL for the whole server, to send them.".to_string(),
@@ -48,6 +63,14 @@ pub fn EmailsPage() -> impl IntoView {
                             <table class=TABLE>
                                 <thead><tr><th>"Subject"</th><th>"To"</th><th>"Status"</th><th>"Created"</th></tr></thead>
                                 <tbody>{rows}</tbody>
+                            </table>
+                        </section>
+                        <section class=PANEL aria-labelledby="templates-heading">
+                            <h2 id="templates-heading">"Templates"</h2>
+                            <p class="mb-3 text-sm text-muted">"The texts of the emails the project sends. Edit one to change its subject and bodies, or to add a language."</p>
+                            <table class=TABLE>
+                                <thead><tr><th>"Template"</th><th>"Text"</th><th>"Languages"</th></tr></thead>
+                                <tbody>{template_rows}</tbody>
                             </table>
                         </section>
                     </ProjectShell>
@@ -111,6 +134,99 @@ pub fn EmailPage() -> impl IntoView {
                             <iframe title="The email as HTML" sandbox="allow-popups allow-popups-to-escape-sandbox" srcdoc=srcdoc class="mb-4 h-96 w-full rounded-lg border border-line bg-white"></iframe>
                             <h2>"As text"</h2>
                             <pre class="overflow-x-auto whitespace-pre-wrap text-sm" id="email-text">{e.text}</pre>
+                        </section>
+                    </ProjectShell>
+                }.into_any()
+            })}
+        </Suspense>
+    }
+}
+
+/// A template's editor: subject, HTML and text, per language, with a preview that follows the
+/// typing (example values fill the variables).
+#[component]
+pub fn EmailTemplatePage() -> impl IntoView {
+    let params = use_params_map();
+    let query = leptos_router::hooks::use_query_map();
+    let key = Memo::new(move |_| {
+        let p = params.read();
+        (
+            p.get("project_id").unwrap_or_default(),
+            p.get("template_id").unwrap_or_default(),
+            query.read().get("language").unwrap_or_default(),
+        )
+    });
+    let saved = Memo::new(move |_| query.read().get("saved").is_some());
+    let editor = Resource::new(move || key.get(), |(p, t, l)| load_email_template(p, t, l));
+    let save = ServerAction::<SaveEmailTemplate>::new();
+    let error = crate::components::action_error(save);
+    view! {
+        <Suspense fallback=|| view! { <p class="py-16 text-center text-muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let t = match editor.await {
+                    Ok(t) => t,
+                    Err(err) => return view! { <DashboardError error=err/> }.into_any(),
+                };
+                let (subject, html, text) = (RwSignal::new(t.subject.clone()), RwSignal::new(t.html.clone()), RwSignal::new(t.text.clone()));
+                let pid = t.project_id.clone();
+                let preview = Resource::new(
+                    move || (pid.clone(), subject.get(), html.get(), text.get()),
+                    |(p, s, h, x)| preview_email_template(p, s, h, x),
+                );
+                let back = format!("/projects/{}/emails", t.project_id);
+                let title = if t.language.is_empty() { t.name.clone() } else { format!("{} ({})", t.name, t.language) };
+                view! {
+                    <ProjectShell project_id=t.project_id.clone() project_name=t.project_name.clone() active="emails">
+                        <section class=PANEL aria-labelledby="template-heading">
+                            <p class="mb-2 text-sm"><a href=back>"← Emails"</a></p>
+                            <h1 id="template-heading">{title}</h1>
+                            <p class="mb-3 text-sm text-muted">
+                                "Write variables as "<code>"{{ variables.otp }}"</code>", "<code>"{{ project.display_name }}"</code>" and "<code>"{{ user.display_name }}"</code>"; "<code>"{% if … %}…{% endif %}"</code>" works too. Values are escaped in the HTML. To write a language's version, open this page with "<code>"?language=de"</code>" (any language tag); users get the version of their language, else the default."
+                            </p>
+                            <ActionForm action=save attr:class="flex flex-col gap-3">
+                                <input type="hidden" name="project_id" value=t.project_id.clone()/>
+                                <input type="hidden" name="template_id" value=t.id.clone()/>
+                                <label class="flex flex-col gap-1 text-sm" for="template-language">
+                                    <span class="font-semibold">"Language (empty: the default texts)"</span>
+                                    <input id="template-language" name="language" value=t.language.clone() class="max-w-xs rounded-lg border border-line bg-page px-2.5 py-1.5"/>
+                                </label>
+                                <label class="flex flex-col gap-1 text-sm" for="template-subject">
+                                    <span class="font-semibold">"Subject"</span>
+                                    <input id="template-subject" name="subject" prop:value=move || subject.get() on:input=move |ev| subject.set(event_target_value(&ev))
+                                        class="rounded-lg border border-line bg-page px-2.5 py-1.5 font-mono text-xs"/>
+                                </label>
+                                <label class="flex flex-col gap-1 text-sm" for="template-html">
+                                    <span class="font-semibold">"HTML body (inside the theme)"</span>
+                                    <textarea id="template-html" name="html" rows="10" spellcheck="false" on:input=move |ev| html.set(event_target_value(&ev))
+                                        class="rounded-lg border border-line bg-page px-2.5 py-1.5 font-mono text-xs">{t.html.clone()}</textarea>
+                                </label>
+                                <label class="flex flex-col gap-1 text-sm" for="template-text">
+                                    <span class="font-semibold">"Text body"</span>
+                                    <textarea id="template-text" name="text" rows="6" spellcheck="false" on:input=move |ev| text.set(event_target_value(&ev))
+                                        class="rounded-lg border border-line bg-page px-2.5 py-1.5 font-mono text-xs">{t.text.clone()}</textarea>
+                                </label>
+                                <crate::components::FormError message=error/>
+                                {move || saved.get().then(|| view! { <p class="m-0 text-sm text-muted" role="status">"Saved."</p> })}
+                                <button type="submit" class="primary self-start whitespace-nowrap rounded-lg bg-accent px-4 py-2.5 font-semibold text-on-accent">"Save template"</button>
+                            </ActionForm>
+                        </section>
+                        <section class=PANEL aria-labelledby="preview-heading">
+                            <h2 id="preview-heading">"Preview"</h2>
+                            <Transition fallback=|| ()>
+                                {move || Suspend::new(async move {
+                                    match preview.await {
+                                        Ok(p) => match p.error {
+                                            Some(e) => view! { <p class="form-error text-sm text-danger" role="alert" id="preview-error">{e}</p> }.into_any(),
+                                            None => view! {
+                                                <p class="mb-2 text-sm"><span class="text-muted">"Subject: "</span><strong id="preview-subject">{p.subject}</strong></p>
+                                                <iframe title="Preview" sandbox="" srcdoc=p.html class="mb-3 h-96 w-full rounded-lg border border-line bg-white"></iframe>
+                                                <pre class="whitespace-pre-wrap text-sm" id="preview-text">{p.text}</pre>
+                                            }.into_any(),
+                                        },
+                                        Err(e) => view! { <p class="form-error text-sm text-danger">{crate::server::error_message(&e)}</p> }.into_any(),
+                                    }
+                                })}
+                            </Transition>
                         </section>
                     </ProjectShell>
                 }.into_any()

@@ -11,7 +11,7 @@ mod user;
 mod users;
 
 pub use config::ConfigPage;
-pub use emails::{EmailPage, EmailsPage};
+pub use emails::{EmailPage, EmailTemplatePage, EmailsPage};
 pub use home::DashboardHome;
 pub use new_keys::NewKeys;
 pub use overview::OverviewPage;

@@ -119,6 +119,7 @@ pub fn AccountPage() -> impl IntoView {
                                 <Field label="Display name" name="display_name" autocomplete="name" required=false
                                     value=display_name/>
                                 <Field label="Profile image URL" name="profile_image_url" kind="url" required=false value=image_url/>
+                                <Field label="Language of your emails (a tag such as de or pt-BR; empty: the default)" name="language" required=false value=user.language.clone()/>
                                 <FormError message=action_error(update)/>
                                 <button type="submit" class="primary whitespace-nowrap rounded-lg bg-accent px-4 py-2.5 font-semibold text-on-accent disabled:cursor-progress disabled:opacity-60" disabled=move || update.pending().get()>
                                     {move || if update.pending().get() { "Saving…" } else { "Save" }}
