@@ -964,7 +964,7 @@ impl Core {
         };
         errors.push(json!({
             "attempt_number": attempt,
-            "timestamp": chrono_like(now),
+            "timestamp": iso_time(now),
             "external_message": "The email could not be sent.",
             "external_details": {},
             "internal_message": error,
@@ -988,27 +988,14 @@ impl Core {
 }
 
 /// An ISO 8601 time (UTC) for attempt records, as Stack writes them.
-fn chrono_like(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil date from days since the epoch (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        ms.rem_euclid(1000)
-    )
+fn iso_time(ms: i64) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -1017,8 +1004,8 @@ mod tests {
 
     #[test]
     fn times_are_written_as_iso_8601() {
-        assert_eq!(chrono_like(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(chrono_like(1_764_460_800_123), "2025-11-30T00:00:00.123Z");
+        assert_eq!(iso_time(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso_time(1_764_460_800_123), "2025-11-30T00:00:00.123Z");
     }
 
     #[test]
