@@ -11,6 +11,17 @@ const PASSWORD = 'correct horse battery';
 
 describe('email flows through the dev inbox', () => {
   let gh, browser;
+  // Waits for a page to arrive at `url`; if it does not, says where it is, what it shows and
+  // what the server logged.
+  async function arrive(page, url) {
+    try {
+      await page.waitForURL(url);
+    } catch (e) {
+      console.log('STUCK at', page.url(), '\n', (await page.textContent('body').catch(() => '')).slice(0, 2000), '\nSERVER LOG\n', gh.log().slice(-4000));
+      throw e;
+    }
+  }
+
   before(async () => {
     gh = await startGatehouse();
     browser = await launchBrowser();
@@ -73,7 +84,7 @@ describe('email flows through the dev inbox', () => {
     await user.fill('input[name="email"]', `grace-${tag}@example.com`);
     await user.fill('input[name="password"]', PASSWORD);
     await user.click('button:has-text("Sign up")');
-    await user.waitForURL(`${pages}/account-settings`);
+    await arrive(user, `${pages}/account-settings`);
     const verification = await openMail('Verify your email at Mailing');
     assert.match(await admin.textContent('h1'), /Verify your email/);
     assert.match(await admin.textContent('main'), /No SMTP server|kept in the dev inbox/);
@@ -124,7 +135,7 @@ describe('email flows through the dev inbox', () => {
     assert.match(code, /^[0-9A-Z]{6}$/);
     await user.fill('input[name="code"]', code);
     await user.click('button:has-text("Sign in")');
-    await user.waitForURL(`${pages}/account-settings`).catch(async (e) => { console.log('DEBUG1', user.url(), await user.textContent('body')); throw e; });
+    await arrive(user, `${pages}/account-settings`);
     assert.equal(await user.textContent('.signed-in-as strong'), `grace-${tag}@work.example`);
 
     // The sign-in link works too, behind its Continue button.
@@ -139,7 +150,7 @@ describe('email flows through the dev inbox', () => {
     assert.ok(magic, second.links.join(' '));
     await user.goto(magic);
     await user.click('button:has-text("Continue")');
-    await user.waitForURL(`${pages}/account-settings`).catch(async (e) => { console.log('DEBUG2', user.url(), await user.textContent('body')); throw e; });
+    await arrive(user, `${pages}/account-settings`);
 
     // Forgot the password: a reset link, a new password, every session ended.
     await user.goto(`${pages}/sign-out`);
@@ -159,7 +170,7 @@ describe('email flows through the dev inbox', () => {
     await user.fill('input[name="email"]', `grace-${tag}@example.com`);
     await user.fill('input[name="password"]', 'an entirely new password');
     await user.click('button:has-text("Sign in")');
-    await user.waitForURL(`${pages}/account-settings`);
+    await arrive(user, `${pages}/account-settings`);
     // The link was spent.
     await user.goto(resetLink);
     await user.fill('input[name="password"]', 'yet another new password');

@@ -695,6 +695,8 @@ pub struct TemplateEditor {
     pub subject: String,
     pub html: String,
     pub text: String,
+    /// The template as it renders now.
+    pub preview: TemplatePreview,
 }
 
 #[server(prefix = "/_sfn")]
@@ -715,6 +717,13 @@ pub async fn load_email_template(
         .as_str()
         .unwrap_or("Template")
         .to_string();
+    let preview = preview_email_template(
+        project.id.clone(),
+        sources.subject.clone(),
+        sources.html.clone(),
+        sources.text.clone(),
+    )
+    .await?;
     Ok(TemplateEditor {
         project_id: project.id.clone(),
         project_name: project.display_name.clone(),
@@ -724,6 +733,7 @@ pub async fn load_email_template(
         subject: sources.subject,
         html: sources.html,
         text: sources.text,
+        preview,
     })
 }
 

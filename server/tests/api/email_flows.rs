@@ -602,11 +602,35 @@ async fn a_server_patch_of_the_primary_email_keeps_the_channels_in_step() {
         .await
         .ok();
     let id = u["id"].as_str().unwrap();
-    server.patch(&format!("/users/{id}"), json!({ "primary_email": "New@Example.com" })).await.ok();
-    let channels = server.get(&format!("/contact-channels?user_id={id}")).await.ok();
+    server
+        .patch(
+            &format!("/users/{id}"),
+            json!({ "primary_email": "New@Example.com" }),
+        )
+        .await
+        .ok();
+    let channels = server
+        .get(&format!("/contact-channels?user_id={id}"))
+        .await
+        .ok();
     assert_eq!(
-        channels["items"].as_array().unwrap().iter().map(|c| (c["value"].clone(), c["is_primary"].clone(), c["is_verified"].clone(), c["used_for_auth"].clone())).collect::<Vec<_>>(),
-        [(json!("new@example.com"), json!(true), json!(false), json!(true))]
+        channels["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (
+                c["value"].clone(),
+                c["is_primary"].clone(),
+                c["is_verified"].clone(),
+                c["used_for_auth"].clone()
+            ))
+            .collect::<Vec<_>>(),
+        [(
+            json!("new@example.com"),
+            json!(true),
+            json!(false),
+            json!(true)
+        )]
     );
     // And the other way: a channel made primary is the user's primary email.
     let c = server
@@ -614,10 +638,25 @@ async fn a_server_patch_of_the_primary_email_keeps_the_channels_in_step() {
         .await;
     assert_eq!(c.status, 201, "{}", c.text);
     let user = server.get(&format!("/users/{id}")).await.ok();
-    assert_eq!((user["primary_email"].clone(), user["primary_email_verified"].clone()), (json!("third@example.com"), json!(true)));
-    server.patch(&format!("/users/{id}"), json!({ "primary_email": null })).await.ok();
-    let channels = server.get(&format!("/contact-channels?user_id={id}")).await.ok();
+    assert_eq!(
+        (
+            user["primary_email"].clone(),
+            user["primary_email_verified"].clone()
+        ),
+        (json!("third@example.com"), json!(true))
+    );
+    server
+        .patch(&format!("/users/{id}"), json!({ "primary_email": null }))
+        .await
+        .ok();
+    let channels = server
+        .get(&format!("/contact-channels?user_id={id}"))
+        .await
+        .ok();
     assert_eq!(channels["items"].as_array().unwrap().len(), 1, "{channels}");
     assert_eq!(channels["items"][0]["value"], "new@example.com");
-    assert_eq!(server.get(&format!("/users/{id}")).await.ok()["primary_email"], Value::Null);
+    assert_eq!(
+        server.get(&format!("/users/{id}")).await.ok()["primary_email"],
+        Value::Null
+    );
 }

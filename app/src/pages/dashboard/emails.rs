@@ -158,6 +158,18 @@ pub fn EmailTemplatePage() -> impl IntoView {
     });
     let saved = Memo::new(move |_| query.read().get("saved").is_some());
     let editor = Resource::new(move || key.get(), |(p, t, l)| load_email_template(p, t, l));
+    // The texts as typed (none until the first keystroke), and their preview. Made here, outside
+    // the `Suspense`: a resource first made while a page streams can keep it from finishing.
+    let draft = RwSignal::new(None::<(String, String, String)>);
+    let live = Resource::new(
+        move || (key.get().0, draft.get()),
+        |(project, draft)| async move {
+            match draft {
+                Some((s, h, t)) => preview_email_template(project, s, h, t).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
     let save = ServerAction::<SaveEmailTemplate>::new();
     let error = crate::components::action_error(save);
     view! {
@@ -168,11 +180,8 @@ pub fn EmailTemplatePage() -> impl IntoView {
                     Err(err) => return view! { <DashboardError error=err/> }.into_any(),
                 };
                 let (subject, html, text) = (RwSignal::new(t.subject.clone()), RwSignal::new(t.html.clone()), RwSignal::new(t.text.clone()));
-                let pid = t.project_id.clone();
-                let preview = Resource::new(
-                    move || (pid.clone(), subject.get(), html.get(), text.get()),
-                    |(p, s, h, x)| preview_email_template(p, s, h, x),
-                );
+                let typed = move || draft.set(Some((subject.get_untracked(), html.get_untracked(), text.get_untracked())));
+                let initial = t.preview.clone();
                 let back = format!("/projects/{}/emails", t.project_id);
                 let title = if t.language.is_empty() { t.name.clone() } else { format!("{} ({})", t.name, t.language) };
                 view! {
@@ -192,17 +201,17 @@ pub fn EmailTemplatePage() -> impl IntoView {
                                 </label>
                                 <label class="flex flex-col gap-1 text-sm" for="template-subject">
                                     <span class="font-semibold">"Subject"</span>
-                                    <input id="template-subject" name="subject" prop:value=move || subject.get() on:input=move |ev| subject.set(event_target_value(&ev))
+                                    <input id="template-subject" name="subject" prop:value=move || subject.get() on:input=move |ev| { subject.set(event_target_value(&ev)); typed() }
                                         class="rounded-lg border border-line bg-page px-2.5 py-1.5 font-mono text-xs"/>
                                 </label>
                                 <label class="flex flex-col gap-1 text-sm" for="template-html">
                                     <span class="font-semibold">"HTML body (inside the theme)"</span>
-                                    <textarea id="template-html" name="html" rows="10" spellcheck="false" on:input=move |ev| html.set(event_target_value(&ev))
+                                    <textarea id="template-html" name="html" rows="10" spellcheck="false" on:input=move |ev| { html.set(event_target_value(&ev)); typed() }
                                         class="rounded-lg border border-line bg-page px-2.5 py-1.5 font-mono text-xs">{t.html.clone()}</textarea>
                                 </label>
                                 <label class="flex flex-col gap-1 text-sm" for="template-text">
                                     <span class="font-semibold">"Text body"</span>
-                                    <textarea id="template-text" name="text" rows="6" spellcheck="false" on:input=move |ev| text.set(event_target_value(&ev))
+                                    <textarea id="template-text" name="text" rows="6" spellcheck="false" on:input=move |ev| { text.set(event_target_value(&ev)); typed() }
                                         class="rounded-lg border border-line bg-page px-2.5 py-1.5 font-mono text-xs">{t.text.clone()}</textarea>
                                 </label>
                                 <crate::components::FormError message=error/>
@@ -212,21 +221,21 @@ pub fn EmailTemplatePage() -> impl IntoView {
                         </section>
                         <section class=PANEL aria-labelledby="preview-heading">
                             <h2 id="preview-heading">"Preview"</h2>
-                            <Transition fallback=|| ()>
-                                {move || Suspend::new(async move {
-                                    match preview.await {
-                                        Ok(p) => match p.error {
-                                            Some(e) => view! { <p class="form-error text-sm text-danger" role="alert" id="preview-error">{e}</p> }.into_any(),
-                                            None => view! {
-                                                <p class="mb-2 text-sm"><span class="text-muted">"Subject: "</span><strong id="preview-subject">{p.subject}</strong></p>
-                                                <iframe title="Preview" sandbox="" srcdoc=p.html class="mb-3 h-96 w-full rounded-lg border border-line bg-white"></iframe>
-                                                <pre class="whitespace-pre-wrap text-sm" id="preview-text">{p.text}</pre>
-                                            }.into_any(),
-                                        },
-                                        Err(e) => view! { <p class="form-error text-sm text-danger">{crate::server::error_message(&e)}</p> }.into_any(),
-                                    }
-                                })}
-                            </Transition>
+                            {move || {
+                                let p = match live.get() {
+                                    Some(Ok(Some(p))) => p,
+                                    Some(Err(e)) => return view! { <p class="form-error text-sm text-danger">{crate::server::error_message(&e)}</p> }.into_any(),
+                                    _ => initial.clone(),
+                                };
+                                match p.error {
+                                    Some(e) => view! { <p class="form-error text-sm text-danger" role="alert" id="preview-error">{e}</p> }.into_any(),
+                                    None => view! {
+                                        <p class="mb-2 text-sm"><span class="text-muted">"Subject: "</span><strong id="preview-subject">{p.subject}</strong></p>
+                                        <iframe title="Preview" sandbox="" srcdoc=p.html class="mb-3 h-96 w-full rounded-lg border border-line bg-white"></iframe>
+                                        <pre class="whitespace-pre-wrap text-sm" id="preview-text">{p.text}</pre>
+                                    }.into_any(),
+                                }
+                            }}
                         </section>
                     </ProjectShell>
                 }.into_any()

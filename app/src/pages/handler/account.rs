@@ -16,6 +16,7 @@ pub fn AccountPage() -> impl IntoView {
     let delete = ServerAction::<DeleteAccount>::new();
     let sign_out = ServerAction::<SignOut>::new();
     let info = Resource::new(move || project_id.get(), project_info);
+    let email_state = super::account_emails::AccountEmailState::new(project_id);
     // What the last form post did, when it says (`?done=password` after a password change).
     let query = leptos_router::hooks::use_query_map();
     let done = Memo::new(move |_| query.read().get("done"));
@@ -127,7 +128,7 @@ pub fn AccountPage() -> impl IntoView {
                             </ActionForm>
                         </section>
 
-                        <super::account_emails::AccountEmails project_id=id_emails done=done/>
+                        <super::account_emails::AccountEmails project_id=id_emails done=done state=email_state/>
 
                         <section class="mt-5 border-t border-line pt-4 [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="password-heading">
                             <h2 id="password-heading">{password_heading}</h2>
@@ -152,7 +153,7 @@ pub fn AccountPage() -> impl IntoView {
                             <FormError message=action_error(revoke)/>
                         </section>
 
-                        <super::account_emails::AccountNotifications project_id=id_notify done=done/>
+                        <super::account_emails::AccountNotifications project_id=id_notify done=done state=email_state/>
 
                         {delete_section}
 

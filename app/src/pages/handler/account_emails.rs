@@ -3,7 +3,44 @@
 use leptos::prelude::*;
 
 use crate::components::{action_error, Field, FormError};
-use crate::server::{my_emails, my_notifications, AddEmail, EmailAction, SaveNotifications};
+use crate::server::{
+    my_emails, my_notifications, AddEmail, EmailAction, EmailAddressRow, NotificationRow,
+    SaveNotifications,
+};
+
+/// What the two sections read and do. Made at the top of the account page, outside its
+/// `Suspense` (a resource first made while a page streams can keep it from finishing).
+#[derive(Clone, Copy)]
+pub struct AccountEmailState {
+    pub add: ServerAction<AddEmail>,
+    pub act: ServerAction<EmailAction>,
+    pub save: ServerAction<SaveNotifications>,
+    pub emails: Resource<Result<Vec<EmailAddressRow>, ServerFnError>>,
+    pub notifications: Resource<Result<Vec<NotificationRow>, ServerFnError>>,
+}
+
+impl AccountEmailState {
+    pub fn new(project_id: Memo<String>) -> AccountEmailState {
+        let add = ServerAction::<AddEmail>::new();
+        let act = ServerAction::<EmailAction>::new();
+        let save = ServerAction::<SaveNotifications>::new();
+        let emails = Resource::new(
+            move || (project_id.get(), add.version().get(), act.version().get()),
+            |(id, _, _)| my_emails(id),
+        );
+        let notifications = Resource::new(
+            move || (project_id.get(), save.version().get()),
+            |(id, _)| my_notifications(id),
+        );
+        AccountEmailState {
+            add,
+            act,
+            save,
+            emails,
+            notifications,
+        }
+    }
+}
 
 const SECTION: &str =
     "mt-5 border-t border-line pt-4 [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold";
@@ -15,14 +52,11 @@ const SMALL_BUTTON: &str = "secondary whitespace-nowrap rounded-lg border border
 pub fn AccountEmails(
     #[prop(into)] project_id: String,
     done: Memo<Option<String>>,
+    state: AccountEmailState,
 ) -> impl IntoView {
-    let add = ServerAction::<AddEmail>::new();
-    let act = ServerAction::<EmailAction>::new();
-    let id = project_id.clone();
-    let emails = Resource::new(
-        move || (id.clone(), add.version().get(), act.version().get()),
-        |(id, _, _)| my_emails(id),
-    );
+    let AccountEmailState {
+        add, act, emails, ..
+    } = state;
     let sent = move || done.get().as_deref() == Some("email-sent");
     let pid = project_id.clone();
     view! {
@@ -88,13 +122,13 @@ pub fn AccountEmails(
 pub fn AccountNotifications(
     #[prop(into)] project_id: String,
     done: Memo<Option<String>>,
+    state: AccountEmailState,
 ) -> impl IntoView {
-    let save = ServerAction::<SaveNotifications>::new();
-    let id = project_id.clone();
-    let prefs = Resource::new(
-        move || (id.clone(), save.version().get()),
-        |(id, _)| my_notifications(id),
-    );
+    let AccountEmailState {
+        save,
+        notifications: prefs,
+        ..
+    } = state;
     let saved = move || done.get().as_deref() == Some("notifications");
     view! {
         <section class=SECTION aria-labelledby="notifications-heading">
