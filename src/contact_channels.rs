@@ -11,6 +11,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::codes::{consume_code, issue_code, CodeKind, NewCode};
+use crate::db::is_unique_violation;
 use crate::emails::{queue_email, templates, Content, NewEmail, Recipient};
 use crate::error::{Error, Result};
 use crate::projects::Project;
@@ -73,10 +74,6 @@ pub struct ChannelUpdate {
     pub used_for_auth: Option<bool>,
     pub is_primary: Option<bool>,
     pub is_verified: Option<bool>,
-}
-
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
 fn already_used(value: &str) -> Error {
@@ -230,21 +227,6 @@ impl Core {
         .fetch_optional(&self.db.pool)
         .await?;
         found.ok_or_else(not_found)
-    }
-
-    /// The user whose sign-in address `email` is (any of their channels used for sign-in).
-    pub async fn user_id_by_auth_channel(
-        &self,
-        project_id: &str,
-        email: &str,
-    ) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar(
-            "SELECT user_id FROM contact_channels WHERE project_id = $1 AND type = 'email' AND value = $2 AND used_for_auth = 1",
-        )
-        .bind(project_id)
-        .bind(email)
-        .fetch_optional(&self.db.pool)
-        .await?)
     }
 
     pub async fn create_contact_channel(
