@@ -230,6 +230,17 @@ impl Core {
         Ok(code)
     }
 
+    /// The project a code of `kind` belongs to, for links that carry no project (unsubscribe).
+    pub async fn project_of_code(&self, kind: CodeKind, code: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT project_id FROM one_time_codes WHERE kind = $1 AND code_hash = $2",
+        )
+        .bind(kind.as_str())
+        .bind(secret_hash(&code.to_ascii_lowercase()))
+        .fetch_optional(&self.db.pool)
+        .await?)
+    }
+
     /// A project's live codes of one kind (unused, unexpired), newest first, e.g. a team's
     /// pending invitations.
     pub async fn live_codes(&self, project_id: &str, kind: CodeKind) -> Result<Vec<Code>> {

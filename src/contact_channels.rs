@@ -229,6 +229,18 @@ impl Core {
         found.ok_or_else(not_found)
     }
 
+    /// Whether `email` signs in to an account of the project with a verified address.
+    pub async fn auth_channel_verified(&self, project_id: &str, email: &str) -> Result<bool> {
+        let v: Option<i64> = sqlx::query_scalar(
+            "SELECT is_verified FROM contact_channels WHERE project_id = $1 AND type = 'email' AND value = $2 AND used_for_auth = 1",
+        )
+        .bind(project_id)
+        .bind(email)
+        .fetch_optional(&self.db.pool)
+        .await?;
+        Ok(v == Some(1))
+    }
+
     pub async fn create_contact_channel(
         &self,
         project: &Project,
@@ -387,25 +399,39 @@ impl Core {
             .to_string();
         let mut tx = self.db.begin().await?;
         consume_code(&mut tx, &found).await?;
-        let done = sqlx::query(
-            "UPDATE contact_channels SET is_verified = 1 WHERE project_id = $1 AND user_id = $2 AND type = 'email' AND value = $3",
-        )
-        .bind(&project.id)
-        .bind(&user_id)
-        .bind(&email)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
+        if !mark_verified(&mut tx, &project.id, &user_id, &email).await? {
             return Err(Error::Status(
                 400,
                 "Contact channel not found. Was your contact channel deleted?".into(),
             ));
         }
-        sync_user(&mut tx, &user_id).await?;
         tx.commit().await?;
         self.forget_user_sessions(&user_id);
         Ok(())
     }
+}
+
+/// Marks a user's address verified (an emailed code reached it), and their primary email with
+/// it when it is that one. `false` when the user has no such address.
+pub(crate) async fn mark_verified(
+    tx: &mut Transaction<'_, Any>,
+    project_id: &str,
+    user_id: &str,
+    email: &str,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE contact_channels SET is_verified = 1 WHERE project_id = $1 AND user_id = $2 AND type = 'email' AND value = $3",
+    )
+    .bind(project_id)
+    .bind(user_id)
+    .bind(email)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sync_user(tx, user_id).await?;
+    Ok(true)
 }
 
 /// Issues a verification code for `email` and queues the email carrying its link, in `tx`

@@ -110,17 +110,6 @@ impl Core {
         Ok(issued.nonce().to_string())
     }
 
-    async fn auth_channel_verified(&self, project_id: &str, email: &str) -> Result<bool> {
-        let v: Option<i64> = sqlx::query_scalar(
-            "SELECT is_verified FROM contact_channels WHERE project_id = $1 AND type = 'email' AND value = $2 AND used_for_auth = 1",
-        )
-        .bind(project_id)
-        .bind(email)
-        .fetch_optional(&self.db.pool)
-        .await?;
-        Ok(v == Some(1))
-    }
-
     /// `POST /auth/otp/sign-in/check-code`: whether the code would sign in (not using it).
     pub async fn check_sign_in_code(&self, project: &Project, code: &str) -> Result<()> {
         self.check_code(&project.id, CodeKind::OneTimePassword, code)
@@ -147,20 +136,7 @@ impl Core {
         let (user_id, is_new) = match existing {
             Some(u) => {
                 // Receiving the code proves the address.
-                sqlx::query(
-                    "UPDATE contact_channels SET is_verified = 1 WHERE project_id = $1 AND user_id = $2 AND type = 'email' AND value = $3",
-                )
-                .bind(&project.id)
-                .bind(&u.id)
-                .bind(&email)
-                .execute(&mut *tx)
-                .await?;
-                if u.primary_email.as_deref() == Some(email.as_str()) {
-                    sqlx::query("UPDATE users SET primary_email_verified = 1 WHERE id = $1")
-                        .bind(&u.id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                crate::contact_channels::mark_verified(&mut tx, &project.id, &u.id, &email).await?;
                 (u.id, false)
             }
             None => {

@@ -151,14 +151,10 @@ impl Core {
     /// `GET /emails/unsubscribe-link?code=`: the link in an email turns its category off.
     /// `Ok(false)` when the link was used before.
     pub async fn unsubscribe(&self, code: &str) -> Result<bool> {
-        let project_id: Option<String> = sqlx::query_scalar(
-            "SELECT project_id FROM one_time_codes WHERE code_hash = $1 AND kind = $2",
-        )
-        .bind(crate::crypto::secret_hash(&code.to_ascii_lowercase()))
-        .bind(CodeKind::Unsubscribe.as_str())
-        .fetch_optional(&self.db.pool)
-        .await?;
-        let project_id = project_id.ok_or(Error::VerificationCodeNotFound)?;
+        let project_id = self
+            .project_of_code(CodeKind::Unsubscribe, code)
+            .await?
+            .ok_or(Error::VerificationCodeNotFound)?;
         let found = match self
             .check_code(&project_id, CodeKind::Unsubscribe, code)
             .await
