@@ -386,7 +386,7 @@ impl Core {
                 if project.config.create_team_on_sign_up && u.selected_team_id.is_none() {
                     let name =
                         crate::teams::personal_team_name(u.display_name.as_deref(), Some(&email));
-                    crate::teams::insert_team(&mut tx, &project.id, &name, Some(&u.id)).await?;
+                    crate::teams::create_personal_team(&mut tx, project, &u.id, &name).await?;
                 }
                 u.id
             }

@@ -98,6 +98,36 @@ pub enum Error {
     PasswordConfirmationMismatch,
     #[error("team not found")]
     TeamNotFound(String),
+    #[error("team membership not found")]
+    TeamMembershipNotFound { team_id: String, user_id: String },
+    #[error("team membership already exists")]
+    TeamMembershipAlreadyExists,
+    #[error("team permission required")]
+    TeamPermissionRequired {
+        team_id: String,
+        user_id: String,
+        permission_id: String,
+    },
+    #[error("team permission not found")]
+    TeamPermissionNotFound {
+        team_id: String,
+        user_id: String,
+        permission_id: String,
+    },
+    #[error("permission not found")]
+    PermissionNotFound(String),
+    #[error("wrong permission scope")]
+    PermissionScopeMismatch {
+        permission_id: String,
+        expected: &'static str,
+        actual: Option<String>,
+    },
+    #[error("permission id already exists")]
+    PermissionIdAlreadyExists(String),
+    #[error("contained permission not found")]
+    ContainedPermissionNotFound(String),
+    #[error("restricted user cannot accept invitation")]
+    TeamInvitationRestrictedUserNotAllowed(&'static str),
     #[error("user authentication required")]
     UserAuthenticationRequired,
     #[error("API key not found")]
@@ -197,6 +227,17 @@ impl Error {
             UserDoesNotHavePassword => "USER_DOES_NOT_HAVE_PASSWORD",
             PasswordConfirmationMismatch => "PASSWORD_CONFIRMATION_MISMATCH",
             TeamNotFound(_) => "TEAM_NOT_FOUND",
+            TeamMembershipNotFound { .. } => "TEAM_MEMBERSHIP_NOT_FOUND",
+            TeamMembershipAlreadyExists => "TEAM_MEMBERSHIP_ALREADY_EXISTS",
+            TeamPermissionRequired { .. } => "TEAM_PERMISSION_REQUIRED",
+            TeamPermissionNotFound { .. } => "TEAM_PERMISSION_NOT_FOUND",
+            PermissionNotFound(_) => "PERMISSION_NOT_FOUND",
+            PermissionScopeMismatch { .. } => "WRONG_PERMISSION_SCOPE",
+            PermissionIdAlreadyExists(_) => "PERMISSION_ID_ALREADY_EXISTS",
+            ContainedPermissionNotFound(_) => "CONTAINED_PERMISSION_NOT_FOUND",
+            TeamInvitationRestrictedUserNotAllowed(_) => {
+                "TEAM_INVITATION_RESTRICTED_USER_NOT_ALLOWED"
+            }
             UserAuthenticationRequired => "USER_AUTHENTICATION_REQUIRED",
             ApiKeyNotFound => "API_KEY_NOT_FOUND",
             RedirectUrlNotWhitelisted | UntrustedRedirect { .. } => "REDIRECT_URL_NOT_WHITELISTED",
@@ -232,19 +273,25 @@ impl Error {
             | InvalidProjectForAccessToken { .. }
             | RefreshTokenNotFoundOrExpired
             | AnonymousAuthenticationNotAllowed
+            | TeamPermissionRequired { .. }
+            | TeamPermissionNotFound { .. }
             | UserAuthenticationRequired => 401,
             UserEmailAlreadyExists(_)
             | UserEmailAlreadyExistsUnverified(_)
             | VerificationCodeAlreadyUsed
             | ContactChannelAlreadyUsedForAuthBySomeoneElse { .. }
+            | TeamMembershipAlreadyExists
             | EmailAlreadyVerified => 409,
             UserNotFound
             | ProjectNotFound(_)
             | TeamNotFound(_)
+            | TeamMembershipNotFound { .. }
+            | PermissionNotFound(_)
+            | PermissionScopeMismatch { .. }
             | ApiKeyNotFound
             | VerificationCodeNotFound
             | RouteNotFound { .. } => 404,
-            RestrictedUserNotAllowed(_) => 403,
+            RestrictedUserNotAllowed(_) | TeamInvitationRestrictedUserNotAllowed(_) => 403,
             Status(code, _) => *code,
             Internal(_) => 500,
             _ => 400,
@@ -306,6 +353,18 @@ impl Error {
             UserDoesNotHavePassword => "This user does not have password authentication enabled.".into(),
             PasswordConfirmationMismatch => "Passwords do not match.".into(),
             TeamNotFound(t) => format!("Team {t} not found."),
+            TeamMembershipNotFound { team_id, user_id } => format!("User {user_id} is not found in team {team_id}."),
+            TeamMembershipAlreadyExists => "Team membership already exists.".into(),
+            TeamPermissionRequired { team_id, user_id, permission_id }
+            | TeamPermissionNotFound { team_id, user_id, permission_id } => format!("User {user_id} does not have permission {permission_id} in team {team_id}."),
+            PermissionNotFound(p) => format!("Permission \"{p}\" not found. Make sure you created it on the dashboard."),
+            PermissionScopeMismatch { permission_id, expected, actual } => format!(
+                "Permission {} not found. (It was found for a different scope {}, but scope {} was expected.)",
+                json!(permission_id), json!(actual), json!(expected)
+            ),
+            PermissionIdAlreadyExists(p) => format!("Permission with ID \"{p}\" already exists. Choose a different ID."),
+            ContainedPermissionNotFound(p) => format!("Contained permission with ID \"{p}\" not found. Make sure you created it on the dashboard."),
+            TeamInvitationRestrictedUserNotAllowed(r) => format!("Restricted users cannot accept team invitations. Reason: {r}. Please complete the onboarding process before accepting team invitations."),
             UserAuthenticationRequired => "User authentication required for this endpoint.".into(),
             ApiKeyNotFound => "API key not found.".into(),
             ContactChannelAlreadyUsedForAuthBySomeoneElse { value, would_work_if_email_was_verified } => format!(
@@ -384,6 +443,36 @@ impl Error {
             PasswordTooShort(n) => json!({ "min_length": n }),
             PasswordTooLong(n) => json!({ "maxLength": n }),
             TeamNotFound(t) => json!({ "team_id": t }),
+            TeamMembershipNotFound { team_id, user_id } => {
+                json!({ "team_id": team_id, "user_id": user_id })
+            }
+            TeamPermissionRequired {
+                team_id,
+                user_id,
+                permission_id,
+            }
+            | TeamPermissionNotFound {
+                team_id,
+                user_id,
+                permission_id,
+            } => {
+                json!({ "team_id": team_id, "user_id": user_id, "permission_id": permission_id })
+            }
+            PermissionNotFound(p)
+            | PermissionIdAlreadyExists(p)
+            | ContainedPermissionNotFound(p) => {
+                json!({ "permission_id": p })
+            }
+            PermissionScopeMismatch {
+                permission_id,
+                expected,
+                actual,
+            } => {
+                json!({ "permission_id": permission_id, "expected_scope": expected, "actual_scope": actual })
+            }
+            TeamInvitationRestrictedUserNotAllowed(r) => {
+                json!({ "restricted_reason": { "type": r } })
+            }
             _ => return None,
         })
     }

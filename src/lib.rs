@@ -12,6 +12,7 @@ pub mod db;
 pub mod domains;
 pub mod emails;
 pub mod error;
+pub mod images;
 pub mod jobs;
 pub mod patch;
 pub mod projects;

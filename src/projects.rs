@@ -461,10 +461,13 @@ impl Core {
         if let Some(team) = self.teams_of_user(user_id).await?.into_iter().next() {
             return Ok(team.id);
         }
+        let internal = self
+            .project_cached(INTERNAL_PROJECT_ID)
+            .await?
+            .ok_or_else(|| Error::ProjectNotFound(INTERNAL_PROJECT_ID.into()))?;
         let mut tx = self.db.begin().await?;
         let team =
-            crate::teams::insert_team(&mut tx, INTERNAL_PROJECT_ID, "Personal Team", Some(user_id))
-                .await?;
+            crate::teams::insert_team(&mut tx, &internal, "Personal Team", Some(user_id)).await?;
         tx.commit().await?;
         self.forget_user_sessions(user_id);
         Ok(team)

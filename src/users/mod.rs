@@ -749,9 +749,12 @@ pub(crate) async fn insert_user(
         n.auth_enabled,
     )
     .await?;
+    for permission in crate::teams::permissions::default_grants(project, "signUp") {
+        crate::teams::permissions::insert_user_grant(tx, &project.id, &id, &permission).await?;
+    }
     if project.config.create_team_on_sign_up && !n.is_anonymous {
         let name = personal_team_name(n.display_name.as_deref(), n.email.as_deref());
-        crate::teams::insert_team(tx, &project.id, &name, Some(&id)).await?;
+        crate::teams::create_personal_team(tx, project, &id, &name).await?;
     }
     Ok(id)
 }

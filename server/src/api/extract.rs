@@ -139,3 +139,26 @@ impl QueryParams {
         )
     }
 }
+
+/// A path id as Stack's params schemas check it: a UUID.
+pub fn uuid_param(name: &str, value: &str) -> Result<(), Error> {
+    if gatehouse_core::is_uuid(value) {
+        Ok(())
+    } else {
+        Err(validation::invalid(format!(
+            "params.{name} must be a valid UUID"
+        )))
+    }
+}
+
+/// A user id that may be `me` (in a path, query or body): the signed-in user's id, or the id as
+/// given once it is a UUID.
+pub fn user_or_me(auth: &Auth, at: &str, value: &str) -> Result<String, Error> {
+    if value == "me" {
+        return Ok(auth.me()?.id.clone());
+    }
+    if !gatehouse_core::is_uuid(value) {
+        return Err(validation::invalid(format!("{at} must be a valid UUID")));
+    }
+    Ok(value.to_string())
+}

@@ -6,16 +6,20 @@ mod contact_channels;
 mod emails;
 mod error;
 mod extract;
+mod images;
+mod permissions;
 mod projects;
 mod sessions;
 mod sign_in_codes;
+mod team_invitations;
+mod teams;
 mod users;
 
 use axum::extract::{OriginalUri, Request};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use gatehouse_core::{Core, Error};
 use serde_json::{json, Value};
@@ -134,6 +138,74 @@ pub fn router(core: Core) -> Router {
         .route("/auth/sessions/current/refresh", post(sessions::refresh))
         .route("/auth/sessions/{session_id}", delete(sessions::remove))
         .route("/auth/oauth/token", post(sessions::oauth_token))
+        .route("/teams", get(teams::list_teams).post(teams::create_team))
+        .route(
+            "/teams/{team_id}",
+            get(teams::read_team)
+                .patch(teams::update_team)
+                .delete(teams::delete_team),
+        )
+        .route(
+            "/team-memberships/{team_id}/{user_id}",
+            post(teams::add_member).delete(teams::remove_member),
+        )
+        .route("/team-member-profiles", get(teams::list_profiles))
+        .route(
+            "/team-member-profiles/{team_id}/{user_id}",
+            get(teams::read_profile).patch(teams::update_profile),
+        )
+        .route("/team-invitations", get(team_invitations::list_invitations))
+        .route(
+            "/team-invitations/send-code",
+            post(team_invitations::send_code),
+        )
+        .route("/team-invitations/accept", post(team_invitations::accept))
+        .route(
+            "/team-invitations/accept/check-code",
+            post(team_invitations::check_code),
+        )
+        .route(
+            "/team-invitations/accept/details",
+            post(team_invitations::details),
+        )
+        .route("/team-invitations/{id}", delete(team_invitations::revoke))
+        .route(
+            "/team-invitations/{id}/accept",
+            post(team_invitations::accept_by_id),
+        )
+        .route("/team-permissions", get(permissions::list_grants::<true>))
+        .route(
+            "/team-permissions/{team_id}/{user_id}/{permission_id}",
+            post(permissions::grant_team).delete(permissions::revoke_team),
+        )
+        .route(
+            "/project-permissions",
+            get(permissions::list_grants::<false>),
+        )
+        .route(
+            "/project-permissions/{user_id}/{permission_id}",
+            post(permissions::grant_project).delete(permissions::revoke_project),
+        )
+        .route(
+            "/team-permission-definitions",
+            get(permissions::list_definitions::<true>).post(permissions::create_definition::<true>),
+        )
+        .route(
+            "/team-permission-definitions/{permission_id}",
+            patch(permissions::update_definition::<true>)
+                .delete(permissions::delete_definition::<true>),
+        )
+        .route(
+            "/project-permission-definitions",
+            get(permissions::list_definitions::<false>)
+                .post(permissions::create_definition::<false>),
+        )
+        .route(
+            "/project-permission-definitions/{permission_id}",
+            patch(permissions::update_definition::<false>)
+                .delete(permissions::delete_definition::<false>),
+        )
+        .route("/images/{id}", get(images::image))
         .fallback(not_found)
         .layer(middleware::from_fn(wire_format))
         .with_state(core)

@@ -11,7 +11,7 @@ use crate::helpers::{Project, Req, TestApp, PASSWORD};
 use crate::smtp::SmtpSink;
 
 /// The newest email in the outbox whose subject contains `subject`, waiting for it (30 s).
-async fn mail(server: &Req, subject: &str) -> Value {
+pub(crate) async fn mail(server: &Req, subject: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let list = server.get("/emails/outbox").await.ok();
@@ -29,7 +29,7 @@ async fn mail(server: &Req, subject: &str) -> Value {
 }
 
 /// The code in an email's link (`…?code=<45 characters>`).
-fn link_code(email: &Value) -> String {
+pub(crate) fn link_code(email: &Value) -> String {
     let text = email["text"].as_str().unwrap();
     let at = text.find("code=").expect("a link with a code") + 5;
     text[at..at + 45].to_string()

@@ -13,6 +13,7 @@ mod sessions;
 mod setup;
 mod sign_in;
 mod smtp;
+mod teams;
 mod tokens;
 mod users;
 mod wire;

@@ -289,6 +289,207 @@ async fn every_endpoint_answers_with_stacks_status() {
     assert_eq!(r.status, 200, "sign-out: {}", r.text);
 }
 
+/// The teams, memberships, invitations and permissions endpoints, in an order where each finds
+/// what it needs.
+#[tokio::test]
+async fn team_endpoints_answer_with_stacks_status() {
+    let w = World::new().await;
+    let uid = w.user_id.clone();
+    let other = w.app.sign_up(&w.project, "bob@example.com").await;
+    let other_id = other["user_id"].as_str().unwrap().to_string();
+    let team = w
+        .req(As::Server)
+        .post(
+            "/teams",
+            json!({ "display_name": "T", "creator_user_id": uid }),
+        )
+        .await;
+    assert_eq!(team.status, 201);
+    let t = team.body["id"].as_str().unwrap().to_string();
+    let own = format!("{}/handler/{}/team-invitation", w.app.base, w.project.id);
+    let invitation = w
+        .req(As::User)
+        .post(
+            "/team-invitations/send-code",
+            json!({ "team_id": t, "email": "cy@example.com", "callback_url": own }),
+        )
+        .await
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let table: Vec<(As, &str, String, Option<Value>, u16)> = vec![
+        (As::User, "GET", "/teams?user_id=me".into(), None, 200),
+        (As::User, "GET", format!("/teams/{t}"), None, 200),
+        (
+            As::User,
+            "PATCH",
+            format!("/teams/{t}"),
+            Some(json!({ "display_name": "T2" })),
+            200,
+        ),
+        (
+            As::Server,
+            "POST",
+            format!("/team-memberships/{t}/{other_id}"),
+            Some(json!({})),
+            201,
+        ),
+        (
+            As::User,
+            "GET",
+            format!("/team-member-profiles?team_id={t}"),
+            None,
+            200,
+        ),
+        (
+            As::User,
+            "GET",
+            format!("/team-member-profiles/{t}/me"),
+            None,
+            200,
+        ),
+        (
+            As::User,
+            "PATCH",
+            format!("/team-member-profiles/{t}/me"),
+            Some(json!({ "display_name": "A" })),
+            200,
+        ),
+        (
+            As::User,
+            "GET",
+            format!("/team-invitations?team_id={t}"),
+            None,
+            200,
+        ),
+        (
+            As::User,
+            "GET",
+            "/team-invitations?user_id=me".into(),
+            None,
+            200,
+        ),
+        (
+            As::User,
+            "DELETE",
+            format!("/team-invitations/{invitation}?team_id={t}"),
+            None,
+            200,
+        ),
+        (
+            As::Admin,
+            "GET",
+            "/team-permission-definitions".into(),
+            None,
+            200,
+        ),
+        (
+            As::Admin,
+            "POST",
+            "/team-permission-definitions".into(),
+            Some(json!({ "id": "p1" })),
+            201,
+        ),
+        (
+            As::Admin,
+            "PATCH",
+            "/team-permission-definitions/p1".into(),
+            Some(json!({ "description": "d" })),
+            200,
+        ),
+        (
+            As::Server,
+            "POST",
+            format!("/team-permissions/{t}/{other_id}/p1"),
+            Some(json!({})),
+            201,
+        ),
+        (
+            As::User,
+            "GET",
+            format!("/team-permissions?team_id={t}&user_id=me&recursive=true"),
+            None,
+            200,
+        ),
+        (
+            As::Server,
+            "DELETE",
+            format!("/team-permissions/{t}/{other_id}/p1"),
+            None,
+            200,
+        ),
+        (
+            As::Admin,
+            "DELETE",
+            "/team-permission-definitions/p1".into(),
+            None,
+            200,
+        ),
+        (
+            As::Admin,
+            "GET",
+            "/project-permission-definitions".into(),
+            None,
+            200,
+        ),
+        (
+            As::Admin,
+            "POST",
+            "/project-permission-definitions".into(),
+            Some(json!({ "id": "p2" })),
+            201,
+        ),
+        (
+            As::Admin,
+            "PATCH",
+            "/project-permission-definitions/p2".into(),
+            Some(json!({ "id": "p3" })),
+            200,
+        ),
+        (
+            As::Server,
+            "POST",
+            format!("/project-permissions/{other_id}/p3"),
+            Some(json!({})),
+            201,
+        ),
+        (
+            As::User,
+            "GET",
+            "/project-permissions?user_id=me".into(),
+            None,
+            200,
+        ),
+        (
+            As::Server,
+            "DELETE",
+            format!("/project-permissions/{other_id}/p3"),
+            None,
+            200,
+        ),
+        (
+            As::Admin,
+            "DELETE",
+            "/project-permission-definitions/p3".into(),
+            None,
+            200,
+        ),
+        (
+            As::Server,
+            "DELETE",
+            format!("/team-memberships/{t}/{other_id}"),
+            None,
+            200,
+        ),
+        (As::User, "DELETE", format!("/teams/{t}"), None, 200),
+    ];
+    for (who, method, path, body, status) in table {
+        let r = w.req(who).send(method.parse().unwrap(), &path, body).await;
+        assert_eq!(r.status, status, "{method} {path} as {who:?}: {}", r.text);
+    }
+}
+
 #[tokio::test]
 async fn schema_errors_are_worded_as_stack_words_them() {
     let w = World::new().await;
