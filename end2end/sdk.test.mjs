@@ -217,6 +217,61 @@ for (const [label, pkg] of Object.entries(RELEASES)) {
       assert.deepEqual((await (await client.getUser()).listContactChannels()).map((c) => [c.value, c.isPrimary, c.isVerified]), [[work.value, true, true]]);
     });
 
+    test('teams: a user creates a team, invites by email, the invitee joins, and permissions decide', async () => {
+      const on = await fetch(`${gh.baseUrl}/api/v1/internal/config/override/environment`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json', 'x-stack-access-type': 'admin', 'x-stack-project-id': gh.project.project_id, 'x-stack-super-secret-admin-key': gh.project.super_secret_admin_key },
+        body: JSON.stringify({ config_override_string: JSON.stringify({ 'teams.allowClientTeamCreation': true }) }),
+      });
+      assert.equal(on.status, 200, await on.text());
+      const owner = newClient();
+      await owner.signUpWithCredential({ email: email('owner'), password: PASSWORD, noRedirect: true, verificationCallbackUrl: 'http://localhost/verify' });
+      const ownerUser = await owner.getUser();
+      const team = await ownerUser.createTeam({ displayName: 'Acme' });
+      assert.equal(team.displayName, 'Acme');
+      assert.equal((await owner.getUser()).selectedTeam?.id, team.id, 'a new team is selected');
+      assert.deepEqual((await ownerUser.listTeams()).map((t) => t.id), [team.id]);
+      await team.update({ displayName: 'Acme Inc' });
+      assert.equal((await ownerUser.getTeam(team.id)).displayName, 'Acme Inc');
+      assert.equal(await ownerUser.hasPermission(team, '$invite_members'), true);
+      assert.equal(await ownerUser.hasPermission(team, 'team_admin'), true);
+
+      const invitee = email('invitee');
+      await team.inviteUser({ email: invitee, callbackUrl: 'http://localhost/join' });
+      const [pending] = await team.listInvitations();
+      assert.equal(pending.recipientEmail, invitee);
+      const code = codeIn(await mailTo(invitee, 'invited to join Acme Inc'));
+
+      const joiner = newClient();
+      await joiner.signUpWithCredential({ email: invitee, password: PASSWORD, noRedirect: true, verificationCallbackUrl: 'http://localhost/verify' });
+      assert.equal((await joiner.verifyTeamInvitationCode(code)).status, 'ok');
+      const details = await joiner.getTeamInvitationDetails(code);
+      assert.equal(details.status, 'ok');
+      assert.equal(details.data.teamDisplayName, 'Acme Inc');
+      assert.equal((await joiner.acceptTeamInvitation(code)).status, 'ok');
+      const joinerUser = await joiner.getUser();
+      const joined = await joinerUser.getTeam(team.id);
+      assert.ok(joined, 'the invitee is in the team');
+      assert.equal(await joinerUser.hasPermission(joined, '$read_members'), true);
+      assert.equal(await joinerUser.hasPermission(joined, '$delete_team'), false);
+      assert.deepEqual((await team.listUsers()).map((u) => u.id).sort(), [ownerUser.id, joinerUser.id].sort());
+      assert.deepEqual(await team.listInvitations(), []);
+
+      // The server grants a permission; the member's app sees it.
+      const serverJoiner = await server.getUser(joinerUser.id);
+      await serverJoiner.grantPermission(await server.getTeam(team.id), '$delete_team');
+      const fresh = newClient();
+      await fresh.signInWithCredential({ email: invitee, password: PASSWORD, noRedirect: true });
+      const freshUser = await fresh.getUser();
+      assert.equal(await freshUser.hasPermission(await freshUser.getTeam(team.id), '$delete_team'), true);
+      assert.ok((await freshUser.listPermissions(await freshUser.getTeam(team.id))).some((p) => p.id === 'team_member'));
+
+      await freshUser.setSelectedTeam(team.id);
+      assert.equal((await fresh.getUser()).selectedTeam?.id, team.id);
+      await (await freshUser.getTeam(team.id)).delete();
+      assert.equal(await server.getTeam(team.id), null);
+    });
+
     test("the access token verifies with jose against the project's JWKS", async () => {
       const client = newClient();
       await client.signUpWithCredential({ email: email('jwt'), password: PASSWORD, noRedirect: true, verificationCallbackUrl: 'http://localhost/verify' });
