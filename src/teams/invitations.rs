@@ -278,35 +278,46 @@ impl Core {
             .map(|_| ())
     }
 
-    /// `POST /team-invitations/accept/details` and the invitation page: the team, who invited,
-    /// and whether the user is in it already.
+    /// What an invitation is (team, inviter, recipient), for the invitation page before anyone
+    /// signs in. Counts as a try of the code, as every check does.
+    pub async fn preview_team_invitation(
+        &self,
+        project: &Project,
+        code: &str,
+    ) -> Result<InvitationDetails> {
+        let found = self
+            .check_code(&project.id, CodeKind::TeamInvitation, code)
+            .await?;
+        let team = self.existing_team(&project.id, team_of(&found)).await?;
+        let inviter_name = match found.data["inviter_user_id"].as_str() {
+            Some(id) => self
+                .user(&project.id, id)
+                .await?
+                .and_then(|u| u.display_name.or(u.primary_email)),
+            None => None,
+        };
+        Ok(InvitationDetails {
+            already_member: false,
+            team_id: team.id,
+            team_display_name: team.display_name,
+            inviter_name,
+            recipient_email: recipient_of(&found),
+        })
+    }
+
+    /// `POST /team-invitations/accept/details`: the invitation, for a signed-in user who may
+    /// accept it, and whether they are in the team already.
     pub async fn team_invitation_details(
         &self,
         project: &Project,
         user: Option<&User>,
         code: &str,
     ) -> Result<InvitationDetails> {
-        let found = self
-            .check_code(&project.id, CodeKind::TeamInvitation, code)
-            .await?;
+        let mut details = self.preview_team_invitation(project, code).await?;
         let user = user.ok_or(Error::UserAuthenticationRequired)?;
         check_not_restricted(user)?;
-        let team = self.existing_team(&project.id, team_of(&found)).await?;
-        let inviter_name = match found.data["inviter_user_id"].as_str() {
-            Some(id) => self.user(&project.id, id).await?.map(|u| {
-                u.display_name
-                    .or(u.primary_email)
-                    .unwrap_or_else(|| "A team member".into())
-            }),
-            None => None,
-        };
-        Ok(InvitationDetails {
-            already_member: self.is_team_member(&team.id, &user.id).await?,
-            team_id: team.id,
-            team_display_name: team.display_name,
-            inviter_name,
-            recipient_email: recipient_of(&found),
-        })
+        details.already_member = self.is_team_member(&details.team_id, &user.id).await?;
+        Ok(details)
     }
 
     /// `POST /team-invitations/accept`: the signed-in user joins the team (if not a member

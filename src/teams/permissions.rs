@@ -620,6 +620,39 @@ impl Core {
         }
     }
 
+    /// A member changing another member's team permissions from the hosted account page.
+    /// Stack offers browsers no way to do this; Gatehouse's rule keeps it from escalating
+    /// anyone: the member needs `$update_team`, may grant or revoke only permissions they hold
+    /// themselves, and not their own.
+    pub async fn set_member_permission(
+        &self,
+        project: &Project,
+        me: &crate::users::User,
+        team_id: &str,
+        user_id: &str,
+        permission: &str,
+        granted: bool,
+    ) -> Result<()> {
+        self.require_team_permission(project, team_id, &me.id, "$update_team")
+            .await?;
+        if me.id == user_id {
+            return Err(Error::Status(
+                403,
+                "You cannot change your own permissions.".into(),
+            ));
+        }
+        self.require_team_permission(project, team_id, &me.id, permission)
+            .await?;
+        if granted {
+            self.grant_team_permission(project, team_id, user_id, permission)
+                .await?;
+            Ok(())
+        } else {
+            self.revoke_team_permission(project, team_id, user_id, permission)
+                .await
+        }
+    }
+
     /// Checks that `permission` is defined for `scope` (`PERMISSION_NOT_FOUND`,
     /// `WRONG_PERMISSION_SCOPE`).
     fn check_grantable(project: &Project, scope: Scope, permission: &str) -> Result<()> {

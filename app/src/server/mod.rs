@@ -4,11 +4,13 @@
 mod dashboard;
 mod hosted;
 mod hosted_emails;
+mod hosted_teams;
 mod setup;
 
 pub use dashboard::*;
 pub use hosted::*;
 pub use hosted_emails::*;
+pub use hosted_teams::*;
 pub use setup::*;
 
 use leptos::prelude::*;

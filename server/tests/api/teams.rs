@@ -840,3 +840,69 @@ async fn permission_definitions_and_grants() {
         json!({ "member": true })
     );
 }
+
+/// The hosted account page lets members change each other's permissions under Gatehouse's own
+/// rule (Stack has no client endpoint for it): `$update_team`, only what they hold, never their
+/// own.
+#[tokio::test]
+async fn members_change_permissions_only_within_what_they_hold() {
+    let app = TestApp::spawn().await;
+    let p = app.project().await;
+    let server = app.server(&p);
+    let (ada_id, _) = user(&app, &p, "ada@example.com").await;
+    let (bob_id, _) = user(&app, &p, "bob@example.com").await;
+    let (cy_id, _) = user(&app, &p, "cy@example.com").await;
+    let team = server
+        .post(
+            "/teams",
+            json!({ "display_name": "Acme", "creator_user_id": ada_id }),
+        )
+        .await
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for u in [&bob_id, &cy_id] {
+        server
+            .post(&format!("/team-memberships/{team}/{u}"), json!({}))
+            .await
+            .ok();
+    }
+    let core = &app.core;
+    let project = core.project_cached(&p.id).await.unwrap().unwrap();
+    let of = |id: &str| {
+        let core = core.clone();
+        let (pid, id) = (p.id.clone(), id.to_string());
+        async move { core.user(&pid, &id).await.unwrap().unwrap() }
+    };
+    let (ada, bob) = (of(&ada_id).await, of(&bob_id).await);
+    let code = |e: gatehouse_core::Error| e.code().unwrap_or("").to_string();
+    // Bob (team_member) lacks $update_team.
+    let e = core
+        .set_member_permission(&project, &bob, &team, &cy_id, "$read_members", true)
+        .await
+        .unwrap_err();
+    assert_eq!(code(e), "TEAM_PERMISSION_REQUIRED");
+    // Ada may give what she holds, but not to herself.
+    core.set_member_permission(&project, &ada, &team, &bob_id, "$update_team", true)
+        .await
+        .unwrap();
+    let e = core
+        .set_member_permission(&project, &ada, &team, &ada_id, "team_member", true)
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), 403);
+    // Bob now has $update_team, but cannot hand on $delete_team, which he does not hold.
+    let bob = of(&bob_id).await;
+    let e = core
+        .set_member_permission(&project, &bob, &team, &cy_id, "$delete_team", true)
+        .await
+        .unwrap_err();
+    assert_eq!(code(e), "TEAM_PERMISSION_REQUIRED");
+    core.set_member_permission(&project, &bob, &team, &cy_id, "$update_team", true)
+        .await
+        .unwrap();
+    core.set_member_permission(&project, &bob, &team, &cy_id, "$update_team", false)
+        .await
+        .unwrap();
+}

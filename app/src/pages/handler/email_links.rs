@@ -3,48 +3,10 @@
 //! presses the button, never on loading the page.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
-use super::{project_id, return_to, with_return};
-use crate::components::{action_error, AuthCard, Field, FormError, NewPasswordField};
-use crate::server::{
-    error_message, project_info, ForgotPassword, MagicLinkSignIn, ResetPassword, SendMagicLink,
-    VerifyEmail,
-};
-
-const BUTTON: &str = "primary whitespace-nowrap rounded-lg bg-accent px-4 py-2.5 font-semibold text-on-accent disabled:cursor-progress disabled:opacity-60";
-
-fn query(name: &'static str) -> Memo<String> {
-    let q = use_query_map();
-    Memo::new(move |_| q.read().get(name).unwrap_or_default())
-}
-
-/// A page of one project: its card, or why it cannot be shown.
-fn with_project<V: IntoView + 'static>(
-    title: &'static str,
-    body: impl Fn(crate::server::ProjectSummary) -> V + Send + Sync + Clone + 'static,
-) -> impl IntoView {
-    let project_id = project_id();
-    let info = Resource::new(move || project_id.get(), project_info);
-    view! {
-        <Suspense fallback=|| view! { <p class="py-16 text-center text-muted">"Loading…"</p> }>
-            {move || {
-                let body = body.clone();
-                Suspend::new(async move {
-                    match info.await {
-                        Err(e) => view! { <AuthCard title=title project="">
-                            <p class="form-error m-0 text-sm text-danger" role="alert">{error_message(&e)}</p>
-                        </AuthCard> }.into_any(),
-                        Ok(p) => {
-                            let name = p.display_name.clone();
-                            view! { <AuthCard title=title project=name>{body(p)}</AuthCard> }.into_any()
-                        }
-                    }
-                })
-            }}
-        </Suspense>
-    }
-}
+use super::{query, return_to, with_project, with_return, BUTTON};
+use crate::components::{action_error, Field, FormError, NewPasswordField};
+use crate::server::{ForgotPassword, MagicLinkSignIn, ResetPassword, SendMagicLink, VerifyEmail};
 
 #[component]
 pub fn ForgotPasswordPage() -> impl IntoView {

@@ -2,10 +2,12 @@
 
 mod account;
 mod account_emails;
+mod account_teams;
 mod email_links;
 mod sign_in;
 mod sign_out;
 mod sign_up;
+mod team_invitation;
 
 pub use account::AccountPage;
 pub use email_links::{
@@ -15,9 +17,48 @@ pub use email_links::{
 pub use sign_in::SignInPage;
 pub use sign_out::SignOutPage;
 pub use sign_up::SignUpPage;
+pub use team_invitation::TeamInvitationPage;
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::components::AuthCard;
+use crate::server::{error_message, project_info};
+
+pub(crate) const BUTTON: &str = "primary whitespace-nowrap rounded-lg bg-accent px-4 py-2.5 font-semibold text-on-accent disabled:cursor-progress disabled:opacity-60";
+
+/// A query parameter of the page.
+pub(crate) fn query(name: &'static str) -> Memo<String> {
+    let q = use_query_map();
+    Memo::new(move |_| q.read().get(name).unwrap_or_default())
+}
+
+/// A page of one project: its card, or why it cannot be shown.
+pub(crate) fn with_project<V: IntoView + 'static>(
+    title: &'static str,
+    body: impl Fn(crate::server::ProjectSummary) -> V + Send + Sync + Clone + 'static,
+) -> impl IntoView {
+    let project_id = project_id();
+    let info = Resource::new(move || project_id.get(), project_info);
+    view! {
+        <Suspense fallback=|| view! { <p class="py-16 text-center text-muted">"Loading…"</p> }>
+            {move || {
+                let body = body.clone();
+                Suspend::new(async move {
+                    match info.await {
+                        Err(e) => view! { <AuthCard title=title project="">
+                            <p class="form-error m-0 text-sm text-danger" role="alert">{error_message(&e)}</p>
+                        </AuthCard> }.into_any(),
+                        Ok(p) => {
+                            let name = p.display_name.clone();
+                            view! { <AuthCard title=title project=name>{body(p)}</AuthCard> }.into_any()
+                        }
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
 
 /// The project id in the path.
 pub(crate) fn project_id() -> Memo<String> {
