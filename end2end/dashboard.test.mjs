@@ -254,6 +254,79 @@ describe('dashboard', () => {
     await context.close();
   });
 
+  test('the Teams and Permissions rooms: teams, members, grants, invitations, definitions as a tree, default grants', async () => {
+    const context = await browser.newContext();
+    const page = await watchedPage(context);
+    await signUpAdmin(page, 'teams-admin@example.com');
+    await page.fill('input[name="display_name"]', 'Crew');
+    await page.click('button:has-text("Create project")');
+    await page.waitForSelector('text=Crew is ready');
+    const projectId = await page.textContent('code[data-key="project_id"]');
+    const ssk = await page.textContent('code[data-key="secret_server_key"]');
+    const made = await fetch(`${gh.baseUrl}/api/v1/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-stack-access-type': 'server', 'x-stack-project-id': projectId, 'x-stack-secret-server-key': ssk },
+      body: JSON.stringify({ primary_email: 'mia@example.com', primary_email_auth_enabled: true }),
+    });
+    const mia = await made.json();
+    const rooms = `${gh.baseUrl}/projects/${projectId}`;
+
+    // Permissions: a definition containing another shows as a tree; defaults are saved.
+    await page.goto(`${rooms}/permissions`);
+    await page.waitForSelector('body[data-hydrated="true"]');
+    const open = (inner) => page.locator(`details:has(${inner})`).evaluate((d) => { d.open = true; });
+    await open('#team-new-id');
+    await page.fill('#team-new-id', 'docs:read');
+    await page.click('button:has-text("Create permission") >> nth=0');
+    await page.waitForSelector('li[data-id="docs:read"]');
+    await open('#team-new-id');
+    await page.fill('#team-new-id', 'docs:write');
+    await page.fill('#team-new-contained', 'docs:read');
+    await page.click('button:has-text("Create permission") >> nth=0');
+    await page.waitForSelector('li[data-id="docs:write"] ul code:has-text("docs:read")');
+    await page.fill('#defaults-teamMember', 'team_member docs:read');
+    await page.locator('form:has(#defaults-teamMember) button').click();
+    await page.waitForSelector('text=Saved the default grants.');
+    await page.reload();
+    assert.equal(await page.inputValue('#defaults-teamMember'), 'docs:read team_member');
+    // A cycle is refused with its chain.
+    await open('[id="team-contained-docs:read"]');
+    await page.fill('[id="team-contained-docs:read"]', 'docs:write');
+    await page.locator('li[data-id="docs:read"] button:has-text("Save")').click();
+    await page.waitForSelector('[role="alert"]:has-text("would contain itself")');
+    await shot(page, 'dashboard-permissions');
+
+    // Teams: create one, add a member (who gets the default grants), grant, invite.
+    await page.goto(`${rooms}/teams`);
+    await page.fill('input[name="display_name"]', 'Ops');
+    await page.click('button:has-text("Create team")');
+    await page.waitForURL(/\/teams\/[0-9a-f-]{36}$/);
+    await page.waitForSelector('body[data-hydrated="true"]');
+    await page.fill('#team-add', 'mia@example.com');
+    await page.click('button:has-text("Add member")');
+    const row = 'tr.member[data-email="mia@example.com"]';
+    await page.waitForSelector(`${row} .permission:has-text("docs:read")`);
+    await page.selectOption(`${row} select[name="permission"]`, 'docs:write');
+    await page.click(`${row} button:has-text("Grant")`);
+    await page.waitForSelector(`${row} .permission:has-text("docs:write")`);
+    await page.fill('#team-invite', 'zoe@example.com');
+    await page.click('button:has-text("Send invitation")');
+    await page.waitForSelector('li.invitation:has-text("zoe@example.com")');
+    await page.fill('textarea[name="server_metadata"]', '{"plan": "team"}');
+    await page.click('button:has-text("Save team")');
+    await page.waitForSelector('text=Saved.');
+    await shot(page, 'dashboard-team');
+
+    // The list finds it by name; the user page shows the team and its grants.
+    await page.goto(`${rooms}/teams?search=op`);
+    await page.waitForSelector('td a:has-text("Ops")');
+    await page.goto(`${rooms}/users/${mia.id}`);
+    await page.waitForSelector('li.user-team:has-text("Ops")');
+    assert.match(await page.textContent('li.user-team'), /docs:read.*docs:write|docs:write.*docs:read/);
+    assert.deepEqual(page.problems, []);
+    await context.close();
+  });
+
   test('without JavaScript an admin still creates a project and sees its keys', async () => {
     const context = await browser.newContext({ javaScriptEnabled: false });
     const page = await context.newPage();

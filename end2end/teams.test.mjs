@@ -39,7 +39,7 @@ describe('teams on the hosted pages', () => {
     await owner.fill('input[name="password"]', PASSWORD);
     await owner.click('button:has-text("Sign up")');
     await owner.waitForURL(`${pages}/account-settings`);
-    await owner.fill('input[name="display_name"] >> nth=-1', 'Rocket');
+    await owner.fill('#new-team-name', 'Rocket');
     await owner.click('button:has-text("Create team")');
     await owner.waitForSelector('li.team[data-team="Rocket"] >> text=Selected');
     await owner.fill('li.team[data-team="Rocket"] input[name="email"]', 'guest@example.com');

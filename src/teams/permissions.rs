@@ -489,6 +489,42 @@ impl Core {
         Ok(())
     }
 
+    /// Sets which permissions a project grants by default: `which` is `teamCreator` or
+    /// `teamMember` (team permissions) or `signUp` (project permissions); every id must be
+    /// defined in that scope.
+    pub async fn set_default_permissions(
+        &self,
+        project: &Project,
+        which: &str,
+        ids: &[String],
+    ) -> Result<()> {
+        let scope = match which {
+            "teamCreator" | "teamMember" => Scope::Team,
+            "signUp" => Scope::Project,
+            other => {
+                return Err(Error::Status(
+                    400,
+                    format!("There are no default permissions named {other:?}."),
+                ))
+            }
+        };
+        let defs = definitions(&project.config.tree, scope);
+        if let Some(unknown) = ids.iter().find(|id| !defs.iter().any(|d| &d.id == *id)) {
+            return Err(Error::PermissionNotFound(unknown.clone()));
+        }
+        let mut change = Map::new();
+        change.insert(
+            format!("rbac.defaultPermissions.{which}"),
+            Value::Object(ids.iter().map(|i| (i.clone(), json!(true))).collect()),
+        );
+        self.change_overrides(&project.id, |o| {
+            o.environment = format::merge(&o.environment, &change);
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    }
+
     async fn definition_after_change(
         &self,
         project: &Project,

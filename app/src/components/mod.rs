@@ -63,7 +63,8 @@ pub fn ThemeToggle() -> impl IntoView {
     }
 }
 
-/// A labelled input.
+/// A labelled input. Its element id is `field-{name}` unless a page with several inputs of that
+/// name gives each its own `id`.
 #[component]
 pub fn Field(
     #[prop(into)] label: String,
@@ -72,8 +73,9 @@ pub fn Field(
     #[prop(into, default = String::new())] autocomplete: String,
     #[prop(into, optional)] value: Option<String>,
     #[prop(default = true)] required: bool,
+    #[prop(into, optional)] id: Option<String>,
 ) -> impl IntoView {
-    let id = format!("field-{name}");
+    let id = id.unwrap_or_else(|| format!("field-{name}"));
     let label_for = id.clone();
     view! {
         <label class=crate::components::FIELD for=label_for>

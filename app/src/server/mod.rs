@@ -2,12 +2,14 @@
 //! the REST API makes; a page's session is a refresh token in an HttpOnly cookie.
 
 mod dashboard;
+mod dashboard_teams;
 mod hosted;
 mod hosted_emails;
 mod hosted_teams;
 mod setup;
 
 pub use dashboard::*;
+pub use dashboard_teams::*;
 pub use hosted::*;
 pub use hosted_emails::*;
 pub use hosted_teams::*;

@@ -5,8 +5,10 @@ mod emails;
 mod home;
 mod new_keys;
 mod overview;
+mod permissions;
 mod settings;
 mod shell;
+mod teams;
 mod user;
 mod users;
 
@@ -15,8 +17,10 @@ pub use emails::{EmailPage, EmailTemplatePage, EmailsPage};
 pub use home::DashboardHome;
 pub use new_keys::NewKeys;
 pub use overview::OverviewPage;
+pub use permissions::PermissionsPage;
 pub use settings::SettingsPage;
 pub use shell::ProjectShell;
+pub use teams::{TeamPage, TeamsPage};
 pub use user::UserPage;
 pub use users::UsersPage;
 

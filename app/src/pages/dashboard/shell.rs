@@ -12,13 +12,13 @@ pub fn ProjectShell(
     let built = [
         ("overview", "Overview"),
         ("users", "Users"),
+        ("teams", "Teams"),
+        ("permissions", "Permissions"),
         ("settings", "Settings"),
         ("emails", "Emails"),
         ("config", "Configuration"),
     ];
     let coming = [
-        "Teams",
-        "Permissions",
         "API keys",
         "Webhooks",
         "Sign-up rules",

@@ -3,7 +3,10 @@ use leptos_router::hooks::use_params_map;
 
 use super::{DashboardError, ProjectShell};
 use crate::components::{action_error, format_utc, Field, FormError};
-use crate::server::{load_user_detail, parse_metadata, RemoveUser, RevokeUserSession, SaveUser};
+use crate::server::{
+    load_user_access, load_user_detail, parse_metadata, RemoveUser, RevokeUserSession, SaveUser,
+    SetUserPermission,
+};
 
 /// One user of a project: profile, metadata (JSON, checked as you type and again on save),
 /// sessions, deletion.
@@ -24,6 +27,12 @@ pub fn UserPage() -> impl IntoView {
         move || (ids.get(), save.version().get(), revoke.version().get()),
         |((project_id, user_id), _, _)| load_user_detail(project_id, user_id),
     );
+    let permission = ServerAction::<SetUserPermission>::new();
+    let access = Resource::new(
+        move || (ids.get(), permission.version().get()),
+        |((project_id, user_id), _)| load_user_access(project_id, user_id),
+    );
+    let permission_error = action_error(permission);
     let save_error = action_error(save);
     let saved = move || save.value().get().is_some_and(|r| r.is_ok());
     view! {
@@ -48,6 +57,35 @@ pub fn UserPage() -> impl IntoView {
                         </li>
                     }
                 }).collect_view();
+                let access = match access.await {
+                    Ok(a) => a,
+                    Err(e) => return view! { <DashboardError error=e/> }.into_any(),
+                };
+                let teams = access.teams.iter().map(|t| view! {
+                    <li class="user-team text-sm">
+                        <a href=format!("/projects/{project_id}/teams/{}", t.id)>{t.display_name.clone()}</a>
+                        <span class="ml-2 text-xs text-muted">{t.permissions.join(", ")}</span>
+                    </li>
+                }).collect_view();
+                let no_teams = access.teams.is_empty();
+                let granted = access.project_permissions.clone();
+                let project_permissions = access.grantable.clone().into_iter().map(|p| {
+                    let held = granted.contains(&p);
+                    let (pid, uid, shown) = (project_id.clone(), user_id.clone(), p.clone());
+                    view! {
+                        <li class="flex items-center gap-2 text-sm">
+                            <ActionForm action=permission attr:class="inline">
+                                <input type="hidden" name="project_id" value=pid/>
+                                <input type="hidden" name="user_id" value=uid/>
+                                <input type="hidden" name="permission" value=p/>
+                                {(!held).then(|| view! { <input type="hidden" name="grant" value="1"/> })}
+                                <button type="submit" class="secondary whitespace-nowrap rounded-lg border border-line px-2 py-0.5 text-xs font-semibold text-ink">{if held { "Revoke" } else { "Grant" }}</button>
+                            </ActionForm>
+                            <code>{shown}</code>{held.then(|| view! { <span class="text-xs text-muted">"(granted)"</span> })}
+                        </li>
+                    }
+                }).collect_view();
+                let no_project_permissions = access.grantable.is_empty();
                 let (p1, u1, p2, u2) = (project_id.clone(), user_id.clone(), project_id.clone(), user_id.clone());
                 let title = u.email.clone().unwrap_or_else(|| u.id.clone());
                 view! {
@@ -71,6 +109,15 @@ pub fn UserPage() -> impl IntoView {
                                 </button>
                             </ActionForm>
                         </section>
+                        <section class="panel rounded-xl border border-line bg-card px-6 py-5 [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="user-access-heading">
+                            <h2 id="user-access-heading">"Teams and permissions"</h2>
+                            <ul class="mb-4 flex flex-col gap-1">{teams}</ul>
+                            {no_teams.then(|| view! { <p class="text-sm text-muted">"In no team."</p> })}
+                            <h3 class="mb-2 text-sm font-semibold">"Project permissions"</h3>
+                            <ul class="flex flex-col gap-1">{project_permissions}</ul>
+                            {no_project_permissions.then(|| view! { <p class="text-sm text-muted">"The project defines no project permissions yet (see Permissions)."</p> })}
+                            <FormError message=permission_error/>
+                        </section>
                         <section class="panel rounded-xl border border-line bg-card px-6 py-5 [&_h1]:mb-4 [&_h1]:text-xl [&_h1]:font-bold [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="user-sessions-heading">
                             <h2 id="user-sessions-heading">"Sessions"</h2>
                             <ul class="flex flex-col gap-2 [&_small]:text-muted">{sessions}</ul>
@@ -93,7 +140,7 @@ pub fn UserPage() -> impl IntoView {
 
 /// A JSON editor: says at once, while typing, whether the text is valid JSON.
 #[component]
-fn JsonField(
+pub(crate) fn JsonField(
     #[prop(into)] label: String,
     #[prop(into)] name: String,
     value: String,

@@ -179,24 +179,24 @@ fn team_view(state: AccountTeamsState, project_id: String, t: TeamCard) -> impl 
         }
     });
     let invite_form = t.can_invite.then(|| {
-        let (pid, tid) = (pid.clone(), tid.clone());
+        let (pid, tid, tid_field) = (pid.clone(), tid.clone(), tid.clone());
         view! {
             <ActionForm action=invite attr:class="mt-3 flex flex-col gap-2">
                 <input type="hidden" name="project_id" value=pid/>
                 <input type="hidden" name="team_id" value=tid/>
-                <Field label="Invite by email" name="email" kind="email" autocomplete="off"/>
+                <Field label="Invite by email" name="email" kind="email" autocomplete="off" id=format!("invite-{}", tid_field)/>
                 <button type="submit" class=BUTTON>"Send invitation"</button>
             </ActionForm>
         }
     });
     let rename = {
-        let (pid, tid) = (pid.clone(), tid.clone());
+        let (pid, tid, name_id) = (pid.clone(), tid.clone(), format!("member-name-{}", t.id));
         view! {
             <ActionForm action=act attr:class="mt-2 flex items-end gap-2">
                 <input type="hidden" name="project_id" value=pid/>
                 <input type="hidden" name="team_id" value=tid/>
                 <input type="hidden" name="action" value="rename-me"/>
-                <Field label="Your name in this team" name="value" required=false value=t.my_name.clone()/>
+                <Field label="Your name in this team" name="value" required=false value=t.my_name.clone() id=name_id/>
                 <button type="submit" class=SMALL_BUTTON>"Save"</button>
             </ActionForm>
         }
@@ -255,7 +255,7 @@ pub fn AccountTeams(
                         let create_form = panel.can_create.then(|| view! {
                             <ActionForm action=create attr:class="mt-3 flex flex-col gap-2">
                                 <input type="hidden" name="project_id" value=project_id.clone()/>
-                                <Field label="New team name" name="display_name" autocomplete="off"/>
+                                <Field label="New team name" name="display_name" autocomplete="off" id="new-team-name"/>
                                 <FormError message=action_error(create)/>
                                 <button type="submit" class=BUTTON>"Create team"</button>
                             </ActionForm>
