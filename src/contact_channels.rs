@@ -12,7 +12,7 @@ use sqlx::{Any, Row, Transaction};
 
 use crate::codes::{consume_code, issue_code, CodeKind, NewCode};
 use crate::db::is_unique_violation;
-use crate::emails::{queue_email, templates, Content, NewEmail, Recipient};
+use crate::emails::{queue_email, templates, NewEmail, Recipient};
 use crate::error::{Error, Result};
 use crate::projects::Project;
 use crate::users::User;
@@ -463,22 +463,14 @@ pub(crate) async fn queue_verification_email(
         tx,
         base_url,
         project,
-        NewEmail {
-            to: Recipient::UserCustomEmails {
+        NewEmail::from_template(
+            Recipient::UserCustomEmails {
                 user_id: user_id.into(),
                 emails: vec![email.into()],
             },
-            content: Content::Template {
-                id: templates::EMAIL_VERIFICATION.into(),
-                variables: json!({ "emailVerificationLink": link }),
-            },
-            subject: None,
-            theme_id: None,
-            notification_category_id: None,
-            is_high_priority: true,
-            scheduled_at: None,
-            unsubscribe_link: None,
-        },
+            templates::EMAIL_VERIFICATION,
+            json!({ "emailVerificationLink": link }),
+        ),
     )
     .await?;
     Ok(())

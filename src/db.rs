@@ -117,3 +117,15 @@ pub(crate) fn json_column(
     let text: String = row.try_get(column)?;
     serde_json::from_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
+
+/// Stored JSON text (metadata) as a value; `null` when there is none.
+pub(crate) fn json_or_null(text: &Option<String>) -> serde_json::Value {
+    text.as_deref()
+        .and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// A JSON value (metadata) as stored text; `null` stores nothing.
+pub(crate) fn json_text(v: Option<serde_json::Value>) -> Option<String> {
+    v.filter(|v| !v.is_null()).map(|v| v.to_string())
+}

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use crate::codes::{consume_code, issue_code, CodeKind, NewCode};
 use crate::contact_channels::link_with_code;
 use crate::crypto;
-use crate::emails::{queue_email, templates, Content, NewEmail, Recipient};
+use crate::emails::{queue_email, templates, NewEmail, Recipient};
 use crate::error::{Error, Result};
 use crate::jobs::NewJob;
 use crate::projects::Project;
@@ -33,22 +33,6 @@ fn email_to(address: &str, user_id: Option<&str>) -> Recipient {
         None => Recipient::CustomEmails {
             emails: vec![address.into()],
         },
-    }
-}
-
-fn template_email(to: Recipient, template: &str, variables: Value) -> NewEmail {
-    NewEmail {
-        to,
-        content: Content::Template {
-            id: template.into(),
-            variables,
-        },
-        subject: None,
-        theme_id: None,
-        notification_category_id: None,
-        is_high_priority: true,
-        scheduled_at: None,
-        unsubscribe_link: None,
     }
 }
 
@@ -102,7 +86,7 @@ impl Core {
             &mut tx,
             &self.public_url,
             project,
-            template_email(to, templates::MAGIC_LINK, variables),
+            NewEmail::from_template(to, templates::MAGIC_LINK, variables),
         )
         .await?;
         tx.commit().await?;
@@ -208,7 +192,7 @@ impl Core {
             &mut tx,
             &self.public_url,
             &project,
-            template_email(to, templates::PASSWORD_RESET, variables),
+            NewEmail::from_template(to, templates::PASSWORD_RESET, variables),
         )
         .await?;
         tx.commit().await?;

@@ -201,6 +201,25 @@ enum Check {
     Custom(fn(&str, &Value) -> Option<String>),
 }
 
+/// The fields users and teams share, in Stack's order: a profile image URL (up to 1 MB, for
+/// uploaded data URLs), client metadata, and for server access client read-only and server
+/// metadata.
+pub fn picture_and_metadata(shape: Shape, server: bool) -> Shape {
+    let shape = shape
+        .field(
+            "profile_image_url",
+            string().url().max_chars(1_000_000).nullable(),
+        )
+        .field("client_metadata", any());
+    if server {
+        shape
+            .field("client_read_only_metadata", any())
+            .field("server_metadata", any())
+    } else {
+        shape
+    }
+}
+
 pub fn string() -> Field {
     Field::of(Kind::String)
 }

@@ -124,6 +124,26 @@ pub struct NewEmail {
     pub unsubscribe_link: Option<String>,
 }
 
+impl NewEmail {
+    /// A transactional email from one of the project's templates (codes, links, invitations):
+    /// high priority, never unsubscribable.
+    pub fn from_template(to: Recipient, template: &str, variables: Value) -> NewEmail {
+        NewEmail {
+            to,
+            content: Content::Template {
+                id: template.into(),
+                variables,
+            },
+            subject: None,
+            theme_id: None,
+            notification_category_id: None,
+            is_high_priority: true,
+            scheduled_at: None,
+            unsubscribe_link: None,
+        }
+    }
+}
+
 /// An email in the outbox.
 #[derive(Clone, Debug)]
 pub struct Email {

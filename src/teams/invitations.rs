@@ -8,7 +8,7 @@ use super::members::{add_member, MemberKind};
 use super::Actor;
 use crate::codes::{consume_code, issue_code, Code, CodeKind, NewCode};
 use crate::contact_channels::link_with_code;
-use crate::emails::{queue_email, templates, Content, NewEmail, Recipient};
+use crate::emails::{queue_email, templates, NewEmail, Recipient};
 use crate::error::{Error, Result};
 use crate::projects::Project;
 use crate::users::User;
@@ -137,24 +137,16 @@ impl Core {
             &mut tx,
             &self.public_url,
             project,
-            NewEmail {
-                to: Recipient::CustomEmails {
+            NewEmail::from_template(
+                Recipient::CustomEmails {
                     emails: vec![email.clone()],
                 },
-                content: Content::Template {
-                    id: templates::TEAM_INVITATION.into(),
-                    variables: json!({
-                        "teamInvitationLink": link_with_code(callback_url, &issued.code),
-                        "teamDisplayName": team.display_name,
-                    }),
-                },
-                subject: None,
-                theme_id: None,
-                notification_category_id: None,
-                is_high_priority: true,
-                scheduled_at: None,
-                unsubscribe_link: None,
-            },
+                templates::TEAM_INVITATION,
+                json!({
+                    "teamInvitationLink": link_with_code(callback_url, &issued.code),
+                    "teamDisplayName": team.display_name,
+                }),
+            ),
         )
         .await?;
         tx.commit().await?;

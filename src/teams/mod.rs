@@ -13,10 +13,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sqlx::{Any, Transaction};
 
+use crate::db::{json_or_null, json_text};
 use crate::error::{Error, Result};
 use crate::projects::Project;
 use crate::users::User;
-use crate::validation::{any, string, Input, Shape};
+use crate::validation::{picture_and_metadata, string, Input, Shape};
 use crate::{new_id, now_ms, patch, Core};
 
 pub use members::MemberKind;
@@ -52,16 +53,6 @@ impl Team {
         }
         v
     }
-}
-
-pub(crate) fn json_or_null(text: &Option<String>) -> Value {
-    text.as_deref()
-        .and_then(|t| serde_json::from_str(t).ok())
-        .unwrap_or(Value::Null)
-}
-
-fn metadata_text(v: Option<Value>) -> Option<String> {
-    v.filter(|v| !v.is_null()).map(|v| v.to_string())
 }
 
 /// Who asks: server (or admin) access, which may do anything in its project, or a browser with
@@ -129,20 +120,7 @@ pub struct TeamUpdate {
 
 fn team_fields(shape: Shape, server: bool, create: bool) -> Shape {
     let name = if create { string().defined() } else { string() };
-    let shape = shape
-        .field("display_name", name)
-        .field(
-            "profile_image_url",
-            string().url().max_chars(1_000_000).nullable(),
-        )
-        .field("client_metadata", any());
-    let shape = if server {
-        shape
-            .field("client_read_only_metadata", any())
-            .field("server_metadata", any())
-    } else {
-        shape
-    };
+    let shape = picture_and_metadata(shape.field("display_name", name), server);
     if create {
         shape.field("creator_user_id", string().user_id_or_me())
     } else {
@@ -303,9 +281,9 @@ impl Core {
         )
         .bind(&id)
         .bind(image)
-        .bind(metadata_text(input.client_metadata))
-        .bind(metadata_text(input.client_read_only_metadata))
-        .bind(metadata_text(input.server_metadata))
+        .bind(json_text(input.client_metadata))
+        .bind(json_text(input.client_read_only_metadata))
+        .bind(json_text(input.server_metadata))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -413,13 +391,13 @@ impl Core {
                 crate::images::store(&mut tx, &self.public_url, url, "profile_image_url").await?;
         }
         if let Some(m) = input.client_metadata {
-            team.client_metadata = metadata_text(m);
+            team.client_metadata = json_text(m);
         }
         if let Some(m) = input.client_read_only_metadata {
-            team.client_read_only_metadata = metadata_text(m);
+            team.client_read_only_metadata = json_text(m);
         }
         if let Some(m) = input.server_metadata {
-            team.server_metadata = metadata_text(m);
+            team.server_metadata = json_text(m);
         }
         sqlx::query(
             "UPDATE teams SET display_name = $2, profile_image_url = $3, client_metadata = $4, \

@@ -12,11 +12,12 @@ use sqlx::{Any, Row, Transaction};
 
 use crate::crypto;
 use crate::db::is_unique_violation;
+use crate::db::{json_or_null, json_text};
 use crate::error::{Error, Result};
 use crate::patch;
 use crate::projects::Project;
-use crate::teams::{json_or_null, personal_team_name};
-use crate::validation::{any, boolean, string, Input, Shape};
+use crate::teams::personal_team_name;
+use crate::validation::{boolean, picture_and_metadata, string, Input, Shape};
 use crate::{new_id, now_ms, Core};
 
 #[derive(Clone, Debug)]
@@ -202,10 +203,6 @@ pub fn parse_email(raw: &str, field: &str) -> Result<String> {
     }
 }
 
-fn metadata_text(v: Option<Value>) -> Option<String> {
-    v.filter(|v| !v.is_null()).map(|v| v.to_string())
-}
-
 fn check_display_name(name: &Option<String>) -> Result<()> {
     if name.as_ref().is_some_and(|n| n.chars().count() > 256) {
         return Err(crate::validation::invalid(
@@ -313,20 +310,10 @@ impl Input for UserCreate {
 
 /// The fields user create and update share; `server` adds those only server access may set.
 fn user_fields(shape: Shape, server: bool) -> Shape {
-    let shape = shape
-        .field("display_name", string().nullable().max_chars(256))
-        .field(
-            "profile_image_url",
-            string().url().max_chars(1_000_000).nullable(),
-        )
-        .field("client_metadata", any());
-    let shape = if server {
-        shape
-            .field("client_read_only_metadata", any())
-            .field("server_metadata", any())
-    } else {
-        shape
-    };
+    let shape = picture_and_metadata(
+        shape.field("display_name", string().nullable().max_chars(256)),
+        server,
+    );
     let shape = shape.field("primary_email", string().email().nullable().non_empty());
     let shape = if server {
         shape
@@ -502,16 +489,16 @@ impl Core {
             &input.restricted_by_admin_reason,
             &input.restricted_by_admin_private_details,
         )?;
-        let new = NewUser {
+        let mut new = NewUser {
             auth_enabled: input.primary_email_auth_enabled.unwrap_or(email.is_some()),
             email,
             email_verified: input.primary_email_verified.unwrap_or(false),
             display_name: input.display_name,
             profile_image_url: input.profile_image_url,
             password_hash,
-            client_metadata: metadata_text(input.client_metadata),
-            client_read_only_metadata: metadata_text(input.client_read_only_metadata),
-            server_metadata: metadata_text(input.server_metadata),
+            client_metadata: json_text(input.client_metadata),
+            client_read_only_metadata: json_text(input.client_read_only_metadata),
+            server_metadata: json_text(input.server_metadata),
             is_anonymous: input.is_anonymous.unwrap_or(false),
             restricted_by_admin: restricted,
             restricted_by_admin_reason: input.restricted_by_admin_reason,
@@ -519,6 +506,13 @@ impl Core {
             language: None,
         };
         let mut tx = self.db.begin().await?;
+        new.profile_image_url = crate::images::store(
+            &mut tx,
+            &self.public_url,
+            new.profile_image_url.take(),
+            "profile_image_url",
+        )
+        .await?;
         let id = insert_user(&mut tx, project, &new).await?;
         tx.commit().await?;
         self.user(&project.id, &id)
@@ -561,13 +555,13 @@ impl Core {
             u.profile_image_url = url;
         }
         if let Some(m) = input.client_metadata {
-            u.client_metadata = metadata_text(m);
+            u.client_metadata = json_text(m);
         }
         if let Some(m) = input.client_read_only_metadata {
-            u.client_read_only_metadata = metadata_text(m);
+            u.client_read_only_metadata = json_text(m);
         }
         if let Some(m) = input.server_metadata {
-            u.server_metadata = metadata_text(m);
+            u.server_metadata = json_text(m);
         }
         if let Some(team) = input.selected_team_id {
             if let Some(team_id) = &team {
@@ -635,6 +629,14 @@ impl Core {
             &u.restricted_by_admin_private_details,
         )?;
         let mut tx = self.db.begin().await?;
+        // An uploaded picture is kept here and linked (a URL stays as given).
+        u.profile_image_url = crate::images::store(
+            &mut tx,
+            &self.public_url,
+            u.profile_image_url.take(),
+            "profile_image_url",
+        )
+        .await?;
         write_user(&mut tx, &u).await?;
         if password_changed {
             // A new password ends every session: whoever knew the old one is signed out.

@@ -110,18 +110,11 @@ pub async fn load_user_detail(
         .sessions_of_user(&project.id, &user.id, true)
         .await
         .map_err(ssr::shown)?;
-    let pretty = |text: &Option<String>| match text
-        .as_deref()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
-    {
-        Some(v) => serde_json::to_string_pretty(&v).unwrap_or_default(),
-        None => String::new(),
-    };
     Ok(UserDetail {
         project_name: project.display_name,
-        client_metadata: pretty(&user.client_metadata),
-        client_read_only_metadata: pretty(&user.client_read_only_metadata),
-        server_metadata: pretty(&user.server_metadata),
+        client_metadata: ssr::pretty_json(&user.client_metadata),
+        client_read_only_metadata: ssr::pretty_json(&user.client_read_only_metadata),
+        server_metadata: ssr::pretty_json(&user.server_metadata),
         id: user.id,
         email: user.primary_email,
         display_name: user.display_name,

@@ -109,14 +109,6 @@ pub struct TeamMemberRow {
     pub permissions: Vec<String>,
 }
 
-#[cfg(feature = "ssr")]
-fn pretty(text: &Option<String>) -> String {
-    text.as_deref()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
-        .map(|v| serde_json::to_string_pretty(&v).unwrap_or_default())
-        .unwrap_or_default()
-}
-
 #[server(prefix = "/_sfn")]
 pub async fn load_team(project_id: String, team_id: String) -> Result<TeamDetail, ServerFnError> {
     use gatehouse_core::teams::invitations::InvitationsOf;
@@ -171,9 +163,9 @@ pub async fn load_team(project_id: String, team_id: String) -> Result<TeamDetail
     Ok(TeamDetail {
         project_name: project.display_name.clone(),
         profile_image_url: team.profile_image_url.clone().unwrap_or_default(),
-        client_metadata: pretty(&team.client_metadata),
-        client_read_only_metadata: pretty(&team.client_read_only_metadata),
-        server_metadata: pretty(&team.server_metadata),
+        client_metadata: ssr::pretty_json(&team.client_metadata),
+        client_read_only_metadata: ssr::pretty_json(&team.client_read_only_metadata),
+        server_metadata: ssr::pretty_json(&team.server_metadata),
         id: team.id,
         display_name: team.display_name,
         created_at: team.created_at,

@@ -230,6 +230,14 @@ mod ssr {
             .ok_or_else(|| shown(Error::UserNotFound))
     }
 
+    /// Stored JSON (metadata) laid out for an editor; empty when there is none.
+    pub fn pretty_json(text: &Option<String>) -> String {
+        text.as_deref()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+            .map(|v| serde_json::to_string_pretty(&v).unwrap_or_default())
+            .unwrap_or_default()
+    }
+
     /// A form field's text, trimmed; empty means none.
     pub fn non_empty(text: String) -> Option<String> {
         Some(text.trim().to_string()).filter(|t| !t.is_empty())

@@ -166,6 +166,24 @@ async fn teams_are_created_read_updated_and_deleted_under_stacks_client_rules() 
         .unwrap()
         .contains("immutable"));
     assert_eq!(image.bytes().await.unwrap().len(), 70);
+    // Users' pictures too; the same picture is stored once, under the same address.
+    let pictured = server
+        .post("/users", json!({ "profile_image_url": PNG }))
+        .await
+        .ok();
+    assert_eq!(pictured["profile_image_url"], url);
+    let svg = server
+        .post(
+            "/users",
+            json!({ "profile_image_url": "data:image/svg+xml;base64,PHN2Zz4=" }),
+        )
+        .await;
+    assert_eq!(svg.status, 400, "{}", svg.text);
+    assert!(
+        svg.text.contains("PNG, JPEG, GIF, BMP or WebP"),
+        "{}",
+        svg.text
+    );
     let bob_id = app.sign_up(&p, "bob2@example.com").await;
     let bob2 = app
         .client(&p)
