@@ -87,3 +87,76 @@ describe('teams on the hosted pages', () => {
     for (const page of [owner, guest]) assert.deepEqual(page.problems, []);
   });
 });
+
+// Issue 8's last dashboard piece: with dashboard sign-up closed, an admin invites another by
+// email from a project's settings; the invitee creates their account from the invitation (the
+// only way in) and manages the project.
+describe('inviting dashboard admins while sign-up is closed', () => {
+  let gh, smtp, browser;
+  before(async () => {
+    smtp = await startSmtp();
+    gh = await startGatehouse({
+      STACK_SEED_INTERNAL_PROJECT_SIGN_UP_ENABLED: 'false',
+      STACK_SEED_INTERNAL_PROJECT_USER_EMAIL: 'owner@example.com',
+      STACK_SEED_INTERNAL_PROJECT_USER_PASSWORD: PASSWORD,
+      GATEHOUSE_SMTP_URL: smtp.url,
+      GATEHOUSE_EMAIL_FROM: 'Gatehouse <noreply@example.com>',
+    });
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await gh?.stop();
+    await smtp?.stop();
+  });
+
+  test('the owner invites an admin from the settings; the invitee signs up through the invitation', async () => {
+    const owner = await watchedPage(await browser.newContext());
+    await owner.goto(gh.baseUrl);
+    await owner.waitForURL(/\/handler\/internal\/sign-in/);
+    await owner.fill('input[name="email"]', 'owner@example.com');
+    await owner.fill('input[name="password"]', PASSWORD);
+    await owner.click('button:has-text("Sign in")');
+    await owner.waitForURL(`${gh.baseUrl}/`);
+    await owner.fill('input[name="display_name"]', 'Shared');
+    await owner.click('button:has-text("Create project")');
+    await owner.waitForSelector('text=Shared is ready');
+    const projectId = await owner.textContent('code[data-key="project_id"]');
+    await owner.goto(`${gh.baseUrl}/projects/${projectId}/settings`);
+    await owner.waitForSelector('body[data-hydrated="true"]');
+    await owner.fill('#admin-invite', 'second@example.com');
+    await owner.click('section:has(#admins-heading) button:has-text("Send invitation")');
+    await owner.waitForSelector('section:has(#admins-heading) li.invitation:has-text("second@example.com")');
+    await shot(owner, 'dashboard-admins');
+
+    const mail = await smtp.waitFor('second@example.com', 'invited to join');
+    const link = mail.match(/https?:\/\/\S+\/handler\/internal\/team-invitation\?code=[0-9a-z]{45}/)[0];
+    const second = await watchedPage(await browser.newContext({ javaScriptEnabled: false }));
+    // Without the invitation, the closed dashboard takes no sign-ups.
+    await second.goto(`${gh.baseUrl}/handler/internal/sign-up`);
+    assert.match(await second.textContent('main'), /not taking new sign-ups/);
+    await second.goto(link);
+    assert.match(await second.textContent('.invitation-summary'), /owner@example\.com invited second@example\.com/);
+    await second.click('a:has-text("Create an account")');
+    // Only the invited address may use it.
+    await second.fill('input[name="email"]', 'someone-else@example.com');
+    await second.fill('input[name="password"]', PASSWORD);
+    await second.click('button:has-text("Sign up")');
+    await second.waitForSelector('text=This invitation was sent to another address');
+    await second.fill('input[name="email"]', 'second@example.com');
+    await second.fill('input[name="password"]', PASSWORD);
+    await second.click('button:has-text("Sign up")');
+    await second.waitForURL(link);
+    await second.click('button:has-text("Join")');
+    await second.waitForURL(`${gh.baseUrl}/`);
+    await second.waitForSelector('td a:has-text("Shared")');
+    // The address came verified with the invitation.
+    await second.goto(`${gh.baseUrl}/handler/internal/account-settings`);
+    assert.match(await second.textContent('li[data-email="second@example.com"]'), /Verified/);
+
+    // The owner sees the new admin, and no admin can remove the last one.
+    await owner.goto(`${gh.baseUrl}/projects/${projectId}/settings`);
+    await owner.waitForSelector('li.admin[data-email="second@example.com"]');
+    for (const page of [owner, second]) assert.deepEqual(page.problems, []);
+  });
+});

@@ -117,6 +117,20 @@ impl Core {
         self.authorize_team(project, actor, team_id, "$invite_members")
             .await?;
         let team = self.existing_team(&project.id, team_id).await?;
+        self.mail_team_invitation(project, &team, inviter, email, callback_url)
+            .await
+    }
+
+    /// Issues an invitation to `team` and mails it, once whoever asks may invite; `inviter` is
+    /// named on the invitation page.
+    pub(crate) async fn mail_team_invitation(
+        &self,
+        project: &Project,
+        team: &super::Team,
+        inviter: Option<&User>,
+        email: &str,
+        callback_url: &str,
+    ) -> Result<String> {
         self.check_callback_url(project, callback_url)?;
         let email = crate::users::parse_email(email, "body.email")?;
         let mut tx = self.db.begin().await?;

@@ -510,3 +510,74 @@ pub async fn set_user_permission(
     }
     Ok(())
 }
+
+/// A project's dashboard admins (its owning team's members) and pending invitations.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct AdminsView {
+    pub team_name: String,
+    pub admins: Vec<AdminRow>,
+    pub invitations: Vec<PendingInvitation>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct AdminRow {
+    pub user_id: String,
+    pub email: Option<String>,
+    pub is_me: bool,
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn load_project_admins(project_id: String) -> Result<AdminsView, ServerFnError> {
+    let project = ssr::administered_project(&project_id).await?;
+    let (_, me) = ssr::signed_in(gatehouse_core::projects::INTERNAL_PROJECT_ID).await?;
+    let admins = ssr::core()
+        .project_admins(&project)
+        .await
+        .map_err(ssr::shown)?;
+    Ok(AdminsView {
+        team_name: admins.team.display_name,
+        admins: admins
+            .members
+            .into_iter()
+            .map(|m| AdminRow {
+                is_me: m.user.id == me.id,
+                email: m.user.primary_email,
+                user_id: m.user.id,
+            })
+            .collect(),
+        invitations: admins
+            .invitations
+            .into_iter()
+            .map(|i| PendingInvitation {
+                id: i.id,
+                email: i.recipient_email,
+                expires_at: i.expires_at,
+            })
+            .collect(),
+    })
+}
+
+/// `invite` (email `target`), `remove` (admin `target`) or `withdraw` (invitation `target`).
+#[server(prefix = "/_sfn")]
+pub async fn project_admin_action(
+    project_id: String,
+    action: String,
+    target: String,
+) -> Result<(), ServerFnError> {
+    let project = ssr::administered_project(&project_id).await?;
+    let (_, me) = ssr::signed_in(gatehouse_core::projects::INTERNAL_PROJECT_ID).await?;
+    let core = ssr::core();
+    let target = target.trim();
+    match action.as_str() {
+        "invite" => core.invite_project_admin(&project, &me, target).await,
+        "remove" => core.remove_project_admin(&project, target).await,
+        "withdraw" => core.withdraw_admin_invitation(&project, target).await,
+        other => return Err(ServerFnError::new(format!("Unknown action {other:?}."))),
+    }
+    .map_err(ssr::shown)?;
+    if action == "remove" && target == me.id {
+        // They left: the project is no longer theirs to see.
+        leptos_axum::redirect("/");
+    }
+    Ok(())
+}

@@ -74,30 +74,41 @@ pub async fn sign_in(
     Ok(())
 }
 
+/// Signs up with a password. With `invitation` (the code of a team invitation mailed to this
+/// address) the account is made even where sign-up is closed, its address already verified.
 #[server(prefix = "/_sfn")]
 pub async fn sign_up(
     project_id: String,
     email: String,
     password: String,
     after_auth_return_to: Option<String>,
+    invitation: Option<String>,
 ) -> Result<(), ServerFnError> {
     let project = ssr::project(&project_id).await?;
     let target = ssr::return_target(&project, after_auth_return_to)?;
-    // The verification email links to the hosted verification page.
+    let invitation = invitation.filter(|c| !c.trim().is_empty());
+    // The verification email links to the hosted verification page; an invitation needs none.
     let input = gatehouse_core::auth::PasswordSignUp {
         email,
         password,
-        verification_callback_url: Some(format!(
-            "{}/handler/{}/email-verification",
-            ssr::core().public_url,
-            project.id
-        )),
+        verification_callback_url: invitation.is_none().then(|| {
+            format!(
+                "{}/handler/{}/email-verification",
+                ssr::core().public_url,
+                project.id
+            )
+        }),
         language: ssr::request_language(),
     };
-    let tokens = ssr::core()
-        .password_sign_up(&project, None, input)
-        .await
-        .map_err(ssr::shown)?;
+    let core = ssr::core();
+    let tokens = match invitation {
+        Some(code) => {
+            core.password_sign_up_by_invitation(&project, input, code.trim())
+                .await
+        }
+        None => core.password_sign_up(&project, None, input).await,
+    }
+    .map_err(ssr::shown)?;
     ssr::set_session_cookie(&project.id, Some(&tokens.refresh_token));
     leptos_axum::redirect(&target);
     Ok(())

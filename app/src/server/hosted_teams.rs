@@ -426,6 +426,11 @@ pub async fn accept_invitation(project_id: String, code: String) -> Result<(), S
         .map_err(ssr::shown)?
         .ok_or_else(|| ServerFnError::new("Your account is gone."))?;
     select(&project, &user, Some(team)).await?;
-    back_to_teams(&project_id, "team-joined");
+    if project.id == gatehouse_core::projects::INTERNAL_PROJECT_ID {
+        // A new dashboard admin: to the projects they now manage.
+        leptos_axum::redirect("/");
+    } else {
+        back_to_teams(&project_id, "team-joined");
+    }
     Ok(())
 }

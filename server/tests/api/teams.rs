@@ -924,3 +924,48 @@ async fn members_change_permissions_only_within_what_they_hold() {
         .await
         .unwrap();
 }
+
+/// A project's dashboard admins are its owning team's members (issue 8's invitations).
+#[tokio::test]
+async fn project_admins_are_invited_withdrawn_and_never_all_removed() {
+    let app = TestApp::spawn().await;
+    let (admin_id, token) = app.dashboard_user("owner@example.com").await;
+    let p = app
+        .project_of(&token, json!({ "display_name": "Shop" }))
+        .await;
+    let core = &app.core;
+    let project = core.project_cached(&p.id).await.unwrap().unwrap();
+    let admin = core.user("internal", &admin_id).await.unwrap().unwrap();
+    let admins = core.project_admins(&project).await.unwrap();
+    assert_eq!(admins.members.len(), 1);
+    let e = core
+        .remove_project_admin(&project, &admin_id)
+        .await
+        .unwrap_err();
+    assert!(
+        e.message().contains("at least one admin"),
+        "{}",
+        e.message()
+    );
+    core.invite_project_admin(&project, &admin, "second@example.com")
+        .await
+        .unwrap();
+    let admins = core.project_admins(&project).await.unwrap();
+    assert_eq!(admins.invitations.len(), 1);
+    assert_eq!(admins.invitations[0].recipient_email, "second@example.com");
+    core.withdraw_admin_invitation(&project, &admins.invitations[0].id)
+        .await
+        .unwrap();
+    assert!(core
+        .project_admins(&project)
+        .await
+        .unwrap()
+        .invitations
+        .is_empty());
+    // The invitation's link leads to the dashboard's own invitation page.
+    let mail = crate::email_flows::mail(&app.admin(&app.internal()), "invited to join").await;
+    assert!(mail["text"]
+        .as_str()
+        .unwrap()
+        .contains("/handler/internal/team-invitation?code="));
+}

@@ -1,5 +1,6 @@
 //! The dashboard, for the internal project's users: their projects, and new ones.
 
+mod admins;
 mod config;
 mod emails;
 mod home;

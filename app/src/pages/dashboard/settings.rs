@@ -27,6 +27,7 @@ pub fn SettingsPage() -> impl IntoView {
         |(id, _, _, _)| load_project_settings(id),
     );
     let created = created_keys();
+    let admins = super::admins::AdminsState::new(project_id);
     let save_error = action_error(save);
     let saved = move || save.value().get().is_some_and(|r| r.is_ok());
     view! {
@@ -63,7 +64,7 @@ pub fn SettingsPage() -> impl IntoView {
                 let check = |name: &'static str, label: &'static str, on: bool| view! {
                     <label class="flex items-center gap-2 text-sm"><input type="checkbox" name=name checked=on/>{label}</label>
                 };
-                let (id_save, id_create) = (id.clone(), id.clone());
+                let (id_save, id_create, id_admins) = (id.clone(), id.clone(), id.clone());
                 view! {
                     <ProjectShell project_id=id project_name=s.display_name.clone() active="settings">
                         {new_keys}
@@ -113,6 +114,7 @@ pub fn SettingsPage() -> impl IntoView {
                                 <button type="submit" class="secondary whitespace-nowrap rounded-lg border border-line px-3 py-1 text-sm font-semibold text-ink">"Create keys"</button>
                             </ActionForm>
                         </section>
+                        <super::admins::ProjectAdmins project_id=id_admins state=admins/>
                     </ProjectShell>
                 }.into_any()
             })}

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use super::{project_id, return_to, with_return};
+use super::{project_id, query, return_to, with_return};
 use crate::components::{action_error, AuthCard, Field, FormError, NewPasswordField};
 use crate::server::{error_message, project_info, SignUp};
 
@@ -8,6 +8,8 @@ use crate::server::{error_message, project_info, SignUp};
 pub fn SignUpPage() -> impl IntoView {
     let project_id = project_id();
     let return_to = return_to();
+    // The code of a team invitation, which opens sign-up to the address it was sent to.
+    let invitation = query("invitation");
     let info = Resource::new(move || project_id.get(), project_info);
     let action = ServerAction::<SignUp>::new();
     let error = action_error(action);
@@ -18,7 +20,7 @@ pub fn SignUpPage() -> impl IntoView {
                     Err(e) => view! { <AuthCard title="Create your account" project="">
                         <p class="form-error m-0 text-sm text-danger" role="alert">{error_message(&e)}</p>
                     </AuthCard> }.into_any(),
-                    Ok(p) if !p.sign_up_enabled || !p.credential_enabled => view! {
+                    Ok(p) if !p.credential_enabled || (!p.sign_up_enabled && invitation.get().is_empty()) => view! {
                         <AuthCard title="Create your account" project=p.display_name.clone()>
                             <p>{format!("{} is not taking new sign-ups with a password right now.", p.display_name)}</p>
                             <p class="mt-5 text-sm text-muted">"Already have an account? "
@@ -33,6 +35,7 @@ pub fn SignUpPage() -> impl IntoView {
                             <ActionForm action=action attr:class="flex flex-col gap-4">
                                 <input type="hidden" name="project_id" value=p.id/>
                                 <input type="hidden" name="after_auth_return_to" value=return_to.get()/>
+                                <input type="hidden" name="invitation" value=invitation.get()/>
                                 <Field label="Email" name="email" kind="email" autocomplete="email"/>
                                 <NewPasswordField label=format!("Password (at least {} characters)", p.password_min_length) name="password"
                                     min=p.password_min_length max=p.password_max_length/>

@@ -46,7 +46,7 @@ pub fn TeamInvitationPage() -> impl IntoView {
                     (None, _) => view! {
                         <p class="m-0 mb-4 text-sm text-muted">"Sign in or create an account to accept."</p>
                         <div class="flex flex-col gap-2">
-                            <a class=format!("{BUTTON} text-center") href=format!("/handler/{}/sign-up?after_auth_return_to={back}", project.id)>"Create an account"</a>
+                            <a class=format!("{BUTTON} text-center") href=format!("/handler/{}/sign-up?after_auth_return_to={back}&invitation={}", project.id, code.get_untracked())>"Create an account"</a>
                             <a class="secondary whitespace-nowrap rounded-lg border border-line px-4 py-2.5 text-center font-semibold text-ink" href=format!("/handler/{}/sign-in?after_auth_return_to={back}", project.id)>"Sign in"</a>
                         </div>
                     }.into_any(),
