@@ -115,9 +115,14 @@ impl IssuedCode {
 }
 
 fn new_code_text() -> String {
+    random_base32(CODE_LEN)
+}
+
+/// `len` random characters of lowercase base32 (no i, l, o, u): codes, and API keys' secret part.
+pub(crate) fn random_base32(len: usize) -> String {
     use rand::Rng;
     let mut rng = rand::rngs::OsRng;
-    (0..CODE_LEN)
+    (0..len)
         .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
         .collect()
 }

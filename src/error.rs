@@ -132,6 +132,17 @@ pub enum Error {
     UserAuthenticationRequired,
     #[error("API key not found")]
     ApiKeyNotFound,
+    #[error("api key expired")]
+    ApiKeyExpired,
+    #[error("api key revoked")]
+    ApiKeyRevoked,
+    #[error("wrong api key type")]
+    WrongApiKeyType {
+        expected: &'static str,
+        actual: &'static str,
+    },
+    #[error("public api key cannot be revoked")]
+    PublicApiKeyCannotBeRevoked,
     #[error("verification code not found")]
     VerificationCodeNotFound,
     #[error("verification code expired")]
@@ -240,6 +251,10 @@ impl Error {
             }
             UserAuthenticationRequired => "USER_AUTHENTICATION_REQUIRED",
             ApiKeyNotFound => "API_KEY_NOT_FOUND",
+            ApiKeyExpired => "API_KEY_EXPIRED",
+            ApiKeyRevoked => "API_KEY_REVOKED",
+            WrongApiKeyType { .. } => "WRONG_API_KEY_TYPE",
+            PublicApiKeyCannotBeRevoked => "PUBLIC_API_KEY_CANNOT_BE_REVOKED",
             RedirectUrlNotWhitelisted | UntrustedRedirect { .. } => "REDIRECT_URL_NOT_WHITELISTED",
             EmailNotEditable { .. } => "EMAIL_NOT_EDITABLE",
             ContactChannelAlreadyUsedForAuthBySomeoneElse { .. } => {
@@ -275,6 +290,8 @@ impl Error {
             | AnonymousAuthenticationNotAllowed
             | TeamPermissionRequired { .. }
             | TeamPermissionNotFound { .. }
+            | ApiKeyExpired
+            | ApiKeyRevoked
             | UserAuthenticationRequired => 401,
             UserEmailAlreadyExists(_)
             | UserEmailAlreadyExistsUnverified(_)
@@ -367,6 +384,10 @@ impl Error {
             TeamInvitationRestrictedUserNotAllowed(r) => format!("Restricted users cannot accept team invitations. Reason: {r}. Please complete the onboarding process before accepting team invitations."),
             UserAuthenticationRequired => "User authentication required for this endpoint.".into(),
             ApiKeyNotFound => "API key not found.".into(),
+            ApiKeyExpired => "API key has expired.".into(),
+            ApiKeyRevoked => "API key has been revoked.".into(),
+            WrongApiKeyType { expected, actual } => format!("This endpoint is for {expected} API keys, but a {actual} API key was provided."),
+            PublicApiKeyCannotBeRevoked => "Public API keys cannot be revoked by the secretscanner endpoint.".into(),
             ContactChannelAlreadyUsedForAuthBySomeoneElse { value, would_work_if_email_was_verified } => format!(
                 "This email \"({value})\" is already used for authentication by another account{}",
                 if *would_work_if_email_was_verified {
@@ -443,6 +464,9 @@ impl Error {
             PasswordTooShort(n) => json!({ "min_length": n }),
             PasswordTooLong(n) => json!({ "maxLength": n }),
             TeamNotFound(t) => json!({ "team_id": t }),
+            WrongApiKeyType { expected, actual } => {
+                json!({ "expected_type": expected, "actual_type": actual })
+            }
             TeamMembershipNotFound { team_id, user_id } => {
                 json!({ "team_id": team_id, "user_id": user_id })
             }

@@ -59,7 +59,7 @@ pub(crate) async fn store(
     let Some((content_type, bytes)) = parse_data_url(&url, field)? else {
         return Ok(Some(url));
     };
-    let id = hex(&Sha256::digest(&bytes));
+    let id = crate::crypto::hex(&Sha256::digest(&bytes));
     sqlx::query(
         "INSERT INTO images (id, content_type, data_base64, created_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (id) DO NOTHING",
@@ -71,10 +71,6 @@ pub(crate) async fn store(
     .execute(&mut **tx)
     .await?;
     Ok(Some(format!("{base_url}/api/v1/images/{id}")))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Core {

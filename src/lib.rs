@@ -3,6 +3,7 @@
 //! functions both call it, so each rule is written once, here.
 
 pub mod admins;
+pub mod api_keys;
 pub mod auth;
 pub mod cache;
 pub mod codes;

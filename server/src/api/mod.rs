@@ -1,6 +1,7 @@
 //! The REST door: Stack's `/api/v1` wire format over the core. Handlers parse, call the core,
 //! and shape the answer; rules live in the core.
 
+mod api_keys;
 mod config;
 mod contact_channels;
 mod emails;
@@ -206,6 +207,28 @@ pub fn router(core: Core) -> Router {
                 .delete(permissions::delete_definition::<false>),
         )
         .route("/images/{id}", get(images::image))
+        .route(
+            "/user-api-keys",
+            get(api_keys::list_keys::<false>).post(api_keys::create::<false>),
+        )
+        .route("/user-api-keys/check", post(api_keys::check::<false>))
+        .route(
+            "/user-api-keys/{api_key_id}",
+            get(api_keys::read::<false>).patch(api_keys::update::<false>),
+        )
+        .route(
+            "/team-api-keys",
+            get(api_keys::list_keys::<true>).post(api_keys::create::<true>),
+        )
+        .route("/team-api-keys/check", post(api_keys::check::<true>))
+        .route(
+            "/team-api-keys/{api_key_id}",
+            get(api_keys::read::<true>).patch(api_keys::update::<true>),
+        )
+        .route(
+            "/integrations/credential-scanning/revoke",
+            post(api_keys::revoke_leaked),
+        )
         .fallback(not_found)
         .layer(middleware::from_fn(wire_format))
         .with_state(core)

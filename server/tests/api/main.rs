@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod api_keys;
 mod codes;
 mod config;
 mod email_flows;
