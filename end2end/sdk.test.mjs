@@ -272,6 +272,35 @@ for (const [label, pkg] of Object.entries(RELEASES)) {
       assert.equal(await server.getTeam(team.id), null);
     });
 
+    test('API keys: a user and a team make keys, the server finds their owners by key, revoked keys stop working', async () => {
+      const on = await fetch(`${gh.baseUrl}/api/v1/internal/config/override/environment`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json', 'x-stack-access-type': 'admin', 'x-stack-project-id': gh.project.project_id, 'x-stack-super-secret-admin-key': gh.project.super_secret_admin_key },
+        body: JSON.stringify({ config_override_string: JSON.stringify({ 'apiKeys.enabled.user': true, 'apiKeys.enabled.team': true, 'teams.allowClientTeamCreation': true }) }),
+      });
+      assert.equal(on.status, 200, await on.text());
+      const client = newClient();
+      await client.signUpWithCredential({ email: email('keys'), password: PASSWORD, noRedirect: true, verificationCallbackUrl: 'http://localhost/verify' });
+      const user = await client.getUser();
+      const key = await user.createApiKey({ description: 'CLI', expiresAt: new Date(Date.now() + 3_600_000) });
+      assert.match(key.value, /^sk_[0-9a-z]{45}[0-9a-f]{32}user1574ck4u7h[0-9a-f]{8}$/);
+      const listed = await user.listApiKeys();
+      assert.deepEqual(listed.map((k) => k.description), ['CLI']);
+      assert.equal(listed[0].value.lastFour, key.value.slice(-4));
+      const owner = await server.getUser({ apiKey: key.value });
+      assert.equal(owner?.id, user.id);
+
+      const team = await user.createTeam({ displayName: 'Keys Inc' });
+      const teamKey = await team.createApiKey({ description: 'deploy', expiresAt: null });
+      assert.equal((await server.getTeam({ apiKey: teamKey.value }))?.id, team.id);
+      assert.equal(await server.getUser({ apiKey: teamKey.value }), null, 'a team key is no user key');
+
+      await listed[0].revoke();
+      const fresh = new sdk.StackServerApp({ projectId: gh.project.project_id, publishableClientKey: gh.project.publishable_client_key, baseUrl: gh.baseUrl, tokenStore: 'memory', secretServerKey: gh.project.secret_server_key });
+      assert.equal(await fresh.getUser({ apiKey: key.value }), null, 'a revoked key finds nobody');
+      assert.equal(await fresh.getUser({ apiKey: 'sk_not_a_key' }), null);
+    });
+
     test("the access token verifies with jose against the project's JWKS", async () => {
       const client = newClient();
       await client.signUpWithCredential({ email: email('jwt'), password: PASSWORD, noRedirect: true, verificationCallbackUrl: 'http://localhost/verify' });
