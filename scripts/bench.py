@@ -124,6 +124,16 @@ def run_backend(backend):
         results = {"cold_start_ms": cold_ms, "idle_rss_mb": idle}
         results["bare"] = wrk(base + "/health", {}, 32)
         results["users_me"] = wrk(base + "/api/v1/users/me", {**client, "x-stack-access-token": tokens["access_token"]}, 32)
+        # An API key check, as a customer's backend makes one per request.
+        admin = {"x-stack-access-type": "admin", "x-stack-project-id": project["project_id"],
+                 "x-stack-super-secret-admin-key": project["super_secret_admin_key"]}
+        http("PATCH", base + "/api/v1/internal/config/override/environment", admin,
+             {"config_override_string": json.dumps({"apiKeys.enabled.user": True})})
+        key = http("POST", base + "/api/v1/user-api-keys", {**client, "x-stack-access-token": tokens["access_token"]},
+                   {"user_id": "me", "description": "bench", "expires_at_millis": None})["value"]
+        server = {"x-stack-access-type": "server", "x-stack-project-id": project["project_id"],
+                  "x-stack-secret-server-key": project["secret_server_key"]}
+        results["api_key_check"] = wrk(base + "/api/v1/user-api-keys/check", server, 32, "POST", {"api_key": key})
         results["refresh"] = wrk(base + "/api/v1/auth/sessions/current/refresh", {**client, "x-stack-refresh-token": tokens["refresh_token"]}, 32, "POST", {})
         results["sign_in"] = wrk(base + "/api/v1/auth/password/sign-in", client, 32, "POST", {"email": email, "password": PASSWORD})
         # Session checks while a sign-in storm keeps argon2 busy.
@@ -158,6 +168,7 @@ def bench_api():
         r = run_backend(backend)
         all_results[backend] = r
         for key, label in [("bare", "GET /health (bare axum)"), ("users_me", "GET /api/v1/users/me"),
+                           ("api_key_check", "POST …/user-api-keys/check"),
                            ("refresh", "POST …/sessions/current/refresh"), ("sign_in", "POST …/password/sign-in"),
                            ("users_me_in_storm", "users/me during a sign-in storm")]:
             x = r[key]

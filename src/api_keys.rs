@@ -418,6 +418,7 @@ impl Core {
             .bind(key.revoked_at)
             .execute(&self.db.pool)
             .await?;
+        self.caches.api_keys.retain(|_, k| k.id != key.id);
         Ok(key)
     }
 
@@ -434,14 +435,25 @@ impl Core {
         if parse_key(secret).is_none() {
             return Err(Error::ApiKeyNotFound);
         }
-        let key: ApiKey = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM api_keys WHERE secret_hash = $1 AND project_id = $2"
-        ))
-        .bind(secret_hash(secret))
-        .bind(&project.id)
-        .fetch_optional(&self.db.pool)
-        .await?
-        .ok_or(Error::ApiKeyNotFound)?;
+        let hash = secret_hash(secret);
+        // Cached for a second, as sessions are; a change on this instance drops the copy.
+        let key = match self.caches.api_keys.get(&hash) {
+            Some(key) => key,
+            None => {
+                let key: ApiKey = sqlx::query_as(&format!(
+                    "SELECT {COLUMNS} FROM api_keys WHERE secret_hash = $1"
+                ))
+                .bind(&hash)
+                .fetch_optional(&self.db.pool)
+                .await?
+                .ok_or(Error::ApiKeyNotFound)?;
+                self.caches.api_keys.insert(hash, key.clone());
+                key
+            }
+        };
+        if key.project_id != project.id {
+            return Err(Error::ApiKeyNotFound);
+        }
         let actual = key.owner.key_type();
         if actual != key_type {
             return Err(Error::WrongApiKeyType {
@@ -533,6 +545,7 @@ impl Core {
             .await?;
         }
         tx.commit().await?;
+        self.caches.api_keys.retain(|_, k| k.id != key.id);
         self.jobs_written();
         Ok(())
     }

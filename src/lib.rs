@@ -53,6 +53,8 @@ pub(crate) struct Caches {
     pub keys: cache::TtlCache<(String, projects::KeyKind, String), bool>,
     /// Session id → its user, for access-token checks.
     pub sessions: cache::TtlCache<String, users::User>,
+    /// Key hash → the API key, for `…-api-keys/check`.
+    pub api_keys: cache::TtlCache<String, api_keys::ApiKey>,
 }
 
 const READ_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
@@ -83,6 +85,7 @@ impl Core {
                 projects: cache::TtlCache::new(READ_CACHE_TTL, 10_000),
                 keys: cache::TtlCache::new(READ_CACHE_TTL, 10_000),
                 sessions: cache::TtlCache::new(READ_CACHE_TTL, 100_000),
+                api_keys: cache::TtlCache::new(READ_CACHE_TTL, 100_000),
             }),
             jobs_written: Arc::new(tokio::sync::Notify::new()),
             job_writes: Arc::new(tokio::sync::Mutex::new(())),
