@@ -263,6 +263,7 @@ describe('dashboard', () => {
     await page.waitForSelector('text=Crew is ready');
     const projectId = await page.textContent('code[data-key="project_id"]');
     const ssk = await page.textContent('code[data-key="secret_server_key"]');
+    const adminKey = await page.textContent('code[data-key="super_secret_admin_key"]');
     const made = await fetch(`${gh.baseUrl}/api/v1/users`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-stack-access-type': 'server', 'x-stack-project-id': projectId, 'x-stack-secret-server-key': ssk },
@@ -317,12 +318,28 @@ describe('dashboard', () => {
     await page.waitForSelector('text=Saved.');
     await shot(page, 'dashboard-team');
 
-    // The list finds it by name; the user page shows the team and its grants.
+    // The list finds it by name; the user page shows the team and its grants, and the user's
+    // API keys, which the admin revokes.
     await page.goto(`${rooms}/teams?search=op`);
     await page.waitForSelector('td a:has-text("Ops")');
+    const enable = await fetch(`${gh.baseUrl}/api/v1/internal/config/override/environment`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', 'x-stack-access-type': 'admin', 'x-stack-project-id': projectId, 'x-stack-super-secret-admin-key': adminKey },
+      body: JSON.stringify({ config_override_string: JSON.stringify({ 'apiKeys.enabled.user': true }) }),
+    });
+    assert.equal(enable.status, 200, await enable.text());
+    const serverHeaders = { 'content-type': 'application/json', 'x-stack-access-type': 'server', 'x-stack-project-id': projectId, 'x-stack-secret-server-key': ssk };
+    const key = await (await fetch(`${gh.baseUrl}/api/v1/user-api-keys`, {
+      method: 'POST', headers: serverHeaders, body: JSON.stringify({ user_id: mia.id, description: 'reports', expires_at_millis: null }),
+    })).json();
     await page.goto(`${rooms}/users/${mia.id}`);
     await page.waitForSelector('li.user-team:has-text("Ops")');
     assert.match(await page.textContent('li.user-team'), /docs:read.*docs:write|docs:write.*docs:read/);
+    await page.waitForSelector('body[data-hydrated="true"]');
+    await page.click('tr.api-key[data-description="reports"] button:has-text("Revoke")');
+    await page.waitForSelector('tr.api-key[data-description="reports"] >> text=Revoked');
+    const checked = await fetch(`${gh.baseUrl}/api/v1/user-api-keys/check`, { method: 'POST', headers: serverHeaders, body: JSON.stringify({ api_key: key.value }) });
+    assert.equal((await checked.json()).code, 'API_KEY_REVOKED');
     assert.deepEqual(page.problems, []);
     await context.close();
   });

@@ -126,6 +126,15 @@ impl ApiKey {
     }
 }
 
+/// Whether the project has keys of this kind switched on (`apiKeys.enabled.user|team`).
+pub fn enabled(project: &Project, key_type: KeyType) -> bool {
+    project
+        .config
+        .tree
+        .pointer(&format!("/apiKeys/enabled/{}", key_type.as_str()))
+        == Some(&Value::Bool(true))
+}
+
 /// CRC-32 (IEEE), as Stack's keys carry it.
 fn crc32(bytes: &[u8]) -> u32 {
     let mut crc = !0u32;
@@ -270,12 +279,7 @@ impl Core {
     }
 
     fn keys_enabled(&self, project: &Project, key_type: KeyType) -> Result<()> {
-        let on = project
-            .config
-            .tree
-            .pointer(&format!("/apiKeys/enabled/{}", key_type.as_str()))
-            == Some(&Value::Bool(true));
-        if on {
+        if enabled(project, key_type) {
             return Ok(());
         }
         Err(Error::Status(

@@ -1,6 +1,7 @@
 //! Server functions behind the pages. Each body is a few lines over the core, the same calls
 //! the REST API makes; a page's session is a refresh token in an HttpOnly cookie.
 
+mod api_keys;
 mod dashboard;
 mod dashboard_teams;
 mod hosted;
@@ -8,6 +9,7 @@ mod hosted_emails;
 mod hosted_teams;
 mod setup;
 
+pub use api_keys::*;
 pub use dashboard::*;
 pub use dashboard_teams::*;
 pub use hosted::*;

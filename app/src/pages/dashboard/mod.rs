@@ -1,6 +1,7 @@
 //! The dashboard, for the internal project's users: their projects, and new ones.
 
 mod admins;
+mod api_keys;
 mod config;
 mod emails;
 mod home;

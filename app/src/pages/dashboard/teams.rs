@@ -114,6 +114,7 @@ pub fn TeamPage() -> impl IntoView {
     });
     let save = ServerAction::<SaveTeam>::new();
     let act = ServerAction::<AdminTeamAction>::new();
+    let keys = super::api_keys::OwnerKeysState::new("team", ids);
     let detail = Resource::new(
         move || (ids.get(), save.version().get(), act.version().get()),
         |((p, t), _, _)| load_team(p, t),
@@ -179,6 +180,7 @@ pub fn TeamPage() -> impl IntoView {
                 let add_form = form("add", "Add a user (ID or sign-in email)", "text", "Add member");
                 let invite_form = form("invite", "Invite by email", "email", "Send invitation");
                 let (p1, t1) = (project_id.clone(), team_id.clone());
+                let keys_project = project_id.clone();
                 view! {
                     <ProjectShell project_id=project_id.clone() project_name=t.project_name.clone() active="teams">
                         <section class=PANEL aria-labelledby="team-heading">
@@ -212,6 +214,7 @@ pub fn TeamPage() -> impl IntoView {
                             {no_invitations.then(|| view! { <p class="text-sm text-muted">"No pending invitations."</p> })}
                             {invite_form}
                         </section>
+                        <super::api_keys::OwnerApiKeys project_id=keys_project state=keys/>
                         <section class="panel danger rounded-xl border border-danger bg-card px-6 py-5 [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="delete-team-heading">
                             <h2 id="delete-team-heading">"Delete team"</h2>
                             <p class="text-sm text-muted">"Its memberships, permissions and invitations go with it."</p>

@@ -27,6 +27,7 @@ pub fn UserPage() -> impl IntoView {
         move || (ids.get(), save.version().get(), revoke.version().get()),
         |((project_id, user_id), _, _)| load_user_detail(project_id, user_id),
     );
+    let keys = super::api_keys::OwnerKeysState::new("user", ids);
     let permission = ServerAction::<SetUserPermission>::new();
     let access = Resource::new(
         move || (ids.get(), permission.version().get()),
@@ -87,9 +88,10 @@ pub fn UserPage() -> impl IntoView {
                 }).collect_view();
                 let no_project_permissions = access.grantable.is_empty();
                 let (p1, u1, p2, u2) = (project_id.clone(), user_id.clone(), project_id.clone(), user_id.clone());
+                let keys_project = project_id.clone();
                 let title = u.email.clone().unwrap_or_else(|| u.id.clone());
                 view! {
-                    <ProjectShell project_id=project_id project_name=u.project_name active="users">
+                    <ProjectShell project_id=project_id.clone() project_name=u.project_name active="users">
                         <section class="panel rounded-xl border border-line bg-card px-6 py-5 [&_h1]:mb-4 [&_h1]:text-xl [&_h1]:font-bold [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="user-heading">
                             <h1 id="user-heading">{title}</h1>
                             <p class="text-sm text-muted">"User ID "<code>{u.id.clone()}</code>" · signed up "{format_utc(u.signed_up_at)}
@@ -118,6 +120,7 @@ pub fn UserPage() -> impl IntoView {
                             {no_project_permissions.then(|| view! { <p class="text-sm text-muted">"The project defines no project permissions yet (see Permissions)."</p> })}
                             <FormError message=permission_error/>
                         </section>
+                        <super::api_keys::OwnerApiKeys project_id=keys_project state=keys/>
                         <section class="panel rounded-xl border border-line bg-card px-6 py-5 [&_h1]:mb-4 [&_h1]:text-xl [&_h1]:font-bold [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="user-sessions-heading">
                             <h2 id="user-sessions-heading">"Sessions"</h2>
                             <ul class="flex flex-col gap-2 [&_small]:text-muted">{sessions}</ul>

@@ -18,6 +18,7 @@ pub fn AccountPage() -> impl IntoView {
     let info = Resource::new(move || project_id.get(), project_info);
     let email_state = super::account_emails::AccountEmailState::new(project_id);
     let teams_state = super::account_teams::AccountTeamsState::new(project_id);
+    let keys_state = super::account_api_keys::AccountKeysState::new(project_id);
     // What the last form post did, when it says (`?done=password` after a password change).
     let query = leptos_router::hooks::use_query_map();
     let done = Memo::new(move |_| query.read().get("done"));
@@ -102,7 +103,7 @@ pub fn AccountPage() -> impl IntoView {
                 let old_password = user.has_password.then(|| view! {
                     <Field label="Current password" name="old_password" kind="password" autocomplete="current-password"/>
                 });
-                let (id_profile, id_password, id_emails, id_notify, id_teams, id_sign_out) = (id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id);
+                let (id_profile, id_password, id_emails, id_notify, id_teams, id_keys, id_sign_out) = (id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id);
                 let password_heading = if user.has_password { "Change password" } else { "Set a password" };
                 let display_name = user.display_name.clone().unwrap_or_default();
                 let image_url = user.profile_image_url.clone().unwrap_or_default();
@@ -132,6 +133,8 @@ pub fn AccountPage() -> impl IntoView {
                         <super::account_emails::AccountEmails project_id=id_emails done=done state=email_state/>
 
                         <super::account_teams::AccountTeams project_id=id_teams done=done state=teams_state/>
+
+                        <super::account_api_keys::AccountApiKeys project_id=id_keys state=keys_state/>
 
                         <section class="mt-5 border-t border-line pt-4 [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="password-heading">
                             <h2 id="password-heading">{password_heading}</h2>

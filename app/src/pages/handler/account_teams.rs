@@ -251,6 +251,7 @@ pub fn AccountTeams(
                                 {team_button(act, project_id.clone(), i.id.clone(), "join", "Join")}
                             </li>
                         }).collect_view();
+                        let alone = panel.teams.is_empty() && panel.invitations.is_empty();
                         let teams = panel.teams.into_iter().map(|t| team_view(state, project_id.clone(), t)).collect_view();
                         let create_form = panel.can_create.then(|| view! {
                             <ActionForm action=create attr:class="mt-3 flex flex-col gap-2">
@@ -261,6 +262,7 @@ pub fn AccountTeams(
                             </ActionForm>
                         });
                         view! {
+                            {alone.then(|| view! { <p class="m-0 text-sm text-muted">"You are not in any team."</p> })}
                             <ul class="mb-3 flex flex-col gap-2">{joinable}</ul>
                             <ul class="flex flex-col gap-3">{teams}</ul>
                             {create_form}

@@ -1,6 +1,7 @@
 //! The hosted auth pages of a project, at `/handler/{project_id}/…`.
 
 mod account;
+mod account_api_keys;
 mod account_emails;
 mod account_teams;
 mod email_links;
