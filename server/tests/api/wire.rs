@@ -490,6 +490,91 @@ async fn team_endpoints_answer_with_stacks_status() {
     }
 }
 
+/// The API key endpoints, in an order where each finds what it needs.
+#[tokio::test]
+async fn api_key_endpoints_answer_with_stacks_status() {
+    let w = World::new().await;
+    w.req(As::Admin)
+        .patch(
+            "/internal/config/override/environment",
+            json!({ "config_override_string": "{\"apiKeys.enabled.user\": true, \"apiKeys.enabled.team\": true}" }),
+        )
+        .await
+        .ok();
+    let team = w
+        .req(As::Server)
+        .post(
+            "/teams",
+            json!({ "display_name": "T", "creator_user_id": w.user_id }),
+        )
+        .await
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let made = w
+        .req(As::User)
+        .post(
+            "/user-api-keys",
+            json!({ "user_id": "me", "description": "k", "expires_at_millis": null }),
+        )
+        .await;
+    assert_eq!(made.status, 200, "{}", made.text);
+    let (key, secret) = (
+        made.body["id"].as_str().unwrap().to_string(),
+        made.body["value"].as_str().unwrap().to_string(),
+    );
+    let table: Vec<(As, &str, String, Option<Value>, u16)> = vec![
+        (
+            As::User,
+            "GET",
+            "/user-api-keys?user_id=me".into(),
+            None,
+            200,
+        ),
+        (As::User, "GET", format!("/user-api-keys/{key}"), None, 200),
+        (
+            As::User,
+            "PATCH",
+            format!("/user-api-keys/{key}"),
+            Some(json!({ "description": "k2" })),
+            200,
+        ),
+        (
+            As::Server,
+            "POST",
+            "/user-api-keys/check".into(),
+            Some(json!({ "api_key": secret })),
+            200,
+        ),
+        (
+            As::User,
+            "POST",
+            "/team-api-keys".into(),
+            Some(json!({ "team_id": team, "description": "t", "expires_at_millis": null })),
+            200,
+        ),
+        (
+            As::User,
+            "GET",
+            format!("/team-api-keys?team_id={team}"),
+            None,
+            200,
+        ),
+        (
+            As::Nobody,
+            "POST",
+            "/integrations/credential-scanning/revoke".into(),
+            Some(json!({ "api_key": secret })),
+            200,
+        ),
+    ];
+    for (who, method, path, body, status) in table {
+        let r = w.req(who).send(method.parse().unwrap(), &path, body).await;
+        assert_eq!(r.status, status, "{method} {path} as {who:?}: {}", r.text);
+    }
+}
+
 #[tokio::test]
 async fn schema_errors_are_worded_as_stack_words_them() {
     let w = World::new().await;
