@@ -4,15 +4,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{Project, Req, TestApp};
-
-async fn user(app: &TestApp, p: &Project, email: &str) -> (String, Req) {
-    let t = app.sign_up(p, email).await;
-    (
-        t["user_id"].as_str().unwrap().into(),
-        app.client(p).token(t["access_token"].as_str().unwrap()),
-    )
-}
+use crate::helpers::{Project, TestApp};
 
 async fn enable(app: &TestApp, p: &Project) {
     app.admin(p)
@@ -29,8 +21,8 @@ async fn user_keys_are_made_shown_once_checked_and_revoked() {
     let app = TestApp::spawn().await;
     let p = app.project().await;
     let server = app.server(&p);
-    let (ada_id, ada) = user(&app, &p, "ada@example.com").await;
-    let (bob_id, _) = user(&app, &p, "bob@example.com").await;
+    let (ada_id, ada) = app.signed_up(&p, "ada@example.com").await;
+    let (bob_id, _) = app.signed_up(&p, "bob@example.com").await;
     let body = json!({ "user_id": "me", "description": "CI", "expires_at_millis": null });
 
     let off = ada.post("/user-api-keys", body.clone()).await;
@@ -160,7 +152,7 @@ async fn user_keys_are_made_shown_once_checked_and_revoked() {
     assert_eq!(kept.status, 400, "{}", kept.text);
 
     // Someone else's key does not exist for a browser.
-    let (_, bob) = user(&app, &p, "bob2@example.com").await;
+    let (_, bob) = app.signed_up(&p, "bob2@example.com").await;
     assert_eq!(bob.get(&format!("/user-api-keys/{id}")).await.status, 403);
 }
 
@@ -170,8 +162,8 @@ async fn team_keys_need_manage_api_keys_and_leaked_keys_are_revoked_with_an_emai
     let p = app.project().await;
     let server = app.server(&p);
     enable(&app, &p).await;
-    let (ada_id, ada) = user(&app, &p, "ada@example.com").await;
-    let (bob_id, bob) = user(&app, &p, "bob@example.com").await;
+    let (ada_id, ada) = app.signed_up(&p, "ada@example.com").await;
+    let (bob_id, bob) = app.signed_up(&p, "bob@example.com").await;
     let team = server
         .post(
             "/teams",

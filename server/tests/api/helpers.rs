@@ -172,6 +172,15 @@ impl TestApp {
             .ok()
     }
 
+    /// A signed-up user of `p`: their id, and a client request carrying their access token.
+    pub async fn signed_up(&self, p: &Project, email: &str) -> (String, Req) {
+        let t = self.sign_up(p, email).await;
+        (
+            t["user_id"].as_str().unwrap().into(),
+            self.client(p).token(t["access_token"].as_str().unwrap()),
+        )
+    }
+
     /// `POST /auth/sessions/current/refresh` with a refresh token.
     pub async fn refresh(&self, p: &Project, refresh_token: &str) -> Resp {
         self.client(p)

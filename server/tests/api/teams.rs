@@ -4,16 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::email_flows::{link_code, mail};
-use crate::helpers::{Project, Req, TestApp};
-
-/// A signed-up user of `p`: id and a client request carrying their token.
-async fn user(app: &TestApp, p: &Project, email: &str) -> (String, Req) {
-    let t = app.sign_up(p, email).await;
-    (
-        t["user_id"].as_str().unwrap().into(),
-        app.client(p).token(t["access_token"].as_str().unwrap()),
-    )
-}
+use crate::helpers::{Project, TestApp};
 
 async fn configure(app: &TestApp, p: &Project, over: Value) {
     app.admin(p)
@@ -43,8 +34,8 @@ async fn teams_are_created_read_updated_and_deleted_under_stacks_client_rules() 
     let app = TestApp::spawn().await;
     let p = app.project().await;
     let server = app.server(&p);
-    let (ada_id, ada) = user(&app, &p, "ada@example.com").await;
-    let (_, bob) = user(&app, &p, "bob@example.com").await;
+    let (ada_id, ada) = app.signed_up(&p, "ada@example.com").await;
+    let (_, bob) = app.signed_up(&p, "bob@example.com").await;
 
     // Browsers create teams only where the project allows it.
     let refused = ada.post("/teams", json!({ "display_name": "Acme" })).await;
@@ -244,7 +235,7 @@ async fn personal_teams_and_default_permissions_come_with_sign_up() {
         json!({ "teams.createPersonalTeamOnSignUp": true, "rbac.defaultPermissions.signUp": { "beta_tester": true } }),
     )
     .await;
-    let (_, ada) = user(&app, &p, "ada@example.com").await;
+    let (_, ada) = app.signed_up(&p, "ada@example.com").await;
     let me = ada.get("/users/me").await.ok();
     let team = me["selected_team"]["id"].as_str().unwrap().to_string();
     assert_eq!(me["selected_team"]["display_name"], "ada's Team");
@@ -264,9 +255,9 @@ async fn memberships_and_member_profiles() {
     let app = TestApp::spawn().await;
     let p = app.project().await;
     let server = app.server(&p);
-    let (ada_id, ada) = user(&app, &p, "ada@example.com").await;
-    let (bob_id, bob) = user(&app, &p, "bob@example.com").await;
-    let (cy_id, cy) = user(&app, &p, "cy@example.com").await;
+    let (ada_id, ada) = app.signed_up(&p, "ada@example.com").await;
+    let (bob_id, bob) = app.signed_up(&p, "bob@example.com").await;
+    let (cy_id, cy) = app.signed_up(&p, "cy@example.com").await;
     let team = server
         .post(
             "/teams",
@@ -321,7 +312,7 @@ async fn memberships_and_member_profiles() {
         (none.status, none.text.as_str()),
         (400, "team_id is required for access type client")
     );
-    let outsider = user(&app, &p, "dee@example.com").await.1;
+    let outsider = app.signed_up(&p, "dee@example.com").await.1;
     outsider
         .get(&format!("/team-member-profiles?team_id={team}"))
         .await
@@ -425,8 +416,8 @@ async fn invitations_are_mailed_listed_withdrawn_and_accepted() {
         json!({ "domains.trustedDomains.app": { "baseUrl": "https://app.test", "handlerPath": "/handler" } }),
     )
     .await;
-    let (ada_id, ada) = user(&app, &p, "ada@example.com").await;
-    let (cy_id, cy) = user(&app, &p, "cy@example.com").await;
+    let (ada_id, ada) = app.signed_up(&p, "ada@example.com").await;
+    let (cy_id, cy) = app.signed_up(&p, "cy@example.com").await;
     let team = server
         .post(
             "/teams",
@@ -491,7 +482,7 @@ async fn invitations_are_mailed_listed_withdrawn_and_accepted() {
     );
 
     // The invitee signs up and accepts; the code works once.
-    let (bob_id, bob) = user(&app, &p, "bob@example.com").await;
+    let (bob_id, bob) = app.signed_up(&p, "bob@example.com").await;
     app.client(&p)
         .post("/team-invitations/accept/details", json!({ "code": code }))
         .await
@@ -603,7 +594,7 @@ async fn invitations_are_mailed_listed_withdrawn_and_accepted() {
     ada.delete(&format!("/team-invitations/{withdrawn}?team_id={team}"))
         .await
         .ok();
-    let (_, eve) = user(&app, &p, "eve@example.com").await;
+    let (_, eve) = app.signed_up(&p, "eve@example.com").await;
     eve.post("/team-invitations/accept", json!({ "code": eve_code }))
         .await
         .known_error(404, "VERIFICATION_CODE_NOT_FOUND");
@@ -632,7 +623,7 @@ async fn permission_definitions_and_grants() {
     let p = app.project().await;
     let admin = app.admin(&p);
     let server = app.server(&p);
-    let (ada_id, ada) = user(&app, &p, "ada@example.com").await;
+    let (ada_id, ada) = app.signed_up(&p, "ada@example.com").await;
     let team = server
         .post(
             "/teams",
@@ -867,9 +858,9 @@ async fn members_change_permissions_only_within_what_they_hold() {
     let app = TestApp::spawn().await;
     let p = app.project().await;
     let server = app.server(&p);
-    let (ada_id, _) = user(&app, &p, "ada@example.com").await;
-    let (bob_id, _) = user(&app, &p, "bob@example.com").await;
-    let (cy_id, _) = user(&app, &p, "cy@example.com").await;
+    let (ada_id, _) = app.signed_up(&p, "ada@example.com").await;
+    let (bob_id, _) = app.signed_up(&p, "bob@example.com").await;
+    let (cy_id, _) = app.signed_up(&p, "cy@example.com").await;
     let team = server
         .post(
             "/teams",
