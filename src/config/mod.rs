@@ -200,9 +200,10 @@ fn check_rendered(c: &ProjectConfig) -> Result<()> {
     }
     if let Some(url) = &c.after_sign_in_url {
         if !crate::projects::is_trusted_redirect(c, url) {
-            return bad(format!(
+            return bad(
                 "hostedPages.afterSignInUrl must be a path on this server or on one of the project's trusted domains"
-            ));
+                    .into(),
+            );
         }
     }
     Ok(())

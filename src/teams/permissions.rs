@@ -391,9 +391,9 @@ impl Core {
         id: &str,
     ) -> Result<()> {
         self.change_definitions(project, scope, id, |perms| {
-            if !perms
+            if perms
                 .get(id)
-                .is_some_and(|p| p["scope"].as_str() == Some(scope.as_str()))
+                .is_none_or(|p| p["scope"].as_str() != Some(scope.as_str()))
             {
                 return Err(Error::PermissionNotFound(id.into()));
             }

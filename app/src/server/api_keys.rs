@@ -20,6 +20,26 @@ pub struct KeyRow {
     pub expired: bool,
 }
 
+impl KeyRow {
+    /// What a list says of the key: revoked, expired, or until when it is good.
+    pub fn state(&self) -> String {
+        if self.revoked {
+            "Revoked".into()
+        } else if self.expired {
+            "Expired".into()
+        } else {
+            self.expires_at
+                .map(|at| format!("Until {}", crate::components::format_utc(at)))
+                .unwrap_or_else(|| "No expiry".into())
+        }
+    }
+
+    /// Whether revoking it means anything (public keys are meant to be seen).
+    pub fn revocable(&self) -> bool {
+        !self.revoked && !self.expired && !self.is_public
+    }
+}
+
 #[cfg(feature = "ssr")]
 fn key_row(k: gatehouse_core::api_keys::ApiKey) -> KeyRow {
     KeyRow {

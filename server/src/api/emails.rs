@@ -142,7 +142,7 @@ pub async fn outbox(
     let limit = match q.limit.as_deref() {
         None => MAX_LIMIT,
         Some(text) => match text.trim().parse::<i64>() {
-            Ok(n) if n >= 1 && n <= MAX_LIMIT => n,
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
             Ok(n) if n > MAX_LIMIT => {
                 return Err(Error::Status(400, format!("Limit cannot exceed {MAX_LIMIT}")).into())
             }

@@ -85,7 +85,7 @@ async fn teams_are_created_read_updated_and_deleted_under_stacks_client_rules() 
 
     // The creator is a member with the project's creator permissions (team_admin).
     let mine = ada.get("/teams?user_id=me").await.ok();
-    assert_eq!(ids(&mine, "id"), [acme_id.clone()]);
+    assert_eq!(ids(&mine, "id"), std::slice::from_ref(&acme_id));
     let perms = ada
         .get(&format!("/team-permissions?team_id={acme_id}&user_id=me"))
         .await
@@ -127,7 +127,7 @@ async fn teams_are_created_read_updated_and_deleted_under_stacks_client_rules() 
     assert_eq!(all["items"].as_array().unwrap().len(), 2);
     assert_eq!(all["is_paginated"], false);
     let of_ada = server.get(&format!("/teams?user_id={ada_id}")).await.ok();
-    assert_eq!(ids(&of_ada, "id"), [acme_id.clone()]);
+    assert_eq!(ids(&of_ada, "id"), std::slice::from_ref(&acme_id));
     server
         .post(
             "/teams",
@@ -368,7 +368,7 @@ async fn memberships_and_member_profiles() {
         .get(&format!("/team-member-profiles?team_id={team}&user_id=me"))
         .await
         .ok();
-    assert_eq!(ids(&just_me, "user_id"), [cy_id.clone()]);
+    assert_eq!(ids(&just_me, "user_id"), std::slice::from_ref(&cy_id));
 
     // Leaving is always allowed; removing others takes $remove_members.
     cy.delete(&format!("/team-memberships/{team}/{bob_id}"))
@@ -562,7 +562,7 @@ async fn invitations_are_mailed_listed_withdrawn_and_accepted() {
         .await
         .ok();
     let dee_teams = server.get(&format!("/teams?user_id={dee_id}")).await.ok();
-    assert_eq!(ids(&dee_teams, "id"), [team.clone()]);
+    assert_eq!(ids(&dee_teams, "id"), std::slice::from_ref(&team));
 
     // Withdrawing: only the team's own invitations, and with $remove_members.
     let withdrawn = ada

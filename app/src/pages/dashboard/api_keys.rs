@@ -38,10 +38,8 @@ pub fn OwnerApiKeys(#[prop(into)] project_id: String, state: OwnerKeysState) -> 
                     let keys = keys.await.unwrap_or_default();
                     let empty = keys.is_empty();
                     let rows = keys.into_iter().map(|k| {
-                        let state = if k.revoked { "Revoked".to_string() } else if k.expired { "Expired".to_string() } else {
-                            k.expires_at.map(|at| format!("Until {}", format_utc(at))).unwrap_or_else(|| "No expiry".into())
-                        };
-                        let action = (!k.revoked && !k.expired && !k.is_public).then(|| {
+                        let state = k.state();
+                        let action = k.revocable().then(|| {
                             let (pid, id) = (project_id.clone(), k.id.clone());
                             view! {
                                 <ActionForm action=revoke attr:class="inline">
@@ -55,7 +53,7 @@ pub fn OwnerApiKeys(#[prop(into)] project_id: String, state: OwnerKeysState) -> 
                         let described = k.description.clone();
                         view! {
                             <tr class="api-key" data-description=described>
-                                <td>{k.description}{k.is_public.then(|| " (public)")}</td>
+                                <td>{k.description}{k.is_public.then_some(" (public)")}</td>
                                 <td><code>{"…"}{k.last_four}</code></td>
                                 <td>{format_utc(k.created_at)}</td>
                                 <td>{state}</td>

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::{action_error, format_utc, Field, FormError};
+use crate::components::{action_error, Field, FormError};
 use crate::server::{my_api_keys, take_new_api_key, CreateMyApiKey, KeyGroup, RevokeMyApiKey};
 
 /// What the section reads and does; made at the top of the account page, outside its
@@ -78,10 +78,8 @@ pub fn AccountApiKeys(#[prop(into)] project_id: String, state: AccountKeysState)
                     let sections = groups.into_iter().map(|g| {
                         let kind = if g.owner == "me" { "user" } else { "team" };
                         let rows = g.keys.iter().map(|k| {
-                            let state = if k.revoked { "Revoked".to_string() } else if k.expired { "Expired".to_string() } else {
-                                k.expires_at.map(|at| format!("Until {}", format_utc(at))).unwrap_or_else(|| "No expiry".into())
-                            };
-                            let revoke_form = (!k.revoked && !k.expired).then(|| {
+                            let state = k.state();
+                            let revoke_form = k.revocable().then(|| {
                                 let (pid, id) = (project_id.clone(), k.id.clone());
                                 view! {
                                     <ActionForm action=revoke attr:class="inline">
