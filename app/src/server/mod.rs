@@ -3,7 +3,9 @@
 
 mod api_keys;
 mod dashboard;
+mod dashboard_emails;
 mod dashboard_teams;
+mod dashboard_users;
 mod hosted;
 mod hosted_emails;
 mod hosted_teams;
@@ -11,7 +13,9 @@ mod setup;
 
 pub use api_keys::*;
 pub use dashboard::*;
+pub use dashboard_emails::*;
 pub use dashboard_teams::*;
+pub use dashboard_users::*;
 pub use hosted::*;
 pub use hosted_emails::*;
 pub use hosted_teams::*;
