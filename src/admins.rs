@@ -72,14 +72,16 @@ impl Core {
 
     /// Removes an admin (leaving oneself included); a team keeps at least one.
     pub async fn remove_project_admin(&self, project: &Project, user_id: &str) -> Result<()> {
-        let admins = self.project_admins(project).await?;
-        if admins.members.len() <= 1 {
+        let (internal, team) = self.owner_team(project).await?;
+        let admins = self
+            .member_profiles(&internal, Actor::Server, Some(&team.id), None)
+            .await?;
+        if admins.len() <= 1 {
             return Err(Error::Status(
                 400,
                 "A project keeps at least one admin. Invite someone else first.".into(),
             ));
         }
-        let (internal, team) = self.owner_team(project).await?;
         self.remove_team_member(&internal, Actor::Server, &team.id, user_id)
             .await
     }

@@ -310,10 +310,6 @@ impl Input for DefinitionInput {
 }
 
 impl Core {
-    pub async fn permission_definitions(&self, project: &Project, scope: Scope) -> Vec<Definition> {
-        definitions(&project.config.tree, scope)
-    }
-
     /// Creates a definition (`PERMISSION_ID_ALREADY_EXISTS`, `CONTAINED_PERMISSION_NOT_FOUND`),
     /// written to the environment override as Stack writes it.
     pub async fn create_permission_definition(

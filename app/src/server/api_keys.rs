@@ -87,15 +87,23 @@ pub async fn my_api_keys(project_id: String) -> Result<Vec<KeyGroup>, ServerFnEr
     }
     if enabled(&project, KeyType::Team) {
         for team in core.teams_of_user(&user.id).await.map_err(ssr::shown)? {
-            let owner = Owner::Team(team.id.clone());
             // Only teams where they may manage keys (the others' keys are not theirs to see).
-            if let Ok(keys) = core.list_api_keys(&project, me, &owner).await {
-                groups.push(KeyGroup {
-                    owner: team.id,
-                    label: format!("Keys of {}", team.display_name),
-                    keys: keys.into_iter().map(key_row).collect(),
-                });
+            let manages = core
+                .has_team_permission(&project, &team.id, &user.id, "$manage_api_keys")
+                .await
+                .map_err(ssr::shown)?;
+            if !manages {
+                continue;
             }
+            let keys = core
+                .list_api_keys(&project, me, &Owner::Team(team.id.clone()))
+                .await
+                .map_err(ssr::shown)?;
+            groups.push(KeyGroup {
+                owner: team.id,
+                label: format!("Keys of {}", team.display_name),
+                keys: keys.into_iter().map(key_row).collect(),
+            });
         }
     }
     Ok(groups)

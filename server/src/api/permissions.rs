@@ -5,7 +5,9 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::Json;
 use gatehouse_core::auth::Auth;
-use gatehouse_core::teams::permissions::{permission_id_rule, DefinitionInput, GrantQuery, Scope};
+use gatehouse_core::teams::permissions::{
+    definitions, permission_id_rule, DefinitionInput, GrantQuery, Scope,
+};
 use gatehouse_core::teams::Actor;
 use gatehouse_core::validation::{self, string, Input, Issues, Shape};
 use gatehouse_core::{Core, Error};
@@ -156,14 +158,9 @@ fn scope_of(team: bool) -> Scope {
     }
 }
 
-pub async fn list_definitions<const TEAM: bool>(
-    State(core): State<Core>,
-    Authed(auth): Authed,
-) -> ApiResult<Json<Value>> {
+pub async fn list_definitions<const TEAM: bool>(Authed(auth): Authed) -> ApiResult<Json<Value>> {
     auth.require_admin()?;
-    let defs = core
-        .permission_definitions(&auth.project, scope_of(TEAM))
-        .await;
+    let defs = definitions(&auth.project.config.tree, scope_of(TEAM));
     Ok(list(defs.iter().map(|d| d.view()).collect(), None))
 }
 
