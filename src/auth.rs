@@ -7,6 +7,7 @@ use crate::crypto;
 use crate::error::{Error, Result};
 use crate::projects::{KeyKind, Project, INTERNAL_PROJECT_ID};
 use crate::sessions::{Tokens, DEFAULT_SESSION_MS};
+use crate::sign_up_rules::{AuthMethod, Facts};
 use crate::users::{insert_user, parse_email, write_user, NewUser, User, USER_SELECT};
 use crate::validation::{string, Input, Shape};
 use crate::{now_ms, Core};
@@ -97,6 +98,10 @@ pub struct PasswordSignUp {
     /// The language of the person's browser (hosted sign-up); not read from request bodies.
     #[serde(skip)]
     pub language: Option<String>,
+    /// The country the request came from, where a trusted proxy says (for sign-up rules); not
+    /// read from request bodies.
+    #[serde(skip)]
+    pub country_code: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -372,11 +377,22 @@ impl Core {
         if let Some(url) = &input.verification_callback_url {
             self.check_callback_url(project, url)?;
         }
+        let facts = Facts::new(
+            Some(&email),
+            AuthMethod::Password,
+            None,
+            input.country_code.as_deref(),
+        );
+        let admission = self.admit_sign_up(project, &facts).await?;
         let hash = crypto::hash_password(input.password).await?;
         let mut tx = self.db.begin().await?;
         let user_id = match upgrading {
             Some(anon) => {
                 let mut u = anon.clone();
+                admission.restrict(
+                    &mut u.restricted_by_admin,
+                    &mut u.restricted_by_admin_private_details,
+                );
                 u.is_anonymous = false;
                 u.primary_email = Some(email.clone());
                 u.primary_email_verified = false;
@@ -391,13 +407,17 @@ impl Core {
                 u.id
             }
             None => {
-                let n = NewUser {
+                let mut n = NewUser {
                     email: Some(email.clone()),
                     language: input.language.clone(),
                     auth_enabled: true,
                     password_hash: Some(hash),
                     ..NewUser::default()
                 };
+                admission.restrict(
+                    &mut n.restricted_by_admin,
+                    &mut n.restricted_by_admin_private_details,
+                );
                 insert_user(&mut tx, project, &n).await?
             }
         };

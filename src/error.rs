@@ -82,6 +82,9 @@ pub enum Error {
     CurrentProjectNotFound(String),
     #[error("sign up not enabled")]
     SignUpNotEnabled,
+    /// A sign-up rule turned the sign-up away: the rule's own message, or Stack's.
+    #[error("sign up rejected")]
+    SignUpRejected(Option<String>),
     #[error("password authentication not enabled")]
     PasswordAuthenticationNotEnabled,
     #[error("anonymous authentication not allowed")]
@@ -230,6 +233,7 @@ impl Error {
             ProjectNotFound(_) => "PROJECT_NOT_FOUND",
             CurrentProjectNotFound(_) => "CURRENT_PROJECT_NOT_FOUND",
             SignUpNotEnabled => "SIGN_UP_NOT_ENABLED",
+            SignUpRejected(_) => "SIGN_UP_REJECTED",
             PasswordAuthenticationNotEnabled => "PASSWORD_AUTHENTICATION_NOT_ENABLED",
             AnonymousAuthenticationNotAllowed => "ANONYMOUS_AUTHENTICATION_NOT_ALLOWED",
             EmailPasswordMismatch => "EMAIL_PASSWORD_MISMATCH",
@@ -308,7 +312,9 @@ impl Error {
             | ApiKeyNotFound
             | VerificationCodeNotFound
             | RouteNotFound { .. } => 404,
-            RestrictedUserNotAllowed(_) | TeamInvitationRestrictedUserNotAllowed(_) => 403,
+            RestrictedUserNotAllowed(_)
+            | TeamInvitationRestrictedUserNotAllowed(_)
+            | SignUpRejected(_) => 403,
             Status(code, _) => *code,
             Internal(_) => 500,
             _ => 400,
@@ -362,6 +368,7 @@ impl Error {
             ProjectNotFound(p) => format!("Project {p} not found or is not accessible with the current user."),
             CurrentProjectNotFound(p) => format!("The current project with ID {p} was not found. Please check the value of the x-hexclave-project-id header. (The legacy x-stack-project-id header is also accepted.)"),
             SignUpNotEnabled => "Creation of new accounts is not enabled for this project. Please ask the project owner to enable it.".into(),
+            SignUpRejected(m) => m.clone().unwrap_or_else(|| "Your sign up was rejected by an administrator's sign-up rule.".into()),
             PasswordAuthenticationNotEnabled => "Password authentication is not enabled for this project.".into(),
             AnonymousAuthenticationNotAllowed => "X-Stack-Access-Token is for an anonymous user, but anonymous users are not enabled. Set the X-Stack-Allow-Anonymous-User header of this request to 'true' to allow anonymous users.".into(),
             EmailPasswordMismatch => "Wrong e-mail or password.".into(),
@@ -448,6 +455,7 @@ impl Error {
                 json!({ "email": e, "would_work_if_email_was_verified": true })
             }
             UserIdDoesNotExist(id) => json!({ "user_id": id }),
+            SignUpRejected(_) => json!({ "message": self.message() }),
             EmailNotEditable { id, status } => json!({ "email_id": id, "status": status }),
             RestrictedUserNotAllowed(reason) => json!({ "restricted_reason": { "type": reason } }),
             EmailIsNotPrimaryEmail { email, primary } => {

@@ -21,6 +21,7 @@ pub mod projects;
 pub mod sessions;
 pub mod setup;
 pub mod sign_in_codes;
+pub mod sign_up_rules;
 pub mod teams;
 pub mod tokens;
 pub mod users;
@@ -44,6 +45,9 @@ pub struct Core {
     /// The server-wide SMTP server; `None`: emails of projects without their own go to the
     /// dev inbox (see [`emails`]).
     pub smtp: Option<Arc<emails::SmtpServer>>,
+    /// The request header a trusted proxy puts the visitor's country in (`CF-IPCountry`…), for
+    /// sign-up rules; `None`: the country is unknown.
+    pub country_header: Option<Arc<str>>,
 }
 
 /// Short-lived copies of what every request reads (see [`cache`]).
@@ -71,6 +75,8 @@ pub struct Settings {
     pub internal_seed: setup::InternalSeed,
     /// The server-wide SMTP server (`GATEHOUSE_SMTP_URL` or Stack's `STACK_EMAIL_*`).
     pub smtp: Option<emails::SmtpServer>,
+    /// `GATEHOUSE_COUNTRY_HEADER`: see [`Core::country_header`].
+    pub country_header: Option<String>,
 }
 
 impl Core {
@@ -90,6 +96,7 @@ impl Core {
             jobs_written: Arc::new(tokio::sync::Notify::new()),
             job_writes: Arc::new(tokio::sync::Mutex::new(())),
             smtp: settings.smtp.clone().map(Arc::new),
+            country_header: settings.country_header.as_deref().map(Arc::from),
         };
         core.ensure_internal_project(settings.seed_keys.as_ref(), &settings.internal_seed)
             .await?;
@@ -116,6 +123,17 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// An ISO 8601 time in UTC with milliseconds, as Stack writes times in text.
+pub fn iso_time(ms: i64) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
@@ -123,4 +141,16 @@ pub fn new_id() -> String {
 /// Parses `s` as a UUID, the only form of user, team and session ids.
 pub fn is_uuid(s: &str) -> bool {
     uuid::Uuid::parse_str(s).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_are_written_as_iso_8601() {
+        assert_eq!(super::iso_time(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            super::iso_time(1_764_460_800_123),
+            "2025-11-30T00:00:00.123Z"
+        );
+    }
 }

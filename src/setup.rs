@@ -50,6 +50,7 @@ impl Core {
             password: password.into(),
             verification_callback_url: None,
             language: None,
+            country_code: None,
         };
         let tokens = self
             .password_sign_up_as(&internal, None, input, true)
@@ -128,6 +129,7 @@ impl Core {
             password: password.into(),
             verification_callback_url: None,
             language: None,
+            country_code: None,
         };
         // Signing up first: a refused password leaves the link working for another try.
         let tokens = self

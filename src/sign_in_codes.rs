@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::jobs::NewJob;
 use crate::projects::Project;
 use crate::sessions::{Tokens, DEFAULT_SESSION_MS};
+use crate::sign_up_rules::{Admission, AuthMethod, Facts};
 use crate::users::{insert_user, parse_email, NewUser};
 use crate::Core;
 
@@ -103,7 +104,14 @@ impl Core {
 
     /// `POST /auth/otp/sign-in`: uses the code; the address's account is signed in (its email
     /// now verified), or created when it has none. Returns the tokens and whether it is new.
-    pub async fn sign_in_with_code(&self, project: &Project, code: &str) -> Result<(Tokens, bool)> {
+    /// A new account passes the sign-up rules first (`country_code`: where the request came
+    /// from, when a trusted proxy says).
+    pub async fn sign_in_with_code(
+        &self,
+        project: &Project,
+        code: &str,
+        country_code: Option<&str>,
+    ) -> Result<(Tokens, bool)> {
         let found = self
             .check_code(&project.id, CodeKind::OneTimePassword, code)
             .await?;
@@ -112,9 +120,14 @@ impl Core {
             .unwrap_or_default()
             .to_string();
         let existing = self.user_by_auth_email(&project.id, &email).await?;
-        if existing.is_none() && !project.config.sign_up_enabled {
-            return Err(Error::SignUpNotEnabled);
-        }
+        let admission = match &existing {
+            Some(_) => Admission::default(),
+            None if !project.config.sign_up_enabled => return Err(Error::SignUpNotEnabled),
+            None => {
+                let facts = Facts::new(Some(&email), AuthMethod::Otp, None, country_code);
+                self.admit_sign_up(project, &facts).await?
+            }
+        };
         let mut tx = self.db.begin().await?;
         consume_code(&mut tx, &found).await?;
         let (user_id, is_new) = match existing {
@@ -124,12 +137,16 @@ impl Core {
                 (u.id, false)
             }
             None => {
-                let n = NewUser {
+                let mut n = NewUser {
                     email: Some(email.clone()),
                     email_verified: true,
                     auth_enabled: true,
                     ..NewUser::default()
                 };
+                admission.restrict(
+                    &mut n.restricted_by_admin,
+                    &mut n.restricted_by_admin_private_details,
+                );
                 (insert_user(&mut tx, project, &n).await?, true)
             }
         };

@@ -20,6 +20,8 @@ pub struct Config {
     pub internal_seed: InternalSeed,
     /// The server-wide SMTP server; `None`: the dev inbox.
     pub smtp: Option<SmtpServer>,
+    /// `GATEHOUSE_COUNTRY_HEADER`: the header a trusted proxy puts the visitor's country in.
+    pub country_header: Option<String>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -69,6 +71,7 @@ impl Config {
         };
         Ok(Config {
             smtp: smtp_from_env()?,
+            country_header: var("GATEHOUSE_COUNTRY_HEADER").map(|h| h.trim().to_string()),
             internal_seed,
             addr,
             database_url,

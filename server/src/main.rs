@@ -73,6 +73,7 @@ async fn main() -> anyhow::Result<()> {
                 seed_keys: config.seed_keys.clone(),
                 internal_seed: config.internal_seed.clone(),
                 smtp: config.smtp.clone(),
+                country_header: config.country_header.clone(),
             };
             let core = Core::start(&settings).await?;
             let project = core

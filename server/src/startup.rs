@@ -40,6 +40,7 @@ impl Application {
             seed_keys: config.seed_keys.clone(),
             internal_seed: config.internal_seed.clone(),
             smtp: config.smtp.clone(),
+            country_header: config.country_header.clone(),
         };
         let core = Core::start(&settings).await?;
         let internal = core

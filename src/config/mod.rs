@@ -198,6 +198,7 @@ fn check_rendered(c: &ProjectConfig) -> Result<()> {
             }
         }
     }
+    crate::sign_up_rules::check_config(tree).map_err(|m| Error::Status(400, m))?;
     if let Some(url) = &c.after_sign_in_url {
         if !crate::projects::is_trusted_redirect(c, url) {
             return bad(

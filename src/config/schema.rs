@@ -130,6 +130,11 @@ impl Keys {
     }
 }
 
+/// Whether `key` is one of Stack's user-chosen ids (rule ids, product ids…).
+pub(crate) fn is_user_id(key: &str) -> bool {
+    Keys::UserId.admit(key)
+}
+
 fn field(kind: Kind) -> Field {
     Field {
         kind,

@@ -811,7 +811,7 @@ impl Core {
         };
         errors.push(json!({
             "attempt_number": attempt,
-            "timestamp": iso_time(now),
+            "timestamp": crate::iso_time(now),
             "external_message": "The email could not be sent.",
             "external_details": {},
             "internal_message": error,
@@ -831,27 +831,5 @@ impl Core {
         .execute(&self.db.pool)
         .await?;
         Ok(())
-    }
-}
-
-/// An ISO 8601 time (UTC) for attempt records, as Stack writes them.
-fn iso_time(ms: i64) -> String {
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_are_written_as_iso_8601() {
-        assert_eq!(iso_time(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(iso_time(1_764_460_800_123), "2025-11-30T00:00:00.123Z");
     }
 }

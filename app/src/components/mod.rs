@@ -143,20 +143,30 @@ pub fn FormError(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView
     }
 }
 
-/// A bar chart of daily counts, drawn as SVG on the server: readable without JavaScript, and
-/// each bar names its day and count (hover, or a screen reader's table below it).
+/// A bar chart of counts per day (or per `step_ms`), drawn as SVG on the server: readable
+/// without JavaScript, and each bar names its time and count (hover, or a screen reader's table
+/// below it).
 #[component]
-pub fn DailyChart(
+pub fn BarChart(
     values: Vec<i64>,
-    first_day_ms: i64,
+    first_ms: i64,
     #[prop(into)] label: String,
+    #[prop(default = 86_400_000)] step_ms: i64,
+    #[prop(default = "h-32")] height: &'static str,
 ) -> impl IntoView {
     const BAR: i64 = 10;
     const GAP: i64 = 2;
     const HEIGHT: i64 = 100;
     let max = values.iter().copied().max().unwrap_or(0).max(1);
     let width = values.len() as i64 * (BAR + GAP);
-    let day = |i: usize| format_utc(first_day_ms + i as i64 * 86_400_000)[..10].to_string();
+    let day = move |i: usize| {
+        let at = format_utc(first_ms + i as i64 * step_ms);
+        if step_ms >= 86_400_000 {
+            at[..10].to_string()
+        } else {
+            at
+        }
+    };
     let bars = values
         .iter()
         .enumerate()
@@ -182,8 +192,8 @@ pub fn DailyChart(
         })
         .collect_view();
     view! {
-        <figure class="chart [&_svg]:block [&_svg]:h-32 [&_svg]:w-full [&_figcaption]:mt-2 [&_figcaption]:text-xs [&_figcaption]:text-muted">
-            <svg viewBox=format!("0 0 {width} {HEIGHT}") role="img" aria-label=label.clone() preserveAspectRatio="none">{bars}</svg>
+        <figure class="chart [&_svg]:block [&_svg]:w-full [&_figcaption]:mt-2 [&_figcaption]:text-xs [&_figcaption]:text-muted">
+            <svg class=height viewBox=format!("0 0 {width} {HEIGHT}") role="img" aria-label=label.clone() preserveAspectRatio="none">{bars}</svg>
             <figcaption>{label}</figcaption>
             <table class="sr-only"><tbody>{rows}</tbody></table>
         </figure>

@@ -99,6 +99,7 @@ pub async fn sign_up(
             )
         }),
         language: ssr::request_language(),
+        country_code: ssr::request_country(),
     };
     let core = ssr::core();
     let tokens = match invitation {

@@ -4,6 +4,7 @@
 mod api_keys;
 mod dashboard;
 mod dashboard_emails;
+mod dashboard_sign_up_rules;
 mod dashboard_teams;
 mod dashboard_users;
 mod hosted;
@@ -14,6 +15,7 @@ mod setup;
 pub use api_keys::*;
 pub use dashboard::*;
 pub use dashboard_emails::*;
+pub use dashboard_sign_up_rules::*;
 pub use dashboard_teams::*;
 pub use dashboard_users::*;
 pub use hosted::*;
@@ -164,6 +166,12 @@ mod ssr {
             && first.len() <= 35
             && first.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
         ok.then(|| first.to_string())
+    }
+
+    /// The visitor's country, where the server is configured to read it (sign-up rules).
+    pub fn request_country() -> Option<String> {
+        let parts = use_context::<http::request::Parts>()?;
+        core().request_country(|name| parts.headers.get(name)?.to_str().ok())
     }
 
     pub async fn project(id: &str) -> Result<Project, ServerFnError> {

@@ -12,6 +12,7 @@ mod permissions;
 mod projects;
 mod sessions;
 mod sign_in_codes;
+mod sign_up_rules;
 mod team_invitations;
 mod teams;
 mod users;
@@ -68,6 +69,8 @@ pub fn router(core: Core) -> Router {
             "/internal/config/source",
             get(config::source).delete(config::unlink_source),
         )
+        .route("/internal/sign-up-rules-test", post(sign_up_rules::test))
+        .route("/internal/sign-up-rules-stats", get(sign_up_rules::stats))
         .route(
             "/contact-channels",
             get(contact_channels::list_channels).post(contact_channels::create),

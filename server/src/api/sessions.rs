@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 
@@ -25,9 +25,11 @@ use super::{success, ApiError, ApiResult};
 pub async fn password_sign_up(
     State(core): State<Core>,
     Authed(auth): Authed,
+    headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<Value>> {
-    let input: PasswordSignUp = body.read(&auth)?;
+    let mut input: PasswordSignUp = body.read(&auth)?;
+    input.country_code = core.request_country(|name| headers.get(name)?.to_str().ok());
     let tokens = core
         .password_sign_up(&auth.project, auth.user.as_ref(), input)
         .await?;

@@ -1,6 +1,7 @@
 //! Sign-in by emailed code (magic link / OTP), and password reset.
 
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::Json;
 use gatehouse_core::validation::{string, Input, Shape};
 use gatehouse_core::Core;
@@ -43,10 +44,14 @@ pub async fn send_sign_in_code(
 pub async fn sign_in(
     State(core): State<Core>,
     Authed(auth): Authed,
+    headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<Value>> {
     let b: CodeBody = body.read(&auth)?;
-    let (tokens, is_new_user) = core.sign_in_with_code(&auth.project, b.code()).await?;
+    let country = core.request_country(|name| headers.get(name)?.to_str().ok());
+    let (tokens, is_new_user) = core
+        .sign_in_with_code(&auth.project, b.code(), country.as_deref())
+        .await?;
     Ok(Json(json!({
         "access_token": tokens.access_token,
         "refresh_token": tokens.refresh_token,

@@ -102,6 +102,8 @@ impl TestApp {
             }),
             internal_seed,
             smtp,
+            // As a proxy would set it (CF-IPCountry…), for sign-up rules on countries.
+            country_header: Some("x-test-country".into()),
         };
         let app = Application::build(config)
             .await

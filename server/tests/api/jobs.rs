@@ -256,9 +256,7 @@ async fn worker_child() {
         database_url: url,
         secret: "test secret that is long enough".into(),
         public_url: "http://127.0.0.1".into(),
-        seed_keys: None,
-        internal_seed: Default::default(),
-        smtp: None,
+        ..Settings::default()
     })
     .await
     .unwrap();

@@ -13,6 +13,7 @@ mod requests;
 mod sessions;
 mod setup;
 mod sign_in;
+mod sign_up_rules;
 mod smtp;
 mod teams;
 mod tokens;

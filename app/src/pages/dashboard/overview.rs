@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use super::{DashboardError, ProjectShell};
-use crate::components::{format_utc, DailyChart};
+use crate::components::{format_utc, BarChart};
 use crate::server::project_overview;
 
 /// A project at a glance: how many users, sign-ups over the last 30 days, who was active.
@@ -37,7 +37,7 @@ pub fn OverviewPage() -> impl IntoView {
                         </section>
                         <section class="panel rounded-xl border border-line bg-card px-6 py-5 [&_h1]:mb-4 [&_h1]:text-xl [&_h1]:font-bold [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="signups-heading">
                             <h1 id="signups-heading">"Sign-ups"</h1>
-                            <DailyChart values=o.sign_ups first_day_ms=o.first_day_ms label="Sign-ups per day over the last 30 days"/>
+                            <BarChart values=o.sign_ups first_ms=o.first_day_ms label="Sign-ups per day over the last 30 days"/>
                         </section>
                         <section class="panel rounded-xl border border-line bg-card px-6 py-5 [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="hosted-heading">
                             <h2 id="hosted-heading">"Hosted pages"</h2>

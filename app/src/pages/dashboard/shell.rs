@@ -14,17 +14,12 @@ pub fn ProjectShell(
         ("users", "Users"),
         ("teams", "Teams"),
         ("permissions", "Permissions"),
+        ("sign-up-rules", "Sign-up rules"),
         ("settings", "Settings"),
         ("emails", "Emails"),
         ("config", "Configuration"),
     ];
-    let coming = [
-        "API keys",
-        "Webhooks",
-        "Sign-up rules",
-        "Payments",
-        "Analytics",
-    ];
+    let coming = ["API keys", "Webhooks", "Payments", "Analytics"];
     view! {
         <div class="min-h-screen">
             <header class="flex flex-wrap items-center justify-between gap-2 border-b border-line bg-card px-4 py-3 sm:px-6">

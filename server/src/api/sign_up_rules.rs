@@ -1,0 +1,65 @@
+//! `POST /internal/sign-up-rules-test` (what every rule makes of a hypothetical sign-up) and
+//! `GET /internal/sign-up-rules-stats` (triggers per rule per hour): the admin's tools for the
+//! project's sign-up rules, which live in the config tree.
+
+use axum::extract::State;
+use axum::Json;
+use gatehouse_core::sign_up_rules::{self, country_code_of, AuthMethod, Facts};
+use gatehouse_core::validation::{string, Input, Shape};
+use gatehouse_core::Core;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::extract::{Authed, Body};
+use super::ApiResult;
+
+#[derive(Deserialize)]
+pub struct TestSignUp {
+    email: Option<String>,
+    auth_method: String,
+    oauth_provider: Option<String>,
+    country_code: Option<String>,
+}
+
+fn country_rule(at: &str, v: &Value) -> Option<String> {
+    let s = v.as_str()?;
+    country_code_of(s)
+        .is_none()
+        .then(|| format!("{at} must be a two-letter ISO 3166-1 country code"))
+}
+
+impl Input for TestSignUp {
+    fn shape(_: bool) -> Shape {
+        let methods: Vec<Value> = AuthMethod::ALL.iter().map(|m| json!(m.as_str())).collect();
+        Shape::new()
+            .field("email", string().nullable().defined())
+            .field("auth_method", string().one_of(&methods).defined())
+            .field("oauth_provider", string().nullable().defined())
+            .field(
+                "country_code",
+                string().nullable().defined().custom(country_rule),
+            )
+    }
+}
+
+pub async fn test(Authed(auth): Authed, body: Body) -> ApiResult<Json<Value>> {
+    auth.require_admin()?;
+    let b: TestSignUp = body.read(&auth)?;
+    let method = AuthMethod::parse(&b.auth_method).unwrap_or(AuthMethod::Password);
+    let facts = Facts::new(
+        b.email.as_deref(),
+        method,
+        b.oauth_provider.as_deref(),
+        b.country_code.as_deref(),
+    );
+    Ok(Json(
+        sign_up_rules::evaluate(&auth.project.config.tree, &facts).to_json(),
+    ))
+}
+
+pub async fn stats(State(core): State<Core>, Authed(auth): Authed) -> ApiResult<Json<Value>> {
+    auth.require_admin()?;
+    Ok(Json(
+        core.sign_up_rule_stats(&auth.project.id).await?.to_json(),
+    ))
+}
