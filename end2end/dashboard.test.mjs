@@ -344,6 +344,70 @@ describe('dashboard', () => {
     await context.close();
   });
 
+  test('the Sign-up rules room: a refused condition points at its problem, rules are ordered and tried, and a rule turns a hosted sign-up away', async () => {
+    const context = await browser.newContext();
+    const page = await watchedPage(context);
+    await signUpAdmin(page, 'rules-admin@example.com');
+    await page.fill('input[name="display_name"]', 'Gate');
+    await page.click('button:has-text("Create project")');
+    await page.waitForSelector('text=Gate is ready');
+    const projectId = await page.textContent('code[data-key="project_id"]');
+    const room = `${gh.baseUrl}/projects/${projectId}/sign-up-rules`;
+    await page.goto(room);
+    await page.waitForSelector('body[data-hydrated="true"]');
+
+    // A typo is refused where it is, and what was typed stays.
+    await page.fill('#rule-id', 'block-spam');
+    await page.fill('#rule-name', 'No spam');
+    await page.fill('#rule-condition', 'authMethod == "password" &&\n  emial.contains("spam")');
+    await page.fill('#rule-message', 'No spam accounts, please.');
+    await page.click('button:has-text("Create rule")');
+    await page.waitForSelector('.condition-problem:has-text("Line 2, column 3: unknown variable `emial`")');
+    assert.match(await page.textContent('.condition-problem pre'), /emial\.contains\("spam"\)\n  \^/);
+    assert.equal(await page.inputValue('#rule-condition'), 'authMethod == "password" &&\n  emial.contains("spam")');
+    await page.fill('#rule-condition', 'authMethod == "password" &&\n  email.contains("spam")');
+    await page.click('button:has-text("Create rule")');
+    await page.waitForURL(/\?edit=block-spam$/);
+    await page.waitForSelector('li.sign-up-rule[data-id="block-spam"]');
+
+    // A second rule goes last; the arrow moves it first.
+    await page.goto(`${room}#editor`);
+    await page.waitForSelector('body[data-hydrated="true"]');
+    await page.fill('#rule-id', 'restrict-test');
+    await page.fill('#rule-condition', 'emailDomain == "test.org"');
+    await page.selectOption('#rule-action', 'restrict');
+    await page.click('button:has-text("Create rule")');
+    await page.waitForSelector('li.sign-up-rule[data-id="restrict-test"]');
+    const order = () => page.$$eval('li.sign-up-rule', (lis) => lis.map((li) => li.dataset.id));
+    assert.deepEqual(await order(), ['block-spam', 'restrict-test']);
+    await page.click('button[aria-label="↑: restrict-test"]');
+    await page.waitForFunction(() => document.querySelector('li.sign-up-rule')?.dataset.id === 'restrict-test');
+
+    // The tester says which rule fires.
+    await page.fill('#test-email', 'spam@example.com');
+    await page.click('button:has-text("Test")');
+    await page.waitForSelector('.test-outcome:has-text("Rejected by rule block-spam.")');
+    assert.equal(await page.getAttribute('tr[data-rule="restrict-test"]', 'data-status'), 'not_matched');
+
+    // A person signing up on the hosted page is turned away with the rule's message.
+    const person = await watchedPage(await browser.newContext());
+    await person.goto(`${gh.baseUrl}/handler/${projectId}/sign-up`);
+    await person.fill('input[name="email"]', 'spam@example.com');
+    await person.fill('input[name="password"]', PASSWORD);
+    await person.click('button:has-text("Sign up")');
+    await person.waitForSelector('[role="alert"]:has-text("No spam accounts, please.")');
+    assert.match(person.url(), /\/sign-up(\?|$)/);
+
+    // The chart counts it.
+    await page.goto(room);
+    await page.waitForSelector('li.sign-up-rule[data-id="block-spam"] .trigger-counts:has-text("1 in 48 h")');
+    assert.equal(await page.locator('li.sign-up-rule[data-id="block-spam"] rect.bar.fill-accent').count(), 1);
+    await shot(page, 'dashboard-sign-up-rules');
+    assert.deepEqual(page.problems, []);
+    assert.deepEqual(person.problems, []);
+    await context.close();
+  });
+
   test('without JavaScript an admin still creates a project and sees its keys', async () => {
     const context = await browser.newContext({ javaScriptEnabled: false });
     const page = await context.newPage();

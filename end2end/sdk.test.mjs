@@ -27,7 +27,10 @@ for (const [label, pkg] of Object.entries(RELEASES)) {
       const on = await fetch(`${gh.baseUrl}/api/v1/internal/config/override/environment`, {
         method: 'PATCH',
         headers: { 'content-type': 'application/json', 'x-stack-access-type': 'admin', 'x-stack-project-id': gh.project.project_id, 'x-stack-super-secret-admin-key': gh.project.super_secret_admin_key },
-        body: JSON.stringify({ config_override_string: JSON.stringify({ 'auth.otp.allowSignIn': true }) }),
+        body: JSON.stringify({ config_override_string: JSON.stringify({
+          'auth.otp.allowSignIn': true,
+          'auth.signUpRules.no-rejected-example': { enabled: true, priority: 0, condition: 'emailDomain == "rejected.example"', action: { type: 'reject', message: 'Not from rejected.example.' } },
+        }) }),
       });
       assert.equal(on.status, 200, await on.text());
       const options = { projectId: gh.project.project_id, publishableClientKey: gh.project.publishable_client_key, baseUrl: gh.baseUrl, tokenStore: 'memory' };
@@ -119,6 +122,18 @@ for (const [label, pkg] of Object.entries(RELEASES)) {
       const right = await other.signInWithCredential({ email: address, password: PASSWORD, noRedirect: true });
       assert.equal(right.status, 'ok');
       assert.equal((await other.getUser()).displayName, 'Client Side');
+    });
+
+    test("a sign-up rule turns a sign-up away with the rule's message", async () => {
+      let error;
+      try {
+        const up = await newClient().signUpWithCredential({ email: `x-${++unique}@rejected.example`, password: PASSWORD, noRedirect: true, verificationCallbackUrl: 'http://localhost/verify' });
+        error = up.status === 'error' ? up.error : undefined;
+      } catch (e) {
+        error = e;
+      }
+      assert.equal(error?.errorCode, 'SIGN_UP_REJECTED', String(error));
+      assert.match(error.message, /Not from rejected\.example\./);
     });
 
     test('anonymous users sign up and upgrade to a password keeping their id', async () => {

@@ -178,6 +178,22 @@ async fn every_endpoint_answers_with_stacks_status() {
             None,
             200,
         ),
+        (
+            As::Admin,
+            "POST",
+            "/internal/sign-up-rules-test".into(),
+            Some(
+                json!({ "email": "x@example.com", "auth_method": "otp", "oauth_provider": null, "country_code": null }),
+            ),
+            200,
+        ),
+        (
+            As::Admin,
+            "GET",
+            "/internal/sign-up-rules-stats".into(),
+            None,
+            200,
+        ),
         (As::Server, "GET", "/users".into(), None, 200),
         (
             As::Server,

@@ -58,7 +58,7 @@ fn RuleList(
                         <input type="hidden" name="direction" value=direction/>
                         <button type="submit" class=SMALL_BUTTON aria-label=aria>{label}</button>
                     </ActionForm>
-                })
+                }.into_any())
             };
             let up = arrow("up", "↑", i > 0);
             let down = arrow("down", "↓", i + 1 < count);
@@ -66,6 +66,18 @@ fn RuleList(
             let (pid, id) = (project_id.clone(), r.id.clone());
             let recent: i64 = r.hourly.iter().sum();
             let label = format!("Triggers of {} per hour, last 48 hours", r.id);
+            let chart = view! { <BarChart values=r.hourly.clone() first_ms=first_hour step_ms=HOUR_MS label=label height="h-10"/> }.into_any();
+            let actions = view! {
+                <span class="ml-auto flex items-center gap-1">
+                    {up}{down}
+                    <a class=SMALL_BUTTON href=edit>"Edit"</a>
+                    <ActionForm action=deleted>
+                        <input type="hidden" name="project_id" value=pid/>
+                        <input type="hidden" name="id" value=id/>
+                        <button type="submit" class=SMALL_BUTTON>"Delete"</button>
+                    </ActionForm>
+                </span>
+            }.into_any();
             view! {
                 <li class="sign-up-rule flex flex-col gap-2 border-b border-line py-3" data-id=r.id.clone()>
                     <div class="flex flex-wrap items-center gap-2">
@@ -74,25 +86,15 @@ fn RuleList(
                         <span class="text-sm">{r.display_name.clone()}</span>
                         <span class="rounded border border-line px-1.5 text-xs font-semibold uppercase">{r.action.clone()}</span>
                         {(!r.enabled).then(|| view! { <span class="text-xs text-muted">"(disabled)"</span> })}
-                        <span class="ml-auto flex items-center gap-1">
-                            {up}{down}
-                            <a class=SMALL_BUTTON href=edit>"Edit"</a>
-                            <ActionForm action=deleted>
-                                <input type="hidden" name="project_id" value=pid/>
-                                <input type="hidden" name="id" value=id/>
-                                <button type="submit" class=SMALL_BUTTON>"Delete"</button>
-                            </ActionForm>
-                        </span>
+                        {actions}
                     </div>
                     <code class="block whitespace-pre-wrap break-all text-xs">{r.condition.clone()}</code>
                     <div class="flex items-end gap-3">
-                        <div class="min-w-0 flex-1">
-                            <BarChart values=r.hourly.clone() first_ms=first_hour step_ms=HOUR_MS label=label height="h-10"/>
-                        </div>
+                        <div class="min-w-0 flex-1">{chart}</div>
                         <span class="trigger-counts whitespace-nowrap text-xs text-muted">{recent}" in 48 h · "{r.all_time}" in all"</span>
                     </div>
                 </li>
-            }
+            }.into_any()
         })
         .collect_view();
     view! { <ol class="m-0 list-none p-0">{items}</ol> }.into_any()
@@ -261,11 +263,21 @@ pub fn SignUpRulesPage() -> impl IntoView {
     let moved = ServerAction::<MoveSignUpRule>::new();
     let deleted = ServerAction::<DeleteSignUpRule>::new();
     let default = ServerAction::<SetSignUpDefaultAction>::new();
+    // Only a save that went through reloads the page's data: a refused one keeps the form as
+    // typed, with the problem under it.
+    let saved = Memo::new(move |before: Option<&usize>| {
+        let n = before.copied().unwrap_or(0);
+        if matches!(save.value().get(), Some(Ok(None))) {
+            n + 1
+        } else {
+            n
+        }
+    });
     let data = Resource::new(
         move || {
             (
                 project_id.get(),
-                save.version().get(),
+                saved.get(),
                 moved.version().get(),
                 deleted.version().get(),
                 default.version().get(),
@@ -273,11 +285,9 @@ pub fn SignUpRulesPage() -> impl IntoView {
         },
         |(id, ..)| load_sign_up_rules(id),
     );
-    // The editor reads the rules once per rule opened, so that a refused save keeps what was
-    // typed while the list above refreshes.
     let editing = Resource::new(
-        move || (project_id.get(), query.read().get("edit")),
-        |(id, edit)| async move {
+        move || (project_id.get(), query.read().get("edit"), saved.get()),
+        |(id, edit, _)| async move {
             match edit {
                 Some(edit) => load_sign_up_rules(id)
                     .await
