@@ -54,7 +54,15 @@ impl Condition {
                 message: format!("a condition may be at most {MAX_CHARS} characters long"),
             });
         }
-        let program = Program::compile(source).map_err(|errors| {
+        // The parser is not expected to panic, but a condition is user input: one that makes it
+        // panic is refused like any unreadable condition, never a dropped request.
+        let parsed =
+            std::panic::catch_unwind(|| Program::compile(source)).map_err(|_| Problem {
+                line: 1,
+                column: 1,
+                message: "the condition could not be read".into(),
+            })?;
+        let program = parsed.map_err(|errors| {
             let first = errors.errors.first();
             let (line, column) = first.map_or((1, 1), |e| (e.pos.0.max(1), e.pos.1.max(0) + 1));
             Problem {
@@ -88,7 +96,8 @@ impl Condition {
         for (name, value) in facts.variables() {
             context.add_variable_from_value(name, value.to_string());
         }
-        match self.program.execute(&context) {
+        let run = std::panic::AssertUnwindSafe(|| self.program.execute(&context));
+        match std::panic::catch_unwind(run).map_err(|_| "the condition failed".to_string())? {
             Ok(Value::Bool(b)) => Ok(b),
             Ok(other) => Err(format!(
                 "the condition gave {other:?} instead of true or false"

@@ -184,8 +184,8 @@ pub(crate) fn check_config(tree: &Value) -> std::result::Result<(), String> {
     };
     for (id, r) in all {
         let at = format!("auth.signUpRules.{id}");
-        if !r["priority"].is_null() && !r["priority"].as_u64().is_some_and(|p| p <= i64::MAX as u64)
-        {
+        let priority = &r["priority"];
+        if !priority.is_null() && priority.as_u64().is_none_or(|p| p > i64::MAX as u64) {
             return Err(format!("{at}.priority must be a whole number, 0 or more"));
         }
         if let Some(source) = r["condition"].as_str().filter(|c| !c.trim().is_empty()) {
