@@ -170,7 +170,7 @@ pub fn rules(tree: &Value) -> Vec<Rule> {
 }
 
 /// `auth.signUpRulesDefaultAction`: whether a sign-up no rule decided goes through.
-fn default_allows(tree: &Value) -> bool {
+pub fn default_allows(tree: &Value) -> bool {
     tree.pointer("/auth/signUpRulesDefaultAction")
         .and_then(Value::as_str)
         != Some("reject")

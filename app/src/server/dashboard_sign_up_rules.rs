@@ -34,7 +34,7 @@ pub struct SignUpRuleRow {
 
 #[server(prefix = "/_sfn")]
 pub async fn load_sign_up_rules(project_id: String) -> Result<SignUpRulesView, ServerFnError> {
-    use gatehouse_core::sign_up_rules::{rules, Action, STATS_HOURS};
+    use gatehouse_core::sign_up_rules::{default_allows, rules, Action, STATS_HOURS};
     let project = ssr::administered_project(&project_id).await?;
     let stats = ssr::core()
         .sign_up_rule_stats(&project.id)
@@ -60,10 +60,7 @@ pub async fn load_sign_up_rules(project_id: String) -> Result<SignUpRulesView, S
     Ok(SignUpRulesView {
         project_name: project.display_name.clone(),
         rules: rows,
-        default_allows: tree
-            .pointer("/auth/signUpRulesDefaultAction")
-            .and_then(|v| v.as_str())
-            != Some("reject"),
+        default_allows: default_allows(tree),
         by_action: Action::ALL
             .iter()
             .zip(stats.by_action)

@@ -19,7 +19,7 @@ pub fn ProjectShell(
         ("emails", "Emails"),
         ("config", "Configuration"),
     ];
-    let coming = ["API keys", "Webhooks", "Payments", "Analytics"];
+    let coming = ["Webhooks", "Payments", "Analytics"];
     view! {
         <div class="min-h-screen">
             <header class="flex flex-wrap items-center justify-between gap-2 border-b border-line bg-card px-4 py-3 sm:px-6">
