@@ -412,8 +412,7 @@ impl Core {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        // Users carry their selected team.
-        self.caches.sessions.clear();
+        self.forget_team_selectors(&team.id);
         Ok(team)
     }
 
@@ -443,7 +442,15 @@ impl Core {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        self.caches.sessions.clear();
+        self.forget_team_selectors(team_id);
         Ok(())
+    }
+
+    /// Drops cached sessions of the users who have this team selected: a user carries their
+    /// selected team's name and picture, the rest are unaffected by a change to it.
+    fn forget_team_selectors(&self, team_id: &str) {
+        self.caches
+            .sessions
+            .retain(|_, u| u.selected_team_id.as_deref() != Some(team_id));
     }
 }
