@@ -77,11 +77,10 @@ pub(super) fn render_content(
         ),
     };
     // The project's selected theme unless the email names one.
-    let theme = new.theme_id.clone().or_else(|| {
-        project.config.tree["emails"]["selectedThemeId"]
-            .as_str()
-            .map(str::to_string)
-    });
+    let theme = new
+        .theme_id
+        .clone()
+        .or_else(|| templates::selected_theme(project).map(str::to_string));
     let rendered = templates::render(
         &subject,
         &html,

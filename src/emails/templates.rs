@@ -153,6 +153,11 @@ pub struct Scope<'a> {
     pub unsubscribe_link: Option<&'a str>,
 }
 
+/// The theme a project's emails are drawn in (`emails.selectedThemeId`).
+pub fn selected_theme(project: &crate::projects::Project) -> Option<&str> {
+    project.config.tree["emails"]["selectedThemeId"].as_str()
+}
+
 /// Renders a template (subject, HTML body in the theme, text) with `scope`.
 pub fn render(
     subject: &str,

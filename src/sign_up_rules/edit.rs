@@ -4,6 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
+use super::condition::{Condition, Problem};
 use super::{default_allows, rules, Action, Rule};
 use crate::config::{format, schema, ProjectConfig};
 use crate::projects::Project;
@@ -73,13 +74,14 @@ impl Core {
     }
 
     /// Creates a rule (`old_id` none: it goes last) or changes one in its place (a new id
-    /// renames it). A condition that does not compile is refused with where and why.
+    /// renames it). A condition that does not compile is not saved: its problem (where and
+    /// why) is the answer.
     pub async fn save_sign_up_rule(
         &self,
         project: &Project,
         old_id: Option<&str>,
         input: RuleInput,
-    ) -> Result<()> {
+    ) -> Result<Option<Problem>> {
         let id = input.id.trim().to_string();
         if !schema::is_user_id(&id) {
             return Err(bad(format!(
@@ -92,8 +94,9 @@ impl Core {
                 "Write a condition, such as emailDomain == \"example.com\".".into(),
             ));
         }
-        super::condition::Condition::compile(&condition)
-            .map_err(|p| bad(format!("The condition has a problem at {p}")))?;
+        if let Err(problem) = Condition::compile(&condition) {
+            return Ok(Some(problem));
+        }
         let rule = Rule {
             id: id.clone(),
             enabled: input.enabled,
@@ -126,7 +129,8 @@ impl Core {
             }
             Ok(())
         })
-        .await
+        .await?;
+        Ok(None)
     }
 
     pub async fn delete_sign_up_rule(&self, project: &Project, id: &str) -> Result<()> {

@@ -247,14 +247,11 @@ pub async fn preview_email_template(
         "productName": "Pro plan", "amount": "$9.00", "receiptLink": example, "invoiceUrl": example,
         "failureReason": "the card was declined",
     });
-    let theme = project.config.tree["emails"]["selectedThemeId"]
-        .as_str()
-        .map(str::to_string);
     let rendered = templates::render(
         &subject,
         &html,
         &text,
-        theme.as_deref(),
+        templates::selected_theme(&project),
         &templates::Scope {
             project_display_name: &project.display_name,
             user_display_name: Some("Ada Lovelace"),

@@ -92,16 +92,8 @@ pub async fn save_sign_up_rule(
     message: String,
     enabled: Option<String>,
 ) -> Result<Option<ConditionProblem>, ServerFnError> {
-    use gatehouse_core::sign_up_rules::condition::Condition;
     use gatehouse_core::sign_up_rules::{Action, RuleInput};
     let project = ssr::administered_project(&project_id).await?;
-    if let Err(p) = Condition::compile(condition.trim()) {
-        return Ok(Some(ConditionProblem {
-            line: p.line,
-            column: p.column,
-            message: p.message,
-        }));
-    }
     let action = Action::parse(&action)
         .ok_or_else(|| ServerFnError::new(format!("Unknown action {action:?}.")))?;
     let input = RuleInput {
@@ -114,10 +106,17 @@ pub async fn save_sign_up_rule(
     };
     let old_id = old_id.filter(|o| !o.is_empty());
     let saved_id = input.id.clone();
-    ssr::core()
+    let problem = ssr::core()
         .save_sign_up_rule(&project, old_id.as_deref(), input)
         .await
         .map_err(ssr::shown)?;
+    if let Some(p) = problem {
+        return Ok(Some(ConditionProblem {
+            line: p.line,
+            column: p.column,
+            message: p.message,
+        }));
+    }
     if old_id.as_deref() != Some(saved_id.as_str()) {
         leptos_axum::redirect(&format!(
             "/projects/{project_id}/sign-up-rules?edit={saved_id}"
