@@ -45,6 +45,10 @@ pub enum CodeKind {
     DashboardSetup,
     /// The unsubscribe link in an email that is not transactional.
     Unsubscribe,
+    /// An OAuth sign-in under way at a provider: its text is the state sent there.
+    OAuthOuter,
+    /// The authorization code the app trades for a session after OAuth.
+    OAuthAuthorization,
 }
 
 impl CodeKind {
@@ -60,6 +64,8 @@ impl CodeKind {
             CodeKind::PurchaseUrl => "PURCHASE_URL",
             CodeKind::DashboardSetup => "DASHBOARD_SETUP",
             CodeKind::Unsubscribe => "UNSUBSCRIBE",
+            CodeKind::OAuthOuter => "OAUTH_OUTER",
+            CodeKind::OAuthAuthorization => "OAUTH_AUTHORIZATION_CODE",
         }
     }
 }
@@ -240,6 +246,19 @@ impl Core {
         Ok(sqlx::query_scalar(
             "SELECT project_id FROM one_time_codes WHERE kind = $1 AND code_hash = $2",
         )
+        .bind(kind.as_str())
+        .bind(secret_hash(&code.to_ascii_lowercase()))
+        .fetch_optional(&self.db.pool)
+        .await?)
+    }
+
+    /// A code of `kind` by its text, in whichever project it is, used or not; for codes that
+    /// come back without their project and are too long to guess (OAuth states). Counts no
+    /// attempt.
+    pub async fn code_by_text(&self, kind: CodeKind, code: &str) -> Result<Option<Code>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {CODE_COLUMNS} FROM one_time_codes WHERE kind = $1 AND code_hash = $2"
+        ))
         .bind(kind.as_str())
         .bind(secret_hash(&code.to_ascii_lowercase()))
         .fetch_optional(&self.db.pool)

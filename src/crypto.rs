@@ -37,6 +37,49 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The key that seals stored provider tokens: derived from the server secret, so a copy of the
+/// database alone reveals none of them.
+#[derive(Clone)]
+pub struct SealingKey(aes_gcm::Key<aes_gcm::Aes256Gcm>);
+
+impl SealingKey {
+    pub fn derive(server_secret: &[u8]) -> SealingKey {
+        use hmac::Mac;
+        let mut mac = <hmac::Hmac<Sha256> as Mac>::new_from_slice(server_secret)
+            .expect("HMAC takes keys of any length");
+        mac.update(b"gatehouse: sealed provider tokens");
+        SealingKey(mac.finalize().into_bytes())
+    }
+
+    /// AES-256-GCM with a random nonce; stored as base64 of nonce and ciphertext.
+    pub fn seal(&self, plain: &str) -> String {
+        use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng};
+        let cipher = aes_gcm::Aes256Gcm::new(&self.0);
+        let nonce = aes_gcm::Aes256Gcm::generate_nonce(&mut OsRng);
+        let sealed = cipher
+            .encrypt(&nonce, plain.as_bytes())
+            .expect("AES-GCM seals any text");
+        let mut out = nonce.to_vec();
+        out.extend(sealed);
+        base64::engine::general_purpose::STANDARD.encode(out)
+    }
+
+    /// The text [`SealingKey::seal`] sealed; `None` if it was sealed with another key or altered.
+    pub fn open(&self, sealed: &str) -> Option<String> {
+        use aes_gcm::aead::{Aead, KeyInit};
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(sealed)
+            .ok()?;
+        if raw.len() < 12 {
+            return None;
+        }
+        let (nonce, body) = raw.split_at(12);
+        let cipher = aes_gcm::Aes256Gcm::new(&self.0);
+        let plain = cipher.decrypt(nonce.into(), body).ok()?;
+        String::from_utf8(plain).ok()
+    }
+}
+
 /// Stack's password rules; the length counts characters, as people do.
 pub fn check_password_rules(password: &str) -> Result<()> {
     let len = password.chars().count();
@@ -247,6 +290,17 @@ pub fn check_importable_hash(hash: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sealed_tokens_open_only_with_their_key() {
+        let key = SealingKey::derive(b"server secret");
+        let sealed = key.seal("gho_provider_token");
+        assert!(!sealed.contains("gho_provider_token"));
+        assert_ne!(sealed, key.seal("gho_provider_token"), "nonces differ");
+        assert_eq!(key.open(&sealed).as_deref(), Some("gho_provider_token"));
+        assert_eq!(SealingKey::derive(b"another secret").open(&sealed), None);
+        assert_eq!(key.open("not sealed"), None);
+    }
 
     #[test]
     fn password_rules_count_characters() {

@@ -174,6 +174,32 @@ pub enum Error {
     EmailNotEditable { id: String, status: String },
     #[error("requires a custom email server")]
     RequiresCustomEmailServer,
+    #[error("OAuth provider not found or not enabled")]
+    OAuthProviderNotFoundOrNotEnabled,
+    #[error("invalid OAuth client id or secret")]
+    InvalidOAuthClientIdOrSecret(Option<String>),
+    #[error("extra scopes need the project's own OAuth keys")]
+    OAuthExtraScopeNotAvailableWithSharedOAuthKeys,
+    #[error("invalid authorization code")]
+    InvalidAuthorizationCode,
+    #[error("OAuth connection already connected to another user")]
+    OAuthConnectionAlreadyConnectedToAnotherUser,
+    #[error("OAuth provider denied access")]
+    OAuthProviderAccessDenied,
+    #[error("OAuth provider temporarily unavailable")]
+    OAuthProviderTemporarilyUnavailable,
+    #[error("outer OAuth flow timed out")]
+    OuterOAuthTimeout,
+    #[error("OAuth connection not connected to user")]
+    OAuthConnectionNotConnectedToUser,
+    #[error("OAuth connection lacks the required scope")]
+    OAuthConnectionDoesNotHaveRequiredScope,
+    #[error("OAuth access token not available")]
+    OAuthAccessTokenNotAvailable { provider: String, details: String },
+    #[error("access tokens not available with shared keys")]
+    OAuthAccessTokenNotAvailableWithSharedOAuthKeys,
+    #[error("provider account already used for sign-in")]
+    OAuthProviderAccountIdAlreadyUsedForSignIn,
     #[error("redirect URL not trusted")]
     UntrustedRedirect { url: String, project: String },
     /// Refused where Stack has no known error for it: a status and a plain-text message.
@@ -268,6 +294,29 @@ impl Error {
             RestrictedUserNotAllowed(_) => "RESTRICTED_USER_NOT_ALLOWED",
             EmailIsNotPrimaryEmail { .. } => "EMAIL_IS_NOT_PRIMARY_EMAIL",
             RequiresCustomEmailServer => "REQUIRES_CUSTOM_EMAIL_SERVER",
+            OAuthProviderNotFoundOrNotEnabled => "OAUTH_PROVIDER_NOT_FOUND_OR_NOT_ENABLED",
+            InvalidOAuthClientIdOrSecret(_) => "INVALID_OAUTH_CLIENT_ID_OR_SECRET",
+            OAuthExtraScopeNotAvailableWithSharedOAuthKeys => {
+                "OAUTH_EXTRA_SCOPE_NOT_AVAILABLE_WITH_SHARED_OAUTH_KEYS"
+            }
+            InvalidAuthorizationCode => "INVALID_AUTHORIZATION_CODE",
+            OAuthConnectionAlreadyConnectedToAnotherUser => {
+                "OAUTH_CONNECTION_ALREADY_CONNECTED_TO_ANOTHER_USER"
+            }
+            OAuthProviderAccessDenied => "OAUTH_PROVIDER_ACCESS_DENIED",
+            OAuthProviderTemporarilyUnavailable => "OAUTH_PROVIDER_TEMPORARILY_UNAVAILABLE",
+            OuterOAuthTimeout => "OUTER_OAUTH_TIMEOUT",
+            OAuthConnectionNotConnectedToUser => "OAUTH_CONNECTION_NOT_CONNECTED_TO_USER",
+            OAuthConnectionDoesNotHaveRequiredScope => {
+                "OAUTH_CONNECTION_DOES_NOT_HAVE_REQUIRED_SCOPE"
+            }
+            OAuthAccessTokenNotAvailable { .. } => "OAUTH_ACCESS_TOKEN_NOT_AVAILABLE",
+            OAuthAccessTokenNotAvailableWithSharedOAuthKeys => {
+                "OAUTH_ACCESS_TOKEN_NOT_AVAILABLE_WITH_SHARED_OAUTH_KEYS"
+            }
+            OAuthProviderAccountIdAlreadyUsedForSignIn => {
+                "OAUTH_PROVIDER_ACCOUNT_ID_ALREADY_USED_FOR_SIGN_IN"
+            }
             RouteNotFound { .. } | Status(..) | Internal(_) => return None,
         })
     }
@@ -301,6 +350,7 @@ impl Error {
             | UserEmailAlreadyExistsUnverified(_)
             | VerificationCodeAlreadyUsed
             | ContactChannelAlreadyUsedForAuthBySomeoneElse { .. }
+            | OAuthConnectionAlreadyConnectedToAnotherUser
             | TeamMembershipAlreadyExists
             | EmailAlreadyVerified => 409,
             UserNotFound
@@ -315,6 +365,8 @@ impl Error {
             RestrictedUserNotAllowed(_)
             | TeamInvitationRestrictedUserNotAllowed(_)
             | SignUpRejected(_) => 403,
+            OuterOAuthTimeout => 408,
+            OAuthProviderTemporarilyUnavailable => 503,
             Status(code, _) => *code,
             Internal(_) => 500,
             _ => 400,
@@ -412,6 +464,19 @@ impl Error {
             EmailNotEditable { id, status } => format!("Email with ID \"{id}\" cannot be edited because it is in status \"{status}\". Only emails in PAUSED, PREPARING, RENDERING, RENDER_ERROR, SCHEDULED, QUEUED, or SERVER_ERROR status can be edited."),
             RequiresCustomEmailServer => "This action requires a custom SMTP server. Please edit your email server configuration and try again.".into(),
             RedirectUrlNotWhitelisted => "Redirect URL not whitelisted. Did you forget to add this domain to the trusted domains list on the Stack Auth dashboard?".into(),
+            OAuthProviderNotFoundOrNotEnabled => "The OAuth provider is not found or not enabled.".into(),
+            InvalidOAuthClientIdOrSecret(_) => "The OAuth client ID or secret is invalid. The client ID must be equal to the project ID (potentially with a hash and a branch ID), and the client secret must be a publishable client key.".into(),
+            OAuthExtraScopeNotAvailableWithSharedOAuthKeys => "Extra scopes are not available with shared OAuth keys. Please add your own OAuth keys on the Stack dashboard to use extra scopes.".into(),
+            InvalidAuthorizationCode => "The given authorization code is invalid.".into(),
+            OAuthConnectionAlreadyConnectedToAnotherUser => "The OAuth connection is already connected to another user.".into(),
+            OAuthProviderAccessDenied => "The OAuth provider denied access to the user.".into(),
+            OAuthProviderTemporarilyUnavailable => "The OAuth provider is temporarily unavailable. Please try signing in again.".into(),
+            OuterOAuthTimeout => "The OAuth flow has timed out. Please sign in again.".into(),
+            OAuthConnectionNotConnectedToUser => "The OAuth connection is not connected to any user.".into(),
+            OAuthConnectionDoesNotHaveRequiredScope => "The OAuth connection does not have the required scope.".into(),
+            OAuthAccessTokenNotAvailable { provider, details } => format!("Failed to retrieve an OAuth access token for the connected account (provider: {provider}). {details}"),
+            OAuthAccessTokenNotAvailableWithSharedOAuthKeys => "Access tokens are not available with shared OAuth keys. Please add your own OAuth keys on the Stack dashboard to use access tokens.".into(),
+            OAuthProviderAccountIdAlreadyUsedForSignIn => "A provider with the same account ID is already used for signing in.".into(),
             UntrustedRedirect { url, project } => format!(
                 "This sign-in link wants to send you on to {url}, which is not a trusted domain of {project}. Sign in from the app's own link instead."
             ),
@@ -470,6 +535,10 @@ impl Error {
                 "would_work_if_email_was_verified": would_work_if_email_was_verified,
             }),
             PasswordTooShort(n) => json!({ "min_length": n }),
+            InvalidOAuthClientIdOrSecret(id) => json!({ "client_id": id }),
+            OAuthAccessTokenNotAvailable { provider, details } => {
+                json!({ "provider": provider, "details": details })
+            }
             PasswordTooLong(n) => json!({ "maxLength": n }),
             TeamNotFound(t) => json!({ "team_id": t }),
             WrongApiKeyType { expected, actual } => {

@@ -16,6 +16,7 @@ pub mod emails;
 pub mod error;
 pub mod images;
 pub mod jobs;
+pub mod oauth;
 pub mod patch;
 pub mod projects;
 pub mod sessions;
@@ -48,6 +49,10 @@ pub struct Core {
     /// The request header a trusted proxy puts the visitor's country in (`CF-IPCountry`…), for
     /// sign-up rules; `None`: the country is unknown.
     pub country_header: Option<Arc<str>>,
+    /// Server-wide OAuth credentials and the development provider (see [`oauth`]).
+    pub oauth: Arc<oauth::SharedKeys>,
+    /// Seals the provider tokens kept for connected accounts.
+    pub sealing: crypto::SealingKey,
 }
 
 /// Short-lived copies of what every request reads (see [`cache`]).
@@ -77,6 +82,8 @@ pub struct Settings {
     pub smtp: Option<emails::SmtpServer>,
     /// `GATEHOUSE_COUNTRY_HEADER`: see [`Core::country_header`].
     pub country_header: Option<String>,
+    /// Stack's `STACK_<PROVIDER>_CLIENT_ID` / `_SECRET` and `STACK_OAUTH_MOCK_URL`.
+    pub oauth: oauth::SharedKeys,
 }
 
 impl Core {
@@ -97,6 +104,8 @@ impl Core {
             job_writes: Arc::new(tokio::sync::Mutex::new(())),
             smtp: settings.smtp.clone().map(Arc::new),
             country_header: settings.country_header.as_deref().map(Arc::from),
+            oauth: Arc::new(settings.oauth.clone()),
+            sealing: crypto::SealingKey::derive(&settings.secret),
         };
         core.ensure_internal_project(settings.seed_keys.as_ref(), &settings.internal_seed)
             .await?;

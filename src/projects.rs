@@ -598,6 +598,9 @@ impl Core {
                 "allow_localhost": internal.allow_localhost,
                 "client_team_creation_enabled": true,
                 "create_team_on_sign_up": true,
+                "oauth_providers": internal.oauth_providers.iter()
+                    .map(|id| json!({ "id": id, "type": "shared" }))
+                    .collect::<Vec<_>>(),
             });
             match self.insert_project(row, &settings).await {
                 Ok(_) => tracing::info!("created the internal project"),

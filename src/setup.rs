@@ -18,6 +18,8 @@ pub struct InternalSeed {
     pub sign_up_enabled: bool,
     pub otp_enabled: bool,
     pub allow_localhost: bool,
+    /// Providers the dashboard signs in with, on the server's shared keys (`github,google`).
+    pub oauth_providers: Vec<String>,
     /// A first admin to create: email and password.
     pub admin: Option<(String, String)>,
 }

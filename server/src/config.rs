@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use gatehouse_core::emails::SmtpServer;
+use gatehouse_core::oauth::SharedKeys;
 use gatehouse_core::projects::SeedKeys;
 use gatehouse_core::setup::InternalSeed;
 
@@ -22,6 +23,8 @@ pub struct Config {
     pub smtp: Option<SmtpServer>,
     /// `GATEHOUSE_COUNTRY_HEADER`: the header a trusted proxy puts the visitor's country in.
     pub country_header: Option<String>,
+    /// Stack's `STACK_<PROVIDER>_CLIENT_ID` / `_SECRET` and `STACK_OAUTH_MOCK_URL`.
+    pub oauth: SharedKeys,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -60,6 +63,12 @@ impl Config {
             sign_up_enabled: flag("SIGN_UP_ENABLED"),
             otp_enabled: flag("OTP_ENABLED"),
             allow_localhost: flag("ALLOW_LOCALHOST"),
+            oauth_providers: var("STACK_SEED_INTERNAL_PROJECT_OAUTH_PROVIDERS")
+                .unwrap_or_default()
+                .split(',')
+                .map(|p| p.trim().to_ascii_lowercase())
+                .filter(|p| !p.is_empty())
+                .collect(),
             admin: match (
                 var("STACK_SEED_INTERNAL_PROJECT_USER_EMAIL"),
                 var("STACK_SEED_INTERNAL_PROJECT_USER_PASSWORD"),
@@ -72,6 +81,7 @@ impl Config {
         Ok(Config {
             smtp: smtp_from_env()?,
             country_header: var("GATEHOUSE_COUNTRY_HEADER").map(|h| h.trim().to_string()),
+            oauth: SharedKeys::from_lookup(var),
             internal_seed,
             addr,
             database_url,

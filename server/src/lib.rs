@@ -5,6 +5,7 @@ pub mod api;
 pub mod assets;
 pub mod config;
 pub mod headers;
+mod hosted_oauth;
 pub mod mailer;
 pub mod routes;
 pub mod startup;

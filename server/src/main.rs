@@ -74,6 +74,7 @@ async fn main() -> anyhow::Result<()> {
                 internal_seed: config.internal_seed.clone(),
                 smtp: config.smtp.clone(),
                 country_header: config.country_header.clone(),
+                oauth: config.oauth.clone(),
             };
             let core = Core::start(&settings).await?;
             let project = core

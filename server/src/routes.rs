@@ -36,6 +36,14 @@ pub fn router(core: Core, addr: SocketAddr, policy: headers::Policy) -> anyhow::
     // leptos_axum mounts each server function at its own path (under /_sfn/).
     let pages = Router::new()
         .route("/_theme", axum::routing::post(set_theme))
+        .route(
+            "/handler/{project_id}/oauth/{provider_id}",
+            get(crate::hosted_oauth::begin).with_state(core.clone()),
+        )
+        .route(
+            "/handler/{project_id}/oauth-callback",
+            get(crate::hosted_oauth::finish).with_state(core.clone()),
+        )
         .leptos_routes_with_context(&options, routes, context, {
             let options = options.clone();
             move || shell(options.clone())

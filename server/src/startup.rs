@@ -41,6 +41,7 @@ impl Application {
             internal_seed: config.internal_seed.clone(),
             smtp: config.smtp.clone(),
             country_header: config.country_header.clone(),
+            oauth: config.oauth.clone(),
         };
         let core = Core::start(&settings).await?;
         let internal = core

@@ -270,6 +270,8 @@ pub const OAUTH_PROVIDERS: &[&str] = &[
     "apple",
     "x",
     "twitch",
+    // Any OpenID Connect provider, found by its issuer URL (`issuerUrl`): Gatehouse's own.
+    "oidc",
 ];
 
 /// The whole tree. Top-level keys say their levels; everything below inherits unless it says.
@@ -287,6 +289,7 @@ pub(crate) static SCHEMA: LazyLock<Field> = LazyLock::new(|| {
         ("customCallbackUrl", string().env()),
         ("facebookConfigId", string().env()),
         ("microsoftTenantId", string().env()),
+        ("issuerUrl", string().env()),
         (
             "appleBundles",
             record(UserId, object(vec![("bundleId", string())]))

@@ -250,9 +250,12 @@ impl Core {
         .bind(user_id.unwrap_or(""))
         .fetch_all(&self.db.pool)
         .await?;
+        let mut users: Vec<_> = rows.iter().map(|p| p.user.clone()).collect();
+        self.attach_oauth_links(project, &mut users).await?;
         let mut out = Vec::with_capacity(rows.len());
-        for mut p in rows {
-            p.user.email_verification_required = project.config.require_email_verification;
+        for (mut p, mut user) in rows.into_iter().zip(users) {
+            user.email_verification_required = project.config.require_email_verification;
+            p.user = user;
             out.push(p);
         }
         Ok(out)

@@ -130,9 +130,9 @@ impl Core {
         } else if !q.include_anonymous {
             sql.push_str(" AND u.is_anonymous = 0");
         }
-        let require_verified = self
-            .project_cached(project_id)
-            .await?
+        let project_record = self.project_cached(project_id).await?;
+        let require_verified = project_record
+            .as_ref()
             .is_some_and(|p| p.config.require_email_verification);
         if !(q.include_restricted || q.include_anonymous || q.only_anonymous) {
             sql.push_str(" AND u.restricted_by_admin = 0");
@@ -181,6 +181,9 @@ impl Core {
         let mut items: Vec<User> = query.fetch_all(&self.db.pool).await?;
         for u in &mut items {
             u.email_verification_required = require_verified;
+        }
+        if let Some(p) = &project_record {
+            self.attach_oauth_links(p, &mut items).await?;
         }
         // We fetched one row more than asked; if it came, it is the first of the next page.
         let next_cursor = if items.len() as i64 > limit {

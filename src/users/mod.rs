@@ -52,6 +52,18 @@ pub struct User {
     /// The project requires a verified email (`onboarding.requireEmailVerification`); not a
     /// column: set by the core as it loads users (see [`Core::apply_project_rules`]).
     pub email_verification_required: bool,
+    /// The user's accounts at the project's OAuth providers; not a column: filled in by the
+    /// core as it loads users of projects with providers (see [`Core::apply_project_rules`]).
+    pub oauth_providers: Vec<OAuthLink>,
+}
+
+/// One of a user's accounts at a provider, as user objects list them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OAuthLink {
+    /// The project's provider id (`github`).
+    pub id: String,
+    pub account_id: String,
+    pub email: Option<String>,
 }
 
 pub(crate) const USER_SELECT: &str = "SELECT u.id, u.project_id, u.primary_email, u.primary_email_verified, \
@@ -93,6 +105,7 @@ impl sqlx::FromRow<'_, AnyRow> for User {
             team_created_at: r.try_get("team_created_at")?,
             language: r.try_get("language")?,
             email_verification_required: false,
+            oauth_providers: Vec::new(),
         })
     }
 }
@@ -164,7 +177,9 @@ impl User {
             "signed_up_at_millis": self.signed_up_at,
             "has_password": self.password_hash.is_some(),
             "auth_with_email": self.primary_email_auth_enabled && self.primary_email.is_some(),
-            "oauth_providers": [],
+            "oauth_providers": self.oauth_providers.iter().map(|p| json!({
+                "id": p.id, "account_id": p.account_id, "email": p.email,
+            })).collect::<Vec<_>>(),
             "selected_team_id": self.selected_team_id,
             "selected_team": self.team_view(false),
             "requires_totp_mfa": false,
@@ -446,6 +461,8 @@ impl Core {
         let Some(mut u) = user else { return Ok(None) };
         if let Some(p) = self.project_cached(&u.project_id).await? {
             u.email_verification_required = p.config.require_email_verification;
+            self.attach_oauth_links(&p, std::slice::from_mut(&mut u))
+                .await?;
         }
         Ok(Some(u))
     }

@@ -18,6 +18,8 @@ pub struct ProjectSummary {
     /// The core's password rules, so the form can check as people type.
     pub password_min_length: usize,
     pub password_max_length: usize,
+    /// The OAuth providers people may sign in with: (id, name people know it by).
+    pub oauth_providers: Vec<(String, String)>,
 }
 
 /// The signed-in user, as the account page shows them.
@@ -44,6 +46,15 @@ pub struct SessionRow {
 #[server(prefix = "/_sfn")]
 pub async fn project_info(project_id: String) -> Result<ProjectSummary, ServerFnError> {
     let project = ssr::project(&project_id).await?;
+    let oauth_providers = gatehouse_core::oauth::sign_in_providers(&project)
+        .into_iter()
+        .map(|(id, kind)| {
+            (
+                id,
+                gatehouse_core::oauth::providers::title(&kind).to_string(),
+            )
+        })
+        .collect();
     Ok(ProjectSummary {
         id: project.id,
         display_name: project.display_name,
@@ -52,6 +63,7 @@ pub async fn project_info(project_id: String) -> Result<ProjectSummary, ServerFn
         magic_link_enabled: project.config.magic_link_enabled,
         password_min_length: gatehouse_core::crypto::PASSWORD_MIN_LENGTH,
         password_max_length: gatehouse_core::crypto::PASSWORD_MAX_LENGTH,
+        oauth_providers,
     })
 }
 

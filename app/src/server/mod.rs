@@ -22,6 +22,8 @@ pub use hosted::*;
 pub use hosted_emails::*;
 pub use hosted_teams::*;
 pub use setup::*;
+#[cfg(feature = "ssr")]
+pub use ssr::{cookie_name as session_cookie_name, session_cookie};
 
 use leptos::prelude::*;
 
@@ -202,22 +204,26 @@ mod ssr {
         }
     }
 
-    fn cookie_name(project_id: &str) -> String {
+    pub fn cookie_name(project_id: &str) -> String {
         format!(
             "gatehouse_session_{}",
             project_id.replace(|c: char| !c.is_ascii_alphanumeric(), "")
         )
     }
 
-    /// Sets (or, with `None`, clears) the page session cookie: HttpOnly, SameSite=Lax, Secure
-    /// when the server is reached over https.
-    pub fn set_session_cookie(project_id: &str, refresh_token: Option<&str>) {
-        let secure = if core().public_url.starts_with("https://") {
+    /// The `Set-Cookie` value of the page session (`None` clears it): HttpOnly, SameSite=Lax,
+    /// Secure when the server is reached over https.
+    pub fn session_cookie(
+        public_url: &str,
+        project_id: &str,
+        refresh_token: Option<&str>,
+    ) -> String {
+        let secure = if public_url.starts_with("https://") {
             "; Secure"
         } else {
             ""
         };
-        let value = match refresh_token {
+        match refresh_token {
             Some(token) => format!(
                 "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000{secure}",
                 cookie_name(project_id)
@@ -226,7 +232,12 @@ mod ssr {
                 "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
                 cookie_name(project_id)
             ),
-        };
+        }
+    }
+
+    /// Sets (or, with `None`, clears) the page session cookie.
+    pub fn set_session_cookie(project_id: &str, refresh_token: Option<&str>) {
+        let value = session_cookie(&core().public_url, project_id, refresh_token);
         if let (Some(options), Ok(value)) = (
             use_context::<leptos_axum::ResponseOptions>(),
             HeaderValue::from_str(&value),

@@ -8,6 +8,7 @@ mod emails;
 mod error;
 mod extract;
 mod images;
+mod oauth;
 mod permissions;
 mod projects;
 mod sessions;
@@ -141,7 +142,38 @@ pub fn router(core: Core) -> Router {
         .route("/auth/sessions/current", delete(sessions::sign_out))
         .route("/auth/sessions/current/refresh", post(sessions::refresh))
         .route("/auth/sessions/{session_id}", delete(sessions::remove))
-        .route("/auth/oauth/token", post(sessions::oauth_token))
+        .route("/auth/oauth/token", post(oauth::token))
+        .route("/auth/oauth/authorize/{provider_id}", get(oauth::authorize))
+        .route(
+            "/auth/oauth/callback/{provider_id}",
+            get(oauth::callback).post(oauth::callback),
+        )
+        .route(
+            "/auth/oauth/cross-domain/authorize",
+            post(oauth::cross_domain_authorize),
+        )
+        .route(
+            "/oauth-providers",
+            get(oauth::list_accounts).post(oauth::create_account),
+        )
+        .route(
+            "/oauth-providers/{user_id}/{provider_id}",
+            get(oauth::read_account)
+                .patch(oauth::update_account)
+                .delete(oauth::delete_account),
+        )
+        .route(
+            "/connected-accounts/{user_id}",
+            get(oauth::connected_accounts),
+        )
+        .route(
+            "/connected-accounts/{user_id}/{provider_id}/access-token",
+            post(oauth::access_token),
+        )
+        .route(
+            "/connected-accounts/{user_id}/{provider_id}/{provider_account_id}/access-token",
+            post(oauth::account_access_token),
+        )
         .route("/teams", get(teams::list_teams).post(teams::create_team))
         .route(
             "/teams/{team_id}",

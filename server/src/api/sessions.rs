@@ -1,26 +1,17 @@
 //! Signing up, in and out, and sessions: `/auth/password/*`, `/auth/anonymous/sign-up`,
 //! `/auth/sessions*`.
 
-use std::collections::HashMap;
-
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Form;
-
+use axum::http::HeaderMap;
 use axum::Json;
-use gatehouse_core::auth::{
-    Auth, Credentials, PasswordSet, PasswordSignIn, PasswordSignUp, PasswordUpdate,
-};
+use gatehouse_core::auth::{Auth, PasswordSet, PasswordSignIn, PasswordSignUp, PasswordUpdate};
 use gatehouse_core::sessions::{SessionCreate, SessionListQuery};
-use gatehouse_core::tokens::ACCESS_TOKEN_TTL_SECS;
 use gatehouse_core::validation;
 use gatehouse_core::{Core, Error};
 use serde_json::{json, Value};
 
 use super::extract::{Authed, Body, QueryParams};
-use super::{success, ApiError, ApiResult};
+use super::{success, ApiResult};
 
 pub async fn password_sign_up(
     State(core): State<Core>,
@@ -175,75 +166,4 @@ pub async fn refresh(State(core): State<Core>, Authed(auth): Authed) -> ApiResul
         .ok_or_else(|| validation::invalid("headers.x-stack-refresh-token must be defined"))?;
     let access_token = core.refresh(&auth.project, token).await?;
     Ok(Json(json!({ "access_token": access_token })))
-}
-
-/// The value the SDK sends as `client_secret` when it has no publishable client key.
-const NO_CLIENT_KEY: &str = "__stack_public_client__";
-
-/// `POST /auth/oauth/token`: the OAuth 2 token endpoint the SDK refreshes access tokens with
-/// (`grant_type=refresh_token`, client id = project id, client secret = publishable key).
-pub async fn oauth_token(
-    State(core): State<Core>,
-    form: Result<Form<HashMap<String, String>>, FormRejection>,
-) -> Response {
-    let Ok(Form(form)) = form else {
-        return oauth_error(
-            "invalid_request",
-            "The body must be application/x-www-form-urlencoded.",
-        );
-    };
-    match form.get("grant_type").map(String::as_str) {
-        Some("refresh_token") => {}
-        Some(_) => {
-            return oauth_error(
-                "unsupported_grant_type",
-                "Only the refresh_token grant is supported.",
-            )
-        }
-        None => return oauth_error("invalid_request", "grant_type is missing."),
-    }
-    let (Some(project_id), Some(refresh_token)) =
-        (form.get("client_id"), form.get("refresh_token"))
-    else {
-        return oauth_error(
-            "invalid_request",
-            "client_id and refresh_token are required.",
-        );
-    };
-    let credentials = Credentials {
-        access_type: Some("client".into()),
-        project_id: Some(project_id.clone()),
-        publishable_client_key: form
-            .get("client_secret")
-            .filter(|s| s.as_str() != NO_CLIENT_KEY)
-            .cloned(),
-        ..Credentials::default()
-    };
-    let result = async {
-        let auth = core
-            .authenticate(&credentials)
-            .await?
-            .ok_or(Error::AccessTypeRequired)?;
-        core.refresh(&auth.project, refresh_token).await
-    }
-    .await;
-    match result {
-        Ok(access_token) => Json(json!({
-            "access_token": access_token,
-            "token_type": "Bearer",
-            "expires_in": ACCESS_TOKEN_TTL_SECS,
-            "refresh_token": refresh_token,
-            "scope": "legacy",
-        }))
-        .into_response(),
-        Err(e) => ApiError(e).into_response(),
-    }
-}
-
-fn oauth_error(error: &str, description: &str) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        Json(json!({ "error": error, "error_description": description })),
-    )
-        .into_response()
 }

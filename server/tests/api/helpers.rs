@@ -67,7 +67,20 @@ impl TestApp {
 
     /// A server started with these `STACK_SEED_INTERNAL_PROJECT_*` settings.
     pub async fn spawn_with(internal_seed: InternalSeed) -> TestApp {
-        TestApp::spawn_configured(internal_seed, None).await
+        TestApp::spawn_configured(internal_seed, None, Default::default()).await
+    }
+
+    /// A server whose shared GitHub and Google keys are `MOCK`: they sign in at the test
+    /// OpenID Connect provider (`STACK_OAUTH_MOCK_URL`), as in Stack's development setup.
+    pub async fn spawn_with_oauth(internal_seed: InternalSeed) -> TestApp {
+        let url = crate::oauth::provider_url();
+        let oauth = gatehouse_core::oauth::SharedKeys::from_lookup(|name| match name {
+            "STACK_GITHUB_CLIENT_ID" | "STACK_GITHUB_CLIENT_SECRET" => Some("MOCK".into()),
+            "STACK_GOOGLE_CLIENT_ID" | "STACK_GOOGLE_CLIENT_SECRET" => Some("MOCK".into()),
+            "STACK_OAUTH_MOCK_URL" => Some(url.clone()),
+            _ => None,
+        });
+        TestApp::spawn_configured(internal_seed, None, oauth).await
     }
 
     /// A server whose server-wide SMTP server is `smtp` (`GATEHOUSE_SMTP_URL`).
@@ -78,6 +91,7 @@ impl TestApp {
                 ..InternalSeed::default()
             },
             Some(smtp),
+            Default::default(),
         )
         .await
     }
@@ -85,6 +99,7 @@ impl TestApp {
     async fn spawn_configured(
         internal_seed: InternalSeed,
         smtp: Option<gatehouse_core::emails::SmtpServer>,
+        oauth: gatehouse_core::oauth::SharedKeys,
     ) -> TestApp {
         let tmp = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database_url(tmp.path()).await;
@@ -104,6 +119,7 @@ impl TestApp {
             smtp,
             // As a proxy would set it (CF-IPCountry…), for sign-up rules on countries.
             country_header: Some("x-test-country".into()),
+            oauth,
         };
         let app = Application::build(config)
             .await

@@ -8,6 +8,7 @@ mod config;
 mod email_flows;
 mod emails;
 mod jobs;
+mod oauth;
 mod projects;
 mod requests;
 mod sessions;

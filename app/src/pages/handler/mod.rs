@@ -93,3 +93,36 @@ pub(crate) fn url_encode(s: &str) -> String {
         })
         .collect()
 }
+
+/// "Continue with …" for each provider of the project: plain links (see the server's
+/// `hosted_oauth`), so they work without JavaScript. The flow's errors come back as `?error=`.
+#[component]
+pub(crate) fn OAuthButtons(
+    project: crate::server::ProjectSummary,
+    return_to: String,
+) -> impl IntoView {
+    let error = query("error");
+    let links: Vec<(String, String)> = project
+        .oauth_providers
+        .iter()
+        .map(|(id, title)| {
+            (
+                with_return(format!("/handler/{}/oauth/{id}", project.id), &return_to),
+                format!("Continue with {title}"),
+            )
+        })
+        .collect();
+    let any = !links.is_empty();
+    view! {
+        {move || (!error.get().is_empty()).then(|| view! {
+            <p class="form-error mb-4 text-sm text-danger" role="alert">{error.get()}</p>
+        })}
+        {any.then(|| view! {
+            <div class="oauth-buttons mb-5 flex flex-col gap-2">
+                {links.into_iter().map(|(href, label)| view! {
+                    <a class="rounded-lg border border-line px-4 py-2.5 text-center font-semibold no-underline hover:bg-line/30" href=href>{label}</a>
+                }).collect_view()}
+            </div>
+        })}
+    }
+}

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use super::{project_id, return_to, with_return};
+use super::{project_id, return_to, with_return, OAuthButtons};
 use crate::components::{action_error, AuthCard, Field, FormError};
 use crate::server::{error_message, project_info, SignIn};
 
@@ -24,7 +24,9 @@ pub fn SignInPage() -> impl IntoView {
                     </AuthCard> }.into_any(),
                     Ok(p) if !p.credential_enabled => {
                         let magic = p.magic_link_enabled.then(|| with_return(format!("/handler/{}/magic-link", p.id), &return_to.get()));
+                        let buttons = view! { <OAuthButtons project=p.clone() return_to=return_to.get()/> };
                         view! { <AuthCard title="Sign in" project=p.display_name>
+                            {buttons}
                             <p>"Signing in with a password is turned off for this project."</p>
                             {magic.map(|href| view! { <p class="mt-5"><a href=href>"Sign in with a code by email"</a></p> })}
                         </AuthCard> }.into_any()
@@ -34,8 +36,10 @@ pub fn SignInPage() -> impl IntoView {
                         let magic = p.magic_link_enabled.then(|| with_return(format!("/handler/{}/magic-link", p.id), &return_to.get()));
                         let forgot = format!("/handler/{}/forgot-password", p.id);
                         let reset_done = done.get() == "password-reset";
+                        let buttons = view! { <OAuthButtons project=p.clone() return_to=return_to.get()/> };
                         view! {
                         <AuthCard title="Sign in" project=p.display_name>
+                            {buttons}
                             {reset_done.then(|| view! { <p class="mb-4 text-sm" role="status">"Your password is changed. Sign in with the new one."</p> })}
                             <ActionForm action=action attr:class="flex flex-col gap-4">
                                 <input type="hidden" name="project_id" value=p.id/>

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use super::{project_id, query, return_to, with_return};
+use super::{project_id, query, return_to, with_return, OAuthButtons};
 use crate::components::{action_error, AuthCard, Field, FormError, NewPasswordField};
 use crate::server::{error_message, project_info, SignUp};
 
@@ -30,8 +30,10 @@ pub fn SignUpPage() -> impl IntoView {
                     }.into_any(),
                     Ok(p) => {
                         let sign_in_link = with_return(format!("/handler/{}/sign-in", p.id), &return_to.get());
+                        let buttons = view! { <OAuthButtons project=p.clone() return_to=return_to.get()/> };
                         view! {
                         <AuthCard title="Create your account" project=p.display_name>
+                            {buttons}
                             <ActionForm action=action attr:class="flex flex-col gap-4">
                                 <input type="hidden" name="project_id" value=p.id/>
                                 <input type="hidden" name="after_auth_return_to" value=return_to.get()/>
