@@ -96,6 +96,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/projects/:project_id/teams/:team_id") view=pages::dashboard::TeamPage ssr=SsrMode::Async/>
                     <Route path=path!("/projects/:project_id/permissions") view=pages::dashboard::PermissionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/projects/:project_id/sign-up-rules") view=pages::dashboard::SignUpRulesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/projects/:project_id/auth-methods") view=pages::dashboard::AuthMethodsPage ssr=SsrMode::Async/>
                     <Route path=path!("/projects/:project_id/settings") view=pages::dashboard::SettingsPage ssr=SsrMode::Async/>
                     <Route path=path!("/projects/:project_id/config") view=pages::dashboard::ConfigPage ssr=SsrMode::Async/>
                     <Route path=path!("/projects/:project_id/emails") view=pages::dashboard::EmailsPage ssr=SsrMode::Async/>

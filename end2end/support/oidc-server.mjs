@@ -51,6 +51,9 @@ export async function startOidcProvider() {
       claims: async () => ({ sub, email: sub, email_verified: true, name: sub.split('@')[0] }),
     }),
     features: { devInteractions: { enabled: false } },
+    // Each sign-in is its own: the browser never sends its earlier session back (which, for
+    // another account, the provider would end through a scripted logout page).
+    cookies: { long: { path: '/no-session' } },
     interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
     // Refresh tokens whenever the client may have them (consent is given on the login page).
     issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
@@ -60,6 +63,7 @@ export async function startOidcProvider() {
   provider.Client.prototype.redirectUriAllowed = () => true;
   const callback = provider.callback();
   server.on('request', async (req, res) => {
+    if (req.url === '/favicon.ico') return res.writeHead(204).end();
     const m = req.url.match(/^\/interaction\/([^/?]+)/);
     if (!m) return callback(req, res);
     try {

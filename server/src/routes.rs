@@ -52,7 +52,9 @@ pub fn router(core: Core, addr: SocketAddr, policy: headers::Policy) -> anyhow::
         .layer(middleware::from_fn(same_origin_posts_only))
         .with_state(options);
     // JSON answers above a kilobyte go out compressed when the client accepts it.
-    let api = crate::api::router(core).layer(CompressionLayer::new());
+    let api = crate::api::router(core)
+        .layer(CompressionLayer::new())
+        .layer(cors());
     Ok(Router::new()
         .nest("/api/v1", api)
         .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
@@ -61,6 +63,31 @@ pub fn router(core: Core, addr: SocketAddr, policy: headers::Policy) -> anyhow::
             policy,
             headers::security_headers,
         )))
+}
+
+/// Stack's CORS for the API: any origin may call it (apps in browsers, with keys and tokens
+/// in headers, never cookies), and read the headers the SDK reads.
+fn cors() -> tower_http::cors::CorsLayer {
+    use tower_http::cors::{Any, CorsLayer};
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers(Any)
+        .expose_headers([
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static("x-stack-actual-status"),
+            header::HeaderName::from_static("x-stack-known-error"),
+            header::HeaderName::from_static("x-hexclave-actual-status"),
+            header::HeaderName::from_static("x-hexclave-known-error"),
+        ])
+        .max_age(std::time::Duration::from_secs(86400))
 }
 
 /// The light/dark toggle: remembers the choice in a cookie and returns to the page.

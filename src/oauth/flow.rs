@@ -125,6 +125,8 @@ fn error_redirect(core: &Core, project: &Project, data: &Value, e: &Error) -> Op
     with_params(
         target,
         &[
+            // The app's state too, so that it knows which of its flows failed.
+            ("state", data["state"].as_str().unwrap_or_default()),
             ("error", "server_error"),
             ("error_description", &message),
             ("errorCode", code),

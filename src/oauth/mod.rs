@@ -15,6 +15,7 @@
 //! The provider's tokens are kept sealed (see [`accounts`]) for the app to use later.
 
 pub mod accounts;
+pub mod edit;
 pub mod flow;
 pub mod providers;
 
@@ -74,6 +75,11 @@ impl SharedKeys {
             allow_shared_access_tokens: get("STACK_ALLOW_SHARED_OAUTH_ACCESS_TOKENS").as_deref()
                 == Some("true"),
         }
+    }
+
+    /// Whether the server has shared keys for a provider type.
+    pub fn has_keys(&self, provider_type: &str) -> bool {
+        self.keys.contains_key(provider_type)
     }
 
     /// Whether a shared provider of this type goes to the development server.

@@ -10,6 +10,7 @@ mod dashboard_users;
 mod hosted;
 mod hosted_emails;
 mod hosted_teams;
+mod oauth;
 mod setup;
 
 pub use api_keys::*;
@@ -21,6 +22,7 @@ pub use dashboard_users::*;
 pub use hosted::*;
 pub use hosted_emails::*;
 pub use hosted_teams::*;
+pub use oauth::*;
 pub use setup::*;
 #[cfg(feature = "ssr")]
 pub use ssr::{cookie_name as session_cookie_name, session_cookie};

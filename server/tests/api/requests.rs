@@ -282,3 +282,48 @@ async fn a_project_can_require_publishable_client_keys() {
     r.known_error(401, "PUBLISHABLE_CLIENT_KEY_REQUIRED_FOR_PROJECT");
     app.client(&p).get("/projects/current").await.ok();
 }
+
+#[tokio::test]
+async fn browsers_on_any_origin_may_call_the_api_as_stacks_cors_allows() {
+    let app = TestApp::spawn().await;
+    let http = reqwest::Client::new();
+    let pre = http
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/api/v1/users/me", app.base),
+        )
+        .header("origin", "http://app.example")
+        .header("access-control-request-method", "GET")
+        .header(
+            "access-control-request-headers",
+            "x-stack-project-id, x-hexclave-access-type, x-stack-access-token",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(pre.status().is_success(), "{}", pre.status());
+    assert_eq!(pre.headers()["access-control-allow-origin"], "*");
+    assert!(pre.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .contains("PATCH"));
+    let r = http
+        .get(format!("{}/api/v1/users/me", app.base))
+        .header("origin", "http://app.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    assert!(r.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .contains("x-stack-known-error"));
+    // The pages are not the API: no CORS there.
+    let page = http
+        .get(format!("{}/handler/internal/sign-in", app.base))
+        .header("origin", "http://app.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(page.headers().get("access-control-allow-origin").is_none());
+}

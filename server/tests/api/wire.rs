@@ -709,3 +709,74 @@ async fn known_errors_carry_both_header_spellings() {
         "CANNOT_GET_OWN_USER_WITHOUT_USER"
     );
 }
+
+#[tokio::test]
+async fn oauth_endpoints_answer_with_stacks_status() {
+    let w = World::new().await;
+    let config = json!({ "auth.oauth.providers.oidc": {
+        "type": "oidc", "isShared": false, "clientId": "oidc", "clientSecret": "MOCK-SERVER-SECRET",
+        "issuerUrl": crate::oauth::provider_url(), "allowSignIn": true, "allowConnectedAccounts": true,
+    }});
+    w.req(As::Admin)
+        .patch(
+            "/internal/config/override/environment",
+            json!({ "config_override_string": config.to_string() }),
+        )
+        .await
+        .ok();
+    let made = w
+        .req(As::Server)
+        .post(
+            "/oauth-providers",
+            json!({ "user_id": w.user_id, "provider_config_id": "oidc", "account_id": "ada-1", "allow_sign_in": true, "allow_connected_accounts": true }),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let id = made.body["id"].as_str().unwrap().to_string();
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let table: Vec<(As, &str, String, Option<Value>, u16)> = vec![
+        (
+            As::User,
+            "GET",
+            "/oauth-providers?user_id=me".into(),
+            None,
+            200,
+        ),
+        (As::Server, "GET", "/oauth-providers".into(), None, 200),
+        (
+            As::User,
+            "GET",
+            format!("/oauth-providers/me/{id}"),
+            None,
+            200,
+        ),
+        (
+            As::User,
+            "PATCH",
+            format!("/oauth-providers/me/{id}"),
+            Some(json!({ "allow_connected_accounts": true })),
+            200,
+        ),
+        (As::User, "GET", "/connected-accounts/me".into(), None, 200),
+        (
+            As::User,
+            "POST",
+            "/auth/oauth/cross-domain/authorize".into(),
+            Some(
+                json!({ "redirect_uri": "http://localhost:3000/cb", "state": "s", "code_challenge": challenge }),
+            ),
+            200,
+        ),
+        (
+            As::User,
+            "DELETE",
+            format!("/oauth-providers/me/{id}"),
+            None,
+            200,
+        ),
+    ];
+    for (who, method, path, body, status) in table {
+        let r = w.req(who).send(method.parse().unwrap(), &path, body).await;
+        assert_eq!(r.status, status, "{method} {path} as {who:?}: {}", r.text);
+    }
+}

@@ -2,6 +2,7 @@
 
 mod admins;
 mod api_keys;
+mod auth_methods;
 mod config;
 mod emails;
 mod home;
@@ -13,8 +14,10 @@ mod shell;
 mod sign_up_rules;
 mod teams;
 mod user;
+mod user_oauth;
 mod users;
 
+pub use auth_methods::AuthMethodsPage;
 pub use config::ConfigPage;
 pub use emails::{EmailPage, EmailTemplatePage, EmailsPage};
 pub use home::DashboardHome;

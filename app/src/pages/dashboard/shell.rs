@@ -14,6 +14,7 @@ pub fn ProjectShell(
         ("users", "Users"),
         ("teams", "Teams"),
         ("permissions", "Permissions"),
+        ("auth-methods", "Auth methods"),
         ("sign-up-rules", "Sign-up rules"),
         ("settings", "Settings"),
         ("emails", "Emails"),

@@ -28,6 +28,7 @@ pub fn UserPage() -> impl IntoView {
         |((project_id, user_id), _, _)| load_user_detail(project_id, user_id),
     );
     let keys = super::api_keys::OwnerKeysState::new("user", ids);
+    let linked = super::user_oauth::LinkedAccountsState::new(ids);
     let permission = ServerAction::<SetUserPermission>::new();
     let access = Resource::new(
         move || (ids.get(), permission.version().get()),
@@ -89,6 +90,7 @@ pub fn UserPage() -> impl IntoView {
                 let no_project_permissions = access.grantable.is_empty();
                 let (p1, u1, p2, u2) = (project_id.clone(), user_id.clone(), project_id.clone(), user_id.clone());
                 let keys_project = project_id.clone();
+                let (linked_project, linked_user) = (project_id.clone(), user_id.clone());
                 let title = u.email.clone().unwrap_or_else(|| u.id.clone());
                 view! {
                     <ProjectShell project_id=project_id.clone() project_name=u.project_name active="users">
@@ -120,6 +122,7 @@ pub fn UserPage() -> impl IntoView {
                             {no_project_permissions.then(|| view! { <p class="text-sm text-muted">"The project defines no project permissions yet (see Permissions)."</p> })}
                             <FormError message=permission_error/>
                         </section>
+                        <super::user_oauth::UserLinkedAccounts project_id=linked_project user_id=linked_user state=linked/>
                         <super::api_keys::OwnerApiKeys project_id=keys_project state=keys/>
                         <section class="panel rounded-xl border border-line bg-card px-6 py-5 [&_h1]:mb-4 [&_h1]:text-xl [&_h1]:font-bold [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="user-sessions-heading">
                             <h2 id="user-sessions-heading">"Sessions"</h2>

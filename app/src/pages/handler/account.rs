@@ -19,6 +19,7 @@ pub fn AccountPage() -> impl IntoView {
     let email_state = super::account_emails::AccountEmailState::new(project_id);
     let teams_state = super::account_teams::AccountTeamsState::new(project_id);
     let keys_state = super::account_api_keys::AccountKeysState::new(project_id);
+    let oauth_state = super::account_oauth::AccountOAuthState::new(project_id);
     // What the last form post did, when it says (`?done=password` after a password change).
     let query = leptos_router::hooks::use_query_map();
     let done = Memo::new(move |_| query.read().get("done"));
@@ -103,7 +104,7 @@ pub fn AccountPage() -> impl IntoView {
                 let old_password = user.has_password.then(|| view! {
                     <Field label="Current password" name="old_password" kind="password" autocomplete="current-password"/>
                 });
-                let (id_profile, id_password, id_emails, id_notify, id_teams, id_keys, id_sign_out) = (id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id);
+                let (id_profile, id_password, id_emails, id_notify, id_teams, id_keys, id_oauth, id_sign_out) = (id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id);
                 let password_heading = if user.has_password { "Change password" } else { "Set a password" };
                 let display_name = user.display_name.clone().unwrap_or_default();
                 let image_url = user.profile_image_url.clone().unwrap_or_default();
@@ -133,6 +134,8 @@ pub fn AccountPage() -> impl IntoView {
                         <super::account_emails::AccountEmails project_id=id_emails done=done state=email_state/>
 
                         <super::account_teams::AccountTeams project_id=id_teams done=done state=teams_state/>
+
+                        <super::account_oauth::AccountConnectedAccounts project_id=id_oauth state=oauth_state/>
 
                         <super::account_api_keys::AccountApiKeys project_id=id_keys state=keys_state/>
 

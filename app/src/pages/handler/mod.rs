@@ -3,6 +3,7 @@
 mod account;
 mod account_api_keys;
 mod account_emails;
+mod account_oauth;
 mod account_teams;
 mod email_links;
 mod sign_in;

@@ -1,0 +1,188 @@
+// OAuth end to end, against a real OpenID Connect provider process (npm `oidc-provider`):
+// the hosted pages with JavaScript off (sign in with GitHub on shared MOCK keys, connect a
+// second provider in account settings, disconnect, a provider's refusal and an untrusted
+// return address shown on the page), and the official SDK in a browser app on another origin
+// (signInWithOAuth, callOAuthCallback, getConnectedAccount with extra scopes and
+// `or: 'redirect'`, getAccessToken).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { build } from 'esbuild';
+import { startGatehouse } from './support/gatehouse.mjs';
+import { launchBrowser, shot, watchedPage } from './support/browser.mjs';
+import { startOidcProvider } from './support/oidc-server.mjs';
+
+describe('OAuth', () => {
+  let provider, gh, browser, pages, app;
+  before(async () => {
+    provider = await startOidcProvider();
+    gh = await startGatehouse({
+      STACK_GITHUB_CLIENT_ID: 'MOCK',
+      STACK_GITHUB_CLIENT_SECRET: 'MOCK',
+      STACK_OAUTH_MOCK_URL: provider.url,
+    });
+    const on = await fetch(`${gh.baseUrl}/api/v1/internal/config/override/environment`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', 'x-stack-access-type': 'admin', 'x-stack-project-id': gh.project.project_id, 'x-stack-super-secret-admin-key': gh.project.super_secret_admin_key },
+      body: JSON.stringify({ config_override_string: JSON.stringify({
+        'auth.oauth.providers.github': { type: 'github', isShared: true, allowSignIn: true, allowConnectedAccounts: true },
+        'auth.oauth.providers.oidc': {
+          type: 'oidc', isShared: false, clientId: 'oidc', clientSecret: 'MOCK-SERVER-SECRET', issuerUrl: provider.url,
+          allowSignIn: true, allowConnectedAccounts: true,
+        },
+      }) }),
+    });
+    assert.equal(on.status, 200, await on.text());
+    browser = await launchBrowser();
+    pages = `${gh.baseUrl}/handler/${gh.project.project_id}`;
+    app = await startApp(gh);
+  });
+  after(async () => {
+    await browser?.close();
+    await app?.stop();
+    await gh?.stop();
+    await provider?.stop();
+  });
+
+  // At the provider's login page: sign in as `login`, or press Deny.
+  async function atProvider(page, login) {
+    await page.waitForURL(`${provider.url}/**`);
+    if (login === null) {
+      await page.click('button:has-text("Deny")');
+    } else {
+      await page.fill('input[name="login"]', login);
+      await page.click('button:has-text("Sign in")');
+    }
+  }
+
+  test('hosted pages, JavaScript off: sign in with GitHub, connect and disconnect a second provider', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await watchedPage(context);
+    await page.goto(`${pages}/sign-in`);
+    await shot(page, 'sign-in-with-providers');
+    await page.click('a:has-text("Continue with GitHub")');
+    await atProvider(page, 'octo@example.com');
+    await page.waitForURL(`${pages}/account-settings`);
+    assert.equal(await page.textContent('.signed-in-as strong'), 'octo@example.com');
+    assert.equal(await page.locator('.connected-account').count(), 1);
+    assert.equal(await page.getAttribute('.connected-account', 'data-provider'), 'github');
+
+    await page.click('a:has-text("Connect OpenID Connect")');
+    await atProvider(page, 'octo-at-oidc');
+    await page.waitForURL(`${pages}/account-settings`);
+    await page.waitForSelector('.connected-account[data-provider="oidc"]');
+    assert.equal(await page.locator('.connected-account').count(), 2);
+    await shot(page, 'account-connected-accounts');
+
+    // One may go; the last way to sign in may not.
+    await page.click('.connected-account[data-provider="oidc"] button:has-text("Disconnect")');
+    await page.waitForURL(/account-settings/);
+    assert.equal(await page.locator('.connected-account').count(), 1);
+    await page.click('.connected-account[data-provider="github"] button:has-text("Disconnect")');
+    await page.waitForSelector('[role="alert"]');
+    assert.match(await page.textContent('#connected-accounts [role="alert"]'), /only way to sign in/);
+    assert.equal(await page.locator('.connected-account').count(), 1);
+    assert.deepEqual(page.problems, []);
+    await context.close();
+  });
+
+  test('hosted pages: the provider refusing, and a return address the project does not trust', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await watchedPage(context);
+    await page.goto(`${pages}/sign-in`);
+    await page.click('a:has-text("Continue with GitHub")');
+    await atProvider(page, null);
+    await page.waitForURL(`${pages}/sign-in?**`);
+    assert.equal(await page.textContent('[role="alert"]'), 'The OAuth provider denied access to the user.');
+
+    await page.goto(`${pages}/sign-in?after_auth_return_to=${encodeURIComponent('https://evil.example/steal')}`);
+    await page.click('a:has-text("Continue with GitHub")');
+    await page.waitForURL(`${pages}/sign-in?**`);
+    assert.match(await page.textContent('[role="alert"]'), /Redirect URL not whitelisted/);
+    assert.ok(!page.url().includes(provider.url));
+    await context.close();
+  });
+
+  test('the SDK in a browser app: signInWithOAuth, then a connected account with extra scopes', async () => {
+    const context = await browser.newContext();
+    const page = await watchedPage(context);
+    await page.goto(`${app.url}/`);
+    await page.waitForFunction(() => window.ready === true);
+    await Promise.all([
+      page.waitForURL(`${provider.url}/**`),
+      // Not awaited in the page: it navigates away.
+      page.evaluate(() => { window.stack.signInWithOAuth('github'); }),
+    ]);
+    await atProvider(page, 'sdk-user@example.com');
+    // The app's callback page runs callOAuthCallback(), which signs in and goes on to the
+    // app's home.
+    await page.waitForURL(`${app.url}/handler/oauth-callback?**`);
+    await page.waitForURL(`${app.url}/`);
+    await page.waitForFunction(() => window.ready === true);
+    const email = await page.evaluate(async () => (await window.stack.getUser()).primaryEmail);
+    assert.equal(email, 'sdk-user@example.com');
+
+    // No account at the OpenID Connect provider yet: `or: 'redirect'` goes to link it, with
+    // the extra scope.
+    await Promise.all([
+      page.waitForURL(`${provider.url}/**`),
+      page.evaluate(() => {
+        window.stack.getUser().then((user) => user.getConnectedAccount('oidc', { scopes: ['repo'], or: 'redirect' }));
+      }),
+    ]);
+    await atProvider(page, 'sdk-user-at-oidc');
+    await page.waitForURL(`${app.url}/handler/oauth-callback?**`);
+    await page.waitForURL(`${app.url}/`);
+    await page.waitForFunction(() => window.ready === true);
+    const token = await page.evaluate(async () => {
+      const user = await window.stack.getUser();
+      const account = await user.getConnectedAccount('oidc', { scopes: ['repo'] });
+      return (await account.getAccessToken()).accessToken;
+    });
+    // The provider's own token, with the scope asked for.
+    const info = await (await fetch(`${provider.url}/me`, { headers: { authorization: `Bearer ${token}` } })).json();
+    assert.equal(info.sub, 'sdk-user-at-oidc');
+    assert.deepEqual(page.problems, []);
+    await context.close();
+  });
+});
+
+// A browser app on its own origin using the SDK as apps do: one page, whose
+// `/handler/oauth-callback` path completes the flow.
+async function startApp(gh) {
+  const bundle = await build({
+    stdin: { contents: "import { StackClientApp } from 'stack-current'; window.StackClientApp = StackClientApp;", resolveDir: import.meta.dirname },
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    write: false,
+    logLevel: 'silent',
+    define: { 'process.env.NODE_ENV': '"production"' },
+  });
+  const sdk = bundle.outputFiles[0].text;
+  const options = JSON.stringify({
+    projectId: gh.project.project_id,
+    publishableClientKey: gh.project.publishable_client_key,
+    baseUrl: gh.baseUrl,
+    tokenStore: 'cookie',
+    urls: { oauthCallback: '/handler/oauth-callback', home: '/', signIn: '/' },
+  });
+  const html = `<!doctype html><html><head><title>App</title><script src="/sdk.js"></script></head><body>
+<script>
+  window.stack = new StackClientApp(${options});
+  if (location.pathname === '/handler/oauth-callback') {
+    window.stack.callOAuthCallback();
+  }
+  window.ready = true;
+</script></body></html>`;
+  const server = createServer((req, res) => {
+    if (req.url === '/sdk.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' });
+      return res.end(sdk);
+    }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(html);
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return { url: `http://127.0.0.1:${server.address().port}`, stop: () => new Promise((ok) => server.close(ok)) };
+}
