@@ -145,6 +145,82 @@ describe('OAuth', () => {
     assert.deepEqual(page.problems, []);
     await context.close();
   });
+
+  test("the dashboard's auth methods room and a user's linked accounts", async () => {
+    const context = await browser.newContext();
+    const page = await watchedPage(context);
+    await page.goto(gh.baseUrl);
+    await page.waitForURL(/\/handler\/internal\/sign-in/);
+    await page.click('a:has-text("Sign up")');
+    await page.fill('input[name="email"]', 'oauth-admin@example.com');
+    await page.fill('input[name="password"]', 'correct horse battery');
+    await page.click('button:has-text("Sign up")');
+    await page.waitForURL(`${gh.baseUrl}/`);
+    await page.fill('input[name="display_name"]', 'Gate');
+    await page.click('button:has-text("Create project")');
+    await page.waitForSelector('text=Gate is ready');
+    const projectId = await page.textContent('code[data-key="project_id"]');
+    const room = `${gh.baseUrl}/projects/${projectId}/auth-methods`;
+    await page.goto(room);
+    await page.waitForSelector('body[data-hydrated="true"]');
+    await page.waitForSelector('text=No providers yet');
+
+    // An OpenID Connect provider needs its issuer; with it, it is saved, and its secret is
+    // never shown back.
+    const form = '#editor form';
+    await page.selectOption(`${form} select[name="provider_type"]`, 'oidc');
+    await page.fill(`${form} input[name="id"]`, 'company_sso');
+    await page.uncheck(`${form} input[name="shared"]`);
+    await page.fill(`${form} input[name="client_id"]`, 'oidc');
+    await page.fill(`${form} input[name="client_secret"]`, 'MOCK-SERVER-SECRET');
+    await page.click('button:has-text("Save provider")');
+    await page.waitForSelector('#editor [role="alert"]:has-text("needs its issuer URL")');
+    await page.fill(`${form} input[name="issuer_url"]`, provider.url);
+    await page.click('button:has-text("Save provider")');
+    await page.waitForSelector('li.oauth-provider[data-id="company_sso"]');
+    assert.equal(await page.textContent('li.oauth-provider[data-id="company_sso"] .callback-url'),
+      `${gh.baseUrl}/api/v1/auth/oauth/callback/company_sso`);
+    assert.ok(!(await page.content()).includes('MOCK-SERVER-SECRET'), 'the secret is not on the page');
+
+    // Shared keys that say MOCK are labelled as the development provider.
+    await page.selectOption(`${form} select[name="provider_type"]`, 'github');
+    await page.fill(`${form} input[name="id"]`, '');
+    await page.check(`${form} input[name="shared"]`);
+    await page.click('button:has-text("Save provider")');
+    await page.waitForSelector('li.oauth-provider[data-id="github"]:has-text("development provider only")');
+
+    // Editing without typing the secret keeps it: people still sign in with the provider.
+    await page.goto(`${room}?edit=company_sso#editor`);
+    await page.waitForSelector('body[data-hydrated="true"]');
+    assert.equal(await page.inputValue(`${form} input[name="client_secret"]`), '');
+    await page.uncheck(`${form} input[name="allow_connected_accounts"]`);
+    await page.click('button:has-text("Save provider")');
+    await page.waitForSelector('li.oauth-provider[data-id="company_sso"]:not(:has-text("connected accounts"))');
+    const person = await watchedPage(await browser.newContext({ javaScriptEnabled: false }));
+    await person.goto(`${gh.baseUrl}/handler/${projectId}/sign-in`);
+    await person.click('a:has-text("Continue with OpenID Connect")');
+    await atProvider(person, 'employee-7');
+    await person.waitForURL(`${gh.baseUrl}/handler/${projectId}/account-settings`);
+
+    // The merge strategy.
+    await page.selectOption('select[name="strategy"]', 'raise_error');
+    await page.click('#merge-heading ~ form button:has-text("Save")');
+    await page.waitForFunction(() => document.querySelector('select[name="strategy"]').value === 'raise_error');
+    await page.reload();
+    assert.equal(await page.inputValue('select[name="strategy"]'), 'raise_error');
+    await shot(page, 'dashboard-auth-methods');
+
+    // The person's user page lists the linked account; unlinking removes it.
+    await page.goto(`${gh.baseUrl}/projects/${projectId}/users`);
+    await page.click('a:has-text("employee-7")');
+    await page.waitForSelector('li.linked-account[data-provider="company_sso"]:has-text("employee-7")');
+    await page.waitForSelector('body[data-hydrated="true"]');
+    await page.click('li.linked-account button:has-text("Unlink")');
+    await page.waitForSelector('text=has not signed in with a provider');
+    assert.deepEqual(page.problems, []);
+    assert.deepEqual(person.problems, []);
+    await context.close();
+  });
 });
 
 // A browser app on its own origin using the SDK as apps do: one page, whose

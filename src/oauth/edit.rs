@@ -34,11 +34,11 @@ impl Core {
         if id.is_empty()
             || !id
                 .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         {
             return Err(Error::Status(
                 400,
-                "A provider id is lower-case letters, digits, - and _ (such as github or company-sso).".into(),
+                "A provider id is lower-case letters, digits and _ (such as github or company_sso).".into(),
             ));
         }
         let kind = input.provider_type.as_str();
@@ -87,7 +87,7 @@ impl Core {
         }
         let key = format!("auth.oauth.providers.{id}");
         // Replaced whole, so a field the form no longer sends (a secret of shared keys) goes.
-        self.reset_config_keys(&project.id, Level::Environment, &[key.clone()])
+        self.reset_config_keys(&project.id, Level::Environment, std::slice::from_ref(&key))
             .await?;
         self.patch_config_override(
             &project.id,

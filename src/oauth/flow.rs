@@ -145,7 +145,7 @@ enum Plan {
     /// A new user (or an anonymous one upgraded) with this account.
     Create {
         auth_enabled: bool,
-        upgrade: Option<User>,
+        upgrade: Option<Box<User>>,
         admission: crate::sign_up_rules::Admission,
     },
 }
@@ -380,7 +380,11 @@ impl Core {
             return Err(Error::SignUpNotEnabled);
         }
         let upgrade = match signed_in {
-            Some(id) => self.user(&project.id, id).await?.filter(|u| u.is_anonymous),
+            Some(id) => self
+                .user(&project.id, id)
+                .await?
+                .filter(|u| u.is_anonymous)
+                .map(Box::new),
             None => None,
         };
         let facts = Facts::new(
@@ -404,10 +408,10 @@ async fn create_user(
     project: &Project,
     profile: &Profile,
     auth_enabled: bool,
-    upgrade: Option<User>,
+    upgrade: Option<Box<User>>,
     admission: crate::sign_up_rules::Admission,
 ) -> Result<String> {
-    match upgrade {
+    match upgrade.map(|u| *u) {
         Some(mut u) => {
             admission.restrict(
                 &mut u.restricted_by_admin,

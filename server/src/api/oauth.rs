@@ -71,11 +71,11 @@ pub async fn authorize(
     let mut res = (StatusCode::TEMPORARY_REDIRECT, "").into_response();
     res.headers_mut().insert(
         LOCATION,
-        HeaderValue::from_str(&started.location).map_err(|e| Error::internal(e))?,
+        HeaderValue::from_str(&started.location).map_err(Error::internal)?,
     );
     res.headers_mut().insert(
         SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(|e| Error::internal(e))?,
+        HeaderValue::from_str(&cookie).map_err(Error::internal)?,
     );
     Ok(res)
 }
@@ -163,9 +163,10 @@ pub async fn token(
             "The body must be application/x-www-form-urlencoded.",
         );
     };
-    let result = match form.get("grant_type").map(String::as_str) {
-        Some("authorization_code") => code_grant(&core, &form).await,
-        Some("refresh_token") => refresh_grant(&core, &form).await,
+    let grant = form.get("grant_type").map(String::as_str);
+    let required = match grant {
+        Some("authorization_code") => ["client_id", "code"],
+        Some("refresh_token") => ["client_id", "refresh_token"],
         Some(_) => {
             return oauth_error(
                 "unsupported_grant_type",
@@ -174,19 +175,26 @@ pub async fn token(
         }
         None => return oauth_error("invalid_request", "grant_type is missing."),
     };
+    if required.iter().any(|k| !form.contains_key(*k)) {
+        return oauth_error(
+            "invalid_request",
+            &format!("{} and {} are required.", required[0], required[1]),
+        );
+    }
+    let result = if grant == Some("authorization_code") {
+        code_grant(&core, &form).await
+    } else {
+        refresh_grant(&core, &form).await
+    };
     match result {
         Ok(body) => Json(body).into_response(),
         Err(e) => ApiError(e).into_response(),
     }
 }
 
+/// (`token` checked that the form has `client_id` and `code`.)
 async fn code_grant(core: &Core, form: &HashMap<String, String>) -> Result<Value, Error> {
-    let (Some(client_id), Some(code)) = (form.get("client_id"), form.get("code")) else {
-        return Err(Error::Status(
-            400,
-            "Invalid request: client_id and code are required.".into(),
-        ));
-    };
+    let (client_id, code) = (&form["client_id"], &form["code"]);
     let secret = form.get("client_secret").map(String::as_str).unwrap_or("");
     let project = core
         .oauth_client_project(client_id, secret)
@@ -217,15 +225,9 @@ async fn code_grant(core: &Core, form: &HashMap<String, String>) -> Result<Value
     }))
 }
 
+/// (`token` checked that the form has `client_id` and `refresh_token`.)
 async fn refresh_grant(core: &Core, form: &HashMap<String, String>) -> Result<Value, Error> {
-    let (Some(project_id), Some(refresh_token)) =
-        (form.get("client_id"), form.get("refresh_token"))
-    else {
-        return Err(Error::Status(
-            400,
-            "Invalid request: client_id and refresh_token are required.".into(),
-        ));
-    };
+    let (project_id, refresh_token) = (&form["client_id"], &form["refresh_token"]);
     let credentials = Credentials {
         access_type: Some("client".into()),
         project_id: Some(project_id.clone()),
