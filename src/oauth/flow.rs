@@ -246,22 +246,13 @@ impl Core {
             .plan_account(project, &provider.id, data, &profile, country_code)
             .await?;
         let mut tx = self.db.begin().await?;
-        let (user_id, account_id, is_new) = match plan {
+        // (user, the account if it is known already, whether the user is new)
+        let (user_id, known, is_new) = match plan {
             Plan::Known {
                 account_id,
                 user_id,
-            } => (user_id, account_id, false),
-            Plan::Link { user_id } => {
-                let account = accounts::insert_account(
-                    &mut tx,
-                    &project.id,
-                    &user_id,
-                    &provider.id,
-                    &profile,
-                )
-                .await?;
-                (user_id, account, false)
-            }
+            } => (user_id, Some(account_id), false),
+            Plan::Link { user_id } => (user_id, None, false),
             Plan::Create {
                 auth_enabled,
                 upgrade,
@@ -270,15 +261,14 @@ impl Core {
                 let user_id =
                     create_user(&mut tx, project, &profile, auth_enabled, upgrade, admission)
                         .await?;
-                let account = accounts::insert_account(
-                    &mut tx,
-                    &project.id,
-                    &user_id,
-                    &provider.id,
-                    &profile,
-                )
-                .await?;
-                (user_id, account, true)
+                (user_id, None, true)
+            }
+        };
+        let account_id = match known {
+            Some(id) => id,
+            None => {
+                accounts::insert_account(&mut tx, &project.id, &user_id, &provider.id, &profile)
+                    .await?
             }
         };
         accounts::store_tokens(&mut tx, &self.sealing, &account_id, &tokens).await?;

@@ -29,7 +29,7 @@ use serde_json::{json, Value};
 
 pub use error::{ApiError, ApiResult};
 use extract::MaybeAuth;
-pub use extract::{credentials, header};
+pub use extract::{cookie, credentials, header};
 
 pub fn router(core: Core) -> Router {
     Router::new()

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
-use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
+use axum::http::header::{LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
@@ -20,23 +20,12 @@ use gatehouse_core::{Core, Error};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::extract::{user_or_me, Authed, Body, QueryParams};
+use super::extract::{cookie, user_or_me, Authed, Body, QueryParams};
 use super::{created, list, success, ApiError, ApiResult};
 
 /// The cookie that binds the browser to the flow it began (Stack's name).
 fn flow_cookie(state: &str) -> String {
     format!("stack-oauth-inner-{state}")
-}
-
-fn cookie_of<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
 }
 
 /// `GET /auth/oauth/authorize/{provider_id}`: to the provider (307, with the flow's cookie),
@@ -93,7 +82,7 @@ pub async fn callback(
     params.extend(url::form_urlencoded::parse(&body).into_owned());
     let state = params.get("state").cloned().unwrap_or_default();
     let country = core.request_country(|name| headers.get(name)?.to_str().ok());
-    let has_cookie = |s: &str| cookie_of(&headers, &flow_cookie(s)) == Some("true");
+    let has_cookie = |s: &str| cookie(&headers, &flow_cookie(s)) == Some("true");
     let finish = core
         .finish_oauth(&provider_id, &params, &has_cookie, country.as_deref())
         .await;
