@@ -8,6 +8,7 @@
 // Imported, `startOidcProvider()` starts one in this process. Run as a script, it prints
 // `{"url": …}` on its first line and serves until its standard input closes (the Rust tests
 // spawn it so).
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
 
@@ -44,7 +45,7 @@ export async function startOidcProvider() {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
     })),
-    scopes: ['openid', 'offline_access', 'email', 'profile', 'repo', 'calendar'],
+    scopes: ['openid', 'offline_access', 'email', 'profile', 'repo', 'calendar', 'user:email'],
     claims: { email: ['email', 'email_verified'], profile: ['name'] },
     findAccount: async (ctx, sub) => ({
       accountId: sub,
@@ -62,8 +63,23 @@ export async function startOidcProvider() {
   // Tests start Gatehouse on ports nobody knows beforehand: every redirect URI is accepted.
   provider.Client.prototype.redirectUriAllowed = () => true;
   const callback = provider.callback();
+  // GitHub's API shape for whoever holds one of this provider's access tokens, so that a
+  // known provider's profile mapping is tried against a real server: `/github/user` (numeric
+  // id, login, no public email) and `/github/user/emails` (the primary address, verified).
+  const github = async (req, res) => {
+    const token = (req.headers.authorization ?? '').replace(/^Bearer /i, '');
+    const grant = token && await provider.AccessToken.find(token);
+    if (!grant) return res.writeHead(401, { 'content-type': 'application/json' }).end('{"message":"Bad credentials"}');
+    const sub = grant.accountId;
+    const answer = req.url === '/github/user/emails'
+      ? [{ email: `old-${sub}`, primary: false, verified: true }, { email: sub, primary: true, verified: true }]
+      : { id: parseInt(createHash('sha256').update(sub).digest('hex').slice(0, 8), 16), login: sub.split('@')[0], name: null, email: null, avatar_url: `${url}/avatars/${encodeURIComponent(sub)}.png` };
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(answer));
+  };
   server.on('request', async (req, res) => {
     if (req.url === '/favicon.ico') return res.writeHead(204).end();
+    if (req.url.startsWith('/github/')) return github(req, res);
     const m = req.url.match(/^\/interaction\/([^/?]+)/);
     if (!m) return callback(req, res);
     try {

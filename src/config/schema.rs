@@ -290,6 +290,12 @@ pub(crate) static SCHEMA: LazyLock<Field> = LazyLock::new(|| {
         ("facebookConfigId", string().env()),
         ("microsoftTenantId", string().env()),
         ("issuerUrl", string().env()),
+        // Endpoints of a self-hosted install of a known provider (GitHub Enterprise Server,
+        // GitLab self-managed): Gatehouse's own.
+        ("authorizationUrl", string().env()),
+        ("tokenUrl", string().env()),
+        ("userinfoUrl", string().env()),
+        ("emailsUrl", string().env()),
         (
             "appleBundles",
             record(UserId, object(vec![("bundleId", string())]))

@@ -481,9 +481,9 @@ async fn read_profile(client: &Client, answer: &ProviderTokenResponse) -> Result
         }
     }
     if profile.email.is_none() {
-        if let Some(emails) = client.emails_url {
-            let list = provider_get(client, emails.0, access_token).await?;
-            if let Some((email, verified)) = providers::primary_email(&list, emails) {
+        if let Some((url, at)) = &client.emails_url {
+            let list = provider_get(client, url, access_token).await?;
+            if let Some((email, verified)) = providers::primary_email(&list, at) {
                 profile.email = Some(email);
                 profile.email_verified = verified;
             }

@@ -101,6 +101,9 @@ pub struct ProviderConfig {
     pub issuer_url: Option<String>,
     pub microsoft_tenant_id: Option<String>,
     pub custom_callback_url: Option<String>,
+    /// A known provider's endpoints elsewhere than its public service (GitHub Enterprise
+    /// Server, GitLab self-managed): authorization, token, profile, and email list.
+    pub endpoints: [Option<String>; 4],
     pub allow_sign_in: bool,
     pub allow_connected_accounts: bool,
 }
@@ -123,6 +126,8 @@ pub fn provider_configs(tree: &Value) -> Vec<ProviderConfig> {
                 issuer_url: text(p, "issuerUrl"),
                 microsoft_tenant_id: text(p, "microsoftTenantId"),
                 custom_callback_url: text(p, "customCallbackUrl"),
+                endpoints: ["authorizationUrl", "tokenUrl", "userinfoUrl", "emailsUrl"]
+                    .map(|k| text(p, k)),
                 allow_sign_in: p["allowSignIn"] == json!(true),
                 allow_connected_accounts: p["allowConnectedAccounts"] == json!(true),
             })
@@ -156,13 +161,8 @@ pub(crate) struct Client {
     pub authorize_url: String,
     pub token_url: String,
     pub userinfo_url: Option<String>,
-    pub emails_url: Option<(
-        &'static str,
-        &'static str,
-        &'static str,
-        &'static str,
-        &'static str,
-    )>,
+    /// Where the addresses are listed (the URL, perhaps overridden, and how to read them).
+    pub emails_url: Option<(String, providers::EmailList)>,
     pub scope: String,
     pub mapping: providers::Mapping,
     pub authorize_params: Vec<(String, String)>,
@@ -349,13 +349,17 @@ impl Core {
             }
             None => None,
         };
+        let [authorize, token, userinfo, emails] = provider.endpoints.clone();
         Ok(Client {
             client_id,
             client_secret,
-            authorize_url: known.authorize_url.replace("{tenant}", &tenant),
-            token_url: known.token_url.replace("{tenant}", &tenant),
-            userinfo_url: known.userinfo_url.map(str::to_string),
-            emails_url: known.emails_url,
+            authorize_url: authorize
+                .unwrap_or_else(|| known.authorize_url.replace("{tenant}", &tenant)),
+            token_url: token.unwrap_or_else(|| known.token_url.replace("{tenant}", &tenant)),
+            userinfo_url: userinfo.or(known.userinfo_url.map(str::to_string)),
+            emails_url: known
+                .emails_url
+                .map(|e| (emails.unwrap_or_else(|| e.url.to_string()), e)),
             scope: known.scope.to_string(),
             mapping: known.mapping,
             authorize_params: known

@@ -35,6 +35,18 @@ pub const OIDC_MAPPING: Mapping = Mapping {
     picture: "/picture",
 };
 
+/// Where a provider lists a user's addresses, and JSON pointers into its answer: to the list
+/// (empty: the answer is the list), and in each entry to the address, whether it is the
+/// primary one, and whether it is verified.
+#[derive(Clone, Copy, Debug)]
+pub struct EmailList {
+    pub url: &'static str,
+    pub items: &'static str,
+    pub address: &'static str,
+    pub primary: &'static str,
+    pub verified: &'static str,
+}
+
 /// A provider with its own endpoints.
 #[derive(Clone, Copy, Debug)]
 pub struct Provider {
@@ -45,15 +57,8 @@ pub struct Provider {
     pub token_url: &'static str,
     /// `None`: the profile is the ID token's claims (Apple).
     pub userinfo_url: Option<&'static str>,
-    /// For providers that answer the email apart (GitHub, Bitbucket): a list of addresses and
-    /// pointers into each (address, primary, verified).
-    pub emails_url: Option<(
-        &'static str,
-        &'static str,
-        &'static str,
-        &'static str,
-        &'static str,
-    )>,
+    /// For providers that answer the email apart (GitHub, Bitbucket).
+    pub emails_url: Option<EmailList>,
     pub scope: &'static str,
     pub mapping: Mapping,
     /// Extra parameters of the authorization request (refresh tokens from Google…).
@@ -84,13 +89,13 @@ pub const PROVIDERS: &[Provider] = &[
         authorize_url: "https://github.com/login/oauth/authorize",
         token_url: "https://github.com/login/oauth/access_token",
         userinfo_url: Some("https://api.github.com/user"),
-        emails_url: Some((
-            "https://api.github.com/user/emails",
-            "",
-            "/email",
-            "/primary",
-            "/verified",
-        )),
+        emails_url: Some(EmailList {
+            url: "https://api.github.com/user/emails",
+            items: "",
+            address: "/email",
+            primary: "/primary",
+            verified: "/verified",
+        }),
         scope: "user:email",
         mapping: Mapping {
             account_id: "/id",
@@ -167,13 +172,13 @@ pub const PROVIDERS: &[Provider] = &[
         authorize_url: "https://bitbucket.org/site/oauth2/authorize",
         token_url: "https://bitbucket.org/site/oauth2/access_token",
         userinfo_url: Some("https://api.bitbucket.org/2.0/user"),
-        emails_url: Some((
-            "https://api.bitbucket.org/2.0/user/emails",
-            "/values",
-            "/email",
-            "/is_primary",
-            "/is_confirmed",
-        )),
+        emails_url: Some(EmailList {
+            url: "https://api.bitbucket.org/2.0/user/emails",
+            items: "/values",
+            address: "/email",
+            primary: "/is_primary",
+            verified: "/is_confirmed",
+        }),
         scope: "account email",
         mapping: Mapping {
             account_id: "/uuid",
@@ -347,22 +352,19 @@ pub fn read_profile(mapping: &Mapping, v: &Value) -> Option<Profile> {
 
 /// From a list of addresses (GitHub's `/user/emails`): the primary one, and whether it is
 /// verified.
-pub fn primary_email(
-    list: &Value,
-    (_, items, address, primary, verified): (&str, &str, &str, &str, &str),
-) -> Option<(String, bool)> {
-    let items = if items.is_empty() {
+pub fn primary_email(list: &Value, at: &EmailList) -> Option<(String, bool)> {
+    let items = if at.items.is_empty() {
         list
     } else {
-        list.pointer(items)?
+        list.pointer(at.items)?
     };
     let entry = items
         .as_array()?
         .iter()
-        .find(|e| e.pointer(primary) == Some(&Value::Bool(true)))?;
+        .find(|e| e.pointer(at.primary) == Some(&Value::Bool(true)))?;
     Some((
-        text_at(entry, address)?.to_lowercase(),
-        entry.pointer(verified) == Some(&Value::Bool(true)),
+        text_at(entry, at.address)?.to_lowercase(),
+        entry.pointer(at.verified) == Some(&Value::Bool(true)),
     ))
 }
 
@@ -394,7 +396,7 @@ mod tests {
             {"email": "Octo@Example.com", "primary": true, "verified": true},
         ]);
         assert_eq!(
-            primary_email(&emails, github.emails_url.unwrap()),
+            primary_email(&emails, &github.emails_url.unwrap()),
             Some(("octo@example.com".into(), true))
         );
 

@@ -540,6 +540,43 @@ async fn the_flow_refuses_what_stack_refuses() {
 }
 
 #[tokio::test]
+async fn a_known_providers_profile_is_read_in_its_own_shape_from_overridden_endpoints() {
+    // GitHub with the project's own keys, at endpoints of its own (as for GitHub Enterprise
+    // Server): here the test provider, which answers GitHub's API shape.
+    let app = TestApp::spawn_with_oauth(dev()).await;
+    let p = app.project().await;
+    let url = provider_url();
+    configure(&app, &p, json!({ "auth.oauth.providers.github": {
+        "type": "github", "isShared": false, "clientId": "github", "clientSecret": "MOCK-SERVER-SECRET",
+        "authorizationUrl": format!("{url}/auth"), "tokenUrl": format!("{url}/token"),
+        "userinfoUrl": format!("{url}/github/user"), "emailsUrl": format!("{url}/github/user/emails"),
+        "allowSignIn": true, "allowConnectedAccounts": true,
+    }}))
+    .await;
+    let tokens = Flow::new()
+        .sign_in(&app, &p, "github", "Octo.Cat@Example.com", &[])
+        .await;
+    let user = me(&app, &p, tokens["access_token"].as_str().unwrap())
+        .get("/users/me")
+        .await
+        .ok();
+    // The email from the list of addresses (GitHub keeps it off the profile), verified there.
+    assert_eq!(user["primary_email"], "octo.cat@example.com");
+    assert_eq!(user["primary_email_verified"], true);
+    // No name: the login stands in; the avatar is the profile's.
+    assert_eq!(user["display_name"], "Octo.Cat");
+    assert!(user["profile_image_url"]
+        .as_str()
+        .unwrap()
+        .ends_with("/avatars/Octo.Cat%40Example.com.png"));
+    let account = user["oauth_providers"][0]["account_id"].as_str().unwrap();
+    assert!(
+        account.bytes().all(|b| b.is_ascii_digit()),
+        "GitHub's numeric id: {account}"
+    );
+}
+
+#[tokio::test]
 async fn merge_strategies_decide_what_an_existing_email_means() {
     let app = TestApp::spawn_with_oauth(dev()).await;
     let p = app.project().await;
