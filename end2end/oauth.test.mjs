@@ -205,7 +205,7 @@ describe('OAuth', () => {
     // The merge strategy.
     await page.selectOption('select[name="strategy"]', 'raise_error');
     await page.click('#merge-heading ~ form button:has-text("Save")');
-    await page.waitForFunction(() => document.querySelector('select[name="strategy"]').value === 'raise_error');
+    await page.waitForFunction(() => document.querySelector('select[name="strategy"]')?.value === 'raise_error');
     await page.reload();
     assert.equal(await page.inputValue('select[name="strategy"]'), 'raise_error');
     await shot(page, 'dashboard-auth-methods');
