@@ -311,6 +311,25 @@ impl Core {
         Ok(())
     }
 
+    /// Puts `value` at `key` in the override at `level`, in place of whatever was there (and
+    /// below it), in one change: a refused value leaves the old one as it was.
+    pub async fn replace_config_key(
+        &self,
+        project_id: &str,
+        level: Level,
+        key: &str,
+        value: Value,
+    ) -> Result<()> {
+        let over = parse_override(level, &json!({ key: value }).to_string())?;
+        self.change_overrides(project_id, |o| {
+            let rest = format::remove_keys(o.get(level), &[key.to_string()]);
+            *o.at(level) = format::merge(&rest, &over);
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    }
+
     /// Reads the project's overrides, lets `change` edit them, checks the result and writes
     /// the levels that changed — all in one transaction, so that two admins saving at once
     /// both land rather than one undoing the other.

@@ -85,14 +85,12 @@ impl Core {
         if kind == "microsoft" && !input.microsoft_tenant_id.trim().is_empty() {
             p["microsoftTenantId"] = json!(input.microsoft_tenant_id.trim());
         }
-        let key = format!("auth.oauth.providers.{id}");
         // Replaced whole, so a field the form no longer sends (a secret of shared keys) goes.
-        self.reset_config_keys(&project.id, Level::Environment, std::slice::from_ref(&key))
-            .await?;
-        self.patch_config_override(
+        self.replace_config_key(
             &project.id,
             Level::Environment,
-            &json!({ key: p }).to_string(),
+            &format!("auth.oauth.providers.{id}"),
+            p,
         )
         .await
     }

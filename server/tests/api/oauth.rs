@@ -994,3 +994,34 @@ async fn cross_domain_hand_off_and_seeded_dashboard_providers() {
         .await
         .known_error(400, "REDIRECT_URL_NOT_WHITELISTED");
 }
+
+#[tokio::test]
+async fn a_refused_provider_edit_leaves_the_provider_as_it_was() {
+    use gatehouse_core::oauth::{edit::ProviderInput, provider_config};
+    let app = TestApp::spawn_with_oauth(dev()).await;
+    let p = app.project().await;
+    let load = || async { app.core.project(&p.id).await.unwrap().unwrap() };
+    let mut input = ProviderInput {
+        id: "github".into(),
+        provider_type: "github".into(),
+        is_shared: true,
+        allow_sign_in: true,
+        ..ProviderInput::default()
+    };
+    app.core
+        .save_oauth_provider(&load().await, &input)
+        .await
+        .unwrap();
+    // The dashboard's form: a type the config refuses is an error, and the old provider stays.
+    input.provider_type = "myspace".into();
+    let refused = app.core.save_oauth_provider(&load().await, &input).await;
+    assert!(refused
+        .unwrap_err()
+        .message()
+        .contains("must be one of the following values"));
+    let kept = provider_config(&load().await, "github").expect("still configured");
+    assert_eq!(
+        (kept.provider_type.as_str(), kept.is_shared),
+        ("github", true)
+    );
+}
