@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::flow::{token_error, ProviderTokenResponse};
-use super::{http, provider_config, provider_configs, Profile};
+use super::{provider_config, provider_configs, Profile};
 use crate::crypto::SealingKey;
 use crate::error::{Error, Result};
 use crate::projects::Project;
@@ -528,7 +528,7 @@ impl Core {
             let answer: std::result::Result<ProviderTokenResponse, _> = client
                 .oauth2()?
                 .exchange_refresh_token(&RefreshToken::new(refresh))
-                .request_async(http())
+                .request_async(&client.http)
                 .await;
             match answer {
                 Ok(answer) => {

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use sqlx::{Any, Transaction};
 
 use super::accounts::{self, ProviderTokens};
-use super::{http, pkce_matches, provider_config, providers, unavailable, Client, Profile};
+use super::{pkce_matches, provider_config, providers, unavailable, Client, Profile};
 use crate::codes::{consume_code, issue_code, Code, CodeKind, NewCode};
 use crate::error::{Error, Result};
 use crate::projects::Project;
@@ -235,7 +235,7 @@ impl Core {
             .oauth2()?
             .exchange_code(AuthorizationCode::new(code.clone()))
             .set_pkce_verifier(PkceCodeVerifier::new(verifier.into()))
-            .request_async(http())
+            .request_async(&client.http)
             .await
             .map_err(token_error)?;
         let profile = read_profile(&client, &answer).await?;
@@ -451,7 +451,7 @@ async fn read_profile(client: &Client, answer: &ProviderTokenResponse) -> Result
     let access_token = answer.access_token().secret();
     let claims = match (&client.id_token_keys, &answer.extra_fields().id_token) {
         (Some((issuer, jwks)), Some(id_token)) => {
-            Some(verify_id_token(id_token, issuer, jwks, &client.client_id).await?)
+            Some(verify_id_token(&client.http, id_token, issuer, jwks, &client.client_id).await?)
         }
         _ => None,
     };
@@ -498,7 +498,8 @@ async fn read_profile(client: &Client, answer: &ProviderTokenResponse) -> Result
 
 /// A GET on the provider's API with the user's access token.
 pub(crate) async fn provider_get(client: &Client, url: &str, access_token: &str) -> Result<Value> {
-    let mut request = http()
+    let mut request = client
+        .http
         .get(url)
         .bearer_auth(access_token)
         .header("accept", "application/json");
@@ -520,6 +521,7 @@ pub(crate) async fn provider_get(client: &Client, url: &str, access_token: &str)
 
 /// Checks an ID token's signature against the issuer's keys, and its issuer and audience.
 async fn verify_id_token(
+    http: &reqwest::Client,
     token: &str,
     issuer: &str,
     jwks_url: &str,
@@ -533,7 +535,7 @@ async fn verify_id_token(
     };
     let header = jsonwebtoken::decode_header(token).map_err(|e| refused(e.to_string()))?;
     let keys: jsonwebtoken::jwk::JwkSet =
-        serde_json::from_value(super::fetch_json(jwks_url).await?)
+        serde_json::from_value(super::fetch_json(http, jwks_url).await?)
             .map_err(|e| unavailable(jwks_url, e))?;
     let jwk = match &header.kid {
         Some(kid) => keys.find(kid),

@@ -156,6 +156,7 @@ pub fn callback_url(public_url: &str, provider: &ProviderConfig) -> String {
 /// A provider ready to talk to: credentials, endpoints and how its profile reads.
 #[derive(Clone, Debug)]
 pub(crate) struct Client {
+    pub http: reqwest::Client,
     pub client_id: String,
     pub client_secret: String,
     pub authorize_url: String,
@@ -180,17 +181,15 @@ fn fetched() -> &'static TtlCache<String, Value> {
     CACHE.get_or_init(|| TtlCache::new(Duration::from_secs(600), 1000))
 }
 
-/// The HTTP client for providers: no redirects followed, a deadline on every call.
-pub(crate) fn http() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(15))
-            .user_agent("Gatehouse")
-            .build()
-            .expect("the HTTP client builds")
-    })
+/// The HTTP client for providers: no redirects followed, a deadline on every call. One per
+/// core (its pooled connections belong to the runtime that made them).
+pub(crate) fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(15))
+        .user_agent("Gatehouse")
+        .build()
+        .expect("the HTTP client builds")
 }
 
 fn unavailable(what: &str, e: impl std::fmt::Display) -> Error {
@@ -199,11 +198,11 @@ fn unavailable(what: &str, e: impl std::fmt::Display) -> Error {
 }
 
 /// A JSON document from a provider, through the cache.
-pub(crate) async fn fetch_json(url: &str) -> Result<Value> {
+pub(crate) async fn fetch_json(http: &reqwest::Client, url: &str) -> Result<Value> {
     if let Some(v) = fetched().get(&url.to_string()) {
         return Ok(v);
     }
-    let v: Value = http()
+    let v: Value = http
         .get(url)
         .send()
         .await
@@ -217,12 +216,12 @@ pub(crate) async fn fetch_json(url: &str) -> Result<Value> {
 }
 
 /// An OpenID Connect issuer's discovery document.
-async fn discover(issuer: &str) -> Result<Value> {
+async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Value> {
     let url = format!(
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
     );
-    fetch_json(&url).await
+    fetch_json(http, &url).await
 }
 
 impl Core {
@@ -295,7 +294,7 @@ impl Core {
             None
         };
         if let Some(issuer) = issuer {
-            let d = discover(&issuer).await?;
+            let d = discover(&self.http, &issuer).await?;
             let endpoint = |k: &str| -> Result<String> {
                 d[k].as_str()
                     .map(str::to_string)
@@ -312,6 +311,7 @@ impl Core {
                 "openid email profile".to_string()
             };
             return Ok(Client {
+                http: self.http.clone(),
                 client_id,
                 client_secret,
                 authorize_url: endpoint("authorization_endpoint")?,
@@ -342,7 +342,7 @@ impl Core {
             .unwrap_or_else(|| "common".into());
         let id_token_keys = match known.id_token_issuer {
             Some(iss) => {
-                let d = discover(iss).await?;
+                let d = discover(&self.http, iss).await?;
                 d["jwks_uri"]
                     .as_str()
                     .map(|j| (iss.to_string(), j.to_string()))
@@ -351,6 +351,7 @@ impl Core {
         };
         let [authorize, token, userinfo, emails] = provider.endpoints.clone();
         Ok(Client {
+            http: self.http.clone(),
             client_id,
             client_secret,
             authorize_url: authorize
