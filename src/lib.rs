@@ -54,7 +54,7 @@ pub struct Core {
     /// Seals the provider tokens kept for connected accounts.
     pub sealing: crypto::SealingKey,
     /// The HTTP client for OAuth providers (see [`oauth`]).
-    pub(crate) http: reqwest::Client,
+    pub(crate) http: Arc<std::sync::OnceLock<reqwest::Client>>,
 }
 
 /// Short-lived copies of what every request reads (see [`cache`]).
@@ -108,7 +108,7 @@ impl Core {
             country_header: settings.country_header.as_deref().map(Arc::from),
             oauth: Arc::new(settings.oauth.clone()),
             sealing: crypto::SealingKey::derive(&settings.secret),
-            http: oauth::http_client(),
+            http: Default::default(),
         };
         core.ensure_internal_project(settings.seed_keys.as_ref(), &settings.internal_seed)
             .await?;

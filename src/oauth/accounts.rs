@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::flow::{token_error, ProviderTokenResponse};
-use super::{provider_config, provider_configs, Profile};
+use super::{provider_config, Profile};
 use crate::crypto::SealingKey;
 use crate::error::{Error, Result};
 use crate::projects::Project;
@@ -570,7 +570,7 @@ impl Core {
         project: &Project,
         users: &mut [crate::users::User],
     ) -> Result<()> {
-        if users.is_empty() || provider_configs(&project.config.tree).is_empty() {
+        if users.is_empty() || !super::has_providers(project) {
             return Ok(());
         }
         let q = format!(

@@ -339,12 +339,7 @@ impl Core {
         let mut auth_enabled = profile.email.is_some();
         if let Some(email) = &profile.email {
             if let Some(existing) = self.user_by_auth_email(&project.id, email).await? {
-                let strategy = project
-                    .config
-                    .tree
-                    .pointer("/auth/oauth/accountMergeStrategy")
-                    .and_then(Value::as_str)
-                    .unwrap_or("link_method");
+                let strategy = super::merge_strategy(project);
                 let taken = |would_work| Error::ContactChannelAlreadyUsedForAuthBySomeoneElse {
                     value: email.clone(),
                     would_work_if_email_was_verified: would_work,

@@ -181,15 +181,20 @@ fn fetched() -> &'static TtlCache<String, Value> {
     CACHE.get_or_init(|| TtlCache::new(Duration::from_secs(600), 1000))
 }
 
-/// The HTTP client for providers: no redirects followed, a deadline on every call. One per
-/// core (its pooled connections belong to the runtime that made them).
-pub(crate) fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(15))
-        .user_agent("Gatehouse")
-        .build()
-        .expect("the HTTP client builds")
+impl Core {
+    /// The HTTP client for providers: no redirects followed, a deadline on every call. One per
+    /// core (its pooled connections belong to the runtime that made them), made on first use so
+    /// that servers without OAuth never load TLS roots at start-up.
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(15))
+                .user_agent("Gatehouse")
+                .build()
+                .expect("the HTTP client builds")
+        })
+    }
 }
 
 fn unavailable(what: &str, e: impl std::fmt::Display) -> Error {
@@ -294,7 +299,7 @@ impl Core {
             None
         };
         if let Some(issuer) = issuer {
-            let d = discover(&self.http, &issuer).await?;
+            let d = discover(self.http(), &issuer).await?;
             let endpoint = |k: &str| -> Result<String> {
                 d[k].as_str()
                     .map(str::to_string)
@@ -311,7 +316,7 @@ impl Core {
                 "openid email profile".to_string()
             };
             return Ok(Client {
-                http: self.http.clone(),
+                http: self.http().clone(),
                 client_id,
                 client_secret,
                 authorize_url: endpoint("authorization_endpoint")?,
@@ -342,7 +347,7 @@ impl Core {
             .unwrap_or_else(|| "common".into());
         let id_token_keys = match known.id_token_issuer {
             Some(iss) => {
-                let d = discover(&self.http, iss).await?;
+                let d = discover(self.http(), iss).await?;
                 d["jwks_uri"]
                     .as_str()
                     .map(|j| (iss.to_string(), j.to_string()))
@@ -351,7 +356,7 @@ impl Core {
         };
         let [authorize, token, userinfo, emails] = provider.endpoints.clone();
         Ok(Client {
-            http: self.http.clone(),
+            http: self.http().clone(),
             client_id,
             client_secret,
             authorize_url: authorize
@@ -378,24 +383,22 @@ impl Core {
 
 impl Client {
     pub(crate) fn oauth2(&self) -> Result<flow::OAuthClient> {
-        let url = |u: &str| {
-            oauth2::url::Url::parse(u).map_err(|_| {
-                Error::Status(
-                    400,
-                    format!("The OAuth provider's URL {u} is not a valid URL."),
-                )
-            })
+        let invalid = |u: &str| {
+            Error::Status(
+                400,
+                format!("The OAuth provider's URL {u} is not a valid URL."),
+            )
         };
-        url(&self.authorize_url)?;
-        url(&self.token_url)?;
-        url(&self.redirect_url)?;
+        let auth =
+            AuthUrl::new(self.authorize_url.clone()).map_err(|_| invalid(&self.authorize_url))?;
+        let token = TokenUrl::new(self.token_url.clone()).map_err(|_| invalid(&self.token_url))?;
+        let redirect =
+            RedirectUrl::new(self.redirect_url.clone()).map_err(|_| invalid(&self.redirect_url))?;
         Ok(oauth2::Client::new(ClientId::new(self.client_id.clone()))
             .set_client_secret(ClientSecret::new(self.client_secret.clone()))
-            .set_auth_uri(AuthUrl::new(self.authorize_url.clone()).map_err(Error::internal)?)
-            .set_token_uri(TokenUrl::new(self.token_url.clone()).map_err(Error::internal)?)
-            .set_redirect_uri(
-                RedirectUrl::new(self.redirect_url.clone()).map_err(Error::internal)?,
-            ))
+            .set_auth_uri(auth)
+            .set_token_uri(token)
+            .set_redirect_uri(redirect))
     }
 
     /// The scopes Gatehouse asks for, plus the app's extra ones.
@@ -498,10 +501,7 @@ impl Core {
         q: &AuthorizeQuery,
     ) -> Result<Started> {
         let provider = provider_config(project, provider_id)
-            .filter(|p| match q.flow.as_str() {
-                "link" => p.allow_connected_accounts || p.allow_sign_in,
-                _ => p.allow_sign_in,
-            })
+            .filter(|p| p.allows(&q.flow))
             .ok_or(Error::OAuthProviderNotFoundOrNotEnabled)?;
         if q.flow == "link" && q.token.is_empty() {
             return Err(Error::Status(
@@ -601,13 +601,47 @@ pub fn pkce_matches(method: &str, challenge: &str, verifier: &str) -> bool {
     }
 }
 
-/// The providers a project's hosted pages offer, as (id, type) pairs.
-pub fn sign_in_providers(project: &Project) -> Vec<(String, String)> {
+impl ProviderConfig {
+    /// Whether a flow of this type (`authenticate` or `link`) may use the provider.
+    pub fn allows(&self, flow: &str) -> bool {
+        match flow {
+            "link" => self.allow_connected_accounts || self.allow_sign_in,
+            _ => self.allow_sign_in,
+        }
+    }
+}
+
+/// The providers a flow of this type may use, as (id, the name people know it by) pairs: the
+/// hosted pages' "Continue with" (`authenticate`) and account settings' "Connect" (`link`).
+pub fn providers_for(project: &Project, flow: &str) -> Vec<(String, String)> {
     provider_configs(&project.config.tree)
         .into_iter()
-        .filter(|p| p.allow_sign_in)
-        .map(|p| (p.id, p.provider_type))
+        .filter(|p| p.allows(flow))
+        .map(|p| {
+            let title = providers::title(&p.provider_type).to_string();
+            (p.id, title)
+        })
         .collect()
+}
+
+/// `auth.oauth.accountMergeStrategy`: what an OAuth sign-up with a taken email does.
+pub fn merge_strategy(project: &Project) -> &str {
+    project
+        .config
+        .tree
+        .pointer("/auth/oauth/accountMergeStrategy")
+        .and_then(Value::as_str)
+        .unwrap_or("link_method")
+}
+
+/// Whether the project configures any provider (user reads list linked accounts only then).
+pub(crate) fn has_providers(project: &Project) -> bool {
+    project
+        .config
+        .tree
+        .pointer("/auth/oauth/providers")
+        .and_then(Value::as_object)
+        .is_some_and(|p| !p.is_empty())
 }
 
 #[cfg(test)]

@@ -46,15 +46,7 @@ pub struct SessionRow {
 #[server(prefix = "/_sfn")]
 pub async fn project_info(project_id: String) -> Result<ProjectSummary, ServerFnError> {
     let project = ssr::project(&project_id).await?;
-    let oauth_providers = gatehouse_core::oauth::sign_in_providers(&project)
-        .into_iter()
-        .map(|(id, kind)| {
-            (
-                id,
-                gatehouse_core::oauth::providers::title(&kind).to_string(),
-            )
-        })
-        .collect();
+    let oauth_providers = gatehouse_core::oauth::providers_for(&project, "authenticate");
     Ok(ProjectSummary {
         id: project.id,
         display_name: project.display_name,

@@ -56,14 +56,7 @@ pub async fn my_oauth_accounts(project_id: String) -> Result<MyAccounts, ServerF
         .oauth_accounts(&project.id, Some(&user.id))
         .await
         .map_err(ssr::shown)?;
-    let connectable = gatehouse_core::oauth::provider_configs(&project.config.tree)
-        .into_iter()
-        .filter(|p| p.allow_connected_accounts || p.allow_sign_in)
-        .map(|p| {
-            let title = gatehouse_core::oauth::providers::title(&p.provider_type).to_string();
-            (p.id, title)
-        })
-        .collect();
+    let connectable = gatehouse_core::oauth::providers_for(&project, "link");
     Ok(MyAccounts {
         linked: accounts.into_iter().map(|a| linked(&project, a)).collect(),
         connectable,
@@ -146,13 +139,7 @@ pub async fn load_auth_methods(project_id: String) -> Result<AuthMethodsView, Se
     Ok(AuthMethodsView {
         project_name: project.display_name.clone(),
         providers: rows,
-        merge_strategy: project
-            .config
-            .tree
-            .pointer("/auth/oauth/accountMergeStrategy")
-            .and_then(|v| v.as_str())
-            .unwrap_or("link_method")
-            .to_string(),
+        merge_strategy: gatehouse_core::oauth::merge_strategy(&project).to_string(),
         types: gatehouse_core::config::schema::OAUTH_PROVIDERS
             .iter()
             .map(|t| (t.to_string(), providers::title(t).to_string()))

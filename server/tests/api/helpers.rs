@@ -73,7 +73,7 @@ impl TestApp {
     /// A server whose shared GitHub and Google keys are `MOCK`: they sign in at the test
     /// OpenID Connect provider (`STACK_OAUTH_MOCK_URL`), as in Stack's development setup.
     pub async fn spawn_with_oauth(internal_seed: InternalSeed) -> TestApp {
-        let url = crate::oauth::provider_url();
+        let url = crate::oauth_support::provider_url();
         let oauth = gatehouse_core::oauth::SharedKeys::from_lookup(|name| match name {
             "STACK_GITHUB_CLIENT_ID" | "STACK_GITHUB_CLIENT_SECRET" => Some("MOCK".into()),
             "STACK_GOOGLE_CLIENT_ID" | "STACK_GOOGLE_CLIENT_SECRET" => Some("MOCK".into()),

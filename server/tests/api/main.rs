@@ -9,6 +9,7 @@ mod email_flows;
 mod emails;
 mod jobs;
 mod oauth;
+mod oauth_support;
 mod projects;
 mod requests;
 mod sessions;

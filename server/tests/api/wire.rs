@@ -715,7 +715,7 @@ async fn oauth_endpoints_answer_with_stacks_status() {
     let w = World::new().await;
     let config = json!({ "auth.oauth.providers.oidc": {
         "type": "oidc", "isShared": false, "clientId": "oidc", "clientSecret": "MOCK-SERVER-SECRET",
-        "issuerUrl": crate::oauth::provider_url(), "allowSignIn": true, "allowConnectedAccounts": true,
+        "issuerUrl": crate::oauth_support::provider_url(), "allowSignIn": true, "allowConnectedAccounts": true,
     }});
     w.req(As::Admin)
         .patch(
