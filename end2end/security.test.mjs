@@ -119,22 +119,24 @@ describe('hosted pages under the security policy', () => {
   });
 
   test('a project lets the sites it names frame its hosted pages, and no others', async () => {
-    const admin = (method, body) => fetch(`${gh.baseUrl}/api/v1/internal/projects/current`, {
+    // Gatehouse's own setting, in the config tree under its own key.
+    const admin = (method, origins) => fetch(`${gh.baseUrl}/api/v1/internal/config/override/environment`, {
       method,
       headers: {
         'content-type': 'application/json', 'x-stack-access-type': 'admin', 'x-stack-project-id': gh.project.project_id,
         'x-stack-super-secret-admin-key': gh.project.super_secret_admin_key,
       },
-      body: JSON.stringify(body),
+      body: JSON.stringify({ config_override_string: JSON.stringify({
+        'hostedPages.frameOrigins': Object.fromEntries(origins.map((o, i) => [`site${i}`, o])),
+      }) }),
     });
     const [partner, evil] = [await framingSite(signIn), await framingSite(signIn)];
     try {
-      const bad = await admin('PATCH', { config: { allowed_frame_origins: ['https://a.test; script-src *'] } });
+      const bad = await admin('PATCH', ['https://a.test; script-src *']);
       assert.equal(bad.status, 400);
-      assert.equal((await bad.json()).code, 'SCHEMA_ERROR');
-      const ok = await admin('PATCH', { config: { allowed_frame_origins: [partner.origin] } });
-      assert.equal(ok.status, 200);
-      assert.deepEqual((await ok.json()).config.allowed_frame_origins, [partner.origin]);
+      assert.match(await bad.text(), /hostedPages\.frameOrigins\.site0 must be an origin/);
+      const ok = await admin('PATCH', [partner.origin]);
+      assert.equal(ok.status, 200, await ok.text());
 
       const res = await fetch(signIn);
       assert.ok(res.headers.get('content-security-policy').includes(`frame-ancestors ${partner.origin}`));
@@ -146,7 +148,7 @@ describe('hosted pages under the security policy', () => {
       assert.equal(await framedFormShows(context, partner), true, 'the named site frames the sign-in page');
       assert.equal(await framedFormShows(context, evil), false, 'other sites are still refused');
     } finally {
-      await admin('PATCH', { config: { allowed_frame_origins: [] } });
+      await admin('PATCH', []);
       partner.close();
       evil.close();
     }

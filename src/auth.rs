@@ -130,6 +130,7 @@ impl Input for PasswordSignUp {
             .field("email", string().strict_email().defined())
             .field("password", password().defined())
             .field("verification_callback_url", string().url())
+            .bot_challenge()
     }
 }
 

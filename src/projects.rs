@@ -222,7 +222,6 @@ fn config_fields() -> Shape {
         "allow_user_api_keys",
         "allow_team_api_keys",
         "create_team_on_sign_up",
-        "require_publishable_client_key",
     ] {
         shape = shape.field(flag, boolean());
     }
@@ -235,7 +234,7 @@ fn config_fields() -> Shape {
             "id",
             string()
                 .defined()
-                .one_of(&strings(crate::config::schema::OAUTH_PROVIDERS)),
+                .one_of(&strings(crate::config::schema::STACK_OAUTH_PROVIDERS)),
         )
         .field(
             "type",
@@ -275,8 +274,6 @@ fn config_fields() -> Shape {
         .field("team_creator_default_permissions", permissions())
         .field("team_member_default_permissions", permissions())
         .field("user_default_permissions", permissions())
-        .field("after_sign_in_url", string().nullable())
-        .field("allowed_frame_origins", array(string().defined()))
 }
 
 impl Input for ApiKeySetCreate {
@@ -544,6 +541,26 @@ impl Core {
         })
     }
 
+    /// Deletes a project and everything in it (its users, teams, keys, emails… go with it by
+    /// the tables' cascades). The dashboard's own project cannot be deleted.
+    pub async fn delete_project(&self, project: &Project) -> Result<()> {
+        if project.id == INTERNAL_PROJECT_ID {
+            return Err(Error::Status(
+                400,
+                "The dashboard's own project (internal) cannot be deleted.".into(),
+            ));
+        }
+        sqlx::query("DELETE FROM projects WHERE id = $1")
+            .bind(&project.id)
+            .execute(&self.db.pool)
+            .await?;
+        self.caches.projects.remove(&project.id);
+        self.caches.keys.retain(|(p, _, _), _| p != &project.id);
+        self.caches.sessions.retain(|_, u| u.project_id != project.id);
+        self.caches.api_keys.retain(|_, k| k.project_id != project.id);
+        Ok(())
+    }
+
     pub async fn update_project(&self, project: &Project, input: ProjectUpdate) -> Result<Project> {
         let mut p = project.clone();
         if let Some(name) = input.display_name {
@@ -742,22 +759,44 @@ impl Core {
         .await?)
     }
 
-    pub async fn revoke_api_key_set(&self, project_id: &str, id: &str) -> Result<ApiKeySet> {
-        sqlx::query("UPDATE api_key_sets SET revoked_at = $3 WHERE project_id = $1 AND id = $2 AND revoked_at IS NULL")
-            .bind(project_id)
-            .bind(id)
-            .bind(now_ms())
-            .execute(&self.db.pool)
-            .await?;
-        self.caches.keys.clear();
+    /// Stack's key-set update: a new description, and/or revoked (for good).
+    pub async fn update_api_key_set(
+        &self,
+        project_id: &str,
+        id: &str,
+        description: Option<&str>,
+        revoke: bool,
+    ) -> Result<ApiKeySet> {
+        let mut tx = self.db.begin().await?;
+        if let Some(d) = description {
+            sqlx::query("UPDATE api_key_sets SET description = $3 WHERE project_id = $1 AND id = $2")
+                .bind(project_id)
+                .bind(id)
+                .bind(d)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if revoke {
+            sqlx::query("UPDATE api_key_sets SET revoked_at = $3 WHERE project_id = $1 AND id = $2 AND revoked_at IS NULL")
+                .bind(project_id)
+                .bind(id)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?;
+        }
         let set: Option<ApiKeySet> = sqlx::query_as(&format!(
             "SELECT {KEY_SET_COLUMNS} FROM api_key_sets WHERE project_id = $1 AND id = $2"
         ))
         .bind(project_id)
         .bind(id)
-        .fetch_optional(&self.db.pool)
+        .fetch_optional(&mut *tx)
         .await?;
-        set.ok_or(Error::ApiKeyNotFound)
+        let set = set.ok_or(Error::ApiKeyNotFound)?;
+        tx.commit().await?;
+        if revoke {
+            self.caches.keys.clear();
+        }
+        Ok(set)
     }
 
     /// True when `key` is a live key of that kind for the project.

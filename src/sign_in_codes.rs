@@ -132,8 +132,12 @@ impl Core {
         consume_code(&mut tx, &found).await?;
         let (user_id, is_new) = match existing {
             Some(u) => {
-                // Receiving the code proves the address.
+                // Receiving the code proves the address, and the account now signs in with
+                // codes (Stack merges the OTP method in: `ensureUserForEmailAllowsOtp`).
                 crate::contact_channels::mark_verified(&mut tx, &project.id, &u.id, &email).await?;
+                if !u.otp_auth_enabled {
+                    crate::users::enable_otp_auth(&mut tx, &u.id).await?;
+                }
                 (u.id, false)
             }
             None => {
@@ -141,6 +145,7 @@ impl Core {
                     email: Some(email.clone()),
                     email_verified: true,
                     auth_enabled: true,
+                    otp_auth_enabled: true,
                     ..NewUser::default()
                 };
                 admission.restrict(

@@ -123,6 +123,18 @@ impl Shape {
         self
     }
 
+    /// The bot-challenge fields Stack's SDK adds to sign-up, emailed-code and OAuth requests
+    /// (`bot_challenge_token`, `_phase`, `_unavailable`; Stack's `botChallengeFlowRequestSchemaFields`
+    /// in `lib/turnstile.tsx`): accepted as Stack accepts them.
+    pub fn bot_challenge(self) -> Shape {
+        self.field("bot_challenge_token", string())
+            .field(
+                "bot_challenge_phase",
+                string().one_of(&[Value::from("invisible"), Value::from("visible")]),
+            )
+            .field("bot_challenge_unavailable", string().one_of(&[Value::from("true")]))
+    }
+
     pub fn has(&self, name: &str) -> bool {
         self.fields.iter().any(|(n, _)| *n == name)
     }
@@ -531,8 +543,8 @@ fn number_value(f: f64) -> Value {
 }
 
 /// The email check Stack's schemas apply (the WHATWG form's pattern, in spirit): a local part,
-/// `@`, and a domain of dot-separated labels.
-fn looks_like_email(s: &str) -> bool {
+/// `@`, and a domain of dot-separated labels (yup's `email()`).
+pub(crate) fn looks_like_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
         return false;
     };

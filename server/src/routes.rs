@@ -55,8 +55,10 @@ pub fn router(core: Core, addr: SocketAddr, policy: headers::Policy) -> anyhow::
     let api = crate::api::router(core)
         .layer(CompressionLayer::new())
         .layer(cors());
+    // Stack serves every route under `/api/latest` too, and its own tooling calls it.
     Ok(Router::new()
-        .nest("/api/v1", api)
+        .nest("/api/v1", api.clone())
+        .nest("/api/latest", api)
         .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
         .merge(pages)
         .layer(middleware::from_fn_with_state(

@@ -7,9 +7,11 @@ use serde_json::{json, Map, Value};
 use super::format::Override;
 use crate::new_id;
 
-/// The legacy `config` object of the admin view, read off a rendered config.
+/// The legacy `config` object of the admin view, read off a rendered config: exactly Stack's
+/// fields (`projectsCrudAdminReadSchema`). Settings of Gatehouse's own live in the tree only.
 pub fn admin_fields(c: &Value) -> Value {
     let providers = oauth_providers(c);
+    let enabled = enabled_providers(&providers);
     json!({
         "allow_localhost": c["domains"]["allowLocalhost"],
         "sign_up_enabled": c["auth"]["allowSignUp"],
@@ -21,19 +23,15 @@ pub fn admin_fields(c: &Value) -> Value {
         "allow_user_api_keys": c["apiKeys"]["enabled"]["user"],
         "allow_team_api_keys": c["apiKeys"]["enabled"]["team"],
         "create_team_on_sign_up": c["teams"]["createPersonalTeamOnSignUp"],
-        "require_publishable_client_key": c["project"]["requirePublishableClientKey"],
-        "require_email_verification": c["onboarding"]["requireEmailVerification"],
         "oauth_account_merge_strategy": c["auth"]["oauth"]["accountMergeStrategy"],
         "oauth_providers": providers,
-        "enabled_oauth_providers": providers,
+        "enabled_oauth_providers": enabled,
         "domains": domains(c),
         "email_config": email_config(&c["emails"]["server"]),
         "email_theme": c["emails"]["selectedThemeId"],
         "team_creator_default_permissions": default_permissions(c, "teamCreator", "team"),
         "team_member_default_permissions": default_permissions(c, "teamMember", "team"),
         "user_default_permissions": default_permissions(c, "signUp", "project"),
-        "after_sign_in_url": c["hostedPages"].get("afterSignInUrl").cloned().unwrap_or(Value::Null),
-        "allowed_frame_origins": frame_origins(c),
     })
 }
 
@@ -57,10 +55,7 @@ pub fn client_fields(c: &Value) -> Value {
     }
     out.insert(
         "enabled_oauth_providers".into(),
-        admin["oauth_providers"]
-            .as_array()
-            .map(|ps| ps.iter().map(|p| json!({ "id": p["id"] })).collect())
-            .unwrap_or_default(),
+        admin["enabled_oauth_providers"].clone(),
     );
     Value::Object(out)
 }
@@ -69,9 +64,24 @@ fn entries(v: &Value) -> impl Iterator<Item = (&String, &Value)> {
     v.as_object().into_iter().flatten()
 }
 
+/// `{id}` of each provider, as Stack's CRUD handler strips its provider objects down to.
+fn enabled_providers(providers: &Value) -> Value {
+    providers
+        .as_array()
+        .map(|ps| ps.iter().map(|p| json!({ "id": p["id"] })).collect())
+        .unwrap_or_default()
+}
+
+/// The project's sign-in providers of Stack's types; Gatehouse's own (`oidc`) live in the
+/// config tree only, since Stack's legacy object cannot name them.
 fn oauth_providers(c: &Value) -> Value {
     let mut list: Vec<Value> = entries(&c["auth"]["oauth"]["providers"])
-        .filter(|(_, p)| p["type"].is_string() && p["allowSignIn"] == json!(true))
+        .filter(|(_, p)| {
+            p["type"]
+                .as_str()
+                .is_some_and(|t| crate::config::schema::STACK_OAUTH_PROVIDERS.contains(&t))
+                && p["allowSignIn"] == json!(true)
+        })
         .map(|(id, p)| {
             let mut v = json!({
                 "provider_config_id": id,
@@ -109,7 +119,8 @@ fn domains(c: &Value) -> Value {
     Value::Array(list)
 }
 
-fn frame_origins(c: &Value) -> Value {
+/// The origins allowed to frame the hosted pages (`hostedPages.frameOrigins`, Gatehouse's own).
+pub(crate) fn frame_origins(c: &Value) -> Value {
     entries(&c["hostedPages"]["frameOrigins"])
         .map(|(_, o)| o.clone())
         .collect()
@@ -150,7 +161,10 @@ fn default_permissions(c: &Value, who: &str, scope: &str) -> Value {
 }
 
 /// The overrides a legacy `config` update stands for: most of it belongs to the environment;
-/// `require_publishable_client_key` to the project. Only the fields present are written.
+/// `require_publishable_client_key` to the project. Only the fields present are written. Beside
+/// Stack's fields this reads three the REST door refuses (`require_publishable_client_key`,
+/// `after_sign_in_url`, `allowed_frame_origins`): the dashboard's settings form and settings
+/// stored before the config tree use them.
 pub fn overrides(update: &Value) -> (Override, Override) {
     let mut env = Override::new();
     let mut project = Override::new();

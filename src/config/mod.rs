@@ -98,7 +98,7 @@ impl ProjectConfig {
                 .pointer("/hostedPages/afterSignInUrl")
                 .and_then(Value::as_str)
                 .map(str::to_string),
-            allowed_frame_origins: strings(&legacy["allowed_frame_origins"]),
+            allowed_frame_origins: strings(&legacy::frame_origins(&tree)),
             tree: Arc::new(tree),
         }
     }

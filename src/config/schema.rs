@@ -274,6 +274,9 @@ pub const OAUTH_PROVIDERS: &[&str] = &[
     "oidc",
 ];
 
+/// Stack's provider types: all of [`OAUTH_PROVIDERS`] but Gatehouse's `oidc`, the last.
+pub const STACK_OAUTH_PROVIDERS: &[&str] = OAUTH_PROVIDERS.split_at(OAUTH_PROVIDERS.len() - 1).0;
+
 /// The whole tree. Top-level keys say their levels; everything below inherits unless it says.
 pub(crate) static SCHEMA: LazyLock<Field> = LazyLock::new(|| {
     use Keys::*;

@@ -249,18 +249,26 @@ impl Email {
             "status": self.status,
             "simple_status": simple,
             "is_paused": self.status == "paused",
-            "has_rendered": true,
+            "has_rendered": false,
             "has_delivered": self.status == "sent",
-            "started_rendering_at_millis": self.rendered_at,
-            "rendered_at_millis": self.rendered_at,
-            "subject": self.subject,
-            "html": self.html,
-            "text": self.text,
-            "is_transactional": self.is_transactional,
-            "is_high_priority": self.is_high_priority,
-            "notification_category_id": self.notification_category_id,
         });
-        if let Some(at) = self.started_sending_at {
+        // Stack's outbox schema is one shape per status: a paused email shows only the base
+        // fields; rendered fields come with the statuses after rendering, and the sending time
+        // only with those after a send began (`interface/crud/email-outbox.ts`).
+        if self.status != "paused" {
+            v["has_rendered"] = json!(true);
+            v["started_rendering_at_millis"] = json!(self.rendered_at);
+            v["rendered_at_millis"] = json!(self.rendered_at);
+            v["subject"] = json!(self.subject);
+            v["html"] = json!(self.html);
+            v["text"] = json!(self.text);
+            v["is_transactional"] = json!(self.is_transactional);
+            v["is_high_priority"] = json!(self.is_high_priority);
+            v["notification_category_id"] = json!(self.notification_category_id);
+        }
+        if let (Some(at), "sending" | "server-error" | "sent" | "skipped") =
+            (self.started_sending_at, self.status.as_str())
+        {
             v["started_sending_at_millis"] = json!(at);
         }
         match self.status.as_str() {

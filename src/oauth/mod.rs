@@ -472,6 +472,7 @@ impl Input for AuthorizeQuery {
             .field("code_challenge", string().defined())
             .field("code_challenge_method", string().defined())
             .field("response_type", string().defined())
+            .bot_challenge()
             .open()
     }
 }

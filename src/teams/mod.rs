@@ -148,11 +148,12 @@ fn check_client_image(actor: Actor<'_>, url: Option<&String>) -> Result<()> {
     Ok(())
 }
 
-/// A team's name when one is given at sign-up.
+/// The personal team's name, as Stack names it (`getPersonalTeamDisplayName` in its
+/// `users/crud.tsx`): the display name, else the whole primary email, else "Personal Team".
 pub(crate) fn personal_team_name(display_name: Option<&str>, email: Option<&str>) -> String {
     match (display_name, email) {
-        (Some(n), _) if !n.trim().is_empty() => format!("{n}'s Team"),
-        (_, Some(e)) => format!("{}'s Team", e.split('@').next().unwrap_or(e)),
+        (Some(n), _) if !n.is_empty() => format!("{n}'s Team"),
+        (_, Some(e)) if !e.is_empty() => format!("{e}'s Team"),
         _ => "Personal Team".into(),
     }
 }

@@ -35,6 +35,8 @@ pub struct User {
     pub server_metadata: Option<String>,
     pub selected_team_id: Option<String>,
     pub is_anonymous: bool,
+    /// Signs in with emailed codes (Stack's OTP auth method).
+    pub otp_auth_enabled: bool,
     pub restricted_by_admin: bool,
     pub restricted_by_admin_reason: Option<String>,
     pub restricted_by_admin_private_details: Option<String>,
@@ -68,7 +70,7 @@ pub struct OAuthLink {
 
 pub(crate) const USER_SELECT: &str = "SELECT u.id, u.project_id, u.primary_email, u.primary_email_verified, \
     u.primary_email_auth_enabled, u.display_name, u.profile_image_url, u.password_hash, u.client_metadata, \
-    u.client_read_only_metadata, u.server_metadata, u.selected_team_id, u.is_anonymous, u.restricted_by_admin, \
+    u.client_read_only_metadata, u.server_metadata, u.selected_team_id, u.is_anonymous, u.otp_auth_enabled, u.restricted_by_admin, \
     u.restricted_by_admin_reason, u.restricted_by_admin_private_details, u.signed_up_at, u.last_active_at, u.language, \
     t.display_name AS team_display_name, t.profile_image_url AS team_profile_image_url, \
     t.client_metadata AS team_client_metadata, t.client_read_only_metadata AS team_client_read_only_metadata, \
@@ -91,6 +93,7 @@ impl sqlx::FromRow<'_, AnyRow> for User {
             server_metadata: r.try_get("server_metadata")?,
             selected_team_id: r.try_get("selected_team_id")?,
             is_anonymous: flag(r, "is_anonymous")?,
+            otp_auth_enabled: flag(r, "otp_auth_enabled")?,
             restricted_by_admin: flag(r, "restricted_by_admin")?,
             restricted_by_admin_reason: r.try_get("restricted_by_admin_reason")?,
             restricted_by_admin_private_details: r
@@ -154,7 +157,6 @@ impl User {
         let mut v = self.client_view();
         v["selected_team"] = self.team_view(true);
         v["primary_email_auth_enabled"] = json!(self.primary_email_auth_enabled);
-        v["language"] = json!(self.language);
         v["server_metadata"] = json_or_null(&self.server_metadata);
         v["last_active_at_millis"] = json!(self.last_active_at);
         v["restricted_by_admin_private_details"] = json!(self.restricted_by_admin_private_details);
@@ -176,14 +178,15 @@ impl User {
             "profile_image_url": self.profile_image_url,
             "signed_up_at_millis": self.signed_up_at,
             "has_password": self.password_hash.is_some(),
-            "auth_with_email": self.primary_email_auth_enabled && self.primary_email.is_some(),
+            // Stack's: a password or emailed codes (`users/crud.tsx`).
+            "auth_with_email": self.password_hash.is_some() || self.otp_auth_enabled,
             "oauth_providers": self.oauth_providers.iter().map(|p| json!({
                 "id": p.id, "account_id": p.account_id, "email": p.email,
             })).collect::<Vec<_>>(),
             "selected_team_id": self.selected_team_id,
             "selected_team": self.team_view(false),
             "requires_totp_mfa": false,
-            "otp_auth_enabled": false,
+            "otp_auth_enabled": self.otp_auth_enabled,
             "passkey_auth_enabled": false,
             "is_anonymous": self.is_anonymous,
             "is_restricted": reason.is_some(),
@@ -194,28 +197,27 @@ impl User {
     }
 }
 
-/// Trims, lowercases and checks an email address; `field` names it in the error.
+/// Trims, lowercases and checks an email address; `field` names it in the error. The check is
+/// yup's `email()`, as in Stack's server API (`emailSchema`): an address the server creates or
+/// imports may have any domain (`ada@localhost`). Forms where people type their own address add
+/// Stack's strict rule in their shapes (`string().strict_email()`).
 pub fn parse_email(raw: &str, field: &str) -> Result<String> {
     let email = raw.trim().to_lowercase();
-    let valid = email.len() <= 254
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-        && match email.split_once('@') {
-            Some((local, domain)) => {
-                !local.is_empty()
-                    && !domain.contains('@')
-                    && domain.contains('.')
-                    && !domain.starts_with('.')
-                    && !domain.ends_with('.')
-            }
-            None => false,
-        };
-    if valid {
+    if email.len() <= 254 && crate::validation::looks_like_email(&email) {
         Ok(email)
     } else {
         Err(crate::validation::invalid(format!(
             "{field} must be a valid email"
         )))
     }
+}
+
+/// Emailed-code sign-in turned on for a user only where the project allows it (Stack's text).
+fn check_otp_allowed(project: &Project, on: bool) -> Result<()> {
+    if on && !project.config.magic_link_enabled {
+        return Err(Error::Status(400, "OTP auth not enabled in the project".into()));
+    }
+    Ok(())
 }
 
 fn check_display_name(name: &Option<String>) -> Result<()> {
@@ -264,8 +266,6 @@ fn check_restriction(
 #[derive(Debug, Default, Deserialize)]
 pub struct NotYetSupported {
     #[serde(default)]
-    pub otp_auth_enabled: Option<bool>,
-    #[serde(default)]
     pub passkey_auth_enabled: Option<bool>,
     #[serde(default)]
     pub totp_secret_base64: Option<String>,
@@ -274,7 +274,6 @@ pub struct NotYetSupported {
 impl NotYetSupported {
     fn check(&self) -> Result<()> {
         for (field, on) in [
-            ("otp_auth_enabled", self.otp_auth_enabled == Some(true)),
             (
                 "passkey_auth_enabled",
                 self.passkey_auth_enabled == Some(true),
@@ -308,6 +307,7 @@ pub struct UserCreate {
     pub restricted_by_admin: Option<bool>,
     pub restricted_by_admin_reason: Option<String>,
     pub restricted_by_admin_private_details: Option<String>,
+    pub otp_auth_enabled: Option<bool>,
     #[serde(flatten)]
     pub not_yet: NotYetSupported,
 }
@@ -359,8 +359,9 @@ pub struct UserUpdate {
     pub selected_team_id: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     pub primary_email: Option<Option<String>>,
-    /// Gatehouse's own: the language of the user's emails.
-    #[serde(default, deserialize_with = "patch::nullable")]
+    /// Gatehouse's own, not in Stack's body: the language of the user's emails, set through
+    /// [`LanguageUpdate`] where a request asks for Gatehouse's fields.
+    #[serde(skip)]
     pub language: Option<Option<String>>,
     // Server access only, from here on.
     #[serde(default, deserialize_with = "patch::nullable")]
@@ -378,6 +379,7 @@ pub struct UserUpdate {
     pub restricted_by_admin_reason: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     pub restricted_by_admin_private_details: Option<Option<String>>,
+    pub otp_auth_enabled: Option<bool>,
     #[serde(flatten)]
     pub not_yet: NotYetSupported,
 }
@@ -386,8 +388,7 @@ impl Input for UserUpdate {
     /// Stack's update schema: for client access only what the user owns.
     fn shape(server: bool) -> Shape {
         let shape = user_fields(Shape::new(), server)
-            .field("selected_team_id", string().uuid().nullable())
-            .field("language", string().nullable().custom(language_rule));
+            .field("selected_team_id", string().uuid().nullable());
         if server {
             shape
                 .field("is_anonymous", boolean().one_of(&[Value::Bool(false)]))
@@ -506,8 +507,12 @@ impl Core {
             &input.restricted_by_admin_reason,
             &input.restricted_by_admin_private_details,
         )?;
+        let otp_auth_enabled = input.otp_auth_enabled.unwrap_or(false);
+        check_otp_allowed(project, otp_auth_enabled)?;
         let mut new = NewUser {
-            auth_enabled: input.primary_email_auth_enabled.unwrap_or(email.is_some()),
+            // Stack's server create uses the address for sign-in only when told to.
+            auth_enabled: input.primary_email_auth_enabled.unwrap_or(false),
+            otp_auth_enabled,
             email,
             email_verified: input.primary_email_verified.unwrap_or(false),
             display_name: input.display_name,
@@ -551,6 +556,10 @@ impl Core {
         }
         input.not_yet.check()?;
         let mut u = user.clone();
+        if let Some(otp) = input.otp_auth_enabled {
+            check_otp_allowed(project, otp)?;
+            u.otp_auth_enabled = otp;
+        }
         if let Some(language) = input.language {
             let language = language
                 .map(|l| l.trim().to_string())
@@ -711,6 +720,7 @@ pub(crate) struct NewUser {
     pub client_read_only_metadata: Option<String>,
     pub server_metadata: Option<String>,
     pub is_anonymous: bool,
+    pub otp_auth_enabled: bool,
     pub restricted_by_admin: bool,
     pub restricted_by_admin_reason: Option<String>,
     pub restricted_by_admin_private_details: Option<String>,
@@ -728,8 +738,8 @@ pub(crate) async fn insert_user(
     let res = sqlx::query(
         "INSERT INTO users (id, project_id, primary_email, primary_email_verified, primary_email_auth_enabled, display_name, \
          profile_image_url, password_hash, client_metadata, client_read_only_metadata, server_metadata, selected_team_id, \
-         is_anonymous, restricted_by_admin, restricted_by_admin_reason, restricted_by_admin_private_details, signed_up_at, last_active_at, language) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12, $13, $14, $15, $16, $16, $17)",
+         is_anonymous, restricted_by_admin, restricted_by_admin_reason, restricted_by_admin_private_details, signed_up_at, last_active_at, language, \
+         otp_auth_enabled) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12, $13, $14, $15, $16, $16, $17, $18)",
     )
     .bind(&id)
     .bind(&project.id)
@@ -748,6 +758,7 @@ pub(crate) async fn insert_user(
     .bind(&n.restricted_by_admin_private_details)
     .bind(now)
     .bind(&n.language)
+    .bind(n.otp_auth_enabled as i64)
     .execute(&mut **tx)
     .await;
     match res {
@@ -771,11 +782,21 @@ pub(crate) async fn insert_user(
     for permission in crate::teams::permissions::default_grants(project, "signUp") {
         crate::teams::permissions::insert_user_grant(tx, &project.id, &id, &permission).await?;
     }
-    if project.config.create_team_on_sign_up && !n.is_anonymous {
+    // Stack makes it for every new user, anonymous ones too (`createPersonalTeamIfEnabled`).
+    if project.config.create_team_on_sign_up {
         let name = personal_team_name(n.display_name.as_deref(), n.email.as_deref());
         crate::teams::create_personal_team(tx, project, &id, &name).await?;
     }
     Ok(id)
+}
+
+/// Turns on a user's emailed-code sign-in.
+pub(crate) async fn enable_otp_auth(tx: &mut Transaction<'_, Any>, user_id: &str) -> Result<()> {
+    sqlx::query("UPDATE users SET otp_auth_enabled = 1 WHERE id = $1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Writes every mutable column of a user back.
@@ -784,7 +805,7 @@ pub(crate) async fn write_user(tx: &mut Transaction<'_, Any>, u: &User) -> Resul
         "UPDATE users SET primary_email = $2, primary_email_verified = $3, primary_email_auth_enabled = $4, display_name = $5, \
          profile_image_url = $6, password_hash = $7, client_metadata = $8, client_read_only_metadata = $9, server_metadata = $10, \
          selected_team_id = $11, is_anonymous = $12, restricted_by_admin = $13, restricted_by_admin_reason = $14, \
-         restricted_by_admin_private_details = $15, language = $16 WHERE id = $1",
+         restricted_by_admin_private_details = $15, language = $16, otp_auth_enabled = $17 WHERE id = $1",
     )
     .bind(&u.id)
     .bind(&u.primary_email)
@@ -802,6 +823,7 @@ pub(crate) async fn write_user(tx: &mut Transaction<'_, Any>, u: &User) -> Resul
     .bind(&u.restricted_by_admin_reason)
     .bind(&u.restricted_by_admin_private_details)
     .bind(&u.language)
+    .bind(u.otp_auth_enabled as i64)
     .execute(&mut **tx)
     .await;
     match res {
@@ -822,6 +844,21 @@ pub(crate) async fn write_user(tx: &mut Transaction<'_, Any>, u: &User) -> Resul
         u.primary_email_auth_enabled,
     )
     .await
+}
+
+/// Gatehouse's own user field, outside Stack's user object: `{"language": "de" | null}`, read
+/// only from requests that ask for Gatehouse's fields (see the REST door's `x-gatehouse-fields`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LanguageUpdate {
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub language: Option<Option<String>>,
+}
+
+impl Input for LanguageUpdate {
+    fn shape(_: bool) -> Shape {
+        Shape::new().field("language", string().nullable().custom(language_rule))
+    }
 }
 
 /// A language tag: letters, digits and hyphens (`de`, `pt-BR`), at most 35 characters.

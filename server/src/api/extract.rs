@@ -24,6 +24,17 @@ pub fn header(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// The Gatehouse fields a request asks for beside Stack's (`x-gatehouse-fields: language`):
+/// Gatehouse's additions appear only in answers to requests that name them.
+pub fn gatehouse_fields(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    headers
+        .get_all("x-gatehouse-fields")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+}
+
 /// A cookie of the request.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers

@@ -45,7 +45,9 @@ pub fn router(core: Core) -> Router {
         )
         .route(
             "/internal/projects/current",
-            get(projects::current_admin).patch(projects::update_current),
+            get(projects::current_admin)
+                .patch(projects::update_current)
+                .delete(projects::delete_current),
         )
         .route(
             "/internal/api-keys",

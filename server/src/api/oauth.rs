@@ -28,6 +28,20 @@ fn flow_cookie(state: &str) -> String {
     format!("stack-oauth-inner-{state}")
 }
 
+/// The browser's tie to an OAuth flow, written as Stack writes it (Next.js's cookie
+/// serialisation: path, expiry as a date and as seconds, `Secure` on HTTPS, `HttpOnly`; no
+/// `SameSite`, which browsers then treat as Lax).
+fn flow_cookie_header(state: &str, secure: bool) -> String {
+    const LIFETIME: std::time::Duration = std::time::Duration::from_secs(600);
+    let expires = httpdate::fmt_http_date(std::time::SystemTime::now() + LIFETIME);
+    format!(
+        "{}=true; Path=/; Expires={expires}; Max-Age={}; {}HttpOnly",
+        flow_cookie(state),
+        LIFETIME.as_secs(),
+        if secure { "Secure; " } else { "" }
+    )
+}
+
 /// `GET /auth/oauth/authorize/{provider_id}`: to the provider (307, with the flow's cookie),
 /// or `{location}` for the SDK, which navigates itself.
 pub async fn authorize(
@@ -47,16 +61,7 @@ pub async fn authorize(
     if query.wants_json() {
         return Ok(Json(json!({ "location": started.location })).into_response());
     }
-    let secure = core.public_url.starts_with("https://");
-    let cookie = format!(
-        "{}=true; Path=/; HttpOnly; Max-Age=600; {}",
-        flow_cookie(&started.inner_state),
-        if secure {
-            "SameSite=None; Secure"
-        } else {
-            "SameSite=Lax"
-        }
-    );
+    let cookie = flow_cookie_header(&started.inner_state, core.public_url.starts_with("https://"));
     let mut res = (StatusCode::TEMPORARY_REDIRECT, "").into_response();
     res.headers_mut().insert(
         LOCATION,

@@ -4,7 +4,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::Json;
 use gatehouse_core::projects::{ApiKeySetCreate, ProjectCreate, ProjectUpdate};
-use gatehouse_core::validation::{boolean, Input, Shape};
+use gatehouse_core::validation::{boolean, string, Input, Shape};
 use gatehouse_core::{Core, Error};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -33,6 +33,16 @@ pub async fn update_current(
             .await?
             .admin_view(),
     ))
+}
+
+/// `DELETE /internal/projects/current` (admin): the project and everything in it.
+pub async fn delete_current(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+) -> ApiResult<Json<Value>> {
+    auth.require_admin()?;
+    core.delete_project(&auth.project).await?;
+    Ok(super::success())
 }
 
 /// Dashboard users (client access on the internal project) list and create their projects.
@@ -119,12 +129,15 @@ pub async fn get_keys(
 
 #[derive(Deserialize)]
 pub struct KeySetUpdate {
+    description: Option<String>,
     revoked: Option<bool>,
 }
 
 impl Input for KeySetUpdate {
     fn shape(_: bool) -> Shape {
-        Shape::new().field("revoked", boolean().one_of(&[json!(true)]))
+        Shape::new()
+            .field("description", string())
+            .field("revoked", boolean().one_of(&[json!(true)]))
     }
 }
 
@@ -136,10 +149,13 @@ pub async fn update_keys(
 ) -> ApiResult<Json<Value>> {
     auth.require_admin()?;
     let input: KeySetUpdate = body.read(&auth)?;
-    match input.revoked {
-        Some(true) => Ok(Json(
-            core.revoke_api_key_set(&auth.project.id, &id).await?.view(),
-        )),
-        _ => get_keys(State(core), Authed(auth), Path(id)).await,
-    }
+    let set = core
+        .update_api_key_set(
+            &auth.project.id,
+            &id,
+            input.description.as_deref(),
+            input.revoked == Some(true),
+        )
+        .await?;
+    Ok(Json(set.view()))
 }

@@ -23,7 +23,7 @@ impl Input for SendCode {
         Shape::new()
             .field("email", string().defined().email())
             .field("callback_url", string().defined().url())
-            .open()
+            .bot_challenge()
     }
 }
 

@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::Json;
 use gatehouse_core::sign_up_rules::{self, country_code_of, AuthMethod, Facts};
-use gatehouse_core::validation::{string, Input, Shape};
+use gatehouse_core::validation::{integer, nested, string, Input, Shape};
 use gatehouse_core::Core;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -19,6 +19,8 @@ pub struct TestSignUp {
     auth_method: String,
     oauth_provider: Option<String>,
     country_code: Option<String>,
+    turnstile_result: Option<String>,
+    risk_scores: Option<Value>,
 }
 
 fn country_rule(at: &str, v: &Value) -> Option<String> {
@@ -39,6 +41,18 @@ impl Input for TestSignUp {
                 "country_code",
                 string().nullable().defined().custom(country_rule),
             )
+            .field(
+                "turnstile_result",
+                string().one_of(&[json!("ok"), json!("invalid"), json!("error")]),
+            )
+            .field(
+                "risk_scores",
+                nested(
+                    Shape::new()
+                        .field("bot", integer().min(0.0).max(100.0).defined())
+                        .field("free_trial_abuse", integer().min(0.0).max(100.0).defined()),
+                ),
+            )
     }
 }
 
@@ -52,9 +66,15 @@ pub async fn test(Authed(auth): Authed, body: Body) -> ApiResult<Json<Value>> {
         b.oauth_provider.as_deref(),
         b.country_code.as_deref(),
     );
-    Ok(Json(
-        sign_up_rules::evaluate(&auth.project.config.tree, &facts).to_json(),
-    ))
+    let mut answer = sign_up_rules::evaluate(&auth.project.config.tree, &facts).to_json();
+    // Stack's context also carries the bot check's result and the risk scores; Gatehouse has
+    // neither check yet, so they are what the request says, else Stack's defaults for no check.
+    answer["context"]["turnstile_result"] =
+        json!(b.turnstile_result.as_deref().unwrap_or("invalid"));
+    answer["context"]["risk_scores"] = b
+        .risk_scores
+        .unwrap_or_else(|| json!({ "bot": 0, "free_trial_abuse": 0 }));
+    Ok(Json(answer))
 }
 
 pub async fn stats(State(core): State<Core>, Authed(auth): Authed) -> ApiResult<Json<Value>> {

@@ -2,23 +2,34 @@
 //! signed-in user, as `me` (or their own id).
 
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Json;
 use gatehouse_core::auth::Auth;
-use gatehouse_core::users::{User, UserCreate, UserListParams, UserUpdate};
+use gatehouse_core::users::{LanguageUpdate, User, UserCreate, UserListParams, UserUpdate};
 use gatehouse_core::validation;
 use gatehouse_core::{Core, Error};
 use serde_json::Value;
 
-use super::extract::{Authed, Body, QueryParams};
+use super::extract::{gatehouse_fields, Authed, Body, QueryParams};
 use super::{created, list as envelope, success, ApiResult};
 
-fn view(auth: &Auth, user: &User) -> Value {
-    if auth.is_server() {
+/// The user as Stack shows them to this access type, plus Gatehouse's own `language` where the
+/// request asks for it (`x-gatehouse-fields: language`); Stack clients never see it.
+fn view(auth: &Auth, headers: &HeaderMap, user: &User) -> Value {
+    let mut v = if auth.is_server() {
         user.server_view()
     } else {
         user.client_view()
+    };
+    if wants_language(headers) {
+        v["language"] = Value::from(user.language.clone());
     }
+    v
+}
+
+fn wants_language(headers: &HeaderMap) -> bool {
+    gatehouse_fields(headers).any(|f| f == "language")
 }
 
 /// The user a path names: `me`, or an id (client access: only their own).
@@ -43,13 +54,14 @@ async fn target(core: &Core, auth: &Auth, user_id: &str) -> Result<User, Error> 
 pub async fn list(
     State(core): State<Core>,
     Authed(auth): Authed,
+    headers: HeaderMap,
     q: QueryParams,
 ) -> ApiResult<Json<Value>> {
     auth.require_server()?;
     let query = q.read::<UserListParams>(&auth)?.into_query()?;
     let page = core.list_users(&auth.project.id, &query).await?;
     Ok(envelope(
-        page.items.iter().map(User::server_view).collect(),
+        page.items.iter().map(|u| view(&auth, &headers, u)).collect(),
         Some(page.next_cursor),
     ))
 }
@@ -57,35 +69,53 @@ pub async fn list(
 pub async fn create(
     State(core): State<Core>,
     Authed(auth): Authed,
+    headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
     auth.require_server()?;
     let input: UserCreate = body.read(&auth)?;
     let user = core.create_user(&auth.project, input).await?;
-    Ok(created(user.server_view()))
+    // Stack answers with the user as read before it makes the personal team (`onCreate` in its
+    // `users/crud.tsx`), so a new user's answer never names a selected team; reads after it do.
+    let mut answer = view(&auth, &headers, &user);
+    answer["selected_team"] = Value::Null;
+    answer["selected_team_id"] = Value::Null;
+    Ok(created(answer))
 }
 
 pub async fn read(
     State(core): State<Core>,
     Authed(auth): Authed,
+    headers: HeaderMap,
     Path(user_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let user = target(&core, &auth, &user_id).await?;
-    Ok(Json(view(&auth, &user)))
+    Ok(Json(view(&auth, &headers, &user)))
 }
 
 pub async fn update(
     State(core): State<Core>,
     Authed(auth): Authed,
+    headers: HeaderMap,
     Path(user_id): Path<String>,
-    body: Body,
+    Body(mut body): Body,
 ) -> ApiResult<Json<Value>> {
     let user = target(&core, &auth, &user_id).await?;
-    let input: UserUpdate = body.read(&auth)?;
+    // Gatehouse's own field comes out of Stack's body before Stack's shape is checked, and only
+    // for requests that ask for it: to everyone else it is an unknown field, as in Stack.
+    let language = match body.as_object_mut() {
+        Some(map) if wants_language(&headers) => map.remove("language").map(|l| {
+            Body(serde_json::json!({ "language": l })).read::<LanguageUpdate>(&auth)
+        }),
+        _ => None,
+    }
+    .transpose()?;
+    let mut input: UserUpdate = Body(body).read(&auth)?;
+    input.language = language.and_then(|l| l.language);
     let user = core
         .update_user(&auth.project, &user, input, auth.is_server())
         .await?;
-    Ok(Json(view(&auth, &user)))
+    Ok(Json(view(&auth, &headers, &user)))
 }
 
 pub async fn remove(

@@ -372,8 +372,7 @@ async fn bad_overrides_get_stacks_errors_and_change_nothing() {
     .await
     .ok();
     assert_eq!(
-        app.admin(&p).get("/internal/projects/current").await.ok()["config"]
-            ["require_publishable_client_key"],
+        rendered(&app, &p).await["project"]["requirePublishableClientKey"],
         true
     );
 }

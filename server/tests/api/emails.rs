@@ -529,11 +529,24 @@ async fn templates_are_edited_in_the_config_and_read_in_the_users_language() {
 
     let ada = user(&app, &p, "ada@example.com").await;
     user(&app, &p, "bob@example.com").await;
+    // `language` is Gatehouse's own: a Stack client neither sends nor sees it, and a request
+    // that asks for Gatehouse's fields does both.
+    server
+        .patch(&format!("/users/{ada}"), json!({ "language": "de-AT" }))
+        .await
+        .schema_error(
+            "PATCH",
+            &format!("/users/{ada}"),
+            &["body contains unknown properties: language"],
+        );
+    let server = server.header("x-gatehouse-fields", "language");
     let german = server
         .patch(&format!("/users/{ada}"), json!({ "language": "de-AT" }))
         .await
         .ok();
     assert_eq!(german["language"], "de-AT");
+    let plain = app.server(&p).get(&format!("/users/{ada}")).await.ok();
+    assert!(plain.get("language").is_none(), "{plain}");
     server
         .patch(
             &format!("/users/{ada}"),

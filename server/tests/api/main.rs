@@ -17,6 +17,7 @@ mod setup;
 mod sign_in;
 mod sign_up_rules;
 mod smtp;
+mod stack_defaults;
 mod teams;
 mod tokens;
 mod users;

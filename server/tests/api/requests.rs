@@ -268,11 +268,23 @@ async fn a_project_can_require_publishable_client_keys() {
         .ok();
     app.admin(&p)
         .patch(
+            "/internal/config/override/project",
+            json!({ "config_override_string": "{\"project.requirePublishableClientKey\": true}" }),
+        )
+        .await
+        .ok();
+    // A setting of Stack's config tree, not of its legacy project object.
+    app.admin(&p)
+        .patch(
             "/internal/projects/current",
             json!({ "config": { "require_publishable_client_key": true } }),
         )
         .await
-        .ok();
+        .schema_error(
+            "PATCH",
+            "/internal/projects/current",
+            &["body.config contains unknown properties: require_publishable_client_key"],
+        );
     // …until the project asks for a key.
     let r = app
         .client(&p)

@@ -238,7 +238,7 @@ async fn personal_teams_and_default_permissions_come_with_sign_up() {
     let (_, ada) = app.signed_up(&p, "ada@example.com").await;
     let me = ada.get("/users/me").await.ok();
     let team = me["selected_team"]["id"].as_str().unwrap().to_string();
-    assert_eq!(me["selected_team"]["display_name"], "ada's Team");
+    assert_eq!(me["selected_team"]["display_name"], "ada@example.com's Team");
     let perms = ada
         .get(&format!(
             "/team-permissions?team_id={team}&user_id=me&recursive=true"
