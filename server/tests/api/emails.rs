@@ -27,7 +27,7 @@ async fn user(app: &TestApp, p: &Project, email: &str) -> String {
         .server(p)
         .post(
             "/users",
-            json!({ "primary_email": email, "display_name": "Ada" }),
+            json!({ "primary_email": email, "primary_email_auth_enabled": true, "display_name": "Ada" }),
         )
         .await
         .ok();

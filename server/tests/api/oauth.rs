@@ -80,7 +80,8 @@ async fn signing_in_with_a_shared_provider_makes_a_user_and_a_session() {
         .ok();
     assert_eq!(user["primary_email"], "alice@example.com");
     assert_eq!(user["primary_email_verified"], true);
-    assert_eq!(user["auth_with_email"], true);
+    // Stack's: neither a password nor emailed codes, so not "with email".
+    assert_eq!(user["auth_with_email"], false);
     assert_eq!(user["has_password"], false);
     assert_eq!(
         user["oauth_providers"],

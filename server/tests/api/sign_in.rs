@@ -235,7 +235,10 @@ async fn password_set_gives_a_password_to_a_user_without_one() {
     let p = app.project().await;
     let u = app
         .server(&p)
-        .post("/users", json!({ "primary_email": "set@example.com" }))
+        .post(
+            "/users",
+            json!({ "primary_email": "set@example.com", "primary_email_auth_enabled": true }),
+        )
         .await
         .ok();
     let t = app

@@ -332,7 +332,10 @@ async fn a_rule_failing_at_run_time_does_not_match_and_the_tester_says_so() {
     let t = test(json!("Ann@Example.com"), json!("us")).await.ok();
     assert_eq!(
         t["context"],
-        json!({ "email": "ann@example.com", "email_domain": "example.com", "country_code": "US", "auth_method": "password", "oauth_provider": "" })
+        json!({
+            "email": "ann@example.com", "email_domain": "example.com", "country_code": "US", "auth_method": "password", "oauth_provider": "",
+            "turnstile_result": "invalid", "risk_scores": { "bot": 0, "free_trial_abuse": 0 },
+        })
     );
     let statuses: Vec<(String, String)> = t["evaluations"]
         .as_array()

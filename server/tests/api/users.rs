@@ -67,7 +67,7 @@ async fn imported_bcrypt_password_hash_signs_in() {
     app.server(&p)
         .post(
             "/users",
-            json!({ "primary_email": "imp@example.com", "password_hash": hash }),
+            json!({ "primary_email": "imp@example.com", "primary_email_auth_enabled": true, "password_hash": hash }),
         )
         .await
         .ok();
@@ -97,12 +97,18 @@ async fn duplicate_sign_in_email_is_rejected_and_nothing_is_half_written() {
     let app = TestApp::spawn().await;
     let p = app.project().await;
     app.server(&p)
-        .post("/users", json!({ "primary_email": "dup@example.com" }))
+        .post(
+            "/users",
+            json!({ "primary_email": "dup@example.com", "primary_email_auth_enabled": true }),
+        )
         .await
         .ok();
     let r = app
         .server(&p)
-        .post("/users", json!({ "primary_email": "DUP@example.com" }))
+        .post(
+            "/users",
+            json!({ "primary_email": "DUP@example.com", "primary_email_auth_enabled": true }),
+        )
         .await;
     r.known_error(409, "USER_EMAIL_ALREADY_EXISTS");
     assert_eq!(r.body["details"]["email"], "dup@example.com");
