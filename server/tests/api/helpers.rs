@@ -179,6 +179,17 @@ impl TestApp {
             .header("x-stack-super-secret-admin-key", &p.sak)
     }
 
+    /// Lays `over` (dotted keys or nested objects) on the project's environment override.
+    pub async fn configure(&self, p: &Project, over: Value) {
+        self.admin(p)
+            .patch(
+                "/internal/config/override/environment",
+                json!({ "config_override_string": over.to_string() }),
+            )
+            .await
+            .ok();
+    }
+
     /// Signs up with a password; returns `{access_token, refresh_token, user_id}`.
     pub async fn sign_up(&self, p: &Project, email: &str) -> Value {
         self.client(p)

@@ -24,16 +24,6 @@ fn dev() -> InternalSeed {
 }
 
 /// Sets config in the project's environment override.
-async fn configure(app: &TestApp, p: &Project, config: Value) {
-    app.admin(p)
-        .patch(
-            "/internal/config/override/environment",
-            json!({ "config_override_string": config.to_string() }),
-        )
-        .await
-        .ok();
-}
-
 fn shared(provider: &str) -> Value {
     json!({ format!("auth.oauth.providers.{provider}"): {
         "type": provider, "isShared": true, "allowSignIn": true, "allowConnectedAccounts": true,
@@ -56,7 +46,7 @@ fn me(app: &TestApp, p: &Project, access_token: &str) -> Req {
 async fn signing_in_with_a_shared_provider_makes_a_user_and_a_session() {
     let app = TestApp::spawn_with_oauth(dev()).await;
     let p = app.project().await;
-    configure(&app, &p, shared("github")).await;
+    app.configure(&p, shared("github")).await;
 
     let flow = Flow::new();
     let tokens = flow
@@ -145,7 +135,7 @@ async fn signing_in_with_a_shared_provider_makes_a_user_and_a_session() {
 async fn the_flow_refuses_what_stack_refuses() {
     let app = TestApp::spawn_with_oauth(dev()).await;
     let p = app.project().await;
-    configure(&app, &p, shared("github")).await;
+    app.configure(&p, shared("github")).await;
     let flow = Flow::new();
     let http = no_redirects();
     let get = |url: String| {
@@ -293,7 +283,7 @@ async fn the_flow_refuses_what_stack_refuses() {
     assert!(location(&r).starts_with(CALLBACK));
 
     // Sign-up closed: no new user, said on the app's page.
-    configure(&app, &p, json!({ "auth.allowSignUp": false })).await;
+    app.configure(&p, json!({ "auth.allowSignUp": false })).await;
     let back = Flow::new()
         .run(&app, &p, "github", Some("dave@example.com"), &[])
         .await;
@@ -307,7 +297,7 @@ async fn a_known_providers_profile_is_read_in_its_own_shape_from_overridden_endp
     let app = TestApp::spawn_with_oauth(dev()).await;
     let p = app.project().await;
     let url = provider_url();
-    configure(&app, &p, json!({ "auth.oauth.providers.github": {
+    app.configure(&p, json!({ "auth.oauth.providers.github": {
         "type": "github", "isShared": false, "clientId": "github", "clientSecret": "MOCK-SERVER-SECRET",
         "authorizationUrl": format!("{url}/auth"), "tokenUrl": format!("{url}/token"),
         "userinfoUrl": format!("{url}/github/user"), "emailsUrl": format!("{url}/github/user/emails"),
@@ -341,7 +331,7 @@ async fn a_known_providers_profile_is_read_in_its_own_shape_from_overridden_endp
 async fn merge_strategies_decide_what_an_existing_email_means() {
     let app = TestApp::spawn_with_oauth(dev()).await;
     let p = app.project().await;
-    configure(&app, &p, shared("github")).await;
+    app.configure(&p, shared("github")).await;
     let (uid, _) = app.signed_up(&p, "erin@example.com").await;
 
     // link_method (the default): not while the existing address is unverified…
@@ -376,10 +366,7 @@ async fn merge_strategies_decide_what_an_existing_email_means() {
     assert_eq!(user["oauth_providers"][0]["id"], "github");
 
     // raise_error: refused outright.
-    configure(
-        &app,
-        &p,
-        json!({ "auth.oauth.accountMergeStrategy": "raise_error" }),
+    app.configure(&p, json!({ "auth.oauth.accountMergeStrategy": "raise_error" }),
     )
     .await;
     app.signed_up(&p, "frank@example.com").await;
@@ -397,10 +384,7 @@ async fn merge_strategies_decide_what_an_existing_email_means() {
     );
 
     // allow_duplicates: a second user, whose email does not sign in.
-    configure(
-        &app,
-        &p,
-        json!({ "auth.oauth.accountMergeStrategy": "allow_duplicates" }),
+    app.configure(&p, json!({ "auth.oauth.accountMergeStrategy": "allow_duplicates" }),
     )
     .await;
     let tokens = Flow::new()
@@ -427,8 +411,8 @@ async fn merge_strategies_decide_what_an_existing_email_means() {
 async fn sign_up_rules_and_anonymous_upgrade_apply_to_oauth() {
     let app = TestApp::spawn_with_oauth(dev()).await;
     let p = app.project().await;
-    configure(&app, &p, shared("google")).await;
-    configure(&app, &p, json!({ "auth.signUpRules.no-blocked": {
+    app.configure(&p, shared("google")).await;
+    app.configure(&p, json!({ "auth.signUpRules.no-blocked": {
         "enabled": true, "priority": 1, "condition": "authMethod == 'oauth' && oauthProvider == 'google' && emailDomain == 'blocked.example'",
         "action": { "type": "reject", "message": "Not from there, please." },
     }})).await;
@@ -463,7 +447,7 @@ async fn sign_up_rules_and_anonymous_upgrade_apply_to_oauth() {
 async fn a_linked_account_gives_the_app_provider_tokens_with_the_scopes_it_asked_for() {
     let app = TestApp::spawn_with_oauth(dev()).await;
     let p = app.project().await;
-    configure(&app, &p, own_oidc()).await;
+    app.configure(&p, own_oidc()).await;
     // Someone signed in with a password links their account at the provider, with an extra
     // scope, as `user.getConnectedAccount('oidc', { scopes: ['repo'], or: 'redirect' })` does.
     let (uid, client) = app.signed_up(&p, "ivy@example.com").await;
@@ -632,7 +616,7 @@ async fn a_linked_account_gives_the_app_provider_tokens_with_the_scopes_it_asked
 async fn oauth_provider_records_follow_stacks_rules() {
     let app = TestApp::spawn_with_oauth(dev()).await;
     let p = app.project().await;
-    configure(&app, &p, own_oidc()).await;
+    app.configure(&p, own_oidc()).await;
     let (uid, client) = app.signed_up(&p, "kim@example.com").await;
     let (other, _) = app.signed_up(&p, "lee@example.com").await;
     let server = app.server(&p);

@@ -6,16 +6,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::{TestApp, PASSWORD};
 
-async fn configure(app: &TestApp, p: &crate::helpers::Project, over: Value) {
-    app.admin(p)
-        .patch(
-            "/internal/config/override/environment",
-            json!({ "config_override_string": over.to_string() }),
-        )
-        .await
-        .ok();
-}
-
 /// `users/crud.tsx`: the server's new user has email sign-in only when asked, no emailed-code
 /// sign-in unless asked, and its create answer names no selected team (the personal team is
 /// made after the answer is read); the team is named after the whole email address.
@@ -24,7 +14,7 @@ async fn users_made_by_the_server_follow_stacks_defaults() {
     let app = TestApp::spawn().await;
     let p = app.project().await;
     let server = app.server(&p);
-    configure(&app, &p, json!({ "teams.createPersonalTeamOnSignUp": true })).await;
+    app.configure(&p, json!({ "teams.createPersonalTeamOnSignUp": true })).await;
 
     let made = server
         .post("/users", json!({ "primary_email": "ada@example.com" }))
@@ -66,7 +56,7 @@ async fn users_made_by_the_server_follow_stacks_defaults() {
         (refused.status, refused.text.as_str()),
         (400, "OTP auth not enabled in the project")
     );
-    configure(&app, &p, json!({ "auth.otp.allowSignIn": true })).await;
+    app.configure(&p, json!({ "auth.otp.allowSignIn": true })).await;
     let otp = server
         .post("/users", json!({ "primary_email": "cy@example.com", "otp_auth_enabled": true }))
         .await
@@ -142,7 +132,7 @@ async fn bot_challenge_fields_are_accepted_where_the_sdk_sends_them() {
             "/auth/password/sign-up",
             &["body.bot_challenge_phase must be one of the following values: invisible, visible"],
         );
-    configure(&app, &p, json!({ "auth.otp.allowSignIn": true })).await;
+    app.configure(&p, json!({ "auth.otp.allowSignIn": true })).await;
     client
         .post(
             "/auth/otp/send-sign-in-code",
@@ -204,7 +194,7 @@ async fn an_admin_deletes_the_current_project() {
 async fn an_emailed_code_turns_on_code_sign_in_for_the_account() {
     let app = TestApp::spawn().await;
     let p = app.project().await;
-    configure(&app, &p, json!({ "auth.otp.allowSignIn": true })).await;
+    app.configure(&p, json!({ "auth.otp.allowSignIn": true })).await;
     let made = app
         .server(&p)
         .post(

@@ -4,17 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::email_flows::{link_code, mail};
-use crate::helpers::{Project, TestApp};
-
-async fn configure(app: &TestApp, p: &Project, over: Value) {
-    app.admin(p)
-        .patch(
-            "/internal/config/override/environment",
-            json!({ "config_override_string": over.to_string() }),
-        )
-        .await
-        .ok();
-}
+use crate::helpers::TestApp;
 
 fn ids(list: &Value, field: &str) -> Vec<String> {
     let mut v: Vec<String> = list["items"]
@@ -44,7 +34,7 @@ async fn teams_are_created_read_updated_and_deleted_under_stacks_client_rules() 
         refused.text,
         "Client team creation is disabled for this project"
     );
-    configure(&app, &p, json!({ "teams.allowClientTeamCreation": true })).await;
+    app.configure(&p, json!({ "teams.allowClientTeamCreation": true })).await;
     app.client(&p)
         .post("/teams", json!({ "display_name": "Acme" }))
         .await
@@ -229,10 +219,7 @@ async fn personal_teams_and_default_permissions_come_with_sign_up() {
         )
         .await
         .ok();
-    configure(
-        &app,
-        &p,
-        json!({ "teams.createPersonalTeamOnSignUp": true, "rbac.defaultPermissions.signUp": { "beta_tester": true } }),
+    app.configure(&p, json!({ "teams.createPersonalTeamOnSignUp": true, "rbac.defaultPermissions.signUp": { "beta_tester": true } }),
     )
     .await;
     let (_, ada) = app.signed_up(&p, "ada@example.com").await;
@@ -410,10 +397,7 @@ async fn invitations_are_mailed_listed_withdrawn_and_accepted() {
     let app = TestApp::spawn().await;
     let p = app.project().await;
     let server = app.server(&p);
-    configure(
-        &app,
-        &p,
-        json!({ "domains.trustedDomains.app": { "baseUrl": "https://app.test", "handlerPath": "/handler" } }),
+    app.configure(&p, json!({ "domains.trustedDomains.app": { "baseUrl": "https://app.test", "handlerPath": "/handler" } }),
     )
     .await;
     let (ada_id, ada) = app.signed_up(&p, "ada@example.com").await;
