@@ -115,12 +115,10 @@ impl Core {
                     .into(),
             ));
         }
-        let tokens = self.password_sign_up_as(project, None, input, true).await?;
-        let mut tx = self.db.begin().await?;
-        crate::contact_channels::mark_verified(&mut tx, &project.id, &tokens.user_id, &email)
-            .await?;
-        tx.commit().await?;
-        self.forget_user_sessions(&tokens.user_id);
-        Ok(tokens)
+        let input = crate::auth::PasswordSignUp {
+            email_proven: true,
+            ..input
+        };
+        self.password_sign_up_as(project, None, input, true).await
     }
 }

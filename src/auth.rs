@@ -3,12 +3,13 @@
 
 use serde::Deserialize;
 
+use crate::accounts::{open_account, AccountData, Arrival};
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::projects::{KeyKind, Project, INTERNAL_PROJECT_ID};
 use crate::sessions::{Tokens, DEFAULT_SESSION_MS};
-use crate::sign_up_rules::{AuthMethod, Facts};
-use crate::users::{insert_user, parse_email, write_user, NewUser, User, USER_SELECT};
+use crate::sign_up_rules::AuthMethod;
+use crate::users::{insert_user, parse_email, NewUser, User, USER_SELECT};
 use crate::validation::{string, Input, Shape};
 use crate::{now_ms, Core};
 
@@ -88,7 +89,7 @@ impl Auth {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct PasswordSignUp {
     pub email: String,
     pub password: String,
@@ -102,6 +103,10 @@ pub struct PasswordSignUp {
     /// read from request bodies.
     #[serde(skip)]
     pub country_code: Option<String>,
+    /// The address is proven already (an invitation's code was mailed to it); not read from
+    /// request bodies.
+    #[serde(skip)]
+    pub email_proven: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -350,8 +355,11 @@ impl Core {
             .await
     }
 
-    /// Password sign-up; `invited` lets a sign-up through where the project has closed it (the
-    /// holder of the server's setup link creating the first admin).
+    /// Password sign-up; `invited` lets a sign-up through where the project has closed it (an
+    /// invitation's recipient, the holder of the server's setup link). The order of refusals
+    /// is Stack's (`auth/password/sign-up/route.tsx`): password sign-in off, an untrusted
+    /// callback, sign-up closed, a weak password, then the account door (rules, an address
+    /// already in use).
     pub(crate) async fn password_sign_up_as(
         &self,
         project: &Project,
@@ -363,77 +371,31 @@ impl Core {
             return Err(Error::PasswordAuthenticationNotEnabled);
         }
         let email = parse_email(&input.email, "body.email")?;
-        crypto::check_password_rules(&input.password)?;
-        let upgrading = current.filter(|u| u.is_anonymous);
-        if upgrading.is_none() && !project.config.sign_up_enabled && !invited {
-            return Err(Error::SignUpNotEnabled);
-        }
-        if self
-            .user_by_auth_email(&project.id, &email)
-            .await?
-            .is_some()
-        {
-            return Err(Error::UserEmailAlreadyExists(email));
-        }
         if let Some(url) = &input.verification_callback_url {
             self.check_callback_url(project, url)?;
         }
-        let facts = Facts::new(
-            Some(&email),
-            AuthMethod::Password,
-            None,
-            input.country_code.as_deref(),
-        );
-        let admission = self.admit_sign_up(project, &facts).await?;
-        let hash = crypto::hash_password(input.password).await?;
-        let mut tx = self.db.begin().await?;
-        let user_id = match upgrading {
-            Some(anon) => {
-                let mut u = anon.clone();
-                admission.restrict(
-                    &mut u.restricted_by_admin,
-                    &mut u.restricted_by_admin_private_details,
-                );
-                u.is_anonymous = false;
-                u.primary_email = Some(email.clone());
-                u.primary_email_verified = false;
-                u.primary_email_auth_enabled = true;
-                u.password_hash = Some(hash);
-                write_user(&mut tx, &u).await?;
-                if project.config.create_team_on_sign_up && u.selected_team_id.is_none() {
-                    let name =
-                        crate::teams::personal_team_name(u.display_name.as_deref(), Some(&email));
-                    crate::teams::create_personal_team(&mut tx, project, &u.id, &name).await?;
-                }
-                u.id
-            }
-            None => {
-                let mut n = NewUser {
-                    email: Some(email.clone()),
-                    language: input.language.clone(),
-                    auth_enabled: true,
-                    password_hash: Some(hash),
-                    ..NewUser::default()
-                };
-                admission.restrict(
-                    &mut n.restricted_by_admin,
-                    &mut n.restricted_by_admin_private_details,
-                );
-                insert_user(&mut tx, project, &n).await?
-            }
+        self.sign_up_open(project, invited)?;
+        crypto::check_password_rules(&input.password)?;
+        let arrival = Arrival {
+            method: AuthMethod::Password,
+            oauth_provider: None,
+            country_code: input.country_code.as_deref(),
+            invited,
         };
-        // The verification email is queued with the user: both land, or neither.
-        if let Some(url) = &input.verification_callback_url {
-            crate::contact_channels::queue_verification_email(
-                &mut tx,
-                &self.public_url,
-                project,
-                &user_id,
-                &email,
-                url,
-            )
+        let admitted = self
+            .admit_account(project, current, Some(&email), arrival)
             .await?;
-        }
+        let data = AccountData {
+            email: Some(email),
+            email_verified: input.email_proven,
+            email_auth_enabled: true,
+            password_hash: Some(crypto::hash_password(input.password).await?),
+            language: input.language,
+            verification_callback_url: input.verification_callback_url,
+            ..AccountData::default()
+        };
+        let mut tx = self.db.begin().await?;
+        let user_id = open_account(&mut tx, self, project, admitted, data).await?;
         let tokens = self
             .commit_with_session(tx, &project.id, user_id, DEFAULT_SESSION_MS, false)
             .await?;

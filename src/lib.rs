@@ -2,6 +2,7 @@
 //! and its crypto. It knows nothing of HTTP or of pages; the REST API and the Leptos server
 //! functions both call it, so each rule is written once, here.
 
+pub mod accounts;
 pub mod admins;
 pub mod api_keys;
 pub mod auth;

@@ -50,9 +50,7 @@ impl Core {
         let input = PasswordSignUp {
             email: email.into(),
             password: password.into(),
-            verification_callback_url: None,
-            language: None,
-            country_code: None,
+            ..PasswordSignUp::default()
         };
         let tokens = self
             .password_sign_up_as(&internal, None, input, true)
@@ -129,9 +127,7 @@ impl Core {
         let input = PasswordSignUp {
             email: email.into(),
             password: password.into(),
-            verification_callback_url: None,
-            language: None,
-            country_code: None,
+            ..PasswordSignUp::default()
         };
         // Signing up first: a refused password leaves the link working for another try.
         let tokens = self

@@ -7,6 +7,7 @@
 
 use serde_json::{json, Value};
 
+use crate::accounts::{open_account, AccountData, Arrival};
 use crate::codes::{consume_code, issue_code, CodeKind, NewCode};
 use crate::contact_channels::link_with_code;
 use crate::crypto;
@@ -15,8 +16,8 @@ use crate::error::{Error, Result};
 use crate::jobs::NewJob;
 use crate::projects::Project;
 use crate::sessions::{Tokens, DEFAULT_SESSION_MS};
-use crate::sign_up_rules::{Admission, AuthMethod, Facts};
-use crate::users::{insert_user, parse_email, NewUser};
+use crate::sign_up_rules::AuthMethod;
+use crate::users::{parse_email, User};
 use crate::Core;
 
 pub const RESET_EMAIL_JOB: &str = "password.reset_email";
@@ -102,13 +103,16 @@ impl Core {
             .map(|_| ())
     }
 
-    /// `POST /auth/otp/sign-in`: uses the code; the address's account is signed in (its email
-    /// now verified), or created when it has none. Returns the tokens and whether it is new.
-    /// A new account passes the sign-up rules first (`country_code`: where the request came
-    /// from, when a trusted proxy says).
+    /// `POST /auth/otp/sign-in`: uses the code; the address's account is signed in, or made
+    /// through the account door when it has none (an anonymous `current` user becomes it).
+    /// Returns the tokens and whether the account is new. As Stack
+    /// (`ensureUserForEmailAllowsOtp`): an account whose address is unverified is refused, and
+    /// one whose address is verified now also signs in with codes. `country_code`: where the
+    /// request came from, when a trusted proxy says.
     pub async fn sign_in_with_code(
         &self,
         project: &Project,
+        current: Option<&User>,
         code: &str,
         country_code: Option<&str>,
     ) -> Result<(Tokens, bool)> {
@@ -119,40 +123,41 @@ impl Core {
             .as_str()
             .unwrap_or_default()
             .to_string();
-        let existing = self.user_by_auth_email(&project.id, &email).await?;
-        let admission = match &existing {
-            Some(_) => Admission::default(),
-            None if !project.config.sign_up_enabled => return Err(Error::SignUpNotEnabled),
+        let way = match self.user_by_auth_email(&project.id, &email).await? {
+            Some(_) if !self.auth_channel_verified(&project.id, &email).await? => {
+                return Err(Error::UserEmailAlreadyExistsUnverified(email))
+            }
+            Some(u) => Ok(u),
             None => {
-                let facts = Facts::new(Some(&email), AuthMethod::Otp, None, country_code);
-                self.admit_sign_up(project, &facts).await?
+                let arrival = Arrival {
+                    method: AuthMethod::Otp,
+                    oauth_provider: None,
+                    country_code,
+                    invited: false,
+                };
+                Err(self
+                    .admit_account(project, current, Some(&email), arrival)
+                    .await?)
             }
         };
         let mut tx = self.db.begin().await?;
         consume_code(&mut tx, &found).await?;
-        let (user_id, is_new) = match existing {
-            Some(u) => {
-                // Receiving the code proves the address, and the account now signs in with
-                // codes (Stack merges the OTP method in: `ensureUserForEmailAllowsOtp`).
-                crate::contact_channels::mark_verified(&mut tx, &project.id, &u.id, &email).await?;
+        let (user_id, is_new) = match way {
+            Ok(u) => {
                 if !u.otp_auth_enabled {
                     crate::users::enable_otp_auth(&mut tx, &u.id).await?;
                 }
                 (u.id, false)
             }
-            None => {
-                let mut n = NewUser {
-                    email: Some(email.clone()),
+            Err(admitted) => {
+                let data = AccountData {
+                    email: Some(email),
                     email_verified: true,
-                    auth_enabled: true,
+                    email_auth_enabled: true,
                     otp_auth_enabled: true,
-                    ..NewUser::default()
+                    ..AccountData::default()
                 };
-                admission.restrict(
-                    &mut n.restricted_by_admin,
-                    &mut n.restricted_by_admin_private_details,
-                );
-                (insert_user(&mut tx, project, &n).await?, true)
+                (open_account(&mut tx, self, project, admitted, data).await?, true)
             }
         };
         self.forget_user_sessions(&user_id);

@@ -15,16 +15,16 @@ use oauth2::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sqlx::{Any, Transaction};
 
 use super::accounts::{self, ProviderTokens};
 use super::{pkce_matches, provider_config, providers, unavailable, Client, Profile};
+use crate::accounts::{open_account, AccountData, Admitted, Arrival};
 use crate::codes::{consume_code, issue_code, Code, CodeKind, NewCode};
 use crate::error::{Error, Result};
 use crate::projects::Project;
 use crate::sessions::{Tokens, DEFAULT_SESSION_MS};
-use crate::sign_up_rules::{AuthMethod, Facts};
-use crate::users::{insert_user, write_user, NewUser, User};
+use crate::sign_up_rules::AuthMethod;
+use crate::users::User;
 use crate::{now_ms, Core};
 
 /// Our authorization codes live five minutes, as OAuth servers' usually do.
@@ -142,11 +142,11 @@ enum Plan {
     Known { account_id: String, user_id: String },
     /// Link the account to an existing user.
     Link { user_id: String },
-    /// A new user (or an anonymous one upgraded) with this account.
+    /// A new user (or an anonymous one upgraded) with this account, let in by the account
+    /// door.
     Create {
         auth_enabled: bool,
-        upgrade: Option<Box<User>>,
-        admission: crate::sign_up_rules::Admission,
+        admitted: Box<Admitted>,
     },
 }
 
@@ -255,12 +255,17 @@ impl Core {
             Plan::Link { user_id } => (user_id, None, false),
             Plan::Create {
                 auth_enabled,
-                upgrade,
-                admission,
+                admitted,
             } => {
-                let user_id =
-                    create_user(&mut tx, project, &profile, auth_enabled, upgrade, admission)
-                        .await?;
+                let data = AccountData {
+                    email: profile.email.clone(),
+                    email_verified: profile.email_verified,
+                    email_auth_enabled: auth_enabled,
+                    display_name: profile.display_name.clone(),
+                    profile_image_url: profile.picture.clone(),
+                    ..AccountData::default()
+                };
+                let user_id = open_account(&mut tx, self, project, *admitted, data).await?;
                 (user_id, None, true)
             }
         };
@@ -361,82 +366,23 @@ impl Core {
                 }
             }
         }
-        if !project.config.sign_up_enabled {
-            return Err(Error::SignUpNotEnabled);
-        }
-        let upgrade = match signed_in {
-            Some(id) => self
-                .user(&project.id, id)
-                .await?
-                .filter(|u| u.is_anonymous)
-                .map(Box::new),
+        let current = match signed_in {
+            Some(id) => self.user(&project.id, id).await?,
             None => None,
         };
-        let facts = Facts::new(
-            profile.email.as_deref(),
-            AuthMethod::Oauth,
-            Some(provider_id),
+        let arrival = Arrival {
+            method: AuthMethod::Oauth,
+            oauth_provider: Some(provider_id),
             country_code,
-        );
-        let admission = self.admit_sign_up(project, &facts).await?;
+            invited: false,
+        };
+        let admitted = self
+            .admit_account(project, current.as_ref(), profile.email.as_deref(), arrival)
+            .await?;
         Ok(Plan::Create {
             auth_enabled,
-            upgrade,
-            admission,
+            admitted: Box::new(admitted),
         })
-    }
-}
-
-/// The new user of an OAuth sign-up, or the anonymous user it upgrades.
-async fn create_user(
-    tx: &mut Transaction<'_, Any>,
-    project: &Project,
-    profile: &Profile,
-    auth_enabled: bool,
-    upgrade: Option<Box<User>>,
-    admission: crate::sign_up_rules::Admission,
-) -> Result<String> {
-    match upgrade.map(|u| *u) {
-        Some(mut u) => {
-            admission.restrict(
-                &mut u.restricted_by_admin,
-                &mut u.restricted_by_admin_private_details,
-            );
-            u.is_anonymous = false;
-            u.primary_email = profile.email.clone();
-            u.primary_email_verified = profile.email_verified;
-            u.primary_email_auth_enabled = auth_enabled;
-            if u.display_name.is_none() {
-                u.display_name = profile.display_name.clone();
-            }
-            if u.profile_image_url.is_none() {
-                u.profile_image_url = profile.picture.clone();
-            }
-            write_user(tx, &u).await?;
-            if project.config.create_team_on_sign_up && u.selected_team_id.is_none() {
-                let name = crate::teams::personal_team_name(
-                    u.display_name.as_deref(),
-                    u.primary_email.as_deref(),
-                );
-                crate::teams::create_personal_team(tx, project, &u.id, &name).await?;
-            }
-            Ok(u.id)
-        }
-        None => {
-            let mut n = NewUser {
-                email: profile.email.clone(),
-                email_verified: profile.email_verified,
-                auth_enabled,
-                display_name: profile.display_name.clone(),
-                profile_image_url: profile.picture.clone(),
-                ..NewUser::default()
-            };
-            admission.restrict(
-                &mut n.restricted_by_admin,
-                &mut n.restricted_by_admin_private_details,
-            );
-            insert_user(tx, project, &n).await
-        }
     }
 }
 

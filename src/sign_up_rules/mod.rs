@@ -4,9 +4,9 @@
 //! the first `restrict` marks the new user restricted and passes; no decision leaves it to
 //! `auth.signUpRulesDefaultAction`.
 //!
-//! Every way of creating an account goes through [`Core::admit_sign_up`]: password sign-up (new
-//! or an anonymous user's upgrade), the sign-in code, and OAuth and passkeys as they land. An
-//! anonymous sign-up is never judged: it has nothing to judge.
+//! [`Core::admit_sign_up`] is called by the account door alone ([`crate::accounts`]), which
+//! every way of creating an account goes through. An anonymous sign-up is never judged: it has
+//! nothing to judge.
 //!
 //! Each matching rule is counted per hour (`stats.rs`), for the dashboard's chart.
 
@@ -388,7 +388,7 @@ impl Core {
     /// The gate of every account creation but anonymous sign-up: runs the project's rules,
     /// counts the ones that matched, and refuses with `SIGN_UP_REJECTED` (the rule's message, if
     /// it has one) or admits, perhaps restricted. Called before the caller's transaction opens.
-    pub async fn admit_sign_up(&self, project: &Project, facts: &Facts) -> Result<Admission> {
+    pub(crate) async fn admit_sign_up(&self, project: &Project, facts: &Facts) -> Result<Admission> {
         let trace = evaluate(&project.config.tree, facts);
         self.count_triggers(&project.id, &trace).await;
         let outcome = trace.outcome;

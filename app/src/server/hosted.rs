@@ -104,6 +104,7 @@ pub async fn sign_up(
         }),
         language: ssr::request_language(),
         country_code: ssr::request_country(),
+        ..Default::default()
     };
     let core = ssr::core();
     let tokens = match invitation {

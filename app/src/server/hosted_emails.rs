@@ -106,7 +106,7 @@ pub async fn magic_link_sign_in(
         None => code,
     };
     let (tokens, _) = ssr::core()
-        .sign_in_with_code(&project, &full, ssr::request_country().as_deref())
+        .sign_in_with_code(&project, None, &full, ssr::request_country().as_deref())
         .await
         .map_err(ssr::shown)?;
     ssr::set_session_cookie(&project.id, Some(&tokens.refresh_token));

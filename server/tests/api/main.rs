@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod account_door;
 mod api_keys;
 mod codes;
 mod config;
