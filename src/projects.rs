@@ -556,8 +556,12 @@ impl Core {
             .await?;
         self.caches.projects.remove(&project.id);
         self.caches.keys.retain(|(p, _, _), _| p != &project.id);
-        self.caches.sessions.retain(|_, u| u.project_id != project.id);
-        self.caches.api_keys.retain(|_, k| k.project_id != project.id);
+        self.caches
+            .sessions
+            .retain(|_, u| u.project_id != project.id);
+        self.caches
+            .api_keys
+            .retain(|_, k| k.project_id != project.id);
         Ok(())
     }
 
@@ -769,12 +773,14 @@ impl Core {
     ) -> Result<ApiKeySet> {
         let mut tx = self.db.begin().await?;
         if let Some(d) = description {
-            sqlx::query("UPDATE api_key_sets SET description = $3 WHERE project_id = $1 AND id = $2")
-                .bind(project_id)
-                .bind(id)
-                .bind(d)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE api_key_sets SET description = $3 WHERE project_id = $1 AND id = $2",
+            )
+            .bind(project_id)
+            .bind(id)
+            .bind(d)
+            .execute(&mut *tx)
+            .await?;
         }
         if revoke {
             sqlx::query("UPDATE api_key_sets SET revoked_at = $3 WHERE project_id = $1 AND id = $2 AND revoked_at IS NULL")

@@ -157,7 +157,10 @@ impl Core {
                     otp_auth_enabled: true,
                     ..AccountData::default()
                 };
-                (open_account(&mut tx, self, project, admitted, data).await?, true)
+                (
+                    open_account(&mut tx, self, project, admitted, data).await?,
+                    true,
+                )
             }
         };
         self.forget_user_sessions(&user_id);

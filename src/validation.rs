@@ -132,7 +132,10 @@ impl Shape {
                 "bot_challenge_phase",
                 string().one_of(&[Value::from("invisible"), Value::from("visible")]),
             )
-            .field("bot_challenge_unavailable", string().one_of(&[Value::from("true")]))
+            .field(
+                "bot_challenge_unavailable",
+                string().one_of(&[Value::from("true")]),
+            )
     }
 
     pub fn has(&self, name: &str) -> bool {

@@ -388,7 +388,11 @@ impl Core {
     /// The gate of every account creation but anonymous sign-up: runs the project's rules,
     /// counts the ones that matched, and refuses with `SIGN_UP_REJECTED` (the rule's message, if
     /// it has one) or admits, perhaps restricted. Called before the caller's transaction opens.
-    pub(crate) async fn admit_sign_up(&self, project: &Project, facts: &Facts) -> Result<Admission> {
+    pub(crate) async fn admit_sign_up(
+        &self,
+        project: &Project,
+        facts: &Facts,
+    ) -> Result<Admission> {
         let trace = evaluate(&project.config.tree, facts);
         self.count_triggers(&project.id, &trace).await;
         let outcome = trace.outcome;

@@ -215,7 +215,10 @@ pub fn parse_email(raw: &str, field: &str) -> Result<String> {
 /// Emailed-code sign-in turned on for a user only where the project allows it (Stack's text).
 fn check_otp_allowed(project: &Project, on: bool) -> Result<()> {
     if on && !project.config.magic_link_enabled {
-        return Err(Error::Status(400, "OTP auth not enabled in the project".into()));
+        return Err(Error::Status(
+            400,
+            "OTP auth not enabled in the project".into(),
+        ));
     }
     Ok(())
 }
@@ -387,8 +390,8 @@ pub struct UserUpdate {
 impl Input for UserUpdate {
     /// Stack's update schema: for client access only what the user owns.
     fn shape(server: bool) -> Shape {
-        let shape = user_fields(Shape::new(), server)
-            .field("selected_team_id", string().uuid().nullable());
+        let shape =
+            user_fields(Shape::new(), server).field("selected_team_id", string().uuid().nullable());
         if server {
             shape
                 .field("is_anonymous", boolean().one_of(&[Value::Bool(false)]))

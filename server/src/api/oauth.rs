@@ -61,7 +61,10 @@ pub async fn authorize(
     if query.wants_json() {
         return Ok(Json(json!({ "location": started.location })).into_response());
     }
-    let cookie = flow_cookie_header(&started.inner_state, core.public_url.starts_with("https://"));
+    let cookie = flow_cookie_header(
+        &started.inner_state,
+        core.public_url.starts_with("https://"),
+    );
     let mut res = (StatusCode::TEMPORARY_REDIRECT, "").into_response();
     res.headers_mut().insert(
         LOCATION,

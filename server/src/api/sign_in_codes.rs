@@ -50,7 +50,12 @@ pub async fn sign_in(
     let b: CodeBody = body.read(&auth)?;
     let country = core.request_country(|name| headers.get(name)?.to_str().ok());
     let (tokens, is_new_user) = core
-        .sign_in_with_code(&auth.project, auth.user.as_ref(), b.code(), country.as_deref())
+        .sign_in_with_code(
+            &auth.project,
+            auth.user.as_ref(),
+            b.code(),
+            country.as_deref(),
+        )
         .await?;
     Ok(Json(json!({
         "access_token": tokens.access_token,

@@ -61,7 +61,10 @@ pub async fn list(
     let query = q.read::<UserListParams>(&auth)?.into_query()?;
     let page = core.list_users(&auth.project.id, &query).await?;
     Ok(envelope(
-        page.items.iter().map(|u| view(&auth, &headers, u)).collect(),
+        page.items
+            .iter()
+            .map(|u| view(&auth, &headers, u))
+            .collect(),
         Some(page.next_cursor),
     ))
 }
@@ -104,9 +107,9 @@ pub async fn update(
     // Gatehouse's own field comes out of Stack's body before Stack's shape is checked, and only
     // for requests that ask for it: to everyone else it is an unknown field, as in Stack.
     let language = match body.as_object_mut() {
-        Some(map) if wants_language(&headers) => map.remove("language").map(|l| {
-            Body(serde_json::json!({ "language": l })).read::<LanguageUpdate>(&auth)
-        }),
+        Some(map) if wants_language(&headers) => map
+            .remove("language")
+            .map(|l| Body(serde_json::json!({ "language": l })).read::<LanguageUpdate>(&auth)),
         _ => None,
     }
     .transpose()?;

@@ -61,7 +61,9 @@ fn expected(case: Case, method: Method) -> Outcome {
         (RuleRestricts, _) => Restricted,
         // The address belongs to an account whose email is not verified.
         (EmailAlreadyUsed, Password | Code) => refused("USER_EMAIL_ALREADY_EXISTS"),
-        (EmailAlreadyUsed, OAuth) => refused("CONTACT_CHANNEL_ALREADY_USED_FOR_AUTH_BY_SOMEONE_ELSE"),
+        (EmailAlreadyUsed, OAuth) => {
+            refused("CONTACT_CHANNEL_ALREADY_USED_FOR_AUTH_BY_SOMEONE_ELSE")
+        }
         (SignUpOffButInvited, Password) => Made,
         (SignUpOffButInvited, Code | OAuth) => refused("SIGN_UP_NOT_ENABLED"),
     }
@@ -81,7 +83,9 @@ async fn by_password(app: &TestApp, p: &Project, email: &str, anon: Option<&str>
             json!({ "email": email, "password": PASSWORD }),
         )
         .await;
-    refused_or(&r.body, r.status, || r.body["user_id"].as_str().unwrap().into())
+    refused_or(&r.body, r.status, || {
+        r.body["user_id"].as_str().unwrap().into()
+    })
 }
 
 async fn by_code(app: &TestApp, p: &Project, email: &str, anon: Option<&str>) -> Attempt {
@@ -101,11 +105,22 @@ async fn by_code(app: &TestApp, p: &Project, email: &str, anon: Option<&str>) ->
     let nonce = sent.body["nonce"].as_str().unwrap();
     // Each case has a project of its own: its one sign-in email.
     let m = mail(&app.server(p), "Sign in to Test project").await;
-    let otp = m["subject"].as_str().unwrap().rsplit(' ').next().unwrap().to_lowercase();
+    let otp = m["subject"]
+        .as_str()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_lowercase();
     let r = client
-        .post("/auth/otp/sign-in", json!({ "code": format!("{otp}{nonce}") }))
+        .post(
+            "/auth/otp/sign-in",
+            json!({ "code": format!("{otp}{nonce}") }),
+        )
         .await;
-    refused_or(&r.body, r.status, || r.body["user_id"].as_str().unwrap().into())
+    refused_or(&r.body, r.status, || {
+        r.body["user_id"].as_str().unwrap().into()
+    })
 }
 
 async fn by_oauth(app: &TestApp, p: &Project, email: &str, anon: Option<&str>) -> Attempt {
@@ -133,7 +148,10 @@ fn refused_or(body: &Value, status: u16, id: impl FnOnce() -> String) -> Attempt
     if status < 300 {
         Ok(id())
     } else {
-        Err(body["code"].as_str().unwrap_or("(not a known error)").to_string())
+        Err(body["code"]
+            .as_str()
+            .unwrap_or("(not a known error)")
+            .to_string())
     }
 }
 
@@ -167,7 +185,11 @@ async fn run(app: &TestApp, case: Case, method: Method) -> Outcome {
     };
     let anon = match case {
         AnonymousUpgrade | AnonymousUpgradeWhileSignUpOff => {
-            let t = app.client(&p).post("/auth/anonymous/sign-up", json!({})).await.ok();
+            let t = app
+                .client(&p)
+                .post("/auth/anonymous/sign-up", json!({}))
+                .await
+                .ok();
             Some((
                 t["user_id"].as_str().unwrap().to_string(),
                 t["access_token"].as_str().unwrap().to_string(),
@@ -180,11 +202,15 @@ async fn run(app: &TestApp, case: Case, method: Method) -> Outcome {
         app.sign_up(&p, email).await;
     }
     if let AnonymousUpgradeWhileSignUpOff | SignUpOff | SignUpOffButInvited = case {
-        app.configure(&p, json!({ "auth.allowSignUp": false })).await;
+        app.configure(&p, json!({ "auth.allowSignUp": false }))
+            .await;
     }
     let invitation = match case {
         SignUpOffButInvited => {
-            let team = server.post("/teams", json!({ "display_name": "Lab" })).await.ok();
+            let team = server
+                .post("/teams", json!({ "display_name": "Lab" }))
+                .await
+                .ok();
             server
                 .post(
                     "/team-invitations/send-code",
@@ -220,10 +246,16 @@ async fn run(app: &TestApp, case: Case, method: Method) -> Outcome {
         Err(code) => return Refused(code),
     };
     let user = server.get(&format!("/users/{id}")).await.ok();
-    assert_eq!(user["primary_email"], email, "{case:?} by {method:?}: {user}");
+    assert_eq!(
+        user["primary_email"], email,
+        "{case:?} by {method:?}: {user}"
+    );
     assert_eq!(user["is_anonymous"], false);
     if invitation.is_some() {
-        assert_eq!(user["primary_email_verified"], true, "the invitation's code proved it");
+        assert_eq!(
+            user["primary_email_verified"], true,
+            "the invitation's code proved it"
+        );
     }
     if let Some((anon_id, _)) = &anon {
         return if *anon_id == id { Upgraded } else { Made };
@@ -260,7 +292,9 @@ async fn every_way_in_meets_every_case_as_stack_answers() {
             let got = run(&app, case, method).await;
             let want = expected(case, method);
             if got != want {
-                wrong.push(format!("{case:?} by {method:?}: got {got:?}, Stack gives {want:?}"));
+                wrong.push(format!(
+                    "{case:?} by {method:?}: got {got:?}, Stack gives {want:?}"
+                ));
             }
         }
     }

@@ -283,7 +283,8 @@ async fn the_flow_refuses_what_stack_refuses() {
     assert!(location(&r).starts_with(CALLBACK));
 
     // Sign-up closed: no new user, said on the app's page.
-    app.configure(&p, json!({ "auth.allowSignUp": false })).await;
+    app.configure(&p, json!({ "auth.allowSignUp": false }))
+        .await;
     let back = Flow::new()
         .run(&app, &p, "github", Some("dave@example.com"), &[])
         .await;
@@ -366,7 +367,9 @@ async fn merge_strategies_decide_what_an_existing_email_means() {
     assert_eq!(user["oauth_providers"][0]["id"], "github");
 
     // raise_error: refused outright.
-    app.configure(&p, json!({ "auth.oauth.accountMergeStrategy": "raise_error" }),
+    app.configure(
+        &p,
+        json!({ "auth.oauth.accountMergeStrategy": "raise_error" }),
     )
     .await;
     app.signed_up(&p, "frank@example.com").await;
@@ -384,7 +387,9 @@ async fn merge_strategies_decide_what_an_existing_email_means() {
     );
 
     // allow_duplicates: a second user, whose email does not sign in.
-    app.configure(&p, json!({ "auth.oauth.accountMergeStrategy": "allow_duplicates" }),
+    app.configure(
+        &p,
+        json!({ "auth.oauth.accountMergeStrategy": "allow_duplicates" }),
     )
     .await;
     let tokens = Flow::new()

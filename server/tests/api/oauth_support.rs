@@ -207,9 +207,14 @@ impl Flow {
         // Written as Stack (Next.js) writes it: path, expiry as a date and in seconds, HttpOnly.
         let attributes: Vec<&str> = set_cookie.split("; ").collect();
         assert_eq!(attributes.len(), 5, "{set_cookie}");
-        assert!(attributes[0].starts_with("stack-oauth-inner-") && attributes[0].ends_with("=true"));
+        assert!(
+            attributes[0].starts_with("stack-oauth-inner-") && attributes[0].ends_with("=true")
+        );
         assert_eq!(attributes[1], "Path=/");
-        assert!(attributes[2].starts_with("Expires=") && attributes[2].ends_with(" GMT"), "{set_cookie}");
+        assert!(
+            attributes[2].starts_with("Expires=") && attributes[2].ends_with(" GMT"),
+            "{set_cookie}"
+        );
         assert_eq!(&attributes[3..], ["Max-Age=600", "HttpOnly"]);
         let cookie = attributes[0].to_string();
         let back = provider_login(&location(&res), login).await;

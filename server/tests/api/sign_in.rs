@@ -337,5 +337,8 @@ async fn the_internal_project_gives_every_new_user_a_personal_team() {
         .await
         .ok();
     assert!(me["selected_team_id"].is_string());
-    assert_eq!(me["selected_team"]["display_name"], "admin@example.com's Team");
+    assert_eq!(
+        me["selected_team"]["display_name"],
+        "admin@example.com's Team"
+    );
 }

@@ -14,7 +14,8 @@ async fn users_made_by_the_server_follow_stacks_defaults() {
     let app = TestApp::spawn().await;
     let p = app.project().await;
     let server = app.server(&p);
-    app.configure(&p, json!({ "teams.createPersonalTeamOnSignUp": true })).await;
+    app.configure(&p, json!({ "teams.createPersonalTeamOnSignUp": true }))
+        .await;
 
     let made = server
         .post("/users", json!({ "primary_email": "ada@example.com" }))
@@ -28,10 +29,16 @@ async fn users_made_by_the_server_follow_stacks_defaults() {
     assert_eq!(made["selected_team_id"], Value::Null);
     let id = made["id"].as_str().unwrap();
     let read = server.get(&format!("/users/{id}")).await.ok();
-    assert_eq!(read["selected_team"]["display_name"], "ada@example.com's Team");
+    assert_eq!(
+        read["selected_team"]["display_name"],
+        "ada@example.com's Team"
+    );
 
     let named = server
-        .post("/users", json!({ "display_name": "Bob", "password": PASSWORD }))
+        .post(
+            "/users",
+            json!({ "display_name": "Bob", "password": PASSWORD }),
+        )
         .await
         .ok();
     let read = server
@@ -39,7 +46,10 @@ async fn users_made_by_the_server_follow_stacks_defaults() {
         .await
         .ok();
     assert_eq!(read["selected_team"]["display_name"], "Bob's Team");
-    assert_eq!(read["auth_with_email"], true, "a password signs in with the email");
+    assert_eq!(
+        read["auth_with_email"], true,
+        "a password signs in with the email"
+    );
 
     let nameless = server.post("/users", json!({})).await.ok();
     let read = server
@@ -50,26 +60,46 @@ async fn users_made_by_the_server_follow_stacks_defaults() {
 
     // Emailed-code sign-in is the project's to allow.
     let refused = server
-        .post("/users", json!({ "primary_email": "cy@example.com", "otp_auth_enabled": true }))
+        .post(
+            "/users",
+            json!({ "primary_email": "cy@example.com", "otp_auth_enabled": true }),
+        )
         .await;
     assert_eq!(
         (refused.status, refused.text.as_str()),
         (400, "OTP auth not enabled in the project")
     );
-    app.configure(&p, json!({ "auth.otp.allowSignIn": true })).await;
+    app.configure(&p, json!({ "auth.otp.allowSignIn": true }))
+        .await;
     let otp = server
-        .post("/users", json!({ "primary_email": "cy@example.com", "otp_auth_enabled": true }))
+        .post(
+            "/users",
+            json!({ "primary_email": "cy@example.com", "otp_auth_enabled": true }),
+        )
         .await
         .ok();
-    assert_eq!((otp["otp_auth_enabled"].clone(), otp["auth_with_email"].clone()), (json!(true), json!(true)));
+    assert_eq!(
+        (
+            otp["otp_auth_enabled"].clone(),
+            otp["auth_with_email"].clone()
+        ),
+        (json!(true), json!(true))
+    );
     let off = server
-        .patch(&format!("/users/{}", otp["id"].as_str().unwrap()), json!({ "otp_auth_enabled": false }))
+        .patch(
+            &format!("/users/{}", otp["id"].as_str().unwrap()),
+            json!({ "otp_auth_enabled": false }),
+        )
         .await
         .ok();
     assert_eq!(off["otp_auth_enabled"], false);
 
     // An anonymous user gets a personal team too (Stack makes one for every new user).
-    let anon = app.client(&p).post("/auth/anonymous/sign-up", json!({})).await.ok();
+    let anon = app
+        .client(&p)
+        .post("/auth/anonymous/sign-up", json!({}))
+        .await
+        .ok();
     let me = app
         .client(&p)
         .token(anon["access_token"].as_str().unwrap())
@@ -132,7 +162,8 @@ async fn bot_challenge_fields_are_accepted_where_the_sdk_sends_them() {
             "/auth/password/sign-up",
             &["body.bot_challenge_phase must be one of the following values: invisible, visible"],
         );
-    app.configure(&p, json!({ "auth.otp.allowSignIn": true })).await;
+    app.configure(&p, json!({ "auth.otp.allowSignIn": true }))
+        .await;
     client
         .post(
             "/auth/otp/send-sign-in-code",
@@ -173,7 +204,10 @@ async fn an_admin_deletes_the_current_project() {
     );
     app.sign_up(&p, "ada@example.com").await;
     assert_eq!(
-        app.admin(&p).delete("/internal/projects/current").await.ok(),
+        app.admin(&p)
+            .delete("/internal/projects/current")
+            .await
+            .ok(),
         json!({ "success": true })
     );
     app.server(&p)
@@ -183,7 +217,10 @@ async fn an_admin_deletes_the_current_project() {
     // The dashboard's own project stays.
     let internal = app.internal();
     assert_eq!(
-        app.admin(&internal).delete("/internal/projects/current").await.status,
+        app.admin(&internal)
+            .delete("/internal/projects/current")
+            .await
+            .status,
         400
     );
 }
@@ -194,7 +231,8 @@ async fn an_admin_deletes_the_current_project() {
 async fn an_emailed_code_turns_on_code_sign_in_for_the_account() {
     let app = TestApp::spawn().await;
     let p = app.project().await;
-    app.configure(&p, json!({ "auth.otp.allowSignIn": true })).await;
+    app.configure(&p, json!({ "auth.otp.allowSignIn": true }))
+        .await;
     let made = app
         .server(&p)
         .post(
@@ -206,7 +244,13 @@ async fn an_emailed_code_turns_on_code_sign_in_for_the_account() {
     let ada = app.server(&p);
     let me = format!("/users/{}", made["id"].as_str().unwrap());
     let before = ada.get(&me).await.ok();
-    assert_eq!((before["otp_auth_enabled"].clone(), before["auth_with_email"].clone()), (json!(false), json!(true)));
+    assert_eq!(
+        (
+            before["otp_auth_enabled"].clone(),
+            before["auth_with_email"].clone()
+        ),
+        (json!(false), json!(true))
+    );
     let nonce = app
         .client(&p)
         .post(
@@ -219,10 +263,19 @@ async fn an_emailed_code_turns_on_code_sign_in_for_the_account() {
         .unwrap()
         .to_string();
     let mail = crate::email_flows::mail(&app.server(&p), "Your code is").await;
-    let otp = mail["subject"].as_str().unwrap().rsplit(' ').next().unwrap().to_lowercase();
+    let otp = mail["subject"]
+        .as_str()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_lowercase();
     let t = app
         .client(&p)
-        .post("/auth/otp/sign-in", json!({ "code": format!("{otp}{nonce}") }))
+        .post(
+            "/auth/otp/sign-in",
+            json!({ "code": format!("{otp}{nonce}") }),
+        )
         .await
         .ok();
     assert_eq!(t["is_new_user"], false);

@@ -34,7 +34,8 @@ async fn teams_are_created_read_updated_and_deleted_under_stacks_client_rules() 
         refused.text,
         "Client team creation is disabled for this project"
     );
-    app.configure(&p, json!({ "teams.allowClientTeamCreation": true })).await;
+    app.configure(&p, json!({ "teams.allowClientTeamCreation": true }))
+        .await;
     app.client(&p)
         .post("/teams", json!({ "display_name": "Acme" }))
         .await
@@ -225,7 +226,10 @@ async fn personal_teams_and_default_permissions_come_with_sign_up() {
     let (_, ada) = app.signed_up(&p, "ada@example.com").await;
     let me = ada.get("/users/me").await.ok();
     let team = me["selected_team"]["id"].as_str().unwrap().to_string();
-    assert_eq!(me["selected_team"]["display_name"], "ada@example.com's Team");
+    assert_eq!(
+        me["selected_team"]["display_name"],
+        "ada@example.com's Team"
+    );
     let perms = ada
         .get(&format!(
             "/team-permissions?team_id={team}&user_id=me&recursive=true"
