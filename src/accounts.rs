@@ -13,10 +13,13 @@
 
 use sqlx::{Any, Transaction};
 
+use crate::crypto;
+use crate::db::json_text;
 use crate::error::{Error, Result};
 use crate::projects::Project;
+use crate::sessions::{Tokens, DEFAULT_SESSION_MS};
 use crate::sign_up_rules::{Admission, AuthMethod, Facts};
-use crate::users::{insert_user, write_user, NewUser, User};
+use crate::users::{insert_user, parse_email, write_user, NewUser, User, UserCreate};
 use crate::Core;
 
 /// How a person arrives: what the sign-up rules are told.
@@ -56,6 +59,83 @@ pub(crate) struct Admitted {
 }
 
 impl Core {
+    /// `POST /users` (server access): Stack's server create, through the same steps as every
+    /// new account (no sign-up rules, and sign-up need not be open: the server decides).
+    pub async fn create_user(&self, project: &Project, input: UserCreate) -> Result<User> {
+        input.not_yet.check()?;
+        use crate::users::{check_display_name, check_otp_allowed, check_restriction, check_url};
+        let email = input
+            .primary_email
+            .as_deref()
+            .map(|e| parse_email(e, "body.primary_email"))
+            .transpose()?;
+        check_display_name(&input.display_name)?;
+        check_url(&input.profile_image_url, "profile_image_url")?;
+        let password_hash = match (input.password, input.password_hash) {
+            (Some(pw), _) => {
+                crypto::check_password_rules(&pw)?;
+                Some(crypto::hash_password(pw).await?)
+            }
+            (None, Some(hash)) => {
+                crypto::check_importable_hash(&hash)?;
+                Some(hash)
+            }
+            (None, None) => None,
+        };
+        let restricted = input.restricted_by_admin.unwrap_or(false);
+        check_restriction(
+            restricted,
+            &input.restricted_by_admin_reason,
+            &input.restricted_by_admin_private_details,
+        )?;
+        let otp_auth_enabled = input.otp_auth_enabled.unwrap_or(false);
+        check_otp_allowed(project, otp_auth_enabled)?;
+        let mut new = NewUser {
+            // Stack's server create uses the address for sign-in only when told to.
+            auth_enabled: input.primary_email_auth_enabled.unwrap_or(false),
+            otp_auth_enabled,
+            email,
+            email_verified: input.primary_email_verified.unwrap_or(false),
+            display_name: input.display_name,
+            profile_image_url: input.profile_image_url,
+            password_hash,
+            client_metadata: json_text(input.client_metadata),
+            client_read_only_metadata: json_text(input.client_read_only_metadata),
+            server_metadata: json_text(input.server_metadata),
+            is_anonymous: input.is_anonymous.unwrap_or(false),
+            restricted_by_admin: restricted,
+            restricted_by_admin_reason: input.restricted_by_admin_reason,
+            restricted_by_admin_private_details: input.restricted_by_admin_private_details,
+            language: None,
+        };
+        let mut tx = self.db.begin().await?;
+        new.profile_image_url = crate::images::store(
+            &mut tx,
+            &self.public_url,
+            new.profile_image_url.take(),
+            "profile_image_url",
+        )
+        .await?;
+        let id = insert_account(&mut tx, project, &new).await?;
+        tx.commit().await?;
+        self.user(&project.id, &id)
+            .await?
+            .ok_or_else(|| Error::internal("user vanished after insert"))
+    }
+
+    /// `POST /auth/anonymous/sign-up`: an anonymous user, signed in. As Stack's, it meets no
+    /// sign-up rules and is made even where sign-up is closed.
+    pub async fn anonymous_sign_up(&self, project: &Project) -> Result<Tokens> {
+        let n = NewUser {
+            is_anonymous: true,
+            ..NewUser::default()
+        };
+        let mut tx = self.db.begin().await?;
+        let user_id = insert_account(&mut tx, project, &n).await?;
+        self.commit_with_session(tx, &project.id, user_id, DEFAULT_SESSION_MS, false)
+            .await
+    }
+
     /// Whether this project takes new accounts now: `SIGN_UP_NOT_ENABLED` where it has closed
     /// sign-up, also to an anonymous user who would upgrade, as Stack answers.
     pub(crate) fn sign_up_open(&self, project: &Project, invited: bool) -> Result<()> {
@@ -89,6 +169,26 @@ impl Core {
             admission,
         })
     }
+}
+
+/// Writes a new user with what every new user gets, as Stack's `usersCrudHandlers.adminCreate`
+/// does for each way in and the server API: the row and primary contact channel, the project's
+/// default permissions (`rbac.defaultPermissions.signUp`), and the personal team (for every new
+/// user, anonymous ones too: Stack's `createPersonalTeamIfEnabled`), selected.
+pub(crate) async fn insert_account(
+    tx: &mut Transaction<'_, Any>,
+    project: &Project,
+    n: &NewUser,
+) -> Result<String> {
+    let id = insert_user(tx, project, n).await?;
+    for permission in crate::teams::permissions::default_grants(project, "signUp") {
+        crate::teams::permissions::insert_user_grant(tx, &project.id, &id, &permission).await?;
+    }
+    if project.config.create_team_on_sign_up {
+        let name = crate::teams::personal_team_name(n.display_name.as_deref(), n.email.as_deref());
+        crate::teams::create_personal_team(tx, project, &id, &name).await?;
+    }
+    Ok(id)
 }
 
 /// Inside the caller's transaction: makes the account (or upgrades the anonymous one), and
@@ -146,7 +246,7 @@ pub(crate) async fn open_account(
                 &mut n.restricted_by_admin,
                 &mut n.restricted_by_admin_private_details,
             );
-            insert_user(tx, project, &n).await?
+            insert_account(tx, project, &n).await?
         }
     };
     if let (Some(url), Some(email)) = (&data.verification_callback_url, &data.email) {

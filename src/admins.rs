@@ -22,6 +22,36 @@ pub struct ProjectAdmins {
 }
 
 impl Core {
+    /// Creates a project for a dashboard user: owned by the team the request names (one of
+    /// theirs), else by their first team, made for them when they have none.
+    pub async fn create_project_for(
+        &self,
+        user_id: &str,
+        input: crate::projects::ProjectCreate,
+    ) -> Result<crate::projects::Project> {
+        let team = match &input.owner_team_id {
+            Some(team) if self.is_team_member(team, user_id).await? => team.clone(),
+            Some(team) => return Err(Error::TeamNotFound(team.clone())),
+            None => self.owning_team_of(user_id).await?,
+        };
+        self.create_project(Some(team), input).await
+    }
+
+    /// The dashboard user's first team, which owns their projects; their personal team is made
+    /// when they have none.
+    pub(crate) async fn owning_team_of(&self, user_id: &str) -> Result<String> {
+        if let Some(team) = self.teams_of_user(user_id).await?.into_iter().next() {
+            return Ok(team.id);
+        }
+        let internal = self.internal_project().await?;
+        let mut tx = self.db.begin().await?;
+        let team =
+            crate::teams::insert_team(&mut tx, &internal, "Personal Team", Some(user_id)).await?;
+        tx.commit().await?;
+        self.forget_user_sessions(user_id);
+        Ok(team)
+    }
+
     async fn owner_team(&self, project: &Project) -> Result<(Project, Team)> {
         let internal = self
             .project_cached(INTERNAL_PROJECT_ID)
@@ -98,7 +128,7 @@ impl Core {
     pub async fn password_sign_up_by_invitation(
         &self,
         project: &Project,
-        input: crate::auth::PasswordSignUp,
+        input: crate::sign_up::PasswordSignUp,
         code: &str,
     ) -> Result<crate::sessions::Tokens> {
         if !project.config.credential_enabled {
@@ -115,7 +145,7 @@ impl Core {
                     .into(),
             ));
         }
-        let input = crate::auth::PasswordSignUp {
+        let input = crate::sign_up::PasswordSignUp {
             email_proven: true,
             ..input
         };

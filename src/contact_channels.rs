@@ -15,7 +15,6 @@ use crate::db::is_unique_violation;
 use crate::emails::{queue_email, templates, NewEmail, Recipient};
 use crate::error::{Error, Result};
 use crate::projects::Project;
-use crate::users::User;
 use crate::{new_id, now_ms, Core};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -361,7 +360,6 @@ impl Core {
     pub async fn send_channel_verification(
         &self,
         project: &Project,
-        user: &User,
         channel: &ContactChannel,
         callback_url: &str,
     ) -> Result<()> {
@@ -374,7 +372,7 @@ impl Core {
             &mut tx,
             &self.public_url,
             project,
-            &user.id,
+            &channel.user_id,
             &channel.value,
             callback_url,
         )

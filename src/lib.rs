@@ -23,6 +23,7 @@ pub mod projects;
 pub mod sessions;
 pub mod setup;
 pub mod sign_in_codes;
+pub mod sign_up;
 pub mod sign_up_rules;
 pub mod teams;
 pub mod tokens;
@@ -32,6 +33,11 @@ pub mod validation;
 use std::sync::Arc;
 
 pub use error::{Error, Result};
+
+/// The checks of the config tree that capabilities above config own, run by config on every
+/// change: the composition root passes them down, so config depends on none of them.
+pub(crate) const CONFIG_CHECKS: &[config::TreeCheck] =
+    &[emails::templates::check_config, sign_up_rules::check_config];
 
 /// Everything a request needs: the database, the token signer, and the caches in front of them.
 #[derive(Clone)]

@@ -7,12 +7,25 @@ use serde_json::{json, Value};
 use crate::config::format::merge;
 use crate::config::{Override, Overrides, ProjectConfig};
 use crate::crypto::{random_hex, secret_hash};
-use crate::domains::{domain_matches, is_frame_origin, Origin};
+use crate::domains::{is_frame_origin, Origin};
 use crate::error::{Error, Result};
 use crate::validation::{array, boolean, nested, number, string, Field, Input, Shape};
 use crate::{new_id, now_ms, Core};
 
 pub const INTERNAL_PROJECT_ID: &str = "internal";
+
+/// How the dashboard's own project starts out (Stack's `STACK_SEED_INTERNAL_PROJECT_*`
+/// variables; sign-up closed by default).
+#[derive(Clone, Debug, Default)]
+pub struct InternalSeed {
+    pub sign_up_enabled: bool,
+    pub otp_enabled: bool,
+    pub allow_localhost: bool,
+    /// Providers the dashboard signs in with, on the server's shared keys (`github,google`).
+    pub oauth_providers: Vec<String>,
+    /// A first admin to create: email and password.
+    pub admin: Option<(String, String)>,
+}
 
 #[derive(Clone, Debug)]
 pub struct Project {
@@ -51,9 +64,10 @@ impl Project {
         self.id == INTERNAL_PROJECT_ID
     }
 
-    /// Whether the hosted pages may send a browser to `url` (see [`is_trusted_redirect`]).
+    /// Whether the hosted pages may send a browser to `url` (see
+    /// [`ProjectConfig::is_trusted_redirect`]).
     pub fn is_trusted_redirect(&self, url: &str) -> bool {
-        is_trusted_redirect(&self.config, url)
+        self.config.is_trusted_redirect(url)
     }
 
     /// The check every callback URL a client passes goes through (verification, password
@@ -96,26 +110,6 @@ impl Project {
     }
 }
 
-/// Whether the hosted pages may send a browser to `url` after signing in: a path on this
-/// server, an origin among the project's trusted domains, or localhost when the project allows
-/// it. Anything else would make the pages an open redirect.
-pub fn is_trusted_redirect(config: &ProjectConfig, url: &str) -> bool {
-    if url.starts_with('/') {
-        // "//evil.test" and "/\evil.test" are other hosts to a browser.
-        return !(url.starts_with("//") || url.starts_with("/\\"));
-    }
-    let Some(target) = Origin::parse(url) else {
-        return false;
-    };
-    if config.allow_localhost && target.is_localhost() {
-        return true;
-    }
-    config
-        .domains
-        .iter()
-        .any(|(domain, _)| domain_matches(domain, &target))
-}
-
 /// Lays legacy project fields (`{"sign_up_enabled": false, "domains": […]}`) over the
 /// overrides — the environment's, and the project's for `require_publishable_client_key` — on
 /// top of Stack's `creation` defaults for a new project, and checks the values Gatehouse acts
@@ -152,7 +146,7 @@ fn apply_legacy_settings(
         }
     }
     if let Some(url) = settings["after_sign_in_url"].as_str() {
-        if !is_trusted_redirect(&ProjectConfig::from_overrides(o), url) {
+        if !ProjectConfig::from_overrides(o).is_trusted_redirect(url) {
             return Err(crate::validation::invalid(
                 "body.config.after_sign_in_url must be a path on this server or on one of the project's trusted domains",
             ));
@@ -452,29 +446,19 @@ impl Core {
         Ok(projects)
     }
 
-    /// The dashboard user's first team, which owns their projects; their personal team is made
-    /// when they have none.
-    pub(crate) async fn owning_team_of(&self, user_id: &str) -> Result<String> {
-        if let Some(team) = self.teams_of_user(user_id).await?.into_iter().next() {
-            return Ok(team.id);
-        }
-        let internal = self
-            .project_cached(INTERNAL_PROJECT_ID)
+    /// The dashboard's own project, which start-up makes.
+    pub(crate) async fn internal_project(&self) -> Result<Project> {
+        self.project(INTERNAL_PROJECT_ID)
             .await?
-            .ok_or_else(|| Error::ProjectNotFound(INTERNAL_PROJECT_ID.into()))?;
-        let mut tx = self.db.begin().await?;
-        let team =
-            crate::teams::insert_team(&mut tx, &internal, "Personal Team", Some(user_id)).await?;
-        tx.commit().await?;
-        self.forget_user_sessions(user_id);
-        Ok(team)
+            .ok_or_else(|| Error::internal("the internal project is missing"))
     }
 
-    /// Creates a project owned by one of `owner_user_id`'s teams (an internal-project user), or
-    /// by no team (made from the CLI: reachable with its keys only).
+    /// Creates a project owned by `owner_team_id` (a team of the internal project, whose
+    /// members administer it; see [`Core::create_project_for`]), or by no team (made from the
+    /// CLI: reachable with its keys only).
     pub async fn create_project(
         &self,
-        owner_user_id: Option<&str>,
+        owner_team_id: Option<String>,
         input: ProjectCreate,
     ) -> Result<Project> {
         let display_name = input.display_name.trim().to_string();
@@ -483,16 +467,6 @@ impl Core {
                 "body.display_name must not be empty",
             ));
         }
-        let owner_team_id = match (owner_user_id, input.owner_team_id) {
-            (None, _) => None,
-            (Some(owner_user_id), Some(team)) => {
-                if !self.is_team_member(&team, owner_user_id).await? {
-                    return Err(Error::TeamNotFound(team));
-                }
-                Some(team)
-            }
-            (Some(owner_user_id), None) => Some(self.owning_team_of(owner_user_id).await?),
-        };
         // As Stack's project creation: localhost is trusted unless the request says otherwise.
         let mut settings = json!({ "allow_localhost": true });
         if let Some(Value::Object(given)) = &input.config {
@@ -602,7 +576,7 @@ impl Core {
     pub async fn ensure_internal_project(
         &self,
         seed: Option<&SeedKeys>,
-        internal: &crate::setup::InternalSeed,
+        internal: &InternalSeed,
     ) -> Result<()> {
         self.adopt_legacy_settings().await?;
         if self.project(INTERNAL_PROJECT_ID).await?.is_none() {
@@ -838,7 +812,7 @@ mod tests {
 
     impl Probe {
         fn is_trusted_redirect(&self, url: &str) -> bool {
-            is_trusted_redirect(&self.0, url)
+            self.0.is_trusted_redirect(url)
         }
     }
 

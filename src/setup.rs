@@ -4,25 +4,14 @@
 
 use serde_json::json;
 
-use crate::auth::PasswordSignUp;
 use crate::codes::{consume_code, issue_code, Code, CodeKind, NewCode};
 use crate::crypto::secret_hash;
 use crate::error::{Error, Result};
+pub use crate::projects::InternalSeed;
 use crate::projects::INTERNAL_PROJECT_ID;
 use crate::sessions::Tokens;
+use crate::sign_up::PasswordSignUp;
 use crate::Core;
-
-/// How the dashboard's own project starts out (Stack's variables; sign-up closed by default).
-#[derive(Clone, Debug, Default)]
-pub struct InternalSeed {
-    pub sign_up_enabled: bool,
-    pub otp_enabled: bool,
-    pub allow_localhost: bool,
-    /// Providers the dashboard signs in with, on the server's shared keys (`github,google`).
-    pub oauth_providers: Vec<String>,
-    /// A first admin to create: email and password.
-    pub admin: Option<(String, String)>,
-}
 
 impl Core {
     /// Whether the dashboard has an admin: any signed-up user of the internal project.
@@ -159,12 +148,6 @@ impl Core {
             .remove(&INTERNAL_PROJECT_ID.to_string());
         self.forget_user_sessions(user_id);
         Ok(())
-    }
-
-    async fn internal_project(&self) -> Result<crate::projects::Project> {
-        self.project(INTERNAL_PROJECT_ID)
-            .await?
-            .ok_or_else(|| Error::internal("the internal project is missing"))
     }
 
     async fn revoke_session_of(&self, tokens: &Tokens) -> Result<()> {

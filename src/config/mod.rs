@@ -17,7 +17,7 @@ use sqlx::{Any, Transaction};
 pub use format::Override;
 pub use schema::Level;
 
-use crate::domains::{is_frame_origin, Origin};
+use crate::domains::{domain_matches, is_frame_origin, Origin};
 use crate::error::{Error, Result};
 use crate::{now_ms, Core};
 
@@ -104,6 +104,33 @@ impl ProjectConfig {
     }
 }
 
+impl ProjectConfig {
+    /// Whether the hosted pages may send a browser to `url` after signing in: a path on this
+    /// server, an origin among the project's trusted domains, or localhost when the project
+    /// allows it. Anything else would make the pages an open redirect.
+    pub fn is_trusted_redirect(&self, url: &str) -> bool {
+        if url.starts_with('/') {
+            // "//evil.test" and "/\evil.test" are other hosts to a browser.
+            return !(url.starts_with("//") || url.starts_with("/\\"));
+        }
+        let Some(target) = Origin::parse(url) else {
+            return false;
+        };
+        if self.allow_localhost && target.is_localhost() {
+            return true;
+        }
+        self.domains
+            .iter()
+            .any(|(domain, _)| domain_matches(domain, &target))
+    }
+}
+
+/// A check of the rendered tree that belongs to a capability above config (a template that
+/// must compile, a sign-up rule's condition): config runs every one of [`crate::CONFIG_CHECKS`]
+/// on each change without depending on the capabilities that own them. `Err` is the refusal's
+/// text (a 400).
+pub type TreeCheck = fn(&Value) -> std::result::Result<(), String>;
+
 /// A project's stored overrides, one per level (empty when never written).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Overrides {
@@ -177,30 +204,11 @@ fn check_rendered(c: &ProjectConfig) -> Result<()> {
             }
         }
     }
-    if let Some(Value::Object(templates)) = tree.pointer("/emails/templates") {
-        for (id, t) in templates {
-            let mut parts = vec![(format!("emails.templates.{id}"), t)];
-            if let Some(Value::Object(tr)) = t.get("translations") {
-                parts.extend(
-                    tr.iter()
-                        .map(|(l, v)| (format!("emails.templates.{id}.translations.{l}"), v)),
-                );
-            }
-            for (at, part) in parts {
-                for name in ["subject", "html", "text"] {
-                    if let Some(e) = part[name]
-                        .as_str()
-                        .and_then(crate::emails::templates::syntax_error)
-                    {
-                        return bad(format!("{at}.{name} is not a valid template: {e}"));
-                    }
-                }
-            }
-        }
+    for check in crate::CONFIG_CHECKS {
+        check(tree).map_err(|m| Error::Status(400, m))?;
     }
-    crate::sign_up_rules::check_config(tree).map_err(|m| Error::Status(400, m))?;
     if let Some(url) = &c.after_sign_in_url {
-        if !crate::projects::is_trusted_redirect(c, url) {
+        if !c.is_trusted_redirect(url) {
             return bad(
                 "hostedPages.afterSignInUrl must be a path on this server or on one of the project's trusted domains"
                     .into(),

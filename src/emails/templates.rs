@@ -218,6 +218,31 @@ pub fn render(
     })
 }
 
+/// The project's templates in the config tree (`emails.templates.<id>`, and each translation)
+/// compile; run by config on every change (see [`crate::CONFIG_CHECKS`]).
+pub(crate) fn check_config(tree: &Value) -> std::result::Result<(), String> {
+    let Some(Value::Object(templates)) = tree.pointer("/emails/templates") else {
+        return Ok(());
+    };
+    for (id, t) in templates {
+        let mut parts = vec![(format!("emails.templates.{id}"), t)];
+        if let Some(Value::Object(tr)) = t.get("translations") {
+            parts.extend(
+                tr.iter()
+                    .map(|(l, v)| (format!("emails.templates.{id}.translations.{l}"), v)),
+            );
+        }
+        for (at, part) in parts {
+            for name in ["subject", "html", "text"] {
+                if let Some(e) = part[name].as_str().and_then(syntax_error) {
+                    return Err(format!("{at}.{name} is not a valid template: {e}"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Why `source` is not a template (its line and the problem), if it is not.
 pub fn syntax_error(source: &str) -> Option<String> {
     let mut env = Environment::new();

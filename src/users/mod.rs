@@ -16,7 +16,6 @@ use crate::db::{json_or_null, json_text};
 use crate::error::{Error, Result};
 use crate::patch;
 use crate::projects::Project;
-use crate::teams::personal_team_name;
 use crate::validation::{boolean, picture_and_metadata, string, Input, Shape};
 use crate::{new_id, now_ms, Core};
 
@@ -213,7 +212,7 @@ pub fn parse_email(raw: &str, field: &str) -> Result<String> {
 }
 
 /// Emailed-code sign-in turned on for a user only where the project allows it (Stack's text).
-fn check_otp_allowed(project: &Project, on: bool) -> Result<()> {
+pub(crate) fn check_otp_allowed(project: &Project, on: bool) -> Result<()> {
     if on && !project.config.magic_link_enabled {
         return Err(Error::Status(
             400,
@@ -223,7 +222,7 @@ fn check_otp_allowed(project: &Project, on: bool) -> Result<()> {
     Ok(())
 }
 
-fn check_display_name(name: &Option<String>) -> Result<()> {
+pub(crate) fn check_display_name(name: &Option<String>) -> Result<()> {
     if name.as_ref().is_some_and(|n| n.chars().count() > 256) {
         return Err(crate::validation::invalid(
             "body.display_name must be at most 256 characters",
@@ -232,7 +231,7 @@ fn check_display_name(name: &Option<String>) -> Result<()> {
     Ok(())
 }
 
-fn check_url(url: &Option<String>, field: &str) -> Result<()> {
+pub(crate) fn check_url(url: &Option<String>, field: &str) -> Result<()> {
     if let Some(u) = url {
         let ok =
             u.starts_with("https://") || u.starts_with("http://") || u.starts_with("data:image/");
@@ -246,7 +245,7 @@ fn check_url(url: &Option<String>, field: &str) -> Result<()> {
 }
 
 /// A reason or private details only on a user restricted by an admin (Stack's wording).
-fn check_restriction(
+pub(crate) fn check_restriction(
     restricted: bool,
     reason: &Option<String>,
     details: &Option<String>,
@@ -275,7 +274,7 @@ pub struct NotYetSupported {
 }
 
 impl NotYetSupported {
-    fn check(&self) -> Result<()> {
+    pub(crate) fn check(&self) -> Result<()> {
         for (field, on) in [
             (
                 "passkey_auth_enabled",
@@ -483,68 +482,6 @@ impl Core {
         self.apply_project_rules(user).await
     }
 
-    /// Creates a user (server access), with a personal team when the project wants one.
-    pub async fn create_user(&self, project: &Project, input: UserCreate) -> Result<User> {
-        input.not_yet.check()?;
-        let email = input
-            .primary_email
-            .as_deref()
-            .map(|e| parse_email(e, "body.primary_email"))
-            .transpose()?;
-        check_display_name(&input.display_name)?;
-        check_url(&input.profile_image_url, "profile_image_url")?;
-        let password_hash = match (input.password, input.password_hash) {
-            (Some(pw), _) => {
-                crypto::check_password_rules(&pw)?;
-                Some(crypto::hash_password(pw).await?)
-            }
-            (None, Some(hash)) => {
-                crypto::check_importable_hash(&hash)?;
-                Some(hash)
-            }
-            (None, None) => None,
-        };
-        let restricted = input.restricted_by_admin.unwrap_or(false);
-        check_restriction(
-            restricted,
-            &input.restricted_by_admin_reason,
-            &input.restricted_by_admin_private_details,
-        )?;
-        let otp_auth_enabled = input.otp_auth_enabled.unwrap_or(false);
-        check_otp_allowed(project, otp_auth_enabled)?;
-        let mut new = NewUser {
-            // Stack's server create uses the address for sign-in only when told to.
-            auth_enabled: input.primary_email_auth_enabled.unwrap_or(false),
-            otp_auth_enabled,
-            email,
-            email_verified: input.primary_email_verified.unwrap_or(false),
-            display_name: input.display_name,
-            profile_image_url: input.profile_image_url,
-            password_hash,
-            client_metadata: json_text(input.client_metadata),
-            client_read_only_metadata: json_text(input.client_read_only_metadata),
-            server_metadata: json_text(input.server_metadata),
-            is_anonymous: input.is_anonymous.unwrap_or(false),
-            restricted_by_admin: restricted,
-            restricted_by_admin_reason: input.restricted_by_admin_reason,
-            restricted_by_admin_private_details: input.restricted_by_admin_private_details,
-            language: None,
-        };
-        let mut tx = self.db.begin().await?;
-        new.profile_image_url = crate::images::store(
-            &mut tx,
-            &self.public_url,
-            new.profile_image_url.take(),
-            "profile_image_url",
-        )
-        .await?;
-        let id = insert_user(&mut tx, project, &new).await?;
-        tx.commit().await?;
-        self.user(&project.id, &id)
-            .await?
-            .ok_or_else(|| Error::internal("user vanished after insert"))
-    }
-
     /// Applies an update. `server` is false for client access, which
     /// [`UserUpdate::check_client_allowed`] limits first.
     pub async fn update_user(
@@ -730,7 +667,8 @@ pub(crate) struct NewUser {
     pub language: Option<String>,
 }
 
-/// Inserts a user (and their personal team when the project creates one on sign-up).
+/// Inserts a user's row and primary contact channel. New accounts come through
+/// [`crate::accounts::insert_account`], which adds what every new user gets.
 pub(crate) async fn insert_user(
     tx: &mut Transaction<'_, Any>,
     project: &Project,
@@ -782,14 +720,6 @@ pub(crate) async fn insert_user(
         n.auth_enabled,
     )
     .await?;
-    for permission in crate::teams::permissions::default_grants(project, "signUp") {
-        crate::teams::permissions::insert_user_grant(tx, &project.id, &id, &permission).await?;
-    }
-    // Stack makes it for every new user, anonymous ones too (`createPersonalTeamIfEnabled`).
-    if project.config.create_team_on_sign_up {
-        let name = personal_team_name(n.display_name.as_deref(), n.email.as_deref());
-        crate::teams::create_personal_team(tx, project, &id, &name).await?;
-    }
     Ok(id)
 }
 

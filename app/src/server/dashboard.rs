@@ -264,8 +264,8 @@ pub async fn create_project(
         "sign_up_enabled": sign_up_enabled.is_some(),
     });
     let project = core
-        .create_project(
-            Some(&admin.id),
+        .create_project_for(
+            &admin.id,
             ProjectCreate {
                 display_name,
                 config: Some(config),

@@ -92,7 +92,7 @@ pub async fn sign_up(
     let target = ssr::return_target(&project, after_auth_return_to)?;
     let invitation = invitation.filter(|c| !c.trim().is_empty());
     // The verification email links to the hosted verification page; an invitation needs none.
-    let input = gatehouse_core::auth::PasswordSignUp {
+    let input = gatehouse_core::sign_up::PasswordSignUp {
         email,
         password,
         verification_callback_url: invitation.is_none().then(|| {

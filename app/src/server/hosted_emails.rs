@@ -186,7 +186,6 @@ pub async fn add_email(project_id: String, email: String) -> Result<(), ServerFn
         .map_err(ssr::shown)?;
     core.send_channel_verification(
         &project,
-        &user,
         &channel,
         &page_url(&project.id, "email-verification"),
     )
@@ -231,7 +230,6 @@ pub async fn email_action(
                 .map_err(ssr::shown)?;
             core.send_channel_verification(
                 &project,
-                &user,
                 &channel,
                 &page_url(&project.id, "email-verification"),
             )

@@ -229,7 +229,7 @@ pub async fn send_code(
         .contact_channel(&auth.project.id, &user.id, &id)
         .await
         .map_err(|_| Error::Status(404, "Contact channel not found".into()))?;
-    core.send_channel_verification(&auth.project, &user, &channel, &b.callback_url)
+    core.send_channel_verification(&auth.project, &channel, &b.callback_url)
         .await?;
     Ok(success())
 }
@@ -268,7 +268,7 @@ pub async fn send_code_for_email(
         .iter()
         .find(|c| c.is_primary)
         .ok_or_else(|| invalid("the user has no primary email"))?;
-    core.send_channel_verification(&auth.project, &user, channel, &b.callback_url)
+    core.send_channel_verification(&auth.project, channel, &b.callback_url)
         .await?;
     Ok(success())
 }

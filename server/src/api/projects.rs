@@ -69,7 +69,7 @@ pub async fn create(
 ) -> ApiResult<Response> {
     let user = internal_user(&auth)?;
     let input: ProjectCreate = body.read(&auth)?;
-    let project = core.create_project(Some(&user.id), input).await?;
+    let project = core.create_project_for(&user.id, input).await?;
     Ok(created(project.admin_view()))
 }
 

@@ -4,8 +4,9 @@
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
-use gatehouse_core::auth::{Auth, PasswordSet, PasswordSignIn, PasswordSignUp, PasswordUpdate};
+use gatehouse_core::auth::{Auth, PasswordSet, PasswordSignIn, PasswordUpdate};
 use gatehouse_core::sessions::{SessionCreate, SessionListQuery};
+use gatehouse_core::sign_up::PasswordSignUp;
 use gatehouse_core::validation;
 use gatehouse_core::{Core, Error};
 use serde_json::{json, Value};

@@ -226,7 +226,7 @@ async fn run(app: &TestApp, case: Case, method: Method) -> Outcome {
     let attempt = match (method, &invitation) {
         (Password, Some(code)) => {
             let project = app.core.project(&p.id).await.unwrap().unwrap();
-            let input = gatehouse_core::auth::PasswordSignUp {
+            let input = gatehouse_core::sign_up::PasswordSignUp {
                 email: email.into(),
                 password: PASSWORD.into(),
                 ..Default::default()
