@@ -250,7 +250,7 @@ pub(crate) async fn open_account(
         }
     };
     if let (Some(url), Some(email)) = (&data.verification_callback_url, &data.email) {
-        crate::contact_channels::queue_verification_email(
+        crate::users::contact_channels::queue_verification_email(
             tx,
             &core.public_url,
             project,

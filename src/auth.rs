@@ -330,11 +330,7 @@ impl Core {
         if !crypto::verify_password(input.password, hash).await? {
             return Err(Error::EmailPasswordMismatch);
         }
-        sqlx::query("UPDATE users SET last_active_at = $2 WHERE id = $1")
-            .bind(&user.id)
-            .bind(now_ms())
-            .execute(&self.db.pool)
-            .await?;
+        crate::users::touch_last_active(&self.db.pool, &user.id, now_ms()).await?;
         self.open_session(&user, DEFAULT_SESSION_MS, false).await
     }
 
@@ -383,16 +379,8 @@ impl Core {
     ) -> Result<()> {
         let hash = crypto::hash_password(password).await?;
         let mut tx = self.db.begin().await?;
-        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-            .bind(&user.id)
-            .bind(hash)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM refresh_tokens WHERE user_id = $1 AND id <> $2")
-            .bind(&user.id)
-            .bind(keep_session.unwrap_or(""))
-            .execute(&mut *tx)
-            .await?;
+        crate::users::set_password_hash(&mut tx, &user.project_id, &user.id, &hash).await?;
+        crate::sessions::end_sessions(&mut tx, &user.id, keep_session).await?;
         tx.commit().await?;
         self.forget_user_sessions(&user.id);
         Ok(())

@@ -9,7 +9,7 @@ pub mod auth;
 pub mod cache;
 pub mod codes;
 pub mod config;
-pub mod contact_channels;
+pub use users::contact_channels;
 pub mod crypto;
 pub mod db;
 pub mod domains;

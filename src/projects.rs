@@ -446,6 +446,21 @@ impl Core {
         Ok(projects)
     }
 
+    /// The first admin's team takes the dashboard's own project, where no team owns it yet.
+    pub(crate) async fn give_internal_project_to(&self, team_id: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE projects SET owner_team_id = $1 WHERE id = $2 AND owner_team_id IS NULL",
+        )
+        .bind(team_id)
+        .bind(INTERNAL_PROJECT_ID)
+        .execute(&self.db.pool)
+        .await?;
+        self.caches
+            .projects
+            .remove(&INTERNAL_PROJECT_ID.to_string());
+        Ok(())
+    }
+
     /// The dashboard's own project, which start-up makes.
     pub(crate) async fn internal_project(&self) -> Result<Project> {
         self.project(INTERNAL_PROJECT_ID)

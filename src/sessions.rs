@@ -118,6 +118,20 @@ async fn insert_session(
     Ok((id, token))
 }
 
+/// Ends a user's sessions (a new password, a reset), all of them or all but `keep`.
+pub(crate) async fn end_sessions(
+    tx: &mut Transaction<'_, Any>,
+    user_id: &str,
+    keep: Option<&str>,
+) -> Result<()> {
+    sqlx::query("DELETE FROM refresh_tokens WHERE user_id = $1 AND id <> $2")
+        .bind(user_id)
+        .bind(keep.unwrap_or(""))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 impl Core {
     /// Signs an access token for the user of a session.
     pub fn access_token(&self, user: &User, session_id: &str) -> Result<String> {
@@ -237,11 +251,7 @@ impl Core {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("UPDATE users SET last_active_at = $2 WHERE id = $1")
-                .bind(&user_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            crate::users::touch_last_active(&mut *tx, &user_id, now).await?;
             tx.commit().await?;
         }
         self.access_token(&user, &session_id)
@@ -316,6 +326,15 @@ impl Core {
             return Err(Error::CannotDeleteCurrentSession);
         }
         self.delete_session(project_id, user_id, session_id).await
+    }
+
+    /// Ends the session a refresh token belongs to.
+    pub(crate) async fn revoke_refresh_token(&self, refresh_token: &str) -> Result<()> {
+        sqlx::query("DELETE FROM refresh_tokens WHERE token_hash = $1")
+            .bind(secret_hash(refresh_token))
+            .execute(&self.db.pool)
+            .await?;
+        Ok(())
     }
 
     /// Ends one of a user's sessions.

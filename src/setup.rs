@@ -5,7 +5,6 @@
 use serde_json::json;
 
 use crate::codes::{consume_code, issue_code, Code, CodeKind, NewCode};
-use crate::crypto::secret_hash;
 use crate::error::{Error, Result};
 pub use crate::projects::InternalSeed;
 use crate::projects::INTERNAL_PROJECT_ID;
@@ -136,25 +135,13 @@ impl Core {
             return Ok(());
         }
         let team = self.owning_team_of(user_id).await?;
-        sqlx::query(
-            "UPDATE projects SET owner_team_id = $1 WHERE id = $2 AND owner_team_id IS NULL",
-        )
-        .bind(&team)
-        .bind(INTERNAL_PROJECT_ID)
-        .execute(&self.db.pool)
-        .await?;
-        self.caches
-            .projects
-            .remove(&INTERNAL_PROJECT_ID.to_string());
+        self.give_internal_project_to(&team).await?;
         self.forget_user_sessions(user_id);
         Ok(())
     }
 
     async fn revoke_session_of(&self, tokens: &Tokens) -> Result<()> {
-        sqlx::query("DELETE FROM refresh_tokens WHERE token_hash = $1")
-            .bind(secret_hash(&tokens.refresh_token))
-            .execute(&self.db.pool)
-            .await?;
+        self.revoke_refresh_token(&tokens.refresh_token).await?;
         self.forget_user_sessions(&tokens.user_id);
         Ok(())
     }

@@ -9,7 +9,6 @@ use serde_json::{json, Value};
 
 use crate::accounts::{open_account, AccountData, Arrival};
 use crate::codes::{consume_code, issue_code, CodeKind, NewCode};
-use crate::contact_channels::link_with_code;
 use crate::crypto;
 use crate::emails::{queue_email, templates, NewEmail, Recipient};
 use crate::error::{Error, Result};
@@ -17,6 +16,7 @@ use crate::jobs::NewJob;
 use crate::projects::Project;
 use crate::sessions::{Tokens, DEFAULT_SESSION_MS};
 use crate::sign_up_rules::AuthMethod;
+use crate::users::contact_channels::link_with_code;
 use crate::users::{parse_email, User};
 use crate::Core;
 
@@ -255,16 +255,8 @@ impl Core {
         let hash = crypto::hash_password(password).await?;
         let mut tx = self.db.begin().await?;
         consume_code(&mut tx, &found).await?;
-        sqlx::query("UPDATE users SET password_hash = $2 WHERE project_id = $3 AND id = $1")
-            .bind(&user_id)
-            .bind(&hash)
-            .bind(&project.id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM refresh_tokens WHERE user_id = $1")
-            .bind(&user_id)
-            .execute(&mut *tx)
-            .await?;
+        crate::users::set_password_hash(&mut tx, &project.id, &user_id, &hash).await?;
+        crate::sessions::end_sessions(&mut tx, &user_id, None).await?;
         tx.commit().await?;
         self.forget_user_sessions(&user_id);
         Ok(())

@@ -7,10 +7,10 @@ use sqlx::{Any, Transaction};
 use super::members::{add_member, MemberKind};
 use super::Actor;
 use crate::codes::{consume_code, issue_code, Code, CodeKind, NewCode};
-use crate::contact_channels::link_with_code;
 use crate::emails::{queue_email, templates, NewEmail, Recipient};
 use crate::error::{Error, Result};
 use crate::projects::Project;
+use crate::users::contact_channels::link_with_code;
 use crate::users::User;
 use crate::Core;
 

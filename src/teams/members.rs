@@ -199,13 +199,7 @@ impl Core {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "UPDATE users SET selected_team_id = NULL WHERE id = $1 AND selected_team_id = $2",
-        )
-        .bind(user_id)
-        .bind(team_id)
-        .execute(&mut *tx)
-        .await?;
+        crate::users::unselect_team(&mut tx, &project.id, Some(user_id), team_id).await?;
         tx.commit().await?;
         self.forget_user_sessions(user_id);
         Ok(())

@@ -190,12 +190,7 @@ pub(crate) async fn create_personal_team(
     name: &str,
 ) -> Result<()> {
     let team = insert_team(tx, project, name, Some(user_id)).await?;
-    sqlx::query("UPDATE users SET selected_team_id = $2 WHERE id = $1")
-        .bind(user_id)
-        .bind(&team)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    crate::users::select_team(tx, user_id, &team).await
 }
 
 /// The teams list of the dashboard: a page of a project's teams, oldest first, optionally only
@@ -429,13 +424,7 @@ impl Core {
             .await?;
         self.existing_team(&project.id, team_id).await?;
         let mut tx = self.db.begin().await?;
-        sqlx::query(
-            "UPDATE users SET selected_team_id = NULL WHERE project_id = $1 AND selected_team_id = $2",
-        )
-        .bind(&project.id)
-        .bind(team_id)
-        .execute(&mut *tx)
-        .await?;
+        crate::users::unselect_team(&mut tx, &project.id, None, team_id).await?;
         invitations::revoke_team_invitations(&mut tx, &project.id, team_id).await?;
         sqlx::query("DELETE FROM teams WHERE project_id = $1 AND id = $2")
             .bind(&project.id)

@@ -1,6 +1,7 @@
 //! Users: creation, reading (server and client views), updates with Stack's metadata write
 //! rules, deletion; finding them (pages, search, figures) is in [`list`].
 
+pub mod contact_channels;
 mod list;
 
 pub use list::{Page, ProjectStats, UserListParams, UserListQuery, MAX_PAGE};
@@ -711,7 +712,7 @@ pub(crate) async fn insert_user(
         }
         Err(e) => return Err(e.into()),
     }
-    crate::contact_channels::sync_from_user(
+    crate::users::contact_channels::sync_from_user(
         tx,
         &project.id,
         &id,
@@ -721,6 +722,70 @@ pub(crate) async fn insert_user(
     )
     .await?;
     Ok(id)
+}
+
+/// Makes `team_id` the user's selected team.
+pub(crate) async fn select_team(
+    tx: &mut Transaction<'_, Any>,
+    user_id: &str,
+    team_id: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE users SET selected_team_id = $2 WHERE id = $1")
+        .bind(user_id)
+        .bind(team_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Unselects `team_id` where it is selected: for one user (who left it), or for every user of
+/// the project (it is being deleted).
+pub(crate) async fn unselect_team(
+    tx: &mut Transaction<'_, Any>,
+    project_id: &str,
+    user_id: Option<&str>,
+    team_id: &str,
+) -> Result<()> {
+    let sql = match user_id {
+        Some(_) => "UPDATE users SET selected_team_id = NULL WHERE project_id = $1 AND selected_team_id = $2 AND id = $3",
+        None => "UPDATE users SET selected_team_id = NULL WHERE project_id = $1 AND selected_team_id = $2",
+    };
+    let mut query = sqlx::query(sql).bind(project_id).bind(team_id);
+    if let Some(user_id) = user_id {
+        query = query.bind(user_id);
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Notes that the user was active at `at` (a sign-in, a refresh).
+pub(crate) async fn touch_last_active<'e>(
+    db: impl sqlx::Executor<'e, Database = Any>,
+    user_id: &str,
+    at: i64,
+) -> Result<()> {
+    sqlx::query("UPDATE users SET last_active_at = $2 WHERE id = $1")
+        .bind(user_id)
+        .bind(at)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Stores a user's new password hash.
+pub(crate) async fn set_password_hash(
+    tx: &mut Transaction<'_, Any>,
+    project_id: &str,
+    user_id: &str,
+    hash: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE users SET password_hash = $3 WHERE project_id = $1 AND id = $2")
+        .bind(project_id)
+        .bind(user_id)
+        .bind(hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Turns on a user's emailed-code sign-in.
@@ -768,7 +833,7 @@ pub(crate) async fn write_user(tx: &mut Transaction<'_, Any>, u: &User) -> Resul
         }
         Err(e) => return Err(e.into()),
     }
-    crate::contact_channels::sync_from_user(
+    crate::users::contact_channels::sync_from_user(
         tx,
         &u.project_id,
         &u.id,
