@@ -105,13 +105,7 @@ async fn by_code(app: &TestApp, p: &Project, email: &str, anon: Option<&str>) ->
     let nonce = sent.body["nonce"].as_str().unwrap();
     // Each case has a project of its own: its one sign-in email.
     let m = mail(&app.server(p), "Sign in to Test project").await;
-    let otp = m["subject"]
-        .as_str()
-        .unwrap()
-        .rsplit(' ')
-        .next()
-        .unwrap()
-        .to_lowercase();
+    let otp = crate::email_flows::subject_code(&m);
     let r = client
         .post(
             "/auth/otp/sign-in",

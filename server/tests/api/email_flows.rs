@@ -28,6 +28,13 @@ pub(crate) async fn mail(server: &Req, subject: &str) -> Value {
     }
 }
 
+/// The six-character code at the end of a sign-in email's subject ("…: Your code is ABC123"),
+/// as typed (lower case: codes are case-insensitive).
+pub(crate) fn subject_code(email: &Value) -> String {
+    let subject = email["subject"].as_str().expect("a subject");
+    subject.rsplit(' ').next().unwrap().to_lowercase()
+}
+
 /// The code in an email's link (`…?code=<45 characters>`).
 pub(crate) fn link_code(email: &Value) -> String {
     let text = email["text"].as_str().unwrap();
@@ -276,13 +283,7 @@ async fn an_emailed_code_or_link_signs_in_and_signs_up() {
         .to_string();
     assert_eq!(nonce.len(), 39);
     let email = mail(&server, "Sign in to Test project: Your code is").await;
-    let otp = email["subject"]
-        .as_str()
-        .unwrap()
-        .rsplit(' ')
-        .next()
-        .unwrap()
-        .to_string();
+    let otp = subject_code(&email);
     assert_eq!(otp.len(), 6);
     client
         .post(
@@ -291,7 +292,7 @@ async fn an_emailed_code_or_link_signs_in_and_signs_up() {
         )
         .await
         .known_error(404, "VERIFICATION_CODE_NOT_FOUND");
-    let code = format!("{}{nonce}", otp.to_lowercase());
+    let code = format!("{otp}{nonce}");
     assert_eq!(
         client
             .post("/auth/otp/sign-in/check-code", json!({ "code": code }))

@@ -263,13 +263,7 @@ async fn the_emailed_code_and_the_country_meet_the_rules() {
         .unwrap()
         .to_string();
     let email = mail(&server, "Your code is").await;
-    let otp = email["subject"]
-        .as_str()
-        .unwrap()
-        .rsplit(' ')
-        .next()
-        .unwrap()
-        .to_lowercase();
+    let otp = crate::email_flows::subject_code(&email);
     let r = client
         .post(
             "/auth/otp/sign-in",

@@ -263,13 +263,7 @@ async fn an_emailed_code_turns_on_code_sign_in_for_the_account() {
         .unwrap()
         .to_string();
     let mail = crate::email_flows::mail(&app.server(&p), "Your code is").await;
-    let otp = mail["subject"]
-        .as_str()
-        .unwrap()
-        .rsplit(' ')
-        .next()
-        .unwrap()
-        .to_lowercase();
+    let otp = crate::email_flows::subject_code(&mail);
     let t = app
         .client(&p)
         .post(
