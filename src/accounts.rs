@@ -11,11 +11,13 @@
 //! A way in adds nothing of its own here: what differs between methods is the data it brings
 //! ([`AccountData`]) and the facts the rules see ([`Arrival`]).
 
+use serde_json::json;
 use sqlx::{Any, Transaction};
 
 use crate::crypto;
 use crate::db::json_text;
 use crate::error::{Error, Result};
+use crate::events::{self, Change, Who};
 use crate::projects::Project;
 use crate::sessions::{Tokens, DEFAULT_SESSION_MS};
 use crate::sign_up_rules::{Admission, AuthMethod, Facts};
@@ -61,7 +63,12 @@ pub(crate) struct Admitted {
 impl Core {
     /// `POST /users` (server access): Stack's server create, through the same steps as every
     /// new account (no sign-up rules, and sign-up need not be open: the server decides).
-    pub async fn create_user(&self, project: &Project, input: UserCreate) -> Result<User> {
+    pub async fn create_user(
+        &self,
+        project: &Project,
+        input: UserCreate,
+        who: &Who,
+    ) -> Result<User> {
         input.not_yet.check()?;
         use crate::users::{check_display_name, check_otp_allowed, check_restriction, check_url};
         let email = input
@@ -116,7 +123,7 @@ impl Core {
             "profile_image_url",
         )
         .await?;
-        let id = insert_account(&mut tx, project, &new).await?;
+        let id = insert_account(&mut tx, project, &new, Some(who)).await?;
         tx.commit().await?;
         self.user(&project.id, &id)
             .await?
@@ -131,7 +138,7 @@ impl Core {
             ..NewUser::default()
         };
         let mut tx = self.db.begin().await?;
-        let user_id = insert_account(&mut tx, project, &n).await?;
+        let user_id = insert_account(&mut tx, project, &n, None).await?;
         self.commit_with_session(tx, &project.id, user_id, DEFAULT_SESSION_MS, false)
             .await
     }
@@ -179,8 +186,21 @@ pub(crate) async fn insert_account(
     tx: &mut Transaction<'_, Any>,
     project: &Project,
     n: &NewUser,
+    who: Option<&Who>,
 ) -> Result<String> {
     let id = insert_user(tx, project, n).await?;
+    let who = who.cloned().unwrap_or_else(|| Who::User(id.clone()));
+    events::record(
+        tx,
+        &project.id,
+        &who,
+        Change {
+            kind: "user.created",
+            object_id: &id,
+            data: json!({}),
+        },
+    )
+    .await?;
     for permission in crate::teams::permissions::default_grants(project, "signUp") {
         crate::teams::permissions::insert_user_grant(tx, &project.id, &id, &permission).await?;
     }
@@ -228,6 +248,18 @@ pub(crate) async fn open_account(
                 u.language = data.language;
             }
             write_user(tx, &u).await?;
+            let who = Who::User(u.id.clone());
+            events::record(
+                tx,
+                &project.id,
+                &who,
+                Change {
+                    kind: "user.updated",
+                    object_id: &u.id,
+                    data: json!({}),
+                },
+            )
+            .await?;
             u.id
         }
         None => {
@@ -246,7 +278,7 @@ pub(crate) async fn open_account(
                 &mut n.restricted_by_admin,
                 &mut n.restricted_by_admin_private_details,
             );
-            insert_account(tx, project, &n).await?
+            insert_account(tx, project, &n, None).await?
         }
     };
     if let (Some(url), Some(email)) = (&data.verification_callback_url, &data.email) {

@@ -57,6 +57,17 @@ pub struct Auth {
 }
 
 impl Auth {
+    /// Who a change made by this request is recorded as (see [`crate::events`]).
+    pub fn who(&self) -> crate::events::Who {
+        use crate::events::Who;
+        match (self.access, &self.user) {
+            (AccessType::Admin, _) => Who::Admin(None),
+            (AccessType::Server, _) => Who::Server,
+            (AccessType::Client, Some(u)) => Who::User(u.id.clone()),
+            (AccessType::Client, None) => Who::Client,
+        }
+    }
+
     /// Fails with INSUFFICIENT_ACCESS_TYPE unless the access type is one of `allowed`.
     pub fn require(&self, allowed: &[AccessType]) -> Result<()> {
         if allowed.contains(&self.access) {

@@ -15,6 +15,7 @@ pub mod db;
 pub mod domains;
 pub mod emails;
 pub mod error;
+pub mod events;
 pub mod images;
 pub mod jobs;
 pub mod oauth;

@@ -15,6 +15,7 @@ use crate::crypto;
 use crate::db::is_unique_violation;
 use crate::db::{json_or_null, json_text};
 use crate::error::{Error, Result};
+use crate::events::{self, Change, Who};
 use crate::patch;
 use crate::projects::Project;
 use crate::validation::{boolean, picture_and_metadata, string, Input, Shape};
@@ -490,8 +491,10 @@ impl Core {
         project: &Project,
         user: &User,
         input: UserUpdate,
-        server: bool,
+        who: &Who,
     ) -> Result<User> {
+        // A user (or a browser) may change only what the user owns; server and admin anything.
+        let server = matches!(who, Who::Server | Who::Admin(_) | Who::System);
         if !server {
             input.check_client_allowed()?;
         }
@@ -605,6 +608,17 @@ impl Core {
         )
         .await?;
         write_user(&mut tx, &u).await?;
+        events::record(
+            &mut tx,
+            &project.id,
+            who,
+            Change {
+                kind: "user.updated",
+                object_id: &u.id,
+                data: json!({}),
+            },
+        )
+        .await?;
         if password_changed {
             // A new password ends every session: whoever knew the old one is signed out.
             sqlx::query("DELETE FROM refresh_tokens WHERE user_id = $1")
@@ -628,11 +642,18 @@ impl Core {
                 "Client user deletion is not enabled for this project".into(),
             ));
         }
-        self.delete_user(&project.id, &user.id).await
+        self.delete_user(&project.id, &user.id, &Who::User(user.id.clone()))
+            .await
     }
 
-    pub async fn delete_user(&self, project_id: &str, user_id: &str) -> Result<()> {
+    /// Deletes a user; the event names the teams they were in (Stack's `user.deleted`).
+    pub async fn delete_user(&self, project_id: &str, user_id: &str, who: &Who) -> Result<()> {
         let mut tx = self.db.begin().await?;
+        let teams: Vec<(String,)> =
+            sqlx::query_as("SELECT team_id FROM team_members WHERE user_id = $1 ORDER BY team_id")
+                .bind(user_id)
+                .fetch_all(&mut *tx)
+                .await?;
         // Teams are not deleted with their members; sessions and memberships cascade.
         let done = sqlx::query("DELETE FROM users WHERE project_id = $1 AND id = $2")
             .bind(project_id)
@@ -642,6 +663,19 @@ impl Core {
         if done.rows_affected() == 0 {
             return Err(Error::UserNotFound);
         }
+        let teams: Vec<Value> = teams.into_iter().map(|(id,)| json!({ "id": id })).collect();
+        let data = json!({ "id": user_id, "teams": teams });
+        events::record(
+            &mut tx,
+            project_id,
+            who,
+            Change {
+                kind: "user.deleted",
+                object_id: user_id,
+                data,
+            },
+        )
+        .await?;
         tx.commit().await?;
         self.forget_user_sessions(user_id);
         Ok(())

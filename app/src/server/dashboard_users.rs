@@ -149,7 +149,7 @@ pub async fn save_user(
         server_metadata: Some(meta("Server metadata", &server_metadata)?),
         ..Default::default()
     };
-    core.update_user(&project, &user, update, true)
+    core.update_user(&project, &user, update, &ssr::acting_admin().await?)
         .await
         .map_err(ssr::shown)?;
     Ok(())
@@ -172,7 +172,7 @@ pub async fn revoke_user_session(
 pub async fn remove_user(project_id: String, user_id: String) -> Result<(), ServerFnError> {
     let project = ssr::administered_project(&project_id).await?;
     ssr::core()
-        .delete_user(&project.id, &user_id)
+        .delete_user(&project.id, &user_id, &ssr::acting_admin().await?)
         .await
         .map_err(ssr::shown)?;
     leptos_axum::redirect(&format!("/projects/{}/users", project.id));

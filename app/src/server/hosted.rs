@@ -245,7 +245,12 @@ pub async fn update_profile(
         ..Default::default()
     };
     ssr::core()
-        .update_user(&project, &user, update, false)
+        .update_user(
+            &project,
+            &user,
+            update,
+            &gatehouse_core::events::Who::User(user.id.clone()),
+        )
         .await
         .map_err(ssr::shown)?;
     Ok(())

@@ -239,7 +239,7 @@ async fn select(
                 selected_team_id: Some(team),
                 ..Default::default()
             },
-            false,
+            &gatehouse_core::events::Who::User(user.id.clone()),
         )
         .await
         .map_err(ssr::shown)?;

@@ -271,6 +271,12 @@ mod ssr {
     }
 
     /// A project the signed-in dashboard user manages; anyone else is told it does not exist.
+    /// The signed-in dashboard admin, as changes they make are recorded.
+    pub async fn acting_admin() -> Result<gatehouse_core::events::Who, ServerFnError> {
+        let (_, admin) = signed_in(gatehouse_core::projects::INTERNAL_PROJECT_ID).await?;
+        Ok(gatehouse_core::events::Who::Admin(Some(admin.id)))
+    }
+
     pub async fn administered_project(project_id: &str) -> Result<Project, ServerFnError> {
         let (_, admin) = signed_in(gatehouse_core::projects::INTERNAL_PROJECT_ID).await?;
         let project = project(project_id).await?;

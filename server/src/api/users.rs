@@ -77,7 +77,7 @@ pub async fn create(
 ) -> ApiResult<Response> {
     auth.require_server()?;
     let input: UserCreate = body.read(&auth)?;
-    let user = core.create_user(&auth.project, input).await?;
+    let user = core.create_user(&auth.project, input, &auth.who()).await?;
     // Stack answers with the user as read before it makes the personal team (`onCreate` in its
     // `users/crud.tsx`), so a new user's answer never names a selected team; reads after it do.
     let mut answer = view(&auth, &headers, &user);
@@ -116,7 +116,7 @@ pub async fn update(
     let mut input: UserUpdate = Body(body).read(&auth)?;
     input.language = language.and_then(|l| l.language);
     let user = core
-        .update_user(&auth.project, &user, input, auth.is_server())
+        .update_user(&auth.project, &user, input, &auth.who())
         .await?;
     Ok(Json(view(&auth, &headers, &user)))
 }
@@ -128,7 +128,8 @@ pub async fn remove(
 ) -> ApiResult<Json<Value>> {
     let user = target(&core, &auth, &user_id).await?;
     if auth.is_server() {
-        core.delete_user(&auth.project.id, &user.id).await?;
+        core.delete_user(&auth.project.id, &user.id, &auth.who())
+            .await?;
     } else {
         core.delete_own_account(&auth.project, &user).await?;
     }

@@ -8,6 +8,7 @@ mod codes;
 mod config;
 mod email_flows;
 mod emails;
+mod events;
 mod jobs;
 mod oauth;
 mod oauth_support;

@@ -1,0 +1,160 @@
+//! The record of changes: each change writes exactly its events, in its transaction, with who
+//! made it; a refused change writes none. (Users for now: see the README's "The record of
+//! changes" for what is recorded so far.)
+
+use serde_json::{json, Value};
+
+use crate::helpers::{Project, TestApp, PASSWORD};
+
+/// The project's events after `after`: (kind, object id, actor type, actor id).
+async fn events(
+    app: &TestApp,
+    p: &Project,
+    after: i64,
+) -> Vec<(String, String, String, Option<String>)> {
+    app.core
+        .events_after(&p.id, after, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.kind, e.object_id, e.actor_type, e.actor_id))
+        .collect()
+}
+
+async fn last_position(app: &TestApp, p: &Project) -> i64 {
+    app.core
+        .events_after(&p.id, 0, 100_000)
+        .await
+        .unwrap()
+        .last()
+        .map_or(0, |e| e.position)
+}
+
+fn ev(
+    kind: &str,
+    object: &str,
+    actor: &str,
+    actor_id: Option<&str>,
+) -> (String, String, String, Option<String>) {
+    (
+        kind.into(),
+        object.into(),
+        actor.into(),
+        actor_id.map(str::to_string),
+    )
+}
+
+#[tokio::test]
+async fn each_user_change_writes_its_event_and_a_refused_one_none() {
+    let app = TestApp::spawn().await;
+    let p = app.project().await;
+    let server = app.server(&p);
+    let admin = app.admin(&p);
+
+    // Sign-up: the new user made themselves.
+    let t = app.sign_up(&p, "ada@example.com").await;
+    let ada = t["user_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        events(&app, &p, 0).await,
+        [ev("user.created", &ada, "user", Some(&ada))]
+    );
+
+    // The server makes a user; an admin changes it; the user changes themselves.
+    let mut at = last_position(&app, &p).await;
+    let bob = server
+        .post("/users", json!({ "primary_email": "bob@example.com" }))
+        .await
+        .ok();
+    let bob = bob["id"].as_str().unwrap().to_string();
+    admin
+        .patch(&format!("/users/{bob}"), json!({ "display_name": "Bob" }))
+        .await
+        .ok();
+    let ada_client = app.client(&p).token(t["access_token"].as_str().unwrap());
+    ada_client
+        .patch("/users/me", json!({ "display_name": "Ada" }))
+        .await
+        .ok();
+    assert_eq!(
+        events(&app, &p, at).await,
+        [
+            ev("user.created", &bob, "server", None),
+            ev("user.updated", &bob, "admin", None),
+            ev("user.updated", &ada, "user", Some(&ada)),
+        ]
+    );
+
+    // Refused changes write nothing: a field the client may not set, an address in use, an
+    // unknown user.
+    at = last_position(&app, &p).await;
+    ada_client
+        .patch("/users/me", json!({ "server_metadata": { "x": 1 } }))
+        .await
+        .known_error(400, "SCHEMA_ERROR");
+    app.client(&p)
+        .post(
+            "/auth/password/sign-up",
+            json!({ "email": "ada@example.com", "password": PASSWORD }),
+        )
+        .await
+        .known_error(409, "USER_EMAIL_ALREADY_EXISTS");
+    server
+        .delete("/users/00000000-0000-4000-8000-000000000000")
+        .await
+        .known_error(404, "USER_NOT_FOUND");
+    assert_eq!(events(&app, &p, at).await, []);
+
+    // An anonymous user made, then upgraded in place; deletions name the teams the user was in.
+    let anon = app
+        .client(&p)
+        .post("/auth/anonymous/sign-up", json!({}))
+        .await
+        .ok();
+    let anon_id = anon["user_id"].as_str().unwrap().to_string();
+    app.client(&p)
+        .token(anon["access_token"].as_str().unwrap())
+        .post(
+            "/auth/password/sign-up",
+            json!({ "email": "cy@example.com", "password": PASSWORD }),
+        )
+        .await
+        .ok();
+    let team = server
+        .post("/teams", json!({ "display_name": "Lab" }))
+        .await
+        .ok();
+    let team = team["id"].as_str().unwrap().to_string();
+    server
+        .post(&format!("/team-memberships/{team}/{bob}"), json!({}))
+        .await
+        .ok();
+    at = last_position(&app, &p).await;
+    server.delete(&format!("/users/{bob}")).await.ok();
+    assert_eq!(
+        events(&app, &p, at).await,
+        [ev("user.deleted", &bob, "server", None)]
+    );
+    let deleted = app.core.events_after(&p.id, at, 10).await.unwrap();
+    let data: Value = serde_json::from_str(&deleted[0].data).unwrap();
+    assert_eq!(data, json!({ "id": bob, "teams": [{ "id": team }] }));
+    let all = events(&app, &p, 0).await;
+    assert!(all.contains(&ev("user.created", &anon_id, "user", Some(&anon_id))));
+    assert!(all.contains(&ev("user.updated", &anon_id, "user", Some(&anon_id))));
+
+    // Positions count up from 1 without a gap, and each project has its own.
+    let positions: Vec<i64> = app
+        .core
+        .events_after(&p.id, 0, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.position)
+        .collect();
+    assert_eq!(positions, (1..=positions.len() as i64).collect::<Vec<_>>());
+    let other = app.project().await;
+    app.sign_up(&other, "ada@example.com").await;
+    assert_eq!(
+        app.core.events_after(&other.id, 0, 10).await.unwrap()[0].position,
+        1
+    );
+}
