@@ -206,7 +206,7 @@ pub(crate) async fn insert_account(
     }
     if project.config.create_team_on_sign_up {
         let name = crate::teams::personal_team_name(n.display_name.as_deref(), n.email.as_deref());
-        crate::teams::create_personal_team(tx, project, &id, &name).await?;
+        crate::teams::create_personal_team(tx, project, &id, &name, &who).await?;
     }
     Ok(id)
 }

@@ -44,9 +44,11 @@ impl Core {
             return Ok(team.id);
         }
         let internal = self.internal_project().await?;
+        let who = crate::events::Who::User(user_id.to_string());
         let mut tx = self.db.begin().await?;
         let team =
-            crate::teams::insert_team(&mut tx, &internal, "Personal Team", Some(user_id)).await?;
+            crate::teams::insert_team(&mut tx, &internal, "Personal Team", Some(user_id), &who)
+                .await?;
         tx.commit().await?;
         self.forget_user_sessions(user_id);
         Ok(team)
@@ -101,7 +103,12 @@ impl Core {
     }
 
     /// Removes an admin (leaving oneself included); a team keeps at least one.
-    pub async fn remove_project_admin(&self, project: &Project, user_id: &str) -> Result<()> {
+    pub async fn remove_project_admin(
+        &self,
+        project: &Project,
+        user_id: &str,
+        who: &crate::events::Who,
+    ) -> Result<()> {
         let (internal, team) = self.owner_team(project).await?;
         let admins = self
             .member_profiles(&internal, Actor::Server, Some(&team.id), None)
@@ -112,7 +119,7 @@ impl Core {
                 "A project keeps at least one admin. Invite someone else first.".into(),
             ));
         }
-        self.remove_team_member(&internal, Actor::Server, &team.id, user_id)
+        self.remove_team_member(&internal, Actor::Server, &team.id, user_id, who)
             .await
     }
 

@@ -395,7 +395,16 @@ impl Core {
                 .fetch_optional(&mut *tx)
                 .await?;
         if member.is_none() {
-            add_member(&mut tx, project, &team.id, &user.id, MemberKind::Member).await?;
+            let who = crate::events::Who::User(user.id.clone());
+            add_member(
+                &mut tx,
+                project,
+                &team.id,
+                &user.id,
+                MemberKind::Member,
+                &who,
+            )
+            .await?;
         }
         tx.commit().await?;
         self.forget_user_sessions(&user.id);

@@ -8,6 +8,7 @@ use sqlx::{Any, Row, Transaction};
 
 use super::Actor;
 use crate::error::{Error, Result};
+use crate::events::{self, Change, Who};
 use crate::projects::Project;
 use crate::users::{User, USER_SELECT};
 use crate::validation::{string, Input, Shape};
@@ -22,12 +23,39 @@ pub enum MemberKind {
 }
 
 /// Adds a membership with the project's default grants for its kind, in `tx`.
+/// A membership's event: its object is `<team id>/<user id>` (a membership has no id of its
+/// own), its data Stack's webhook fields.
+async fn record_membership(
+    tx: &mut Transaction<'_, Any>,
+    project_id: &str,
+    who: &Who,
+    kind: &'static str,
+    team_id: &str,
+    user_id: &str,
+) -> Result<()> {
+    let object = format!("{team_id}/{user_id}");
+    let data = serde_json::json!({ "team_id": team_id, "user_id": user_id });
+    events::record(
+        tx,
+        project_id,
+        who,
+        Change {
+            kind,
+            object_id: &object,
+            data,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 pub(crate) async fn add_member(
     tx: &mut Transaction<'_, Any>,
     project: &Project,
     team_id: &str,
     user_id: &str,
     kind: MemberKind,
+    who: &Who,
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO team_members (team_id, user_id, project_id, created_at) VALUES ($1, $2, $3, $4)",
@@ -37,6 +65,15 @@ pub(crate) async fn add_member(
     .bind(&project.id)
     .bind(now_ms())
     .execute(&mut **tx)
+    .await?;
+    record_membership(
+        tx,
+        &project.id,
+        who,
+        "team_membership.created",
+        team_id,
+        user_id,
+    )
     .await?;
     let defaults = match kind {
         MemberKind::Creator => "teamCreator",
@@ -161,6 +198,7 @@ impl Core {
         project: &Project,
         team_id: &str,
         user_id: &str,
+        who: &Who,
     ) -> Result<()> {
         if self.user(&project.id, user_id).await?.is_none() {
             return Err(Error::UserNotFound);
@@ -170,7 +208,7 @@ impl Core {
             return Err(Error::TeamMembershipAlreadyExists);
         }
         let mut tx = self.db.begin().await?;
-        add_member(&mut tx, project, team_id, user_id, MemberKind::Member).await?;
+        add_member(&mut tx, project, team_id, user_id, MemberKind::Member, who).await?;
         tx.commit().await?;
         self.forget_user_sessions(user_id);
         Ok(())
@@ -184,6 +222,7 @@ impl Core {
         actor: Actor<'_>,
         team_id: &str,
         user_id: &str,
+        who: &Who,
     ) -> Result<()> {
         if let Some(me) = actor.client_user(|| Error::CannotGetOwnUserWithoutUser)? {
             if me.id != user_id {
@@ -200,6 +239,15 @@ impl Core {
             .execute(&mut *tx)
             .await?;
         crate::users::unselect_team(&mut tx, &project.id, Some(user_id), team_id).await?;
+        record_membership(
+            &mut tx,
+            &project.id,
+            who,
+            "team_membership.deleted",
+            team_id,
+            user_id,
+        )
+        .await?;
         tx.commit().await?;
         self.forget_user_sessions(user_id);
         Ok(())

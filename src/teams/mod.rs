@@ -15,6 +15,7 @@ use sqlx::{Any, Transaction};
 
 use crate::db::{json_or_null, json_text};
 use crate::error::{Error, Result};
+use crate::events::{self, Change, Who};
 use crate::projects::Project;
 use crate::users::User;
 use crate::validation::{picture_and_metadata, string, Input, Shape};
@@ -165,6 +166,7 @@ pub(crate) async fn insert_team(
     project: &Project,
     display_name: &str,
     creator_user_id: Option<&str>,
+    who: &Who,
 ) -> Result<String> {
     let id = new_id();
     sqlx::query(
@@ -176,8 +178,14 @@ pub(crate) async fn insert_team(
     .bind(now_ms())
     .execute(&mut **tx)
     .await?;
+    let change = Change {
+        kind: "team.created",
+        object_id: &id,
+        data: json!({}),
+    };
+    events::record(tx, &project.id, who, change).await?;
     if let Some(user_id) = creator_user_id {
-        members::add_member(tx, project, &id, user_id, MemberKind::Creator).await?;
+        members::add_member(tx, project, &id, user_id, MemberKind::Creator, who).await?;
     }
     Ok(id)
 }
@@ -188,8 +196,9 @@ pub(crate) async fn create_personal_team(
     project: &Project,
     user_id: &str,
     name: &str,
+    who: &Who,
 ) -> Result<()> {
-    let team = insert_team(tx, project, name, Some(user_id)).await?;
+    let team = insert_team(tx, project, name, Some(user_id), who).await?;
     crate::users::select_team(tx, user_id, &team).await
 }
 
@@ -241,6 +250,7 @@ impl Core {
         project: &Project,
         actor: Actor<'_>,
         input: TeamCreate,
+        who: &Who,
     ) -> Result<Team> {
         let mut creator = input.creator_user_id.clone();
         if let Some(me) = actor.client_user(|| Error::UserAuthenticationRequired)? {
@@ -263,7 +273,14 @@ impl Core {
             }
         }
         let mut tx = self.db.begin().await?;
-        let id = insert_team(&mut tx, project, &input.display_name, creator.as_deref()).await?;
+        let id = insert_team(
+            &mut tx,
+            project,
+            &input.display_name,
+            creator.as_deref(),
+            who,
+        )
+        .await?;
         let image = crate::images::store(
             &mut tx,
             &self.public_url,
@@ -370,6 +387,7 @@ impl Core {
         actor: Actor<'_>,
         team_id: &str,
         input: TeamUpdate,
+        who: &Who,
     ) -> Result<Team> {
         check_client_image(
             actor,
@@ -407,6 +425,12 @@ impl Core {
         .bind(&team.server_metadata)
         .execute(&mut *tx)
         .await?;
+        let change = Change {
+            kind: "team.updated",
+            object_id: &team.id,
+            data: json!({}),
+        };
+        events::record(&mut tx, &project.id, who, change).await?;
         tx.commit().await?;
         self.forget_team_selectors(&team.id);
         Ok(team)
@@ -419,6 +443,7 @@ impl Core {
         project: &Project,
         actor: Actor<'_>,
         team_id: &str,
+        who: &Who,
     ) -> Result<()> {
         self.authorize_team(project, actor, team_id, "$delete_team")
             .await?;
@@ -431,6 +456,12 @@ impl Core {
             .bind(team_id)
             .execute(&mut *tx)
             .await?;
+        let change = Change {
+            kind: "team.deleted",
+            object_id: team_id,
+            data: json!({ "id": team_id }),
+        };
+        events::record(&mut tx, &project.id, who, change).await?;
         tx.commit().await?;
         self.forget_team_selectors(team_id);
         Ok(())

@@ -76,6 +76,7 @@ pub async fn admin_create_team(
                 display_name: name,
                 ..Default::default()
             },
+            &ssr::acting_admin().await?,
         )
         .await
         .map_err(ssr::shown)?;
@@ -206,7 +207,13 @@ pub async fn save_team(
         server_metadata: Some(json("Server metadata", &server_metadata)?),
     };
     ssr::core()
-        .update_team(&project, Actor::Server, &team_id, update)
+        .update_team(
+            &project,
+            Actor::Server,
+            &team_id,
+            update,
+            &ssr::acting_admin().await?,
+        )
         .await
         .map_err(ssr::shown)?;
     Ok(())
@@ -240,12 +247,18 @@ pub async fn admin_team_action(
             let user = user.ok_or_else(|| {
                 ServerFnError::new(format!("No user has the id or sign-in email {target:?}."))
             })?;
-            core.add_team_member(&project, &team_id, &user.id)
+            core.add_team_member(&project, &team_id, &user.id, &ssr::acting_admin().await?)
                 .await
                 .map_err(ssr::shown)?;
         }
         "remove" => core
-            .remove_team_member(&project, Actor::Server, &team_id, &target)
+            .remove_team_member(
+                &project,
+                Actor::Server,
+                &team_id,
+                &target,
+                &ssr::acting_admin().await?,
+            )
             .await
             .map_err(ssr::shown)?,
         "grant" => {
@@ -268,9 +281,14 @@ pub async fn admin_team_action(
             .await
             .map_err(ssr::shown)?,
         "delete" => {
-            core.delete_team(&project, Actor::Server, &team_id)
-                .await
-                .map_err(ssr::shown)?;
+            core.delete_team(
+                &project,
+                Actor::Server,
+                &team_id,
+                &ssr::acting_admin().await?,
+            )
+            .await
+            .map_err(ssr::shown)?;
             leptos_axum::redirect(&format!("/projects/{project_id}/teams"));
         }
         other => return Err(ServerFnError::new(format!("Unknown action {other:?}."))),
@@ -570,7 +588,10 @@ pub async fn project_admin_action(
     let target = target.trim();
     match action.as_str() {
         "invite" => core.invite_project_admin(&project, &me, target).await,
-        "remove" => core.remove_project_admin(&project, target).await,
+        "remove" => {
+            let who = gatehouse_core::events::Who::Admin(Some(me.id.clone()));
+            core.remove_project_admin(&project, target, &who).await
+        }
         "withdraw" => core.withdraw_admin_invitation(&project, target).await,
         other => return Err(ServerFnError::new(format!("Unknown action {other:?}."))),
     }

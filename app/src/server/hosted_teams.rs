@@ -217,6 +217,7 @@ pub async fn create_team(project_id: String, display_name: String) -> Result<(),
                 display_name: name,
                 ..Default::default()
             },
+            &gatehouse_core::events::Who::User(user.id.clone()),
         )
         .await
         .map_err(ssr::shown)?;
@@ -260,19 +261,20 @@ pub async fn team_action(
     let (_, user) = ssr::signed_in(&project_id).await?;
     let core = ssr::core();
     let me = Actor::Client(Some(&user));
+    let who = gatehouse_core::events::Who::User(user.id.clone());
     let done = match action.as_str() {
         "select" => {
             select(&project, &user, Some(team_id)).await?;
             "team-selected"
         }
         "leave" => {
-            core.remove_team_member(&project, me, &team_id, &user.id)
+            core.remove_team_member(&project, me, &team_id, &user.id, &who)
                 .await
                 .map_err(ssr::shown)?;
             "team-left"
         }
         "delete" => {
-            core.delete_team(&project, me, &team_id)
+            core.delete_team(&project, me, &team_id, &who)
                 .await
                 .map_err(ssr::shown)?;
             "team-deleted"
@@ -344,10 +346,11 @@ pub async fn member_action(
     let (_, user) = ssr::signed_in(&project_id).await?;
     let core = ssr::core();
     let me = Actor::Client(Some(&user));
+    let who = gatehouse_core::events::Who::User(user.id.clone());
     let permission = permission.unwrap_or_default();
     match action.as_str() {
         "remove" => core
-            .remove_team_member(&project, me, &team_id, &target)
+            .remove_team_member(&project, me, &team_id, &target, &who)
             .await
             .map_err(ssr::shown)?,
         "withdraw" => core

@@ -61,7 +61,7 @@ pub async fn create_team(
         input.creator_user_id = Some(user_or_me(&auth, "body.creator_user_id", c)?);
     }
     let team = core
-        .create_team(&auth.project, Actor::of(&auth), input)
+        .create_team(&auth.project, Actor::of(&auth), input, &auth.who())
         .await?;
     Ok(created(team.view(auth.is_server())))
 }
@@ -87,7 +87,13 @@ pub async fn update_team(
     uuid_param("team_id", &team_id)?;
     let input: TeamUpdate = body.read(&auth)?;
     let team = core
-        .update_team(&auth.project, Actor::of(&auth), &team_id, input)
+        .update_team(
+            &auth.project,
+            Actor::of(&auth),
+            &team_id,
+            input,
+            &auth.who(),
+        )
         .await?;
     Ok(Json(team.view(auth.is_server())))
 }
@@ -98,7 +104,7 @@ pub async fn delete_team(
     Path(team_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     uuid_param("team_id", &team_id)?;
-    core.delete_team(&auth.project, Actor::of(&auth), &team_id)
+    core.delete_team(&auth.project, Actor::of(&auth), &team_id, &auth.who())
         .await?;
     Ok(success())
 }
@@ -121,7 +127,7 @@ pub async fn add_member(
     auth.require_server()?;
     let (team_id, user_id) = member_path(&auth, path)?;
     let _: Empty = body.read(&auth)?;
-    core.add_team_member(&auth.project, &team_id, &user_id)
+    core.add_team_member(&auth.project, &team_id, &user_id, &auth.who())
         .await?;
     Ok(created(json!({ "team_id": team_id, "user_id": user_id })))
 }
@@ -132,8 +138,14 @@ pub async fn remove_member(
     Path(path): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     let (team_id, user_id) = member_path(&auth, path)?;
-    core.remove_team_member(&auth.project, Actor::of(&auth), &team_id, &user_id)
-        .await?;
+    core.remove_team_member(
+        &auth.project,
+        Actor::of(&auth),
+        &team_id,
+        &user_id,
+        &auth.who(),
+    )
+    .await?;
     Ok(success())
 }
 

@@ -1,6 +1,6 @@
 //! The record of changes: each change writes exactly its events, in its transaction, with who
-//! made it; a refused change writes none. (Users for now: see the README's "The record of
-//! changes" for what is recorded so far.)
+//! made it; a refused change writes none. (Users, teams and memberships for now: see the
+//! README's "The record of changes" for what is recorded so far.)
 
 use serde_json::{json, Value};
 
@@ -156,5 +156,130 @@ async fn each_user_change_writes_its_event_and_a_refused_one_none() {
     assert_eq!(
         app.core.events_after(&other.id, 0, 10).await.unwrap()[0].position,
         1
+    );
+}
+
+#[tokio::test]
+async fn team_and_membership_changes_write_their_events() {
+    let app = TestApp::spawn().await;
+    let p = app.project().await;
+    let server = app.server(&p);
+    app.configure(
+        &p,
+        json!({ "teams.createPersonalTeamOnSignUp": true, "teams.allowClientTeamCreation": true }),
+    )
+    .await;
+
+    // A sign-up with a personal team: the user, the team, the membership, all by the user.
+    let t = app.sign_up(&p, "ada@example.com").await;
+    let ada = t["user_id"].as_str().unwrap().to_string();
+    let ada_client = app.client(&p).token(t["access_token"].as_str().unwrap());
+    let me = ada_client.get("/users/me").await.ok();
+    let personal = me["selected_team_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        events(&app, &p, 0).await,
+        [
+            ev("user.created", &ada, "user", Some(&ada)),
+            ev("team.created", &personal, "user", Some(&ada)),
+            ev(
+                "team_membership.created",
+                &format!("{personal}/{ada}"),
+                "user",
+                Some(&ada)
+            ),
+        ]
+    );
+
+    // The server's team, a member added and removed, the team renamed and deleted.
+    let at = last_position(&app, &p).await;
+    let bob = server.post("/users", json!({})).await.ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Made by the server, Bob gets his personal team from the server too.
+    let bobs = server.get(&format!("/users/{bob}")).await.ok()["selected_team_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let lab = server
+        .post("/teams", json!({ "display_name": "Lab" }))
+        .await
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    server
+        .post(&format!("/team-memberships/{lab}/{bob}"), json!({}))
+        .await
+        .ok();
+    app.admin(&p)
+        .patch(
+            &format!("/teams/{lab}"),
+            json!({ "display_name": "The Lab" }),
+        )
+        .await
+        .ok();
+    server
+        .delete(&format!("/team-memberships/{lab}/{bob}"))
+        .await
+        .ok();
+    // Refused: Ada may not rename a team she is not in.
+    ada_client
+        .patch(&format!("/teams/{lab}"), json!({ "display_name": "Mine" }))
+        .await
+        .known_error(404, "TEAM_MEMBERSHIP_NOT_FOUND");
+    server.delete(&format!("/teams/{lab}")).await.ok();
+    assert_eq!(
+        events(&app, &p, at).await,
+        [
+            ev("user.created", &bob, "server", None),
+            ev("team.created", &bobs, "server", None),
+            ev(
+                "team_membership.created",
+                &format!("{bobs}/{bob}"),
+                "server",
+                None
+            ),
+            ev("team.created", &lab, "server", None),
+            ev(
+                "team_membership.created",
+                &format!("{lab}/{bob}"),
+                "server",
+                None
+            ),
+            ev("team.updated", &lab, "admin", None),
+            ev(
+                "team_membership.deleted",
+                &format!("{lab}/{bob}"),
+                "server",
+                None
+            ),
+            ev("team.deleted", &lab, "server", None),
+        ]
+    );
+
+    // A user's own team: made by them, with them as its first member.
+    let at = last_position(&app, &p).await;
+    let own = ada_client
+        .post(
+            "/teams",
+            json!({ "display_name": "Side project", "creator_user_id": "me" }),
+        )
+        .await
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        events(&app, &p, at).await,
+        [
+            ev("team.created", &own, "user", Some(&ada)),
+            ev(
+                "team_membership.created",
+                &format!("{own}/{ada}"),
+                "user",
+                Some(&ada)
+            ),
+        ]
     );
 }

@@ -918,7 +918,11 @@ async fn project_admins_are_invited_withdrawn_and_never_all_removed() {
     let admins = core.project_admins(&project).await.unwrap();
     assert_eq!(admins.members.len(), 1);
     let e = core
-        .remove_project_admin(&project, &admin_id)
+        .remove_project_admin(
+            &project,
+            &admin_id,
+            &gatehouse_core::events::Who::Admin(None),
+        )
         .await
         .unwrap_err();
     assert!(
