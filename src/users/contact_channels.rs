@@ -14,6 +14,7 @@ use crate::codes::{consume_code, issue_code, CodeKind, NewCode};
 use crate::db::is_unique_violation;
 use crate::emails::{queue_email, templates, NewEmail, Recipient};
 use crate::error::{Error, Result};
+use crate::events::{self, Change, Who};
 use crate::projects::Project;
 use crate::{new_id, now_ms, Core};
 
@@ -244,6 +245,7 @@ impl Core {
         &self,
         project: &Project,
         input: ChannelCreate,
+        who: &Who,
     ) -> Result<ContactChannel> {
         let value = input.value.trim().to_lowercase();
         let mut tx = self.db.begin().await?;
@@ -280,6 +282,15 @@ impl Core {
             set_primary(&mut tx, &input.user_id, &id).await?;
             sync_user(&mut tx, &input.user_id).await?;
         }
+        record_channel(
+            &mut tx,
+            &project.id,
+            who,
+            "contact_channel.created",
+            &id,
+            &input.user_id,
+        )
+        .await?;
         tx.commit().await?;
         self.forget_user_sessions(&input.user_id);
         self.contact_channel(&project.id, &input.user_id, &id).await
@@ -291,6 +302,7 @@ impl Core {
         user_id: &str,
         id: &str,
         update: ChannelUpdate,
+        who: &Who,
     ) -> Result<ContactChannel> {
         let mut c = self.contact_channel(&project.id, user_id, id).await?;
         let mut tx = self.db.begin().await?;
@@ -332,6 +344,15 @@ impl Core {
             _ => {}
         }
         sync_user(&mut tx, user_id).await?;
+        record_channel(
+            &mut tx,
+            &project.id,
+            who,
+            "contact_channel.updated",
+            id,
+            user_id,
+        )
+        .await?;
         tx.commit().await?;
         self.forget_user_sessions(user_id);
         self.contact_channel(&project.id, user_id, id).await
@@ -342,6 +363,7 @@ impl Core {
         project: &Project,
         user_id: &str,
         id: &str,
+        who: &Who,
     ) -> Result<()> {
         self.contact_channel(&project.id, user_id, id).await?;
         let mut tx = self.db.begin().await?;
@@ -350,6 +372,15 @@ impl Core {
             .execute(&mut *tx)
             .await?;
         sync_user(&mut tx, user_id).await?;
+        record_channel(
+            &mut tx,
+            &project.id,
+            who,
+            "contact_channel.deleted",
+            id,
+            user_id,
+        )
+        .await?;
         tx.commit().await?;
         self.forget_user_sessions(user_id);
         Ok(())
@@ -403,10 +434,52 @@ impl Core {
                 "Contact channel not found. Was your contact channel deleted?".into(),
             ));
         }
+        // Whoever holds the code proved the address: the change is the user's.
+        let channel: (String,) = sqlx::query_as(
+            "SELECT id FROM contact_channels WHERE user_id = $1 AND type = 'email' AND value = $2",
+        )
+        .bind(&user_id)
+        .bind(&email)
+        .fetch_one(&mut *tx)
+        .await?;
+        let who = Who::User(user_id.clone());
+        record_channel(
+            &mut tx,
+            &project.id,
+            &who,
+            "contact_channel.updated",
+            &channel.0,
+            &user_id,
+        )
+        .await?;
         tx.commit().await?;
         self.forget_user_sessions(&user_id);
         Ok(())
     }
+}
+
+/// A contact channel's event (Gatehouse's kinds: Stack has no webhook for channels).
+async fn record_channel(
+    tx: &mut Transaction<'_, Any>,
+    project_id: &str,
+    who: &Who,
+    kind: &'static str,
+    id: &str,
+    user_id: &str,
+) -> Result<()> {
+    let data = json!({ "id": id, "user_id": user_id });
+    events::record(
+        tx,
+        project_id,
+        who,
+        Change {
+            kind,
+            object_id: id,
+            data,
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// Marks a user's address verified (an emailed code reached it), and their primary email with

@@ -181,6 +181,7 @@ pub async fn add_email(project_id: String, email: String) -> Result<(), ServerFn
                 is_primary: false,
                 is_verified: false,
             },
+            &gatehouse_core::events::Who::User(user.id.clone()),
         )
         .await
         .map_err(ssr::shown)?;
@@ -217,7 +218,8 @@ pub async fn email_action(
             channel_id.clone(),
         );
         async move {
-            core.update_contact_channel(&project, &user.id, &id, u)
+            let who = gatehouse_core::events::Who::User(user.id.clone());
+            core.update_contact_channel(&project, &user.id, &id, u, &who)
                 .await
                 .map(|_| ())
         }
@@ -257,7 +259,8 @@ pub async fn email_action(
             "email"
         }
         "remove" => {
-            core.delete_contact_channel(&project, &user.id, &channel_id)
+            let who = gatehouse_core::events::Who::User(user.id.clone());
+            core.delete_contact_channel(&project, &user.id, &channel_id, &who)
                 .await
                 .map_err(ssr::shown)?;
             "email"

@@ -115,6 +115,7 @@ pub async fn create(
                 is_primary: b.is_primary.unwrap_or(false),
                 is_verified: b.is_verified.unwrap_or(false),
             },
+            &auth.who(),
         )
         .await?;
     Ok(created(channel.view()))
@@ -177,6 +178,7 @@ pub async fn update(
                 is_primary: b.is_primary,
                 is_verified: b.is_verified,
             },
+            &auth.who(),
         )
         .await?;
     Ok(Json(channel.view()))
@@ -188,7 +190,7 @@ pub async fn remove(
     Path((user_id, id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     let user = owner(&core, &auth, &user_id, "delete").await?;
-    core.delete_contact_channel(&auth.project, &user.id, &id)
+    core.delete_contact_channel(&auth.project, &user.id, &id, &auth.who())
         .await?;
     Ok(success())
 }

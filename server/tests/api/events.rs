@@ -283,3 +283,64 @@ async fn team_and_membership_changes_write_their_events() {
         ]
     );
 }
+
+#[tokio::test]
+async fn contact_channel_changes_write_their_events() {
+    let app = TestApp::spawn().await;
+    let p = app.project().await;
+    let t = app.sign_up(&p, "ada@example.com").await;
+    let ada = t["user_id"].as_str().unwrap().to_string();
+    let client = app.client(&p).token(t["access_token"].as_str().unwrap());
+    let at = last_position(&app, &p).await;
+    let work = client
+        .post(
+            "/contact-channels",
+            json!({ "user_id": "me", "type": "email", "value": "ada@work.example", "used_for_auth": false }),
+        )
+        .await
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    client
+        .post(
+            &format!("/contact-channels/{ada}/{work}/send-verification-code"),
+            json!({ "callback_url": "http://localhost:3000/verify" }),
+        )
+        .await
+        .ok();
+    let code =
+        crate::email_flows::link_code(&crate::email_flows::mail(&app.server(&p), "Verify").await);
+    app.client(&p)
+        .post("/contact-channels/verify", json!({ "code": code }))
+        .await
+        .ok();
+    app.server(&p)
+        .patch(
+            &format!("/contact-channels/{ada}/{work}"),
+            json!({ "used_for_auth": true }),
+        )
+        .await
+        .ok();
+    // Refused: the user has that address already.
+    let twice = client
+        .post(
+            "/contact-channels",
+            json!({ "user_id": "me", "type": "email", "value": "ada@work.example", "used_for_auth": false }),
+        )
+        .await;
+    assert_eq!(twice.status, 400, "{}", twice.text);
+    client
+        .delete(&format!("/contact-channels/{ada}/{work}"))
+        .await
+        .ok();
+    assert_eq!(
+        events(&app, &p, at).await,
+        [
+            ev("contact_channel.created", &work, "user", Some(&ada)),
+            ev("contact_channel.updated", &work, "user", Some(&ada)),
+            ev("contact_channel.updated", &work, "server", None),
+            ev("contact_channel.deleted", &work, "user", Some(&ada)),
+        ]
+    );
+}
