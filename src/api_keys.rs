@@ -9,10 +9,11 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{Any, Row, Transaction};
 
 use crate::crypto::secret_hash;
 use crate::error::{Error, Result};
+use crate::events::{self, Change, Who};
 use crate::projects::Project;
 use crate::teams::Actor;
 use crate::validation::{boolean, number, string, Input, Shape};
@@ -299,6 +300,7 @@ impl Core {
         actor: Actor<'_>,
         owner: Owner,
         input: ApiKeyCreate,
+        who: &Who,
     ) -> Result<(ApiKey, String)> {
         self.may_manage_keys(project, actor, &owner).await?;
         match &owner {
@@ -332,6 +334,7 @@ impl Core {
             Owner::User(u) => (Some(u.clone()), None),
             Owner::Team(t) => (None, Some(t.clone())),
         };
+        let mut tx = self.db.begin().await?;
         sqlx::query(&format!(
             "INSERT INTO api_keys ({COLUMNS}, secret_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10)"
         ))
@@ -345,8 +348,10 @@ impl Core {
         .bind(key.expires_at)
         .bind(key.created_at)
         .bind(secret_hash(&secret))
-        .execute(&self.db.pool)
+        .execute(&mut *tx)
         .await?;
+        record_key(&mut tx, &project.id, who, "api_key.created", &key).await?;
+        tx.commit().await?;
         Ok((key, secret))
     }
 
@@ -402,6 +407,7 @@ impl Core {
         key_type: KeyType,
         id: &str,
         input: ApiKeyUpdate,
+        who: &Who,
     ) -> Result<ApiKey> {
         let mut key = self.api_key(project, actor, key_type, id).await?;
         if input.revoked == Some(true) && key.revoked_at.is_none() {
@@ -416,12 +422,15 @@ impl Core {
         if let Some(d) = input.description {
             key.description = d;
         }
+        let mut tx = self.db.begin().await?;
         sqlx::query("UPDATE api_keys SET description = $2, revoked_at = $3 WHERE id = $1")
             .bind(&key.id)
             .bind(&key.description)
             .bind(key.revoked_at)
-            .execute(&self.db.pool)
+            .execute(&mut *tx)
             .await?;
+        record_key(&mut tx, &project.id, who, "api_key.updated", &key).await?;
+        tx.commit().await?;
         self.caches.api_keys.retain(|_, k| k.id != key.id);
         Ok(key)
     }
@@ -524,6 +533,8 @@ impl Core {
             .bind(now_ms())
             .execute(&mut *tx)
             .await?;
+        // Revoked on a secret scanner's report: Gatehouse's doing, no account's.
+        record_key(&mut tx, &project.id, &Who::System, "api_key.updated", &key).await?;
         let html = format!(
             "<h2>API key revoked</h2><p>Your API key \"{}\" for {} was revoked because it was found in a public place.</p>\
              <p>Create a new key where you need one.</p>",
@@ -553,6 +564,33 @@ impl Core {
         self.jobs_written();
         Ok(())
     }
+}
+
+/// An API key's event (Gatehouse's kinds: Stack has no webhook for keys); never the secret.
+async fn record_key(
+    tx: &mut Transaction<'_, Any>,
+    project_id: &str,
+    who: &Who,
+    kind: &'static str,
+    key: &ApiKey,
+) -> Result<()> {
+    let (owner_type, owner_id) = match &key.owner {
+        Owner::User(id) => ("user", id),
+        Owner::Team(id) => ("team", id),
+    };
+    let data = serde_json::json!({ "id": key.id, owner_type: owner_id });
+    events::record(
+        tx,
+        project_id,
+        who,
+        Change {
+            kind,
+            object_id: &key.id,
+            data,
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

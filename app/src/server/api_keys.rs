@@ -159,6 +159,7 @@ pub async fn create_my_api_key(
                 user_id: None,
                 team_id: None,
             },
+            &gatehouse_core::events::Who::User(user.id.clone()),
         )
         .await
         .map_err(ssr::shown)?;
@@ -209,6 +210,7 @@ pub async fn revoke_my_api_key(
                 description: None,
                 revoked: Some(true),
             },
+            &gatehouse_core::events::Who::User(user.id.clone()),
         )
         .await
         .map_err(ssr::shown)?;
@@ -272,6 +274,7 @@ pub async fn admin_revoke_api_key(
                 description: None,
                 revoked: Some(true),
             },
+            &ssr::acting_admin().await?,
         )
         .await
         .map_err(ssr::shown)?;

@@ -60,7 +60,7 @@ pub async fn create<const TEAM: bool>(
         "body",
     )?;
     let (key, secret) = core
-        .create_api_key(&auth.project, Actor::of(&auth), owner, input)
+        .create_api_key(&auth.project, Actor::of(&auth), owner, input, &auth.who())
         .await?;
     Ok(Json(key.view(Some(&secret))))
 }
@@ -120,7 +120,14 @@ pub async fn update<const TEAM: bool>(
     uuid_param("api_key_id", &id)?;
     let input: ApiKeyUpdate = body.read(&auth)?;
     let key = core
-        .update_api_key(&auth.project, Actor::of(&auth), key_type(TEAM), &id, input)
+        .update_api_key(
+            &auth.project,
+            Actor::of(&auth),
+            key_type(TEAM),
+            &id,
+            input,
+            &auth.who(),
+        )
         .await?;
     Ok(Json(key.view(None)))
 }

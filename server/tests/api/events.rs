@@ -344,3 +344,58 @@ async fn contact_channel_changes_write_their_events() {
         ]
     );
 }
+
+#[tokio::test]
+async fn api_key_changes_write_their_events_and_never_the_secret() {
+    let app = TestApp::spawn().await;
+    let p = app.project().await;
+    app.configure(&p, json!({ "apiKeys.enabled.user": true }))
+        .await;
+    let t = app.sign_up(&p, "ada@example.com").await;
+    let ada = t["user_id"].as_str().unwrap().to_string();
+    let client = app.client(&p).token(t["access_token"].as_str().unwrap());
+    let at = last_position(&app, &p).await;
+    let make = |description: &'static str| {
+        let client = client.clone();
+        async move {
+            client
+                .post(
+                    "/user-api-keys",
+                    json!({ "user_id": "me", "description": description, "expires_at_millis": null }),
+                )
+                .await
+                .ok()
+        }
+    };
+    let deploy = make("Deploy").await;
+    let deploy_id = deploy["id"].as_str().unwrap().to_string();
+    app.server(&p)
+        .patch(
+            &format!("/user-api-keys/{deploy_id}?user_id={ada}"),
+            json!({ "description": "Deploys" }),
+        )
+        .await
+        .ok();
+    let leaked = make("Leaked").await;
+    let leaked_id = leaked["id"].as_str().unwrap().to_string();
+    app.anon()
+        .post(
+            "/integrations/credential-scanning/revoke",
+            json!({ "api_key": leaked["value"] }),
+        )
+        .await
+        .ok();
+    assert_eq!(
+        events(&app, &p, at).await,
+        [
+            ev("api_key.created", &deploy_id, "user", Some(&ada)),
+            ev("api_key.updated", &deploy_id, "server", None),
+            ev("api_key.created", &leaked_id, "user", Some(&ada)),
+            ev("api_key.updated", &leaked_id, "system", None),
+        ]
+    );
+    let secret = deploy["value"].as_str().unwrap();
+    for e in app.core.events_after(&p.id, at, 100).await.unwrap() {
+        assert!(!e.data.contains(secret), "{}", e.data);
+    }
+}
