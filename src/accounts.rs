@@ -202,7 +202,8 @@ pub(crate) async fn insert_account(
     )
     .await?;
     for permission in crate::teams::permissions::default_grants(project, "signUp") {
-        crate::teams::permissions::insert_user_grant(tx, &project.id, &id, &permission).await?;
+        crate::teams::permissions::insert_user_grant(tx, &project.id, &id, &permission, &who)
+            .await?;
     }
     if project.config.create_team_on_sign_up {
         let name = crate::teams::personal_team_name(n.display_name.as_deref(), n.email.as_deref());

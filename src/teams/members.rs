@@ -80,7 +80,7 @@ pub(crate) async fn add_member(
         MemberKind::Member => "teamMember",
     };
     for permission in super::permissions::default_grants(project, defaults) {
-        super::permissions::insert_team_grant(tx, &project.id, team_id, user_id, &permission)
+        super::permissions::insert_team_grant(tx, &project.id, team_id, user_id, &permission, who)
             .await?;
     }
     Ok(())

@@ -10,6 +10,7 @@ use sqlx::{Any, Transaction};
 use super::Actor;
 use crate::config::{format, TEAM_SYSTEM_PERMISSIONS};
 use crate::error::{Error, Result};
+use crate::events::{self, Change, Who};
 use crate::projects::Project;
 use crate::validation::{array, string, Input, Shape};
 use crate::{now_ms, Core};
@@ -126,8 +127,9 @@ pub(crate) async fn insert_team_grant(
     team_id: &str,
     user_id: &str,
     permission_id: &str,
+    who: &Who,
 ) -> Result<()> {
-    sqlx::query(
+    let done = sqlx::query(
         "INSERT INTO team_member_permissions (project_id, team_id, user_id, permission_id, created_at) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (team_id, user_id, permission_id) DO NOTHING",
     )
@@ -138,6 +140,14 @@ pub(crate) async fn insert_team_grant(
     .bind(now_ms())
     .execute(&mut **tx)
     .await?;
+    if done.rows_affected() > 0 {
+        let grant = Grant {
+            team_id: Some(team_id.into()),
+            user_id: user_id.into(),
+            id: permission_id.into(),
+        };
+        record_grant(tx, project_id, who, "team_permission.created", &grant).await?;
+    }
     Ok(())
 }
 
@@ -146,8 +156,9 @@ pub(crate) async fn insert_user_grant(
     project_id: &str,
     user_id: &str,
     permission_id: &str,
+    who: &Who,
 ) -> Result<()> {
-    sqlx::query(
+    let done = sqlx::query(
         "INSERT INTO user_permissions (project_id, user_id, permission_id, created_at) \
          VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, permission_id) DO NOTHING",
     )
@@ -156,6 +167,45 @@ pub(crate) async fn insert_user_grant(
     .bind(permission_id)
     .bind(now_ms())
     .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() > 0 {
+        let grant = Grant {
+            team_id: None,
+            user_id: user_id.into(),
+            id: permission_id.into(),
+        };
+        record_grant(tx, project_id, who, "project_permission.created", &grant).await?;
+    }
+    Ok(())
+}
+
+/// A grant's event, with Stack's webhook names and fields (`team_permission.created`,
+/// `project_permission.deleted`…); its object is `[<team id>/]<user id>/<permission id>`.
+async fn record_grant(
+    tx: &mut Transaction<'_, Any>,
+    project_id: &str,
+    who: &Who,
+    kind: &'static str,
+    grant: &Grant,
+) -> Result<()> {
+    let object = match &grant.team_id {
+        Some(team) => format!("{team}/{}/{}", grant.user_id, grant.id),
+        None => format!("{}/{}", grant.user_id, grant.id),
+    };
+    let mut data = serde_json::json!({ "id": grant.id, "user_id": grant.user_id });
+    if let Some(team) = &grant.team_id {
+        data["team_id"] = serde_json::json!(team);
+    }
+    events::record(
+        tx,
+        project_id,
+        who,
+        Change {
+            kind,
+            object_id: &object,
+            data,
+        },
+    )
     .await?;
     Ok(())
 }
@@ -675,12 +725,13 @@ impl Core {
         }
         self.require_team_permission(project, team_id, &me.id, permission)
             .await?;
+        let who = Who::User(me.id.clone());
         if granted {
-            self.grant_team_permission(project, team_id, user_id, permission)
+            self.grant_team_permission(project, team_id, user_id, permission, &who)
                 .await?;
             Ok(())
         } else {
-            self.revoke_team_permission(project, team_id, user_id, permission)
+            self.revoke_team_permission(project, team_id, user_id, permission, &who)
                 .await
         }
     }
@@ -711,12 +762,13 @@ impl Core {
         team_id: &str,
         user_id: &str,
         permission: &str,
+        who: &Who,
     ) -> Result<Grant> {
         self.require_membership(&project.id, team_id, user_id)
             .await?;
         Self::check_grantable(project, Scope::Team, permission)?;
         let mut tx = self.db.begin().await?;
-        insert_team_grant(&mut tx, &project.id, team_id, user_id, permission).await?;
+        insert_team_grant(&mut tx, &project.id, team_id, user_id, permission, who).await?;
         tx.commit().await?;
         Ok(Grant {
             team_id: Some(team_id.into()),
@@ -733,16 +785,18 @@ impl Core {
         team_id: &str,
         user_id: &str,
         permission: &str,
+        who: &Who,
     ) -> Result<()> {
         self.require_membership(&project.id, team_id, user_id)
             .await?;
+        let mut tx = self.db.begin().await?;
         let done = sqlx::query(
             "DELETE FROM team_member_permissions WHERE team_id = $1 AND user_id = $2 AND permission_id = $3",
         )
         .bind(team_id)
         .bind(user_id)
         .bind(permission)
-        .execute(&self.db.pool)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(Error::TeamPermissionNotFound {
@@ -751,6 +805,13 @@ impl Core {
                 permission_id: permission.into(),
             });
         }
+        let grant = Grant {
+            team_id: Some(team_id.into()),
+            user_id: user_id.into(),
+            id: permission.into(),
+        };
+        record_grant(&mut tx, &project.id, who, "team_permission.deleted", &grant).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -760,13 +821,14 @@ impl Core {
         project: &Project,
         user_id: &str,
         permission: &str,
+        who: &Who,
     ) -> Result<Grant> {
         if self.user(&project.id, user_id).await?.is_none() {
             return Err(Error::UserNotFound);
         }
         Self::check_grantable(project, Scope::Project, permission)?;
         let mut tx = self.db.begin().await?;
-        insert_user_grant(&mut tx, &project.id, user_id, permission).await?;
+        insert_user_grant(&mut tx, &project.id, user_id, permission, who).await?;
         tx.commit().await?;
         Ok(Grant {
             team_id: None,
@@ -781,21 +843,37 @@ impl Core {
         project: &Project,
         user_id: &str,
         permission: &str,
+        who: &Who,
     ) -> Result<()> {
         if self.user(&project.id, user_id).await?.is_none() {
             return Err(Error::UserNotFound);
         }
+        let mut tx = self.db.begin().await?;
         let done = sqlx::query(
             "DELETE FROM user_permissions WHERE project_id = $1 AND user_id = $2 AND permission_id = $3",
         )
         .bind(&project.id)
         .bind(user_id)
         .bind(permission)
-        .execute(&self.db.pool)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(Error::PermissionNotFound(permission.into()));
         }
+        let grant = Grant {
+            team_id: None,
+            user_id: user_id.into(),
+            id: permission.into(),
+        };
+        record_grant(
+            &mut tx,
+            &project.id,
+            who,
+            "project_permission.deleted",
+            &grant,
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 }

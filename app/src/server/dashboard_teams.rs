@@ -262,12 +262,24 @@ pub async fn admin_team_action(
             .await
             .map_err(ssr::shown)?,
         "grant" => {
-            core.grant_team_permission(&project, &team_id, &target, &permission)
-                .await
-                .map_err(ssr::shown)?;
+            core.grant_team_permission(
+                &project,
+                &team_id,
+                &target,
+                &permission,
+                &ssr::acting_admin().await?,
+            )
+            .await
+            .map_err(ssr::shown)?;
         }
         "revoke" => core
-            .revoke_team_permission(&project, &team_id, &target, &permission)
+            .revoke_team_permission(
+                &project,
+                &team_id,
+                &target,
+                &permission,
+                &ssr::acting_admin().await?,
+            )
             .await
             .map_err(ssr::shown)?,
         "invite" => {
@@ -518,13 +530,18 @@ pub async fn set_user_permission(
     let project = ssr::administered_project(&project_id).await?;
     let core = ssr::core();
     if grant.is_some() {
-        core.grant_project_permission(&project, &user_id, &permission)
+        core.grant_project_permission(&project, &user_id, &permission, &ssr::acting_admin().await?)
             .await
             .map_err(ssr::shown)?;
     } else {
-        core.revoke_project_permission(&project, &user_id, &permission)
-            .await
-            .map_err(ssr::shown)?;
+        core.revoke_project_permission(
+            &project,
+            &user_id,
+            &permission,
+            &ssr::acting_admin().await?,
+        )
+        .await
+        .map_err(ssr::shown)?;
     }
     Ok(())
 }

@@ -93,7 +93,7 @@ pub async fn grant_team(
 ) -> ApiResult<Response> {
     let (team, user, perm) = team_grant_path(&auth, path)?;
     let grant = core
-        .grant_team_permission(&auth.project, &team, &user, &perm)
+        .grant_team_permission(&auth.project, &team, &user, &perm, &auth.who())
         .await?;
     Ok(created(grant.view()))
 }
@@ -104,7 +104,7 @@ pub async fn revoke_team(
     Path(path): Path<(String, String, String)>,
 ) -> ApiResult<Json<Value>> {
     let (team, user, perm) = team_grant_path(&auth, path)?;
-    core.revoke_team_permission(&auth.project, &team, &user, &perm)
+    core.revoke_team_permission(&auth.project, &team, &user, &perm, &auth.who())
         .await?;
     Ok(success())
 }
@@ -126,7 +126,7 @@ pub async fn grant_project(
 ) -> ApiResult<Response> {
     let (user, perm) = project_grant_path(&auth, path)?;
     let grant = core
-        .grant_project_permission(&auth.project, &user, &perm)
+        .grant_project_permission(&auth.project, &user, &perm, &auth.who())
         .await?;
     Ok(created(grant.view()))
 }
@@ -137,7 +137,7 @@ pub async fn revoke_project(
     Path(path): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     let (user, perm) = project_grant_path(&auth, path)?;
-    core.revoke_project_permission(&auth.project, &user, &perm)
+    core.revoke_project_permission(&auth.project, &user, &perm, &auth.who())
         .await?;
     Ok(success())
 }

@@ -160,7 +160,7 @@ async fn each_user_change_writes_its_event_and_a_refused_one_none() {
 }
 
 #[tokio::test]
-async fn team_and_membership_changes_write_their_events() {
+async fn team_membership_and_permission_changes_write_their_events() {
     let app = TestApp::spawn().await;
     let p = app.project().await;
     let server = app.server(&p);
@@ -169,117 +169,137 @@ async fn team_and_membership_changes_write_their_events() {
         json!({ "teams.createPersonalTeamOnSignUp": true, "teams.allowClientTeamCreation": true }),
     )
     .await;
+    let id = |v: Value| v["id"].as_str().unwrap().to_string();
 
-    // A sign-up with a personal team: the user, the team, the membership, all by the user.
+    // A sign-up with a personal team: the user, the team, the membership and the creator's
+    // default permission, all by the user.
     let t = app.sign_up(&p, "ada@example.com").await;
     let ada = t["user_id"].as_str().unwrap().to_string();
+    let by_ada = |kind: &str, object: String| ev(kind, &object, "user", Some(&ada));
     let ada_client = app.client(&p).token(t["access_token"].as_str().unwrap());
     let me = ada_client.get("/users/me").await.ok();
     let personal = me["selected_team_id"].as_str().unwrap().to_string();
     assert_eq!(
         events(&app, &p, 0).await,
         [
-            ev("user.created", &ada, "user", Some(&ada)),
-            ev("team.created", &personal, "user", Some(&ada)),
-            ev(
-                "team_membership.created",
-                &format!("{personal}/{ada}"),
-                "user",
-                Some(&ada)
+            by_ada("user.created", ada.clone()),
+            by_ada("team.created", personal.clone()),
+            by_ada("team_membership.created", format!("{personal}/{ada}")),
+            by_ada(
+                "team_permission.created",
+                format!("{personal}/{ada}/team_admin")
             ),
         ]
     );
 
-    // The server's team, a member added and removed, the team renamed and deleted.
+    // The server's team; a member added, given a permission and losing it, removed; the team
+    // renamed and deleted.
     let at = last_position(&app, &p).await;
-    let bob = server.post("/users", json!({})).await.ok()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let bob = id(server.post("/users", json!({})).await.ok());
     // Made by the server, Bob gets his personal team from the server too.
     let bobs = server.get(&format!("/users/{bob}")).await.ok()["selected_team_id"]
         .as_str()
         .unwrap()
         .to_string();
-    let lab = server
+    let lab = id(server
         .post("/teams", json!({ "display_name": "Lab" }))
         .await
-        .ok()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    server
-        .post(&format!("/team-memberships/{lab}/{bob}"), json!({}))
-        .await
-        .ok();
-    app.admin(&p)
+        .ok());
+    let member = format!("/team-memberships/{lab}/{bob}");
+    server.post(&member, json!({})).await.ok();
+    let admin = app.admin(&p);
+    admin
         .patch(
             &format!("/teams/{lab}"),
             json!({ "display_name": "The Lab" }),
         )
         .await
         .ok();
+    let grant = format!("/team-permissions/{lab}/{bob}/$invite_members");
+    admin.post(&grant, json!({})).await.ok();
+    server.delete(&grant).await.ok();
+    // Refused: the grant is gone already; Ada may not rename a team she is not in.
     server
-        .delete(&format!("/team-memberships/{lab}/{bob}"))
+        .delete(&grant)
         .await
-        .ok();
-    // Refused: Ada may not rename a team she is not in.
+        .known_error(401, "TEAM_PERMISSION_NOT_FOUND");
     ada_client
         .patch(&format!("/teams/{lab}"), json!({ "display_name": "Mine" }))
         .await
         .known_error(404, "TEAM_MEMBERSHIP_NOT_FOUND");
+    server.delete(&member).await.ok();
     server.delete(&format!("/teams/{lab}")).await.ok();
+    let by = |kind: &str, object: String, actor: &str| ev(kind, &object, actor, None);
     assert_eq!(
         events(&app, &p, at).await,
         [
-            ev("user.created", &bob, "server", None),
-            ev("team.created", &bobs, "server", None),
-            ev(
-                "team_membership.created",
-                &format!("{bobs}/{bob}"),
-                "server",
-                None
+            by("user.created", bob.clone(), "server"),
+            by("team.created", bobs.clone(), "server"),
+            by("team_membership.created", format!("{bobs}/{bob}"), "server"),
+            by(
+                "team_permission.created",
+                format!("{bobs}/{bob}/team_admin"),
+                "server"
             ),
-            ev("team.created", &lab, "server", None),
-            ev(
-                "team_membership.created",
-                &format!("{lab}/{bob}"),
-                "server",
-                None
+            by("team.created", lab.clone(), "server"),
+            by("team_membership.created", format!("{lab}/{bob}"), "server"),
+            by(
+                "team_permission.created",
+                format!("{lab}/{bob}/team_member"),
+                "server"
             ),
-            ev("team.updated", &lab, "admin", None),
-            ev(
-                "team_membership.deleted",
-                &format!("{lab}/{bob}"),
-                "server",
-                None
+            by("team.updated", lab.clone(), "admin"),
+            by(
+                "team_permission.created",
+                format!("{lab}/{bob}/$invite_members"),
+                "admin"
             ),
-            ev("team.deleted", &lab, "server", None),
+            by(
+                "team_permission.deleted",
+                format!("{lab}/{bob}/$invite_members"),
+                "server"
+            ),
+            by("team_membership.deleted", format!("{lab}/{bob}"), "server"),
+            by("team.deleted", lab.clone(), "server"),
         ]
     );
 
-    // A user's own team: made by them, with them as its first member.
+    // A project permission granted and revoked.
+    admin
+        .post("/project-permission-definitions", json!({ "id": "beta" }))
+        .await
+        .ok();
     let at = last_position(&app, &p).await;
-    let own = ada_client
+    let beta = format!("/project-permissions/{bob}/beta");
+    server.post(&beta, json!({})).await.ok();
+    admin.delete(&beta).await.ok();
+    assert_eq!(
+        events(&app, &p, at).await,
+        [
+            by(
+                "project_permission.created",
+                format!("{bob}/beta"),
+                "server"
+            ),
+            by("project_permission.deleted", format!("{bob}/beta"), "admin"),
+        ]
+    );
+
+    // A user's own team: made by them, with them as its first member and admin.
+    let at = last_position(&app, &p).await;
+    let own = id(ada_client
         .post(
             "/teams",
             json!({ "display_name": "Side project", "creator_user_id": "me" }),
         )
         .await
-        .ok()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+        .ok());
     assert_eq!(
         events(&app, &p, at).await,
         [
-            ev("team.created", &own, "user", Some(&ada)),
-            ev(
-                "team_membership.created",
-                &format!("{own}/{ada}"),
-                "user",
-                Some(&ada)
-            ),
+            by_ada("team.created", own.clone()),
+            by_ada("team_membership.created", format!("{own}/{ada}")),
+            by_ada("team_permission.created", format!("{own}/{ada}/team_admin")),
         ]
     );
 }
