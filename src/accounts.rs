@@ -139,7 +139,7 @@ impl Core {
         };
         let mut tx = self.db.begin().await?;
         let user_id = insert_account(&mut tx, project, &n, None).await?;
-        self.commit_with_session(tx, &project.id, user_id, DEFAULT_SESSION_MS, false)
+        self.commit_with_session(tx, &project.id, user_id, DEFAULT_SESSION_MS, false, None)
             .await
     }
 

@@ -342,7 +342,9 @@ impl Core {
             return Err(Error::EmailPasswordMismatch);
         }
         crate::users::touch_last_active(&self.db.pool, &user.id, now_ms()).await?;
-        self.open_session(&user, DEFAULT_SESSION_MS, false).await
+        let who = crate::events::Who::User(user.id.clone());
+        self.open_session(&user, DEFAULT_SESSION_MS, false, &who)
+            .await
     }
 
     /// Changes the signed-in user's password; their other sessions end.
@@ -391,7 +393,9 @@ impl Core {
         let hash = crypto::hash_password(password).await?;
         let mut tx = self.db.begin().await?;
         crate::users::set_password_hash(&mut tx, &user.project_id, &user.id, &hash).await?;
-        crate::sessions::end_sessions(&mut tx, &user.id, keep_session).await?;
+        let who = crate::events::Who::User(user.id.clone());
+        crate::sessions::end_sessions(&mut tx, &user.project_id, &user.id, keep_session, &who)
+            .await?;
         tx.commit().await?;
         self.forget_user_sessions(&user.id);
         Ok(())

@@ -8,6 +8,7 @@ use sqlx::{Any, Row, Transaction};
 
 use crate::crypto::{random_token, secret_hash};
 use crate::error::{Error, Result};
+use crate::events::{self, Change, Who};
 use crate::projects::Project;
 use crate::tokens::{Audience, Claims, RestrictedReason, ACCESS_TOKEN_TTL_SECS};
 use crate::users::{flag, User};
@@ -98,6 +99,7 @@ async fn insert_session(
     user_id: &str,
     expires_in_ms: i64,
     is_impersonation: bool,
+    who: &Who,
 ) -> Result<(String, String)> {
     let id = new_id();
     let token = random_token(32);
@@ -115,20 +117,49 @@ async fn insert_session(
     .bind(now + expires_in_ms)
     .execute(&mut **tx)
     .await?;
+    record_session(tx, project_id, who, "session.created", &id, user_id).await?;
     Ok((id, token))
+}
+
+/// A session's event (Gatehouse's kinds: Stack has no webhook for sessions); its object is the
+/// session (refresh token) id, never the token.
+async fn record_session(
+    tx: &mut Transaction<'_, Any>,
+    project_id: &str,
+    who: &Who,
+    kind: &'static str,
+    session_id: &str,
+    user_id: &str,
+) -> Result<()> {
+    let data = json!({ "id": session_id, "user_id": user_id });
+    let change = Change {
+        kind,
+        object_id: session_id,
+        data,
+    };
+    events::record(tx, project_id, who, change).await?;
+    Ok(())
 }
 
 /// Ends a user's sessions (a new password, a reset), all of them or all but `keep`.
 pub(crate) async fn end_sessions(
     tx: &mut Transaction<'_, Any>,
+    project_id: &str,
     user_id: &str,
     keep: Option<&str>,
+    who: &Who,
 ) -> Result<()> {
-    sqlx::query("DELETE FROM refresh_tokens WHERE user_id = $1 AND id <> $2")
-        .bind(user_id)
-        .bind(keep.unwrap_or(""))
-        .execute(&mut **tx)
-        .await?;
+    let ended: Vec<(String,)> = sqlx::query_as(
+        "DELETE FROM refresh_tokens WHERE project_id = $1 AND user_id = $2 AND id <> $3 RETURNING id",
+    )
+    .bind(project_id)
+    .bind(user_id)
+    .bind(keep.unwrap_or(""))
+    .fetch_all(&mut **tx)
+    .await?;
+    for (id,) in ended {
+        record_session(tx, project_id, who, "session.deleted", &id, user_id).await?;
+    }
     Ok(())
 }
 
@@ -168,7 +199,12 @@ impl Core {
     }
 
     /// Opens a session for a user the caller has already created or checked.
-    pub async fn create_session(&self, project: &Project, input: SessionCreate) -> Result<Tokens> {
+    pub async fn create_session(
+        &self,
+        project: &Project,
+        input: SessionCreate,
+        who: &Who,
+    ) -> Result<Tokens> {
         let expires_in = input.expires_in_millis.unwrap_or(DEFAULT_SESSION_MS);
         if !(1..=MAX_SESSION_MS).contains(&expires_in) {
             return Err(crate::validation::invalid(format!(
@@ -179,8 +215,13 @@ impl Core {
             .user(&project.id, &input.user_id)
             .await?
             .ok_or_else(|| Error::UserIdDoesNotExist(input.user_id.clone()))?;
-        self.open_session(&user, expires_in, input.is_impersonation.unwrap_or(false))
-            .await
+        self.open_session(
+            &user,
+            expires_in,
+            input.is_impersonation.unwrap_or(false),
+            who,
+        )
+        .await
     }
 
     pub(crate) async fn open_session(
@@ -188,6 +229,7 @@ impl Core {
         user: &User,
         expires_in: i64,
         is_impersonation: bool,
+        who: &Who,
     ) -> Result<Tokens> {
         let tx = self.db.begin().await?;
         self.commit_with_session(
@@ -196,6 +238,7 @@ impl Core {
             user.id.clone(),
             expires_in,
             is_impersonation,
+            Some(who),
         )
         .await
     }
@@ -209,9 +252,19 @@ impl Core {
         user_id: String,
         expires_in: i64,
         is_impersonation: bool,
+        who: Option<&Who>,
     ) -> Result<Tokens> {
-        let (session_id, refresh_token) =
-            insert_session(&mut tx, project_id, &user_id, expires_in, is_impersonation).await?;
+        // Signing in (or up), the user opens their own session.
+        let who = who.cloned().unwrap_or_else(|| Who::User(user_id.clone()));
+        let (session_id, refresh_token) = insert_session(
+            &mut tx,
+            project_id,
+            &user_id,
+            expires_in,
+            is_impersonation,
+            &who,
+        )
+        .await?;
         tx.commit().await?;
         self.forget_user_sessions(&user_id);
         let user = self
@@ -321,19 +374,28 @@ impl Core {
         user_id: &str,
         session_id: &str,
         current_session_id: Option<&str>,
+        who: &Who,
     ) -> Result<()> {
         if current_session_id == Some(session_id) {
             return Err(Error::CannotDeleteCurrentSession);
         }
-        self.delete_session(project_id, user_id, session_id).await
+        self.delete_session(project_id, user_id, session_id, who)
+            .await
     }
 
     /// Ends the session a refresh token belongs to.
-    pub(crate) async fn revoke_refresh_token(&self, refresh_token: &str) -> Result<()> {
-        sqlx::query("DELETE FROM refresh_tokens WHERE token_hash = $1")
-            .bind(secret_hash(refresh_token))
-            .execute(&self.db.pool)
-            .await?;
+    pub(crate) async fn revoke_refresh_token(&self, refresh_token: &str, who: &Who) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        let ended: Option<(String, String, String)> = sqlx::query_as(
+            "DELETE FROM refresh_tokens WHERE token_hash = $1 RETURNING id, project_id, user_id",
+        )
+        .bind(secret_hash(refresh_token))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((id, project_id, user_id)) = ended {
+            record_session(&mut tx, &project_id, who, "session.deleted", &id, &user_id).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -343,19 +405,31 @@ impl Core {
         project_id: &str,
         user_id: &str,
         session_id: &str,
+        who: &Who,
     ) -> Result<()> {
+        let mut tx = self.db.begin().await?;
         let done = sqlx::query(
             "DELETE FROM refresh_tokens WHERE project_id = $1 AND user_id = $2 AND id = $3",
         )
         .bind(project_id)
         .bind(user_id)
         .bind(session_id)
-        .execute(&self.db.pool)
+        .execute(&mut *tx)
         .await?;
-        self.caches.sessions.remove(&session_id.to_string());
         if done.rows_affected() == 0 {
             return Err(Error::RefreshTokenNotFoundOrExpired);
         }
+        record_session(
+            &mut tx,
+            project_id,
+            who,
+            "session.deleted",
+            session_id,
+            user_id,
+        )
+        .await?;
+        tx.commit().await?;
+        self.caches.sessions.remove(&session_id.to_string());
         Ok(())
     }
 }

@@ -141,7 +141,8 @@ impl Core {
     }
 
     async fn revoke_session_of(&self, tokens: &Tokens) -> Result<()> {
-        self.revoke_refresh_token(&tokens.refresh_token).await?;
+        self.revoke_refresh_token(&tokens.refresh_token, &crate::events::Who::System)
+            .await?;
         self.forget_user_sessions(&tokens.user_id);
         Ok(())
     }

@@ -165,7 +165,7 @@ impl Core {
         };
         self.forget_user_sessions(&user_id);
         let tokens = self
-            .commit_with_session(tx, &project.id, user_id, DEFAULT_SESSION_MS, false)
+            .commit_with_session(tx, &project.id, user_id, DEFAULT_SESSION_MS, false, None)
             .await?;
         Ok((tokens, is_new))
     }
@@ -256,7 +256,9 @@ impl Core {
         let mut tx = self.db.begin().await?;
         consume_code(&mut tx, &found).await?;
         crate::users::set_password_hash(&mut tx, &project.id, &user_id, &hash).await?;
-        crate::sessions::end_sessions(&mut tx, &user_id, None).await?;
+        // Whoever holds the reset code acts for the account.
+        let who = crate::events::Who::User(user_id.clone());
+        crate::sessions::end_sessions(&mut tx, &project.id, &user_id, None, &who).await?;
         tx.commit().await?;
         self.forget_user_sessions(&user_id);
         Ok(())

@@ -99,7 +99,7 @@ impl Core {
         let mut tx = self.db.begin().await?;
         let user_id = open_account(&mut tx, self, project, admitted, data).await?;
         let tokens = self
-            .commit_with_session(tx, &project.id, user_id, DEFAULT_SESSION_MS, false)
+            .commit_with_session(tx, &project.id, user_id, DEFAULT_SESSION_MS, false, None)
             .await?;
         self.jobs_written();
         Ok(tokens)

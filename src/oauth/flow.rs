@@ -573,7 +573,7 @@ impl Core {
             .await
             .map_err(|_| Error::InvalidAuthorizationCode)?;
         let tokens = self
-            .commit_with_session(tx, &project.id, user_id, DEFAULT_SESSION_MS, false)
+            .commit_with_session(tx, &project.id, user_id, DEFAULT_SESSION_MS, false, None)
             .await?;
         Ok(CodeGrant {
             tokens,

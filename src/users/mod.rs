@@ -620,11 +620,22 @@ impl Core {
         )
         .await?;
         if password_changed {
-            // A new password ends every session: whoever knew the old one is signed out.
-            sqlx::query("DELETE FROM refresh_tokens WHERE user_id = $1")
-                .bind(&u.id)
-                .execute(&mut *tx)
-                .await?;
+            // A new password ends every session: whoever knew the old one is signed out. (Sessions
+            // sit above users, so this one write of theirs stays here.)
+            let ended: Vec<(String,)> =
+                sqlx::query_as("DELETE FROM refresh_tokens WHERE user_id = $1 RETURNING id")
+                    .bind(&u.id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            for (id,) in ended {
+                let data = json!({ "id": id, "user_id": u.id });
+                let change = Change {
+                    kind: "session.deleted",
+                    object_id: &id,
+                    data,
+                };
+                events::record(&mut tx, &project.id, who, change).await?;
+            }
         }
         tx.commit().await?;
         self.forget_user_sessions(&u.id);

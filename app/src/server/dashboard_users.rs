@@ -163,7 +163,12 @@ pub async fn revoke_user_session(
 ) -> Result<(), ServerFnError> {
     let project = ssr::administered_project(&project_id).await?;
     ssr::core()
-        .delete_session(&project.id, &user_id, &session_id)
+        .delete_session(
+            &project.id,
+            &user_id,
+            &session_id,
+            &ssr::acting_admin().await?,
+        )
         .await
         .map_err(ssr::shown)
 }

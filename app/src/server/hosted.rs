@@ -124,7 +124,12 @@ pub async fn sign_up(
 pub async fn sign_out(project_id: String) -> Result<(), ServerFnError> {
     if let Some((session, user)) = ssr::page_user(&project_id).await? {
         ssr::core()
-            .delete_session(&project_id, &user.id, &session.id)
+            .delete_session(
+                &project_id,
+                &user.id,
+                &session.id,
+                &gatehouse_core::events::Who::User(user.id.clone()),
+            )
             .await
             .map_err(ssr::shown)?;
     }
@@ -170,7 +175,13 @@ pub async fn my_sessions(project_id: String) -> Result<Vec<SessionRow>, ServerFn
 pub async fn revoke_session(project_id: String, session_id: String) -> Result<(), ServerFnError> {
     let (current, user) = ssr::signed_in(&project_id).await?;
     ssr::core()
-        .revoke_other_session(&project_id, &user.id, &session_id, Some(&current.id))
+        .revoke_other_session(
+            &project_id,
+            &user.id,
+            &session_id,
+            Some(&current.id),
+            &gatehouse_core::events::Who::User(user.id.clone()),
+        )
         .await
         .map_err(ssr::shown)
 }

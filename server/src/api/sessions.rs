@@ -79,7 +79,9 @@ pub async fn create(
     if input.user_id == "me" {
         input.user_id = auth.me()?.id.clone();
     }
-    let tokens = core.create_session(&auth.project, input).await?;
+    let tokens = core
+        .create_session(&auth.project, input, &auth.who())
+        .await?;
     Ok(Json(
         json!({ "access_token": tokens.access_token, "refresh_token": tokens.refresh_token }),
     ))
@@ -139,6 +141,7 @@ pub async fn remove(
         &owner,
         &session_id,
         auth.session_id.as_deref(),
+        &auth.who(),
     )
     .await?;
     Ok(success())
@@ -155,7 +158,9 @@ pub async fn sign_out(State(core): State<Core>, Authed(auth): Authed) -> ApiResu
         _ => None,
     };
     let (user_id, session_id) = session.ok_or(Error::RefreshTokenNotFoundOrExpired)?;
-    core.delete_session(&auth.project.id, &user_id, &session_id)
+    // Signing out is the session's user's doing, whichever token it was asked with.
+    let who = gatehouse_core::events::Who::User(user_id.clone());
+    core.delete_session(&auth.project.id, &user_id, &session_id, &who)
         .await?;
     Ok(success())
 }

@@ -21,6 +21,20 @@ async fn events(
         .collect()
 }
 
+/// The id of the session a signed-in client request carries.
+async fn current_session(client: &crate::helpers::Req) -> String {
+    let list = client.get("/auth/sessions?user_id=me").await.ok();
+    let current = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["is_current_session"] == true);
+    current.expect("a current session")["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 async fn last_position(app: &TestApp, p: &Project) -> i64 {
     app.core
         .events_after(&p.id, 0, 100_000)
@@ -51,12 +65,17 @@ async fn each_user_change_writes_its_event_and_a_refused_one_none() {
     let server = app.server(&p);
     let admin = app.admin(&p);
 
-    // Sign-up: the new user made themselves.
+    // Sign-up: the new user made themselves, and their first session.
     let t = app.sign_up(&p, "ada@example.com").await;
     let ada = t["user_id"].as_str().unwrap().to_string();
+    let ada_client = app.client(&p).token(t["access_token"].as_str().unwrap());
+    let first = current_session(&ada_client).await;
     assert_eq!(
         events(&app, &p, 0).await,
-        [ev("user.created", &ada, "user", Some(&ada))]
+        [
+            ev("user.created", &ada, "user", Some(&ada)),
+            ev("session.created", &first, "user", Some(&ada)),
+        ]
     );
 
     // The server makes a user; an admin changes it; the user changes themselves.
@@ -70,7 +89,6 @@ async fn each_user_change_writes_its_event_and_a_refused_one_none() {
         .patch(&format!("/users/{bob}"), json!({ "display_name": "Bob" }))
         .await
         .ok();
-    let ada_client = app.client(&p).token(t["access_token"].as_str().unwrap());
     ada_client
         .patch("/users/me", json!({ "display_name": "Ada" }))
         .await
@@ -179,6 +197,7 @@ async fn team_membership_and_permission_changes_write_their_events() {
     let ada_client = app.client(&p).token(t["access_token"].as_str().unwrap());
     let me = ada_client.get("/users/me").await.ok();
     let personal = me["selected_team_id"].as_str().unwrap().to_string();
+    let session = current_session(&ada_client).await;
     assert_eq!(
         events(&app, &p, 0).await,
         [
@@ -189,6 +208,7 @@ async fn team_membership_and_permission_changes_write_their_events() {
                 "team_permission.created",
                 format!("{personal}/{ada}/team_admin")
             ),
+            by_ada("session.created", session),
         ]
     );
 
@@ -418,4 +438,72 @@ async fn api_key_changes_write_their_events_and_never_the_secret() {
     for e in app.core.events_after(&p.id, at, 100).await.unwrap() {
         assert!(!e.data.contains(secret), "{}", e.data);
     }
+}
+
+#[tokio::test]
+async fn session_changes_write_their_events() {
+    let app = TestApp::spawn().await;
+    let p = app.project().await;
+    let t = app.sign_up(&p, "ada@example.com").await;
+    let ada = t["user_id"].as_str().unwrap().to_string();
+    let at = last_position(&app, &p).await;
+    // Signing in and out: the user's; a session the server opens, and an admin ends.
+    let signed_in = app
+        .client(&p)
+        .post(
+            "/auth/password/sign-in",
+            json!({ "email": "ada@example.com", "password": PASSWORD }),
+        )
+        .await
+        .ok();
+    let client = app
+        .client(&p)
+        .token(signed_in["access_token"].as_str().unwrap());
+    let second = current_session(&client).await;
+    client.delete("/auth/sessions/current").await.ok();
+    let made = app
+        .server(&p)
+        .post("/auth/sessions", json!({ "user_id": ada }))
+        .await
+        .ok();
+    let by_server =
+        current_session(&app.client(&p).token(made["access_token"].as_str().unwrap())).await;
+    app.admin(&p)
+        .delete(&format!("/auth/sessions/{by_server}?user_id={ada}"))
+        .await
+        .ok();
+    // Refused: a wrong password opens nothing.
+    app.client(&p)
+        .post(
+            "/auth/password/sign-in",
+            json!({ "email": "ada@example.com", "password": "wrong horse" }),
+        )
+        .await
+        .known_error(400, "EMAIL_PASSWORD_MISMATCH");
+    assert_eq!(
+        events(&app, &p, at).await,
+        [
+            ev("session.created", &second, "user", Some(&ada)),
+            ev("session.deleted", &second, "user", Some(&ada)),
+            ev("session.created", &by_server, "server", None),
+            ev("session.deleted", &by_server, "admin", None),
+        ]
+    );
+    // A new password ends the user's other sessions, each recorded.
+    let first = current_session(&app.client(&p).token(t["access_token"].as_str().unwrap())).await;
+    let at = last_position(&app, &p).await;
+    app.server(&p)
+        .patch(
+            &format!("/users/{ada}"),
+            json!({ "password": "another horse battery" }),
+        )
+        .await
+        .ok();
+    assert_eq!(
+        events(&app, &p, at).await,
+        [
+            ev("user.updated", &ada, "server", None),
+            ev("session.deleted", &first, "server", None),
+        ]
+    );
 }
