@@ -194,11 +194,7 @@ pub(crate) async fn insert_account(
         tx,
         &project.id,
         &who,
-        Change {
-            kind: "user.created",
-            object_id: &id,
-            data: json!({}),
-        },
+        Change::new("user.created", &id, json!({})),
     )
     .await?;
     for permission in crate::teams::permissions::default_grants(project, "signUp") {
@@ -254,11 +250,7 @@ pub(crate) async fn open_account(
                 tx,
                 &project.id,
                 &who,
-                Change {
-                    kind: "user.updated",
-                    object_id: &u.id,
-                    data: json!({}),
-                },
+                Change::new("user.updated", &u.id, json!({})),
             )
             .await?;
             u.id

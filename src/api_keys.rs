@@ -579,17 +579,7 @@ async fn record_key(
         Owner::Team(id) => ("team", id),
     };
     let data = serde_json::json!({ "id": key.id, owner_type: owner_id });
-    events::record(
-        tx,
-        project_id,
-        who,
-        Change {
-            kind,
-            object_id: &key.id,
-            data,
-        },
-    )
-    .await?;
+    events::record(tx, project_id, who, Change::new(kind, &key.id, data)).await?;
     Ok(())
 }
 

@@ -48,6 +48,16 @@ pub struct Change<'a> {
     pub data: Value,
 }
 
+impl<'a> Change<'a> {
+    pub fn new(kind: &'static str, object_id: &'a str, data: Value) -> Change<'a> {
+        Change {
+            kind,
+            object_id,
+            data,
+        }
+    }
+}
+
 /// Writes `change` to the project's log, in the change's own transaction; returns its
 /// position. The per-project counter row serialises writers of one project (a row lock on
 /// PostgreSQL, the write lock on SQLite), so positions commit in order and a reader that

@@ -132,11 +132,7 @@ async fn record_session(
     user_id: &str,
 ) -> Result<()> {
     let data = json!({ "id": session_id, "user_id": user_id });
-    let change = Change {
-        kind,
-        object_id: session_id,
-        data,
-    };
+    let change = Change::new(kind, session_id, data);
     events::record(tx, project_id, who, change).await?;
     Ok(())
 }

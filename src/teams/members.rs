@@ -35,17 +35,7 @@ async fn record_membership(
 ) -> Result<()> {
     let object = format!("{team_id}/{user_id}");
     let data = serde_json::json!({ "team_id": team_id, "user_id": user_id });
-    events::record(
-        tx,
-        project_id,
-        who,
-        Change {
-            kind,
-            object_id: &object,
-            data,
-        },
-    )
-    .await?;
+    events::record(tx, project_id, who, Change::new(kind, &object, data)).await?;
     Ok(())
 }
 

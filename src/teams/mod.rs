@@ -178,11 +178,7 @@ pub(crate) async fn insert_team(
     .bind(now_ms())
     .execute(&mut **tx)
     .await?;
-    let change = Change {
-        kind: "team.created",
-        object_id: &id,
-        data: json!({}),
-    };
+    let change = Change::new("team.created", &id, json!({}));
     events::record(tx, &project.id, who, change).await?;
     if let Some(user_id) = creator_user_id {
         members::add_member(tx, project, &id, user_id, MemberKind::Creator, who).await?;
@@ -425,11 +421,7 @@ impl Core {
         .bind(&team.server_metadata)
         .execute(&mut *tx)
         .await?;
-        let change = Change {
-            kind: "team.updated",
-            object_id: &team.id,
-            data: json!({}),
-        };
+        let change = Change::new("team.updated", &team.id, json!({}));
         events::record(&mut tx, &project.id, who, change).await?;
         tx.commit().await?;
         self.forget_team_selectors(&team.id);
@@ -456,11 +448,7 @@ impl Core {
             .bind(team_id)
             .execute(&mut *tx)
             .await?;
-        let change = Change {
-            kind: "team.deleted",
-            object_id: team_id,
-            data: json!({ "id": team_id }),
-        };
+        let change = Change::new("team.deleted", team_id, json!({ "id": team_id }));
         events::record(&mut tx, &project.id, who, change).await?;
         tx.commit().await?;
         self.forget_team_selectors(team_id);

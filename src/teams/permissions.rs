@@ -196,17 +196,7 @@ async fn record_grant(
     if let Some(team) = &grant.team_id {
         data["team_id"] = serde_json::json!(team);
     }
-    events::record(
-        tx,
-        project_id,
-        who,
-        Change {
-            kind,
-            object_id: &object,
-            data,
-        },
-    )
-    .await?;
+    events::record(tx, project_id, who, Change::new(kind, &object, data)).await?;
     Ok(())
 }
 

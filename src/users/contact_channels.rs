@@ -468,17 +468,7 @@ async fn record_channel(
     user_id: &str,
 ) -> Result<()> {
     let data = json!({ "id": id, "user_id": user_id });
-    events::record(
-        tx,
-        project_id,
-        who,
-        Change {
-            kind,
-            object_id: id,
-            data,
-        },
-    )
-    .await?;
+    events::record(tx, project_id, who, Change::new(kind, id, data)).await?;
     Ok(())
 }
 

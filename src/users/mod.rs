@@ -612,11 +612,7 @@ impl Core {
             &mut tx,
             &project.id,
             who,
-            Change {
-                kind: "user.updated",
-                object_id: &u.id,
-                data: json!({}),
-            },
+            Change::new("user.updated", &u.id, json!({})),
         )
         .await?;
         if password_changed {
@@ -629,11 +625,7 @@ impl Core {
                     .await?;
             for (id,) in ended {
                 let data = json!({ "id": id, "user_id": u.id });
-                let change = Change {
-                    kind: "session.deleted",
-                    object_id: &id,
-                    data,
-                };
+                let change = Change::new("session.deleted", &id, data);
                 events::record(&mut tx, &project.id, who, change).await?;
             }
         }
@@ -680,11 +672,7 @@ impl Core {
             &mut tx,
             project_id,
             who,
-            Change {
-                kind: "user.deleted",
-                object_id: user_id,
-                data,
-            },
+            Change::new("user.deleted", user_id, data),
         )
         .await?;
         tx.commit().await?;
