@@ -31,6 +31,19 @@ enum Case {
     SignUpOffButInvited,
 }
 
+impl Case {
+    const ALL: [Case; 8] = [
+        Case::NewUser,
+        Case::AnonymousUpgrade,
+        Case::AnonymousUpgradeWhileSignUpOff,
+        Case::SignUpOff,
+        Case::RuleRejects,
+        Case::RuleRestricts,
+        Case::EmailAlreadyUsed,
+        Case::SignUpOffButInvited,
+    ];
+}
+
 #[derive(Clone, Debug, PartialEq)]
 enum Outcome {
     /// A new user with the address, not anonymous, unrestricted.
@@ -272,16 +285,7 @@ async fn every_way_in_meets_every_case_as_stack_answers() {
     })
     .await;
     let mut wrong = vec![];
-    for case in [
-        NewUser,
-        AnonymousUpgrade,
-        AnonymousUpgradeWhileSignUpOff,
-        SignUpOff,
-        RuleRejects,
-        RuleRestricts,
-        EmailAlreadyUsed,
-        SignUpOffButInvited,
-    ] {
+    for case in Case::ALL {
         for method in [Password, Code, OAuth] {
             let got = run(&app, case, method).await;
             let want = expected(case, method);
