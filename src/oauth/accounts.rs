@@ -12,6 +12,7 @@ use super::flow::{token_error, ProviderTokenResponse};
 use super::{provider_config, Profile};
 use crate::crypto::SealingKey;
 use crate::error::{Error, Result};
+use crate::events::{self, Change, Who};
 use crate::projects::Project;
 use crate::users::flag;
 use crate::validation::{boolean, string, Input, Shape};
@@ -114,6 +115,7 @@ pub(crate) async fn insert_account(
     user_id: &str,
     provider_id: &str,
     profile: &Profile,
+    who: &Who,
 ) -> Result<String> {
     let id = new_id();
     sqlx::query(
@@ -129,7 +131,33 @@ pub(crate) async fn insert_account(
     .bind(now_ms())
     .execute(&mut **tx)
     .await?;
+    record_link(
+        tx,
+        project_id,
+        who,
+        "oauth_provider.created",
+        &id,
+        user_id,
+        provider_id,
+    )
+    .await?;
     Ok(id)
+}
+
+/// A linked account's event (Gatehouse's kinds: Stack has no webhook for them); never a token.
+async fn record_link(
+    tx: &mut Transaction<'_, Any>,
+    project_id: &str,
+    who: &Who,
+    kind: &'static str,
+    id: &str,
+    user_id: &str,
+    provider_id: &str,
+) -> Result<()> {
+    let data =
+        serde_json::json!({ "id": id, "user_id": user_id, "provider_config_id": provider_id });
+    events::record(tx, project_id, who, Change::new(kind, id, data)).await?;
+    Ok(())
 }
 
 /// What a provider handed out for an account.
@@ -342,6 +370,7 @@ impl Core {
         project: &Project,
         user_id: &str,
         input: &OAuthAccountCreate,
+        who: &Who,
     ) -> Result<OAuthAccount> {
         self.user(&project.id, user_id)
             .await?
@@ -365,6 +394,7 @@ impl Core {
         )
         .await?;
         let id = new_id();
+        let mut tx = self.db.begin().await?;
         sqlx::query(
             "INSERT INTO oauth_accounts (id, project_id, user_id, provider_id, account_id, email, allow_sign_in, \
              allow_connected_accounts, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -378,8 +408,20 @@ impl Core {
         .bind(input.allow_sign_in as i64)
         .bind(input.allow_connected_accounts as i64)
         .bind(now_ms())
-        .execute(&self.db.pool)
+        .execute(&mut *tx)
         .await?;
+        let provider = &input.provider_config_id;
+        record_link(
+            &mut tx,
+            &project.id,
+            who,
+            "oauth_provider.created",
+            &id,
+            user_id,
+            provider,
+        )
+        .await?;
+        tx.commit().await?;
         self.forget_user_sessions(user_id);
         self.oauth_account(&project.id, user_id, &id).await
     }
@@ -391,6 +433,7 @@ impl Core {
         user_id: &str,
         id: &str,
         input: &OAuthAccountUpdate,
+        who: &Who,
     ) -> Result<OAuthAccount> {
         let mut a = self.oauth_account(&project.id, user_id, id).await?;
         if let Some(v) = input.allow_sign_in {
@@ -414,6 +457,7 @@ impl Core {
             Some(id),
         )
         .await?;
+        let mut tx = self.db.begin().await?;
         sqlx::query(
             "UPDATE oauth_accounts SET allow_sign_in = $2, allow_connected_accounts = $3, email = $4, account_id = $5 \
              WHERE id = $1",
@@ -423,8 +467,20 @@ impl Core {
         .bind(a.allow_connected_accounts as i64)
         .bind(&a.email)
         .bind(&a.account_id)
-        .execute(&self.db.pool)
+        .execute(&mut *tx)
         .await?;
+        let provider = &a.provider_id;
+        record_link(
+            &mut tx,
+            &project.id,
+            who,
+            "oauth_provider.updated",
+            id,
+            user_id,
+            provider,
+        )
+        .await?;
+        tx.commit().await?;
         self.forget_user_sessions(user_id);
         Ok(a)
     }
@@ -435,13 +491,27 @@ impl Core {
         project: &Project,
         user_id: &str,
         id: &str,
+        who: &Who,
     ) -> Result<()> {
-        self.oauth_account(&project.id, user_id, id).await?;
+        let account = self.oauth_account(&project.id, user_id, id).await?;
+        let mut tx = self.db.begin().await?;
         sqlx::query("DELETE FROM oauth_accounts WHERE project_id = $1 AND id = $2")
             .bind(&project.id)
             .bind(id)
-            .execute(&self.db.pool)
+            .execute(&mut *tx)
             .await?;
+        let provider = &account.provider_id;
+        record_link(
+            &mut tx,
+            &project.id,
+            who,
+            "oauth_provider.deleted",
+            id,
+            user_id,
+            provider,
+        )
+        .await?;
+        tx.commit().await?;
         self.forget_user_sessions(user_id);
         Ok(())
     }

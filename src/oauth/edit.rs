@@ -139,6 +139,7 @@ impl Core {
                     .into(),
             ));
         }
-        self.delete_oauth_account(project, &user.id, id).await
+        let who = crate::events::Who::User(user.id.clone());
+        self.delete_oauth_account(project, &user.id, id, &who).await
     }
 }

@@ -272,8 +272,16 @@ impl Core {
         let account_id = match known {
             Some(id) => id,
             None => {
-                accounts::insert_account(&mut tx, &project.id, &user_id, &provider.id, &profile)
-                    .await?
+                let who = crate::events::Who::User(user_id.clone());
+                accounts::insert_account(
+                    &mut tx,
+                    &project.id,
+                    &user_id,
+                    &provider.id,
+                    &profile,
+                    &who,
+                )
+                .await?
             }
         };
         accounts::store_tokens(&mut tx, &self.sealing, &account_id, &tokens).await?;

@@ -231,7 +231,7 @@ pub async fn unlink_user_account(
     let project = ssr::administered_project(&project_id).await?;
     let user = ssr::project_user(&project, &user_id).await?;
     ssr::core()
-        .delete_oauth_account(&project, &user.id, &account_id)
+        .delete_oauth_account(&project, &user.id, &account_id, &ssr::acting_admin().await?)
         .await
         .map_err(ssr::shown)?;
     leptos_axum::redirect(&format!("/projects/{project_id}/users/{user_id}"));

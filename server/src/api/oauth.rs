@@ -330,7 +330,7 @@ pub async fn create_account(
     let input: OAuthAccountCreate = body.read(&auth)?;
     let user_id = user_or_me(&auth, "body.user_id", &input.user_id)?;
     let account = core
-        .create_oauth_account(&auth.project, &user_id, &input)
+        .create_oauth_account(&auth.project, &user_id, &input, &auth.who())
         .await?;
     Ok(created(account.view(&auth.project, true)))
 }
@@ -356,7 +356,7 @@ pub async fn update_account(
     let input: OAuthAccountUpdate = body.read(&auth)?;
     existing_user(&core, &auth, &user_id).await?;
     let account = core
-        .update_oauth_account(&auth.project, &user_id, &id, &input)
+        .update_oauth_account(&auth.project, &user_id, &id, &input, &auth.who())
         .await?;
     Ok(Json(account.view(&auth.project, auth.is_server())))
 }
@@ -368,7 +368,7 @@ pub async fn delete_account(
 ) -> ApiResult<Json<Value>> {
     let user_id = own_user(&auth, &user_id, "delete", "OAuth providers")?;
     existing_user(&core, &auth, &user_id).await?;
-    core.delete_oauth_account(&auth.project, &user_id, &id)
+    core.delete_oauth_account(&auth.project, &user_id, &id, &auth.who())
         .await?;
     Ok(success())
 }

@@ -507,3 +507,49 @@ async fn session_changes_write_their_events() {
         ]
     );
 }
+
+#[tokio::test]
+async fn oauth_link_changes_write_their_events() {
+    let app = TestApp::spawn().await;
+    let p = app.project().await;
+    app.configure(
+        &p,
+        json!({ "auth.oauth.providers.github": {
+            "type": "github", "isShared": false, "clientId": "id", "clientSecret": "secret",
+            "allowSignIn": true, "allowConnectedAccounts": true,
+        }}),
+    )
+    .await;
+    let t = app.sign_up(&p, "ada@example.com").await;
+    let ada = t["user_id"].as_str().unwrap().to_string();
+    let at = last_position(&app, &p).await;
+    let link = app
+        .server(&p)
+        .post(
+            "/oauth-providers",
+            json!({ "user_id": ada, "provider_config_id": "github", "account_id": "ada-gh", "allow_sign_in": true, "allow_connected_accounts": true }),
+        )
+        .await
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/oauth-providers/{ada}/{link}");
+    app.client(&p)
+        .token(t["access_token"].as_str().unwrap())
+        .patch(&path, json!({ "allow_connected_accounts": false }))
+        .await
+        .ok();
+    app.admin(&p).delete(&path).await.ok();
+    // Refused: it is gone.
+    let gone = app.admin(&p).delete(&path).await;
+    assert_eq!(gone.status, 404, "{}", gone.text);
+    assert_eq!(
+        events(&app, &p, at).await,
+        [
+            ev("oauth_provider.created", &link, "server", None),
+            ev("oauth_provider.updated", &link, "user", Some(&ada)),
+            ev("oauth_provider.deleted", &link, "admin", None),
+        ]
+    );
+}
