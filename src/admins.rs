@@ -34,7 +34,8 @@ impl Core {
             Some(team) => return Err(Error::TeamNotFound(team.clone())),
             None => self.owning_team_of(user_id).await?,
         };
-        self.create_project(Some(team), input).await
+        let who = crate::events::Who::Admin(Some(user_id.to_string()));
+        self.create_project(Some(team), input, &who).await
     }
 
     /// The dashboard user's first team, which owns their projects; their personal team is made

@@ -9,6 +9,7 @@ use crate::config::{Override, Overrides, ProjectConfig};
 use crate::crypto::{random_hex, secret_hash};
 use crate::domains::{is_frame_origin, Origin};
 use crate::error::{Error, Result};
+use crate::events::{self, Change, Who};
 use crate::validation::{array, boolean, nested, number, string, Field, Input, Shape};
 use crate::{new_id, now_ms, Core};
 
@@ -475,6 +476,7 @@ impl Core {
         &self,
         owner_team_id: Option<String>,
         input: ProjectCreate,
+        who: &Who,
     ) -> Result<Project> {
         let display_name = input.display_name.trim().to_string();
         if display_name.is_empty() {
@@ -496,12 +498,17 @@ impl Core {
             owner_team_id,
             created_at: now_ms(),
         };
-        self.insert_project(row, &settings).await
+        self.insert_project(row, &settings, who).await
     }
 
     /// Writes a new project and its starting configuration (Stack's creation defaults plus the
     /// legacy `settings` given) in one transaction.
-    async fn insert_project(&self, row: ProjectRow, settings: &Value) -> Result<Project> {
+    async fn insert_project(
+        &self,
+        row: ProjectRow,
+        settings: &Value,
+        who: &Who,
+    ) -> Result<Project> {
         let mut tx = self.db.begin().await?;
         sqlx::query("INSERT INTO projects (id, display_name, description, owner_team_id, config, created_at) VALUES ($1, $2, $3, $4, '{}', $5)")
             .bind(&row.id)
@@ -511,7 +518,9 @@ impl Core {
             .bind(row.created_at)
             .execute(&mut *tx)
             .await?;
-        let config = crate::config::change_overrides_in(&mut tx, &row.id, |o| {
+        let change = Change::new("project.created", &row.id, json!({}));
+        events::record(&mut tx, &row.id, who, change).await?;
+        let config = crate::config::change_overrides_in(&mut tx, &row.id, who, |o| {
             apply_legacy_settings(
                 o,
                 settings,
@@ -532,17 +541,22 @@ impl Core {
 
     /// Deletes a project and everything in it (its users, teams, keys, emails… go with it by
     /// the tables' cascades). The dashboard's own project cannot be deleted.
-    pub async fn delete_project(&self, project: &Project) -> Result<()> {
+    pub async fn delete_project(&self, project: &Project, who: &Who) -> Result<()> {
         if project.id == INTERNAL_PROJECT_ID {
             return Err(Error::Status(
                 400,
                 "The dashboard's own project (internal) cannot be deleted.".into(),
             ));
         }
+        let mut tx = self.db.begin().await?;
         sqlx::query("DELETE FROM projects WHERE id = $1")
             .bind(&project.id)
-            .execute(&self.db.pool)
+            .execute(&mut *tx)
             .await?;
+        // The log outlives the project (no foreign key): its last event says it went.
+        let change = Change::new("project.deleted", &project.id, json!({}));
+        events::record(&mut tx, &project.id, who, change).await?;
+        tx.commit().await?;
         self.caches.projects.remove(&project.id);
         self.caches.keys.retain(|(p, _, _), _| p != &project.id);
         self.caches
@@ -554,7 +568,12 @@ impl Core {
         Ok(())
     }
 
-    pub async fn update_project(&self, project: &Project, input: ProjectUpdate) -> Result<Project> {
+    pub async fn update_project(
+        &self,
+        project: &Project,
+        input: ProjectUpdate,
+        who: &Who,
+    ) -> Result<Project> {
         let mut p = project.clone();
         if let Some(name) = input.display_name {
             let name = name.trim().to_string();
@@ -575,8 +594,15 @@ impl Core {
             .bind(&p.description)
             .execute(&mut *tx)
             .await?;
+        events::record(
+            &mut tx,
+            &p.id,
+            who,
+            Change::new("project.updated", &p.id, json!({})),
+        )
+        .await?;
         if let Some(update) = &input.config {
-            p.config = crate::config::change_overrides_in(&mut tx, &p.id, |o| {
+            p.config = crate::config::change_overrides_in(&mut tx, &p.id, who, |o| {
                 apply_legacy_settings(o, update, None)
             })
             .await?;
@@ -612,7 +638,7 @@ impl Core {
                     .map(|id| json!({ "id": id, "type": "shared" }))
                     .collect::<Vec<_>>(),
             });
-            match self.insert_project(row, &settings).await {
+            match self.insert_project(row, &settings, &Who::System).await {
                 Ok(_) => tracing::info!("created the internal project"),
                 // Another instance starting at the same moment created it first.
                 Err(_) if self.project(INTERNAL_PROJECT_ID).await?.is_some() => {}
@@ -651,7 +677,7 @@ impl Core {
         for (id, old) in rows {
             let settings: Value = serde_json::from_str(&old).unwrap_or_else(|_| json!({}));
             let mut tx = self.db.begin().await?;
-            crate::config::change_overrides_in(&mut tx, &id, |o| {
+            crate::config::change_overrides_in(&mut tx, &id, &Who::System, |o| {
                 apply_legacy_settings(
                     o,
                     &settings,

@@ -84,6 +84,7 @@ async fn main() -> anyhow::Result<()> {
                         display_name,
                         ..Default::default()
                     },
+                    &gatehouse_core::events::Who::System,
                 )
                 .await?;
             let keys = core

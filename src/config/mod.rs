@@ -19,6 +19,7 @@ pub use schema::Level;
 
 use crate::domains::{domain_matches, is_frame_origin, Origin};
 use crate::error::{Error, Result};
+use crate::events::{self, Change, Who};
 use crate::{now_ms, Core};
 
 /// The permissions every team has without defining them.
@@ -233,6 +234,7 @@ impl Core {
     pub async fn set_config_override(
         &self,
         project_id: &str,
+        who: &Who,
         level: Level,
         text: &str,
         source: Option<&Value>,
@@ -245,7 +247,7 @@ impl Core {
             ));
         }
         let mut tx = self.db.begin().await?;
-        change_overrides_in(&mut tx, project_id, |o| {
+        change_overrides_in(&mut tx, project_id, who, |o| {
             *o.at(level) = new;
             Ok(())
         })
@@ -273,7 +275,7 @@ impl Core {
     }
 
     /// Marks the branch override as edited here from now on.
-    pub async fn unlink_config_source(&self, project_id: &str) -> Result<()> {
+    pub async fn unlink_config_source(&self, project_id: &str, who: &Who) -> Result<()> {
         let mut tx = self.db.begin().await?;
         write_source(
             &mut tx,
@@ -282,6 +284,12 @@ impl Core {
             &json!({ "type": "unlinked" }),
         )
         .await?;
+        let change = Change::new(
+            "config.updated",
+            project_id,
+            json!({ "levels": ["branch"] }),
+        );
+        events::record(&mut tx, project_id, who, change).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -290,11 +298,12 @@ impl Core {
     pub async fn patch_config_override(
         &self,
         project_id: &str,
+        who: &Who,
         level: Level,
         text: &str,
     ) -> Result<()> {
         let over = parse_override(level, text)?;
-        self.change_overrides(project_id, |o| {
+        self.change_overrides(project_id, who, |o| {
             let merged = format::merge(o.get(level), &over);
             *o.at(level) = merged;
             Ok(())
@@ -307,10 +316,11 @@ impl Core {
     pub async fn reset_config_keys(
         &self,
         project_id: &str,
+        who: &Who,
         level: Level,
         keys: &[String],
     ) -> Result<()> {
-        self.change_overrides(project_id, |o| {
+        self.change_overrides(project_id, who, |o| {
             let rest = format::remove_keys(o.get(level), keys);
             *o.at(level) = rest;
             Ok(())
@@ -324,12 +334,13 @@ impl Core {
     pub async fn replace_config_key(
         &self,
         project_id: &str,
+        who: &Who,
         level: Level,
         key: &str,
         value: Value,
     ) -> Result<()> {
         let over = parse_override(level, &json!({ key: value }).to_string())?;
-        self.change_overrides(project_id, |o| {
+        self.change_overrides(project_id, who, |o| {
             let rest = format::remove_keys(o.get(level), &[key.to_string()]);
             *o.at(level) = format::merge(&rest, &over);
             Ok(())
@@ -344,10 +355,11 @@ impl Core {
     pub async fn change_overrides(
         &self,
         project_id: &str,
+        who: &Who,
         change: impl FnOnce(&mut Overrides) -> Result<()>,
     ) -> Result<ProjectConfig> {
         let mut tx = self.db.begin().await?;
-        let config = change_overrides_in(&mut tx, project_id, change).await?;
+        let config = change_overrides_in(&mut tx, project_id, who, change).await?;
         tx.commit().await?;
         self.caches.projects.remove(&project_id.to_string());
         Ok(config)
@@ -378,6 +390,7 @@ fn overrides_from_rows(rows: Vec<(String, String)>) -> Result<Overrides> {
 pub(crate) async fn change_overrides_in(
     tx: &mut Transaction<'_, Any>,
     project_id: &str,
+    who: &Who,
     change: impl FnOnce(&mut Overrides) -> Result<()>,
 ) -> Result<ProjectConfig> {
     // Touching the project row first makes concurrent changes take turns (a row lock on
@@ -399,6 +412,15 @@ pub(crate) async fn change_overrides_in(
     change(&mut after)?;
     let config = ProjectConfig::from_overrides(&after);
     check_rendered(&config)?;
+    let changed: Vec<&str> = Level::ALL
+        .into_iter()
+        .filter(|l| before.get(*l) != after.get(*l))
+        .map(Level::as_str)
+        .collect();
+    if !changed.is_empty() {
+        let change = Change::new("config.updated", project_id, json!({ "levels": changed }));
+        events::record(tx, project_id, who, change).await?;
+    }
     for level in Level::ALL {
         if before.get(level) == after.get(level) {
             continue;

@@ -1,6 +1,7 @@
 //! The dashboard's changes to a project's providers and merge strategy, written to the
 //! environment override (where credentials belong), and the account page's disconnect.
 
+use crate::events::Who;
 use serde_json::json;
 
 use super::{provider_config, providers};
@@ -29,6 +30,7 @@ impl Core {
         &self,
         project: &Project,
         input: &ProviderInput,
+        who: &Who,
     ) -> Result<()> {
         let id = input.id.trim();
         if id.is_empty()
@@ -88,6 +90,7 @@ impl Core {
         // Replaced whole, so a field the form no longer sends (a secret of shared keys) goes.
         self.replace_config_key(
             &project.id,
+            who,
             Level::Environment,
             &format!("auth.oauth.providers.{id}"),
             p,
@@ -95,18 +98,30 @@ impl Core {
         .await
     }
 
-    pub async fn remove_oauth_provider(&self, project: &Project, id: &str) -> Result<()> {
+    pub async fn remove_oauth_provider(
+        &self,
+        project: &Project,
+        id: &str,
+        who: &Who,
+    ) -> Result<()> {
         self.reset_config_keys(
             &project.id,
+            who,
             Level::Environment,
             &[format!("auth.oauth.providers.{id}")],
         )
         .await
     }
 
-    pub async fn set_oauth_merge_strategy(&self, project: &Project, strategy: &str) -> Result<()> {
+    pub async fn set_oauth_merge_strategy(
+        &self,
+        project: &Project,
+        strategy: &str,
+        who: &Who,
+    ) -> Result<()> {
         self.patch_config_override(
             &project.id,
+            who,
             Level::Environment,
             &json!({ "auth.oauth.accountMergeStrategy": strategy }).to_string(),
         )

@@ -2,6 +2,7 @@
 //! set the default action. The list's order is its priority: every change renumbers the rules
 //! from n-1 down to 0, so that what the admin sees first runs first and no two tie.
 
+use crate::events::Who;
 use serde_json::{json, Map, Value};
 
 use super::condition::{Condition, Problem};
@@ -47,9 +48,10 @@ impl Core {
     async fn change_sign_up_rules(
         &self,
         project: &Project,
+        who: &Who,
         edit: impl FnOnce(&mut Vec<Rule>, &mut bool) -> Result<()>,
     ) -> Result<()> {
-        self.change_overrides(&project.id, |o| {
+        self.change_overrides(&project.id, who, |o| {
             let current = ProjectConfig::from_overrides(o);
             let mut list = rules(&current.tree);
             let mut allow = default_allows(&current.tree);
@@ -81,6 +83,7 @@ impl Core {
         project: &Project,
         old_id: Option<&str>,
         input: RuleInput,
+        who: &Who,
     ) -> Result<Option<Problem>> {
         let id = input.id.trim().to_string();
         if !schema::is_user_id(&id) {
@@ -109,7 +112,7 @@ impl Core {
                 .map(|m| m.trim().to_string())
                 .filter(|m| !m.is_empty()),
         };
-        self.change_sign_up_rules(project, |list, _| {
+        self.change_sign_up_rules(project, who, |list, _| {
             let taken = list.iter().any(|r| r.id == id);
             match old_id {
                 Some(old) => {
@@ -133,8 +136,8 @@ impl Core {
         Ok(None)
     }
 
-    pub async fn delete_sign_up_rule(&self, project: &Project, id: &str) -> Result<()> {
-        self.change_sign_up_rules(project, |list, _| {
+    pub async fn delete_sign_up_rule(&self, project: &Project, id: &str, who: &Who) -> Result<()> {
+        self.change_sign_up_rules(project, who, |list, _| {
             list.retain(|r| r.id != id);
             Ok(())
         })
@@ -142,8 +145,14 @@ impl Core {
     }
 
     /// Moves a rule one place earlier (`up`) or later in the order.
-    pub async fn move_sign_up_rule(&self, project: &Project, id: &str, up: bool) -> Result<()> {
-        self.change_sign_up_rules(project, |list, _| {
+    pub async fn move_sign_up_rule(
+        &self,
+        project: &Project,
+        id: &str,
+        up: bool,
+        who: &Who,
+    ) -> Result<()> {
+        self.change_sign_up_rules(project, who, |list, _| {
             if let Some(at) = list.iter().position(|r| r.id == id) {
                 let to = if up { at.checked_sub(1) } else { Some(at + 1) };
                 if let Some(to) = to.filter(|t| *t < list.len()) {
@@ -156,8 +165,13 @@ impl Core {
     }
 
     /// What happens to a sign-up no rule decides.
-    pub async fn set_sign_up_default_action(&self, project: &Project, allow: bool) -> Result<()> {
-        self.change_sign_up_rules(project, |_, default| {
+    pub async fn set_sign_up_default_action(
+        &self,
+        project: &Project,
+        allow: bool,
+        who: &Who,
+    ) -> Result<()> {
+        self.change_sign_up_rules(project, who, |_, default| {
             *default = allow;
             Ok(())
         })

@@ -357,9 +357,10 @@ impl Core {
         project: &Project,
         scope: Scope,
         input: DefinitionInput,
+        who: &Who,
     ) -> Result<Definition> {
         let id = input.id.clone().unwrap_or_default();
-        self.change_definitions(project, scope, &id, |perms| {
+        self.change_definitions(project, scope, &id, who, |perms| {
             if perms.contains_key(&id) {
                 return Err(Error::PermissionIdAlreadyExists(id.clone()));
             }
@@ -385,9 +386,10 @@ impl Core {
         scope: Scope,
         old_id: &str,
         input: DefinitionInput,
+        who: &Who,
     ) -> Result<Definition> {
         let new_id = input.id.clone().unwrap_or_else(|| old_id.to_string());
-        self.change_definitions(project, scope, &new_id, |perms| {
+        self.change_definitions(project, scope, &new_id, who, |perms| {
             let Some(old) = perms
                 .get(old_id)
                 .filter(|p| p["scope"].as_str() == Some(scope.as_str()))
@@ -425,8 +427,9 @@ impl Core {
         project: &Project,
         scope: Scope,
         id: &str,
+        who: &Who,
     ) -> Result<()> {
-        self.change_definitions(project, scope, id, |perms| {
+        self.change_definitions(project, scope, id, who, |perms| {
             if perms
                 .get(id)
                 .is_none_or(|p| p["scope"].as_str() != Some(scope.as_str()))
@@ -448,11 +451,12 @@ impl Core {
         project: &Project,
         scope: Scope,
         saved: &str,
+        who: &Who,
         edit: impl FnOnce(&mut Map<String, Value>) -> Result<Option<(String, Option<String>)>>,
     ) -> Result<()> {
         let mut tx = self.db.begin().await?;
         let mut renamed = None;
-        crate::config::change_overrides_in(&mut tx, &project.id, |o| {
+        crate::config::change_overrides_in(&mut tx, &project.id, who, |o| {
             let current = crate::config::ProjectConfig::from_overrides(o);
             let mut perms = defined(&current.tree).clone();
             renamed = edit(&mut perms)?;
@@ -533,6 +537,7 @@ impl Core {
         project: &Project,
         which: &str,
         ids: &[String],
+        who: &Who,
     ) -> Result<()> {
         let scope = match which {
             "teamCreator" | "teamMember" => Scope::Team,
@@ -553,7 +558,7 @@ impl Core {
             format!("rbac.defaultPermissions.{which}"),
             Value::Object(ids.iter().map(|i| (i.clone(), json!(true))).collect()),
         );
-        self.change_overrides(&project.id, |o| {
+        self.change_overrides(&project.id, who, |o| {
             o.environment = format::merge(&o.environment, &change);
             Ok(())
         })

@@ -182,7 +182,7 @@ pub async fn save_project_settings(
         config: Some(config),
     };
     ssr::core()
-        .update_project(&project, update)
+        .update_project(&project, update, &ssr::acting_admin().await?)
         .await
         .map_err(ssr::shown)?;
     Ok(())
@@ -341,7 +341,12 @@ pub async fn save_config_override(
     let level = gatehouse_core::config::Level::parse(&level)
         .ok_or_else(|| ServerFnError::new("Choose the project, branch or environment level."))?;
     ssr::core()
-        .patch_config_override(&project.id, level, &config_override)
+        .patch_config_override(
+            &project.id,
+            &ssr::acting_admin().await?,
+            level,
+            &config_override,
+        )
         .await
         .map_err(ssr::shown)
 }

@@ -306,6 +306,7 @@ pub async fn save_email_template(
     ssr::core()
         .patch_config_override(
             &project.id,
+            &ssr::acting_admin().await?,
             gatehouse_core::config::Level::Environment,
             &over.to_string(),
         )

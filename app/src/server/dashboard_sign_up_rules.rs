@@ -107,7 +107,12 @@ pub async fn save_sign_up_rule(
     let old_id = old_id.filter(|o| !o.is_empty());
     let saved_id = input.id.clone();
     let problem = ssr::core()
-        .save_sign_up_rule(&project, old_id.as_deref(), input)
+        .save_sign_up_rule(
+            &project,
+            old_id.as_deref(),
+            input,
+            &ssr::acting_admin().await?,
+        )
         .await
         .map_err(ssr::shown)?;
     if let Some(p) = problem {
@@ -129,7 +134,7 @@ pub async fn save_sign_up_rule(
 pub async fn delete_sign_up_rule(project_id: String, id: String) -> Result<(), ServerFnError> {
     let project = ssr::administered_project(&project_id).await?;
     ssr::core()
-        .delete_sign_up_rule(&project, &id)
+        .delete_sign_up_rule(&project, &id, &ssr::acting_admin().await?)
         .await
         .map_err(ssr::shown)
 }
@@ -143,7 +148,12 @@ pub async fn move_sign_up_rule(
 ) -> Result<(), ServerFnError> {
     let project = ssr::administered_project(&project_id).await?;
     ssr::core()
-        .move_sign_up_rule(&project, &id, direction == "up")
+        .move_sign_up_rule(
+            &project,
+            &id,
+            direction == "up",
+            &ssr::acting_admin().await?,
+        )
         .await
         .map_err(ssr::shown)
 }
@@ -155,7 +165,7 @@ pub async fn set_sign_up_default_action(
 ) -> Result<(), ServerFnError> {
     let project = ssr::administered_project(&project_id).await?;
     ssr::core()
-        .set_sign_up_default_action(&project, action != "reject")
+        .set_sign_up_default_action(&project, action != "reject", &ssr::acting_admin().await?)
         .await
         .map_err(ssr::shown)
 }

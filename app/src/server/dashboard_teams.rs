@@ -406,11 +406,11 @@ pub async fn save_permission(
     let core = ssr::core();
     match old_id.filter(|o| !o.is_empty()) {
         Some(old) => core
-            .update_permission_definition(&project, scope, &old, input)
+            .update_permission_definition(&project, scope, &old, input, &ssr::acting_admin().await?)
             .await
             .map(|_| ()),
         None => core
-            .create_permission_definition(&project, scope, input)
+            .create_permission_definition(&project, scope, input, &ssr::acting_admin().await?)
             .await
             .map(|_| ()),
     }
@@ -426,7 +426,12 @@ pub async fn delete_permission(
 ) -> Result<(), ServerFnError> {
     let project = ssr::administered_project(&project_id).await?;
     ssr::core()
-        .delete_permission_definition(&project, scope_named(&scope)?, &id)
+        .delete_permission_definition(
+            &project,
+            scope_named(&scope)?,
+            &id,
+            &ssr::acting_admin().await?,
+        )
         .await
         .map_err(ssr::shown)?;
     Ok(())
@@ -441,7 +446,12 @@ pub async fn save_default_permissions(
 ) -> Result<(), ServerFnError> {
     let project = ssr::administered_project(&project_id).await?;
     ssr::core()
-        .set_default_permissions(&project, &which, &id_list(&ids))
+        .set_default_permissions(
+            &project,
+            &which,
+            &id_list(&ids),
+            &ssr::acting_admin().await?,
+        )
         .await
         .map_err(ssr::shown)?;
     Ok(())

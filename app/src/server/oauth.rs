@@ -179,7 +179,7 @@ pub async fn save_provider(
         allow_connected_accounts: allow_connected_accounts.is_some(),
     };
     ssr::core()
-        .save_oauth_provider(&project, &input)
+        .save_oauth_provider(&project, &input, &ssr::acting_admin().await?)
         .await
         .map_err(ssr::shown)?;
     leptos_axum::redirect(&format!("/projects/{project_id}/auth-methods"));
@@ -190,7 +190,7 @@ pub async fn save_provider(
 pub async fn remove_provider(project_id: String, id: String) -> Result<(), ServerFnError> {
     let project = ssr::administered_project(&project_id).await?;
     ssr::core()
-        .remove_oauth_provider(&project, &id)
+        .remove_oauth_provider(&project, &id, &ssr::acting_admin().await?)
         .await
         .map_err(ssr::shown)?;
     leptos_axum::redirect(&format!("/projects/{project_id}/auth-methods"));
@@ -201,7 +201,7 @@ pub async fn remove_provider(project_id: String, id: String) -> Result<(), Serve
 pub async fn set_merge_strategy(project_id: String, strategy: String) -> Result<(), ServerFnError> {
     let project = ssr::administered_project(&project_id).await?;
     ssr::core()
-        .set_oauth_merge_strategy(&project, &strategy)
+        .set_oauth_merge_strategy(&project, &strategy, &ssr::acting_admin().await?)
         .await
         .map_err(ssr::shown)?;
     leptos_axum::redirect(&format!("/projects/{project_id}/auth-methods"));

@@ -97,6 +97,7 @@ pub async fn set_override(
     let level = level_for(&auth, &level, &Level::ALL)?;
     core.set_config_override(
         &auth.project.id,
+        &auth.who(),
         level,
         &input.config_string,
         input.source.as_ref(),
@@ -126,8 +127,13 @@ pub async fn patch_override(
     auth.require_server()?;
     let input: PatchOverride = body.read(&auth)?;
     let level = level_for(&auth, &level, &Level::ALL)?;
-    core.patch_config_override(&auth.project.id, level, &input.config_override_string)
-        .await?;
+    core.patch_config_override(
+        &auth.project.id,
+        &auth.who(),
+        level,
+        &input.config_override_string,
+    )
+    .await?;
     Ok(success())
 }
 
@@ -152,7 +158,7 @@ pub async fn reset_keys(
     auth.require_admin()?;
     let input: ResetKeys = body.read(&auth)?;
     let level = level_for(&auth, &level, &[Level::Branch, Level::Environment])?;
-    core.reset_config_keys(&auth.project.id, level, &input.keys)
+    core.reset_config_keys(&auth.project.id, &auth.who(), level, &input.keys)
         .await?;
     Ok(success())
 }
@@ -170,6 +176,7 @@ pub async fn unlink_source(
     Authed(auth): Authed,
 ) -> ApiResult<Json<Value>> {
     auth.require_admin()?;
-    core.unlink_config_source(&auth.project.id).await?;
+    core.unlink_config_source(&auth.project.id, &auth.who())
+        .await?;
     Ok(success())
 }

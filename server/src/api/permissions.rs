@@ -171,7 +171,7 @@ pub async fn create_definition<const TEAM: bool>(
 ) -> ApiResult<Response> {
     let input = read_definition(&auth, body, true)?;
     let def = core
-        .create_permission_definition(&auth.project, scope_of(TEAM), input)
+        .create_permission_definition(&auth.project, scope_of(TEAM), input, &auth.who())
         .await?;
     Ok(created(def.view()))
 }
@@ -185,7 +185,7 @@ pub async fn update_definition<const TEAM: bool>(
     let input = read_definition(&auth, body, false)?;
     permission_param(&id)?;
     let def = core
-        .update_permission_definition(&auth.project, scope_of(TEAM), &id, input)
+        .update_permission_definition(&auth.project, scope_of(TEAM), &id, input, &auth.who())
         .await?;
     Ok(Json(def.view()))
 }
@@ -197,7 +197,7 @@ pub async fn delete_definition<const TEAM: bool>(
 ) -> ApiResult<Json<Value>> {
     auth.require_admin()?;
     permission_param(&id)?;
-    core.delete_permission_definition(&auth.project, scope_of(TEAM), &id)
+    core.delete_permission_definition(&auth.project, scope_of(TEAM), &id, &auth.who())
         .await?;
     Ok(success())
 }

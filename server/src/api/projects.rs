@@ -29,7 +29,7 @@ pub async fn update_current(
     auth.require_admin()?;
     let input: ProjectUpdate = body.read(&auth)?;
     Ok(Json(
-        core.update_project(&auth.project, input)
+        core.update_project(&auth.project, input, &auth.who())
             .await?
             .admin_view(),
     ))
@@ -41,7 +41,7 @@ pub async fn delete_current(
     Authed(auth): Authed,
 ) -> ApiResult<Json<Value>> {
     auth.require_admin()?;
-    core.delete_project(&auth.project).await?;
+    core.delete_project(&auth.project, &auth.who()).await?;
     Ok(super::success())
 }
 

@@ -65,13 +65,22 @@ async fn each_user_change_writes_its_event_and_a_refused_one_none() {
     let server = app.server(&p);
     let admin = app.admin(&p);
 
+    // The project's start: made by its dashboard admin, with its first config.
+    let start = events(&app, &p, 0).await;
+    let kinds: Vec<&str> = start.iter().map(|e| e.0.as_str()).collect();
+    assert_eq!(kinds, ["project.created", "config.updated"]);
+    assert!(start
+        .iter()
+        .all(|e| e.1 == p.id && e.2 == "admin" && e.3.is_some()));
+    let begun = last_position(&app, &p).await;
+
     // Sign-up: the new user made themselves, and their first session.
     let t = app.sign_up(&p, "ada@example.com").await;
     let ada = t["user_id"].as_str().unwrap().to_string();
     let ada_client = app.client(&p).token(t["access_token"].as_str().unwrap());
     let first = current_session(&ada_client).await;
     assert_eq!(
-        events(&app, &p, 0).await,
+        events(&app, &p, begun).await,
         [
             ev("user.created", &ada, "user", Some(&ada)),
             ev("session.created", &first, "user", Some(&ada)),
@@ -187,6 +196,7 @@ async fn team_membership_and_permission_changes_write_their_events() {
         json!({ "teams.createPersonalTeamOnSignUp": true, "teams.allowClientTeamCreation": true }),
     )
     .await;
+    let begun = last_position(&app, &p).await;
     let id = |v: Value| v["id"].as_str().unwrap().to_string();
 
     // A sign-up with a personal team: the user, the team, the membership and the creator's
@@ -199,7 +209,7 @@ async fn team_membership_and_permission_changes_write_their_events() {
     let personal = me["selected_team_id"].as_str().unwrap().to_string();
     let session = current_session(&ada_client).await;
     assert_eq!(
-        events(&app, &p, 0).await,
+        events(&app, &p, begun).await,
         [
             by_ada("user.created", ada.clone()),
             by_ada("team.created", personal.clone()),
@@ -550,6 +560,53 @@ async fn oauth_link_changes_write_their_events() {
             ev("oauth_provider.created", &link, "server", None),
             ev("oauth_provider.updated", &link, "user", Some(&ada)),
             ev("oauth_provider.deleted", &link, "admin", None),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn config_and_project_changes_write_their_events() {
+    let app = TestApp::spawn().await;
+    let p = app.project().await;
+    let at = last_position(&app, &p).await;
+    let admin = app.admin(&p);
+    admin
+        .patch(
+            "/internal/config/override/environment",
+            json!({ "config_override_string": "{\"auth.allowSignUp\": false}" }),
+        )
+        .await
+        .ok();
+    // Refused: not a key of the tree; and a change that changes nothing writes nothing.
+    let refused = admin
+        .patch(
+            "/internal/config/override/environment",
+            json!({ "config_override_string": "{\"auth.nope\": 1}" }),
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.text);
+    admin
+        .patch(
+            "/internal/config/override/environment",
+            json!({ "config_override_string": "{\"auth.allowSignUp\": false}" }),
+        )
+        .await
+        .ok();
+    admin
+        .patch(
+            "/internal/projects/current",
+            json!({ "display_name": "Renamed" }),
+        )
+        .await
+        .ok();
+    admin.delete("/internal/projects/current").await.ok();
+    let by_admin = |kind: &str| ev(kind, &p.id, "admin", None);
+    assert_eq!(
+        events(&app, &p, at).await,
+        [
+            by_admin("config.updated"),
+            by_admin("project.updated"),
+            by_admin("project.deleted"),
         ]
     );
 }

@@ -13,6 +13,7 @@ use crate::helpers::{Project, Req, TestApp, PASSWORD};
 use crate::oauth_support::{
     location, no_redirects, provider_login, provider_url, query, Flow, CALLBACK,
 };
+use gatehouse_core::events::Who;
 use gatehouse_core::setup::InternalSeed;
 
 /// As Stack's development setup: dashboard sign-up open.
@@ -759,12 +760,15 @@ async fn a_refused_provider_edit_leaves_the_provider_as_it_was() {
         ..ProviderInput::default()
     };
     app.core
-        .save_oauth_provider(&load().await, &input)
+        .save_oauth_provider(&load().await, &input, &Who::Admin(None))
         .await
         .unwrap();
     // The dashboard's form: a type the config refuses is an error, and the old provider stays.
     input.provider_type = "myspace".into();
-    let refused = app.core.save_oauth_provider(&load().await, &input).await;
+    let refused = app
+        .core
+        .save_oauth_provider(&load().await, &input, &Who::Admin(None))
+        .await;
     assert!(refused
         .unwrap_err()
         .message()
