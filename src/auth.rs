@@ -392,8 +392,8 @@ impl Core {
     ) -> Result<()> {
         let hash = crypto::hash_password(password).await?;
         let mut tx = self.db.begin().await?;
-        crate::users::set_password_hash(&mut tx, &user.project_id, &user.id, &hash).await?;
         let who = crate::events::Who::User(user.id.clone());
+        crate::users::set_password_hash(&mut tx, &user.project_id, &user.id, &hash, &who).await?;
         crate::sessions::end_sessions(&mut tx, &user.project_id, &user.id, keep_session, &who)
             .await?;
         tx.commit().await?;

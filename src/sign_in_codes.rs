@@ -145,7 +145,7 @@ impl Core {
         let (user_id, is_new) = match way {
             Ok(u) => {
                 if !u.otp_auth_enabled {
-                    crate::users::enable_otp_auth(&mut tx, &u.id).await?;
+                    crate::users::enable_otp_auth(&mut tx, &project.id, &u.id).await?;
                 }
                 (u.id, false)
             }
@@ -255,9 +255,9 @@ impl Core {
         let hash = crypto::hash_password(password).await?;
         let mut tx = self.db.begin().await?;
         consume_code(&mut tx, &found).await?;
-        crate::users::set_password_hash(&mut tx, &project.id, &user_id, &hash).await?;
         // Whoever holds the reset code acts for the account.
         let who = crate::events::Who::User(user_id.clone());
+        crate::users::set_password_hash(&mut tx, &project.id, &user_id, &hash, &who).await?;
         crate::sessions::end_sessions(&mut tx, &project.id, &user_id, None, &who).await?;
         tx.commit().await?;
         self.forget_user_sessions(&user_id);

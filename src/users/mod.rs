@@ -811,6 +811,7 @@ pub(crate) async fn set_password_hash(
     project_id: &str,
     user_id: &str,
     hash: &str,
+    who: &Who,
 ) -> Result<()> {
     sqlx::query("UPDATE users SET password_hash = $3 WHERE project_id = $1 AND id = $2")
         .bind(project_id)
@@ -818,15 +819,23 @@ pub(crate) async fn set_password_hash(
         .bind(hash)
         .execute(&mut **tx)
         .await?;
+    let change = Change::new("user.updated", user_id, json!({}));
+    events::record(tx, project_id, who, change).await?;
     Ok(())
 }
 
-/// Turns on a user's emailed-code sign-in.
-pub(crate) async fn enable_otp_auth(tx: &mut Transaction<'_, Any>, user_id: &str) -> Result<()> {
+/// Turns on a user's emailed-code sign-in (they signed in with a code: their doing).
+pub(crate) async fn enable_otp_auth(
+    tx: &mut Transaction<'_, Any>,
+    project_id: &str,
+    user_id: &str,
+) -> Result<()> {
     sqlx::query("UPDATE users SET otp_auth_enabled = 1 WHERE id = $1")
         .bind(user_id)
         .execute(&mut **tx)
         .await?;
+    let change = Change::new("user.updated", user_id, json!({}));
+    events::record(tx, project_id, &Who::User(user_id.into()), change).await?;
     Ok(())
 }
 

@@ -516,6 +516,39 @@ async fn session_changes_write_their_events() {
             ev("session.deleted", &first, "server", None),
         ]
     );
+    // The user changes their password themselves: their other session ends.
+    let sign_in = || async {
+        app.client(&p)
+            .post(
+                "/auth/password/sign-in",
+                json!({ "email": "ada@example.com", "password": "another horse battery" }),
+            )
+            .await
+            .ok()
+    };
+    let here = sign_in().await;
+    let there = sign_in().await;
+    let there_id = current_session(
+        &app.client(&p)
+            .token(there["access_token"].as_str().unwrap()),
+    )
+    .await;
+    let at = last_position(&app, &p).await;
+    app.client(&p)
+        .token(here["access_token"].as_str().unwrap())
+        .post(
+            "/auth/password/update",
+            json!({ "old_password": "another horse battery", "new_password": PASSWORD }),
+        )
+        .await
+        .ok();
+    assert_eq!(
+        events(&app, &p, at).await,
+        [
+            ev("user.updated", &ada, "user", Some(&ada)),
+            ev("session.deleted", &there_id, "user", Some(&ada)),
+        ]
+    );
 }
 
 #[tokio::test]
