@@ -428,27 +428,20 @@ impl Core {
             .to_string();
         let mut tx = self.db.begin().await?;
         consume_code(&mut tx, &found).await?;
-        if !mark_verified(&mut tx, &project.id, &user_id, &email).await? {
+        let Some(channel) = mark_verified(&mut tx, &project.id, &user_id, &email).await? else {
             return Err(Error::Status(
                 400,
                 "Contact channel not found. Was your contact channel deleted?".into(),
             ));
-        }
+        };
         // Whoever holds the code proved the address: the change is the user's.
-        let channel: (String,) = sqlx::query_as(
-            "SELECT id FROM contact_channels WHERE user_id = $1 AND type = 'email' AND value = $2",
-        )
-        .bind(&user_id)
-        .bind(&email)
-        .fetch_one(&mut *tx)
-        .await?;
         let who = Who::User(user_id.clone());
         record_channel(
             &mut tx,
             &project.id,
             &who,
             "contact_channel.updated",
-            &channel.0,
+            &channel,
             &user_id,
         )
         .await?;
@@ -473,26 +466,26 @@ async fn record_channel(
 }
 
 /// Marks a user's address verified (an emailed code reached it), and their primary email with
-/// it when it is that one. `false` when the user has no such address.
-pub(crate) async fn mark_verified(
+/// it when it is that one. The channel's id, or `None` when the user has no such address.
+async fn mark_verified(
     tx: &mut Transaction<'_, Any>,
     project_id: &str,
     user_id: &str,
     email: &str,
-) -> Result<bool> {
-    let done = sqlx::query(
-        "UPDATE contact_channels SET is_verified = 1 WHERE project_id = $1 AND user_id = $2 AND type = 'email' AND value = $3",
+) -> Result<Option<String>> {
+    let channel: Option<(String,)> = sqlx::query_as(
+        "UPDATE contact_channels SET is_verified = 1 WHERE project_id = $1 AND user_id = $2 AND type = 'email' AND value = $3 \
+         RETURNING id",
     )
     .bind(project_id)
     .bind(user_id)
     .bind(email)
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
-    if done.rows_affected() == 0 {
-        return Ok(false);
+    if channel.is_some() {
+        sync_user(tx, user_id).await?;
     }
-    sync_user(tx, user_id).await?;
-    Ok(true)
+    Ok(channel.map(|(id,)| id))
 }
 
 /// Issues a verification code for `email` and queues the email carrying its link, in `tx`
