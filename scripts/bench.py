@@ -55,12 +55,27 @@ def to_ms(text):
     return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
 
-def wrk(url, headers, connections, method="GET", body=None, seconds=SECONDS):
+# Lua for wrk: each request a new account (`{n}` in the body becomes a number unique across
+# wrk's threads), for sign-up runs.
+UNIQUE_BODY = """
+local threads = 0
+function setup(thread) threads = threads + 1; thread:set("id", threads) end
+local n = 0
+function request()
+  n = n + 1
+  return wrk.format(nil, nil, nil, (wrk.body:gsub("{n}", id .. "-" .. n)))
+end
+"""
+
+
+def wrk(url, headers, connections, method="GET", body=None, seconds=SECONDS, unique=False):
     script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
     script.write(f'wrk.method = "{method}"\n')
     if body is not None:
         script.write(f"wrk.body = {json.dumps(json.dumps(body))}\n")
         script.write('wrk.headers["Content-Type"] = "application/json"\n')
+    if unique:
+        script.write(UNIQUE_BODY)
     script.close()
     args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s", "-s", script.name]
     for k, v in headers.items():
@@ -136,6 +151,11 @@ def run_backend(backend):
         results["api_key_check"] = wrk(base + "/api/v1/user-api-keys/check", server, 32, "POST", {"api_key": key})
         results["refresh"] = wrk(base + "/api/v1/auth/sessions/current/refresh", {**client, "x-stack-refresh-token": tokens["refresh_token"]}, 32, "POST", {})
         results["sign_in"] = wrk(base + "/api/v1/auth/password/sign-in", client, 32, "POST", {"email": email, "password": PASSWORD})
+        # Sign-ups through the account door: with a password (argon2-bound, as sign-in), and
+        # anonymous (the door, its events and the first session, no hashing).
+        results["sign_up"] = wrk(base + "/api/v1/auth/password/sign-up", client, 32, "POST",
+                                 {"email": "new-{n}@example.com", "password": PASSWORD}, unique=True)
+        results["anonymous_sign_up"] = wrk(base + "/api/v1/auth/anonymous/sign-up", client, 32, "POST", {})
         # Session checks while a sign-in storm keeps argon2 busy.
         storm = {}
         t = threading.Thread(target=lambda: storm.update(wrk(base + "/api/v1/auth/password/sign-in", client, 32, "POST", {"email": email, "password": PASSWORD})))
@@ -170,11 +190,13 @@ def bench_api():
         for key, label in [("bare", "GET /health (bare axum)"), ("users_me", "GET /api/v1/users/me"),
                            ("api_key_check", "POST …/user-api-keys/check"),
                            ("refresh", "POST …/sessions/current/refresh"), ("sign_in", "POST …/password/sign-in"),
+                           ("sign_up", "POST …/password/sign-up"), ("anonymous_sign_up", "POST …/anonymous/sign-up"),
                            ("users_me_in_storm", "users/me during a sign-in storm")]:
             x = r[key]
             rows.append(f"| {backend} | {label} | {x['rps']:,.0f} | {x['p50']:.2f} | {x['p99']:.2f} | {x['errors']} |")
         notes.append(
             f"| {backend} | {r['users_me']['rps'] / r['bare']['rps']:.0%} | {r['sign_in']['rps'] / limit:.0%} | "
+            f"{r['sign_up']['rps'] / limit:.0%} | "
             f"{r['users_me_in_storm']['p99']:.1f} ms | {r['idle_rss_mb']:.1f} MB | {r['peak_rss_mb']:.1f} MB | {r['cold_start_ms']:.0f} ms |")
     today = datetime.date.today().isoformat()
     table = "\n".join([
@@ -185,8 +207,8 @@ def bench_api():
         "| --- | --- | ---: | ---: | ---: | ---: |",
         *rows,
         "",
-        "| database | users/me ÷ bare | sign-in ÷ argon2 limit | users/me p99 in storm | idle RSS | peak RSS | cold start |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| database | users/me ÷ bare | sign-in ÷ argon2 limit | sign-up ÷ argon2 limit | users/me p99 in storm | idle RSS | peak RSS | cold start |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         *notes,
     ])
     return table

@@ -10,18 +10,20 @@
 //!
 //! A way in adds nothing of its own here: what differs between methods is the data it brings
 //! ([`AccountData`]) and the facts the rules see ([`Arrival`]).
+//!
+//! Changes that span an account's rows of several layers (a user update that ends their
+//! sessions) are composed here too, above users and sessions.
 
 use serde_json::json;
-use sqlx::{Any, Transaction};
 
 use crate::crypto;
 use crate::db::json_text;
 use crate::error::{Error, Result};
-use crate::events::{self, Change, Who};
+use crate::events::{self, Change, Tx, Who};
 use crate::projects::Project;
 use crate::sessions::{Tokens, DEFAULT_SESSION_MS};
 use crate::sign_up_rules::{Admission, AuthMethod, Facts};
-use crate::users::{insert_user, parse_email, write_user, NewUser, User, UserCreate};
+use crate::users::{insert_user, parse_email, write_user, NewUser, User, UserCreate, UserUpdate};
 use crate::Core;
 
 /// How a person arrives: what the sign-up rules are told.
@@ -115,7 +117,7 @@ impl Core {
             restricted_by_admin_private_details: input.restricted_by_admin_private_details,
             language: None,
         };
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         new.profile_image_url = crate::images::store(
             &mut tx,
             &self.public_url,
@@ -137,7 +139,7 @@ impl Core {
             is_anonymous: true,
             ..NewUser::default()
         };
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         let user_id = insert_account(&mut tx, project, &n, None).await?;
         self.commit_with_session(tx, &project.id, user_id, DEFAULT_SESSION_MS, false, None)
             .await
@@ -183,7 +185,7 @@ impl Core {
 /// default permissions (`rbac.defaultPermissions.signUp`), and the personal team (for every new
 /// user, anonymous ones too: Stack's `createPersonalTeamIfEnabled`), selected.
 pub(crate) async fn insert_account(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Tx,
     project: &Project,
     n: &NewUser,
     who: Option<&Who>,
@@ -212,7 +214,7 @@ pub(crate) async fn insert_account(
 /// queues its verification email. Returns the user's id. An address another account signs in
 /// with is refused with `USER_EMAIL_ALREADY_EXISTS`.
 pub(crate) async fn open_account(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Tx,
     core: &Core,
     project: &Project,
     admitted: Admitted,
@@ -285,6 +287,30 @@ pub(crate) async fn open_account(
         )
         .await?;
     }
-    core.forget_user_sessions(&user_id);
     Ok(user_id)
+}
+
+impl Core {
+    /// Applies an update to a user (`PATCH /users/…`, the hosted account page, the dashboard).
+    /// A new password ends every session: whoever knew the old one is signed out.
+    pub async fn update_user(
+        &self,
+        project: &Project,
+        user: &User,
+        input: UserUpdate,
+        who: &Who,
+    ) -> Result<User> {
+        let (updated, password_changed) =
+            self.prepare_user_update(project, user, input, who).await?;
+        let mut tx = self.begin().await?;
+        crate::users::write_user_update(&mut tx, &self.public_url, &project.id, updated, who)
+            .await?;
+        if password_changed {
+            crate::sessions::end_sessions(&mut tx, &project.id, &user.id, None, who).await?;
+        }
+        tx.commit().await?;
+        self.user(&project.id, &user.id)
+            .await?
+            .ok_or(Error::UserNotFound)
+    }
 }

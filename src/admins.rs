@@ -46,12 +46,11 @@ impl Core {
         }
         let internal = self.internal_project().await?;
         let who = crate::events::Who::User(user_id.to_string());
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         let team =
             crate::teams::insert_team(&mut tx, &internal, "Personal Team", Some(user_id), &who)
                 .await?;
         tx.commit().await?;
-        self.forget_user_sessions(user_id);
         Ok(team)
     }
 

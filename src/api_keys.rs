@@ -9,11 +9,11 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
 use crate::crypto::secret_hash;
 use crate::error::{Error, Result};
-use crate::events::{self, Change, Who};
+use crate::events::{self, Change, Tx, Who};
 use crate::projects::Project;
 use crate::teams::Actor;
 use crate::validation::{boolean, number, string, Input, Shape};
@@ -334,7 +334,7 @@ impl Core {
             Owner::User(u) => (Some(u.clone()), None),
             Owner::Team(t) => (None, Some(t.clone())),
         };
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query(&format!(
             "INSERT INTO api_keys ({COLUMNS}, secret_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10)"
         ))
@@ -422,7 +422,7 @@ impl Core {
         if let Some(d) = input.description {
             key.description = d;
         }
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query("UPDATE api_keys SET description = $2, revoked_at = $3 WHERE id = $1")
             .bind(&key.id)
             .bind(&key.description)
@@ -431,7 +431,6 @@ impl Core {
             .await?;
         record_key(&mut tx, &project.id, who, "api_key.updated", &key).await?;
         tx.commit().await?;
-        self.caches.api_keys.retain(|_, k| k.id != key.id);
         Ok(key)
     }
 
@@ -449,10 +448,11 @@ impl Core {
             return Err(Error::ApiKeyNotFound);
         }
         let hash = secret_hash(secret);
-        // Cached for a second, as sessions are; a change on this instance drops the copy.
+        // Cached as sessions are: a change drops the copy (see `Caches::follow`).
         let key = match self.caches.api_keys.get(&hash) {
             Some(key) => key,
             None => {
+                let generation = self.caches.api_keys.generation();
                 let key: ApiKey = sqlx::query_as(&format!(
                     "SELECT {COLUMNS} FROM api_keys WHERE secret_hash = $1"
                 ))
@@ -460,7 +460,7 @@ impl Core {
                 .fetch_optional(&self.db.pool)
                 .await?
                 .ok_or(Error::ApiKeyNotFound)?;
-                self.caches.api_keys.insert(hash, key.clone());
+                self.caches.api_keys.fill(generation, hash, key.clone());
                 key
             }
         };
@@ -527,7 +527,7 @@ impl Core {
                 .collect()
             }
         };
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
             .bind(&key.id)
             .bind(now_ms())
@@ -560,7 +560,6 @@ impl Core {
             .await?;
         }
         tx.commit().await?;
-        self.caches.api_keys.retain(|_, k| k.id != key.id);
         self.jobs_written();
         Ok(())
     }
@@ -568,7 +567,7 @@ impl Core {
 
 /// An API key's event (Gatehouse's kinds: Stack has no webhook for keys); never the secret.
 async fn record_key(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Tx,
     project_id: &str,
     who: &Who,
     kind: &'static str,

@@ -54,6 +54,8 @@ pub struct Auth {
     /// The session (refresh token id) of the access token, if any.
     pub session_id: Option<String>,
     pub refresh_token: Option<String>,
+    /// The dashboard admin whose admin access token the request carries, if any.
+    pub admin_id: Option<String>,
 }
 
 impl Auth {
@@ -61,7 +63,7 @@ impl Auth {
     pub fn who(&self) -> crate::events::Who {
         use crate::events::Who;
         match (self.access, &self.user) {
-            (AccessType::Admin, _) => Who::Admin(None),
+            (AccessType::Admin, _) => Who::Admin(self.admin_id.clone()),
             (AccessType::Server, _) => Who::Server,
             (AccessType::Client, Some(u)) => Who::User(u.id.clone()),
             (AccessType::Client, None) => Who::Client,
@@ -177,14 +179,11 @@ impl Core {
 
         // An admin access token (a dashboard user's) grants every access type on projects
         // their teams own; otherwise the key of the access type must be present and valid.
-        let admin_token_ok = match &c.admin_access_token {
-            Some(token) => {
-                self.check_admin_access_token(&project, token).await?;
-                true
-            }
-            None => false,
+        let admin_id = match &c.admin_access_token {
+            Some(token) => Some(self.check_admin_access_token(&project, token).await?.id),
+            None => None,
         };
-        if !admin_token_ok {
+        if admin_id.is_none() {
             match access {
                 AccessType::Client => match &c.publishable_client_key {
                     Some(key) => {
@@ -262,10 +261,11 @@ impl Core {
             user,
             session_id,
             refresh_token: c.refresh_token.clone(),
+            admin_id,
         }))
     }
 
-    /// The user of a live session (at most a second old; changes on this instance show at once).
+    /// The user of a live session (a copy the record of changes drops: see `Caches::follow`).
     async fn user_of_live_session(
         &self,
         project_id: &str,
@@ -280,6 +280,7 @@ impl Core {
         if !crate::is_uuid(user_id) {
             return Ok(None);
         }
+        let generation = self.caches.sessions.generation();
         let user: Option<User> = sqlx::query_as(&format!(
             "{USER_SELECT} WHERE u.project_id = $1 AND u.id = $2 AND EXISTS \
              (SELECT 1 FROM refresh_tokens r WHERE r.id = $3 AND r.user_id = u.id AND r.expires_at > $4)"
@@ -294,7 +295,7 @@ impl Core {
         if let Some(u) = &user {
             self.caches
                 .sessions
-                .insert(session_id.to_string(), u.clone());
+                .fill(generation, session_id.to_string(), u.clone());
         }
         Ok(user)
     }
@@ -391,13 +392,12 @@ impl Core {
         password: String,
     ) -> Result<()> {
         let hash = crypto::hash_password(password).await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         let who = crate::events::Who::User(user.id.clone());
         crate::users::set_password_hash(&mut tx, &user.project_id, &user.id, &hash, &who).await?;
         crate::sessions::end_sessions(&mut tx, &user.project_id, &user.id, keep_session, &who)
             .await?;
         tx.commit().await?;
-        self.forget_user_sessions(&user.id);
         Ok(())
     }
 }

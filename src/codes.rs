@@ -14,11 +14,12 @@
 
 use serde_json::Value;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
 use crate::crypto::secret_hash;
 use crate::db::json_column;
 use crate::error::{Error, Result};
+use crate::events::Tx;
 use crate::{new_id, now_ms, Core};
 
 pub const CODE_LEN: usize = 45;
@@ -154,7 +155,7 @@ impl sqlx::FromRow<'_, AnyRow> for Code {
 
 /// Issues a code inside the transaction of the change that needs it (a sign-up that mails a
 /// verification link issues both or neither).
-pub async fn issue_code(tx: &mut Transaction<'_, Any>, new: NewCode) -> Result<IssuedCode> {
+pub async fn issue_code(tx: &mut Tx, new: NewCode) -> Result<IssuedCode> {
     let code = new_code_text();
     let now = now_ms();
     let record = Code {
@@ -192,7 +193,7 @@ pub async fn issue_code(tx: &mut Transaction<'_, Any>, new: NewCode) -> Result<I
 
 /// Marks a checked code used, inside the transaction of the change it authorises. A code used
 /// in between (a second tab, a replay) is refused.
-pub async fn consume_code(tx: &mut Transaction<'_, Any>, code: &Code) -> Result<()> {
+pub async fn consume_code(tx: &mut Tx, code: &Code) -> Result<()> {
     let done =
         sqlx::query("UPDATE one_time_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
             .bind(now_ms())

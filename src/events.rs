@@ -7,11 +7,69 @@
 //! Kinds carry Stack's webhook names where Stack has one (`user.created`,
 //! `team_membership.deleted`…).
 
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+
 use serde_json::Value;
-use sqlx::{Any, FromRow, Transaction};
+use sqlx::{Any, AnyConnection, FromRow, Transaction};
 
 use crate::error::Result;
-use crate::{now_ms, Core};
+use crate::{now_ms, Caches, Core};
+
+/// A write transaction. Every write of the core happens in one, and [`record`] writes its
+/// events into it; when it commits, this instance's read caches hear of the changes at once
+/// (other instances read them from the log: see [`Core::follow_other_instances`]).
+pub struct Tx {
+    inner: Transaction<'static, Any>,
+    changes: Vec<Changed>,
+    caches: Arc<Caches>,
+}
+
+impl Deref for Tx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.inner
+    }
+}
+
+impl DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.inner
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<()> {
+        self.inner.commit().await?;
+        self.caches.follow(&self.changes);
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> Result<()> {
+        Ok(self.inner.rollback().await?)
+    }
+}
+
+impl Core {
+    /// Opens a write transaction (see [`Tx`]).
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(Tx {
+            inner: self.db.begin().await?,
+            changes: Vec::new(),
+            caches: self.caches.clone(),
+        })
+    }
+}
+
+/// A committed change as the caches see it: of this instance's transactions, or read from the
+/// log.
+#[derive(Clone, Debug)]
+pub struct Changed {
+    pub project_id: String,
+    pub kind: String,
+    pub object_id: String,
+    pub data: Value,
+}
 
 /// Who made a change.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,7 +121,7 @@ impl<'a> Change<'a> {
 /// PostgreSQL, the write lock on SQLite), so positions commit in order and a reader that
 /// resumes after the last position it saw misses nothing.
 pub(crate) async fn record(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Tx,
     project_id: &str,
     who: &Who,
     change: Change<'_>,
@@ -90,6 +148,12 @@ pub(crate) async fn record(
     .bind(now_ms())
     .execute(&mut **tx)
     .await?;
+    tx.changes.push(Changed {
+        project_id: project_id.to_string(),
+        kind: change.kind.to_string(),
+        object_id: change.object_id.to_string(),
+        data: change.data,
+    });
     Ok(position)
 }
 
@@ -123,5 +187,75 @@ impl Core {
         .bind(limit)
         .fetch_all(&self.db.pool)
         .await?)
+    }
+}
+
+impl From<Event> for Changed {
+    fn from(e: Event) -> Changed {
+        Changed {
+            data: serde_json::from_str(&e.data).unwrap_or(Value::Null),
+            project_id: e.project_id,
+            kind: e.kind,
+            object_id: e.object_id,
+        }
+    }
+}
+
+/// How often an instance reads the changes other instances sharing its database committed.
+pub const FOLLOW_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// More events than this behind, a project's cached copies are all dropped at once instead of
+/// being read event by event.
+const FOLLOW_PAGE: i64 = 500;
+
+impl Core {
+    /// Follows the log for the changes other instances sharing this database commit, and drops
+    /// what this instance's caches copied of them: a change made elsewhere reaches this
+    /// instance within [`FOLLOW_INTERVAL`] and a read. Runs for the life of the process
+    /// (`gatehouse serve` starts it beside the job worker).
+    pub async fn follow_other_instances(self) {
+        let mut seen = loop {
+            match self.event_positions().await {
+                Ok(seen) => break seen,
+                Err(e) => tracing::warn!("cannot read the change log yet: {e}"),
+            }
+            tokio::time::sleep(FOLLOW_INTERVAL).await;
+        };
+        loop {
+            tokio::time::sleep(FOLLOW_INTERVAL).await;
+            if let Err(e) = self.follow_once(&mut seen).await {
+                tracing::warn!("cannot read the change log: {e}");
+            }
+        }
+    }
+
+    async fn event_positions(&self) -> Result<std::collections::HashMap<String, i64>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT project_id, last FROM event_positions")
+                .fetch_all(&self.db.pool)
+                .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    async fn follow_once(&self, seen: &mut std::collections::HashMap<String, i64>) -> Result<()> {
+        for (project, last) in self.event_positions().await? {
+            let from = seen.get(&project).copied().unwrap_or(0);
+            if last <= from {
+                continue;
+            }
+            if last - from > FOLLOW_PAGE {
+                self.caches.forget_project(&project);
+            } else {
+                let changes: Vec<Changed> = self
+                    .events_after(&project, from, FOLLOW_PAGE)
+                    .await?
+                    .into_iter()
+                    .map(Changed::from)
+                    .collect();
+                self.caches.follow(&changes);
+            }
+            seen.insert(project, last);
+        }
+        Ok(())
     }
 }

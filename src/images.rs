@@ -5,9 +5,9 @@
 
 use base64::Engine;
 use sha2::{Digest, Sha256};
-use sqlx::{Any, Transaction};
 
 use crate::error::{Error, Result};
+use crate::events::Tx;
 use crate::{now_ms, Core};
 
 /// The largest picture accepted, decoded (Stack's limit is 1 MB of base64 text).
@@ -50,7 +50,7 @@ pub fn is_data_image(url: &str) -> bool {
 /// The URL to store for a profile image: a data URL is kept here and replaced by its address on
 /// this server; any other URL is kept as given.
 pub(crate) async fn store(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Tx,
     base_url: &str,
     url: Option<String>,
     field: &str,

@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
 use crate::db::{json_column, Dialect};
 use crate::error::{Error, Result};
+use crate::events::Tx;
 use crate::{new_id, now_ms, Core};
 
 /// How long a claim holds before another worker may take the job (workers renew it at a third).
@@ -120,7 +121,7 @@ impl sqlx::FromRow<'_, AnyRow> for Job {
 }
 
 /// Writes a job inside the transaction of the change that causes it.
-pub async fn enqueue(tx: &mut Transaction<'_, Any>, job: NewJob) -> Result<String> {
+pub async fn enqueue(tx: &mut Tx, job: NewJob) -> Result<String> {
     let id = new_id();
     let now = now_ms();
     sqlx::query(
@@ -163,7 +164,7 @@ impl Core {
 
     /// Writes a job on its own (when no other change goes with it).
     pub async fn enqueue_job(&self, job: NewJob) -> Result<String> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         let id = enqueue(&mut tx, job).await?;
         tx.commit().await?;
         self.jobs_written.notify_waiters();

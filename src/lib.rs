@@ -90,6 +90,9 @@ pub struct Settings {
     pub internal_seed: setup::InternalSeed,
     /// The server-wide SMTP server (`GATEHOUSE_SMTP_URL` or Stack's `STACK_EMAIL_*`).
     pub smtp: Option<emails::SmtpServer>,
+    /// How long a read cache keeps a copy (default a second): changes of this instance drop
+    /// copies at once, other instances' changes within [`events::FOLLOW_INTERVAL`].
+    pub read_cache_lifetime: Option<std::time::Duration>,
     /// `GATEHOUSE_COUNTRY_HEADER`: see [`Core::country_header`].
     pub country_header: Option<String>,
     /// Stack's `STACK_<PROVIDER>_CLIENT_ID` / `_SECRET` and `STACK_OAUTH_MOCK_URL`.
@@ -100,15 +103,16 @@ impl Core {
     /// Connects, migrates, and makes sure the internal project exists.
     pub async fn start(settings: &Settings) -> Result<Core> {
         let db = db::Db::connect(&settings.database_url).await?;
+        let lifetime = settings.read_cache_lifetime.unwrap_or(READ_CACHE_TTL);
         let core = Core {
             db,
             signer: tokens::Signer::new(&settings.secret, &settings.public_url),
             public_url: settings.public_url.trim_end_matches('/').into(),
             caches: Arc::new(Caches {
-                projects: cache::TtlCache::new(READ_CACHE_TTL, 10_000),
-                keys: cache::TtlCache::new(READ_CACHE_TTL, 10_000),
-                sessions: cache::TtlCache::new(READ_CACHE_TTL, 100_000),
-                api_keys: cache::TtlCache::new(READ_CACHE_TTL, 100_000),
+                projects: cache::TtlCache::new(lifetime, 10_000),
+                keys: cache::TtlCache::new(lifetime, 10_000),
+                sessions: cache::TtlCache::new(lifetime, 100_000),
+                api_keys: cache::TtlCache::new(lifetime, 100_000),
             }),
             jobs_written: Arc::new(tokio::sync::Notify::new()),
             job_writes: Arc::new(tokio::sync::Mutex::new(())),
@@ -127,11 +131,53 @@ impl Core {
     }
 }
 
-impl Core {
-    /// Drops what this instance cached about a user's sessions; called after every change to
-    /// the user or their sessions, so that this instance never serves the old state.
-    pub(crate) fn forget_user_sessions(&self, user_id: &str) {
-        self.caches.sessions.retain(|_, u| u.id != user_id);
+impl Caches {
+    /// The one place the read caches learn of changes: each committed event drops what was
+    /// copied from the rows it changed. This instance's transactions call it as they commit
+    /// (see [`events::Tx`]), so this instance never serves the old state; changes made by other
+    /// instances arrive through [`Core::follow_other_instances`].
+    pub(crate) fn follow(&self, changes: &[events::Changed]) {
+        for c in changes {
+            let kind = c.kind.as_str();
+            // A signed-in user's copy carries their fields, channels, linked accounts and
+            // selected team, so any change naming the user drops their sessions.
+            let user = if kind.starts_with("user.") {
+                Some(c.object_id.as_str())
+            } else {
+                c.data.get("user_id").and_then(serde_json::Value::as_str)
+            };
+            if let Some(user) = user {
+                self.sessions.retain(|_, u| u.id != user);
+            }
+            match kind {
+                "session.deleted" => self.sessions.remove(&c.object_id),
+                // Users carry their selected team's name and picture.
+                "team.updated" | "team.deleted" => self
+                    .sessions
+                    .retain(|_, u| u.selected_team_id.as_deref() != Some(c.object_id.as_str())),
+                "project.updated"
+                | "project.deleted"
+                | "config.updated"
+                | "project_api_key.created"
+                | "project_api_key.updated" => {
+                    self.projects.remove(&c.project_id);
+                    self.keys.retain(|(p, _, _), _| p != &c.project_id);
+                }
+                k if k.starts_with("api_key.") => {
+                    self.api_keys.retain(|_, key| key.id != c.object_id)
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Drops everything copied of one project (when too much of it changed to go event by
+    /// event).
+    pub(crate) fn forget_project(&self, project_id: &str) {
+        self.projects.remove(&project_id.to_string());
+        self.keys.retain(|(p, _, _), _| p != project_id);
+        self.sessions.retain(|_, u| u.project_id != project_id);
+        self.api_keys.retain(|_, k| k.project_id != project_id);
     }
 }
 

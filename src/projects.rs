@@ -9,7 +9,7 @@ use crate::config::{Override, Overrides, ProjectConfig};
 use crate::crypto::{random_hex, secret_hash};
 use crate::domains::{is_frame_origin, Origin};
 use crate::error::{Error, Result};
-use crate::events::{self, Change, Who};
+use crate::events::{self, Change, Tx, Who};
 use crate::validation::{array, boolean, nested, number, string, Field, Input, Shape};
 use crate::{new_id, now_ms, Core};
 
@@ -410,9 +410,12 @@ impl Core {
         if let Some(p) = self.caches.projects.get(&id.to_string()) {
             return Ok(Some(p));
         }
+        let generation = self.caches.projects.generation();
         let project = self.project(id).await?;
         if let Some(p) = &project {
-            self.caches.projects.insert(id.to_string(), p.clone());
+            self.caches
+                .projects
+                .fill(generation, id.to_string(), p.clone());
         }
         Ok(project)
     }
@@ -448,18 +451,20 @@ impl Core {
     }
 
     /// The first admin's team takes the dashboard's own project, where no team owns it yet.
-    pub(crate) async fn give_internal_project_to(&self, team_id: &str) -> Result<()> {
-        sqlx::query(
+    pub(crate) async fn give_internal_project_to(&self, team_id: &str, who: &Who) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
             "UPDATE projects SET owner_team_id = $1 WHERE id = $2 AND owner_team_id IS NULL",
         )
         .bind(team_id)
         .bind(INTERNAL_PROJECT_ID)
-        .execute(&self.db.pool)
+        .execute(&mut *tx)
         .await?;
-        self.caches
-            .projects
-            .remove(&INTERNAL_PROJECT_ID.to_string());
-        Ok(())
+        if done.rows_affected() > 0 {
+            let change = Change::new("project.updated", INTERNAL_PROJECT_ID, json!({}));
+            events::record(&mut tx, INTERNAL_PROJECT_ID, who, change).await?;
+        }
+        tx.commit().await
     }
 
     /// The dashboard's own project, which start-up makes.
@@ -509,7 +514,7 @@ impl Core {
         settings: &Value,
         who: &Who,
     ) -> Result<Project> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query("INSERT INTO projects (id, display_name, description, owner_team_id, config, created_at) VALUES ($1, $2, $3, $4, '{}', $5)")
             .bind(&row.id)
             .bind(&row.display_name)
@@ -548,7 +553,7 @@ impl Core {
                 "The dashboard's own project (internal) cannot be deleted.".into(),
             ));
         }
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM projects WHERE id = $1")
             .bind(&project.id)
             .execute(&mut *tx)
@@ -557,8 +562,6 @@ impl Core {
         let change = Change::new("project.deleted", &project.id, json!({}));
         events::record(&mut tx, &project.id, who, change).await?;
         tx.commit().await?;
-        self.caches.projects.remove(&project.id);
-        self.caches.keys.retain(|(p, _, _), _| p != &project.id);
         self.caches
             .sessions
             .retain(|_, u| u.project_id != project.id);
@@ -587,20 +590,18 @@ impl Core {
         if let Some(d) = input.description {
             p.description = d;
         }
-        let mut tx = self.db.begin().await?;
-        sqlx::query("UPDATE projects SET display_name = $2, description = $3 WHERE id = $1")
-            .bind(&p.id)
-            .bind(&p.display_name)
-            .bind(&p.description)
-            .execute(&mut *tx)
-            .await?;
-        events::record(
-            &mut tx,
-            &p.id,
-            who,
-            Change::new("project.updated", &p.id, json!({})),
-        )
-        .await?;
+        let mut tx = self.begin().await?;
+        // As with config, a change that changes nothing writes nothing.
+        if (&p.display_name, &p.description) != (&project.display_name, &project.description) {
+            sqlx::query("UPDATE projects SET display_name = $2, description = $3 WHERE id = $1")
+                .bind(&p.id)
+                .bind(&p.display_name)
+                .bind(&p.description)
+                .execute(&mut *tx)
+                .await?;
+            let change = Change::new("project.updated", &p.id, json!({}));
+            events::record(&mut tx, &p.id, who, change).await?;
+        }
         if let Some(update) = &input.config {
             p.config = crate::config::change_overrides_in(&mut tx, &p.id, who, |o| {
                 apply_legacy_settings(o, update, None)
@@ -608,7 +609,6 @@ impl Core {
             .await?;
         }
         tx.commit().await?;
-        self.caches.projects.remove(&p.id);
         Ok(p)
     }
 
@@ -660,6 +660,7 @@ impl Core {
                     Some(seed.publishable_client_key.clone()),
                     Some(seed.secret_server_key.clone()),
                     Some(seed.super_secret_admin_key.clone()),
+                    &Who::System,
                 )
                 .await?;
             }
@@ -676,7 +677,7 @@ impl Core {
                 .await?;
         for (id, old) in rows {
             let settings: Value = serde_json::from_str(&old).unwrap_or_else(|_| json!({}));
-            let mut tx = self.db.begin().await?;
+            let mut tx = self.begin().await?;
             crate::config::change_overrides_in(&mut tx, &id, &Who::System, |o| {
                 apply_legacy_settings(
                     o,
@@ -699,6 +700,7 @@ impl Core {
         &self,
         project_id: &str,
         input: ApiKeySetCreate,
+        who: &Who,
     ) -> Result<NewApiKeySet> {
         if !(input.has_publishable_client_key
             || input.has_secret_server_key
@@ -724,6 +726,7 @@ impl Core {
             input
                 .has_super_secret_admin_key
                 .then(|| format!("sak_{}", random_hex(24))),
+            who,
         )
         .await
     }
@@ -736,6 +739,7 @@ impl Core {
         pck: Option<String>,
         ssk: Option<String>,
         sak: Option<String>,
+        who: &Who,
     ) -> Result<NewApiKeySet> {
         let set = NewApiKeySet {
             id: new_id(),
@@ -748,6 +752,7 @@ impl Core {
         };
         let hash = |k: &Option<String>| k.as_deref().map(secret_hash);
         let l4 = |k: &Option<String>| k.as_deref().map(last_four);
+        let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO api_key_sets (id, project_id, description, publishable_client_key_hash, publishable_client_key_last_four, \
              secret_server_key_hash, secret_server_key_last_four, super_secret_admin_key_hash, super_secret_admin_key_last_four, \
@@ -764,8 +769,10 @@ impl Core {
         .bind(l4(&set.super_secret_admin_key))
         .bind(set.expires_at_millis)
         .bind(set.created_at_millis)
-        .execute(&self.db.pool)
+        .execute(&mut *tx)
         .await?;
+        record_key_set(&mut tx, project_id, who, "project_api_key.created", &set.id).await?;
+        tx.commit().await?;
         Ok(set)
     }
 
@@ -785,8 +792,9 @@ impl Core {
         id: &str,
         description: Option<&str>,
         revoke: bool,
+        who: &Who,
     ) -> Result<ApiKeySet> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         if let Some(d) = description {
             sqlx::query(
                 "UPDATE api_key_sets SET description = $3 WHERE project_id = $1 AND id = $2",
@@ -813,10 +821,8 @@ impl Core {
         .fetch_optional(&mut *tx)
         .await?;
         let set = set.ok_or(Error::ApiKeyNotFound)?;
+        record_key_set(&mut tx, project_id, who, "project_api_key.updated", id).await?;
         tx.commit().await?;
-        if revoke {
-            self.caches.keys.clear();
-        }
         Ok(set)
     }
 
@@ -831,6 +837,7 @@ impl Core {
         if let Some(live) = self.caches.keys.get(&cache_key) {
             return Ok(live);
         }
+        let generation = self.caches.keys.generation();
         let row: Option<(String,)> = sqlx::query_as(&format!(
             "SELECT id FROM api_key_sets WHERE project_id = $1 AND {} = $2 AND revoked_at IS NULL AND expires_at > $3",
             kind.hash_column()
@@ -840,7 +847,7 @@ impl Core {
         .bind(now_ms())
         .fetch_optional(&self.db.pool)
         .await?;
-        self.caches.keys.insert(cache_key, row.is_some());
+        self.caches.keys.fill(generation, cache_key, row.is_some());
         Ok(row.is_some())
     }
 }
@@ -944,4 +951,18 @@ mod tests {
         }
         assert!(!project(&[], false).is_trusted_redirect("http://localhost:3000/"));
     }
+}
+
+/// A project key set's event (Gatehouse's own kind: Stack sends no webhook for them); it names
+/// the set, never its keys.
+async fn record_key_set(
+    tx: &mut Tx,
+    project_id: &str,
+    who: &Who,
+    kind: &'static str,
+    id: &str,
+) -> Result<()> {
+    let change = Change::new(kind, id, json!({ "id": id }));
+    events::record(tx, project_id, who, change).await?;
+    Ok(())
 }

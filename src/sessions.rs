@@ -4,11 +4,11 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
 use crate::crypto::{random_token, secret_hash};
 use crate::error::{Error, Result};
-use crate::events::{self, Change, Who};
+use crate::events::{self, Change, Tx, Who};
 use crate::projects::Project;
 use crate::tokens::{Audience, Claims, RestrictedReason, ACCESS_TOKEN_TTL_SECS};
 use crate::users::{flag, User};
@@ -94,7 +94,7 @@ impl Session {
 
 /// Stores a new refresh token; returns (session id, the token itself).
 async fn insert_session(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Tx,
     project_id: &str,
     user_id: &str,
     expires_in_ms: i64,
@@ -124,7 +124,7 @@ async fn insert_session(
 /// A session's event (Gatehouse's kinds: Stack has no webhook for sessions); its object is the
 /// session (refresh token) id, never the token.
 async fn record_session(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Tx,
     project_id: &str,
     who: &Who,
     kind: &'static str,
@@ -139,7 +139,7 @@ async fn record_session(
 
 /// Ends a user's sessions (a new password, a reset), all of them or all but `keep`.
 pub(crate) async fn end_sessions(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Tx,
     project_id: &str,
     user_id: &str,
     keep: Option<&str>,
@@ -227,7 +227,7 @@ impl Core {
         is_impersonation: bool,
         who: &Who,
     ) -> Result<Tokens> {
-        let tx = self.db.begin().await?;
+        let tx = self.begin().await?;
         self.commit_with_session(
             tx,
             &user.project_id,
@@ -243,7 +243,7 @@ impl Core {
     /// never left without the session they asked for), commits, and signs the tokens.
     pub(crate) async fn commit_with_session(
         &self,
-        mut tx: Transaction<'_, Any>,
+        mut tx: Tx,
         project_id: &str,
         user_id: String,
         expires_in: i64,
@@ -262,7 +262,6 @@ impl Core {
         )
         .await?;
         tx.commit().await?;
-        self.forget_user_sessions(&user_id);
         let user = self
             .user(project_id, &user_id)
             .await?
@@ -294,7 +293,7 @@ impl Core {
         // Activity is recorded to the minute: refreshing is frequent, and a write per refresh
         // would serialise them all behind the database's write lock.
         if now - last_used_at >= ACTIVITY_RESOLUTION_MS {
-            let mut tx = self.db.begin().await?;
+            let mut tx = self.begin().await?;
             sqlx::query("UPDATE refresh_tokens SET last_used_at = $2 WHERE id = $1")
                 .bind(&session_id)
                 .bind(now)
@@ -381,7 +380,7 @@ impl Core {
 
     /// Ends the session a refresh token belongs to.
     pub(crate) async fn revoke_refresh_token(&self, refresh_token: &str, who: &Who) -> Result<()> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         let ended: Option<(String, String, String)> = sqlx::query_as(
             "DELETE FROM refresh_tokens WHERE token_hash = $1 RETURNING id, project_id, user_id",
         )
@@ -403,7 +402,7 @@ impl Core {
         session_id: &str,
         who: &Who,
     ) -> Result<()> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query(
             "DELETE FROM refresh_tokens WHERE project_id = $1 AND user_id = $2 AND id = $3",
         )
@@ -425,7 +424,6 @@ impl Core {
         )
         .await?;
         tx.commit().await?;
-        self.caches.sessions.remove(&session_id.to_string());
         Ok(())
     }
 }

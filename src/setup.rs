@@ -49,7 +49,7 @@ impl Core {
 
     /// A new one-time setup code (see [`crate::codes`]); any earlier one stops working.
     pub async fn new_setup_token(&self) -> Result<String> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM one_time_codes WHERE project_id = $1 AND kind = $2")
             .bind(INTERNAL_PROJECT_ID)
             .bind(CodeKind::DashboardSetup.as_str())
@@ -121,7 +121,7 @@ impl Core {
         let tokens = self
             .password_sign_up_as(&internal, None, input, true)
             .await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         consume_code(&mut tx, &code).await?;
         tx.commit().await?;
         self.adopt_internal_project(&tokens.user_id).await?;
@@ -135,15 +135,14 @@ impl Core {
             return Ok(());
         }
         let team = self.owning_team_of(user_id).await?;
-        self.give_internal_project_to(&team).await?;
-        self.forget_user_sessions(user_id);
+        let who = crate::events::Who::User(user_id.to_string());
+        self.give_internal_project_to(&team, &who).await?;
         Ok(())
     }
 
     async fn revoke_session_of(&self, tokens: &Tokens) -> Result<()> {
         self.revoke_refresh_token(&tokens.refresh_token, &crate::events::Who::System)
             .await?;
-        self.forget_user_sessions(&tokens.user_id);
         Ok(())
     }
 }

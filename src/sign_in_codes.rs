@@ -65,7 +65,7 @@ impl Core {
         if user.is_none() && !project.config.sign_up_enabled {
             return Err(Error::SignUpNotEnabled);
         }
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         let issued = issue_code(
             &mut tx,
             NewCode {
@@ -140,7 +140,7 @@ impl Core {
                     .await?)
             }
         };
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         consume_code(&mut tx, &found).await?;
         let (user_id, is_new) = match way {
             Ok(u) => {
@@ -163,7 +163,6 @@ impl Core {
                 )
             }
         };
-        self.forget_user_sessions(&user_id);
         let tokens = self
             .commit_with_session(tx, &project.id, user_id, DEFAULT_SESSION_MS, false, None)
             .await?;
@@ -202,7 +201,7 @@ impl Core {
         let Some(user) = self.user_by_auth_email(&project.id, email).await? else {
             return Ok(());
         };
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         let issued = issue_code(
             &mut tx,
             NewCode {
@@ -253,14 +252,13 @@ impl Core {
             .unwrap_or_default()
             .to_string();
         let hash = crypto::hash_password(password).await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         consume_code(&mut tx, &found).await?;
         // Whoever holds the reset code acts for the account.
         let who = crate::events::Who::User(user_id.clone());
         crate::users::set_password_hash(&mut tx, &project.id, &user_id, &hash, &who).await?;
         crate::sessions::end_sessions(&mut tx, &project.id, &user_id, None, &who).await?;
         tx.commit().await?;
-        self.forget_user_sessions(&user_id);
         Ok(())
     }
 }

@@ -96,7 +96,7 @@ impl Core {
             verification_callback_url: input.verification_callback_url,
             ..AccountData::default()
         };
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         let user_id = open_account(&mut tx, self, project, admitted, data).await?;
         let tokens = self
             .commit_with_session(tx, &project.id, user_id, DEFAULT_SESSION_MS, false, None)

@@ -5,6 +5,7 @@
 pub mod components;
 pub mod pages;
 pub mod server;
+pub mod text;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};

@@ -47,6 +47,10 @@ export async function startGatehouse(extraEnv = {}) {
     baseUrl,
     project,
     log: () => log,
+    // The project's recorded changes after `after`, read with `gatehouse events`.
+    events: (projectId, after = 0) =>
+      execFileSync(BIN, ['events', projectId, '--after', String(after)], { env }).toString()
+        .split('\n').filter(Boolean).map((line) => JSON.parse(line)),
     stop: () => new Promise((ok) => { child.once('exit', ok); child.kill('SIGTERM'); }),
   };
 }

@@ -34,7 +34,7 @@ fn main() {
 
         let start = Instant::now();
         for chunk in 0..count.div_ceil(1000) {
-            let mut tx = core.db.pool.begin().await.unwrap();
+            let mut tx = core.begin().await.unwrap();
             for n in chunk * 1000..((chunk + 1) * 1000).min(count) {
                 enqueue(
                     &mut tx,

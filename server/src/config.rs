@@ -94,6 +94,21 @@ impl Config {
 
     /// The server secret: from the environment, else from `<data dir>/secret`, made on first
     /// start (and said so in the log).
+    /// The core's settings, for a server answering at `public_url` (or a CLI command).
+    pub fn core_settings(&self, public_url: String) -> anyhow::Result<gatehouse_core::Settings> {
+        Ok(gatehouse_core::Settings {
+            database_url: self.database_url.clone(),
+            secret: self.load_secret()?,
+            public_url,
+            seed_keys: self.seed_keys.clone(),
+            internal_seed: self.internal_seed.clone(),
+            smtp: self.smtp.clone(),
+            country_header: self.country_header.clone(),
+            oauth: self.oauth.clone(),
+            read_cache_lifetime: None,
+        })
+    }
+
     pub fn load_secret(&self) -> anyhow::Result<Vec<u8>> {
         if let Some(s) = &self.secret {
             anyhow::ensure!(

@@ -30,6 +30,16 @@ enum Command {
         #[command(subcommand)]
         command: ProjectCommand,
     },
+    /// Print a project's recorded changes (the record every change writes), oldest first, one
+    /// JSON object per line.
+    Events {
+        project_id: String,
+        /// Only the events after this position (the `position` of the last one you saw).
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -60,23 +70,30 @@ async fn main() -> anyhow::Result<()> {
             }
             app.run_until_stopped().await
         }
+        Command::Events {
+            project_id,
+            after,
+            limit,
+        } => {
+            let core = Core::start(&cli_settings(&config)?).await?;
+            for e in core.events_after(&project_id, after, limit).await? {
+                let line = serde_json::json!({
+                    "position": e.position,
+                    "kind": e.kind,
+                    "object_id": e.object_id,
+                    "actor_type": e.actor_type,
+                    "actor_id": e.actor_id,
+                    "data": serde_json::from_str::<serde_json::Value>(&e.data)?,
+                    "created_at_millis": e.created_at,
+                });
+                println!("{line}");
+            }
+            Ok(())
+        }
         Command::Project {
             command: ProjectCommand::Create { display_name },
         } => {
-            let settings = Settings {
-                database_url: config.database_url.clone(),
-                secret: config.load_secret()?,
-                public_url: config
-                    .public_url
-                    .clone()
-                    .unwrap_or_else(|| format!("http://{}", config.addr)),
-                seed_keys: config.seed_keys.clone(),
-                internal_seed: config.internal_seed.clone(),
-                smtp: config.smtp.clone(),
-                country_header: config.country_header.clone(),
-                oauth: config.oauth.clone(),
-            };
-            let core = Core::start(&settings).await?;
+            let core = Core::start(&cli_settings(&config)?).await?;
             let project = core
                 .create_project(
                     None,
@@ -97,6 +114,7 @@ async fn main() -> anyhow::Result<()> {
                         has_secret_server_key: true,
                         has_super_secret_admin_key: true,
                     },
+                    &gatehouse_core::events::Who::System,
                 )
                 .await?;
             let out = serde_json::json!({
@@ -109,4 +127,13 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The core's settings for a CLI command (the server's, without serving).
+fn cli_settings(config: &Config) -> anyhow::Result<Settings> {
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.addr));
+    config.core_settings(public_url)
 }

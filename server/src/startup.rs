@@ -3,7 +3,7 @@
 
 use axum::Router;
 use axum::ServiceExt;
-use gatehouse_core::{Core, Settings};
+use gatehouse_core::Core;
 use tokio::net::TcpListener;
 use tower::Layer;
 use tower_http::normalize_path::NormalizePathLayer;
@@ -33,17 +33,7 @@ impl Application {
             };
             format!("http://{host}:{}", local.port())
         });
-        let settings = Settings {
-            database_url: config.database_url.clone(),
-            secret: config.load_secret()?,
-            public_url: base_url.clone(),
-            seed_keys: config.seed_keys.clone(),
-            internal_seed: config.internal_seed.clone(),
-            smtp: config.smtp.clone(),
-            country_header: config.country_header.clone(),
-            oauth: config.oauth.clone(),
-        };
-        let core = Core::start(&settings).await?;
+        let core = Core::start(&config.core_settings(base_url.clone())?).await?;
         let internal = core
             .project(gatehouse_core::projects::INTERNAL_PROJECT_ID)
             .await?;
@@ -77,6 +67,8 @@ impl Application {
         // `/api/v1/users/` is `/api/v1/users`, as clients that build URLs by joining expect.
         // Background jobs run beside the HTTP server, in the same process.
         tokio::spawn(crate::worker::standard(self.core.clone()).run());
+        // Other instances sharing the database: their changes reach this one's caches.
+        tokio::spawn(self.core.clone().follow_other_instances());
         let app = NormalizePathLayer::trim_trailing_slash().layer(self.router);
         axum::serve(
             self.listener,

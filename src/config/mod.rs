@@ -12,14 +12,13 @@ pub mod schema;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use sqlx::{Any, Transaction};
 
 pub use format::Override;
 pub use schema::Level;
 
 use crate::domains::{domain_matches, is_frame_origin, Origin};
 use crate::error::{Error, Result};
-use crate::events::{self, Change, Who};
+use crate::events::{self, Change, Tx, Who};
 use crate::{now_ms, Core};
 
 /// The permissions every team has without defining them.
@@ -246,7 +245,7 @@ impl Core {
                 "source is required for branch level config".into(),
             ));
         }
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         change_overrides_in(&mut tx, project_id, who, |o| {
             *o.at(level) = new;
             Ok(())
@@ -256,7 +255,6 @@ impl Core {
             write_source(&mut tx, project_id, level, source).await?;
         }
         tx.commit().await?;
-        self.caches.projects.remove(&project_id.to_string());
         Ok(())
     }
 
@@ -276,7 +274,7 @@ impl Core {
 
     /// Marks the branch override as edited here from now on.
     pub async fn unlink_config_source(&self, project_id: &str, who: &Who) -> Result<()> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         write_source(
             &mut tx,
             project_id,
@@ -358,10 +356,9 @@ impl Core {
         who: &Who,
         change: impl FnOnce(&mut Overrides) -> Result<()>,
     ) -> Result<ProjectConfig> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         let config = change_overrides_in(&mut tx, project_id, who, change).await?;
         tx.commit().await?;
-        self.caches.projects.remove(&project_id.to_string());
         Ok(config)
     }
 }
@@ -388,7 +385,7 @@ fn overrides_from_rows(rows: Vec<(String, String)>) -> Result<Overrides> {
 
 /// [`Core::change_overrides`] inside a transaction of the caller's (project creation).
 pub(crate) async fn change_overrides_in(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Tx,
     project_id: &str,
     who: &Who,
     change: impl FnOnce(&mut Overrides) -> Result<()>,
@@ -440,12 +437,7 @@ pub(crate) async fn change_overrides_in(
     Ok(config)
 }
 
-async fn write_source(
-    tx: &mut Transaction<'_, Any>,
-    project_id: &str,
-    level: Level,
-    source: &Value,
-) -> Result<()> {
+async fn write_source(tx: &mut Tx, project_id: &str, level: Level, source: &Value) -> Result<()> {
     sqlx::query(
         "INSERT INTO config_overrides (project_id, level, body, source, updated_at) VALUES ($1, $2, '{}', $3, $4) \
          ON CONFLICT (project_id, level) DO UPDATE SET source = excluded.source, updated_at = excluded.updated_at",

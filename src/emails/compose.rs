@@ -2,10 +2,10 @@
 //! template (the project's edits, a translation, or the built-in text) rendered for them.
 
 use serde_json::{json, Value};
-use sqlx::{Any, Transaction};
 
 use super::{templates, Content, NewEmail, Recipient};
 use crate::error::{Error, Result};
+use crate::events::Tx;
 use crate::projects::Project;
 
 /// Who an email reaches: the addresses, and the user's name and language (for the template).
@@ -15,11 +15,7 @@ pub(super) struct Reader {
     language: Option<String>,
 }
 
-pub(super) async fn resolve(
-    tx: &mut Transaction<'_, Any>,
-    project: &Project,
-    to: &Recipient,
-) -> Result<Reader> {
+pub(super) async fn resolve(tx: &mut Tx, project: &Project, to: &Recipient) -> Result<Reader> {
     let Some(user_id) = to.user_id() else {
         let addresses = match to {
             Recipient::CustomEmails { emails } => emails.clone(),

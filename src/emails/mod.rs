@@ -17,10 +17,11 @@ use compose::{render_content, resolve};
 
 use serde_json::{json, Value};
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
 use crate::db::json_column;
 use crate::error::{Error, Result};
+use crate::events::Tx;
 use crate::jobs::{enqueue, NewJob};
 use crate::projects::Project;
 use crate::{new_id, now_ms, Core};
@@ -297,7 +298,7 @@ impl Email {
 
 /// Renders `new` for `project` and writes it to the outbox with its send job, in `tx`.
 pub async fn queue_email(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Tx,
     base_url: &str,
     project: &Project,
     mut new: NewEmail,
@@ -393,7 +394,7 @@ pub async fn queue_email(
     Ok(email)
 }
 
-async fn enqueue_send(tx: &mut Transaction<'_, Any>, email: &Email) -> Result<()> {
+async fn enqueue_send(tx: &mut Tx, email: &Email) -> Result<()> {
     enqueue(
         tx,
         NewJob {
@@ -516,7 +517,7 @@ impl Core {
                 .await?
             }
         };
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         for id in &ids {
             let new = NewEmail {
                 to: Recipient::UserPrimaryEmail {
@@ -533,7 +534,7 @@ impl Core {
 
     /// Queues one email on its own (see [`queue_email`] to queue it with another change).
     pub async fn queue_email(&self, project: &Project, new: NewEmail) -> Result<Email> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         let email = queue_email(&mut tx, &self.public_url, project, new).await?;
         tx.commit().await?;
         self.jobs_written();
@@ -617,7 +618,7 @@ impl Core {
         id: &str,
         update: EmailUpdate,
     ) -> Result<Email> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         // The write lock first, so a worker starting to send it waits for this change or wins.
         sqlx::query("UPDATE emails SET updated_at = updated_at WHERE project_id = $1 AND id = $2")
             .bind(&project.id)

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use crate::codes::{consume_code, issue_code, CodeKind, NewCode};
 use crate::error::{Error, Result};
+use crate::events::Tx;
 use crate::projects::Project;
 use crate::{now_ms, Core};
 
@@ -62,7 +63,7 @@ const UNSUBSCRIBE_MS: i64 = 365 * 24 * 60 * 60 * 1000;
 
 /// An unsubscribe link for `user_id` from `category_id`, issued inside the email's transaction.
 pub(crate) async fn unsubscribe_link(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut Tx,
     base_url: &str,
     project: &Project,
     user_id: &str,
@@ -122,7 +123,7 @@ impl Core {
     ) -> Result<Preference> {
         let category = category(category_id)
             .ok_or_else(|| Error::Status(404, "Notification category not found".into()))?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         write_preference(&mut tx, project_id, user_id, category.id, enabled).await?;
         tx.commit().await?;
         Ok(Preference { category, enabled })
@@ -170,7 +171,7 @@ impl Core {
             .as_str()
             .unwrap_or_default()
             .to_string();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         consume_code(&mut tx, &found).await?;
         write_preference(&mut tx, &project_id, &user_id, &category, false).await?;
         tx.commit().await?;
@@ -179,7 +180,7 @@ impl Core {
 }
 
 async fn write_preference(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut Tx,
     project_id: &str,
     user_id: &str,
     category_id: &str,

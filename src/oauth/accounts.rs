@@ -6,13 +6,13 @@ use oauth2::RefreshToken;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
 use super::flow::{token_error, ProviderTokenResponse};
 use super::{provider_config, Profile};
 use crate::crypto::SealingKey;
 use crate::error::{Error, Result};
-use crate::events::{self, Change, Who};
+use crate::events::{self, Change, Tx, Who};
 use crate::projects::Project;
 use crate::users::flag;
 use crate::validation::{boolean, string, Input, Shape};
@@ -110,7 +110,7 @@ pub(crate) async fn find_account(
 
 /// Links an account at a provider to a user, for signing in and for the app's use.
 pub(crate) async fn insert_account(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Tx,
     project_id: &str,
     user_id: &str,
     provider_id: &str,
@@ -146,7 +146,7 @@ pub(crate) async fn insert_account(
 
 /// A linked account's event (Gatehouse's kinds: Stack has no webhook for them); never a token.
 async fn record_link(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Tx,
     project_id: &str,
     who: &Who,
     kind: &'static str,
@@ -172,7 +172,7 @@ pub struct ProviderTokens {
 /// Keeps an account's new tokens, sealed. A new refresh token replaces the old ones of the
 /// same scopes.
 pub(crate) async fn store_tokens(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Tx,
     key: &SealingKey,
     account_id: &str,
     tokens: &ProviderTokens,
@@ -394,7 +394,7 @@ impl Core {
         )
         .await?;
         let id = new_id();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO oauth_accounts (id, project_id, user_id, provider_id, account_id, email, allow_sign_in, \
              allow_connected_accounts, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -422,7 +422,6 @@ impl Core {
         )
         .await?;
         tx.commit().await?;
-        self.forget_user_sessions(user_id);
         self.oauth_account(&project.id, user_id, &id).await
     }
 
@@ -457,7 +456,7 @@ impl Core {
             Some(id),
         )
         .await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query(
             "UPDATE oauth_accounts SET allow_sign_in = $2, allow_connected_accounts = $3, email = $4, account_id = $5 \
              WHERE id = $1",
@@ -481,7 +480,6 @@ impl Core {
         )
         .await?;
         tx.commit().await?;
-        self.forget_user_sessions(user_id);
         Ok(a)
     }
 
@@ -494,7 +492,7 @@ impl Core {
         who: &Who,
     ) -> Result<()> {
         let account = self.oauth_account(&project.id, user_id, id).await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM oauth_accounts WHERE project_id = $1 AND id = $2")
             .bind(&project.id)
             .bind(id)
@@ -512,7 +510,6 @@ impl Core {
         )
         .await?;
         tx.commit().await?;
-        self.forget_user_sessions(user_id);
         Ok(())
     }
 
@@ -604,7 +601,7 @@ impl Core {
                 Ok(answer) => {
                     let mut tokens = ProviderTokens::from(&answer);
                     tokens.scopes = scopes.split_whitespace().map(str::to_string).collect();
-                    let mut tx = self.db.begin().await?;
+                    let mut tx = self.begin().await?;
                     store_tokens(
                         &mut tx,
                         &self.sealing,

@@ -204,7 +204,7 @@ impl Core {
             return Err(Error::OuterOAuthTimeout);
         }
         let data = &outer.data;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         consume_code(&mut tx, outer).await?;
         tx.commit().await?;
         let provider = provider_config(project, provider_id)
@@ -245,7 +245,7 @@ impl Core {
         let plan = self
             .plan_account(project, &provider.id, data, &profile, country_code)
             .await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         // (user, the account if it is known already, whether the user is new)
         let (user_id, known, is_new) = match plan {
             Plan::Known {
@@ -310,7 +310,6 @@ impl Core {
         )
         .await?;
         tx.commit().await?;
-        self.forget_user_sessions(&user_id);
         let state = data["state"].as_str().unwrap_or_default();
         with_params(&redirect_uri, &[("code", &issued.code), ("state", state)])
             .ok_or(Error::RedirectUrlNotWhitelisted)
@@ -576,7 +575,7 @@ impl Core {
             }
         }
         let user_id = data["user_id"].as_str().unwrap_or_default().to_string();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         consume_code(&mut tx, &found)
             .await
             .map_err(|_| Error::InvalidAuthorizationCode)?;
@@ -604,7 +603,7 @@ impl Core {
         if let Some(url) = &body.after_callback_redirect_url {
             self.check_callback_url(project, url)?;
         }
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         let issued = issue_code(
             &mut tx,
             NewCode {

@@ -537,7 +537,7 @@ impl Core {
         };
         let client = self.oauth_client(&provider).await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         let outer = issue_code(
             &mut tx,
             NewCode {

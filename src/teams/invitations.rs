@@ -2,13 +2,13 @@
 //! `team_invitation` template; whoever signs in and uses it joins the team.
 
 use serde_json::{json, Value};
-use sqlx::{Any, Transaction};
 
 use super::members::{add_member, MemberKind};
 use super::Actor;
 use crate::codes::{consume_code, issue_code, Code, CodeKind, NewCode};
 use crate::emails::{queue_email, templates, NewEmail, Recipient};
 use crate::error::{Error, Result};
+use crate::events::Tx;
 use crate::projects::Project;
 use crate::users::contact_channels::link_with_code;
 use crate::users::User;
@@ -70,7 +70,7 @@ fn recipient_of(code: &Code) -> String {
 
 /// Withdraws every pending invitation to a team (it is being deleted).
 pub(crate) async fn revoke_team_invitations(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Tx,
     project_id: &str,
     team_id: &str,
 ) -> Result<()> {
@@ -133,7 +133,7 @@ impl Core {
     ) -> Result<String> {
         self.check_callback_url(project, callback_url)?;
         let email = crate::users::parse_email(email, "body.email")?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         let issued = issue_code(
             &mut tx,
             NewCode {
@@ -386,7 +386,7 @@ impl Core {
     ) -> Result<String> {
         check_not_restricted(user)?;
         let team = self.existing_team(&project.id, team_of(code)).await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         consume_code(&mut tx, code).await?;
         let member: Option<(String,)> =
             sqlx::query_as("SELECT team_id FROM team_members WHERE team_id = $1 AND user_id = $2")
@@ -407,7 +407,6 @@ impl Core {
             .await?;
         }
         tx.commit().await?;
-        self.forget_user_sessions(&user.id);
         Ok(team.id)
     }
 }

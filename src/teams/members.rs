@@ -4,11 +4,11 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
 use super::Actor;
 use crate::error::{Error, Result};
-use crate::events::{self, Change, Who};
+use crate::events::{self, Change, Tx, Who};
 use crate::projects::Project;
 use crate::users::{User, USER_SELECT};
 use crate::validation::{string, Input, Shape};
@@ -26,7 +26,7 @@ pub enum MemberKind {
 /// A membership's event: its object is `<team id>/<user id>` (a membership has no id of its
 /// own), its data Stack's webhook fields.
 async fn record_membership(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Tx,
     project_id: &str,
     who: &Who,
     kind: &'static str,
@@ -40,7 +40,7 @@ async fn record_membership(
 }
 
 pub(crate) async fn add_member(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Tx,
     project: &Project,
     team_id: &str,
     user_id: &str,
@@ -197,10 +197,9 @@ impl Core {
         if self.is_team_member(team_id, user_id).await? {
             return Err(Error::TeamMembershipAlreadyExists);
         }
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         add_member(&mut tx, project, team_id, user_id, MemberKind::Member, who).await?;
         tx.commit().await?;
-        self.forget_user_sessions(user_id);
         Ok(())
     }
 
@@ -222,7 +221,7 @@ impl Core {
         }
         self.require_membership(&project.id, team_id, user_id)
             .await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
             .bind(team_id)
             .bind(user_id)
@@ -239,7 +238,6 @@ impl Core {
         )
         .await?;
         tx.commit().await?;
-        self.forget_user_sessions(user_id);
         Ok(())
     }
 
@@ -341,7 +339,7 @@ impl Core {
         )?;
         self.require_membership(&project.id, team_id, user_id)
             .await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         if let Some(name) = input.display_name {
             sqlx::query(
                 "UPDATE team_members SET display_name = $3 WHERE team_id = $1 AND user_id = $2",

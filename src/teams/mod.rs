@@ -11,11 +11,10 @@ pub mod permissions;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sqlx::{Any, Transaction};
 
 use crate::db::{json_or_null, json_text};
 use crate::error::{Error, Result};
-use crate::events::{self, Change, Who};
+use crate::events::{self, Change, Tx, Who};
 use crate::projects::Project;
 use crate::users::User;
 use crate::validation::{picture_and_metadata, string, Input, Shape};
@@ -162,7 +161,7 @@ pub(crate) fn personal_team_name(display_name: Option<&str>, email: Option<&str>
 /// Creates a team and, when a creator is named, makes them its first member with the
 /// project's default creator permissions.
 pub(crate) async fn insert_team(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Tx,
     project: &Project,
     display_name: &str,
     creator_user_id: Option<&str>,
@@ -188,7 +187,7 @@ pub(crate) async fn insert_team(
 
 /// A new user's personal team (`teams.createPersonalTeamOnSignUp`), made and selected.
 pub(crate) async fn create_personal_team(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Tx,
     project: &Project,
     user_id: &str,
     name: &str,
@@ -268,7 +267,7 @@ impl Core {
                 return Err(Error::UserNotFound);
             }
         }
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         let id = insert_team(
             &mut tx,
             project,
@@ -296,9 +295,6 @@ impl Core {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        if let Some(c) = &creator {
-            self.forget_user_sessions(c);
-        }
         self.existing_team(&project.id, &id).await
     }
 
@@ -392,7 +388,7 @@ impl Core {
         self.authorize_team(project, actor, team_id, "$update_team")
             .await?;
         let mut team = self.existing_team(&project.id, team_id).await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         if let Some(name) = input.display_name {
             team.display_name = name;
         }
@@ -424,7 +420,6 @@ impl Core {
         let change = Change::new("team.updated", &team.id, json!({}));
         events::record(&mut tx, &project.id, who, change).await?;
         tx.commit().await?;
-        self.forget_team_selectors(&team.id);
         Ok(team)
     }
 
@@ -440,7 +435,7 @@ impl Core {
         self.authorize_team(project, actor, team_id, "$delete_team")
             .await?;
         self.existing_team(&project.id, team_id).await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         crate::users::unselect_team(&mut tx, &project.id, None, team_id).await?;
         invitations::revoke_team_invitations(&mut tx, &project.id, team_id).await?;
         sqlx::query("DELETE FROM teams WHERE project_id = $1 AND id = $2")
@@ -451,15 +446,6 @@ impl Core {
         let change = Change::new("team.deleted", team_id, json!({ "id": team_id }));
         events::record(&mut tx, &project.id, who, change).await?;
         tx.commit().await?;
-        self.forget_team_selectors(team_id);
         Ok(())
-    }
-
-    /// Drops cached sessions of the users who have this team selected: a user carries their
-    /// selected team's name and picture, the rest are unaffected by a change to it.
-    fn forget_team_selectors(&self, team_id: &str) {
-        self.caches
-            .sessions
-            .retain(|_, u| u.selected_team_id.as_deref() != Some(team_id));
     }
 }

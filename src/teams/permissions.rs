@@ -5,12 +5,11 @@
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use sqlx::{Any, Transaction};
 
 use super::Actor;
 use crate::config::{format, TEAM_SYSTEM_PERMISSIONS};
 use crate::error::{Error, Result};
-use crate::events::{self, Change, Who};
+use crate::events::{self, Change, Tx, Who};
 use crate::projects::Project;
 use crate::validation::{array, string, Input, Shape};
 use crate::{now_ms, Core};
@@ -122,7 +121,7 @@ pub(crate) fn default_grants(project: &Project, which: &str) -> Vec<String> {
 }
 
 pub(crate) async fn insert_team_grant(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Tx,
     project_id: &str,
     team_id: &str,
     user_id: &str,
@@ -152,7 +151,7 @@ pub(crate) async fn insert_team_grant(
 }
 
 pub(crate) async fn insert_user_grant(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Tx,
     project_id: &str,
     user_id: &str,
     permission_id: &str,
@@ -182,7 +181,7 @@ pub(crate) async fn insert_user_grant(
 /// A grant's event, with Stack's webhook names and fields (`team_permission.created`,
 /// `project_permission.deleted`…); its object is `[<team id>/]<user id>/<permission id>`.
 async fn record_grant(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Tx,
     project_id: &str,
     who: &Who,
     kind: &'static str,
@@ -454,7 +453,7 @@ impl Core {
         who: &Who,
         edit: impl FnOnce(&mut Map<String, Value>) -> Result<Option<(String, Option<String>)>>,
     ) -> Result<()> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         let mut renamed = None;
         crate::config::change_overrides_in(&mut tx, &project.id, who, |o| {
             let current = crate::config::ProjectConfig::from_overrides(o);
@@ -507,25 +506,47 @@ impl Core {
         })
         .await?;
         if let Some((old, new)) = &renamed {
-            let table = match scope {
-                Scope::Team => "team_member_permissions",
-                Scope::Project => "user_permissions",
+            // The grants follow the definition; each one rewritten is a grant taken away
+            // and, for a rename, one given under the new id.
+            let (table, returning, kinds) = match scope {
+                Scope::Team => (
+                    "team_member_permissions",
+                    "team_id, user_id",
+                    ["team_permission.deleted", "team_permission.created"],
+                ),
+                Scope::Project => (
+                    "user_permissions",
+                    "NULL, user_id",
+                    ["project_permission.deleted", "project_permission.created"],
+                ),
             };
             let sql = match new {
                 Some(_) => format!(
-                    "UPDATE {table} SET permission_id = $3 WHERE project_id = $1 AND permission_id = $2"
+                    "UPDATE {table} SET permission_id = $3 WHERE project_id = $1 AND permission_id = $2 RETURNING {returning}"
                 ),
-                None => format!("DELETE FROM {table} WHERE project_id = $1 AND permission_id = $2"),
+                None => format!(
+                    "DELETE FROM {table} WHERE project_id = $1 AND permission_id = $2 RETURNING {returning}"
+                ),
             };
-            sqlx::query(&sql)
-                .bind(&project.id)
-                .bind(old)
-                .bind(new.clone().unwrap_or_default())
-                .execute(&mut *tx)
-                .await?;
+            let mut query = sqlx::query_as(&sql).bind(&project.id).bind(old);
+            if let Some(new) = new {
+                query = query.bind(new);
+            }
+            let rewritten: Vec<(Option<String>, String)> = query.fetch_all(&mut *tx).await?;
+            for (team_id, user_id) in rewritten {
+                let mut grant = Grant {
+                    team_id,
+                    user_id,
+                    id: old.clone(),
+                };
+                record_grant(&mut tx, &project.id, who, kinds[0], &grant).await?;
+                if let Some(new) = new {
+                    grant.id = new.clone();
+                    record_grant(&mut tx, &project.id, who, kinds[1], &grant).await?;
+                }
+            }
         }
         tx.commit().await?;
-        self.caches.projects.remove(&project.id);
         Ok(())
     }
 
@@ -762,7 +783,7 @@ impl Core {
         self.require_membership(&project.id, team_id, user_id)
             .await?;
         Self::check_grantable(project, Scope::Team, permission)?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         insert_team_grant(&mut tx, &project.id, team_id, user_id, permission, who).await?;
         tx.commit().await?;
         Ok(Grant {
@@ -784,7 +805,7 @@ impl Core {
     ) -> Result<()> {
         self.require_membership(&project.id, team_id, user_id)
             .await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query(
             "DELETE FROM team_member_permissions WHERE team_id = $1 AND user_id = $2 AND permission_id = $3",
         )
@@ -822,7 +843,7 @@ impl Core {
             return Err(Error::UserNotFound);
         }
         Self::check_grantable(project, Scope::Project, permission)?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         insert_user_grant(&mut tx, &project.id, user_id, permission, who).await?;
         tx.commit().await?;
         Ok(Grant {
@@ -843,7 +864,7 @@ impl Core {
         if self.user(&project.id, user_id).await?.is_none() {
             return Err(Error::UserNotFound);
         }
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query(
             "DELETE FROM user_permissions WHERE project_id = $1 AND user_id = $2 AND permission_id = $3",
         )

@@ -8,13 +8,13 @@
 
 use serde_json::{json, Value};
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
 use crate::codes::{consume_code, issue_code, CodeKind, NewCode};
 use crate::db::is_unique_violation;
 use crate::emails::{queue_email, templates, NewEmail, Recipient};
 use crate::error::{Error, Result};
-use crate::events::{self, Change, Who};
+use crate::events::{self, Change, Tx, Who};
 use crate::projects::Project;
 use crate::{new_id, now_ms, Core};
 
@@ -83,7 +83,7 @@ fn already_used(value: &str) -> Error {
     }
 }
 
-async fn channels_of(tx: &mut Transaction<'_, Any>, user_id: &str) -> Result<Vec<ContactChannel>> {
+async fn channels_of(tx: &mut Tx, user_id: &str) -> Result<Vec<ContactChannel>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM contact_channels WHERE user_id = $1 ORDER BY created_at, id"
     ))
@@ -94,7 +94,7 @@ async fn channels_of(tx: &mut Transaction<'_, Any>, user_id: &str) -> Result<Vec
 
 /// Makes the user's primary channel match their `primary_email*` fields (after a user write).
 pub(crate) async fn sync_from_user(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Tx,
     project_id: &str,
     user_id: &str,
     email: Option<&str>,
@@ -162,29 +162,47 @@ pub(crate) async fn sync_from_user(
     }
 }
 
-/// Copies the primary channel into the user's `primary_email*` fields (after a channel write).
-async fn sync_user(tx: &mut Transaction<'_, Any>, user_id: &str) -> Result<()> {
+/// Copies the primary channel into the user's `primary_email*` fields (after a channel write);
+/// when they change, that is the user's change too (`user.updated`).
+async fn sync_user(tx: &mut Tx, project_id: &str, who: &Who, user_id: &str) -> Result<()> {
     let channels = channels_of(tx, user_id).await?;
     let primary = channels.iter().find(|c| c.is_primary);
+    let wanted = (
+        primary.map(|c| c.value.clone()),
+        primary.is_some_and(|c| c.is_verified) as i64,
+        primary.is_some_and(|c| c.used_for_auth) as i64,
+    );
+    let current: Option<(Option<String>, i64, i64)> = sqlx::query_as(
+        "SELECT primary_email, primary_email_verified, primary_email_auth_enabled FROM users WHERE id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if current.as_ref() == Some(&wanted) {
+        return Ok(());
+    }
     let res = sqlx::query(
         "UPDATE users SET primary_email = $2, primary_email_verified = $3, primary_email_auth_enabled = $4 WHERE id = $1",
     )
     .bind(user_id)
-    .bind(primary.map(|c| c.value.clone()))
-    .bind(primary.is_some_and(|c| c.is_verified) as i64)
-    .bind(primary.is_some_and(|c| c.used_for_auth) as i64)
+    .bind(&wanted.0)
+    .bind(wanted.1)
+    .bind(wanted.2)
     .execute(&mut **tx)
     .await;
     match res {
-        Ok(_) => Ok(()),
-        Err(e) if is_unique_violation(&e) => Err(already_used(
-            &primary.map(|c| c.value.clone()).unwrap_or_default(),
-        )),
-        Err(e) => Err(e.into()),
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => {
+            return Err(already_used(wanted.0.as_deref().unwrap_or_default()))
+        }
+        Err(e) => return Err(e.into()),
     }
+    let change = Change::new("user.updated", user_id, json!({}));
+    events::record(tx, project_id, who, change).await?;
+    Ok(())
 }
 
-async fn set_primary(tx: &mut Transaction<'_, Any>, user_id: &str, id: &str) -> Result<()> {
+async fn set_primary(tx: &mut Tx, user_id: &str, id: &str) -> Result<()> {
     sqlx::query("UPDATE contact_channels SET is_primary = CASE WHEN id = $2 THEN 1 ELSE 0 END WHERE user_id = $1")
         .bind(user_id)
         .bind(id)
@@ -248,7 +266,7 @@ impl Core {
         who: &Who,
     ) -> Result<ContactChannel> {
         let value = input.value.trim().to_lowercase();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         let exists: Option<String> = sqlx::query_scalar(
             "SELECT id FROM contact_channels WHERE user_id = $1 AND type = 'email' AND value = $2",
         )
@@ -280,7 +298,7 @@ impl Core {
         }
         if input.is_primary {
             set_primary(&mut tx, &input.user_id, &id).await?;
-            sync_user(&mut tx, &input.user_id).await?;
+            sync_user(&mut tx, &project.id, who, &input.user_id).await?;
         }
         record_channel(
             &mut tx,
@@ -292,7 +310,6 @@ impl Core {
         )
         .await?;
         tx.commit().await?;
-        self.forget_user_sessions(&input.user_id);
         self.contact_channel(&project.id, &input.user_id, &id).await
     }
 
@@ -305,7 +322,7 @@ impl Core {
         who: &Who,
     ) -> Result<ContactChannel> {
         let mut c = self.contact_channel(&project.id, user_id, id).await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         if let Some(v) = update.value {
             let v = v.trim().to_lowercase();
             if v != c.value {
@@ -343,7 +360,7 @@ impl Core {
             }
             _ => {}
         }
-        sync_user(&mut tx, user_id).await?;
+        sync_user(&mut tx, &project.id, who, user_id).await?;
         record_channel(
             &mut tx,
             &project.id,
@@ -354,7 +371,6 @@ impl Core {
         )
         .await?;
         tx.commit().await?;
-        self.forget_user_sessions(user_id);
         self.contact_channel(&project.id, user_id, id).await
     }
 
@@ -366,12 +382,12 @@ impl Core {
         who: &Who,
     ) -> Result<()> {
         self.contact_channel(&project.id, user_id, id).await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM contact_channels WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        sync_user(&mut tx, user_id).await?;
+        sync_user(&mut tx, &project.id, who, user_id).await?;
         record_channel(
             &mut tx,
             &project.id,
@@ -382,7 +398,6 @@ impl Core {
         )
         .await?;
         tx.commit().await?;
-        self.forget_user_sessions(user_id);
         Ok(())
     }
 
@@ -398,7 +413,7 @@ impl Core {
             return Err(Error::EmailAlreadyVerified);
         }
         self.check_callback_url(project, callback_url)?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         queue_verification_email(
             &mut tx,
             &self.public_url,
@@ -426,16 +441,17 @@ impl Core {
             .as_str()
             .unwrap_or_default()
             .to_string();
-        let mut tx = self.db.begin().await?;
+        // Whoever holds the code proved the address: the change is the user's.
+        let who = Who::User(user_id.clone());
+        let mut tx = self.begin().await?;
         consume_code(&mut tx, &found).await?;
-        let Some(channel) = mark_verified(&mut tx, &project.id, &user_id, &email).await? else {
+        let Some(channel) = mark_verified(&mut tx, &project.id, &who, &user_id, &email).await?
+        else {
             return Err(Error::Status(
                 400,
                 "Contact channel not found. Was your contact channel deleted?".into(),
             ));
         };
-        // Whoever holds the code proved the address: the change is the user's.
-        let who = Who::User(user_id.clone());
         record_channel(
             &mut tx,
             &project.id,
@@ -446,14 +462,13 @@ impl Core {
         )
         .await?;
         tx.commit().await?;
-        self.forget_user_sessions(&user_id);
         Ok(())
     }
 }
 
 /// A contact channel's event (Gatehouse's kinds: Stack has no webhook for channels).
 async fn record_channel(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Tx,
     project_id: &str,
     who: &Who,
     kind: &'static str,
@@ -468,8 +483,9 @@ async fn record_channel(
 /// Marks a user's address verified (an emailed code reached it), and their primary email with
 /// it when it is that one. The channel's id, or `None` when the user has no such address.
 async fn mark_verified(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Tx,
     project_id: &str,
+    who: &Who,
     user_id: &str,
     email: &str,
 ) -> Result<Option<String>> {
@@ -483,7 +499,7 @@ async fn mark_verified(
     .fetch_optional(&mut **tx)
     .await?;
     if channel.is_some() {
-        sync_user(tx, user_id).await?;
+        sync_user(tx, project_id, who, user_id).await?;
     }
     Ok(channel.map(|(id,)| id))
 }
@@ -492,7 +508,7 @@ async fn mark_verified(
 /// (a sign-up sends it in the transaction that creates the user). The caller has checked
 /// `callback_url` ([`Core::check_callback_url`]).
 pub(crate) async fn queue_verification_email(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Tx,
     base_url: &str,
     project: &Project,
     user_id: &str,

@@ -269,7 +269,7 @@ impl Core {
             Dialect::Postgres => {
                 // Only the trigram indexes may answer (the planner's guess of how many rows
                 // match is what cannot be trusted here).
-                let mut tx = self.db.begin().await?;
+                let mut tx = self.begin().await?;
                 sqlx::query("SET LOCAL enable_seqscan = off").execute(&mut *tx).await?;
                 sqlx::query("SET LOCAL enable_indexscan = off").execute(&mut *tx).await?;
                 let (hits,): (i64,) = sqlx::query_as(&format!(

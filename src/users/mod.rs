@@ -9,13 +9,13 @@ pub use list::{Page, ProjectStats, UserListParams, UserListQuery, MAX_PAGE};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Row};
 
 use crate::crypto;
 use crate::db::is_unique_violation;
 use crate::db::{json_or_null, json_text};
 use crate::error::{Error, Result};
-use crate::events::{self, Change, Who};
+use crate::events::{self, Change, Tx, Who};
 use crate::patch;
 use crate::projects::Project;
 use crate::validation::{boolean, picture_and_metadata, string, Input, Shape};
@@ -484,15 +484,17 @@ impl Core {
         self.apply_project_rules(user).await
     }
 
-    /// Applies an update. `server` is false for client access, which
-    /// [`UserUpdate::check_client_allowed`] limits first.
-    pub async fn update_user(
+    /// Checks an update and works out the user it makes (hashing a new password), writing
+    /// nothing; whether the password changed comes with it. A user (or a browser) may change
+    /// only what the user owns ([`UserUpdate::check_client_allowed`]); server and admin anything.
+    /// The update is written by [`write_user_update`] (see `Core::update_user`).
+    pub(crate) async fn prepare_user_update(
         &self,
         project: &Project,
         user: &User,
         input: UserUpdate,
         who: &Who,
-    ) -> Result<User> {
+    ) -> Result<(User, bool)> {
         // A user (or a browser) may change only what the user owns; server and admin anything.
         let server = matches!(who, Who::Server | Who::Admin(_) | Who::System);
         if !server {
@@ -598,42 +600,7 @@ impl Core {
             &u.restricted_by_admin_reason,
             &u.restricted_by_admin_private_details,
         )?;
-        let mut tx = self.db.begin().await?;
-        // An uploaded picture is kept here and linked (a URL stays as given).
-        u.profile_image_url = crate::images::store(
-            &mut tx,
-            &self.public_url,
-            u.profile_image_url.take(),
-            "profile_image_url",
-        )
-        .await?;
-        write_user(&mut tx, &u).await?;
-        events::record(
-            &mut tx,
-            &project.id,
-            who,
-            Change::new("user.updated", &u.id, json!({})),
-        )
-        .await?;
-        if password_changed {
-            // A new password ends every session: whoever knew the old one is signed out. (Sessions
-            // sit above users, so this one write of theirs stays here.)
-            let ended: Vec<(String,)> =
-                sqlx::query_as("DELETE FROM refresh_tokens WHERE user_id = $1 RETURNING id")
-                    .bind(&u.id)
-                    .fetch_all(&mut *tx)
-                    .await?;
-            for (id,) in ended {
-                let data = json!({ "id": id, "user_id": u.id });
-                let change = Change::new("session.deleted", &id, data);
-                events::record(&mut tx, &project.id, who, change).await?;
-            }
-        }
-        tx.commit().await?;
-        self.forget_user_sessions(&u.id);
-        self.user(&project.id, &u.id)
-            .await?
-            .ok_or(Error::UserNotFound)
+        Ok((u, password_changed))
     }
 
     /// A user deleting themselves (client access, or the hosted account page): only where the
@@ -651,7 +618,7 @@ impl Core {
 
     /// Deletes a user; the event names the teams they were in (Stack's `user.deleted`).
     pub async fn delete_user(&self, project_id: &str, user_id: &str, who: &Who) -> Result<()> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin().await?;
         let teams: Vec<(String,)> =
             sqlx::query_as("SELECT team_id FROM team_members WHERE user_id = $1 ORDER BY team_id")
                 .bind(user_id)
@@ -676,9 +643,30 @@ impl Core {
         )
         .await?;
         tx.commit().await?;
-        self.forget_user_sessions(user_id);
         Ok(())
     }
+}
+
+/// Writes an update [`Core::prepare_user_update`] made, with its event.
+pub(crate) async fn write_user_update(
+    tx: &mut Tx,
+    public_url: &str,
+    project_id: &str,
+    mut u: User,
+    who: &Who,
+) -> Result<()> {
+    // An uploaded picture is kept here and linked (a URL stays as given).
+    u.profile_image_url = crate::images::store(
+        tx,
+        public_url,
+        u.profile_image_url.take(),
+        "profile_image_url",
+    )
+    .await?;
+    write_user(tx, &u).await?;
+    let change = Change::new("user.updated", &u.id, json!({}));
+    events::record(tx, project_id, who, change).await?;
+    Ok(())
 }
 
 /// What a new user row holds; shared by server creation, sign-up and anonymous sign-up.
@@ -703,11 +691,7 @@ pub(crate) struct NewUser {
 
 /// Inserts a user's row and primary contact channel. New accounts come through
 /// [`crate::accounts::insert_account`], which adds what every new user gets.
-pub(crate) async fn insert_user(
-    tx: &mut Transaction<'_, Any>,
-    project: &Project,
-    n: &NewUser,
-) -> Result<String> {
+pub(crate) async fn insert_user(tx: &mut Tx, project: &Project, n: &NewUser) -> Result<String> {
     let id = new_id();
     let now = now_ms();
     let res = sqlx::query(
@@ -758,11 +742,7 @@ pub(crate) async fn insert_user(
 }
 
 /// Makes `team_id` the user's selected team.
-pub(crate) async fn select_team(
-    tx: &mut Transaction<'_, Any>,
-    user_id: &str,
-    team_id: &str,
-) -> Result<()> {
+pub(crate) async fn select_team(tx: &mut Tx, user_id: &str, team_id: &str) -> Result<()> {
     sqlx::query("UPDATE users SET selected_team_id = $2 WHERE id = $1")
         .bind(user_id)
         .bind(team_id)
@@ -774,7 +754,7 @@ pub(crate) async fn select_team(
 /// Unselects `team_id` where it is selected: for one user (who left it), or for every user of
 /// the project (it is being deleted).
 pub(crate) async fn unselect_team(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Tx,
     project_id: &str,
     user_id: Option<&str>,
     team_id: &str,
@@ -807,7 +787,7 @@ pub(crate) async fn touch_last_active<'e>(
 
 /// Stores a user's new password hash.
 pub(crate) async fn set_password_hash(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Tx,
     project_id: &str,
     user_id: &str,
     hash: &str,
@@ -825,11 +805,7 @@ pub(crate) async fn set_password_hash(
 }
 
 /// Turns on a user's emailed-code sign-in (they signed in with a code: their doing).
-pub(crate) async fn enable_otp_auth(
-    tx: &mut Transaction<'_, Any>,
-    project_id: &str,
-    user_id: &str,
-) -> Result<()> {
+pub(crate) async fn enable_otp_auth(tx: &mut Tx, project_id: &str, user_id: &str) -> Result<()> {
     sqlx::query("UPDATE users SET otp_auth_enabled = 1 WHERE id = $1")
         .bind(user_id)
         .execute(&mut **tx)
@@ -840,7 +816,7 @@ pub(crate) async fn enable_otp_auth(
 }
 
 /// Writes every mutable column of a user back.
-pub(crate) async fn write_user(tx: &mut Transaction<'_, Any>, u: &User) -> Result<()> {
+pub(crate) async fn write_user(tx: &mut Tx, u: &User) -> Result<()> {
     let res = sqlx::query(
         "UPDATE users SET primary_email = $2, primary_email_verified = $3, primary_email_auth_enabled = $4, display_name = $5, \
          profile_image_url = $6, password_hash = $7, client_metadata = $8, client_read_only_metadata = $9, server_metadata = $10, \

@@ -2,8 +2,17 @@
 
 use leptos::prelude::*;
 
+pub use crate::text::format_utc;
+
 /// A labelled field: the label above its input (or textarea).
 pub const FIELD: &str = "flex flex-col gap-1.5 text-sm font-medium [&_input]:rounded-lg [&_input]:border [&_input]:border-line [&_input]:bg-page [&_input]:px-3 [&_input]:py-2.5 [&_input]:font-normal [&_input]:text-ink [&_textarea]:rounded-lg [&_textarea]:border [&_textarea]:border-line [&_textarea]:bg-page [&_textarea]:px-3 [&_textarea]:py-2 [&_textarea]:font-normal [&_textarea]:text-ink";
+
+/// A dashboard room's panel: a card with its headings.
+pub const PANEL: &str = "panel rounded-xl border border-line bg-card px-6 py-5 [&_h1]:mb-4 [&_h1]:text-xl [&_h1]:font-bold [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold";
+/// A dashboard table.
+pub const TABLE: &str = "w-full border-collapse text-sm [&_th]:border-b [&_th]:border-line [&_th]:p-2 [&_th]:text-left [&_th]:font-semibold [&_th]:text-muted [&_td]:border-b [&_td]:border-line [&_td]:p-2 [&_td]:[overflow-wrap:anywhere]";
+/// A small secondary button, in table rows and beside fields.
+pub const SMALL_BUTTON: &str = "secondary whitespace-nowrap rounded-lg border border-line px-2 py-0.5 text-xs font-semibold text-ink";
 
 /// The centred card every hosted auth page sits in, titled with the project's name.
 #[component]
@@ -213,34 +222,23 @@ pub fn encode_component(value: &str) -> String {
         .collect()
 }
 
-/// Epoch milliseconds as `2026-11-22 18:40 UTC`: the same text on the server and in the
-/// browser, so hydration matches.
-pub fn format_utc(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn formats_utc_dates() {
-        assert_eq!(super::format_utc(0), "1970-01-01 00:00 UTC");
-        assert_eq!(super::format_utc(1_795_372_800_000), "2026-11-22 18:40 UTC");
-        assert_eq!(super::format_utc(951_782_400_000), "2000-02-29 00:00 UTC");
+/// A JSON editor: says at once, while typing, whether the text is valid JSON.
+#[component]
+pub fn JsonField(
+    #[prop(into)] label: String,
+    #[prop(into)] name: String,
+    value: String,
+) -> impl IntoView {
+    let problem = RwSignal::new(None::<String>);
+    let id = format!("field-{name}");
+    let check_label = label.clone();
+    let label_for = id.clone();
+    view! {
+        <label class=crate::components::FIELD for=label_for>
+            <span>{label}" (JSON)"</span>
+            <textarea id=id name=name rows="4" class="json font-mono text-xs aria-invalid:border-danger" spellcheck="false" aria-invalid=move || problem.get().is_some().to_string()
+                on:input=move |ev| problem.set(crate::server::parse_metadata(&check_label, &event_target_value(&ev)).err())>{value}</textarea>
+            {move || problem.get().map(|p| view! { <span class="form-error m-0 text-sm text-danger" role="alert">{p}</span> })}
+        </label>
     }
 }

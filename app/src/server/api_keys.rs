@@ -29,7 +29,7 @@ impl KeyRow {
             "Expired".into()
         } else {
             self.expires_at
-                .map(|at| format!("Until {}", crate::components::format_utc(at)))
+                .map(|at| format!("Until {}", crate::text::format_utc(at)))
                 .unwrap_or_else(|| "No expiry".into())
         }
     }

@@ -217,7 +217,13 @@ pub async fn create_key_set(project_id: String, description: String) -> Result<(
 pub async fn revoke_key_set(project_id: String, key_set_id: String) -> Result<(), ServerFnError> {
     let project = ssr::administered_project(&project_id).await?;
     ssr::core()
-        .update_api_key_set(&project.id, &key_set_id, None, true)
+        .update_api_key_set(
+            &project.id,
+            &key_set_id,
+            None,
+            true,
+            &ssr::acting_admin().await?,
+        )
         .await
         .map_err(ssr::shown)?;
     Ok(())

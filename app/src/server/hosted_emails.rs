@@ -12,10 +12,7 @@ use super::ssr;
 #[cfg(feature = "ssr")]
 fn return_query(return_to: &Option<String>) -> String {
     match return_to.as_deref().filter(|r| !r.is_empty()) {
-        Some(r) => format!(
-            "after_auth_return_to={}",
-            crate::pages::handler::url_encode(r)
-        ),
+        Some(r) => format!("after_auth_return_to={}", crate::text::url_encode(r)),
         None => String::new(),
     }
 }
@@ -79,7 +76,7 @@ pub async fn send_magic_link(
         .map_err(ssr::shown)?;
     let mut next = format!(
         "/handler/{project_id}/magic-link?nonce={nonce}&email={}",
-        crate::pages::handler::url_encode(&email)
+        crate::text::url_encode(&email)
     );
     if !query.is_empty() {
         next.push('&');

@@ -104,6 +104,7 @@ mod ssr {
                     has_secret_server_key: true,
                     has_super_secret_admin_key: true,
                 },
+                &acting_admin().await?,
             )
             .await
             .map_err(shown)?;

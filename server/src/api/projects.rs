@@ -109,7 +109,9 @@ pub async fn create_keys(
 ) -> ApiResult<Json<Value>> {
     auth.require_admin()?;
     let input: ApiKeySetCreate = body.read(&auth)?;
-    let set = core.create_api_key_set(&auth.project.id, input).await?;
+    let set = core
+        .create_api_key_set(&auth.project.id, input, &auth.who())
+        .await?;
     Ok(Json(json!(set)))
 }
 
@@ -155,6 +157,7 @@ pub async fn update_keys(
             &id,
             input.description.as_deref(),
             input.revoked == Some(true),
+            &auth.who(),
         )
         .await?;
     Ok(Json(set.view()))

@@ -13,7 +13,7 @@ async fn issue(
     kind: CodeKind,
     lifetime_ms: Option<i64>,
 ) -> gatehouse_core::codes::IssuedCode {
-    let mut tx = app.core.db.pool.begin().await.unwrap();
+    let mut tx = app.core.begin().await.unwrap();
     let code = issue_code(
         &mut tx,
         NewCode {
@@ -34,7 +34,7 @@ async fn issue(
 
 async fn redeem(app: &TestApp, project: &str, kind: CodeKind, code: &str) -> Result<(), Error> {
     let found = app.core.check_code(project, kind, code).await?;
-    let mut tx = app.core.db.pool.begin().await.unwrap();
+    let mut tx = app.core.begin().await.unwrap();
     consume_code(&mut tx, &found).await?;
     tx.commit().await.unwrap();
     Ok(())

@@ -65,13 +65,19 @@ async fn each_user_change_writes_its_event_and_a_refused_one_none() {
     let server = app.server(&p);
     let admin = app.admin(&p);
 
-    // The project's start: made by its dashboard admin, with its first config.
+    // The project's start: made by its dashboard admin, with its first config and key set.
     let start = events(&app, &p, 0).await;
     let kinds: Vec<&str> = start.iter().map(|e| e.0.as_str()).collect();
-    assert_eq!(kinds, ["project.created", "config.updated"]);
-    assert!(start
-        .iter()
-        .all(|e| e.1 == p.id && e.2 == "admin" && e.3.is_some()));
+    assert_eq!(
+        kinds,
+        [
+            "project.created",
+            "config.updated",
+            "project_api_key.created"
+        ]
+    );
+    assert!(start[..2].iter().all(|e| e.1 == p.id));
+    assert!(start.iter().all(|e| e.2 == "admin" && e.3.is_some()));
     let begun = last_position(&app, &p).await;
 
     // Sign-up: the new user made themselves, and their first session.
@@ -315,6 +321,40 @@ async fn team_membership_and_permission_changes_write_their_events() {
         ]
     );
 
+    // Grants follow their definition: renamed, each is taken away and given under the new id;
+    // deleted, taken away.
+    server.post(&beta, json!({})).await.ok();
+    let at = last_position(&app, &p).await;
+    admin
+        .patch(
+            "/project-permission-definitions/beta",
+            json!({ "id": "gamma" }),
+        )
+        .await
+        .ok();
+    admin
+        .delete("/project-permission-definitions/gamma")
+        .await
+        .ok();
+    assert_eq!(
+        events(&app, &p, at).await,
+        [
+            by("config.updated", p.id.clone(), "admin"),
+            by("project_permission.deleted", format!("{bob}/beta"), "admin"),
+            by(
+                "project_permission.created",
+                format!("{bob}/gamma"),
+                "admin"
+            ),
+            by("config.updated", p.id.clone(), "admin"),
+            by(
+                "project_permission.deleted",
+                format!("{bob}/gamma"),
+                "admin"
+            ),
+        ]
+    );
+
     // A user's own team: made by them, with them as its first member and admin.
     let at = last_position(&app, &p).await;
     let own = id(ada_client
@@ -391,6 +431,36 @@ async fn contact_channel_changes_write_their_events() {
             ev("contact_channel.updated", &work, "user", Some(&ada)),
             ev("contact_channel.updated", &work, "server", None),
             ev("contact_channel.deleted", &work, "user", Some(&ada)),
+        ]
+    );
+
+    // A channel made primary changes the user's primary email: the user changed too.
+    let at = last_position(&app, &p).await;
+    let home = client
+        .post(
+            "/contact-channels",
+            json!({ "user_id": "me", "type": "email", "value": "ada@home.example", "used_for_auth": false, "is_primary": true }),
+        )
+        .await
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let me = client.get("/users/me").await.ok();
+    assert_eq!(me["primary_email"], "ada@home.example");
+    client
+        .delete(&format!("/contact-channels/{ada}/{home}"))
+        .await
+        .ok();
+    let me = client.get("/users/me").await.ok();
+    assert_eq!(me["primary_email"], Value::Null);
+    assert_eq!(
+        events(&app, &p, at).await,
+        [
+            ev("user.updated", &ada, "user", Some(&ada)),
+            ev("contact_channel.created", &home, "user", Some(&ada)),
+            ev("user.updated", &ada, "user", Some(&ada)),
+            ev("contact_channel.deleted", &home, "user", Some(&ada)),
         ]
     );
 }
@@ -625,6 +695,36 @@ async fn config_and_project_changes_write_their_events() {
         )
         .await
         .ok();
+    // A key set made and revoked: the revoked key is refused at once.
+    let set = admin
+        .post(
+            "/internal/api-keys",
+            json!({
+                "description": "CI", "expires_at_millis": 4_102_444_800_000i64,
+                "has_publishable_client_key": false, "has_secret_server_key": true,
+                "has_super_secret_admin_key": false,
+            }),
+        )
+        .await
+        .ok();
+    let set_id = set["id"].as_str().unwrap().to_string();
+    let ssk = set["secret_server_key"].as_str().unwrap();
+    let with_key = crate::helpers::Project {
+        ssk: ssk.into(),
+        ..p.clone()
+    };
+    app.server(&with_key).get("/users").await.ok();
+    admin
+        .patch(
+            &format!("/internal/api-keys/{set_id}"),
+            json!({ "revoked": true }),
+        )
+        .await
+        .ok();
+    app.server(&with_key)
+        .get("/users")
+        .await
+        .known_error(401, "INVALID_SECRET_SERVER_KEY");
     admin
         .patch(
             "/internal/projects/current",
@@ -638,8 +738,96 @@ async fn config_and_project_changes_write_their_events() {
         events(&app, &p, at).await,
         [
             by_admin("config.updated"),
+            ev("project_api_key.created", &set_id, "admin", None),
+            ev("project_api_key.updated", &set_id, "admin", None),
             by_admin("project.updated"),
             by_admin("project.deleted"),
         ]
     );
+    for e in app.core.events_after(&p.id, at, 100).await.unwrap() {
+        assert!(!e.data.contains(ssk), "{}", e.data);
+    }
+}
+
+/// What a request with `token` (client access) sees on `core`: the signed-in user's display
+/// name and whether the project allows client user deletion (a setting the project's cached
+/// copy carries); `None` when the session is gone.
+async fn seen_by(
+    core: &gatehouse_core::Core,
+    p: &Project,
+    token: &str,
+) -> Option<(Option<String>, bool)> {
+    let creds = gatehouse_core::auth::Credentials {
+        access_type: Some("client".into()),
+        project_id: Some(p.id.clone()),
+        publishable_client_key: Some(p.pck.clone()),
+        access_token: Some(token.into()),
+        ..Default::default()
+    };
+    match core.authenticate(&creds).await {
+        Ok(Some(auth)) => Some((
+            auth.user.and_then(|u| u.display_name),
+            auth.project.config.client_user_deletion_enabled,
+        )),
+        Err(gatehouse_core::Error::AccessTokenExpired { .. }) => None,
+        other => panic!("the request is refused: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn another_instances_changes_reach_this_ones_caches() {
+    let app = TestApp::spawn().await;
+    let p = app.project().await;
+    // A second instance on the same database, whose copies would otherwise live a minute:
+    // only the log it follows can tell it of the first one's changes.
+    let other = gatehouse_core::Core::start(&gatehouse_core::Settings {
+        database_url: app.database_url.clone(),
+        secret: app.secret.as_bytes().to_vec(),
+        public_url: app.base.clone(),
+        read_cache_lifetime: Some(std::time::Duration::from_secs(60)),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    tokio::spawn(other.clone().follow_other_instances());
+    let t = app.sign_up(&p, "ada@example.com").await;
+    let token = t["access_token"].as_str().unwrap();
+    let id = t["user_id"].as_str().unwrap();
+    assert_eq!(seen_by(&other, &p, token).await, Some((None, false)));
+
+    // Within a second of each change on the first instance, the second sees it.
+    async fn becomes(
+        other: &gatehouse_core::Core,
+        p: &Project,
+        token: &str,
+        want: Option<(Option<String>, bool)>,
+    ) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        loop {
+            let seen = seen_by(other, p, token).await;
+            if seen == want {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still {seen:?}, not {want:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+    let server = app.server(&p);
+    server
+        .patch(&format!("/users/{id}"), json!({ "display_name": "Ada" }))
+        .await
+        .ok();
+    becomes(&other, &p, token, Some((Some("Ada".into()), false))).await;
+    app.configure(&p, json!({ "users.allowClientUserDeletion": true }))
+        .await;
+    becomes(&other, &p, token, Some((Some("Ada".into()), true))).await;
+    app.client(&p)
+        .token(token)
+        .delete("/auth/sessions/current")
+        .await
+        .ok();
+    becomes(&other, &p, token, None).await;
 }

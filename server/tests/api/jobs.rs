@@ -99,7 +99,7 @@ async fn a_job_out_of_attempts_is_marked_failed_and_kept() {
 async fn a_job_is_written_with_its_change_or_not_at_all() {
     let app = TestApp::spawn().await;
     let core = app.core.clone();
-    let mut tx = core.db.pool.begin().await.unwrap();
+    let mut tx = core.begin().await.unwrap();
     let id = gatehouse_core::jobs::enqueue(&mut tx, NewJob::new("test.any", None, json!({})))
         .await
         .unwrap();
@@ -190,7 +190,7 @@ async fn a_worker_killed_mid_run_leaves_its_job_to_another() {
 async fn two_worker_processes_on_one_database_never_run_a_job_twice() {
     let app = TestApp::spawn().await;
     let core = app.core.clone();
-    let mut tx = core.db.pool.begin().await.unwrap();
+    let mut tx = core.begin().await.unwrap();
     let mut ids = vec![];
     for n in 0..300 {
         ids.push(

@@ -4,8 +4,8 @@
 
 use leptos::prelude::*;
 
-use super::teams::{PANEL, SMALL_BUTTON};
 use crate::components::{action_error, format_utc, Field, FormError};
+use crate::components::{PANEL, SMALL_BUTTON};
 use crate::server::{load_project_admins, AdminsView, ProjectAdminAction};
 
 /// What the section reads and does; made at the top of the settings page, outside its

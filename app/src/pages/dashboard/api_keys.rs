@@ -3,8 +3,8 @@
 
 use leptos::prelude::*;
 
-use super::teams::{PANEL, SMALL_BUTTON, TABLE};
 use crate::components::{action_error, format_utc, FormError};
+use crate::components::{PANEL, SMALL_BUTTON, TABLE};
 use crate::server::{owner_api_keys, AdminRevokeApiKey, KeyRow};
 
 /// The section's data and action; made at the top of the page, outside its `Suspense`.

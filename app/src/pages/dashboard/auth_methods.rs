@@ -5,9 +5,9 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::teams::{PANEL, SMALL_BUTTON};
 use super::{DashboardError, ProjectShell};
 use crate::components::{action_error, FormError, FIELD};
+use crate::components::{PANEL, SMALL_BUTTON};
 use crate::server::{
     load_auth_methods, ProviderRow, RemoveProvider, SaveProvider, SetMergeStrategy,
 };

@@ -5,9 +5,9 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use super::teams::{PANEL, SMALL_BUTTON};
 use super::{DashboardError, ProjectShell};
 use crate::components::{action_error, Field, FormError};
+use crate::components::{PANEL, SMALL_BUTTON};
 use crate::server::{
     load_permissions, DeletePermission, PermissionRow, SaveDefaultPermissions, SavePermission,
 };

@@ -5,9 +5,9 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::teams::{PANEL, SMALL_BUTTON};
 use super::{DashboardError, ProjectShell};
 use crate::components::{action_error, encode_component, BarChart, Field, FormError, FIELD};
+use crate::components::{PANEL, SMALL_BUTTON};
 use crate::server::{
     load_sign_up_rules, test_sign_up_rules, ConditionProblem, DeleteSignUpRule, MoveSignUpRule,
     RuleTest, SaveSignUpRule, SetSignUpDefaultAction, SignUpRuleRow, SignUpRulesView,

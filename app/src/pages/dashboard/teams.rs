@@ -4,14 +4,11 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::user::JsonField;
 use super::{DashboardError, ProjectShell};
 use crate::components::{action_error, encode_component, format_utc, Field, FormError};
+use crate::components::{JsonField, PANEL, SMALL_BUTTON, TABLE};
 use crate::server::{load_team, project_teams, AdminCreateTeam, AdminTeamAction, SaveTeam};
 
-pub(crate) const PANEL: &str = "panel rounded-xl border border-line bg-card px-6 py-5 [&_h1]:mb-4 [&_h1]:text-xl [&_h1]:font-bold [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold";
-pub(crate) const TABLE: &str = "w-full border-collapse text-sm [&_th]:border-b [&_th]:border-line [&_th]:p-2 [&_th]:text-left [&_th]:font-semibold [&_th]:text-muted [&_td]:border-b [&_td]:border-line [&_td]:p-2 [&_td]:[overflow-wrap:anywhere]";
-pub(crate) const SMALL_BUTTON: &str = "secondary whitespace-nowrap rounded-lg border border-line px-2 py-0.5 text-xs font-semibold text-ink";
 const BUTTON: &str = "secondary whitespace-nowrap rounded-lg border border-line px-3 py-1 text-sm font-semibold text-ink";
 const INPUTS: &str = "[&_input]:min-w-48 [&_input]:flex-1 [&_input]:rounded-lg [&_input]:border [&_input]:border-line [&_input]:bg-page [&_input]:px-2.5 [&_input]:py-1.5";
 

@@ -2,10 +2,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use super::{DashboardError, ProjectShell};
-use crate::components::{action_error, format_utc, Field, FormError};
+use crate::components::{action_error, format_utc, Field, FormError, JsonField};
 use crate::server::{
-    load_user_access, load_user_detail, parse_metadata, RemoveUser, RevokeUserSession, SaveUser,
-    SetUserPermission,
+    load_user_access, load_user_detail, RemoveUser, RevokeUserSession, SaveUser, SetUserPermission,
 };
 
 /// One user of a project: profile, metadata (JSON, checked as you type and again on save),
@@ -141,26 +140,5 @@ pub fn UserPage() -> impl IntoView {
                 }.into_any()
             })}
         </Suspense>
-    }
-}
-
-/// A JSON editor: says at once, while typing, whether the text is valid JSON.
-#[component]
-pub(crate) fn JsonField(
-    #[prop(into)] label: String,
-    #[prop(into)] name: String,
-    value: String,
-) -> impl IntoView {
-    let problem = RwSignal::new(None::<String>);
-    let id = format!("field-{name}");
-    let check_label = label.clone();
-    let label_for = id.clone();
-    view! {
-        <label class=crate::components::FIELD for=label_for>
-            <span>{label}" (JSON)"</span>
-            <textarea id=id name=name rows="4" class="json font-mono text-xs aria-invalid:border-danger" spellcheck="false" aria-invalid=move || problem.get().is_some().to_string()
-                on:input=move |ev| problem.set(parse_metadata(&check_label, &event_target_value(&ev)).err())>{value}</textarea>
-            {move || problem.get().map(|p| view! { <span class="form-error m-0 text-sm text-danger" role="alert">{p}</span> })}
-        </label>
     }
 }

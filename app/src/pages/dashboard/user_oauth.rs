@@ -3,8 +3,8 @@
 
 use leptos::prelude::*;
 
-use super::teams::{PANEL, SMALL_BUTTON};
 use crate::components::{action_error, FormError};
+use crate::components::{PANEL, SMALL_BUTTON};
 use crate::server::{user_oauth_accounts, LinkedAccount, UnlinkUserAccount};
 
 /// Made at the top of the user page, outside its `Suspense`.

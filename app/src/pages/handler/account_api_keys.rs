@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::{action_error, Field, FormError};
+use crate::components::{action_error, Field, FormError, SMALL_BUTTON};
 use crate::server::{my_api_keys, take_new_api_key, CreateMyApiKey, KeyGroup, RevokeMyApiKey};
 
 /// What the section reads and does; made at the top of the account page, outside its
@@ -48,8 +48,6 @@ impl AccountKeysState {
         }
     }
 }
-
-const SMALL_BUTTON: &str = "secondary whitespace-nowrap rounded-lg border border-line px-2 py-0.5 text-xs font-semibold text-ink";
 
 #[component]
 pub fn AccountApiKeys(#[prop(into)] project_id: String, state: AccountKeysState) -> impl IntoView {

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::{action_error, Field, FormError};
+use crate::components::{action_error, Field, FormError, SMALL_BUTTON};
 use crate::server::{
     my_emails, my_notifications, AddEmail, EmailAction, EmailAddressRow, NotificationRow,
     SaveNotifications,
@@ -44,7 +44,6 @@ impl AccountEmailState {
 
 const SECTION: &str =
     "mt-5 border-t border-line pt-4 [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold";
-const SMALL_BUTTON: &str = "secondary whitespace-nowrap rounded-lg border border-line px-2 py-0.5 text-xs font-semibold text-ink";
 
 /// The addresses: which is primary, which are verified, which sign in; add, verify, make
 /// primary, use for sign-in, remove. Every button is a form post.

@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::{action_error, format_utc, Field, FormError};
+use crate::components::{action_error, format_utc, Field, FormError, SMALL_BUTTON};
 use crate::server::{
     my_teams, CreateTeam, InviteMember, MemberAction, TeamAction, TeamCard, TeamsPanel,
 };
@@ -49,7 +49,6 @@ impl AccountTeamsState {
     }
 }
 
-const SMALL_BUTTON: &str = "secondary whitespace-nowrap rounded-lg border border-line px-2 py-0.5 text-xs font-semibold text-ink";
 const BUTTON: &str =
     "secondary whitespace-nowrap rounded-lg border border-line px-4 py-2 font-semibold text-ink";
 

@@ -26,6 +26,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::AuthCard;
 use crate::server::{error_message, project_info};
+pub(crate) use crate::text::url_encode;
 
 pub(crate) const BUTTON: &str = "primary whitespace-nowrap rounded-lg bg-accent px-4 py-2.5 font-semibold text-on-accent disabled:cursor-progress disabled:opacity-60";
 
@@ -81,18 +82,6 @@ pub(crate) fn with_return(path: String, return_to: &str) -> String {
     } else {
         format!("{path}?after_auth_return_to={}", url_encode(return_to))
     }
-}
-
-/// Percent-encodes a query value.
-pub(crate) fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// "Continue with …" for each provider of the project: plain links (see the server's
