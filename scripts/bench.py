@@ -42,6 +42,13 @@ def rss_kib(pid, field="VmRSS"):
     return 0
 
 
+def cpu_seconds(pid):
+    """The process's user + system CPU time so far (all its threads), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def http(method, url, headers, body=None):
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method=method, headers={**headers, "content-type": "application/json"})
@@ -68,7 +75,10 @@ end
 """
 
 
-def wrk(url, headers, connections, method="GET", body=None, seconds=SECONDS, unique=False):
+def wrk(url, headers, connections, method="GET", body=None, seconds=SECONDS, unique=False, pid=None):
+    """One wrk run. With the server's `pid`, also the server's CPU time per request (µs), read
+    from /proc around the run: far steadier than requests/s on a shared machine, where wrk
+    itself takes a core."""
     script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
     script.write(f'wrk.method = "{method}"\n')
     if body is not None:
@@ -80,14 +90,18 @@ def wrk(url, headers, connections, method="GET", body=None, seconds=SECONDS, uni
     args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s", "-s", script.name]
     for k, v in headers.items():
         args += ["-H", f"{k}: {v}"]
+    cpu_before = cpu_seconds(pid) if pid else None
     out = subprocess.run(args + [url], capture_output=True, text=True, timeout=seconds + 60).stdout
+    cpu = cpu_seconds(pid) - cpu_before if pid else None
     os.unlink(script.name)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sock.groups())) if sock else 0)
-    return {"rps": rps, "p50": to_ms(lat["50"]), "p99": to_ms(lat["99"]), "errors": errors}
+    cpu_us = cpu * 1e6 / requests if cpu is not None and requests else None
+    return {"rps": rps, "p50": to_ms(lat["50"]), "p99": to_ms(lat["99"]), "errors": errors, "cpu_us": cpu_us}
 
 
 def fresh_database(backend, data_dir):
@@ -137,8 +151,8 @@ def run_backend(backend):
         time.sleep(1)
         idle = rss_kib(proc.pid) / 1024
         results = {"cold_start_ms": cold_ms, "idle_rss_mb": idle}
-        results["bare"] = wrk(base + "/health", {}, 32)
-        results["users_me"] = wrk(base + "/api/v1/users/me", {**client, "x-stack-access-token": tokens["access_token"]}, 32)
+        results["bare"] = wrk(base + "/api/v1", {}, 32, pid=proc.pid)
+        results["users_me"] = wrk(base + "/api/v1/users/me", {**client, "x-stack-access-token": tokens["access_token"]}, 32, pid=proc.pid)
         # An API key check, as a customer's backend makes one per request.
         admin = {"x-stack-access-type": "admin", "x-stack-project-id": project["project_id"],
                  "x-stack-super-secret-admin-key": project["super_secret_admin_key"]}
@@ -148,14 +162,14 @@ def run_backend(backend):
                    {"user_id": "me", "description": "bench", "expires_at_millis": None})["value"]
         server = {"x-stack-access-type": "server", "x-stack-project-id": project["project_id"],
                   "x-stack-secret-server-key": project["secret_server_key"]}
-        results["api_key_check"] = wrk(base + "/api/v1/user-api-keys/check", server, 32, "POST", {"api_key": key})
-        results["refresh"] = wrk(base + "/api/v1/auth/sessions/current/refresh", {**client, "x-stack-refresh-token": tokens["refresh_token"]}, 32, "POST", {})
-        results["sign_in"] = wrk(base + "/api/v1/auth/password/sign-in", client, 32, "POST", {"email": email, "password": PASSWORD})
+        results["api_key_check"] = wrk(base + "/api/v1/user-api-keys/check", server, 32, "POST", {"api_key": key}, pid=proc.pid)
+        results["refresh"] = wrk(base + "/api/v1/auth/sessions/current/refresh", {**client, "x-stack-refresh-token": tokens["refresh_token"]}, 32, "POST", {}, pid=proc.pid)
+        results["sign_in"] = wrk(base + "/api/v1/auth/password/sign-in", client, 32, "POST", {"email": email, "password": PASSWORD}, pid=proc.pid)
         # Sign-ups through the account door: with a password (argon2-bound, as sign-in), and
         # anonymous (the door, its events and the first session, no hashing).
         results["sign_up"] = wrk(base + "/api/v1/auth/password/sign-up", client, 32, "POST",
-                                 {"email": "new-{n}@example.com", "password": PASSWORD}, unique=True)
-        results["anonymous_sign_up"] = wrk(base + "/api/v1/auth/anonymous/sign-up", client, 32, "POST", {})
+                                 {"email": "new-{n}@example.com", "password": PASSWORD}, unique=True, pid=proc.pid)
+        results["anonymous_sign_up"] = wrk(base + "/api/v1/auth/anonymous/sign-up", client, 32, "POST", {}, pid=proc.pid)
         # Session checks while a sign-in storm keeps argon2 busy.
         storm = {}
         t = threading.Thread(target=lambda: storm.update(wrk(base + "/api/v1/auth/password/sign-in", client, 32, "POST", {"email": email, "password": PASSWORD})))
@@ -187,28 +201,32 @@ def bench_api():
         print(f"==> {backend}", file=sys.stderr, flush=True)
         r = run_backend(backend)
         all_results[backend] = r
-        for key, label in [("bare", "GET /health (bare axum)"), ("users_me", "GET /api/v1/users/me"),
+        for key, label in [("bare", "GET /api/v1 (bare route)"), ("users_me", "GET /api/v1/users/me"),
                            ("api_key_check", "POST …/user-api-keys/check"),
                            ("refresh", "POST …/sessions/current/refresh"), ("sign_in", "POST …/password/sign-in"),
                            ("sign_up", "POST …/password/sign-up"), ("anonymous_sign_up", "POST …/anonymous/sign-up"),
                            ("users_me_in_storm", "users/me during a sign-in storm")]:
             x = r[key]
-            rows.append(f"| {backend} | {label} | {x['rps']:,.0f} | {x['p50']:.2f} | {x['p99']:.2f} | {x['errors']} |")
+            cpu = f"{x['cpu_us']:,.0f}" if x.get("cpu_us") else "—"
+            rows.append(f"| {backend} | {label} | {x['rps']:,.0f} | {cpu} | {x['p50']:.2f} | {x['p99']:.2f} | {x['errors']} |")
+        ratio = lambda key: r["bare"]["cpu_us"] / r[key]["cpu_us"]
         notes.append(
-            f"| {backend} | {r['users_me']['rps'] / r['bare']['rps']:.0%} | {r['sign_in']['rps'] / limit:.0%} | "
-            f"{r['sign_up']['rps'] / limit:.0%} | "
+            f"| {backend} | {ratio('users_me'):.0%} | {ratio('api_key_check'):.0%} | {ratio('refresh'):.0%} | "
+            f"{r['sign_in']['rps'] / limit:.0%} | {r['sign_up']['rps'] / limit:.0%} | "
             f"{r['users_me_in_storm']['p99']:.1f} ms | {r['idle_rss_mb']:.1f} MB | {r['peak_rss_mb']:.1f} MB | {r['cold_start_ms']:.0f} ms |")
     today = datetime.date.today().isoformat()
     table = "\n".join([
         f"Measured {today} on {cores} cores; argon2id hash {hash_ms:.1f} ms, so at most {limit:.0f} sign-ins/s "
-        f"(cores ÷ hash time). wrk, 2 threads, 32 connections (4 for users/me during the storm), {SECONDS} s per run.",
+        f"(cores ÷ hash time). wrk, 2 threads, 32 connections (4 for users/me during the storm), {SECONDS} s per run. "
+        "Server CPU per request is the server process's user + system time over the run (from /proc) ÷ the requests "
+        "wrk completed; a route's ratio is the bare route's CPU per request ÷ its own (100 %: as cheap as the bare route).",
         "",
-        "| database | route | requests/s | p50 ms | p99 ms | errors |",
-        "| --- | --- | ---: | ---: | ---: | ---: |",
+        "| database | route | requests/s | server CPU µs/request | p50 ms | p99 ms | errors |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
         *rows,
         "",
-        "| database | users/me ÷ bare | sign-in ÷ argon2 limit | sign-up ÷ argon2 limit | users/me p99 in storm | idle RSS | peak RSS | cold start |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| database | users/me ÷ bare (CPU) | key check ÷ bare (CPU) | refresh ÷ bare (CPU) | sign-in ÷ argon2 limit | sign-up ÷ argon2 limit | users/me p99 in storm | idle RSS | peak RSS | cold start |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         *notes,
     ])
     return table

@@ -239,8 +239,8 @@ impl Core {
                     return Err(Error::AccessTokenExpired {
                         expired_at_millis: Some(claims.exp * 1000),
                         project_id: Some(project.id.clone()),
-                        user_id: Some(claims.sub),
-                        refresh_token_id: Some(claims.refresh_token_id),
+                        user_id: Some(claims.sub.clone()),
+                        refresh_token_id: Some(claims.refresh_token_id.clone()),
                     });
                 };
                 if user.is_anonymous && !c.allow_anonymous_user {
@@ -251,7 +251,7 @@ impl Core {
                         return Err(Error::RestrictedUserNotAllowed(reason));
                     }
                 }
-                (Some(user), Some(claims.refresh_token_id))
+                (Some(user), Some(claims.refresh_token_id.clone()))
             }
             None => (None, None),
         };
@@ -272,7 +272,7 @@ impl Core {
         user_id: &str,
         session_id: &str,
     ) -> Result<Option<User>> {
-        if let Some(user) = self.caches.sessions.get(&session_id.to_string()) {
+        if let Some(user) = self.caches.sessions.get(session_id) {
             if user.id == user_id && user.project_id == project_id {
                 return Ok(Some(user));
             }

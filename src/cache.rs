@@ -52,7 +52,11 @@ impl<K: Hash + Eq + Clone, V: Clone> TtlCache<K, V> {
         }
     }
 
-    pub fn get(&self, key: &K) -> Option<V> {
+    /// The live copy under `key` (a `&str` for a `String` key: no key is built to look up).
+    pub fn get<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+    {
         let entries = self.entries.read().ok()?;
         let (until, value) = entries.get(key)?;
         (Instant::now() < *until).then(|| value.clone())

@@ -63,6 +63,20 @@ impl Db {
             sqlx::SqlitePool::connect_with(opts).await?.close().await;
             AnyPoolOptions::new()
                 .max_connections(8)
+                // A file cannot drop a connection: checking each one before use (a round trip
+                // to its thread) would only add to every query.
+                .test_before_acquire(false)
+                // WAL's recommended sync level, as the file was opened with above (the URL
+                // cannot carry it): a commit survives the process crashing; a power loss may
+                // lose the last commits, never the file.
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        sqlx::query("PRAGMA synchronous = NORMAL")
+                            .execute(conn)
+                            .await
+                            .map(|_| ())
+                    })
+                })
                 .connect(url)
                 .await?
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {

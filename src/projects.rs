@@ -407,7 +407,7 @@ impl Core {
 
     /// A project as every request sees it: at most a second old.
     pub async fn project_cached(&self, id: &str) -> Result<Option<Project>> {
-        if let Some(p) = self.caches.projects.get(&id.to_string()) {
+        if let Some(p) = self.caches.projects.get(id) {
             return Ok(Some(p));
         }
         let generation = self.caches.projects.generation();

@@ -4,14 +4,14 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 
 use crate::crypto::{random_token, secret_hash};
 use crate::error::{Error, Result};
 use crate::events::{self, Change, Tx, Who};
 use crate::projects::Project;
 use crate::tokens::{Audience, Claims, RestrictedReason, ACCESS_TOKEN_TTL_SECS};
-use crate::users::{flag, User};
+use crate::users::{flag, User, USER_SELECT};
 use crate::validation::{boolean, number, string, Input, Shape};
 use crate::{new_id, now_ms, Core};
 
@@ -159,6 +159,19 @@ pub(crate) async fn end_sessions(
     Ok(())
 }
 
+/// A live session by its refresh token's hash, with its user.
+static REFRESH_SELECT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "{} JOIN refresh_tokens r ON r.user_id = u.id \
+         WHERE r.project_id = $1 AND r.token_hash = $2 AND r.expires_at > $3",
+        USER_SELECT.replacen(
+            "SELECT ",
+            "SELECT r.id AS session_id, r.last_used_at AS session_last_used_at, ",
+            1
+        )
+    )
+});
+
 impl Core {
     /// Signs an access token for the user of a session.
     pub fn access_token(&self, user: &User, session_id: &str) -> Result<String> {
@@ -276,20 +289,20 @@ impl Core {
     /// Trades a refresh token for a fresh access token.
     pub async fn refresh(&self, project: &Project, refresh_token: &str) -> Result<String> {
         let now = now_ms();
-        let row: Option<(String, String, i64)> = sqlx::query_as(
-            "SELECT id, user_id, last_used_at FROM refresh_tokens WHERE project_id = $1 AND token_hash = $2 AND expires_at > $3",
-        )
-        .bind(&project.id)
-        .bind(secret_hash(refresh_token))
-        .bind(now)
-        .fetch_optional(&self.db.pool)
-        .await?;
-        let (session_id, user_id, last_used_at) =
-            row.ok_or(Error::RefreshTokenNotFoundOrExpired)?;
-        let user = self
-            .user(&project.id, &user_id)
+        // One read: the session and its user, as much of them as the token carries (the
+        // token needs no linked accounts, and the project is at hand).
+        let row = sqlx::query(&REFRESH_SELECT)
+            .bind(&project.id)
+            .bind(secret_hash(refresh_token))
+            .bind(now)
+            .fetch_optional(&self.db.pool)
             .await?
             .ok_or(Error::RefreshTokenNotFoundOrExpired)?;
+        let mut user = User::from_row(&row)?;
+        user.email_verification_required = project.config.require_email_verification;
+        let session_id: String = row.try_get("session_id")?;
+        let last_used_at: i64 = row.try_get("session_last_used_at")?;
+        let user_id = user.id.clone();
         // Activity is recorded to the minute: refreshing is frequent, and a write per refresh
         // would serialise them all behind the database's write lock.
         if now - last_used_at >= ACTIVITY_RESOLUTION_MS {

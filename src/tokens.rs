@@ -8,9 +8,11 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use p256::pkcs8::EncodePrivateKey;
+use ring::rand::SystemRandom;
+use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -84,8 +86,11 @@ pub struct Claims {
 }
 
 struct ProjectKey {
-    kid: String,
-    encoding: EncodingKey,
+    /// The key pair, parsed once: parsing checks the key, which costs about what a signature
+    /// does (a JWT library that takes the key as bytes parses it on every signature).
+    signing: EcdsaKeyPair,
+    /// `base64url(header).`, the same for every token the key signs.
+    header: String,
     decoding: DecodingKey,
     jwk: Value,
 }
@@ -98,7 +103,7 @@ pub struct Signer {
     cache: Arc<RwLock<HashMap<(String, Audience), Arc<ProjectKey>>>>,
     /// Tokens whose signature was checked, until they expire: a token is immutable, so a second
     /// ECDSA verification of the same bytes would tell nothing new.
-    verified: Arc<TtlCache<String, Claims>>,
+    verified: Arc<TtlCache<String, Arc<Claims>>>,
 }
 
 impl Signer {
@@ -162,30 +167,48 @@ impl Signer {
         let x = b64.encode(point.x().expect("x"));
         let y = b64.encode(point.y().expect("y"));
         let kid = crate::crypto::hex(&<Sha256 as sha2::Digest>::digest(point.as_bytes())[..12]);
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(kid.clone());
+        let mut header = b64.encode(serde_json::to_vec(&header).expect("a header serialises"));
+        header.push('.');
         ProjectKey {
-            encoding: EncodingKey::from_ec_der(der.as_bytes()),
+            signing: EcdsaKeyPair::from_pkcs8(
+                &ECDSA_P256_SHA256_FIXED_SIGNING,
+                der.as_bytes(),
+                &SystemRandom::new(),
+            )
+            .expect("a derived key parses"),
+            header,
             decoding: DecodingKey::from_ec_components(&x, &y).expect("valid point"),
             jwk: json!({ "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": kid, "x": x, "y": y }),
-            kid,
         }
     }
 
     pub fn sign(&self, claims: &Claims, audience: Audience) -> Result<String> {
         let key = self.key(&claims.project_id, audience);
-        let mut header = Header::new(Algorithm::ES256);
-        header.kid = Some(key.kid.clone());
-        jsonwebtoken::encode(&header, claims, &key.encoding).map_err(Error::internal)
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let claims = serde_json::to_vec(claims).map_err(Error::internal)?;
+        let mut token = String::with_capacity(key.header.len() + claims.len() * 4 / 3 + 90);
+        token.push_str(&key.header);
+        b64.encode_string(&claims, &mut token);
+        let signature = key
+            .signing
+            .sign(&SystemRandom::new(), token.as_bytes())
+            .map_err(Error::internal)?;
+        token.push('.');
+        b64.encode_string(signature.as_ref(), &mut token);
+        Ok(token)
     }
 
     /// Verifies a token for `project_id` and returns its claims. Errors are Stack's
     /// access-token errors; `admin` picks the admin-access-token flavour of them.
-    pub fn verify(&self, token: &str, project_id: &str, admin: bool) -> Result<Claims> {
-        if let Some(claims) = self.verified.get(&token.to_string()) {
+    pub fn verify(&self, token: &str, project_id: &str, admin: bool) -> Result<Arc<Claims>> {
+        if let Some(claims) = self.verified.get(token) {
             if claims.project_id == project_id && claims.exp * 1000 > crate::now_ms() {
                 return Ok(claims);
             }
         }
-        let claims = self.verify_uncached(token, project_id, admin)?;
+        let claims = Arc::new(self.verify_uncached(token, project_id, admin)?);
         let left = Duration::from_millis((claims.exp * 1000 - crate::now_ms()).max(0) as u64);
         self.verified
             .insert_until(token.to_string(), claims.clone(), Instant::now() + left);

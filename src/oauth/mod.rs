@@ -204,7 +204,7 @@ fn unavailable(what: &str, e: impl std::fmt::Display) -> Error {
 
 /// A JSON document from a provider, through the cache.
 pub(crate) async fn fetch_json(http: &reqwest::Client, url: &str) -> Result<Value> {
-    if let Some(v) = fetched().get(&url.to_string()) {
+    if let Some(v) = fetched().get(url) {
         return Ok(v);
     }
     let v: Value = http
@@ -525,7 +525,7 @@ impl Core {
             None
         } else {
             match self.signer.verify(&q.token, &project.id, false) {
-                Ok(claims) => Some(claims.sub),
+                Ok(claims) => Some(claims.sub.clone()),
                 Err(Error::InvalidProjectForAccessToken { .. }) => {
                     return Err(Error::Status(
                         403,
