@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGatehouse } from './support/gatehouse.mjs';
-import { launchBrowser, shot, watchedPage } from './support/browser.mjs';
+import { launchBrowser, shot, signUpAdmin as signUpAdminAt, watchedPage } from './support/browser.mjs';
 
 const PASSWORD = 'correct horse battery';
 
@@ -20,16 +20,7 @@ describe('dashboard', () => {
 
   const rowsBecome = (page, n) => page.waitForFunction((n) => document.querySelectorAll('tbody tr').length === n, n);
 
-  async function signUpAdmin(page, email) {
-    await page.goto(gh.baseUrl);
-    await page.waitForURL(/\/handler\/internal\/sign-in/);
-    await page.click('a:has-text("Sign up")');
-    await page.waitForURL(/\/handler\/internal\/sign-up\?after_auth_return_to=%2F/);
-    await page.fill('input[name="email"]', email);
-    await page.fill('input[name="password"]', PASSWORD);
-    await page.click('button:has-text("Sign up")');
-    await page.waitForURL(`${gh.baseUrl}/`);
-  }
+  const signUpAdmin = (page, email) => signUpAdminAt(page, gh.baseUrl, email, PASSWORD);
 
   test('an admin creates a project, copies its keys once, and the keys work', async () => {
     const context = await browser.newContext();

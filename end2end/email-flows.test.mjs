@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGatehouse } from './support/gatehouse.mjs';
-import { launchBrowser, shot, watchedPage } from './support/browser.mjs';
+import { launchBrowser, shot, signUpAdmin, watchedPage } from './support/browser.mjs';
 
 const PASSWORD = 'correct horse battery';
 
@@ -36,13 +36,7 @@ describe('email flows through the dev inbox', () => {
     // The admin makes a project and turns on sign-in by email.
     const adminContext = await browser.newContext();
     const admin = await watchedPage(adminContext);
-    await admin.goto(gh.baseUrl);
-    await admin.waitForURL(/\/handler\/internal\/sign-in/);
-    await admin.click('a:has-text("Sign up")');
-    await admin.fill('input[name="email"]', `mail-admin-${tag}@example.com`);
-    await admin.fill('input[name="password"]', PASSWORD);
-    await admin.click('button:has-text("Sign up")');
-    await admin.waitForURL(`${gh.baseUrl}/`);
+    await signUpAdmin(admin, gh.baseUrl, `mail-admin-${tag}@example.com`, PASSWORD);
     await admin.fill('input[name="display_name"]', 'Mailing');
     await admin.click('button:has-text("Create project")');
     await admin.waitForSelector('text=Mailing is ready');
@@ -186,13 +180,7 @@ describe('email flows through the dev inbox', () => {
   test('an admin translates a template with a live preview, and a German browser gets it', async () => {
     const adminContext = await browser.newContext();
     const admin = await watchedPage(adminContext);
-    await admin.goto(gh.baseUrl);
-    await admin.waitForURL(/\/handler\/internal\/sign-in/);
-    await admin.click('a:has-text("Sign up")');
-    await admin.fill('input[name="email"]', 'lang-admin@example.com');
-    await admin.fill('input[name="password"]', PASSWORD);
-    await admin.click('button:has-text("Sign up")');
-    await admin.waitForURL(`${gh.baseUrl}/`);
+    await signUpAdmin(admin, gh.baseUrl, 'lang-admin@example.com', PASSWORD);
     await admin.fill('input[name="display_name"]', 'Sprachen');
     await admin.click('button:has-text("Create project")');
     await admin.waitForSelector('text=Sprachen is ready');

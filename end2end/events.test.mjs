@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGatehouse } from './support/gatehouse.mjs';
-import { launchBrowser, watchedPage } from './support/browser.mjs';
+import { launchBrowser, signUpAdmin, watchedPage } from './support/browser.mjs';
 
 const PASSWORD = 'correct horse battery';
 
@@ -65,13 +65,7 @@ describe('the record of changes', () => {
   test('the dashboard: a project made, a setting saved and a key set revoked are the admin\'s', async () => {
     const context = await browser.newContext();
     const page = await watchedPage(context);
-    await page.goto(gh.baseUrl);
-    await page.waitForURL(/\/handler\/internal\/sign-in/);
-    await page.click('a:has-text("Sign up")');
-    await page.fill('input[name="email"]', 'admin@example.com');
-    await page.fill('input[name="password"]', PASSWORD);
-    await page.click('button:has-text("Sign up")');
-    await page.waitForURL(`${gh.baseUrl}/`);
+    await signUpAdmin(page, gh.baseUrl, 'admin@example.com', PASSWORD);
     const admin = gh.events('internal').findLast((e) => e.kind === 'user.created').object_id;
 
     await page.waitForSelector('body[data-hydrated="true"]');

@@ -210,8 +210,13 @@ fn argon2_with_memory(
 
 type HashJob = Box<dyn FnOnce(&mut Vec<argon2::Block>) + Send>;
 
+/// How long the hashing pool keeps its argon2 buffers with nothing to hash: a storm reuses
+/// them, a quiet server gives their memory back.
+const HASH_BUFFERS_IDLE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Password hashing runs on its own threads, one per core, never on the async runtime. Bounding
-/// them caps the memory (one argon2 buffer each, reused) and keeps sign-in storms from starving
+/// them caps the memory (one argon2 buffer each, reused while jobs keep coming, returned to the
+/// system after [`HASH_BUFFERS_IDLE`] without any) and keeps sign-in storms from starving
 /// everything else: the threads run at a lower CPU priority, so request handling preempts them.
 fn hash_pool() -> &'static std::sync::mpsc::Sender<HashJob> {
     static POOL: std::sync::OnceLock<std::sync::mpsc::Sender<HashJob>> = std::sync::OnceLock::new();
@@ -227,15 +232,29 @@ fn hash_pool() -> &'static std::sync::mpsc::Sender<HashJob> {
                 .name(format!("password-hash-{i}"))
                 .spawn(move || {
                     lower_thread_priority();
-                    let mut memory = Vec::new();
+                    // The buffers no job is using, shared by the threads.
+                    static SPARE: std::sync::Mutex<Vec<Vec<argon2::Block>>> =
+                        std::sync::Mutex::new(Vec::new());
+                    let spare = || SPARE.lock().unwrap_or_else(|e| e.into_inner());
                     loop {
                         let job = match rx.lock() {
-                            Ok(rx) => rx.recv(),
+                            Ok(rx) => rx.recv_timeout(HASH_BUFFERS_IDLE),
                             Err(_) => return,
                         };
                         match job {
-                            Ok(job) => job(&mut memory),
-                            Err(_) => return,
+                            Ok(job) => {
+                                let mut memory = spare().pop().unwrap_or_default();
+                                job(&mut memory);
+                                spare().push(memory);
+                            }
+                            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                                let idle = std::mem::take(&mut *spare());
+                                if !idle.is_empty() {
+                                    drop(idle);
+                                    release_freed_memory();
+                                }
+                            }
+                            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
                         }
                     }
                 })
@@ -257,6 +276,19 @@ async fn on_hash_pool<T: Send + 'static>(
     rx.await
         .map_err(|_| Error::internal("password hashing job was dropped"))
 }
+
+/// Hands memory the allocator holds free back to the system (glibc keeps large freed blocks
+/// for reuse otherwise).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn release_freed_memory() {
+    // SAFETY: malloc_trim only returns free memory; it is safe to call at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn release_freed_memory() {}
 
 #[cfg(target_os = "linux")]
 fn lower_thread_priority() {

@@ -34,3 +34,16 @@ export async function watchedPage(context) {
 }
 
 export const shot = (page, name) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+
+// A new dashboard admin: from the dashboard's front door (which sends strangers to the internal
+// project's sign-in page) to the sign-up form and back to the dashboard.
+export async function signUpAdmin(page, baseUrl, email, password) {
+  await page.goto(baseUrl);
+  await page.waitForURL(/\/handler\/internal\/sign-in/);
+  await page.click('a:has-text("Sign up")');
+  await page.waitForURL(/\/handler\/internal\/sign-up\?after_auth_return_to=%2F/);
+  await page.fill('input[name="email"]', email);
+  await page.fill('input[name="password"]', password);
+  await page.click('button:has-text("Sign up")');
+  await page.waitForURL(`${baseUrl}/`);
+}
