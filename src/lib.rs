@@ -140,7 +140,8 @@ impl Caches {
         for c in changes {
             let kind = c.kind.as_str();
             // A signed-in user's copy carries their fields, channels, linked accounts and
-            // selected team, so any change naming the user drops their sessions.
+            // selected team, so any change naming the user drops their sessions (an ended
+            // session's event names its user too).
             let user = if kind.starts_with("user.") {
                 Some(c.object_id.as_str())
             } else {
@@ -150,7 +151,6 @@ impl Caches {
                 self.sessions.retain(|_, u| u.id != user);
             }
             match kind {
-                "session.deleted" => self.sessions.remove(&c.object_id),
                 // Users carry their selected team's name and picture.
                 "team.updated" | "team.deleted" => self
                     .sessions
@@ -159,10 +159,7 @@ impl Caches {
                 | "project.deleted"
                 | "config.updated"
                 | "project_api_key.created"
-                | "project_api_key.updated" => {
-                    self.projects.remove(&c.project_id);
-                    self.keys.retain(|(p, _, _), _| p != &c.project_id);
-                }
+                | "project_api_key.updated" => self.forget_project_settings(&c.project_id),
                 k if k.starts_with("api_key.") => {
                     self.api_keys.retain(|_, key| key.id != c.object_id)
                 }
@@ -171,11 +168,16 @@ impl Caches {
         }
     }
 
+    /// Drops a project's copy and its key checks.
+    fn forget_project_settings(&self, project_id: &str) {
+        self.projects.remove(&project_id.to_string());
+        self.keys.retain(|(p, _, _), _| p != project_id);
+    }
+
     /// Drops everything copied of one project (when too much of it changed to go event by
     /// event).
     pub(crate) fn forget_project(&self, project_id: &str) {
-        self.projects.remove(&project_id.to_string());
-        self.keys.retain(|(p, _, _), _| p != project_id);
+        self.forget_project_settings(project_id);
         self.sessions.retain(|_, u| u.project_id != project_id);
         self.api_keys.retain(|_, k| k.project_id != project_id);
     }
