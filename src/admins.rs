@@ -54,7 +54,7 @@ impl Core {
         Ok(team)
     }
 
-    async fn owner_team(&self, project: &Project) -> Result<(Project, Team)> {
+    async fn owner_team(&self, project: &Project) -> Result<(std::sync::Arc<Project>, Team)> {
         let internal = self
             .project_cached(INTERNAL_PROJECT_ID)
             .await?

@@ -9,7 +9,7 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 
 use crate::crypto::secret_hash;
 use crate::error::{Error, Result};
@@ -453,13 +453,17 @@ impl Core {
             Some(key) => key,
             None => {
                 let generation = self.caches.api_keys.generation();
-                let key: ApiKey = sqlx::query_as(&format!(
-                    "SELECT {COLUMNS} FROM api_keys WHERE secret_hash = $1"
-                ))
-                .bind(&hash)
-                .fetch_optional(&self.db.pool)
-                .await?
-                .ok_or(Error::ApiKeyNotFound)?;
+                let row = self
+                    .db
+                    .fetch_optional_hot(
+                        sqlx::query(&format!(
+                            "SELECT {COLUMNS} FROM api_keys WHERE secret_hash = $1"
+                        ))
+                        .bind(&hash),
+                    )
+                    .await?
+                    .ok_or(Error::ApiKeyNotFound)?;
+                let key = ApiKey::from_row(&row)?;
                 self.caches.api_keys.fill(generation, hash, key.clone());
                 key
             }

@@ -2,6 +2,7 @@
 //! ways a user signs up and in (password, anonymous).
 
 use serde::Deserialize;
+use sqlx::FromRow;
 
 use crate::crypto;
 use crate::error::{Error, Result};
@@ -48,7 +49,7 @@ pub struct Credentials {
 /// An authenticated request.
 #[derive(Clone, Debug)]
 pub struct Auth {
-    pub project: Project,
+    pub project: std::sync::Arc<Project>,
     pub access: AccessType,
     pub user: Option<User>,
     /// The session (refresh token id) of the access token, if any.
@@ -147,6 +148,14 @@ impl Input for PasswordSet {
 pub(crate) fn password() -> crate::validation::Field {
     string().max_chars(70)
 }
+
+/// A user by id, if the session named is theirs and live.
+static LIVE_SESSION_USER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "{USER_SELECT} WHERE u.project_id = $1 AND u.id = $2 AND EXISTS \
+         (SELECT 1 FROM refresh_tokens r WHERE r.id = $3 AND r.user_id = u.id AND r.expires_at > $4)"
+    )
+});
 
 impl Core {
     /// Checks the credentials of a request. `Ok(None)` when no access type was given and no
@@ -281,16 +290,17 @@ impl Core {
             return Ok(None);
         }
         let generation = self.caches.sessions.generation();
-        let user: Option<User> = sqlx::query_as(&format!(
-            "{USER_SELECT} WHERE u.project_id = $1 AND u.id = $2 AND EXISTS \
-             (SELECT 1 FROM refresh_tokens r WHERE r.id = $3 AND r.user_id = u.id AND r.expires_at > $4)"
-        ))
-        .bind(project_id)
-        .bind(user_id)
-        .bind(session_id)
-        .bind(now_ms())
-        .fetch_optional(&self.db.pool)
-        .await?;
+        let row = self
+            .db
+            .fetch_optional_hot(
+                sqlx::query(&LIVE_SESSION_USER)
+                    .bind(project_id)
+                    .bind(user_id)
+                    .bind(session_id)
+                    .bind(now_ms()),
+            )
+            .await?;
+        let user = row.as_ref().map(User::from_row).transpose()?;
         let user = self.apply_project_rules(user).await?;
         if let Some(u) = &user {
             self.caches

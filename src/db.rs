@@ -2,11 +2,12 @@
 //! migrations that run at start-up. Every query in the core is written once, in SQL both accept.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::any::AnyPoolOptions;
+use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
-use sqlx::AnyPool;
+use sqlx::{Any, AnyConnection, AnyPool, Connection};
 
 use crate::error::{Error, Result};
 
@@ -34,6 +35,100 @@ pub enum Dialect {
 pub struct Db {
     pub pool: AnyPool,
     pub dialect: Dialect,
+    lanes: Arc<Lanes>,
+}
+
+/// Connections of their own for the hottest reads: a token refresh, and a session or key check
+/// that its cache could not answer. sqlx's pool checks every connection it takes back (it pings
+/// it: one more round trip to SQLite's thread or to PostgreSQL, and a spawned task), which for
+/// these one-query reads cost about what the query itself did. The lanes are a small pool
+/// without that check: a read waits for a free lane, and a read that fails on the connection
+/// or is abandoned midway (its request dropped) takes its connection with it, so that the next
+/// read connects afresh. Lanes only read.
+struct Lanes {
+    url: String,
+    dialect: Dialect,
+    idle: std::sync::Mutex<Vec<AnyConnection>>,
+    free: tokio::sync::Semaphore,
+}
+
+/// As many reads at once as keep a small machine's cores busy; more would only hold
+/// connections (and on SQLite, threads).
+const LANES: usize = 4;
+
+/// How long a read waits for a free lane before it fails, as a wait for the pool's connections
+/// does: lanes whose connections stopped answering must not hold every hot read for ever.
+const LANE_WAIT: Duration = Duration::from_secs(10);
+
+impl std::fmt::Debug for Lanes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lanes").finish_non_exhaustive()
+    }
+}
+
+impl Lanes {
+    fn new(url: &str, dialect: Dialect) -> Lanes {
+        Lanes {
+            url: url.to_string(),
+            dialect,
+            idle: Default::default(),
+            free: tokio::sync::Semaphore::new(LANES),
+        }
+    }
+
+    async fn connect(&self) -> sqlx::Result<AnyConnection> {
+        let mut conn = AnyConnection::connect(&self.url).await?;
+        let read_only = match self.dialect {
+            Dialect::Sqlite => "PRAGMA query_only = ON",
+            Dialect::Postgres => "SET default_transaction_read_only = on",
+        };
+        sqlx::query(read_only).execute(&mut conn).await?;
+        Ok(conn)
+    }
+
+    async fn fetch_optional<'q>(
+        &self,
+        query: sqlx::query::Query<'q, Any, AnyArguments<'q>>,
+    ) -> sqlx::Result<Option<AnyRow>> {
+        let _lane = match self.free.try_acquire() {
+            Ok(lane) => lane,
+            Err(_) => tokio::time::timeout(LANE_WAIT, self.free.acquire())
+                .await
+                .map_err(|_| sqlx::Error::PoolTimedOut)?
+                .map_err(|_| sqlx::Error::PoolClosed)?,
+        };
+        let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let mut conn = match idle {
+            Some(conn) => conn,
+            None => self.connect().await?,
+        };
+        let read = query.fetch_optional(&mut conn).await;
+        // A failure of the statement leaves the connection usable; any other (I/O, protocol,
+        // a lost worker) does not, and the connection is dropped with it.
+        if matches!(
+            read,
+            Ok(_)
+                | Err(sqlx::Error::Database(_)
+                    | sqlx::Error::ColumnDecode { .. }
+                    | sqlx::Error::ColumnNotFound(_)
+                    | sqlx::Error::Decode(_))
+        ) {
+            if let Ok(mut idle) = self.idle.lock() {
+                idle.push(conn);
+            }
+        }
+        read
+    }
+}
+
+impl Db {
+    /// One row or none, read on a lane (see [`Lanes`]).
+    pub(crate) async fn fetch_optional_hot<'q>(
+        &self,
+        query: sqlx::query::Query<'q, Any, AnyArguments<'q>>,
+    ) -> Result<Option<AnyRow>> {
+        Ok(self.lanes.fetch_optional(query).await?)
+    }
 }
 
 impl Db {
@@ -93,7 +188,11 @@ impl Db {
         for migrator in migrators(dialect) {
             migrator.run(&pool).await?;
         }
-        Ok(Db { pool, dialect })
+        Ok(Db {
+            pool,
+            dialect,
+            lanes: Arc::new(Lanes::new(url, dialect)),
+        })
     }
 }
 

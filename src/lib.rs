@@ -67,7 +67,7 @@ pub struct Core {
 
 /// Short-lived copies of what every request reads (see [`cache`]).
 pub(crate) struct Caches {
-    pub projects: cache::TtlCache<String, projects::Project>,
+    pub projects: cache::TtlCache<String, Arc<projects::Project>>,
     /// (project id, key kind, key hash) → whether the key is live.
     pub keys: cache::TtlCache<(String, projects::KeyKind, String), bool>,
     /// Session id → its user, for access-token checks.

@@ -1,6 +1,8 @@
 //! Projects, their configuration, and their API key sets (publishable client, secret server
 //! and super-secret admin keys; shown once, stored as hashes).
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -406,12 +408,12 @@ impl Core {
     }
 
     /// A project as every request sees it: at most a second old.
-    pub async fn project_cached(&self, id: &str) -> Result<Option<Project>> {
+    pub async fn project_cached(&self, id: &str) -> Result<Option<Arc<Project>>> {
         if let Some(p) = self.caches.projects.get(id) {
             return Ok(Some(p));
         }
         let generation = self.caches.projects.generation();
-        let project = self.project(id).await?;
+        let project = self.project(id).await?.map(Arc::new);
         if let Some(p) = &project {
             self.caches
                 .projects
@@ -838,15 +840,18 @@ impl Core {
             return Ok(live);
         }
         let generation = self.caches.keys.generation();
-        let row: Option<(String,)> = sqlx::query_as(&format!(
-            "SELECT id FROM api_key_sets WHERE project_id = $1 AND {} = $2 AND revoked_at IS NULL AND expires_at > $3",
-            kind.hash_column()
-        ))
-        .bind(project_id)
-        .bind(&cache_key.2)
-        .bind(now_ms())
-        .fetch_optional(&self.db.pool)
-        .await?;
+        let row = self
+            .db
+            .fetch_optional_hot(
+                sqlx::query(&format!(
+                    "SELECT id FROM api_key_sets WHERE project_id = $1 AND {} = $2 AND revoked_at IS NULL AND expires_at > $3",
+                    kind.hash_column()
+                ))
+                .bind(project_id)
+                .bind(&cache_key.2)
+                .bind(now_ms()),
+            )
+            .await?;
         self.caches.keys.fill(generation, cache_key, row.is_some());
         Ok(row.is_some())
     }

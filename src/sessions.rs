@@ -4,14 +4,14 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sqlx::any::AnyRow;
-use sqlx::{FromRow, Row};
+use sqlx::Row;
 
 use crate::crypto::{random_token, secret_hash};
 use crate::error::{Error, Result};
 use crate::events::{self, Change, Tx, Who};
 use crate::projects::Project;
 use crate::tokens::{Audience, Claims, RestrictedReason, ACCESS_TOKEN_TTL_SECS};
-use crate::users::{flag, User, USER_SELECT};
+use crate::users::{flag, User};
 use crate::validation::{boolean, number, string, Input, Shape};
 use crate::{new_id, now_ms, Core};
 
@@ -159,45 +159,69 @@ pub(crate) async fn end_sessions(
     Ok(())
 }
 
-/// A live session by its refresh token's hash, with its user.
-static REFRESH_SELECT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!(
-        "{} JOIN refresh_tokens r ON r.user_id = u.id \
-         WHERE r.project_id = $1 AND r.token_hash = $2 AND r.expires_at > $3",
-        USER_SELECT.replacen(
-            "SELECT ",
-            "SELECT r.id AS session_id, r.last_used_at AS session_last_used_at, ",
-            1
-        )
-    )
-});
+/// A live session by its refresh token's hash, with what its access token says of the user:
+/// no more (a token needs no metadata, team or linked accounts, and the project is at hand).
+const REFRESH_SELECT: &str = "SELECT r.id AS session_id, r.last_used_at, u.id, u.display_name, \
+     u.primary_email, u.primary_email_verified, u.selected_team_id, u.signed_up_at, u.is_anonymous, \
+     u.restricted_by_admin FROM refresh_tokens r JOIN users u ON u.id = r.user_id \
+     WHERE r.project_id = $1 AND r.token_hash = $2 AND r.expires_at > $3";
+
+/// Who an access token is for: its claims about the user.
+pub struct Subject {
+    pub id: String,
+    pub project_id: String,
+    pub display_name: Option<String>,
+    pub primary_email: Option<String>,
+    pub primary_email_verified: bool,
+    pub selected_team_id: Option<String>,
+    pub signed_up_at: i64,
+    pub is_anonymous: bool,
+    pub restricted_reason: Option<&'static str>,
+}
+
+impl From<&User> for Subject {
+    fn from(u: &User) -> Subject {
+        Subject {
+            id: u.id.clone(),
+            project_id: u.project_id.clone(),
+            display_name: u.display_name.clone(),
+            primary_email: u.primary_email.clone(),
+            primary_email_verified: u.primary_email_verified,
+            selected_team_id: u.selected_team_id.clone(),
+            signed_up_at: u.signed_up_at,
+            is_anonymous: u.is_anonymous,
+            restricted_reason: u.restricted_reason(),
+        }
+    }
+}
 
 impl Core {
     /// Signs an access token for the user of a session.
-    pub fn access_token(&self, user: &User, session_id: &str) -> Result<String> {
+    pub fn access_token(&self, user: impl Into<Subject>, session_id: &str) -> Result<String> {
+        let user: Subject = user.into();
         let audience = if user.is_anonymous {
             Audience::Anonymous
-        } else if user.restricted_reason().is_some() {
+        } else if user.restricted_reason.is_some() {
             Audience::Restricted
         } else {
             Audience::User
         };
         let now = now_ms() / 1000;
-        let reason = user.restricted_reason();
+        let reason = user.restricted_reason;
         let claims = Claims {
-            sub: user.id.clone(),
             exp: now + ACCESS_TOKEN_TTL_SECS,
             iat: now,
             iss: self.signer.issuer(&user.project_id, audience),
             aud: self.signer.audience(&user.project_id, audience),
-            project_id: user.project_id.clone(),
+            sub: user.id,
+            project_id: user.project_id,
             branch_id: "main".into(),
             refresh_token_id: session_id.into(),
             role: "authenticated".into(),
-            name: user.display_name.clone(),
-            email: user.primary_email.clone(),
+            name: user.display_name,
+            email: user.primary_email,
             email_verified: user.primary_email_verified,
-            selected_team_id: user.selected_team_id.clone(),
+            selected_team_id: user.selected_team_id,
             signed_up_at: user.signed_up_at / 1000,
             is_anonymous: user.is_anonymous,
             is_restricted: reason.is_some(),
@@ -289,20 +313,36 @@ impl Core {
     /// Trades a refresh token for a fresh access token.
     pub async fn refresh(&self, project: &Project, refresh_token: &str) -> Result<String> {
         let now = now_ms();
-        // One read: the session and its user, as much of them as the token carries (the
-        // token needs no linked accounts, and the project is at hand).
-        let row = sqlx::query(&REFRESH_SELECT)
-            .bind(&project.id)
-            .bind(secret_hash(refresh_token))
-            .bind(now)
-            .fetch_optional(&self.db.pool)
+        // One read, on a lane of its own (see `db::Lanes`).
+        let row = self
+            .db
+            .fetch_optional_hot(
+                sqlx::query(REFRESH_SELECT)
+                    .bind(&project.id)
+                    .bind(secret_hash(refresh_token))
+                    .bind(now),
+            )
             .await?
             .ok_or(Error::RefreshTokenNotFoundOrExpired)?;
-        let mut user = User::from_row(&row)?;
-        user.email_verification_required = project.config.require_email_verification;
         let session_id: String = row.try_get("session_id")?;
-        let last_used_at: i64 = row.try_get("session_last_used_at")?;
-        let user_id = user.id.clone();
+        let last_used_at: i64 = row.try_get("last_used_at")?;
+        let is_anonymous = flag(&row, "is_anonymous")?;
+        let primary_email_verified = flag(&row, "primary_email_verified")?;
+        let user = Subject {
+            id: row.try_get("id")?,
+            project_id: project.id.clone(),
+            display_name: row.try_get("display_name")?,
+            primary_email: row.try_get("primary_email")?,
+            primary_email_verified,
+            selected_team_id: row.try_get("selected_team_id")?,
+            signed_up_at: row.try_get("signed_up_at")?,
+            is_anonymous,
+            restricted_reason: crate::users::restriction(
+                is_anonymous,
+                project.config.require_email_verification && !primary_email_verified,
+                flag(&row, "restricted_by_admin")?,
+            ),
+        };
         // Activity is recorded to the minute: refreshing is frequent, and a write per refresh
         // would serialise them all behind the database's write lock.
         if now - last_used_at >= ACTIVITY_RESOLUTION_MS {
@@ -312,10 +352,10 @@ impl Core {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-            crate::users::touch_last_active(&mut *tx, &user_id, now).await?;
+            crate::users::touch_last_active(&mut *tx, &user.id, now).await?;
             tx.commit().await?;
         }
-        self.access_token(&user, &session_id)
+        self.access_token(user, &session_id)
     }
 
     /// The session a refresh token belongs to, if it is live.

@@ -32,7 +32,7 @@ impl Policy {
             return vec![];
         };
         match self.core.project_cached(project_id).await {
-            Ok(Some(p)) => p.config.allowed_frame_origins,
+            Ok(Some(p)) => p.config.allowed_frame_origins.clone(),
             _ => vec![],
         }
     }

@@ -232,7 +232,11 @@ async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Value> {
 impl Core {
     /// The project an OAuth client id names (`project` or `project#branch`), once its client
     /// secret (a publishable key, or the SDK's stand-in where none is required) checks out.
-    pub async fn oauth_client_project(&self, client_id: &str, secret: &str) -> Result<Project> {
+    pub async fn oauth_client_project(
+        &self,
+        client_id: &str,
+        secret: &str,
+    ) -> Result<std::sync::Arc<Project>> {
         let project_id = client_id.split('#').next().unwrap_or_default();
         let project = self
             .project_cached(project_id)
@@ -240,13 +244,15 @@ impl Core {
             .ok_or_else(|| Error::InvalidOAuthClientIdOrSecret(Some(client_id.into())))?;
         if secret == NO_CLIENT_KEY || secret.is_empty() {
             if project.config.require_publishable_client_key {
-                return Err(Error::PublishableClientKeyRequiredForProject(project.id));
+                return Err(Error::PublishableClientKeyRequiredForProject(
+                    project.id.clone(),
+                ));
             }
         } else if !self
             .check_project_key(&project.id, KeyKind::PublishableClient, secret)
             .await?
         {
-            return Err(Error::InvalidPublishableClientKey(project.id));
+            return Err(Error::InvalidPublishableClientKey(project.id.clone()));
         }
         Ok(project)
     }

@@ -119,20 +119,33 @@ pub(crate) fn flag(row: &AnyRow, column: &str) -> sqlx::Result<bool> {
     Ok(row.try_get::<i64, _>(column)? != 0)
 }
 
+/// Why a user is restricted, if they are (see [`User::restricted_reason`]).
+pub(crate) fn restriction(
+    is_anonymous: bool,
+    unverified_where_required: bool,
+    restricted_by_admin: bool,
+) -> Option<&'static str> {
+    if is_anonymous {
+        Some("anonymous")
+    } else if unverified_where_required {
+        // Before an admin's restriction: this one the user can lift.
+        Some("email_not_verified")
+    } else if restricted_by_admin {
+        Some("restricted_by_administrator")
+    } else {
+        None
+    }
+}
+
 impl User {
     /// Why the user is restricted, if they are: anonymous users, users who have not verified
     /// their email where the project requires it, and users an admin restricted.
     pub fn restricted_reason(&self) -> Option<&'static str> {
-        if self.is_anonymous {
-            Some("anonymous")
-        } else if self.email_verification_required && !self.primary_email_verified {
-            // Before an admin's restriction: this one the user can lift.
-            Some("email_not_verified")
-        } else if self.restricted_by_admin {
-            Some("restricted_by_administrator")
-        } else {
-            None
-        }
+        restriction(
+            self.is_anonymous,
+            self.email_verification_required && !self.primary_email_verified,
+            self.restricted_by_admin,
+        )
     }
 
     fn team_view(&self, server: bool) -> Value {

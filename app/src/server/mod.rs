@@ -184,6 +184,7 @@ mod ssr {
             .project_cached(id)
             .await
             .map_err(shown)?
+            .map(std::sync::Arc::unwrap_or_clone)
             .ok_or_else(|| shown(Error::ProjectNotFound(id.to_string())))
     }
 
@@ -271,13 +272,13 @@ mod ssr {
         Some(text.trim().to_string()).filter(|t| !t.is_empty())
     }
 
-    /// A project the signed-in dashboard user manages; anyone else is told it does not exist.
     /// The signed-in dashboard admin, as changes they make are recorded.
     pub async fn acting_admin() -> Result<gatehouse_core::events::Who, ServerFnError> {
         let (_, admin) = signed_in(gatehouse_core::projects::INTERNAL_PROJECT_ID).await?;
         Ok(gatehouse_core::events::Who::Admin(Some(admin.id)))
     }
 
+    /// A project the signed-in dashboard user manages; anyone else is told it does not exist.
     pub async fn administered_project(project_id: &str) -> Result<Project, ServerFnError> {
         let (_, admin) = signed_in(gatehouse_core::projects::INTERNAL_PROJECT_ID).await?;
         let project = project(project_id).await?;

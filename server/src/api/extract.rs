@@ -15,14 +15,24 @@ use serde_json::Value;
 use super::error::ApiError;
 
 /// A header under either spelling; the current SDKs send `x-hexclave-*`, older ones `x-stack-*`.
-pub fn header(headers: &HeaderMap, name: &str) -> Option<String> {
-    [format!("x-hexclave-{name}"), format!("x-stack-{name}")]
+pub fn header(headers: &HeaderMap, spellings: [&'static str; 2]) -> Option<String> {
+    spellings
         .iter()
-        .find_map(|h| headers.get(h.as_str()))
+        .find_map(|h| headers.get(*h))
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim().to_string())
+        .map(str::trim)
         .filter(|v| !v.is_empty())
+        .map(str::to_string)
 }
+
+/// Both spellings of a credentials header, spelt out when compiling (no name is built per
+/// request).
+macro_rules! spellings {
+    ($name:literal) => {
+        [concat!("x-hexclave-", $name), concat!("x-stack-", $name)]
+    };
+}
+pub(crate) use spellings;
 
 /// The Gatehouse fields a request asks for beside Stack's (`x-gatehouse-fields: language`):
 /// Gatehouse's additions appear only in answers to requests that name them.
@@ -47,18 +57,62 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// The credentials headers, without their `x-hexclave-` / `x-stack-` prefix, in the order of
+/// [`credentials`]'s fields.
+const CREDENTIALS: [&str; 10] = [
+    "access-type",
+    "project-id",
+    "publishable-client-key",
+    "secret-server-key",
+    "super-secret-admin-key",
+    "admin-access-token",
+    "access-token",
+    "refresh-token",
+    "allow-anonymous-user",
+    "allow-restricted-user",
+];
+
+/// The credentials a request carries, read in one pass over its headers (a lookup per header
+/// and spelling cost more than the rest of a session check). As with [`header`], the first
+/// `x-hexclave-*` value decides, then the first `x-stack-*` one.
 pub fn credentials(headers: &HeaderMap) -> Credentials {
+    let mut values: [Option<String>; 10] = Default::default();
+    let mut rank = [0u8; 10];
+    for (name, value) in headers {
+        let name = name.as_str();
+        let (rest, r) = match name.strip_prefix("x-hexclave-") {
+            Some(rest) => (rest, 2),
+            None => match name.strip_prefix("x-stack-") {
+                Some(rest) => (rest, 1),
+                None => continue,
+            },
+        };
+        let Some(i) = CREDENTIALS.iter().position(|c| *c == rest) else {
+            continue;
+        };
+        if rank[i] < r {
+            rank[i] = r;
+            values[i] = value
+                .to_str()
+                .ok()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string);
+        }
+    }
+    let [access_type, project_id, publishable_client_key, secret_server_key, super_secret_admin_key, admin_access_token, access_token, refresh_token, allow_anonymous_user, allow_restricted_user] =
+        values;
     Credentials {
-        access_type: header(headers, "access-type"),
-        project_id: header(headers, "project-id"),
-        publishable_client_key: header(headers, "publishable-client-key"),
-        secret_server_key: header(headers, "secret-server-key"),
-        super_secret_admin_key: header(headers, "super-secret-admin-key"),
-        admin_access_token: header(headers, "admin-access-token"),
-        access_token: header(headers, "access-token"),
-        refresh_token: header(headers, "refresh-token"),
-        allow_anonymous_user: header(headers, "allow-anonymous-user").as_deref() == Some("true"),
-        allow_restricted_user: header(headers, "allow-restricted-user").as_deref() == Some("true"),
+        access_type,
+        project_id,
+        publishable_client_key,
+        secret_server_key,
+        super_secret_admin_key,
+        admin_access_token,
+        access_token,
+        refresh_token,
+        allow_anonymous_user: allow_anonymous_user.as_deref() == Some("true"),
+        allow_restricted_user: allow_restricted_user.as_deref() == Some("true"),
     }
 }
 
@@ -184,4 +238,42 @@ pub fn user_or_me(auth: &Auth, at: &str, value: &str) -> Result<String, Error> {
         return Err(validation::invalid(format!("{at} must be a valid UUID")));
     }
     Ok(value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn credentials_take_the_hexclave_spelling_first_whatever_the_order() {
+        let c = credentials(&headers(&[
+            ("x-stack-access-type", "client"),
+            ("x-hexclave-access-type", "server"),
+            ("x-stack-project-id", " internal "),
+            ("x-stack-access-token", "first"),
+            ("x-stack-access-token", "second"),
+            ("x-hexclave-refresh-token", ""),
+            (
+                "x-stack-refresh-token",
+                "ignored: the hexclave header decides",
+            ),
+            ("x-stack-allow-anonymous-user", "true"),
+            ("x-stack-unknown", "x"),
+        ]));
+        assert_eq!(c.access_type.as_deref(), Some("server"));
+        assert_eq!(c.project_id.as_deref(), Some("internal"));
+        assert_eq!(c.access_token.as_deref(), Some("first"));
+        assert_eq!(c.refresh_token, None);
+        assert!(c.allow_anonymous_user);
+        assert!(!c.allow_restricted_user);
+        assert_eq!(c.publishable_client_key, None);
+    }
 }

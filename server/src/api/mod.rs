@@ -28,6 +28,7 @@ use gatehouse_core::{Core, Error};
 use serde_json::{json, Value};
 
 pub use error::{ApiError, ApiResult};
+use extract::spellings;
 use extract::MaybeAuth;
 pub use extract::{cookie, credentials, header};
 
@@ -299,7 +300,8 @@ async fn not_found(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
 /// and with `x-stack-override-error-status: true` errors answer 200 and carry the real status
 /// in `x-stack-actual-status`, as the SDK asks (some hosts swallow non-200 bodies).
 async fn wire_format(OriginalUri(uri): OriginalUri, req: Request, next: Next) -> Response {
-    let wants = header(req.headers(), "override-error-status").as_deref() == Some("true");
+    let wants =
+        header(req.headers(), spellings!("override-error-status")).as_deref() == Some("true");
     let method = req.method().clone();
     let mut res = next.run(req).await;
     error::finish_schema_error(&method, uri.path(), &mut res);
