@@ -86,11 +86,9 @@ impl Lanes {
         Ok(conn)
     }
 
-    async fn fetch_optional<'q>(
-        &self,
-        query: sqlx::query::Query<'q, Any, AnyArguments<'q>>,
-    ) -> sqlx::Result<Option<AnyRow>> {
-        let _lane = match self.free.try_acquire() {
+    /// A free lane's connection (connected if the lane had none), with the lane's permit.
+    async fn take(&self) -> sqlx::Result<(tokio::sync::SemaphorePermit<'_>, AnyConnection)> {
+        let lane = match self.free.try_acquire() {
             Ok(lane) => lane,
             Err(_) => tokio::time::timeout(LANE_WAIT, self.free.acquire())
                 .await
@@ -98,26 +96,29 @@ impl Lanes {
                 .map_err(|_| sqlx::Error::PoolClosed)?,
         };
         let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
-        let mut conn = match idle {
+        let conn = match idle {
             Some(conn) => conn,
             None => self.connect().await?,
         };
-        let read = query.fetch_optional(&mut conn).await;
-        // A failure of the statement leaves the connection usable; any other (I/O, protocol,
-        // a lost worker) does not, and the connection is dropped with it.
-        if matches!(
+        Ok((lane, conn))
+    }
+
+    /// Puts a connection back after a read, unless the read failed on the connection itself
+    /// (I/O, protocol, a lost worker); a failure of the statement leaves it usable.
+    fn give_back<T>(&self, conn: AnyConnection, read: &sqlx::Result<T>) {
+        let usable = matches!(
             read,
             Ok(_)
                 | Err(sqlx::Error::Database(_)
                     | sqlx::Error::ColumnDecode { .. }
                     | sqlx::Error::ColumnNotFound(_)
                     | sqlx::Error::Decode(_))
-        ) {
+        );
+        if usable {
             if let Ok(mut idle) = self.idle.lock() {
                 idle.push(conn);
             }
         }
-        read
     }
 }
 
@@ -127,7 +128,21 @@ impl Db {
         &self,
         query: sqlx::query::Query<'q, Any, AnyArguments<'q>>,
     ) -> Result<Option<AnyRow>> {
-        Ok(self.lanes.fetch_optional(query).await?)
+        let (_lane, mut conn) = self.lanes.take().await?;
+        let read = query.fetch_optional(&mut conn).await;
+        self.lanes.give_back(conn, &read);
+        Ok(read?)
+    }
+
+    /// Every row, read on a lane (see [`Lanes`]).
+    pub(crate) async fn fetch_all_hot<'q>(
+        &self,
+        query: sqlx::query::Query<'q, Any, AnyArguments<'q>>,
+    ) -> Result<Vec<AnyRow>> {
+        let (_lane, mut conn) = self.lanes.take().await?;
+        let read = query.fetch_all(&mut conn).await;
+        self.lanes.give_back(conn, &read);
+        Ok(read?)
     }
 }
 

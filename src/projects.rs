@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use sqlx::{FromRow, Row};
 
 use crate::config::format::merge;
 use crate::config::{Override, Overrides, ProjectConfig};
@@ -413,13 +414,44 @@ impl Core {
             return Ok(Some(p));
         }
         let generation = self.caches.projects.generation();
-        let project = self.project(id).await?.map(Arc::new);
+        let project = self.project_on_lane(id).await?.map(Arc::new);
         if let Some(p) = &project {
             self.caches
                 .projects
                 .fill(generation, id.to_string(), p.clone());
         }
         Ok(project)
+    }
+
+    /// [`Core::project`] in one read (the project and its config overrides) on a lane of the
+    /// hot reads (see `db::Lanes`): the cache's refill is on every request's path, and must not
+    /// queue behind the pool's writers.
+    async fn project_on_lane(&self, id: &str) -> Result<Option<Project>> {
+        let rows = self
+            .db
+            .fetch_all_hot(
+                sqlx::query(
+                    "SELECT p.id, p.display_name, p.description, p.owner_team_id, p.created_at, \
+                     o.level, o.body FROM projects p \
+                     LEFT JOIN config_overrides o ON o.project_id = p.id WHERE p.id = $1",
+                )
+                .bind(id),
+            )
+            .await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let mut overrides = Vec::new();
+        for row in &rows {
+            let level: Option<String> = row.try_get("level")?;
+            let body: Option<String> = row.try_get("body")?;
+            if let (Some(level), Some(body)) = (level, body) {
+                overrides.push((level, body));
+            }
+        }
+        Ok(Some(
+            ProjectRow::from_row(first)?.with(&crate::config::overrides_from_rows(overrides)?),
+        ))
     }
 
     pub async fn project(&self, id: &str) -> Result<Option<Project>> {

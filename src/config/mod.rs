@@ -373,7 +373,7 @@ impl Overrides {
     }
 }
 
-fn overrides_from_rows(rows: Vec<(String, String)>) -> Result<Overrides> {
+pub(crate) fn overrides_from_rows(rows: Vec<(String, String)>) -> Result<Overrides> {
     let mut o = Overrides::default();
     for (level, body) in rows {
         if let Some(level) = Level::parse(&level) {

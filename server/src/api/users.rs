@@ -1,8 +1,8 @@
 //! `/users`: server access reads and changes any user of its project; client access only the
 //! signed-in user, as `me` (or their own id).
 
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::response::Response;
 use axum::Json;
 use gatehouse_core::auth::Auth;
@@ -16,20 +16,31 @@ use super::{created, list as envelope, success, ApiResult};
 
 /// The user as Stack shows them to this access type, plus Gatehouse's own `language` where the
 /// request asks for it (`x-gatehouse-fields: language`); Stack clients never see it.
-fn view(auth: &Auth, headers: &HeaderMap, user: &User) -> Value {
+fn view(auth: &Auth, fields: &Fields, user: &User) -> Value {
     let mut v = if auth.is_server() {
         user.server_view()
     } else {
         user.client_view()
     };
-    if wants_language(headers) {
+    if fields.language {
         v["language"] = Value::from(user.language.clone());
     }
     v
 }
 
-fn wants_language(headers: &HeaderMap) -> bool {
-    gatehouse_fields(headers).any(|f| f == "language")
+/// The Gatehouse fields a request asks for (read in place: the `HeaderMap` extractor would copy
+/// every header of every request).
+pub struct Fields {
+    language: bool,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Fields {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Fields {
+            language: gatehouse_fields(&parts.headers).any(|f| f == "language"),
+        })
+    }
 }
 
 /// The user a path names: `me`, or an id (client access: only their own).
@@ -54,17 +65,14 @@ async fn target(core: &Core, auth: &Auth, user_id: &str) -> Result<User, Error> 
 pub async fn list(
     State(core): State<Core>,
     Authed(auth): Authed,
-    headers: HeaderMap,
+    fields: Fields,
     q: QueryParams,
 ) -> ApiResult<Json<Value>> {
     auth.require_server()?;
     let query = q.read::<UserListParams>(&auth)?.into_query()?;
     let page = core.list_users(&auth.project.id, &query).await?;
     Ok(envelope(
-        page.items
-            .iter()
-            .map(|u| view(&auth, &headers, u))
-            .collect(),
+        page.items.iter().map(|u| view(&auth, &fields, u)).collect(),
         Some(page.next_cursor),
     ))
 }
@@ -72,7 +80,7 @@ pub async fn list(
 pub async fn create(
     State(core): State<Core>,
     Authed(auth): Authed,
-    headers: HeaderMap,
+    fields: Fields,
     body: Body,
 ) -> ApiResult<Response> {
     auth.require_server()?;
@@ -80,7 +88,7 @@ pub async fn create(
     let user = core.create_user(&auth.project, input, &auth.who()).await?;
     // Stack answers with the user as read before it makes the personal team (`onCreate` in its
     // `users/crud.tsx`), so a new user's answer never names a selected team; reads after it do.
-    let mut answer = view(&auth, &headers, &user);
+    let mut answer = view(&auth, &fields, &user);
     answer["selected_team"] = Value::Null;
     answer["selected_team_id"] = Value::Null;
     Ok(created(answer))
@@ -89,17 +97,21 @@ pub async fn create(
 pub async fn read(
     State(core): State<Core>,
     Authed(auth): Authed,
-    headers: HeaderMap,
+    fields: Fields,
     Path(user_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
+    // `me`, the hot case, is shown from the request's own copy.
+    if user_id == "me" {
+        return Ok(Json(view(&auth, &fields, auth.me()?)));
+    }
     let user = target(&core, &auth, &user_id).await?;
-    Ok(Json(view(&auth, &headers, &user)))
+    Ok(Json(view(&auth, &fields, &user)))
 }
 
 pub async fn update(
     State(core): State<Core>,
     Authed(auth): Authed,
-    headers: HeaderMap,
+    fields: Fields,
     Path(user_id): Path<String>,
     Body(mut body): Body,
 ) -> ApiResult<Json<Value>> {
@@ -107,7 +119,7 @@ pub async fn update(
     // Gatehouse's own field comes out of Stack's body before Stack's shape is checked, and only
     // for requests that ask for it: to everyone else it is an unknown field, as in Stack.
     let language = match body.as_object_mut() {
-        Some(map) if wants_language(&headers) => map
+        Some(map) if fields.language => map
             .remove("language")
             .map(|l| Body(serde_json::json!({ "language": l })).read::<LanguageUpdate>(&auth)),
         _ => None,
@@ -118,7 +130,7 @@ pub async fn update(
     let user = core
         .update_user(&auth.project, &user, input, &auth.who())
         .await?;
-    Ok(Json(view(&auth, &headers, &user)))
+    Ok(Json(view(&auth, &fields, &user)))
 }
 
 pub async fn remove(
