@@ -414,7 +414,7 @@ impl Core {
             return Ok(Some(p));
         }
         let generation = self.caches.projects.generation();
-        let project = self.project_on_lane(id).await?.map(Arc::new);
+        let project = self.project(id).await?.map(Arc::new);
         if let Some(p) = &project {
             self.caches
                 .projects
@@ -423,10 +423,10 @@ impl Core {
         Ok(project)
     }
 
-    /// [`Core::project`] in one read (the project and its config overrides) on a lane of the
-    /// hot reads (see `db::Lanes`): the cache's refill is on every request's path, and must not
-    /// queue behind the pool's writers.
-    async fn project_on_lane(&self, id: &str) -> Result<Option<Project>> {
+    /// A project with its config, in one read on a lane of the hot reads (see `db::Lanes`):
+    /// the cache's refill is on every request's path, and must not queue behind the pool's
+    /// writers.
+    pub async fn project(&self, id: &str) -> Result<Option<Project>> {
         let rows = self
             .db
             .fetch_all_hot(
@@ -452,19 +452,6 @@ impl Core {
         Ok(Some(
             ProjectRow::from_row(first)?.with(&crate::config::overrides_from_rows(overrides)?),
         ))
-    }
-
-    pub async fn project(&self, id: &str) -> Result<Option<Project>> {
-        let row: Option<ProjectRow> = sqlx::query_as(&format!(
-            "SELECT {PROJECT_COLUMNS} FROM projects WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.db.pool)
-        .await?;
-        match row {
-            Some(row) => Ok(Some(row.with(&self.config_overrides(id).await?))),
-            None => Ok(None),
-        }
     }
 
     /// Projects owned by any team the user belongs to (the dashboard's project list).
