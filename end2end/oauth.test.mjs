@@ -204,8 +204,12 @@ describe('OAuth', () => {
 
     // The merge strategy.
     await page.selectOption('select[name="strategy"]', 'raise_error');
-    await page.click('#merge-heading ~ form button:has-text("Save")');
-    await page.waitForFunction(() => document.querySelector('select[name="strategy"]')?.value === 'raise_error');
+    // The select shows the choice before the save has happened: wait for the save's answer,
+    // or the reload races it.
+    await Promise.all([
+      page.waitForResponse((r) => r.url().includes('set_merge_strategy') && r.request().method() === 'POST'),
+      page.click('#merge-heading ~ form button:has-text("Save")'),
+    ]);
     await page.reload();
     assert.equal(await page.inputValue('select[name="strategy"]'), 'raise_error');
     await shot(page, 'dashboard-auth-methods');
