@@ -64,10 +64,7 @@ pub fn version() -> &'static str {
         for path in BUNDLE {
             h.update(read(path).unwrap_or_default());
         }
-        h.finalize()[..6]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        gatehouse_core::crypto::hex(&h.finalize()[..6])
     })
 }
 
@@ -103,10 +100,7 @@ async fn serve(req: Request) -> Response {
     };
     let etag = format!(
         "\"{}{}\"",
-        Sha256::digest(&data)[..12]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>(),
+        gatehouse_core::crypto::hex(&Sha256::digest(&data)[..12]),
         encoding.map(|e| format!("-{e}")).unwrap_or_default()
     );
     let cache = if immutable {

@@ -25,8 +25,8 @@ pub fn header(headers: &HeaderMap, spellings: [&'static str; 2]) -> Option<Strin
         .map(str::to_string)
 }
 
-/// Both spellings of a credentials header, spelt out when compiling (no name is built per
-/// request).
+/// Both spellings of an `x-hexclave-*` / `x-stack-*` header for [`header`], spelt out when
+/// compiling (no name is built per request).
 macro_rules! spellings {
     ($name:literal) => {
         [concat!("x-hexclave-", $name), concat!("x-stack-", $name)]
