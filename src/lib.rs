@@ -41,16 +41,27 @@ pub(crate) const CONFIG_CHECKS: &[config::TreeCheck] =
     &[emails::templates::check_config, sign_up_rules::check_config];
 
 /// Everything a request needs: the database, the token signer, and the caches in front of them.
+/// One shared copy: every request's handlers and extractors clone it, so a clone is one count.
 #[derive(Clone)]
-pub struct Core {
+pub struct Core(Arc<Parts>);
+
+impl std::ops::Deref for Core {
+    type Target = Parts;
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
+}
+
+/// What a [`Core`] is made of.
+pub struct Parts {
     pub db: db::Db,
     pub signer: tokens::Signer,
     pub public_url: Arc<str>,
     pub(crate) caches: Arc<Caches>,
     /// Rung when this instance writes jobs, so its workers look at once (see [`jobs`]).
-    pub(crate) jobs_written: Arc<tokio::sync::Notify>,
+    pub(crate) jobs_written: tokio::sync::Notify,
     /// On SQLite, this instance's queue writes take turns here (see [`jobs`]).
-    pub(crate) job_writes: Arc<tokio::sync::Mutex<()>>,
+    pub(crate) job_writes: tokio::sync::Mutex<()>,
     /// The server-wide SMTP server; `None`: emails of projects without their own go to the
     /// dev inbox (see [`emails`]).
     pub smtp: Option<Arc<emails::SmtpServer>>,
@@ -58,11 +69,11 @@ pub struct Core {
     /// sign-up rules; `None`: the country is unknown.
     pub country_header: Option<Arc<str>>,
     /// Server-wide OAuth credentials and the development provider (see [`oauth`]).
-    pub oauth: Arc<oauth::SharedKeys>,
+    pub oauth: oauth::SharedKeys,
     /// Seals the provider tokens kept for connected accounts.
     pub sealing: crypto::SealingKey,
     /// The HTTP client for OAuth providers (see [`oauth`]).
-    pub(crate) http: Arc<std::sync::OnceLock<reqwest::Client>>,
+    pub(crate) http: std::sync::OnceLock<reqwest::Client>,
 }
 
 /// Short-lived copies of what every request reads (see [`cache`]).
@@ -104,7 +115,7 @@ impl Core {
     pub async fn start(settings: &Settings) -> Result<Core> {
         let db = db::Db::connect(&settings.database_url).await?;
         let lifetime = settings.read_cache_lifetime.unwrap_or(READ_CACHE_TTL);
-        let core = Core {
+        let core = Core(Arc::new(Parts {
             db,
             signer: tokens::Signer::new(&settings.secret, &settings.public_url),
             public_url: settings.public_url.trim_end_matches('/').into(),
@@ -114,14 +125,14 @@ impl Core {
                 sessions: cache::TtlCache::new(lifetime, 100_000),
                 api_keys: cache::TtlCache::new(lifetime, 100_000),
             }),
-            jobs_written: Arc::new(tokio::sync::Notify::new()),
-            job_writes: Arc::new(tokio::sync::Mutex::new(())),
+            jobs_written: tokio::sync::Notify::new(),
+            job_writes: tokio::sync::Mutex::new(()),
             smtp: settings.smtp.clone().map(Arc::new),
             country_header: settings.country_header.as_deref().map(Arc::from),
-            oauth: Arc::new(settings.oauth.clone()),
+            oauth: settings.oauth.clone(),
             sealing: crypto::SealingKey::derive(&settings.secret),
             http: Default::default(),
-        };
+        }));
         core.ensure_internal_project(settings.seed_keys.as_ref(), &settings.internal_seed)
             .await?;
         if let Some((email, password)) = &settings.internal_seed.admin {
