@@ -39,9 +39,10 @@ pub struct Db {
 }
 
 /// Connections of their own for the hottest reads: a token refresh, a session or key check that
-/// its cache could not answer, and a project's (its copy's refill). sqlx's pool checks every connection it takes back (it pings
-/// it: one more round trip to SQLite's thread or to PostgreSQL, and a spawned task), which for
-/// these one-query reads cost about what the query itself did. The lanes are a small pool
+/// its cache could not answer, and a project's (its copy's refill). sqlx's pool checks every
+/// connection it takes back (it pings it: one more round trip to SQLite's thread or to
+/// PostgreSQL, and a spawned task), which for these one-query reads cost about what the query
+/// itself did. The lanes are a small pool
 /// without that check: a read waits for a free lane, and a read that fails on the connection
 /// or is abandoned midway (its request dropped) takes its connection with it, so that the next
 /// read connects afresh. Lanes only read.
