@@ -36,6 +36,7 @@ const { teamInvitationDetailsCrud } = crud('team-invitation-details');
 const { teamPermissionsCrud, teamPermissionDefinitionsCrud } = crud('team-permissions');
 const { projectPermissionsCrud, projectPermissionDefinitionsCrud } = crud('project-permissions');
 const { userApiKeysCrud, teamApiKeysCrud, userApiKeysCreateOutputSchema, teamApiKeysCreateOutputSchema } = crud('project-api-keys');
+const { svixTokenCrud } = crud('svix-token');
 
 // Shapes Stack's backend builds around the CRUD schemas or states in a route's own response
 // schema (the path names the file in stack-auth/stack-auth's apps/backend/src/...).
@@ -67,6 +68,7 @@ const C = ['client', 'server', 'admin'];
 const SA = ['server', 'admin'];
 const A = ['admin'];
 const byAccess = (c, s = c) => (access) => (access === 'client' ? c : s);
+const SVIX = 'Svix\'s API, the subset Stack\'s dashboard and the svix clients call; Stack forwards these to a Svix server and has no schema of its own (the svix client parses them in webhooks.test.mjs)';
 const ENDPOINTS = {
   'GET /': T(['none'], 'a plain-text greeting, as Stack answers; no schema'),
   'GET /projects/current': T(C, () => clientProjectsCrud.client.readSchema),
@@ -228,6 +230,26 @@ const ENDPOINTS = {
   'PATCH /team-api-keys/{api_key_id}': T(C, (a) => teamApiKeysCrud[a].readSchema),
   // integrations/credential-scanning/revoke/route.tsx
   'POST /integrations/credential-scanning/revoke': T(['none'], () => success),
+  // webhooks/svix-token/route.tsx
+  'POST /webhooks/svix-token': T(A, () => svixTokenCrud.admin.readSchema),
+  // internal/send-test-webhook/route.tsx
+  'POST /internal/send-test-webhook': T(A, () => y.yupObject({ success: y.yupBoolean().defined(), error_message: y.yupString().optional() }).defined()),
+  'POST /app': T(A, SVIX),
+  'GET /app/{app_id}': T(A, SVIX),
+  'GET /app/{app_id}/endpoint': T(A, SVIX),
+  'POST /app/{app_id}/endpoint': T(A, SVIX),
+  'GET /app/{app_id}/endpoint/{endpoint_id}': T(A, SVIX),
+  'PUT /app/{app_id}/endpoint/{endpoint_id}': T(A, SVIX),
+  'PATCH /app/{app_id}/endpoint/{endpoint_id}': T(A, SVIX),
+  'DELETE /app/{app_id}/endpoint/{endpoint_id}': T(A, SVIX),
+  'GET /app/{app_id}/endpoint/{endpoint_id}/secret': T(A, SVIX),
+  'POST /app/{app_id}/endpoint/{endpoint_id}/secret/rotate': T(A, SVIX),
+  'GET /app/{app_id}/msg': T(A, SVIX),
+  'POST /app/{app_id}/msg': T(A, SVIX),
+  'GET /app/{app_id}/msg/{msg_id}': T(A, SVIX),
+  'POST /app/{app_id}/msg/{msg_id}/endpoint/{endpoint_id}/resend': T(A, SVIX),
+  'GET /app/{app_id}/attempt/endpoint/{endpoint_id}': T(A, SVIX),
+  'GET /app/{app_id}/attempt/msg/{msg_id}': T(A, SVIX),
 };
 
 // The routes the REST door serves, read from its router.
@@ -394,6 +416,29 @@ describe("Stack's schemas, by machine", () => {
     await admin('PATCH', '/internal/projects/current', { body: { description: 'Conformance' } });
     await admin('POST', '/internal/sign-up-rules-test', { body: { email: 'a@watch.example', auth_method: 'password', oauth_provider: null, country_code: null } });
     await admin('GET', '/internal/sign-up-rules-stats');
+
+    // Webhooks: Stack's two routes, and the Svix-compatible API with the admin's keys (an
+    // endpoint nobody answers at: a closed local port).
+    await admin('POST', '/webhooks/svix-token', { body: {} });
+    const svixApp = `/app/${project.project_id}`;
+    await admin('POST', '/app', { body: { name: 'Conformance', uid: project.project_id } });
+    await admin('GET', svixApp);
+    const ep = await admin('POST', `${svixApp}/endpoint`, { body: { url: 'http://127.0.0.1:9/hook', description: 'Closed', eventTypes: ['user.created'] } });
+    await admin('GET', `${svixApp}/endpoint`);
+    await admin('GET', `${svixApp}/endpoint/${ep.id}`);
+    await admin('PUT', `${svixApp}/endpoint/${ep.id}`, { body: { url: 'http://127.0.0.1:9/hook2' } });
+    await admin('PATCH', `${svixApp}/endpoint/${ep.id}`, { body: { description: 'Still closed' } });
+    await admin('GET', `${svixApp}/endpoint/${ep.id}/secret`);
+    await admin('POST', `${svixApp}/endpoint/${ep.id}/secret/rotate`, { body: {} });
+    const testSent = await admin('POST', '/internal/send-test-webhook', { body: { endpoint_id: ep.id } });
+    assert.equal(testSent.success, false, 'nobody answers at port 9');
+    const msg = await admin('POST', `${svixApp}/msg`, { body: { eventType: 'user.created', payload: { type: 'user.created', data: {} } } });
+    await admin('GET', `${svixApp}/msg`);
+    await admin('GET', `${svixApp}/msg/${msg.id}`);
+    await admin('POST', `${svixApp}/msg/${msg.id}/endpoint/${ep.id}/resend`, { body: {} });
+    await admin('GET', `${svixApp}/attempt/endpoint/${ep.id}`);
+    await admin('GET', `${svixApp}/attempt/msg/${msg.id}`);
+    await admin('DELETE', `${svixApp}/endpoint/${ep.id}`);
 
     // Key sets.
     await admin('GET', '/internal/api-keys');

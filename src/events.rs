@@ -8,13 +8,11 @@
 //! `team_membership.deleted`…).
 
 use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
-
 use serde_json::Value;
 use sqlx::{Any, AnyConnection, FromRow, Transaction};
 
 use crate::error::Result;
-use crate::{now_ms, Caches, Core};
+use crate::{now_ms, Core};
 
 /// A write transaction. Every write of the core happens in one, and [`record`] writes its
 /// events into it; when it commits, this instance's read caches hear of the changes at once
@@ -22,7 +20,7 @@ use crate::{now_ms, Caches, Core};
 pub struct Tx {
     inner: Transaction<'static, Any>,
     changes: Vec<Changed>,
-    caches: Arc<Caches>,
+    core: Core,
 }
 
 impl Deref for Tx {
@@ -38,11 +36,30 @@ impl DerefMut for Tx {
     }
 }
 
+/// What runs in a transaction just before it commits, with its changes in hand (see
+/// [`crate::COMMIT_HOOKS`]: capabilities above the log add to what a change records).
+pub type CommitHook =
+    for<'a> fn(&'a mut Tx) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>>;
+
 impl Tx {
-    pub async fn commit(self) -> Result<()> {
+    pub async fn commit(mut self) -> Result<()> {
+        if !self.changes.is_empty() {
+            for hook in crate::COMMIT_HOOKS {
+                hook(&mut self).await?;
+            }
+        }
         self.inner.commit().await?;
-        self.caches.follow(&self.changes);
+        self.core.caches.follow(&self.changes);
         Ok(())
+    }
+
+    /// The changes recorded so far in this transaction.
+    pub(crate) fn changes(&self) -> &[Changed] {
+        &self.changes
+    }
+
+    pub(crate) fn core(&self) -> &Core {
+        &self.core
     }
 
     pub async fn rollback(self) -> Result<()> {
@@ -56,7 +73,7 @@ impl Core {
         Ok(Tx {
             inner: self.db.begin().await?,
             changes: Vec::new(),
-            caches: self.caches.clone(),
+            core: self.clone(),
         })
     }
 }
@@ -66,6 +83,8 @@ impl Core {
 #[derive(Clone, Debug)]
 pub struct Changed {
     pub project_id: String,
+    /// Its place in the project's log.
+    pub position: i64,
     pub kind: String,
     pub object_id: String,
     pub data: Value,
@@ -150,6 +169,7 @@ pub(crate) async fn record(
     .await?;
     tx.changes.push(Changed {
         project_id: project_id.to_string(),
+        position,
         kind: change.kind.to_string(),
         object_id: change.object_id.to_string(),
         data: change.data,
@@ -195,6 +215,7 @@ impl From<Event> for Changed {
         Changed {
             data: serde_json::from_str(&e.data).unwrap_or(Value::Null),
             project_id: e.project_id,
+            position: e.position,
             kind: e.kind,
             object_id: e.object_id,
         }

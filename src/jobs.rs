@@ -239,6 +239,24 @@ impl Core {
         Ok(claimed)
     }
 
+    /// When the earliest pending job of these kinds is due (epoch ms), so an idle worker wakes
+    /// for it rather than at its next poll.
+    pub async fn next_job_due(&self, kinds: &[&str]) -> Result<Option<i64>> {
+        if kinds.is_empty() {
+            return Ok(None);
+        }
+        let params: Vec<String> = (0..kinds.len()).map(|i| format!("${}", i + 1)).collect();
+        let sql = format!(
+            "SELECT MIN(run_at) FROM jobs WHERE status = 'pending' AND kind IN ({})",
+            params.join(", ")
+        );
+        let mut q = sqlx::query_scalar::<_, Option<i64>>(&sql);
+        for k in kinds {
+            q = q.bind(*k);
+        }
+        Ok(q.fetch_one(&self.db.pool).await?)
+    }
+
     /// Extends `worker`'s lease on a job it is still running. False when the lease was lost
     /// (it ran out and another worker took the job).
     pub async fn renew_lease(&self, worker: &str, job_id: &str, lease: Duration) -> Result<bool> {
@@ -256,19 +274,25 @@ impl Core {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Records a run's outcome, if `worker` still holds the job. A failure is retried after
-    /// [`backoff_ms`] while attempts remain, and marks the job failed after the last.
+    /// Records a run's outcome, if `worker` still holds the job. A failure is retried while
+    /// attempts remain (after [`backoff_ms`], or after `schedule[attempts]` for a kind with a
+    /// schedule of its own), and marks the job failed after the last.
     pub async fn finish_job(
         &self,
         worker: &str,
         job: &Job,
         outcome: std::result::Result<(), String>,
+        schedule: Option<&[i64]>,
     ) -> Result<JobStatus> {
         let now = now_ms();
+        let wait = || match schedule {
+            Some(s) if !s.is_empty() => s[(job.attempts as usize).min(s.len() - 1)],
+            _ => backoff_ms(job.attempts),
+        };
         let (status, run_at, error) = match outcome {
             Ok(()) => (JobStatus::Succeeded, job.run_at, None),
             Err(e) if job.attempts >= job.max_attempts => (JobStatus::Failed, job.run_at, Some(e)),
-            Err(e) => (JobStatus::Pending, now + backoff_ms(job.attempts), Some(e)),
+            Err(e) => (JobStatus::Pending, now + wait(), Some(e)),
         };
         let finished = matches!(status, JobStatus::Succeeded | JobStatus::Failed).then_some(now);
         let _turn = self.job_write_turn().await;

@@ -30,6 +30,7 @@ pub mod teams;
 pub mod tokens;
 pub mod users;
 pub mod validation;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -39,6 +40,10 @@ pub use error::{Error, Result};
 /// change: the composition root passes them down, so config depends on none of them.
 pub(crate) const CONFIG_CHECKS: &[config::TreeCheck] =
     &[emails::templates::check_config, sign_up_rules::check_config];
+
+/// What every write transaction runs before it commits (see [`events::CommitHook`]): the
+/// composition root hands them to the log, so the log depends on none of them.
+pub(crate) const COMMIT_HOOKS: &[events::CommitHook] = &[webhooks::snapshot_objects];
 
 /// Everything a request needs: the database, the token signer, and the caches in front of them.
 /// One shared copy: every request's handlers and extractors clone it, so a clone is one count.
@@ -74,6 +79,8 @@ pub struct Parts {
     pub sealing: crypto::SealingKey,
     /// The HTTP client for OAuth providers (see [`oauth`]).
     pub(crate) http: std::sync::OnceLock<reqwest::Client>,
+    /// Server-wide webhook settings (see [`webhooks`]).
+    pub webhooks: webhooks::WebhookSettings,
 }
 
 /// Short-lived copies of what every request reads (see [`cache`]).
@@ -108,6 +115,8 @@ pub struct Settings {
     pub country_header: Option<String>,
     /// Stack's `STACK_<PROVIDER>_CLIENT_ID` / `_SECRET` and `STACK_OAUTH_MOCK_URL`.
     pub oauth: oauth::SharedKeys,
+    /// `GATEHOUSE_WEBHOOK_*`: see [`webhooks::WebhookSettings`].
+    pub webhooks: webhooks::WebhookSettings,
 }
 
 impl Core {
@@ -132,6 +141,7 @@ impl Core {
             oauth: settings.oauth.clone(),
             sealing: crypto::SealingKey::derive(&settings.secret),
             http: Default::default(),
+            webhooks: settings.webhooks.clone(),
         }));
         core.ensure_internal_project(settings.seed_keys.as_ref(), &settings.internal_seed)
             .await?;

@@ -32,8 +32,32 @@ export async function startGatehouse(extraEnv = {}) {
     RUST_LOG: 'warn,gatehouse=info',
   };
   const project = JSON.parse(execFileSync(BIN, ['project', 'create', '--display-name', 'End-to-end'], { env }).toString());
+  let instance = await serve(env);
+  return {
+    get baseUrl() { return instance.baseUrl; },
+    project,
+    log: () => instance.log(),
+    // The project's recorded changes after `after`, read with `gatehouse events`.
+    events: (projectId, after = 0) =>
+      execFileSync(BIN, ['events', projectId, '--after', String(after)], { env }).toString()
+        .split('\n').filter(Boolean).map((line) => JSON.parse(line)),
+    // Kills the server with SIGKILL (no chance to finish anything) and starts it again on the
+    // same database.
+    restart: async () => {
+      await instance.kill('SIGKILL');
+      instance = await serve(env);
+    },
+    // A second server on the same database (PostgreSQL: two instances as one).
+    another: (moreEnv = {}) => serve({ ...env, ...moreEnv }),
+    stop: () => instance.kill('SIGTERM'),
+  };
+}
+
+// One `gatehouse serve` process; resolves once it listens.
+async function serve(env) {
   const child = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
+  const exited = new Promise((ok) => child.once('exit', ok));
   const baseUrl = await new Promise((ok, fail) => {
     const timer = setTimeout(() => fail(new Error(`gatehouse did not start:\n${log}`)), 30_000);
     child.stderr.on('data', (chunk) => {
@@ -45,12 +69,8 @@ export async function startGatehouse(extraEnv = {}) {
   });
   return {
     baseUrl,
-    project,
     log: () => log,
-    // The project's recorded changes after `after`, read with `gatehouse events`.
-    events: (projectId, after = 0) =>
-      execFileSync(BIN, ['events', projectId, '--after', String(after)], { env }).toString()
-        .split('\n').filter(Boolean).map((line) => JSON.parse(line)),
-    stop: () => new Promise((ok) => { child.once('exit', ok); child.kill('SIGTERM'); }),
+    kill: (signal) => { child.kill(signal); return exited; },
+    stop: () => { child.kill('SIGTERM'); return exited; },
   };
 }

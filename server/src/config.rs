@@ -7,6 +7,7 @@ use gatehouse_core::emails::SmtpServer;
 use gatehouse_core::oauth::SharedKeys;
 use gatehouse_core::projects::SeedKeys;
 use gatehouse_core::setup::InternalSeed;
+use gatehouse_core::webhooks::WebhookSettings;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -25,6 +26,9 @@ pub struct Config {
     pub country_header: Option<String>,
     /// Stack's `STACK_<PROVIDER>_CLIENT_ID` / `_SECRET` and `STACK_OAUTH_MOCK_URL`.
     pub oauth: SharedKeys,
+    /// `GATEHOUSE_WEBHOOK_RETRY_SCHEDULE`, `GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES`,
+    /// `GATEHOUSE_WEBHOOK_DISABLE_AFTER_SECONDS`.
+    pub webhooks: WebhookSettings,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -82,6 +86,7 @@ impl Config {
             smtp: smtp_from_env()?,
             country_header: var("GATEHOUSE_COUNTRY_HEADER").map(|h| h.trim().to_string()),
             oauth: SharedKeys::from_lookup(var),
+            webhooks: webhooks_from_env()?,
             internal_seed,
             addr,
             database_url,
@@ -105,6 +110,7 @@ impl Config {
             smtp: self.smtp.clone(),
             country_header: self.country_header.clone(),
             oauth: self.oauth.clone(),
+            webhooks: self.webhooks.clone(),
             read_cache_lifetime: None,
         })
     }
@@ -237,4 +243,33 @@ fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
     std::fs::write(path, content)
+}
+
+/// The webhook settings: the retry schedule as seconds (`0,5,300,…`; default Svix's), whether
+/// endpoints may be on private addresses, and how long an endpoint may fail before it is
+/// disabled.
+fn webhooks_from_env() -> anyhow::Result<WebhookSettings> {
+    let seconds = |name: &str, text: &str| -> anyhow::Result<i64> {
+        let s: f64 = text.trim().parse().map_err(|_| {
+            anyhow::anyhow!("{name}: {text:?} is not a number of seconds")
+        })?;
+        anyhow::ensure!(s >= 0.0, "{name}: {text:?} must not be negative");
+        Ok((s * 1000.0) as i64)
+    };
+    let schedule = match var("GATEHOUSE_WEBHOOK_RETRY_SCHEDULE") {
+        Some(v) => Some(
+            v.split(',')
+                .map(|p| seconds("GATEHOUSE_WEBHOOK_RETRY_SCHEDULE", p))
+                .collect::<anyhow::Result<Vec<i64>>>()?,
+        ),
+        None => None,
+    };
+    Ok(WebhookSettings {
+        retry_schedule_ms: schedule,
+        allow_private_addresses: var("GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES")
+            .is_some_and(|v| v == "true"),
+        disable_after_ms: var("GATEHOUSE_WEBHOOK_DISABLE_AFTER_SECONDS")
+            .map(|v| seconds("GATEHOUSE_WEBHOOK_DISABLE_AFTER_SECONDS", &v))
+            .transpose()?,
+    })
 }

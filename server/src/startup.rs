@@ -69,6 +69,8 @@ impl Application {
         tokio::spawn(crate::worker::standard(self.core.clone()).run());
         // Other instances sharing the database: their changes reach this one's caches.
         tokio::spawn(self.core.clone().follow_other_instances());
+        // Webhooks: the change log read into messages, which the worker delivers.
+        tokio::spawn(self.core.clone().make_webhook_messages_forever());
         let app = NormalizePathLayer::trim_trailing_slash().layer(self.router);
         axum::serve(
             self.listener,

@@ -21,6 +21,9 @@ pub struct Worker {
     /// Names this worker in the leases it takes (host, process, a random part).
     pub id: String,
     handlers: HashMap<String, Handler>,
+    /// Kinds retried on a schedule of their own (waits in ms by attempt), not the core's
+    /// backoff.
+    schedules: HashMap<String, Vec<i64>>,
     lease: Duration,
     /// Jobs run at once.
     batch: i64,
@@ -30,6 +33,7 @@ pub struct Worker {
 
 /// The worker `gatehouse serve` runs: every job kind the product has, each with its handler.
 pub fn standard(core: Core) -> Worker {
+    let webhook_schedule = core.webhooks.schedule();
     Worker::new(core)
         .handle(gatehouse_core::emails::SEND_JOB, crate::mailer::send_job)
         .handle(
@@ -41,6 +45,14 @@ pub fn standard(core: Core) -> Worker {
                     .map_err(|e| e.to_string())
             },
         )
+        .handle(
+            gatehouse_core::webhooks::DELIVER_JOB,
+            |core: Core, job: Job| async move {
+                let project = job.project_id.clone().unwrap_or_default();
+                core.run_webhook_delivery(&project, &job.payload).await
+            },
+        )
+        .retry_schedule(gatehouse_core::webhooks::DELIVER_JOB, webhook_schedule)
 }
 
 impl Worker {
@@ -49,6 +61,7 @@ impl Worker {
             core,
             id: format!("{}-{}", std::process::id(), &gatehouse_core::new_id()[..8]),
             handlers: HashMap::new(),
+            schedules: HashMap::new(),
             lease: DEFAULT_LEASE,
             batch: 8,
             poll: Duration::from_secs(1),
@@ -65,6 +78,12 @@ impl Worker {
             kind.to_owned(),
             Arc::new(move |core, job| Box::pin(handler(core, job))),
         );
+        self
+    }
+
+    /// Retries `kind` after `schedule[n]` ms when its `n`th attempt fails.
+    pub fn retry_schedule(mut self, kind: &str, schedule: Vec<i64>) -> Worker {
+        self.schedules.insert(kind.to_owned(), schedule);
         self
     }
 
@@ -85,13 +104,25 @@ impl Worker {
         }
         loop {
             match self.run_due().await {
-                Ok(0) => self.core.wait_for_jobs(self.poll).await,
+                Ok(0) => self.core.wait_for_jobs(self.idle_wait().await).await,
                 Ok(_) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "the job queue could not be read; trying again");
                     tokio::time::sleep(self.poll).await;
                 }
             }
+        }
+    }
+
+    /// How long to wait with nothing due: until the next pending job's time, at most a poll.
+    async fn idle_wait(&self) -> Duration {
+        let kinds: Vec<&str> = self.handlers.keys().map(String::as_str).collect();
+        match self.core.next_job_due(&kinds).await {
+            Ok(Some(at)) => {
+                let ms = (at - gatehouse_core::now_ms()).clamp(10, self.poll.as_millis() as i64);
+                Duration::from_millis(ms as u64)
+            }
+            _ => self.poll,
         }
     }
 
@@ -137,7 +168,10 @@ impl Worker {
         if let Err(e) = &outcome {
             tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %e, "a job failed");
         }
-        if let Err(e) = self.core.finish_job(&self.id, &job, outcome).await {
+        if let Err(e) = self
+            .core
+            .finish_job(&self.id, &job, outcome, self.schedules.get(&job.kind).map(Vec::as_slice))
+            .await {
             tracing::warn!(job = %job.id, error = %e, "a job's outcome could not be recorded");
         }
     }

@@ -637,32 +637,45 @@ impl Core {
         project: &Project,
         users: &mut [crate::users::User],
     ) -> Result<()> {
-        if users.is_empty() || !super::has_providers(project) {
-            return Ok(());
-        }
-        let q = format!(
-            "SELECT user_id, provider_id, account_id, email FROM oauth_accounts WHERE project_id = $1 \
-             AND user_id IN ({}) ORDER BY created_at, id",
-            (2..=users.len() + 1)
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let rows = users
-            .iter()
-            .fold(sqlx::query(&q).bind(&project.id), |q, u| q.bind(&u.id))
-            .fetch_all(&self.db.pool)
-            .await?;
-        for r in rows {
-            let user_id: String = r.try_get("user_id")?;
-            if let Some(u) = users.iter_mut().find(|u| u.id == user_id) {
-                u.oauth_providers.push(crate::users::OAuthLink {
-                    id: r.try_get("provider_id")?,
-                    account_id: r.try_get("account_id")?,
-                    email: r.try_get("email")?,
-                });
-            }
-        }
-        Ok(())
+        attach_links(&self.db.pool, project, users).await
     }
+}
+
+/// Fills in the users' linked accounts, read with `db` (the pool, or a transaction that has
+/// not committed yet).
+pub(crate) async fn attach_links<'c, E>(
+    db: E,
+    project: &Project,
+    users: &mut [crate::users::User],
+) -> Result<()>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    if users.is_empty() || !super::has_providers(project) {
+        return Ok(());
+    }
+    let q = format!(
+        "SELECT user_id, provider_id, account_id, email FROM oauth_accounts WHERE project_id = $1 \
+         AND user_id IN ({}) ORDER BY created_at, id",
+        (2..=users.len() + 1)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let rows = users
+        .iter()
+        .fold(sqlx::query(&q).bind(&project.id), |q, u| q.bind(&u.id))
+        .fetch_all(db)
+        .await?;
+    for r in rows {
+        let user_id: String = r.try_get("user_id")?;
+        if let Some(u) = users.iter_mut().find(|u| u.id == user_id) {
+            u.oauth_providers.push(crate::users::OAuthLink {
+                id: r.try_get("provider_id")?,
+                account_id: r.try_get("account_id")?,
+                email: r.try_get("email")?,
+            });
+        }
+    }
+    Ok(())
 }

@@ -17,6 +17,7 @@ mod sign_up_rules;
 mod team_invitations;
 mod teams;
 mod users;
+mod webhooks;
 
 use axum::extract::{OriginalUri, Request};
 use axum::http::{HeaderValue, Method, StatusCode};
@@ -266,6 +267,46 @@ pub fn router(core: Core) -> Router {
         .route(
             "/integrations/credential-scanning/revoke",
             post(api_keys::revoke_leaked),
+        )
+        .route("/webhooks/svix-token", post(webhooks::svix_token))
+        .route("/internal/send-test-webhook", post(webhooks::send_test))
+        .route("/app", post(webhooks::application))
+        .route("/app/{app_id}", get(webhooks::application))
+        .route(
+            "/app/{app_id}/endpoint",
+            get(webhooks::list_endpoints).post(webhooks::create_endpoint),
+        )
+        .route(
+            "/app/{app_id}/endpoint/{endpoint_id}",
+            get(webhooks::read_endpoint)
+                .put(webhooks::update_endpoint)
+                .patch(webhooks::update_endpoint)
+                .delete(webhooks::delete_endpoint),
+        )
+        .route(
+            "/app/{app_id}/endpoint/{endpoint_id}/secret",
+            get(webhooks::endpoint_secret),
+        )
+        .route(
+            "/app/{app_id}/endpoint/{endpoint_id}/secret/rotate",
+            post(webhooks::rotate_secret),
+        )
+        .route(
+            "/app/{app_id}/msg",
+            get(webhooks::list_messages).post(webhooks::create_message),
+        )
+        .route("/app/{app_id}/msg/{msg_id}", get(webhooks::read_message))
+        .route(
+            "/app/{app_id}/msg/{msg_id}/endpoint/{endpoint_id}/resend",
+            post(webhooks::resend),
+        )
+        .route(
+            "/app/{app_id}/attempt/endpoint/{endpoint_id}",
+            get(webhooks::endpoint_attempts),
+        )
+        .route(
+            "/app/{app_id}/attempt/msg/{msg_id}",
+            get(webhooks::message_attempts),
         )
         .fallback(not_found)
         .layer(middleware::from_fn(wire_format))

@@ -67,7 +67,7 @@ impl TestApp {
 
     /// A server started with these `STACK_SEED_INTERNAL_PROJECT_*` settings.
     pub async fn spawn_with(internal_seed: InternalSeed) -> TestApp {
-        TestApp::spawn_configured(internal_seed, None, Default::default()).await
+        TestApp::spawn_configured(internal_seed, None, Default::default(), Default::default()).await
     }
 
     /// A server whose shared GitHub and Google keys are `MOCK`: they sign in at the test
@@ -80,7 +80,7 @@ impl TestApp {
             "STACK_OAUTH_MOCK_URL" => Some(url.clone()),
             _ => None,
         });
-        TestApp::spawn_configured(internal_seed, None, oauth).await
+        TestApp::spawn_configured(internal_seed, None, oauth, Default::default()).await
     }
 
     /// A server whose server-wide SMTP server is `smtp` (`GATEHOUSE_SMTP_URL`).
@@ -92,6 +92,21 @@ impl TestApp {
             },
             Some(smtp),
             Default::default(),
+            Default::default(),
+        )
+        .await
+    }
+
+    /// A server with these webhook settings (`GATEHOUSE_WEBHOOK_*`), dashboard sign-up open.
+    pub async fn spawn_with_webhooks(webhooks: gatehouse_core::webhooks::WebhookSettings) -> TestApp {
+        TestApp::spawn_configured(
+            InternalSeed {
+                sign_up_enabled: true,
+                ..InternalSeed::default()
+            },
+            None,
+            Default::default(),
+            webhooks,
         )
         .await
     }
@@ -100,6 +115,7 @@ impl TestApp {
         internal_seed: InternalSeed,
         smtp: Option<gatehouse_core::emails::SmtpServer>,
         oauth: gatehouse_core::oauth::SharedKeys,
+        webhooks: gatehouse_core::webhooks::WebhookSettings,
     ) -> TestApp {
         let tmp = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database_url(tmp.path()).await;
@@ -120,6 +136,7 @@ impl TestApp {
             // As a proxy would set it (CF-IPCountry…), for sign-up rules on countries.
             country_header: Some("x-test-country".into()),
             oauth,
+            webhooks,
         };
         let app = Application::build(config)
             .await

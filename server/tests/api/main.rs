@@ -23,4 +23,5 @@ mod stack_defaults;
 mod teams;
 mod tokens;
 mod users;
+mod webhooks;
 mod wire;

@@ -16,6 +16,7 @@ mod teams;
 mod user;
 mod user_oauth;
 mod users;
+mod webhooks;
 
 pub use auth_methods::AuthMethodsPage;
 pub use config::ConfigPage;
@@ -30,6 +31,7 @@ pub use sign_up_rules::SignUpRulesPage;
 pub use teams::{TeamPage, TeamsPage};
 pub use user::UserPage;
 pub use users::UsersPage;
+pub use webhooks::{WebhookEndpointPage, WebhooksPage};
 
 use leptos::prelude::*;
 

@@ -18,9 +18,10 @@ pub fn ProjectShell(
         ("sign-up-rules", "Sign-up rules"),
         ("settings", "Settings"),
         ("emails", "Emails"),
+        ("webhooks", "Webhooks"),
         ("config", "Configuration"),
     ];
-    let coming = ["Webhooks", "Payments", "Analytics"];
+    let coming = ["Payments", "Analytics"];
     view! {
         <div class="min-h-screen">
             <header class="flex flex-wrap items-center justify-between gap-2 border-b border-line bg-card px-4 py-3 sm:px-6">
