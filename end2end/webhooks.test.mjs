@@ -15,7 +15,12 @@ import { launchBrowser, shot, signUpAdmin, watchedPage } from './support/browser
 const require = createRequire(import.meta.url);
 const shared = (path) => require(`stack-shared-newest/dist/${path}`);
 const y = shared('schema-fields');
-const { webhookEvents } = shared('interface/webhooks');
+// Stack's webhook events: its list, and the project permission events its CRUD module defines
+// beside them (the list leaves them out; Stack's routes send them).
+const { projectPermissionCreatedWebhookEvent, projectPermissionDeletedWebhookEvent } = shared('interface/crud/project-permissions');
+const webhookEvents = [
+  ...shared('interface/webhooks').webhookEvents, projectPermissionCreatedWebhookEvent, projectPermissionDeletedWebhookEvent,
+].filter((e, i, all) => all.findIndex((x) => x.type === e.type) === i);
 
 const SCHEDULE = '0,2,2,2,2,2,2';
 
@@ -225,6 +230,24 @@ describe('webhooks', () => {
     await svix.endpoint.delete(project.project_id, ep.id);
   });
 
+  test('the SDK: a test event from StackAdminApp, and its server app\'s changes arrive', async () => {
+    const { StackAdminApp } = await import('stack-current');
+    const options = { projectId: project.project_id, publishableClientKey: project.publishable_client_key, baseUrl: gh.baseUrl, tokenStore: 'memory' };
+    const sdkAdmin = new StackAdminApp({ ...options, secretServerKey: project.secret_server_key, superSecretAdminKey: project.super_secret_admin_key });
+    const ep = await endpoint('sdk', { eventTypes: ['user.created', 'team.created'] });
+    const sent = await sdkAdmin.sendTestWebhook({ endpointId: ep.id });
+    assert.equal(sent.status, 'ok', JSON.stringify(sent));
+    const user = await sdkAdmin.createUser({ primaryEmail: 'sdk@example.com', displayName: 'From the SDK' });
+    const got = await until('the SDK user', async () => {
+      const r = await receiver.received('sdk');
+      return r.some((m) => m.type === 'user.created') && r;
+    });
+    assert.deepEqual(got.map((m) => m.type), ['stack.test', 'user.created']);
+    assert.equal(got[1].data.id, user.id);
+    assert.equal(got[1].data.display_name, 'From the SDK');
+    await svix.endpoint.delete(project.project_id, ep.id);
+  });
+
   test('the dashboard: add an endpoint, reveal its secret, send a test event, see and replay its deliveries', async () => {
     browser = await launchBrowser();
     const context = await browser.newContext();
@@ -250,7 +273,7 @@ describe('webhooks', () => {
     await page.click('button:has-text("Add endpoint")');
     await page.waitForURL(/\/webhooks\/ep_/);
     assert.equal(await page.textContent('h1'), receiver.url('dashboard'));
-    await page.waitForSelector('text=team.created, user.created');
+    await page.waitForSelector('text=user.created, team.created');
 
     await page.click('a:has-text("Reveal secret")');
     const secret = await (await page.waitForSelector('code[data-key="webhook_secret"]')).textContent();
@@ -270,6 +293,19 @@ describe('webhooks', () => {
     await page.reload();
     await page.waitForSelector('tr.webhook-attempt:has-text("(replay)")');
     await shot(page, 'dashboard-webhooks');
+
+    // A sign-up on the hosted pages, JavaScript off, sends its webhook too.
+    const visitor = await browser.newContext({ javaScriptEnabled: false });
+    const hosted = await visitor.newPage();
+    await hosted.goto(`${gh.baseUrl}/handler/${keys.project_id}/sign-up`);
+    await hosted.fill('input[name="email"]', 'visitor@example.com');
+    await hosted.fill('input[name="password"]', 'correct horse battery');
+    await hosted.click('button:has-text("Sign up")');
+    await hosted.waitForURL(/account-settings/);
+    const signedUp = await until('the hosted sign-up\'s webhook', async () =>
+      (await receiver.received('dashboard')).find((m) => m.type === 'user.created'));
+    assert.equal(signedUp.data.primary_email, 'visitor@example.com');
+    await visitor.close();
 
     await page.click('button:has-text("Disable")');
     await page.waitForSelector('[data-key="endpoint_state"]:has-text("Disabled")');

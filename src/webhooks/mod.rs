@@ -451,7 +451,8 @@ impl Core {
         endpoint: Option<&str>,
     ) -> Result<Message> {
         let mut tx = self.begin().await?;
-        let message = insert_message(&mut tx, self, &project.id, None, event_type, payload, endpoint).await?;
+        let made = Made { position: None, at: now_ms() };
+        let message = insert_message(&mut tx, self, &project.id, made, event_type, payload, endpoint).await?;
         tx.commit().await?;
         self.jobs_written();
         Ok(message)
@@ -580,7 +581,8 @@ impl Core {
                 continue;
             };
             let payload = json!({ "type": event.kind, "data": data });
-            insert_message(&mut tx, self, project_id, Some(event.position), &event.kind, payload, None).await?;
+            let from = Made { position: Some(event.position), at: event.created_at };
+            insert_message(&mut tx, self, project_id, from, &event.kind, payload, None).await?;
             made += 1;
         }
         sqlx::query("UPDATE webhook_cursors SET position = $2 WHERE project_id = $1")
@@ -743,15 +745,25 @@ async fn record_endpoint(tx: &mut Tx, project_id: &str, who: &Who, kind: &'stati
     Ok(())
 }
 
+/// Where a message comes from: a change (its log position and time), or a request now.
+struct Made {
+    position: Option<i64>,
+    at: i64,
+}
+
+/// Writes a message and a delivery job for each enabled endpoint that listens to its type and
+/// already existed when the change was made (an endpoint gets what happens after it, as in
+/// Svix), or only for `only`.
 async fn insert_message(
     tx: &mut Tx,
     core: &Core,
     project_id: &str,
-    position: Option<i64>,
+    made: Made,
     event_type: &str,
     payload: Value,
     only: Option<&str>,
 ) -> Result<Message> {
+    let Made { position, at } = made;
     let message = Message {
         id: svix_id("msg"),
         project_id: project_id.to_string(),
@@ -771,9 +783,10 @@ async fn insert_message(
     .execute(&mut **tx)
     .await?;
     let endpoints: Vec<Endpoint> = sqlx::query_as(&format!(
-        "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE project_id = $1 AND disabled = 0"
+        "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE project_id = $1 AND disabled = 0 AND created_at <= $2"
     ))
     .bind(project_id)
+    .bind(at)
     .fetch_all(&mut **tx)
     .await?;
     for e in endpoints {

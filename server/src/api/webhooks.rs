@@ -397,13 +397,14 @@ async fn attempts(core: Core, access: SvixAccess, of: AttemptsOf<'_>, q: QueryPa
     Ok(svix_page(page, attempt_out))
 }
 
-/// `POST …/msg/{msg_id}/endpoint/{endpoint_id}/resend`: one more attempt, now.
+/// `POST …/msg/{msg_id}/endpoint/{endpoint_id}/resend`: one more attempt, now (202 and `{}`,
+/// as Svix answers).
 pub async fn resend(
     State(core): State<Core>,
     access: SvixAccess,
     Path((_, msg, endpoint)): Path<(String, String, String)>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<Response> {
     core.resend_webhook_message(&access.project.id, &msg, &endpoint)
         .await?;
-    Ok(StatusCode::ACCEPTED)
+    Ok((StatusCode::ACCEPTED, Json(json!({}))).into_response())
 }

@@ -192,7 +192,7 @@ pub fn WebhookEndpointPage() -> impl IntoView {
                                 <ActionForm action=test>{f_test}<button type="submit" class=BUTTON>"Send test event"</button></ActionForm>
                                 <ActionForm action=rotate>{f_rotate}<button type="submit" class=BUTTON>"Rotate secret"</button></ActionForm>
                                 <ActionForm action=toggle>{f_toggle}<input type="hidden" name="enable" value=toggle_to/><button type="submit" class=BUTTON>{toggle_label}</button></ActionForm>
-                                <ActionForm action=delete>{f_delete}<button type="submit" class=BUTTON>"Delete"</button></ActionForm>
+                                <ActionForm action=delete attr:class="flex items-center gap-2">{f_delete}<label class="flex items-center gap-1 text-xs"><input type="checkbox" required/>"Delete it and its log"</label><button type="submit" class=BUTTON>"Delete"</button></ActionForm>
                             </div>
                             {move || tested().map(|m| view! { <p class="mt-2 text-sm" role="status">{m}</p> })}
                             <FormError message=action_error(test)/>
