@@ -8,6 +8,8 @@ Scenarios (all by default; name some to run only those):
           above the 250 KB budget
   jobs    jobs per second through the durable queue (write, then drain with two workers),
           SQLite and PostgreSQL
+  webhooks  webhook messages made from the change log and delivered (signed, POSTed to a
+          local receiver, logged) per second, SQLite and PostgreSQL
 
 Called by scripts/bench (which builds what it needs). Loopback only; every run is bounded."""
 
@@ -444,6 +446,32 @@ def bench_jobs():
     ])
 
 
+def bench_webhooks():
+    rows = []
+    for backend in ("sqlite", "postgres"):
+        print(f"==> webhooks, {backend}", file=sys.stderr, flush=True)
+        data_dir = tempfile.mkdtemp(prefix="gatehouse-bench-")
+        db_url, name = fresh_database(backend, data_dir)
+        try:
+            out = subprocess.run(["cargo", "bench", "-q", "-p", "gatehouse-server", "--bench", "webhooks"], cwd=ROOT, check=True,
+                                 capture_output=True, text=True, env=dict(os.environ, WEBHOOKS_BENCH_DB=db_url)).stdout
+        finally:
+            drop_database(name)
+        got = dict(re.findall(r"^(\w+) ([\d.]+)$", out, re.M))
+        rows.append(f"| {backend} | {int(got['messages']):,} | {float(got['changes_per_s']):,.0f} | "
+                    f"{float(got['messages_per_s']):,.0f} | {float(got['deliveries_per_s']):,.0f} |")
+    return "\n".join([
+        f"Measured {datetime.date.today().isoformat()}: users made one by one with a webhook endpoint listening (each "
+        "creation keeps the user's server read in its log entry), the log read into messages (one per user, each with "
+        "its delivery job), then delivered by two workers to a local receiver answering 200 (sign, POST, log the "
+        "attempt, record the outcome), `cargo bench --bench webhooks`.",
+        "",
+        "| database | messages | users made per second | messages made per second | deliveries per second |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        *rows,
+    ])
+
+
 def write_table(marker, table):
     path = os.path.join(ROOT, "BENCHMARKS.md")
     text = open(path).read()
@@ -455,7 +483,7 @@ def write_table(marker, table):
 
 
 def main():
-    chosen = sys.argv[1:] or ["api", "search", "pages", "jobs"]
+    chosen = sys.argv[1:] or ["api", "search", "pages", "jobs", "webhooks"]
     failed = []
     if "api" in chosen:
         table = bench_api()
@@ -474,6 +502,10 @@ def main():
         table = bench_jobs()
         print(table)
         write_table("jobs", table)
+    if "webhooks" in chosen:
+        table = bench_webhooks()
+        print(table)
+        write_table("webhooks", table)
     print("\nwritten to BENCHMARKS.md", file=sys.stderr)
     if failed:
         print("\n".join(["over budget:", *failed]), file=sys.stderr)

@@ -7,9 +7,9 @@
 //! Kinds carry Stack's webhook names where Stack has one (`user.created`,
 //! `team_membership.deleted`…).
 
-use std::ops::{Deref, DerefMut};
 use serde_json::Value;
 use sqlx::{Any, AnyConnection, FromRow, Transaction};
+use std::ops::{Deref, DerefMut};
 
 use crate::error::Result;
 use crate::{now_ms, Core};
@@ -39,7 +39,9 @@ impl DerefMut for Tx {
 /// What runs in a transaction just before it commits, with its changes in hand (see
 /// [`crate::COMMIT_HOOKS`]: capabilities above the log add to what a change records).
 pub type CommitHook =
-    for<'a> fn(&'a mut Tx) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>>;
+    for<'a> fn(
+        &'a mut Tx,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>>;
 
 impl Tx {
     pub async fn commit(mut self) -> Result<()> {

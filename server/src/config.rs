@@ -250,9 +250,10 @@ fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
 /// disabled.
 fn webhooks_from_env() -> anyhow::Result<WebhookSettings> {
     let seconds = |name: &str, text: &str| -> anyhow::Result<i64> {
-        let s: f64 = text.trim().parse().map_err(|_| {
-            anyhow::anyhow!("{name}: {text:?} is not a number of seconds")
-        })?;
+        let s: f64 = text
+            .trim()
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name}: {text:?} is not a number of seconds"))?;
         anyhow::ensure!(s >= 0.0, "{name}: {text:?} must not be negative");
         Ok((s * 1000.0) as i64)
     };

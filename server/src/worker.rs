@@ -170,8 +170,14 @@ impl Worker {
         }
         if let Err(e) = self
             .core
-            .finish_job(&self.id, &job, outcome, self.schedules.get(&job.kind).map(Vec::as_slice))
-            .await {
+            .finish_job(
+                &self.id,
+                &job,
+                outcome,
+                self.schedules.get(&job.kind).map(Vec::as_slice),
+            )
+            .await
+        {
             tracing::warn!(job = %job.id, error = %e, "a job's outcome could not be recorded");
         }
     }

@@ -118,17 +118,36 @@ impl Core {
     /// Runs one delivery job (`{message_id, endpoint_id, trigger}`): an `Err` asks the worker
     /// to try again on the schedule. A deleted or disabled endpoint, or a deleted message,
     /// ends the job quietly.
-    pub async fn run_webhook_delivery(&self, project_id: &str, payload: &Value) -> std::result::Result<(), String> {
+    pub async fn run_webhook_delivery(
+        &self,
+        project_id: &str,
+        payload: &Value,
+    ) -> std::result::Result<(), String> {
         let field = |k: &str| payload[k].as_str().unwrap_or_default().to_string();
         let (message_id, endpoint_id) = (field("message_id"), field("endpoint_id"));
-        let trigger = if field("trigger") == "manual" { "manual" } else { "scheduled" };
+        let trigger = if field("trigger") == "manual" {
+            "manual"
+        } else {
+            "scheduled"
+        };
+        // Gone (deleted since) is not an error; a database that cannot answer is, and the job
+        // is tried again.
+        fn gone<T>(r: Result<T>) -> Result<Option<T>> {
+            match r {
+                Ok(v) => Ok(Some(v)),
+                Err(Error::Status(404, _)) => Ok(None),
+                Err(e) => Err(e),
+            }
+        }
         let found = async {
             let project = self.project_cached(project_id).await?;
-            let endpoint = self.webhook_endpoint(project_id, &endpoint_id).await.ok();
-            let message = self.webhook_message(project_id, &message_id).await.ok();
+            let endpoint = gone(self.webhook_endpoint(project_id, &endpoint_id).await)?;
+            let message = gone(self.webhook_message(project_id, &message_id).await)?;
             Ok::<_, Error>((project, endpoint, message))
         };
-        let (Some(project), Some(endpoint), Some(message)) = found.await.map_err(|e| e.to_string())? else {
+        let (Some(project), Some(endpoint), Some(message)) =
+            found.await.map_err(|e| e.to_string())?
+        else {
             return Ok(());
         };
         if endpoint.disabled && trigger == "scheduled" {
@@ -143,12 +162,19 @@ impl Core {
         if outcome.success {
             Ok(())
         } else {
-            Err(format!("the endpoint answered: {}", outcome.response.chars().take(200).collect::<String>()))
+            Err(format!(
+                "the endpoint answered: {}",
+                outcome.response.chars().take(200).collect::<String>()
+            ))
         }
     }
 
     async fn attempt(&self, project: &Project, endpoint: &Endpoint, message: &Message) -> Outcome {
-        let fail = |response: String| Outcome { status_code: 0, response, success: false };
+        let fail = |response: String| Outcome {
+            status_code: 0,
+            response,
+            success: false,
+        };
         let secrets = match self.webhook_secrets(&project.id, &endpoint.id).await {
             Ok(s) => s,
             Err(e) => return fail(e.to_string()),
@@ -174,7 +200,9 @@ impl Core {
             .send()
             .await;
         match sent {
-            Err(e) if e.is_timeout() => fail(format!("no answer within {} seconds", TIMEOUT.as_secs())),
+            Err(e) if e.is_timeout() => {
+                fail(format!("no answer within {} seconds", TIMEOUT.as_secs()))
+            }
             Err(e) => fail(format!("could not connect: {e}")),
             Ok(mut res) => {
                 let status = res.status();
@@ -197,7 +225,11 @@ impl Core {
 
     /// A client for one attempt: the URL's name resolved here and checked, then pinned, so the
     /// connection goes to the address that was checked (no second lookup to rebind).
-    async fn webhook_client(&self, project: &Project, url: &str) -> std::result::Result<reqwest::Client, String> {
+    async fn webhook_client(
+        &self,
+        project: &Project,
+        url: &str,
+    ) -> std::result::Result<reqwest::Client, String> {
         let allow = Allowance::of(self, project);
         check_url(url, allow).map_err(|e| e.message())?;
         let parsed = reqwest::Url::parse(url).map_err(|e| e.to_string())?;
@@ -276,8 +308,16 @@ impl Core {
             if disabled.rows_affected() > 0 {
                 tracing::warn!(endpoint = %endpoint.id, url = %endpoint.url, "a webhook endpoint kept failing and was disabled");
                 let who = crate::events::Who::System;
-                super::record_endpoint(&mut tx, &project.id, &who, "webhook_endpoint.disabled", &endpoint.id).await?;
-                self.mail_admins_endpoint_disabled(&mut tx, project, endpoint).await?;
+                super::record_endpoint(
+                    &mut tx,
+                    &project.id,
+                    &who,
+                    "webhook_endpoint.disabled",
+                    &endpoint.id,
+                )
+                .await?;
+                self.mail_admins_endpoint_disabled(&mut tx, project, endpoint)
+                    .await?;
             }
         }
         tx.commit().await?;
@@ -304,9 +344,14 @@ impl Core {
         );
         for admin in admins.members {
             let email = NewEmail {
-                to: Recipient::UserPrimaryEmail { user_id: admin.user.id.clone() },
+                to: Recipient::UserPrimaryEmail {
+                    user_id: admin.user.id.clone(),
+                },
                 content: Content::Html { html: html.clone() },
-                subject: Some(format!("Webhook endpoint disabled in {}", project.display_name)),
+                subject: Some(format!(
+                    "Webhook endpoint disabled in {}",
+                    project.display_name
+                )),
                 theme_id: None,
                 notification_category_id: None,
                 is_high_priority: true,
@@ -320,14 +365,20 @@ impl Core {
 }
 
 fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const STRICT: Allowance = Allowance { loopback: false, private: false };
+    const STRICT: Allowance = Allowance {
+        loopback: false,
+        private: false,
+    };
 
     #[test]
     fn private_and_loopback_addresses_are_refused_unless_allowed() {
@@ -349,11 +400,17 @@ mod tests {
         assert!(check_url("https://93.184.216.34/x", STRICT).is_ok());
         assert!(check_url("ftp://example.com/x", STRICT).is_err());
         assert!(check_url("not a url", STRICT).is_err());
-        let loopback = Allowance { loopback: true, private: false };
+        let loopback = Allowance {
+            loopback: true,
+            private: false,
+        };
         assert!(check_url("http://127.0.0.1:8080/hook", loopback).is_ok());
         assert!(check_url("http://localhost:8080/hook", loopback).is_ok());
         assert!(check_url("http://10.1.2.3/hook", loopback).is_err());
-        let all = Allowance { loopback: true, private: true };
+        let all = Allowance {
+            loopback: true,
+            private: true,
+        };
         assert!(check_url("http://10.1.2.3/hook", all).is_ok());
     }
 }

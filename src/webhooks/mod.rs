@@ -47,13 +47,7 @@ pub const TEST_EVENT: &str = "stack.test";
 
 /// Svix's retry schedule: at once, then after 5 s, 5 min, 30 min, 2 h, 5 h and 10 h.
 pub const SVIX_SCHEDULE_MS: [i64; 7] = [
-    0,
-    5_000,
-    300_000,
-    1_800_000,
-    7_200_000,
-    18_000_000,
-    36_000_000,
+    0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000,
 ];
 
 /// An endpoint failing without a break for this long is disabled (as Svix does), and the
@@ -278,7 +272,7 @@ impl Core {
     }
 
     /// Replaces an endpoint's settings (its secret stays; see [`Core::rotate_webhook_secret`]).
-    /// Enabling it again starts a new count of failures.
+    /// Enabling a disabled endpoint starts a new run of failures.
     pub async fn update_webhook_endpoint(
         &self,
         project: &Project,
@@ -286,12 +280,19 @@ impl Core {
         input: EndpointInput,
         who: &Who,
     ) -> Result<Endpoint> {
-        check_input(project, self, &EndpointInput { secret: None, ..input.clone() })?;
+        check_input(
+            project,
+            self,
+            &EndpointInput {
+                secret: None,
+                ..input.clone()
+            },
+        )?;
         self.webhook_endpoint(&project.id, id).await?;
         let mut tx = self.begin().await?;
         sqlx::query(
             "UPDATE webhook_endpoints SET url = $3, description = $4, event_types = $5, disabled = $6, \
-             failing_since = CASE WHEN $6 = 0 THEN NULL ELSE failing_since END, updated_at = $7 \
+             failing_since = CASE WHEN $6 = 0 AND disabled = 1 THEN NULL ELSE failing_since END, updated_at = $7 \
              WHERE project_id = $1 AND id = $2",
         )
         .bind(&project.id)
@@ -308,7 +309,12 @@ impl Core {
         self.webhook_endpoint(&project.id, id).await
     }
 
-    pub async fn delete_webhook_endpoint(&self, project: &Project, id: &str, who: &Who) -> Result<()> {
+    pub async fn delete_webhook_endpoint(
+        &self,
+        project: &Project,
+        id: &str,
+        who: &Who,
+    ) -> Result<()> {
         self.webhook_endpoint(&project.id, id).await?;
         let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM webhook_endpoints WHERE project_id = $1 AND id = $2")
@@ -316,6 +322,15 @@ impl Core {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        // With its last endpoint gone, the project's log is no longer read into messages (a
+        // new endpoint starts a new cursor at the log's end).
+        sqlx::query(
+            "DELETE FROM webhook_cursors WHERE project_id = $1 \
+             AND NOT EXISTS (SELECT 1 FROM webhook_endpoints WHERE project_id = $1)",
+        )
+        .bind(&project.id)
+        .execute(&mut *tx)
+        .await?;
         record_endpoint(&mut tx, &project.id, who, "webhook_endpoint.deleted", id).await?;
         tx.commit().await
     }
@@ -338,9 +353,9 @@ impl Core {
         let (secret, previous, until) =
             row.ok_or_else(|| Error::Status(404, format!("Webhook endpoint {id} not found.")))?;
         let open = |s: &str| {
-            self.sealing
-                .open(s)
-                .ok_or_else(|| Error::internal("a webhook secret was sealed with another server secret"))
+            self.sealing.open(s).ok_or_else(|| {
+                Error::internal("a webhook secret was sealed with another server secret")
+            })
         };
         let mut out = vec![open(&secret)?];
         if let (Some(previous), Some(until)) = (previous, until) {
@@ -366,7 +381,9 @@ impl Core {
                 invalid("body.key must be whsec_ followed by the base64 of 24 to 64 random bytes")
             })?;
         }
-        let grace = grace_ms.unwrap_or(DEFAULT_GRACE_MS).clamp(0, 7 * 24 * 3_600_000);
+        let grace = grace_ms
+            .unwrap_or(DEFAULT_GRACE_MS)
+            .clamp(0, 7 * 24 * 3_600_000);
         self.webhook_endpoint(&project.id, id).await?;
         let now = now_ms();
         let mut tx = self.begin().await?;
@@ -381,7 +398,14 @@ impl Core {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        record_endpoint(&mut tx, &project.id, who, "webhook_endpoint.secret_rotated", id).await?;
+        record_endpoint(
+            &mut tx,
+            &project.id,
+            who,
+            "webhook_endpoint.secret_rotated",
+            id,
+        )
+        .await?;
         tx.commit().await
     }
 
@@ -451,8 +475,20 @@ impl Core {
         endpoint: Option<&str>,
     ) -> Result<Message> {
         let mut tx = self.begin().await?;
-        let made = Made { position: None, at: now_ms() };
-        let message = insert_message(&mut tx, self, &project.id, made, event_type, payload, endpoint).await?;
+        let made = Made {
+            position: None,
+            at: now_ms(),
+        };
+        let message = insert_message(
+            &mut tx,
+            self,
+            &project.id,
+            made,
+            event_type,
+            payload,
+            endpoint,
+        )
+        .await?;
         tx.commit().await?;
         self.jobs_written();
         Ok(message)
@@ -466,10 +502,14 @@ impl Core {
         endpoint_id: &str,
     ) -> Result<std::result::Result<(), String>> {
         let Ok(endpoint) = self.webhook_endpoint(&project.id, endpoint_id).await else {
-            return Ok(Err("There is no such endpoint; it may have been deleted.".into()));
+            return Ok(Err(
+                "There is no such endpoint; it may have been deleted.".into()
+            ));
         };
         if endpoint.disabled {
-            return Ok(Err("The endpoint is disabled; enable it to send it events.".into()));
+            return Ok(Err(
+                "The endpoint is disabled; enable it to send it events.".into(),
+            ));
         }
         let payload = json!({
             "type": TEST_EVENT,
@@ -490,14 +530,20 @@ impl Core {
                 return Ok(if a.status == "success" {
                     Ok(())
                 } else if a.response_status_code > 0 {
-                    Err(format!("The endpoint answered with status {}; it must answer 2xx.", a.response_status_code))
+                    Err(format!(
+                        "The endpoint answered with status {}; it must answer 2xx.",
+                        a.response_status_code
+                    ))
                 } else {
                     Err(format!("The event was not delivered: {}", a.response))
                 });
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        Ok(Err("The event was not delivered in time; its attempts will show in the endpoint's log.".into()))
+        Ok(Err(
+            "The event was not delivered in time; its attempts will show in the endpoint's log."
+                .into(),
+        ))
     }
 
     /// Delivers a message to an endpoint again, now (a manual attempt, on its own schedule).
@@ -581,7 +627,10 @@ impl Core {
                 continue;
             };
             let payload = json!({ "type": event.kind, "data": data });
-            let from = Made { position: Some(event.position), at: event.created_at };
+            let from = Made {
+                position: Some(event.position),
+                at: event.created_at,
+            };
             insert_message(&mut tx, self, project_id, from, &event.kind, payload, None).await?;
             made += 1;
         }
@@ -630,7 +679,11 @@ impl Core {
     /// one for another project.
     pub fn svix_token(&self, project_id: &str) -> String {
         let expires = now_ms() + SVIX_TOKEN_LIFETIME_MS;
-        format!("gh_wh_{}", self.sealing.seal(&format!("svix-token {project_id} {expires}")))
+        format!(
+            "gh_wh_{}",
+            self.sealing
+                .seal(&format!("svix-token {project_id} {expires}"))
+        )
     }
 
     /// The project a Svix token opens, while it is good.
@@ -643,7 +696,12 @@ impl Core {
 }
 
 /// The changes whose webhook carries the object as the change left it.
-const SNAPSHOT_KINDS: [&str; 4] = ["user.created", "user.updated", "team.created", "team.updated"];
+const SNAPSHOT_KINDS: [&str; 4] = [
+    "user.created",
+    "user.updated",
+    "team.created",
+    "team.updated",
+];
 
 /// A commit hook (see [`crate::COMMIT_HOOKS`]): while a project has webhooks, a user's or a
 /// team's creation or update keeps the object's server read in its log entry, read in the
@@ -691,8 +749,12 @@ async fn snapshot(tx: &mut Tx) -> Result<()> {
             match (user, core.project_cached(&c.project_id).await?) {
                 (Some(mut u), Some(p)) => {
                     u.email_verification_required = p.config.require_email_verification;
-                    crate::oauth::accounts::attach_links(&mut **tx, &p, std::slice::from_mut(&mut u))
-                        .await?;
+                    crate::oauth::accounts::attach_links(
+                        &mut **tx,
+                        &p,
+                        std::slice::from_mut(&mut u),
+                    )
+                    .await?;
                     Some(u.server_view())
                 }
                 _ => None,
@@ -740,7 +802,13 @@ fn page<T>(mut rows: Vec<T>, limit: i64, id: impl Fn(&T) -> String) -> Page<T> {
     }
 }
 
-async fn record_endpoint(tx: &mut Tx, project_id: &str, who: &Who, kind: &'static str, id: &str) -> Result<()> {
+async fn record_endpoint(
+    tx: &mut Tx,
+    project_id: &str,
+    who: &Who,
+    kind: &'static str,
+    id: &str,
+) -> Result<()> {
     crate::events::record(tx, project_id, who, Change::new(kind, id, json!({}))).await?;
     Ok(())
 }

@@ -76,7 +76,10 @@ pub async fn load_webhooks(project_id: String) -> Result<WebhooksView, ServerFnE
     Ok(WebhooksView {
         project_name: project.display_name,
         endpoints: endpoints.into_iter().map(endpoint_row).collect(),
-        event_types: gatehouse_core::webhooks::EVENT_TYPES.iter().map(|t| t.to_string()).collect(),
+        event_types: gatehouse_core::webhooks::EVENT_TYPES
+            .iter()
+            .map(|t| t.to_string())
+            .collect(),
     })
 }
 
@@ -201,10 +204,19 @@ pub async fn delete_webhook(project_id: String, endpoint_id: String) -> Result<(
 
 /// A new secret; the old one keeps signing for a day beside it.
 #[server(prefix = "/_sfn")]
-pub async fn rotate_webhook_secret(project_id: String, endpoint_id: String) -> Result<(), ServerFnError> {
+pub async fn rotate_webhook_secret(
+    project_id: String,
+    endpoint_id: String,
+) -> Result<(), ServerFnError> {
     let project = ssr::administered_project(&project_id).await?;
     ssr::core()
-        .rotate_webhook_secret(&project, &endpoint_id, None, None, &ssr::acting_admin().await?)
+        .rotate_webhook_secret(
+            &project,
+            &endpoint_id,
+            None,
+            None,
+            &ssr::acting_admin().await?,
+        )
         .await
         .map_err(ssr::shown)
 }
@@ -224,7 +236,10 @@ pub async fn replay_webhook(
 
 /// Sends a `stack.test` event and says how its attempt went.
 #[server(prefix = "/_sfn")]
-pub async fn send_test_webhook(project_id: String, endpoint_id: String) -> Result<String, ServerFnError> {
+pub async fn send_test_webhook(
+    project_id: String,
+    endpoint_id: String,
+) -> Result<String, ServerFnError> {
     let project = ssr::administered_project(&project_id).await?;
     match ssr::core()
         .send_test_webhook(&project, &endpoint_id)

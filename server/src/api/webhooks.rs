@@ -34,7 +34,11 @@ impl Input for NoFields {
 
 /// `POST /webhooks/svix-token` (admin): `{token}` for the Svix-compatible API. No `url`: as
 /// Stack answers with a self-hosted Svix, the dashboard talks to the API itself.
-pub async fn svix_token(State(core): State<Core>, Authed(auth): Authed, body: Body) -> ApiResult<Response> {
+pub async fn svix_token(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    body: Body,
+) -> ApiResult<Response> {
     auth.require_admin()?;
     let _: NoFields = body.read(&auth)?;
     let token = core.svix_token(&auth.project.id);
@@ -54,13 +58,22 @@ impl Input for TestWebhook {
 
 /// `POST /internal/send-test-webhook` (admin) `{endpoint_id}` → `{success, error_message?}`:
 /// a `stack.test` message to that endpoint, and whether its first attempt succeeded.
-pub async fn send_test(State(core): State<Core>, Authed(auth): Authed, body: Body) -> ApiResult<Json<Value>> {
+pub async fn send_test(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    body: Body,
+) -> ApiResult<Json<Value>> {
     auth.require_admin()?;
     let b: TestWebhook = body.read(&auth)?;
-    Ok(Json(match core.send_test_webhook(&auth.project, &b.endpoint_id).await? {
-        Ok(()) => json!({ "success": true }),
-        Err(why) => json!({ "success": false, "error_message": why }),
-    }))
+    Ok(Json(
+        match core
+            .send_test_webhook(&auth.project, &b.endpoint_id)
+            .await?
+        {
+            Ok(()) => json!({ "success": true }),
+            Err(why) => json!({ "success": false, "error_message": why }),
+        },
+    ))
 }
 
 /// Who may use the Svix-compatible API: a token from `svix-token`, or admin access, for the
@@ -81,7 +94,11 @@ where
         let app = axum::extract::RawPathParams::from_request_parts(parts, state)
             .await
             .ok()
-            .and_then(|p| p.iter().find(|(k, _)| *k == "app_id").map(|(_, v)| v.to_string()));
+            .and_then(|p| {
+                p.iter()
+                    .find(|(k, _)| *k == "app_id")
+                    .map(|(_, v)| v.to_string())
+            });
         let bearer = parts
             .headers
             .get("authorization")
@@ -184,7 +201,11 @@ fn svix_page<T>(page: Page<T>, out: impl Fn(&T) -> Value) -> Json<Value> {
 
 /// `limit` (1 to 250, default 50) and `iterator` (the last id of the page before).
 fn paging(q: &QueryParams) -> Result<(i64, Option<String>), Error> {
-    let get = |k: &str| q.0.iter().find(|(name, _)| name == k).map(|(_, v)| v.clone());
+    let get = |k: &str| {
+        q.0.iter()
+            .find(|(name, _)| name == k)
+            .map(|(_, v)| v.clone())
+    };
     let limit = match get("limit") {
         Some(v) => v
             .parse::<i64>()
@@ -198,7 +219,9 @@ fn paging(q: &QueryParams) -> Result<(i64, Option<String>), Error> {
 
 /// An endpoint's settings in Svix's shape (`eventTypes`, or the older `filterTypes`).
 fn endpoint_input(b: &Value, old: Option<&Endpoint>) -> Result<EndpointInput, Error> {
-    let o = b.as_object().ok_or_else(|| invalid("body must be an object"))?;
+    let o = b
+        .as_object()
+        .ok_or_else(|| invalid("body must be an object"))?;
     let text = |k: &str| -> Result<Option<String>, Error> {
         match o.get(k) {
             None | Some(Value::Null) => Ok(None),
@@ -250,20 +273,37 @@ pub async fn application(access: SvixAccess) -> Json<Value> {
     }))
 }
 
-pub async fn list_endpoints(State(core): State<Core>, access: SvixAccess, q: QueryParams) -> ApiResult<Json<Value>> {
+pub async fn list_endpoints(
+    State(core): State<Core>,
+    access: SvixAccess,
+    q: QueryParams,
+) -> ApiResult<Json<Value>> {
     let (limit, after) = paging(&q)?;
     let all = core.webhook_endpoints(&access.project.id).await?;
     let from = after
         .and_then(|id| all.iter().position(|e| e.id == id).map(|i| i + 1))
         .unwrap_or(0);
-    let items: Vec<Endpoint> = all.iter().skip(from).take(limit as usize).cloned().collect();
-    let next = (all.len() > from + items.len()).then(|| items.last().map(|e| e.id.clone())).flatten();
+    let items: Vec<Endpoint> = all
+        .iter()
+        .skip(from)
+        .take(limit as usize)
+        .cloned()
+        .collect();
+    let next = (all.len() > from + items.len())
+        .then(|| items.last().map(|e| e.id.clone()))
+        .flatten();
     Ok(svix_page(Page { items, next }, endpoint_out))
 }
 
-pub async fn create_endpoint(State(core): State<Core>, access: SvixAccess, Body(b): Body) -> ApiResult<Response> {
+pub async fn create_endpoint(
+    State(core): State<Core>,
+    access: SvixAccess,
+    Body(b): Body,
+) -> ApiResult<Response> {
     let input = endpoint_input(&b, None)?;
-    let e = core.create_webhook_endpoint(&access.project, input, &access.who).await?;
+    let e = core
+        .create_webhook_endpoint(&access.project, input, &access.who)
+        .await?;
     Ok((StatusCode::CREATED, Json(endpoint_out(&e))).into_response())
 }
 
@@ -272,7 +312,9 @@ pub async fn read_endpoint(
     access: SvixAccess,
     Path((_, id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(endpoint_out(&core.webhook_endpoint(&access.project.id, &id).await?)))
+    Ok(Json(endpoint_out(
+        &core.webhook_endpoint(&access.project.id, &id).await?,
+    )))
 }
 
 /// `PUT` and `PATCH`: fields left out keep their values.
@@ -295,7 +337,8 @@ pub async fn delete_endpoint(
     access: SvixAccess,
     Path((_, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    core.delete_webhook_endpoint(&access.project, &id, &access.who).await?;
+    core.delete_webhook_endpoint(&access.project, &id, &access.who)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -323,10 +366,9 @@ pub async fn rotate_secret(
     let grace = match b.get("gracePeriodSeconds") {
         None | Some(Value::Null) => None,
         Some(v) => Some(
-            v.as_i64()
-                .filter(|s| *s >= 0)
-                .ok_or_else(|| invalid("body.gracePeriodSeconds must be a whole number of seconds"))?
-                * 1000,
+            v.as_i64().filter(|s| *s >= 0).ok_or_else(|| {
+                invalid("body.gracePeriodSeconds must be a whole number of seconds")
+            })? * 1000,
         ),
     };
     core.rotate_webhook_secret(&access.project, &id, key, grace, &access.who)
@@ -334,7 +376,11 @@ pub async fn rotate_secret(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn list_messages(State(core): State<Core>, access: SvixAccess, q: QueryParams) -> ApiResult<Json<Value>> {
+pub async fn list_messages(
+    State(core): State<Core>,
+    access: SvixAccess,
+    q: QueryParams,
+) -> ApiResult<Json<Value>> {
     let (limit, before) = paging(&q)?;
     let page = core
         .webhook_messages(&access.project.id, limit, before.as_deref())
@@ -344,7 +390,11 @@ pub async fn list_messages(State(core): State<Core>, access: SvixAccess, q: Quer
 
 /// `POST …/msg` `{eventType, payload}`: a message of the project's own, to every endpoint
 /// that listens to its type.
-pub async fn create_message(State(core): State<Core>, access: SvixAccess, Body(b): Body) -> ApiResult<Response> {
+pub async fn create_message(
+    State(core): State<Core>,
+    access: SvixAccess,
+    Body(b): Body,
+) -> ApiResult<Response> {
     let event_type = b
         .get("eventType")
         .and_then(Value::as_str)
@@ -366,7 +416,9 @@ pub async fn read_message(
     access: SvixAccess,
     Path((_, id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(message_out(&core.webhook_message(&access.project.id, &id).await?)))
+    Ok(Json(message_out(
+        &core.webhook_message(&access.project.id, &id).await?,
+    )))
 }
 
 pub async fn endpoint_attempts(
@@ -389,7 +441,12 @@ pub async fn message_attempts(
     attempts(core, access, AttemptsOf::Message(&id), q).await
 }
 
-async fn attempts(core: Core, access: SvixAccess, of: AttemptsOf<'_>, q: QueryParams) -> ApiResult<Json<Value>> {
+async fn attempts(
+    core: Core,
+    access: SvixAccess,
+    of: AttemptsOf<'_>,
+    q: QueryParams,
+) -> ApiResult<Json<Value>> {
     let (limit, before) = paging(&q)?;
     let page = core
         .webhook_attempts(&access.project.id, of, limit, before.as_deref())

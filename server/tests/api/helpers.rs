@@ -98,7 +98,9 @@ impl TestApp {
     }
 
     /// A server with these webhook settings (`GATEHOUSE_WEBHOOK_*`), dashboard sign-up open.
-    pub async fn spawn_with_webhooks(webhooks: gatehouse_core::webhooks::WebhookSettings) -> TestApp {
+    pub async fn spawn_with_webhooks(
+        webhooks: gatehouse_core::webhooks::WebhookSettings,
+    ) -> TestApp {
         TestApp::spawn_configured(
             InternalSeed {
                 sign_up_enabled: true,

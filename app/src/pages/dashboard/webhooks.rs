@@ -7,7 +7,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::{DashboardError, ProjectShell};
-use crate::components::{action_error, format_utc, Field, FormError, FIELD, PANEL, SMALL_BUTTON, TABLE};
+use crate::components::{
+    action_error, format_utc, Field, FormError, FIELD, PANEL, SMALL_BUTTON, TABLE,
+};
 use crate::server::{
     load_webhook_endpoint, load_webhooks, CreateWebhook, DeleteWebhook, EndpointRow, ReplayWebhook,
     RotateWebhookSecret, SendTestWebhook, SetWebhookEnabled,
@@ -44,7 +46,10 @@ pub fn WebhooksPage() -> impl IntoView {
     let params = use_params_map();
     let project_id = Memo::new(move |_| params.read().get("project_id").unwrap_or_default());
     let create = ServerAction::<CreateWebhook>::new();
-    let data = Resource::new(move || (project_id.get(), create.version().get()), |(id, _)| load_webhooks(id));
+    let data = Resource::new(
+        move || (project_id.get(), create.version().get()),
+        |(id, _)| load_webhooks(id),
+    );
     view! {
         <Suspense fallback=|| view! { <p class="py-16 text-center text-muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -116,7 +121,10 @@ pub fn WebhookEndpointPage() -> impl IntoView {
     let query = use_query_map();
     let ids = Memo::new(move |_| {
         let p = params.read();
-        (p.get("project_id").unwrap_or_default(), p.get("endpoint_id").unwrap_or_default())
+        (
+            p.get("project_id").unwrap_or_default(),
+            p.get("endpoint_id").unwrap_or_default(),
+        )
     });
     let show_secret = Memo::new(move |_| query.read().get("secret").as_deref() == Some("show"));
     let toggle = ServerAction::<SetWebhookEnabled>::new();
@@ -125,7 +133,16 @@ pub fn WebhookEndpointPage() -> impl IntoView {
     let test = ServerAction::<SendTestWebhook>::new();
     let delete = ServerAction::<DeleteWebhook>::new();
     let data = Resource::new(
-        move || (ids.get(), show_secret.get(), toggle.version().get(), rotate.version().get(), replay.version().get(), test.version().get()),
+        move || {
+            (
+                ids.get(),
+                show_secret.get(),
+                toggle.version().get(),
+                rotate.version().get(),
+                replay.version().get(),
+                test.version().get(),
+            )
+        },
         |((project, endpoint), show, ..)| load_webhook_endpoint(project, endpoint, show),
     );
     let tested = move || test.value().get().and_then(Result::ok);
