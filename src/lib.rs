@@ -81,6 +81,8 @@ pub struct Parts {
     pub(crate) http: std::sync::OnceLock<reqwest::Client>,
     /// Server-wide webhook settings (see [`webhooks`]).
     pub webhooks: webhooks::WebhookSettings,
+    /// The HTTP clients webhooks go out with (see [`webhooks::deliver`]).
+    pub(crate) webhook_clients: webhooks::deliver::Clients,
 }
 
 /// Short-lived copies of what every request reads (see [`cache`]).
@@ -142,6 +144,7 @@ impl Core {
             sealing: crypto::SealingKey::derive(&settings.secret),
             http: Default::default(),
             webhooks: settings.webhooks.clone(),
+            webhook_clients: Default::default(),
         }));
         core.ensure_internal_project(settings.seed_keys.as_ref(), &settings.internal_seed)
             .await?;

@@ -179,7 +179,7 @@ impl Core {
             Ok(s) => s,
             Err(e) => return fail(e.to_string()),
         };
-        let client = match self.webhook_client(project, &endpoint.url).await {
+        let client = match self.webhook_client(project, &endpoint.url) {
             Ok(c) => c,
             Err(e) => return fail(e),
         };
@@ -203,7 +203,7 @@ impl Core {
             Err(e) if e.is_timeout() => {
                 fail(format!("no answer within {} seconds", TIMEOUT.as_secs()))
             }
-            Err(e) => fail(format!("could not connect: {e}")),
+            Err(e) => fail(format!("could not connect: {}", with_causes(&e))),
             Ok(mut res) => {
                 let status = res.status();
                 let mut excerpt = Vec::new();
@@ -223,36 +223,15 @@ impl Core {
         }
     }
 
-    /// A client for one attempt: the URL's name resolved here and checked, then pinned, so the
-    /// connection goes to the address that was checked (no second lookup to rebind).
-    async fn webhook_client(
+    /// The client for an endpoint's URL, once the URL passes [`check_url`].
+    fn webhook_client(
         &self,
         project: &Project,
         url: &str,
     ) -> std::result::Result<reqwest::Client, String> {
         let allow = Allowance::of(self, project);
         check_url(url, allow).map_err(|e| e.message())?;
-        let parsed = reqwest::Url::parse(url).map_err(|e| e.to_string())?;
-        let host = parsed.host_str().unwrap_or_default().to_string();
-        let port = parsed.port_or_known_default().unwrap_or(443);
-        let mut builder = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(TIMEOUT)
-            .connect_timeout(CONNECT_TIMEOUT);
-        if let Some(url::Host::Domain(name)) = parsed.host() {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((name, port))
-                .await
-                .map_err(|e| format!("could not resolve {host}: {e}"))?
-                .collect();
-            if let Some(bad) = addrs.iter().find(|a| !allow.permits(a.ip())) {
-                return Err(format!(
-                    "refused: {host} resolves to {}, a private or loopback address",
-                    bad.ip()
-                ));
-            }
-            builder = builder.resolve_to_addrs(&host, &addrs);
-        }
-        builder.build().map_err(|e| e.to_string())
+        Ok(self.webhook_clients.get(allow))
     }
 
     /// Logs an attempt and keeps the endpoint's run of failures: a success ends it; a failure
@@ -361,6 +340,78 @@ impl Core {
             queue_email(tx, &self.public_url, &internal, email).await?;
         }
         Ok(())
+    }
+}
+
+/// An error and what caused it, down to the root (`reqwest` shows only the top).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
+/// The HTTP clients webhooks go out with, one per [`Allowance`], made once: no redirects,
+/// timeouts, and names resolved by [`CheckedResolver`].
+#[derive(Default)]
+pub struct Clients(std::sync::OnceLock<[reqwest::Client; 3]>);
+
+impl Clients {
+    fn get(&self, allow: Allowance) -> reqwest::Client {
+        const KINDS: [Allowance; 3] = [
+            Allowance {
+                loopback: false,
+                private: false,
+            },
+            Allowance {
+                loopback: true,
+                private: false,
+            },
+            Allowance {
+                loopback: true,
+                private: true,
+            },
+        ];
+        let all = self.0.get_or_init(|| {
+            KINDS.map(|allow| {
+                reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .timeout(TIMEOUT)
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .dns_resolver(std::sync::Arc::new(CheckedResolver(allow)))
+                    .build()
+                    .expect("the webhook HTTP client builds")
+            })
+        });
+        all[usize::from(allow.loopback) + usize::from(allow.private)].clone()
+    }
+}
+
+/// Resolves an endpoint's name and refuses it when any of its addresses is one the allowance
+/// does not permit. The connection goes to the addresses checked here: there is no second
+/// lookup a name could answer differently (DNS rebinding).
+struct CheckedResolver(Allowance);
+
+impl reqwest::dns::Resolve for CheckedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow = self.0;
+        Box::pin(async move {
+            let host = name.as_str().to_string();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if let Some(bad) = addrs.iter().find(|a| !allow.permits(a.ip())) {
+                let why = format!(
+                    "refused: {host} resolves to {}, a private or loopback address",
+                    bad.ip()
+                );
+                return Err(why.into());
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
     }
 }
 
