@@ -423,18 +423,24 @@ def bench_pages():
     return table, over
 
 
-def bench_jobs():
-    rows = []
+def cargo_bench_on_each_database(bench, db_variable):
+    """Runs `cargo bench --bench <bench>` on a fresh SQLite file and a fresh PostgreSQL database
+    (named to it in `db_variable`); yields each backend with the `name value` lines it printed."""
     for backend in ["sqlite", "postgres"]:
-        print(f"==> jobs, {backend}", file=sys.stderr, flush=True)
+        print(f"==> {bench}, {backend}", file=sys.stderr, flush=True)
         data_dir = tempfile.mkdtemp(prefix="gatehouse-bench-")
         db_url, name = fresh_database(backend, data_dir)
         try:
-            out = subprocess.run(["cargo", "bench", "-q", "-p", "gatehouse-server", "--bench", "jobs"], cwd=ROOT, check=True,
-                                 capture_output=True, text=True, env=dict(os.environ, JOBS_BENCH_DB=db_url)).stdout
+            out = subprocess.run(["cargo", "bench", "-q", "-p", "gatehouse-server", "--bench", bench], cwd=ROOT, check=True,
+                                 capture_output=True, text=True, env=dict(os.environ, **{db_variable: db_url})).stdout
         finally:
             drop_database(name)
-        got = dict(re.findall(r"^(\w+) ([\d.]+)$", out, re.M))
+        yield backend, dict(re.findall(r"^(\w+) ([\d.]+)$", out, re.M))
+
+
+def bench_jobs():
+    rows = []
+    for backend, got in cargo_bench_on_each_database("jobs", "JOBS_BENCH_DB"):
         rows.append(f"| {backend} | {int(got['jobs']):,} | {float(got['enqueue_per_s']):,.0f} | {float(got['run_per_s']):,.0f} |")
     return "\n".join([
         f"Measured {datetime.date.today().isoformat()}: jobs written 1,000 per transaction, then drained by two workers "
@@ -448,16 +454,7 @@ def bench_jobs():
 
 def bench_webhooks():
     rows = []
-    for backend in ("sqlite", "postgres"):
-        print(f"==> webhooks, {backend}", file=sys.stderr, flush=True)
-        data_dir = tempfile.mkdtemp(prefix="gatehouse-bench-")
-        db_url, name = fresh_database(backend, data_dir)
-        try:
-            out = subprocess.run(["cargo", "bench", "-q", "-p", "gatehouse-server", "--bench", "webhooks"], cwd=ROOT, check=True,
-                                 capture_output=True, text=True, env=dict(os.environ, WEBHOOKS_BENCH_DB=db_url)).stdout
-        finally:
-            drop_database(name)
-        got = dict(re.findall(r"^(\w+) ([\d.]+)$", out, re.M))
+    for backend, got in cargo_bench_on_each_database("webhooks", "WEBHOOKS_BENCH_DB"):
         rows.append(f"| {backend} | {int(got['messages']):,} | {float(got['changes_per_s']):,.0f} | "
                     f"{float(got['messages_per_s']):,.0f} | {float(got['deliveries_per_s']):,.0f} |")
     return "\n".join([

@@ -179,6 +179,11 @@ pub(crate) async fn record(
     Ok(position)
 }
 
+/// A project's events after a position, oldest first, at most a limit (`$1`, `$2`, `$3`).
+pub(crate) const EVENTS_AFTER: &str =
+    "SELECT project_id, position, kind, object_id, actor_type, actor_id, data, created_at FROM events \
+     WHERE project_id = $1 AND position > $2 ORDER BY position LIMIT $3";
+
 /// One recorded change.
 #[derive(Clone, Debug, FromRow)]
 pub struct Event {
@@ -200,15 +205,12 @@ impl Core {
         position: i64,
         limit: i64,
     ) -> Result<Vec<Event>> {
-        Ok(sqlx::query_as(
-            "SELECT project_id, position, kind, object_id, actor_type, actor_id, data, created_at FROM events \
-             WHERE project_id = $1 AND position > $2 ORDER BY position LIMIT $3",
-        )
-        .bind(project_id)
-        .bind(position)
-        .bind(limit)
-        .fetch_all(&self.db.pool)
-        .await?)
+        Ok(sqlx::query_as(EVENTS_AFTER)
+            .bind(project_id)
+            .bind(position)
+            .bind(limit)
+            .fetch_all(&self.db.pool)
+            .await?)
     }
 }
 

@@ -4,12 +4,12 @@
 //! record the job's outcome). WEBHOOKS_BENCH_DB names a fresh database (default: a temporary
 //! SQLite file). `cargo bench --bench webhooks`; scripts/bench reads the `*_per_s` lines.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use gatehouse_core::events::Who;
 use gatehouse_core::projects::ProjectCreate;
 use gatehouse_core::users::UserCreate;
-use gatehouse_core::webhooks::{EndpointInput, WebhookSettings, DELIVER_JOB};
+use gatehouse_core::webhooks::{EndpointInput, WebhookSettings};
 use gatehouse_core::{Core, Settings};
 use gatehouse_server::worker::Worker;
 
@@ -92,17 +92,8 @@ fn main() {
                 }
             }
         };
-        let worker = || {
-            Worker::new(core.clone())
-                .lease(Duration::from_secs(30))
-                .handle(
-                    DELIVER_JOB,
-                    |core: Core, job: gatehouse_core::jobs::Job| async move {
-                        let project = job.project_id.clone().unwrap_or_default();
-                        core.run_webhook_delivery(&project, &job.payload).await
-                    },
-                )
-        };
+        // The server's own worker: the delivery handler and its retry schedule as `serve` runs them.
+        let worker = || gatehouse_server::worker::standard(core.clone());
         let (a, b) = tokio::join!(drain(worker()), drain(worker()));
         let delivered_s = start.elapsed().as_secs_f64();
         assert_eq!(a + b, count, "every message delivered once");

@@ -227,7 +227,7 @@ impl Core {
         .bind(id)
         .fetch_optional(&self.db.pool)
         .await?
-        .ok_or_else(|| Error::Status(404, format!("Webhook endpoint {id} not found.")))
+        .ok_or_else(|| endpoint_not_found(id))
     }
 
     /// Adds an endpoint. The project's log is read into messages from here on (an endpoint
@@ -350,8 +350,7 @@ impl Core {
         .bind(id)
         .fetch_optional(&self.db.pool)
         .await?;
-        let (secret, previous, until) =
-            row.ok_or_else(|| Error::Status(404, format!("Webhook endpoint {id} not found.")))?;
+        let (secret, previous, until) = row.ok_or_else(|| endpoint_not_found(id))?;
         let open = |s: &str| {
             self.sealing.open(s).ok_or_else(|| {
                 Error::internal("a webhook secret was sealed with another server secret")
@@ -606,15 +605,12 @@ impl Core {
                 .bind(project_id)
                 .fetch_one(&mut *tx)
                 .await?;
-        let events: Vec<crate::events::Event> = sqlx::query_as(
-            "SELECT project_id, position, kind, object_id, actor_type, actor_id, data, created_at FROM events \
-             WHERE project_id = $1 AND position > $2 ORDER BY position LIMIT $3",
-        )
-        .bind(project_id)
-        .bind(from)
-        .bind(PAGE)
-        .fetch_all(&mut *tx)
-        .await?;
+        let events: Vec<crate::events::Event> = sqlx::query_as(crate::events::EVENTS_AFTER)
+            .bind(project_id)
+            .bind(from)
+            .bind(PAGE)
+            .fetch_all(&mut *tx)
+            .await?;
         let Some(last) = events.last().map(|e| e.position) else {
             return Ok(0);
         };
@@ -668,6 +664,10 @@ impl Core {
                 .map(|t| t.view(true)),
         })
     }
+}
+
+fn endpoint_not_found(id: &str) -> Error {
+    Error::Status(404, format!("Webhook endpoint {id} not found."))
 }
 
 /// How long a token from `POST /webhooks/svix-token` lets the Svix-compatible API in.
