@@ -99,6 +99,11 @@ impl Core {
         )?;
         let otp_auth_enabled = input.otp_auth_enabled.unwrap_or(false);
         check_otp_allowed(project, otp_auth_enabled)?;
+        let totp_secret = input
+            .totp_secret_base64
+            .as_deref()
+            .map(|s| self.seal_totp_secret(s, "body.totp_secret_base64"))
+            .transpose()?;
         let mut new = NewUser {
             // Stack's server create uses the address for sign-in only when told to.
             auth_enabled: input.primary_email_auth_enabled.unwrap_or(false),
@@ -116,6 +121,7 @@ impl Core {
             restricted_by_admin_reason: input.restricted_by_admin_reason,
             restricted_by_admin_private_details: input.restricted_by_admin_private_details,
             language: None,
+            totp_secret,
         };
         let mut tx = self.begin().await?;
         new.profile_image_url = crate::images::store(
@@ -302,11 +308,15 @@ impl Core {
     ) -> Result<User> {
         let (updated, password_changed) =
             self.prepare_user_update(project, user, input, who).await?;
+        let totp_changed = updated.totp_secret != user.totp_secret;
         let mut tx = self.begin().await?;
         crate::users::write_user_update(&mut tx, &self.public_url, &project.id, updated, who)
             .await?;
         if password_changed {
             crate::sessions::end_sessions(&mut tx, &project.id, &user.id, None, who).await?;
+        }
+        if totp_changed {
+            crate::mfa::forget_second_factor(&mut tx, &user.id).await?;
         }
         tx.commit().await?;
         self.user(&project.id, &user.id)

@@ -7,7 +7,7 @@ use sqlx::FromRow;
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::projects::{KeyKind, Project, INTERNAL_PROJECT_ID};
-use crate::sessions::{Tokens, DEFAULT_SESSION_MS};
+use crate::sessions::Tokens;
 use crate::users::{parse_email, User, USER_SELECT};
 use crate::validation::{string, Input, Shape};
 use crate::{now_ms, Core};
@@ -353,9 +353,8 @@ impl Core {
             return Err(Error::EmailPasswordMismatch);
         }
         crate::users::touch_last_active(&self.db.pool, &user.id, now_ms()).await?;
-        let who = crate::events::Who::User(user.id.clone());
-        self.open_session(&user, DEFAULT_SESSION_MS, false, &who)
-            .await
+        let tx = self.begin().await?;
+        self.commit_sign_in(tx, &project.id, user.id, false).await
     }
 
     /// Changes the signed-in user's password; their other sessions end.

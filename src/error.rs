@@ -200,6 +200,12 @@ pub enum Error {
     OAuthAccessTokenNotAvailableWithSharedOAuthKeys,
     #[error("provider account already used for sign-in")]
     OAuthProviderAccountIdAlreadyUsedForSignIn,
+    #[error("multi-factor authentication required")]
+    MultiFactorAuthenticationRequired(String),
+    #[error("invalid TOTP code")]
+    InvalidTotpCode,
+    #[error("invalid polling code")]
+    InvalidPollingCode,
     #[error("redirect URL not trusted")]
     UntrustedRedirect { url: String, project: String },
     /// Refused where Stack has no known error for it: a status and a plain-text message.
@@ -317,6 +323,9 @@ impl Error {
             OAuthProviderAccountIdAlreadyUsedForSignIn => {
                 "OAUTH_PROVIDER_ACCOUNT_ID_ALREADY_USED_FOR_SIGN_IN"
             }
+            MultiFactorAuthenticationRequired(_) => "MULTI_FACTOR_AUTHENTICATION_REQUIRED",
+            InvalidTotpCode => "INVALID_TOTP_CODE",
+            InvalidPollingCode => "INVALID_POLLING_CODE",
             RouteNotFound { .. } | Status(..) | Internal(_) => return None,
         })
     }
@@ -477,6 +486,9 @@ impl Error {
             OAuthAccessTokenNotAvailable { provider, details } => format!("Failed to retrieve an OAuth access token for the connected account (provider: {provider}). {details}"),
             OAuthAccessTokenNotAvailableWithSharedOAuthKeys => "Access tokens are not available with shared OAuth keys. Please add your own OAuth keys on the Stack dashboard to use access tokens.".into(),
             OAuthProviderAccountIdAlreadyUsedForSignIn => "A provider with the same account ID is already used for signing in.".into(),
+            MultiFactorAuthenticationRequired(_) => "Multi-factor authentication is required for this user.".into(),
+            InvalidTotpCode => "The TOTP code is invalid. Please try again.".into(),
+            InvalidPollingCode => "The polling code is invalid or does not exist.".into(),
             UntrustedRedirect { url, project } => format!(
                 "This sign-in link wants to send you on to {url}, which is not a trusted domain of {project}. Sign in from the app's own link instead."
             ),
@@ -535,6 +547,7 @@ impl Error {
                 "would_work_if_email_was_verified": would_work_if_email_was_verified,
             }),
             PasswordTooShort(n) => json!({ "min_length": n }),
+            MultiFactorAuthenticationRequired(code) => json!({ "attempt_code": code }),
             InvalidOAuthClientIdOrSecret(id) => json!({ "client_id": id }),
             OAuthAccessTokenNotAvailable { provider, details } => {
                 json!({ "provider": provider, "details": details })

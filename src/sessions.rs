@@ -93,7 +93,7 @@ impl Session {
 }
 
 /// Stores a new refresh token; returns (session id, the token itself).
-async fn insert_session(
+pub(crate) async fn insert_session(
     tx: &mut Tx,
     project_id: &str,
     user_id: &str,
@@ -163,7 +163,7 @@ pub(crate) async fn end_sessions(
 /// no more (a token needs no metadata, team or linked accounts, and the project is at hand).
 const REFRESH_SELECT: &str = "SELECT r.id AS session_id, r.last_used_at, u.id, u.display_name, \
      u.primary_email, u.primary_email_verified, u.selected_team_id, u.signed_up_at, u.is_anonymous, \
-     u.restricted_by_admin FROM refresh_tokens r JOIN users u ON u.id = r.user_id \
+     u.restricted_by_admin, u.totp_secret FROM refresh_tokens r JOIN users u ON u.id = r.user_id \
      WHERE r.project_id = $1 AND r.token_hash = $2 AND r.expires_at > $3";
 
 /// Who an access token is for: its claims about the user.
@@ -176,6 +176,7 @@ pub struct Subject {
     pub selected_team_id: Option<String>,
     pub signed_up_at: i64,
     pub is_anonymous: bool,
+    pub requires_totp_mfa: bool,
     pub restricted_reason: Option<&'static str>,
 }
 
@@ -190,6 +191,7 @@ impl From<&User> for Subject {
             selected_team_id: u.selected_team_id.clone(),
             signed_up_at: u.signed_up_at,
             is_anonymous: u.is_anonymous,
+            requires_totp_mfa: u.totp_secret.is_some(),
             restricted_reason: u.restricted_reason(),
         }
     }
@@ -226,7 +228,7 @@ impl Core {
             is_anonymous: user.is_anonymous,
             is_restricted: reason.is_some(),
             restricted_reason: reason.map(|r| RestrictedReason { kind: r.into() }),
-            requires_totp_mfa: false,
+            requires_totp_mfa: user.requires_totp_mfa,
         };
         self.signer.sign(&claims, audience)
     }
@@ -337,6 +339,7 @@ impl Core {
             selected_team_id: row.try_get("selected_team_id")?,
             signed_up_at: row.try_get("signed_up_at")?,
             is_anonymous,
+            requires_totp_mfa: row.try_get::<Option<String>, _>("totp_secret")?.is_some(),
             restricted_reason: crate::users::restriction(
                 is_anonymous,
                 project.config.require_email_verification && !primary_email_verified,

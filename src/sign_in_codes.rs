@@ -14,7 +14,7 @@ use crate::emails::{queue_email, templates, NewEmail, Recipient};
 use crate::error::{Error, Result};
 use crate::jobs::NewJob;
 use crate::projects::Project;
-use crate::sessions::{Tokens, DEFAULT_SESSION_MS};
+use crate::sessions::Tokens;
 use crate::sign_up_rules::AuthMethod;
 use crate::users::contact_channels::link_with_code;
 use crate::users::{parse_email, User};
@@ -164,7 +164,7 @@ impl Core {
             }
         };
         let tokens = self
-            .commit_with_session(tx, &project.id, user_id, DEFAULT_SESSION_MS, false, None)
+            .commit_sign_in(tx, &project.id, user_id, is_new)
             .await?;
         Ok((tokens, is_new))
     }

@@ -8,7 +8,7 @@ use crate::auth::password;
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::projects::Project;
-use crate::sessions::{Tokens, DEFAULT_SESSION_MS};
+use crate::sessions::Tokens;
 use crate::sign_up_rules::AuthMethod;
 use crate::users::{parse_email, User};
 use crate::validation::{string, Input, Shape};
@@ -98,10 +98,9 @@ impl Core {
         };
         let mut tx = self.begin().await?;
         let user_id = open_account(&mut tx, self, project, admitted, data).await?;
-        let tokens = self
-            .commit_with_session(tx, &project.id, user_id, DEFAULT_SESSION_MS, false, None)
-            .await?;
+        // An anonymous user with a second factor who signs up is asked for it too.
+        let signed_in = self.commit_sign_in(tx, &project.id, user_id, true).await;
         self.jobs_written();
-        Ok(tokens)
+        signed_in
     }
 }

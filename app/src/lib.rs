@@ -115,6 +115,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/handler/:project_id/magic-link") view=pages::handler::MagicLinkPage ssr=SsrMode::Async/>
                     <Route path=path!("/handler/:project_id/magic-link-callback") view=pages::handler::MagicLinkCallbackPage ssr=SsrMode::Async/>
                     <Route path=path!("/handler/:project_id/email-verification") view=pages::handler::EmailVerificationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/handler/:project_id/cli-auth-confirm") view=pages::handler::CliAuthConfirmPage ssr=SsrMode::Async/>
+                    <Route path=path!("/handler/:project_id/mfa") view=pages::handler::MfaPage ssr=SsrMode::Async/>
+                    <Route path=path!("/handler/:project_id/mfa-setup") view=pages::handler::MfaSetupPage ssr=SsrMode::Async/>
                     <Route path=path!("/handler/:project_id/team-invitation") view=pages::handler::TeamInvitationPage ssr=SsrMode::Async/>
                 </Routes>
             </main>

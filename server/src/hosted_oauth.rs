@@ -169,6 +169,11 @@ pub async fn finish(
         .await
     {
         Ok(g) => g,
+        // A user with a second factor gives it on the hosted page that asks for it.
+        Err(Error::MultiFactorAuthenticationRequired(attempt)) => {
+            let next = gatehouse_app::server::second_factor_url(&project.id, &attempt, None);
+            return redirect(&next, &[clear]);
+        }
         Err(e) => return failed(&back, &e.message()),
     };
     let target = grant

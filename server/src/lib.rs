@@ -7,6 +7,7 @@ pub mod config;
 pub mod headers;
 mod hosted_oauth;
 pub mod mailer;
+pub mod remote;
 pub mod routes;
 pub mod startup;
 pub mod worker;

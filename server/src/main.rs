@@ -40,6 +40,36 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         limit: i64,
     },
+    /// Sign this terminal in to a Gatehouse server with your own account: prints a link to
+    /// confirm in a browser, then waits. The session is kept in ~/.config/gatehouse.
+    Login {
+        /// The server's public URL.
+        #[arg(long, env = "GATEHOUSE_SERVER", default_value = "http://127.0.0.1:8102")]
+        server: String,
+        /// The project whose account to use; `internal` is the dashboard's (its admins).
+        #[arg(long, default_value = "internal")]
+        project: String,
+        #[arg(long, env = "GATEHOUSE_PUBLISHABLE_CLIENT_KEY")]
+        publishable_client_key: Option<String>,
+        /// How long to wait for the confirmation, in seconds.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+    },
+    /// Print the user this terminal is signed in as (JSON).
+    Whoami,
+    /// One REST call with the terminal's session, printed as JSON: as the signed-in user, or
+    /// with `--project`, as a dashboard admin of that project.
+    Api {
+        method: String,
+        path: String,
+        /// The JSON body.
+        #[arg(long)]
+        data: Option<String>,
+        #[arg(long)]
+        project: Option<String>,
+    },
+    /// End the terminal's session and forget it.
+    Logout,
 }
 
 #[derive(Subcommand)]
@@ -60,8 +90,30 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+    let command = Cli::parse().command.unwrap_or(Command::Serve);
+    // The commands against a running server need none of its configuration.
+    match command {
+        Command::Login {
+            server,
+            project,
+            publishable_client_key,
+            timeout,
+        } => {
+            let timeout = std::time::Duration::from_secs(timeout);
+            return gatehouse_server::remote::login(&server, &project, publishable_client_key, timeout).await;
+        }
+        Command::Whoami => return gatehouse_server::remote::whoami().await,
+        Command::Api {
+            method,
+            path,
+            data,
+            project,
+        } => return gatehouse_server::remote::api(&method, &path, data, project).await,
+        Command::Logout => return gatehouse_server::remote::logout().await,
+        _ => {}
+    }
     let config = Config::from_env()?;
-    match Cli::parse().command.unwrap_or(Command::Serve) {
+    match command {
         Command::Serve => {
             let app = Application::build(config).await?;
             tracing::info!("Gatehouse listening on {}", app.base_url);
@@ -125,6 +177,9 @@ async fn main() -> anyhow::Result<()> {
             });
             println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(())
+        }
+        Command::Login { .. } | Command::Whoami | Command::Api { .. } | Command::Logout => {
+            unreachable!("handled above")
         }
     }
 }

@@ -22,7 +22,7 @@ use crate::accounts::{open_account, AccountData, Admitted, Arrival};
 use crate::codes::{consume_code, issue_code, Code, CodeKind, NewCode};
 use crate::error::{Error, Result};
 use crate::projects::Project;
-use crate::sessions::{Tokens, DEFAULT_SESSION_MS};
+use crate::sessions::Tokens;
 use crate::sign_up_rules::AuthMethod;
 use crate::users::User;
 use crate::{now_ms, Core};
@@ -579,12 +579,13 @@ impl Core {
         consume_code(&mut tx, &found)
             .await
             .map_err(|_| Error::InvalidAuthorizationCode)?;
+        let is_new_user = data["new_user"] == json!(true);
         let tokens = self
-            .commit_with_session(tx, &project.id, user_id, DEFAULT_SESSION_MS, false, None)
+            .commit_sign_in(tx, &project.id, user_id, is_new_user)
             .await?;
         Ok(CodeGrant {
             tokens,
-            is_new_user: data["new_user"] == json!(true),
+            is_new_user,
             after_callback_redirect_url: data["after_callback_redirect_url"]
                 .as_str()
                 .map(str::to_string),

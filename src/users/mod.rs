@@ -38,6 +38,8 @@ pub struct User {
     pub is_anonymous: bool,
     /// Signs in with emailed codes (Stack's OTP auth method).
     pub otp_auth_enabled: bool,
+    /// The TOTP secret, sealed (see [`crate::mfa`]); `Some`: sign-in asks for a second factor.
+    pub totp_secret: Option<String>,
     pub restricted_by_admin: bool,
     pub restricted_by_admin_reason: Option<String>,
     pub restricted_by_admin_private_details: Option<String>,
@@ -71,7 +73,7 @@ pub struct OAuthLink {
 
 pub(crate) const USER_SELECT: &str = "SELECT u.id, u.project_id, u.primary_email, u.primary_email_verified, \
     u.primary_email_auth_enabled, u.display_name, u.profile_image_url, u.password_hash, u.client_metadata, \
-    u.client_read_only_metadata, u.server_metadata, u.selected_team_id, u.is_anonymous, u.otp_auth_enabled, u.restricted_by_admin, \
+    u.client_read_only_metadata, u.server_metadata, u.selected_team_id, u.is_anonymous, u.otp_auth_enabled, u.totp_secret, u.restricted_by_admin, \
     u.restricted_by_admin_reason, u.restricted_by_admin_private_details, u.signed_up_at, u.last_active_at, u.language, \
     t.display_name AS team_display_name, t.profile_image_url AS team_profile_image_url, \
     t.client_metadata AS team_client_metadata, t.client_read_only_metadata AS team_client_read_only_metadata, \
@@ -95,6 +97,7 @@ impl sqlx::FromRow<'_, AnyRow> for User {
             selected_team_id: r.try_get("selected_team_id")?,
             is_anonymous: flag(r, "is_anonymous")?,
             otp_auth_enabled: flag(r, "otp_auth_enabled")?,
+            totp_secret: r.try_get("totp_secret")?,
             restricted_by_admin: flag(r, "restricted_by_admin")?,
             restricted_by_admin_reason: r.try_get("restricted_by_admin_reason")?,
             restricted_by_admin_private_details: r
@@ -199,7 +202,7 @@ impl User {
             })).collect::<Vec<_>>(),
             "selected_team_id": self.selected_team_id,
             "selected_team": self.team_view(false),
-            "requires_totp_mfa": false,
+            "requires_totp_mfa": self.totp_secret.is_some(),
             "otp_auth_enabled": self.otp_auth_enabled,
             "passkey_auth_enabled": false,
             "is_anonymous": self.is_anonymous,
@@ -284,8 +287,6 @@ pub(crate) fn check_restriction(
 pub struct NotYetSupported {
     #[serde(default)]
     pub passkey_auth_enabled: Option<bool>,
-    #[serde(default)]
-    pub totp_secret_base64: Option<String>,
 }
 
 impl NotYetSupported {
@@ -295,7 +296,6 @@ impl NotYetSupported {
                 "passkey_auth_enabled",
                 self.passkey_auth_enabled == Some(true),
             ),
-            ("totp_secret_base64", self.totp_secret_base64.is_some()),
         ] {
             if on {
                 return Err(crate::validation::invalid(format!("body.{field} cannot be enabled; this sign-in method is not available on this server yet."
@@ -325,6 +325,7 @@ pub struct UserCreate {
     pub restricted_by_admin_reason: Option<String>,
     pub restricted_by_admin_private_details: Option<String>,
     pub otp_auth_enabled: Option<bool>,
+    pub totp_secret_base64: Option<String>,
     #[serde(flatten)]
     pub not_yet: NotYetSupported,
 }
@@ -397,6 +398,9 @@ pub struct UserUpdate {
     #[serde(default, deserialize_with = "patch::nullable")]
     pub restricted_by_admin_private_details: Option<Option<String>>,
     pub otp_auth_enabled: Option<bool>,
+    /// A new TOTP secret (second factor on), or `null` (off).
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub totp_secret_base64: Option<Option<String>>,
     #[serde(flatten)]
     pub not_yet: NotYetSupported,
 }
@@ -518,6 +522,11 @@ impl Core {
         if let Some(otp) = input.otp_auth_enabled {
             check_otp_allowed(project, otp)?;
             u.otp_auth_enabled = otp;
+        }
+        if let Some(secret) = input.totp_secret_base64 {
+            u.totp_secret = secret
+                .map(|s| self.seal_totp_secret(&s, "body.totp_secret_base64"))
+                .transpose()?;
         }
         if let Some(language) = input.language {
             let language = language
@@ -696,6 +705,8 @@ pub(crate) struct NewUser {
     pub server_metadata: Option<String>,
     pub is_anonymous: bool,
     pub otp_auth_enabled: bool,
+    /// Sealed (see [`crate::mfa`]).
+    pub totp_secret: Option<String>,
     pub restricted_by_admin: bool,
     pub restricted_by_admin_reason: Option<String>,
     pub restricted_by_admin_private_details: Option<String>,
@@ -711,7 +722,7 @@ pub(crate) async fn insert_user(tx: &mut Tx, project: &Project, n: &NewUser) -> 
         "INSERT INTO users (id, project_id, primary_email, primary_email_verified, primary_email_auth_enabled, display_name, \
          profile_image_url, password_hash, client_metadata, client_read_only_metadata, server_metadata, selected_team_id, \
          is_anonymous, restricted_by_admin, restricted_by_admin_reason, restricted_by_admin_private_details, signed_up_at, last_active_at, language, \
-         otp_auth_enabled) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12, $13, $14, $15, $16, $16, $17, $18)",
+         otp_auth_enabled, totp_secret) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12, $13, $14, $15, $16, $16, $17, $18, $19)",
     )
     .bind(&id)
     .bind(&project.id)
@@ -731,6 +742,7 @@ pub(crate) async fn insert_user(tx: &mut Tx, project: &Project, n: &NewUser) -> 
     .bind(now)
     .bind(&n.language)
     .bind(n.otp_auth_enabled as i64)
+    .bind(&n.totp_secret)
     .execute(&mut **tx)
     .await;
     match res {
@@ -834,7 +846,7 @@ pub(crate) async fn write_user(tx: &mut Tx, u: &User) -> Result<()> {
         "UPDATE users SET primary_email = $2, primary_email_verified = $3, primary_email_auth_enabled = $4, display_name = $5, \
          profile_image_url = $6, password_hash = $7, client_metadata = $8, client_read_only_metadata = $9, server_metadata = $10, \
          selected_team_id = $11, is_anonymous = $12, restricted_by_admin = $13, restricted_by_admin_reason = $14, \
-         restricted_by_admin_private_details = $15, language = $16, otp_auth_enabled = $17 WHERE id = $1",
+         restricted_by_admin_private_details = $15, language = $16, otp_auth_enabled = $17, totp_secret = $18 WHERE id = $1",
     )
     .bind(&u.id)
     .bind(&u.primary_email)
@@ -853,6 +865,7 @@ pub(crate) async fn write_user(tx: &mut Tx, u: &User) -> Result<()> {
     .bind(&u.restricted_by_admin_private_details)
     .bind(&u.language)
     .bind(u.otp_auth_enabled as i64)
+    .bind(&u.totp_secret)
     .execute(&mut **tx)
     .await;
     match res {

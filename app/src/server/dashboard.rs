@@ -198,13 +198,13 @@ pub async fn create_key_set(project_id: String, description: String) -> Result<(
         description
     };
     let keys = ssr::new_key_set(&project.id, &description).await?;
-    let flash = ssr::flash_keys(
+    let flash = ssr::flash(
         &admin.id,
-        NewProjectKeys {
+        ssr::Flash::Keys(NewProjectKeys {
             project_id: project.id.clone(),
             display_name: description,
             ..keys
-        },
+        }),
     );
     leptos_axum::redirect(&format!(
         "/projects/{}/settings?created={flash}",
@@ -285,7 +285,7 @@ pub async fn create_project(
         display_name: project.display_name,
         ..keys
     };
-    let flash = ssr::flash_keys(&admin.id, shown_once);
+    let flash = ssr::flash(&admin.id, ssr::Flash::Keys(shown_once));
     leptos_axum::redirect(&format!("/?created={flash}"));
     Ok(())
 }
@@ -297,7 +297,10 @@ pub async fn take_new_project_keys(flash: String) -> Result<Option<NewProjectKey
     let Some((_, admin)) = ssr::page_user(INTERNAL_PROJECT_ID).await? else {
         return Ok(None);
     };
-    Ok(ssr::take_flash_keys(&admin.id, &flash))
+    Ok(match ssr::take_flash(&admin.id, &flash) {
+        Some(ssr::Flash::Keys(keys)) => Some(keys),
+        _ => None,
+    })
 }
 
 /// The advanced settings room: the rendered config tree and the override stored at each level.

@@ -69,13 +69,8 @@ pub async fn sign_in(
     let project = ssr::project(&project_id).await?;
     let target = ssr::return_target(&project, after_auth_return_to)?;
     let input = gatehouse_core::auth::PasswordSignIn { email, password };
-    let tokens = ssr::core()
-        .password_sign_in(&project, input)
-        .await
-        .map_err(ssr::shown)?;
-    ssr::set_session_cookie(&project.id, Some(&tokens.refresh_token));
-    leptos_axum::redirect(&target);
-    Ok(())
+    let signed_in = ssr::core().password_sign_in(&project, input).await;
+    ssr::finish_sign_in(&project.id, signed_in, &target)
 }
 
 /// Signs up with a password. With `invitation` (the code of a team invitation mailed to this
@@ -107,17 +102,14 @@ pub async fn sign_up(
         ..Default::default()
     };
     let core = ssr::core();
-    let tokens = match invitation {
+    let signed_in = match invitation {
         Some(code) => {
             core.password_sign_up_by_invitation(&project, input, code.trim())
                 .await
         }
         None => core.password_sign_up(&project, None, input).await,
-    }
-    .map_err(ssr::shown)?;
-    ssr::set_session_cookie(&project.id, Some(&tokens.refresh_token));
-    leptos_axum::redirect(&target);
-    Ok(())
+    };
+    ssr::finish_sign_in(&project.id, signed_in, &target)
 }
 
 #[server(prefix = "/_sfn")]
@@ -264,5 +256,19 @@ pub async fn update_profile(
         )
         .await
         .map_err(ssr::shown)?;
+    Ok(())
+}
+
+/// The hosted CLI confirmation: the signed-in user lets a terminal in (see the core's
+/// `cli_auth`).
+#[server(prefix = "/_sfn")]
+pub async fn confirm_cli(project_id: String, login_code: String) -> Result<(), ServerFnError> {
+    let project = ssr::project(&project_id).await?;
+    let (_, user) = ssr::signed_in(&project_id).await?;
+    ssr::core()
+        .confirm_cli_auth(&project, login_code.trim(), &user)
+        .await
+        .map_err(ssr::shown)?;
+    leptos_axum::redirect(&format!("/handler/{project_id}/cli-auth-confirm?done=1"));
     Ok(())
 }

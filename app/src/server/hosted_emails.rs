@@ -102,13 +102,11 @@ pub async fn magic_link_sign_in(
         Some(nonce) => format!("{}{nonce}", code.to_lowercase()),
         None => code,
     };
-    let (tokens, _) = ssr::core()
+    let signed_in = ssr::core()
         .sign_in_with_code(&project, None, &full, ssr::request_country().as_deref())
         .await
-        .map_err(ssr::shown)?;
-    ssr::set_session_cookie(&project.id, Some(&tokens.refresh_token));
-    leptos_axum::redirect(&target);
-    Ok(())
+        .map(|(tokens, _)| tokens);
+    ssr::finish_sign_in(&project.id, signed_in, &target)
 }
 
 /// Verifies the address a verification link was sent to.

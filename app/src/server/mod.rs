@@ -10,6 +10,7 @@ mod dashboard_users;
 mod dashboard_webhooks;
 mod hosted;
 mod hosted_emails;
+mod hosted_mfa;
 mod hosted_teams;
 mod oauth;
 mod setup;
@@ -23,6 +24,7 @@ pub use dashboard_users::*;
 pub use dashboard_webhooks::*;
 pub use hosted::*;
 pub use hosted_emails::*;
+pub use hosted_mfa::*;
 pub use hosted_teams::*;
 pub use oauth::*;
 pub use setup::*;
@@ -69,12 +71,17 @@ mod ssr {
         expect_context::<Core>()
     }
 
-    /// New keys waiting to be shown to the admin who made them: kept in memory for a minute,
-    /// handed out once.
-    fn flashes() -> &'static gatehouse_core::cache::TtlCache<String, (String, super::NewProjectKeys)>
-    {
+    /// Secrets waiting to be shown once to the person who made them (new keys, recovery
+    /// codes): kept in memory for a minute, handed out once, only to their owner.
+    #[derive(Clone)]
+    pub enum Flash {
+        Keys(super::NewProjectKeys),
+        RecoveryCodes(Vec<String>),
+    }
+
+    fn flashes() -> &'static gatehouse_core::cache::TtlCache<String, (String, Flash)> {
         static FLASHES: std::sync::OnceLock<
-            gatehouse_core::cache::TtlCache<String, (String, super::NewProjectKeys)>,
+            gatehouse_core::cache::TtlCache<String, (String, Flash)>,
         > = std::sync::OnceLock::new();
         FLASHES.get_or_init(|| {
             gatehouse_core::cache::TtlCache::new(std::time::Duration::from_secs(60), 1000)
@@ -119,20 +126,22 @@ mod ssr {
         })
     }
 
-    pub fn flash_keys(user_id: &str, keys: super::NewProjectKeys) -> String {
+    /// Keeps `secret` for `owner` (a user id); the id to fetch it with.
+    pub fn flash(owner: &str, secret: Flash) -> String {
         let id = gatehouse_core::crypto::random_token(16);
-        flashes().insert(id.clone(), (user_id.to_string(), keys));
+        flashes().insert(id.clone(), (owner.to_string(), secret));
         id
     }
 
-    pub fn take_flash_keys(user_id: &str, flash: &str) -> Option<super::NewProjectKeys> {
-        let key = flash.to_string();
-        let (owner, keys) = flashes().get(&key)?;
-        if owner != user_id {
+    /// The secret kept under `id`, if `owner` kept it; gone once taken.
+    pub fn take_flash(owner: &str, id: &str) -> Option<Flash> {
+        let key = id.to_string();
+        let (kept_by, secret) = flashes().get(&key)?;
+        if kept_by != owner {
             return None;
         }
         flashes().remove(&key);
-        Some(keys)
+        Some(secret)
     }
 
     /// A core error as the person at the form should read it, with the core's HTTP status (a
@@ -238,6 +247,28 @@ mod ssr {
                 "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
                 cookie_name(project_id)
             ),
+        }
+    }
+
+    /// Ends a hosted sign-in or sign-up: the session cookie and on to `target`, or, where the
+    /// user has a second factor, on to the page that asks for it.
+    pub fn finish_sign_in(
+        project_id: &str,
+        signed_in: Result<gatehouse_core::sessions::Tokens, Error>,
+        target: &str,
+    ) -> Result<(), ServerFnError> {
+        match signed_in {
+            Ok(tokens) => {
+                set_session_cookie(project_id, Some(&tokens.refresh_token));
+                leptos_axum::redirect(target);
+                Ok(())
+            }
+            Err(Error::MultiFactorAuthenticationRequired(attempt)) => {
+                let url = super::second_factor_url(project_id, &attempt, Some(target));
+                leptos_axum::redirect(&url);
+                Ok(())
+            }
+            Err(e) => Err(shown(e)),
         }
     }
 

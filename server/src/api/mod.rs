@@ -2,12 +2,14 @@
 //! and shape the answer; rules live in the core.
 
 mod api_keys;
+mod cli_auth;
 mod config;
 mod contact_channels;
 mod emails;
 mod error;
 mod extract;
 mod images;
+mod mfa;
 mod oauth;
 mod permissions;
 mod projects;
@@ -146,6 +148,15 @@ pub fn router(core: Core) -> Router {
         .route("/auth/sessions/current", delete(sessions::sign_out))
         .route("/auth/sessions/current/refresh", post(sessions::refresh))
         .route("/auth/sessions/{session_id}", delete(sessions::remove))
+        .route("/auth/cli", post(cli_auth::start))
+        .route("/auth/cli/poll", post(cli_auth::poll))
+        .route("/auth/cli/complete", post(cli_auth::complete))
+        .route("/auth/mfa/sign-in", post(mfa::sign_in))
+        .route(
+            "/auth/mfa/recovery-code/sign-in",
+            post(mfa::recovery_sign_in),
+        )
+        .route("/auth/mfa/recovery-codes", post(mfa::new_recovery_codes))
         .route("/auth/oauth/token", post(oauth::token))
         .route("/auth/oauth/authorize/{provider_id}", get(oauth::authorize))
         .route(
@@ -364,6 +375,16 @@ fn list(items: Vec<Value>, next_cursor: Option<Option<String>>) -> Json<Value> {
         }
         None => json!({ "items": items, "is_paginated": false }),
     })
+}
+
+/// Stack's sign-in response (`signInResponseSchema`): the tokens and whether the account is new.
+fn signed_in((tokens, is_new_user): (gatehouse_core::sessions::Tokens, bool)) -> Json<Value> {
+    Json(json!({
+        "access_token": tokens.access_token,
+        "refresh_token": tokens.refresh_token,
+        "user_id": tokens.user_id,
+        "is_new_user": is_new_user,
+    }))
 }
 
 fn success() -> Json<Value> {

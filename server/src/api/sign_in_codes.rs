@@ -49,7 +49,7 @@ pub async fn sign_in(
 ) -> ApiResult<Json<Value>> {
     let b: CodeBody = body.read(&auth)?;
     let country = core.request_country(|name| headers.get(name)?.to_str().ok());
-    let (tokens, is_new_user) = core
+    let signed = core
         .sign_in_with_code(
             &auth.project,
             auth.user.as_ref(),
@@ -57,12 +57,7 @@ pub async fn sign_in(
             country.as_deref(),
         )
         .await?;
-    Ok(Json(json!({
-        "access_token": tokens.access_token,
-        "refresh_token": tokens.refresh_token,
-        "user_id": tokens.user_id,
-        "is_new_user": is_new_user,
-    })))
+    Ok(super::signed_in(signed))
 }
 
 pub async fn check_sign_in_code(

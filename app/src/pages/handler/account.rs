@@ -104,7 +104,7 @@ pub fn AccountPage() -> impl IntoView {
                 let old_password = user.has_password.then(|| view! {
                     <Field label="Current password" name="old_password" kind="password" autocomplete="current-password"/>
                 });
-                let (id_profile, id_password, id_emails, id_notify, id_teams, id_keys, id_oauth, id_sign_out) = (id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id);
+                let (id_profile, id_password, id_emails, id_notify, id_teams, id_keys, id_oauth, id_mfa, id_sign_out) = (id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id);
                 let password_heading = if user.has_password { "Change password" } else { "Set a password" };
                 let display_name = user.display_name.clone().unwrap_or_default();
                 let image_url = user.profile_image_url.clone().unwrap_or_default();
@@ -155,6 +155,8 @@ pub fn AccountPage() -> impl IntoView {
                                 </button>
                             </ActionForm>
                         </section>
+
+                        <super::mfa::AccountMfa project_id=id_mfa done=done/>
 
                         <section class="mt-5 border-t border-line pt-4 [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="sessions-heading">
                             <h2 id="sessions-heading">"Active sessions"</h2>

@@ -5,17 +5,21 @@ mod account_api_keys;
 mod account_emails;
 mod account_oauth;
 mod account_teams;
+mod cli_auth;
 mod email_links;
+mod mfa;
 mod sign_in;
 mod sign_out;
 mod sign_up;
 mod team_invitation;
 
 pub use account::AccountPage;
+pub use cli_auth::CliAuthConfirmPage;
 pub use email_links::{
     EmailVerificationPage, ForgotPasswordPage, MagicLinkCallbackPage, MagicLinkPage,
     PasswordResetPage,
 };
+pub use mfa::{MfaPage, MfaSetupPage};
 pub use sign_in::SignInPage;
 pub use sign_out::SignOutPage;
 pub use sign_up::SignUpPage;
