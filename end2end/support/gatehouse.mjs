@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
-const BIN = process.env.GATEHOUSE_BIN ?? join(ROOT, 'target', 'debug', 'gatehouse');
+export const BIN = process.env.GATEHOUSE_BIN ?? join(ROOT, 'target', 'debug', 'gatehouse');
 const PG = process.env.GATEHOUSE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
 
 function freshDatabaseUrl(dir) {
