@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startGatehouse } from './support/gatehouse.mjs';
 import { startOidcProvider, completeProviderLogin } from './support/oidc-server.mjs';
+import { authenticator } from 'otplib';
 
 const require = createRequire(import.meta.url);
 const shared = (path) => require(`stack-shared-newest/dist/${path}`);
@@ -55,6 +56,20 @@ const codeValid = y.yupObject({ is_code_valid: y.yupBoolean().oneOf([true]).defi
 const tokens = y.yupObject({
   access_token: y.yupString().defined(), refresh_token: y.yupString().defined(), user_id: y.yupString().defined(),
 }).defined();
+// Gatehouse's own (no Stack schema): one-time recovery codes for the second factor.
+const recoveryCodes = y.yupObject({ recovery_codes: y.yupArray(y.yupString().defined()).length(10).defined() }).defined();
+// auth/cli/route.tsx, auth/cli/poll/route.tsx, auth/cli/complete/route.tsx.
+const cliStart = y.yupObject({
+  polling_code: y.yupString().defined(), login_code: y.yupString().defined(), expires_at: y.yupString().defined(),
+}).defined();
+const cliPoll = y.yupObject({
+  status: y.yupString().oneOf(['waiting', 'success', 'expired', 'used']).defined(), refresh_token: y.yupString().optional(),
+}).defined();
+const cliComplete = y.yupUnion(
+  y.yupObject({ cli_session_state: y.yupString().oneOf(['anonymous', 'none']).defined() }).defined(),
+  y.yupObject({ access_token: y.yupString().defined(), refresh_token: y.yupString().defined() }).defined(),
+  y.yupObject({ success: y.yupBoolean().oneOf([true]).defined() }).defined(),
+).defined();
 // internal/config, internal/config/override/[level] (GET).
 const configString = y.yupObject({ config_string: y.yupString().defined() }).defined();
 const riskScore = y.yupNumber().integer().min(0).max(100).defined();
@@ -134,6 +149,12 @@ const ENDPOINTS = {
   // auth/otp/send-sign-in-code/route.tsx
   'POST /auth/otp/send-sign-in-code': T(C, () => y.yupObject({ nonce: y.yupString().defined() }).defined()),
   'POST /auth/otp/sign-in': T(C, () => y.signInResponseSchema.defined()),
+  'POST /auth/mfa/sign-in': T(C, () => y.signInResponseSchema.defined()),
+  'POST /auth/mfa/recovery-code/sign-in': T(C, () => y.signInResponseSchema.defined()),
+  'POST /auth/mfa/recovery-codes': T(C, () => recoveryCodes),
+  'POST /auth/cli': T(C, () => cliStart),
+  'POST /auth/cli/poll': T(C, () => cliPoll),
+  'POST /auth/cli/complete': T(C, () => cliComplete),
   'POST /auth/otp/sign-in/check-code': T(C, () => codeValid),
   // auth/password/send-reset-code/route.tsx
   'POST /auth/password/send-reset-code': T(C, () => y.yupObject({
@@ -773,6 +794,34 @@ describe("Stack's schemas, by machine", () => {
       assert.equal(others.length, 1, JSON.stringify(sessions));
       await call(a, 'DELETE', `/auth/sessions/${others[0].id}?user_id=${second.user_id}`, { token: second.access_token });
       await call(a, 'DELETE', a === 'client' ? '/users/me' : `/users/${second.user_id}`, { token: second.access_token });
+
+      // The second factor: a user with TOTP signs in with a code, then with a recovery code.
+      const secret = crypto.getRandomValues(new Uint8Array(20));
+      const mfaEmail = `mfa-${a}@example.com`;
+      await call('server', 'POST', '/users', { body: {
+        primary_email: mfaEmail, primary_email_auth_enabled: true, password: P, totp_secret_base64: Buffer.from(secret).toString('base64'),
+      } });
+      const asked = await call(a, 'POST', '/auth/password/sign-in', { body: { email: mfaEmail, password: P }, status: 400 });
+      assert.equal(asked.code, 'MULTI_FACTOR_AUTHENTICATION_REQUIRED');
+      const wrongTotp = await call(a, 'POST', '/auth/mfa/sign-in', { body: { type: 'totp', totp: 'abcdef', code: asked.details.attempt_code }, status: 400 });
+      assert.equal(wrongTotp.code, 'INVALID_TOTP_CODE');
+      const mfa = await call(a, 'POST', '/auth/mfa/sign-in', { body: { type: 'totp', totp: authenticator.generate(base32(secret)), code: asked.details.attempt_code } });
+      const { recovery_codes } = await call(a, 'POST', '/auth/mfa/recovery-codes', { token: mfa.access_token });
+      const again = await call(a, 'POST', '/auth/password/sign-in', { body: { email: mfaEmail, password: P }, status: 400 });
+      await call(a, 'POST', '/auth/mfa/recovery-code/sign-in', { body: { recovery_code: recovery_codes[0], code: again.details.attempt_code } });
+
+      // CLI sign-in: started, checked, confirmed with a browser's session, polled.
+      const cli = await call(a, 'POST', '/auth/cli', { body: { expires_in_millis: 60_000 } });
+      assert.deepEqual(await call(a, 'POST', '/auth/cli/poll', { body: { polling_code: cli.polling_code } }), { status: 'waiting' });
+      await call(a, 'POST', '/auth/cli/complete', { body: { login_code: cli.login_code, mode: 'check' } });
+      await call(a, 'POST', '/auth/cli/complete', { body: { login_code: cli.login_code, refresh_token: mfa.refresh_token } });
+      const polled = await call(a, 'POST', '/auth/cli/poll', { body: { polling_code: cli.polling_code }, status: 201 });
+      assert.equal(polled.status, 'success');
+      const wrongPoll = await call(a, 'POST', '/auth/cli/poll', { body: { polling_code: 'nope' }, status: 400 });
+      assert.equal(wrongPoll.code, 'INVALID_POLLING_CODE');
+      const anon = await call(a, 'POST', '/auth/anonymous/sign-up');
+      const anonCli = await call(a, 'POST', '/auth/cli', { body: { anon_refresh_token: anon.refresh_token } });
+      await call(a, 'POST', '/auth/cli/complete', { body: { login_code: anonCli.login_code, mode: 'claim-anon-session' } });
     }
     assert.deepEqual(problems, []);
   });
@@ -831,3 +880,16 @@ describe("Stack's schemas, by machine", () => {
 
 // A 1×1 PNG.
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+
+// RFC 4648 base32, as authenticator apps take keys.
+function base32(bytes) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0, value = 0, out = '';
+  for (const b of bytes) {
+    value = (value << 8) | b;
+    bits += 8;
+    while (bits >= 5) { out += alphabet[(value >>> (bits - 5)) & 31]; bits -= 5; }
+  }
+  if (bits > 0) out += alphabet[(value << (5 - bits)) & 31];
+  return out;
+}
