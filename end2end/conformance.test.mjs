@@ -13,6 +13,7 @@ import { resolve } from 'node:path';
 import { startGatehouse } from './support/gatehouse.mjs';
 import { startOidcProvider, completeProviderLogin } from './support/oidc-server.mjs';
 import { authenticator } from 'otplib';
+import { base32 } from './support/base32.mjs';
 
 const require = createRequire(import.meta.url);
 const shared = (path) => require(`stack-shared-newest/dist/${path}`);
@@ -880,16 +881,3 @@ describe("Stack's schemas, by machine", () => {
 
 // A 1×1 PNG.
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
-
-// RFC 4648 base32, as authenticator apps take keys.
-function base32(bytes) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0, value = 0, out = '';
-  for (const b of bytes) {
-    value = (value << 8) | b;
-    bits += 8;
-    while (bits >= 5) { out += alphabet[(value >>> (bits - 5)) & 31]; bits -= 5; }
-  }
-  if (bits > 0) out += alphabet[(value << (5 - bits)) & 31];
-  return out;
-}

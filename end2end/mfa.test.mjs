@@ -10,6 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { authenticator } from 'otplib';
+import { base32 } from './support/base32.mjs';
 import { BIN, startGatehouse } from './support/gatehouse.mjs';
 import { launchBrowser, shot, watchedPage } from './support/browser.mjs';
 
@@ -244,16 +245,3 @@ describe('two-factor authentication and CLI sign-in', () => {
     await context.close();
   });
 });
-
-// RFC 4648 base32, as authenticator apps take keys.
-function base32(bytes) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0, value = 0, out = '';
-  for (const b of bytes) {
-    value = (value << 8) | b;
-    bits += 8;
-    while (bits >= 5) { out += alphabet[(value >>> (bits - 5)) & 31]; bits -= 5; }
-  }
-  if (bits > 0) out += alphabet[(value << (5 - bits)) & 31];
-  return out;
-}

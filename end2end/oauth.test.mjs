@@ -11,6 +11,8 @@ import { build } from 'esbuild';
 import { startGatehouse } from './support/gatehouse.mjs';
 import { launchBrowser, shot, watchedPage } from './support/browser.mjs';
 import { startOidcProvider } from './support/oidc-server.mjs';
+import { authenticator } from 'otplib';
+import { base32 } from './support/base32.mjs';
 
 describe('OAuth', () => {
   let provider, gh, browser, pages, app;
@@ -82,6 +84,35 @@ describe('OAuth', () => {
     await page.waitForSelector('[role="alert"]');
     assert.match(await page.textContent('#connected-accounts [role="alert"]'), /only way to sign in/);
     assert.equal(await page.locator('.connected-account').count(), 1);
+    assert.deepEqual(page.problems, []);
+    await context.close();
+  });
+
+  test('hosted pages: a user with a second factor gives it after the provider', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await watchedPage(context);
+    const viaGitHub = async () => {
+      await page.goto(`${pages}/sign-in`);
+      await page.click('a:has-text("Continue with GitHub")');
+      await atProvider(page, 'mfa-octo@example.com');
+    };
+    await viaGitHub();
+    await page.waitForURL(`${pages}/account-settings`);
+    const server = { 'content-type': 'application/json', 'x-stack-access-type': 'server', 'x-stack-project-id': gh.project.project_id, 'x-stack-secret-server-key': gh.project.secret_server_key };
+    const { items } = await fetch(`${gh.baseUrl}/api/v1/users?query=mfa-octo`, { headers: server }).then((r) => r.json());
+    const secret = crypto.getRandomValues(new Uint8Array(20));
+    const on = await fetch(`${gh.baseUrl}/api/v1/users/${items[0].id}`, {
+      method: 'PATCH', headers: server, body: JSON.stringify({ totp_secret_base64: Buffer.from(secret).toString('base64') }),
+    });
+    assert.equal(on.status, 200, await on.text());
+
+    await context.clearCookies();
+    await viaGitHub();
+    await page.waitForURL(/\/mfa\?attempt=/);
+    await page.fill('input[name="totp"]', authenticator.generate(base32(secret)));
+    await page.click('button:has-text("Verify")');
+    await page.waitForURL(`${pages}/account-settings`);
+    assert.equal(await page.textContent('.signed-in-as strong'), 'mfa-octo@example.com');
     assert.deepEqual(page.problems, []);
     await context.close();
   });
