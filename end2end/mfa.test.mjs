@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { authenticator } from 'otplib';
 import { base32 } from './support/base32.mjs';
 import { BIN, startGatehouse } from './support/gatehouse.mjs';
-import { launchBrowser, shot, watchedPage } from './support/browser.mjs';
+import { launchBrowser, shot, signUpAdmin, watchedPage } from './support/browser.mjs';
 
 const PASSWORD = 'correct horse battery';
 
@@ -242,6 +242,51 @@ describe('two-factor authentication and CLI sign-in', () => {
     assert.equal(made.primary_email, 'scripted@example.com');
     assert.throws(() => execFileSync(BIN, ['api', '--project', gh.project.project_id, 'GET', '/users'], { env, stdio: 'pipe' }), /answered 4\d\d/,
       'a project the admin does not manage');
+    await context.close();
+  });
+
+  test("the dashboard: a user's two-factor state and its reset; signing in as the user", async () => {
+    const context = await browser.newContext();
+    const page = await watchedPage(context);
+    await signUpAdmin(page, gh.baseUrl, 'mfa-admin@example.com', PASSWORD);
+    await page.fill('input[name="display_name"]', 'Secure');
+    await page.click('button:has-text("Create project")');
+    await page.waitForSelector('text=Secure is ready');
+    const projectId = await page.textContent('code[data-key="project_id"]');
+    const ssk = await page.textContent('code[data-key="secret_server_key"]');
+    const server = { 'content-type': 'application/json', 'x-stack-access-type': 'server', 'x-stack-project-id': projectId, 'x-stack-secret-server-key': ssk };
+    const secret = crypto.getRandomValues(new Uint8Array(20));
+    const user = await fetch(`${gh.baseUrl}/api/v1/users`, { method: 'POST', headers: server, body: JSON.stringify({
+      primary_email: 'locked-out@example.com', primary_email_auth_enabled: true, password: PASSWORD, totp_secret_base64: Buffer.from(secret).toString('base64'),
+    }) }).then((r) => r.json());
+
+    await page.goto(`${gh.baseUrl}/projects/${projectId}/users/${user.id}`);
+    await page.waitForSelector('body[data-hydrated="true"]');
+    assert.match(await page.textContent('.mfa-state'), /is on/);
+    await page.check('text=They lost their authenticator app and recovery codes');
+    await page.click('button:has-text("Turn off two-factor authentication")');
+    await page.waitForSelector('.mfa-state:has-text("is off")');
+    const signIn = await fetch(`${gh.baseUrl}/api/v1/auth/password/sign-in`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-stack-access-type': 'client', 'x-stack-project-id': projectId },
+      body: JSON.stringify({ email: 'locked-out@example.com', password: PASSWORD }),
+    });
+    assert.equal(signIn.status, 200, await signIn.text());
+
+    // Signing in as the user opens their account page, where the session says whose it is.
+    await page.click('button:has-text("Sign in as this user")');
+    await page.waitForURL(`${gh.baseUrl}/handler/${projectId}/account-settings`);
+    assert.equal(await page.textContent('.signed-in-as strong'), 'locked-out@example.com');
+    assert.equal(await page.locator('.session:has-text("Opened by an administrator, as you")').count(), 1);
+    await shot(page, 'impersonation-account');
+    // As in Stack, the server's list leaves admins' sessions out; an admin's shows them.
+    const sessions = await fetch(`${gh.baseUrl}/api/v1/auth/sessions?user_id=${user.id}`, { headers: server }).then((r) => r.json());
+    assert.deepEqual(sessions.items.map((x) => x.is_impersonation), [false]);
+    const created = gh.events(projectId).filter((e) => e.kind === 'session.created' && e.data.is_impersonation);
+    assert.equal(created.length, 1);
+    assert.equal(created[0].actor_type, 'admin');
+    await page.goto(`${gh.baseUrl}/projects/${projectId}/users/${user.id}`);
+    await page.waitForSelector('text=Admin, as this user');
+    assert.deepEqual(page.problems, []);
     await context.close();
   });
 });

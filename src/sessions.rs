@@ -93,6 +93,9 @@ impl Session {
 }
 
 /// Stores a new refresh token; returns (session id, the token itself).
+/// How long an admin's session as a user lasts.
+pub const IMPERSONATION_MS: i64 = 60 * 60 * 1000;
+
 pub(crate) async fn insert_session(
     tx: &mut Tx,
     project_id: &str,
@@ -117,7 +120,9 @@ pub(crate) async fn insert_session(
     .bind(now + expires_in_ms)
     .execute(&mut **tx)
     .await?;
-    record_session(tx, project_id, who, "session.created", &id, user_id).await?;
+    // An admin's session as the user says so in the record (who opened it, and that it is one).
+    let data = json!({ "id": id, "user_id": user_id, "is_impersonation": is_impersonation });
+    events::record(tx, project_id, who, Change::new("session.created", &id, data)).await?;
     Ok((id, token))
 }
 
@@ -310,6 +315,16 @@ impl Core {
             refresh_token,
             user_id,
         })
+    }
+
+    /// A dashboard admin signs in as a user: a session marked as impersonation, short-lived,
+    /// listed to the user among their sessions, and recorded with the admin who opened it.
+    pub async fn impersonate(&self, project: &Project, user_id: &str, admin: &Who) -> Result<Tokens> {
+        let user = self
+            .user(&project.id, user_id)
+            .await?
+            .ok_or_else(|| Error::UserIdDoesNotExist(user_id.to_string()))?;
+        self.open_session(&user, IMPERSONATION_MS, true, admin).await
     }
 
     /// Trades a refresh token for a fresh access token.

@@ -73,6 +73,8 @@ pub struct UserDetail {
     pub client_read_only_metadata: String,
     pub server_metadata: String,
     pub sessions: Vec<SessionRow>,
+    /// Signs in with a second factor (TOTP).
+    pub mfa_enabled: bool,
 }
 
 #[server(prefix = "/_sfn")]
@@ -92,6 +94,7 @@ pub async fn load_user_detail(
         client_metadata: ssr::pretty_json(&user.client_metadata),
         client_read_only_metadata: ssr::pretty_json(&user.client_read_only_metadata),
         server_metadata: ssr::pretty_json(&user.server_metadata),
+        mfa_enabled: user.totp_secret.is_some(),
         id: user.id,
         email: user.primary_email,
         display_name: user.display_name,
@@ -104,6 +107,7 @@ pub async fn load_user_detail(
                 created_at: s.created_at,
                 last_used_at: s.last_used_at,
                 is_current: false,
+                is_impersonation: s.is_impersonation,
             })
             .collect(),
     })
@@ -181,5 +185,32 @@ pub async fn remove_user(project_id: String, user_id: String) -> Result<(), Serv
         .await
         .map_err(ssr::shown)?;
     leptos_axum::redirect(&format!("/projects/{}/users", project.id));
+    Ok(())
+}
+
+/// Turns off a user's second factor (they lost their phone and their recovery codes).
+#[server(prefix = "/_sfn")]
+pub async fn reset_user_mfa(project_id: String, user_id: String) -> Result<(), ServerFnError> {
+    let project = ssr::administered_project(&project_id).await?;
+    let user = ssr::project_user(&project, &user_id).await?;
+    ssr::core()
+        .disable_totp(&project, &user, None, &ssr::acting_admin().await?)
+        .await
+        .map_err(ssr::shown)?;
+    Ok(())
+}
+
+/// Signs the admin in as the user on the project's hosted pages: an impersonation session
+/// (short-lived, shown to the user, recorded with the admin), then on to the user's account
+/// page.
+#[server(prefix = "/_sfn")]
+pub async fn impersonate_user(project_id: String, user_id: String) -> Result<(), ServerFnError> {
+    let project = ssr::administered_project(&project_id).await?;
+    let tokens = ssr::core()
+        .impersonate(&project, &user_id, &ssr::acting_admin().await?)
+        .await
+        .map_err(ssr::shown)?;
+    ssr::set_session_cookie(&project.id, Some(&tokens.refresh_token));
+    leptos_axum::redirect(&format!("/handler/{}/account-settings", project.id));
     Ok(())
 }

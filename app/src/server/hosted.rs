@@ -41,6 +41,8 @@ pub struct SessionRow {
     pub created_at: i64,
     pub last_used_at: i64,
     pub is_current: bool,
+    /// Opened by a dashboard admin signing in as the user.
+    pub is_impersonation: bool,
 }
 
 #[server(prefix = "/_sfn")]
@@ -148,14 +150,16 @@ pub async fn my_sessions(project_id: String) -> Result<Vec<SessionRow>, ServerFn
     let Some((current, user)) = ssr::page_user(&project_id).await? else {
         return Ok(vec![]);
     };
+    // The user sees every session, an admin's as them too.
     let sessions = ssr::core()
-        .sessions_of_user(&project_id, &user.id, false)
+        .sessions_of_user(&project_id, &user.id, true)
         .await
         .map_err(ssr::shown)?;
     Ok(sessions
         .into_iter()
         .map(|s| SessionRow {
             is_current: s.id == current.id,
+            is_impersonation: s.is_impersonation,
             id: s.id,
             created_at: s.created_at,
             last_used_at: s.last_used_at,

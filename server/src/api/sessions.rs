@@ -106,8 +106,10 @@ async fn session_owner(core: &Core, auth: &Auth, q: &QueryParams) -> Result<Stri
 
 async fn list_sessions_for(core: &Core, auth: &Auth, q: &QueryParams) -> Result<Vec<Value>, Error> {
     let owner = session_owner(core, auth, q).await?;
+    // As Stack's: only admins see the sessions admins opened as the user.
+    let admin = auth.access == gatehouse_core::auth::AccessType::Admin;
     let sessions = core
-        .sessions_of_user(&auth.project.id, &owner, auth.is_server())
+        .sessions_of_user(&auth.project.id, &owner, admin)
         .await?;
     Ok(sessions
         .iter()

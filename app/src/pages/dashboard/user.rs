@@ -4,7 +4,8 @@ use leptos_router::hooks::use_params_map;
 use super::{DashboardError, ProjectShell};
 use crate::components::{action_error, format_utc, Field, FormError, JsonField};
 use crate::server::{
-    load_user_access, load_user_detail, RemoveUser, RevokeUserSession, SaveUser, SetUserPermission,
+    load_user_access, load_user_detail, ImpersonateUser, RemoveUser, ResetUserMfa, RevokeUserSession,
+    SaveUser, SetUserPermission,
 };
 
 /// One user of a project: profile, metadata (JSON, checked as you type and again on save),
@@ -22,9 +23,11 @@ pub fn UserPage() -> impl IntoView {
     let save = ServerAction::<SaveUser>::new();
     let revoke = ServerAction::<RevokeUserSession>::new();
     let remove = ServerAction::<RemoveUser>::new();
+    let reset_mfa = ServerAction::<ResetUserMfa>::new();
+    let impersonate = ServerAction::<ImpersonateUser>::new();
     let detail = Resource::new(
-        move || (ids.get(), save.version().get(), revoke.version().get()),
-        |((project_id, user_id), _, _)| load_user_detail(project_id, user_id),
+        move || (ids.get(), save.version().get(), revoke.version().get(), reset_mfa.version().get()),
+        |((project_id, user_id), _, _, _)| load_user_detail(project_id, user_id),
     );
     let keys = super::api_keys::OwnerKeysState::new("user", ids);
     let linked = super::user_oauth::LinkedAccountsState::new(ids);
@@ -48,7 +51,9 @@ pub fn UserPage() -> impl IntoView {
                     let (project_id, user_id) = (project_id.clone(), user_id.clone());
                     view! {
                         <li class="session flex items-center justify-between gap-3 text-sm">
-                            <span>"Signed in "{format_utc(s.created_at)}<br/><small>"Last used "{format_utc(s.last_used_at)}</small></span>
+                            <span>"Signed in "{format_utc(s.created_at)}
+                                {s.is_impersonation.then(|| view! { " "<span class="badge rounded-full border border-line px-2 py-0.5 text-xs font-semibold">"Admin, as this user"</span> })}
+                                <br/><small>"Last used "{format_utc(s.last_used_at)}</small></span>
                             <ActionForm action=revoke>
                                 <input type="hidden" name="project_id" value=project_id/>
                                 <input type="hidden" name="user_id" value=user_id/>
@@ -88,6 +93,8 @@ pub fn UserPage() -> impl IntoView {
                 }).collect_view();
                 let no_project_permissions = access.grantable.is_empty();
                 let (p1, u1, p2, u2) = (project_id.clone(), user_id.clone(), project_id.clone(), user_id.clone());
+                let (p3, u3, p4, u4) = (project_id.clone(), user_id.clone(), project_id.clone(), user_id.clone());
+                let mfa_enabled = u.mfa_enabled;
                 let keys_project = project_id.clone();
                 let (linked_project, linked_user) = (project_id.clone(), user_id.clone());
                 let title = u.email.clone().unwrap_or_else(|| u.id.clone());
@@ -126,6 +133,30 @@ pub fn UserPage() -> impl IntoView {
                         <section class="panel rounded-xl border border-line bg-card px-6 py-5 [&_h1]:mb-4 [&_h1]:text-xl [&_h1]:font-bold [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="user-sessions-heading">
                             <h2 id="user-sessions-heading">"Sessions"</h2>
                             <ul class="flex flex-col gap-2 [&_small]:text-muted">{sessions}</ul>
+                        </section>
+                        <section class="panel rounded-xl border border-line bg-card px-6 py-5 [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="user-security-heading">
+                            <h2 id="user-security-heading">"Sign-in and security"</h2>
+                            <p class="mfa-state mb-3 text-sm">{if mfa_enabled {
+                                "Two-factor authentication is on (an authenticator app and recovery codes)."
+                            } else {
+                                "Two-factor authentication is off."
+                            }}</p>
+                            {mfa_enabled.then(|| view! {
+                                <ActionForm action=reset_mfa attr:class="mb-4 flex max-w-sm flex-col gap-3">
+                                    <input type="hidden" name="project_id" value=p3/>
+                                    <input type="hidden" name="user_id" value=u3/>
+                                    <label class="flex items-center gap-2 text-sm"><input type="checkbox" required/>" They lost their authenticator app and recovery codes"</label>
+                                    <FormError message=action_error(reset_mfa)/>
+                                    <button type="submit" class="secondary whitespace-nowrap rounded-lg border border-line px-4 py-2 text-sm font-semibold text-ink">"Turn off two-factor authentication"</button>
+                                </ActionForm>
+                            })}
+                            <p class="mb-3 text-sm text-muted">"Sign in as this user to see what they see: a session of an hour on the project's hosted pages, listed to them and recorded as yours."</p>
+                            <ActionForm action=impersonate>
+                                <input type="hidden" name="project_id" value=p4/>
+                                <input type="hidden" name="user_id" value=u4/>
+                                <FormError message=action_error(impersonate)/>
+                                <button type="submit" class="secondary whitespace-nowrap rounded-lg border border-line px-4 py-2 text-sm font-semibold text-ink">"Sign in as this user"</button>
+                            </ActionForm>
                         </section>
                         <section class="panel danger rounded-xl border border-danger bg-card px-6 py-5 [&_h1]:mb-4 [&_h1]:text-xl [&_h1]:font-bold [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="remove-heading">
                             <h2 id="remove-heading">"Delete user"</h2>

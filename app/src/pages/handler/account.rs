@@ -75,6 +75,9 @@ pub fn AccountPage() -> impl IntoView {
                             <span>
                                 "Signed in "{format_utc(s.created_at)}<br/>
                                 <small>"Last used "{format_utc(s.last_used_at)}</small>
+                                {s.is_impersonation.then(|| view! {
+                                    <br/><small class="impersonation font-semibold">"Opened by an administrator, as you"</small>
+                                })}
                             </span>
                             {if s.is_current {
                                 view! { <span class="badge whitespace-nowrap rounded-full border border-line px-2 py-0.5 text-xs font-semibold">"This device"</span> }.into_any()
