@@ -276,3 +276,33 @@ async fn the_oauth_token_endpoint_refreshes_like_the_sdk_asks() {
         "unsupported_grant_type"
     );
 }
+
+#[tokio::test]
+async fn sessions_opened_as_impersonation_are_listed_to_admins_only() {
+    let app = TestApp::spawn().await;
+    let p = app.project().await;
+    let (user_id, me) = app.signed_up(&p, "seen@example.com").await;
+    let imp = app
+        .admin(&p)
+        .post(
+            "/auth/sessions",
+            json!({ "user_id": user_id, "is_impersonation": true }),
+        )
+        .await
+        .ok();
+    assert!(imp["refresh_token"].is_string());
+    let flags = |list: serde_json::Value| -> Vec<bool> {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["is_impersonation"].as_bool().unwrap())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    };
+    let path = format!("/auth/sessions?user_id={user_id}");
+    assert_eq!(flags(app.admin(&p).get(&path).await.ok()), [false, true]);
+    assert_eq!(flags(app.server(&p).get(&path).await.ok()), [false]);
+    assert_eq!(flags(me.get(&path).await.ok()), [false]);
+}
