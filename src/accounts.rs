@@ -71,7 +71,7 @@ impl Core {
         input: UserCreate,
         who: &Who,
     ) -> Result<User> {
-        input.not_yet.check()?;
+        crate::users::check_passkey_flag(input.passkey_auth_enabled)?;
         use crate::users::{check_display_name, check_otp_allowed, check_restriction, check_url};
         let email = input
             .primary_email
@@ -309,6 +309,7 @@ impl Core {
         let (updated, password_changed) =
             self.prepare_user_update(project, user, input, who).await?;
         let totp_changed = updated.totp_secret != user.totp_secret;
+        let passkeys_gone = user.passkey_auth_enabled && !updated.passkey_auth_enabled;
         let mut tx = self.begin().await?;
         crate::users::write_user_update(&mut tx, &self.public_url, &project.id, updated, who)
             .await?;
@@ -317,6 +318,9 @@ impl Core {
         }
         if totp_changed {
             crate::mfa::forget_second_factor(&mut tx, &user.id).await?;
+        }
+        if passkeys_gone {
+            crate::users::delete_passkeys(&mut tx, &user.id).await?;
         }
         tx.commit().await?;
         self.user(&project.id, &user.id)

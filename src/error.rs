@@ -206,6 +206,12 @@ pub enum Error {
     InvalidTotpCode,
     #[error("invalid polling code")]
     InvalidPollingCode,
+    #[error("passkey authentication not enabled")]
+    PasskeyAuthenticationNotEnabled,
+    #[error("{0}")]
+    PasskeyRegistrationFailed(String),
+    #[error("{0}")]
+    PasskeyAuthenticationFailed(String),
     #[error("redirect URL not trusted")]
     UntrustedRedirect { url: String, project: String },
     /// Refused where Stack has no known error for it: a status and a plain-text message.
@@ -326,6 +332,9 @@ impl Error {
             MultiFactorAuthenticationRequired(_) => "MULTI_FACTOR_AUTHENTICATION_REQUIRED",
             InvalidTotpCode => "INVALID_TOTP_CODE",
             InvalidPollingCode => "INVALID_POLLING_CODE",
+            PasskeyAuthenticationNotEnabled => "PASSKEY_AUTHENTICATION_NOT_ENABLED",
+            PasskeyRegistrationFailed(_) => "PASSKEY_REGISTRATION_FAILED",
+            PasskeyAuthenticationFailed(_) => "PASSKEY_AUTHENTICATION_FAILED",
             RouteNotFound { .. } | Status(..) | Internal(_) => return None,
         })
     }
@@ -489,6 +498,8 @@ impl Error {
             MultiFactorAuthenticationRequired(_) => "Multi-factor authentication is required for this user.".into(),
             InvalidTotpCode => "The TOTP code is invalid. Please try again.".into(),
             InvalidPollingCode => "The polling code is invalid or does not exist.".into(),
+            PasskeyAuthenticationNotEnabled => "Passkey authentication is not enabled for this project.".into(),
+            PasskeyRegistrationFailed(m) | PasskeyAuthenticationFailed(m) => m.clone(),
             UntrustedRedirect { url, project } => format!(
                 "This sign-in link wants to send you on to {url}, which is not a trusted domain of {project}. Sign in from the app's own link instead."
             ),

@@ -21,6 +21,7 @@ pub mod images;
 pub mod jobs;
 pub mod mfa;
 pub mod oauth;
+pub mod passkeys;
 pub mod patch;
 pub mod projects;
 pub mod sessions;

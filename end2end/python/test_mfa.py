@@ -16,8 +16,10 @@ import requests
 from test_plain_http import PASSWORD, headers, sign_up
 
 
-def api(gh, method, path, access="client", token=None, **kw):
+def api(gh, method, path, access="client", token=None, anonymous=False, **kw):
     extra = {"x-stack-access-token": token} if token else {}
+    if anonymous:
+        extra["x-stack-allow-anonymous-user"] = "true"
     if access == "admin":
         extra["x-stack-super-secret-admin-key"] = gh["super_secret_admin_key"]
     return requests.request(method, f"{gh['base_url']}/api/v1{path}", headers=headers(gh, access, **extra),

@@ -40,6 +40,8 @@ pub struct User {
     pub otp_auth_enabled: bool,
     /// The TOTP secret, sealed (see [`crate::mfa`]); `Some`: sign-in asks for a second factor.
     pub totp_secret: Option<String>,
+    /// Has a passkey (see [`crate::passkeys`], which keeps it so).
+    pub passkey_auth_enabled: bool,
     pub restricted_by_admin: bool,
     pub restricted_by_admin_reason: Option<String>,
     pub restricted_by_admin_private_details: Option<String>,
@@ -73,7 +75,7 @@ pub struct OAuthLink {
 
 pub(crate) const USER_SELECT: &str = "SELECT u.id, u.project_id, u.primary_email, u.primary_email_verified, \
     u.primary_email_auth_enabled, u.display_name, u.profile_image_url, u.password_hash, u.client_metadata, \
-    u.client_read_only_metadata, u.server_metadata, u.selected_team_id, u.is_anonymous, u.otp_auth_enabled, u.totp_secret, u.restricted_by_admin, \
+    u.client_read_only_metadata, u.server_metadata, u.selected_team_id, u.is_anonymous, u.otp_auth_enabled, u.totp_secret, u.passkey_auth_enabled, u.restricted_by_admin, \
     u.restricted_by_admin_reason, u.restricted_by_admin_private_details, u.signed_up_at, u.last_active_at, u.language, \
     t.display_name AS team_display_name, t.profile_image_url AS team_profile_image_url, \
     t.client_metadata AS team_client_metadata, t.client_read_only_metadata AS team_client_read_only_metadata, \
@@ -98,6 +100,7 @@ impl sqlx::FromRow<'_, AnyRow> for User {
             is_anonymous: flag(r, "is_anonymous")?,
             otp_auth_enabled: flag(r, "otp_auth_enabled")?,
             totp_secret: r.try_get("totp_secret")?,
+            passkey_auth_enabled: flag(r, "passkey_auth_enabled")?,
             restricted_by_admin: flag(r, "restricted_by_admin")?,
             restricted_by_admin_reason: r.try_get("restricted_by_admin_reason")?,
             restricted_by_admin_private_details: r
@@ -204,7 +207,7 @@ impl User {
             "selected_team": self.team_view(false),
             "requires_totp_mfa": self.totp_secret.is_some(),
             "otp_auth_enabled": self.otp_auth_enabled,
-            "passkey_auth_enabled": false,
+            "passkey_auth_enabled": self.passkey_auth_enabled,
             "is_anonymous": self.is_anonymous,
             "is_restricted": reason.is_some(),
             "restricted_reason": reason.map(|r| json!({ "type": r })),
@@ -281,29 +284,16 @@ pub(crate) fn check_restriction(
     Ok(())
 }
 
-/// Features the SDK may name in user bodies that Gatehouse does not offer yet: only "off" is
-/// accepted, so nobody believes they turned on something that is not there.
-#[derive(Debug, Default, Deserialize)]
-pub struct NotYetSupported {
-    #[serde(default)]
-    pub passkey_auth_enabled: Option<bool>,
-}
-
-impl NotYetSupported {
-    pub(crate) fn check(&self) -> Result<()> {
-        for (field, on) in [
-            (
-                "passkey_auth_enabled",
-                self.passkey_auth_enabled == Some(true),
-            ),
-        ] {
-            if on {
-                return Err(crate::validation::invalid(format!("body.{field} cannot be enabled; this sign-in method is not available on this server yet."
-                )));
-            }
-        }
-        Ok(())
+/// Stack's `passkey_auth_enabled` in a user body: true only by adding a passkey, false removes
+/// every passkey (Stack's wording for the refusal).
+pub(crate) fn check_passkey_flag(on: Option<bool>) -> Result<()> {
+    if on == Some(true) {
+        return Err(Error::Status(
+            400,
+            "Cannot manually enable passkey auth, it is enabled iff there is a passkey auth method".into(),
+        ));
     }
+    Ok(())
 }
 
 /// `POST /users` (server access).
@@ -326,8 +316,7 @@ pub struct UserCreate {
     pub restricted_by_admin_private_details: Option<String>,
     pub otp_auth_enabled: Option<bool>,
     pub totp_secret_base64: Option<String>,
-    #[serde(flatten)]
-    pub not_yet: NotYetSupported,
+    pub passkey_auth_enabled: Option<bool>,
 }
 
 impl Input for UserCreate {
@@ -401,8 +390,8 @@ pub struct UserUpdate {
     /// A new TOTP secret (second factor on), or `null` (off).
     #[serde(default, deserialize_with = "patch::nullable")]
     pub totp_secret_base64: Option<Option<String>>,
-    #[serde(flatten)]
-    pub not_yet: NotYetSupported,
+    /// `false` removes every passkey; `true` is refused (a passkey is added, not switched on).
+    pub passkey_auth_enabled: Option<bool>,
 }
 
 impl Input for UserUpdate {
@@ -517,8 +506,11 @@ impl Core {
         if !server {
             input.check_client_allowed()?;
         }
-        input.not_yet.check()?;
+        check_passkey_flag(input.passkey_auth_enabled)?;
         let mut u = user.clone();
+        if input.passkey_auth_enabled == Some(false) {
+            u.passkey_auth_enabled = false;
+        }
         if let Some(otp) = input.otp_auth_enabled {
             check_otp_allowed(project, otp)?;
             u.otp_auth_enabled = otp;
@@ -688,6 +680,27 @@ pub(crate) async fn write_user_update(
     write_user(tx, &u).await?;
     let change = Change::new("user.updated", &u.id, json!({}));
     events::record(tx, project_id, who, change).await?;
+    Ok(())
+}
+
+/// Every passkey of a user goes (Stack's `passkey_auth_enabled: false`; the passkeys
+/// themselves are [`crate::passkeys`]'s).
+pub(crate) async fn delete_passkeys(tx: &mut Tx, user_id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM passkeys WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    set_passkey_flag(tx, user_id).await
+}
+
+/// Keeps `users.passkey_auth_enabled` true exactly while the user has a passkey.
+pub(crate) async fn set_passkey_flag(tx: &mut Tx, user_id: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE users SET passkey_auth_enabled = CASE WHEN EXISTS (SELECT 1 FROM passkeys WHERE user_id = $1) THEN 1 ELSE 0 END WHERE id = $1",
+    )
+    .bind(user_id)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 

@@ -195,6 +195,16 @@ impl Body {
     }
 }
 
+/// A body that must hold nothing (`{}`).
+#[derive(serde::Deserialize)]
+pub struct Empty {}
+
+impl Input for Empty {
+    fn shape(_: bool) -> gatehouse_core::validation::Shape {
+        gatehouse_core::validation::Shape::new()
+    }
+}
+
 /// The query string as Stack validates it: an object of strings, checked against a shape.
 pub struct QueryParams(pub Vec<(String, String)>);
 

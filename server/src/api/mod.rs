@@ -11,6 +11,7 @@ mod extract;
 mod images;
 mod mfa;
 mod oauth;
+mod passkeys;
 mod permissions;
 mod projects;
 mod sessions;
@@ -151,6 +152,16 @@ pub fn router(core: Core) -> Router {
         .route("/auth/cli", post(cli_auth::start))
         .route("/auth/cli/poll", post(cli_auth::poll))
         .route("/auth/cli/complete", post(cli_auth::complete))
+        .route(
+            "/auth/passkey/initiate-passkey-registration",
+            post(passkeys::initiate_registration),
+        )
+        .route("/auth/passkey/register", post(passkeys::register))
+        .route(
+            "/auth/passkey/initiate-passkey-authentication",
+            post(passkeys::initiate_authentication),
+        )
+        .route("/auth/passkey/sign-in", post(passkeys::sign_in))
         .route("/auth/mfa/sign-in", post(mfa::sign_in))
         .route(
             "/auth/mfa/recovery-code/sign-in",

@@ -11,7 +11,7 @@ use gatehouse_core::Core;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::extract::{user_or_me, uuid_param, Authed, Body, QueryParams};
+use super::extract::{user_or_me, uuid_param, Authed, Body, Empty, QueryParams};
 use super::{created, list, success, ApiResult};
 
 #[derive(Deserialize)]
@@ -147,16 +147,6 @@ pub async fn remove_member(
     )
     .await?;
     Ok(success())
-}
-
-/// A body that must hold nothing (`{}`).
-#[derive(Deserialize)]
-pub struct Empty {}
-
-impl Input for Empty {
-    fn shape(_: bool) -> Shape {
-        Shape::new()
-    }
 }
 
 #[derive(Deserialize)]
