@@ -1,6 +1,7 @@
 //! Gatehouse's pages, one Leptos codebase rendered on the server: the dashboard admins manage
 //! projects in, hydrated in the browser, and the hosted auth pages end users sign in on, which
-//! are plain HTML forms and ship no wasm (a phone loads a few kilobytes; see BENCHMARKS.md).
+//! are plain HTML forms with one small script for passkeys and password fields, and ship no
+//! wasm (a phone loads a few kilobytes; see BENCHMARKS.md).
 
 pub mod components;
 pub mod pages;
@@ -22,22 +23,27 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let root = use_context::<AssetRoot>().unwrap_or_default().0;
     let css = format!("{root}/pkg/gatehouse.css");
     let copy_js = format!("{root}/copy.js");
+    let hosted_js = format!("{root}/hosted.js");
     let icon = format!("{root}/favicon.svg");
     let theme = components::theme();
     #[cfg(feature = "ssr")]
     share_nonce();
-    // The hosted pages work as forms alone: they get the stylesheet and nothing to run.
+    // The hosted pages work as forms alone: they get the stylesheet and one small script for
+    // what needs a browser (passkeys, password visibility and strength), no wasm.
     #[cfg(feature = "ssr")]
     let hydrate = !use_context::<http::request::Parts>()
         .is_some_and(|r| r.uri.path().starts_with(HOSTED_PREFIX));
     #[cfg(not(feature = "ssr"))]
     let hydrate = true;
-    let scripts = hydrate.then(|| {
+    let scripts = if hydrate {
         view! {
             <script src=copy_js defer></script>
             <HydrationScripts options=options.clone() root/>
         }
-    });
+        .into_any()
+    } else {
+        view! { <script type="module" src=hosted_js></script> }.into_any()
+    };
     view! {
         <!DOCTYPE html>
         <html lang="en">

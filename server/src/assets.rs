@@ -48,11 +48,12 @@ fn read(path: &str) -> Option<Cow<'static, [u8]>> {
 }
 
 /// The bundle's files, whose hash makes the version.
-const BUNDLE: [&str; 5] = [
+const BUNDLE: [&str; 6] = [
     "pkg/gatehouse.js",
     "pkg/gatehouse_bg.wasm",
     "pkg/gatehouse.css",
     "copy.js",
+    "hosted.js",
     "favicon.svg",
 ];
 

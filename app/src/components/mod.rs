@@ -119,7 +119,7 @@ pub fn NewPasswordField(
     view! {
         <label class=crate::components::FIELD for=label_for>
             <span>{label}</span>
-            <input id=id type="password" name=name autocomplete="new-password" required
+            <input id=id type="password" name=name autocomplete="new-password" required data-min=min
                 aria-invalid=move || hint().is_some().to_string()
                 on:input=move |ev| length.set(event_target_value(&ev).chars().count())/>
             {move || hint().map(|h| view! { <span class="field-hint text-xs font-normal text-muted" aria-live="polite">{h}</span> })}

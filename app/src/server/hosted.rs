@@ -18,6 +18,8 @@ pub struct ProjectSummary {
     /// The core's password rules, so the form can check as people type.
     pub password_min_length: usize,
     pub password_max_length: usize,
+    /// Sign-in with a passkey (`auth.passkey.allowSignIn`).
+    pub passkey_enabled: bool,
     /// The OAuth providers people may sign in with: (id, name people know it by).
     pub oauth_providers: Vec<(String, String)>,
 }
@@ -55,6 +57,7 @@ pub async fn project_info(project_id: String) -> Result<ProjectSummary, ServerFn
         sign_up_enabled: project.config.sign_up_enabled,
         credential_enabled: project.config.credential_enabled,
         magic_link_enabled: project.config.magic_link_enabled,
+        passkey_enabled: project.config.passkey_enabled,
         password_min_length: gatehouse_core::crypto::PASSWORD_MIN_LENGTH,
         password_max_length: gatehouse_core::crypto::PASSWORD_MAX_LENGTH,
         oauth_providers,

@@ -107,7 +107,8 @@ pub fn AccountPage() -> impl IntoView {
                 let old_password = user.has_password.then(|| view! {
                     <Field label="Current password" name="old_password" kind="password" autocomplete="current-password"/>
                 });
-                let (id_profile, id_password, id_emails, id_notify, id_teams, id_keys, id_oauth, id_mfa, id_sign_out) = (id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id);
+                let (id_profile, id_password, id_emails, id_notify, id_teams, id_keys, id_oauth, id_mfa, id_sign_out) = (id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone());
+                let passkeys = project.passkey_enabled.then(|| view! { <super::passkeys::AccountPasskeys project_id=id done=done/> });
                 let password_heading = if user.has_password { "Change password" } else { "Set a password" };
                 let display_name = user.display_name.clone().unwrap_or_default();
                 let image_url = user.profile_image_url.clone().unwrap_or_default();
@@ -158,6 +159,8 @@ pub fn AccountPage() -> impl IntoView {
                                 </button>
                             </ActionForm>
                         </section>
+
+                        {passkeys}
 
                         <super::mfa::AccountMfa project_id=id_mfa done=done/>
 

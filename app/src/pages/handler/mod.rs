@@ -8,6 +8,7 @@ mod account_teams;
 mod cli_auth;
 mod email_links;
 mod mfa;
+mod passkeys;
 mod sign_in;
 mod sign_out;
 mod sign_up;
