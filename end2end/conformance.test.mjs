@@ -14,6 +14,7 @@ import { startGatehouse } from './support/gatehouse.mjs';
 import { startOidcProvider, completeProviderLogin } from './support/oidc-server.mjs';
 import { authenticator } from 'otplib';
 import { base32 } from './support/base32.mjs';
+import { SoftAuthenticator } from './support/webauthn.mjs';
 
 const require = createRequire(import.meta.url);
 const shared = (path) => require(`stack-shared-newest/dist/${path}`);
@@ -59,6 +60,9 @@ const tokens = y.yupObject({
 }).defined();
 // Gatehouse's own (no Stack schema): one-time recovery codes for the second factor.
 const recoveryCodes = y.yupObject({ recovery_codes: y.yupArray(y.yupString().defined()).length(10).defined() }).defined();
+// auth/passkey/initiate-passkey-registration and -authentication: the options are WebAuthn's (a
+// mixed value to Stack's schema).
+const passkeyOptions = y.yupObject({ options_json: y.yupMixed().defined(), code: y.yupString().defined() }).defined();
 // auth/cli/route.tsx, auth/cli/poll/route.tsx, auth/cli/complete/route.tsx.
 const cliStart = y.yupObject({
   polling_code: y.yupString().defined(), login_code: y.yupString().defined(), expires_at: y.yupString().defined(),
@@ -151,6 +155,10 @@ const ENDPOINTS = {
   'POST /auth/otp/send-sign-in-code': T(C, () => y.yupObject({ nonce: y.yupString().defined() }).defined()),
   'POST /auth/otp/sign-in': T(C, () => y.signInResponseSchema.defined()),
   'POST /auth/mfa/sign-in': T(C, () => y.signInResponseSchema.defined()),
+  'POST /auth/passkey/initiate-passkey-registration': T(C, () => passkeyOptions),
+  'POST /auth/passkey/register': T(C, () => y.yupObject({ user_handle: y.yupString().defined() }).defined()),
+  'POST /auth/passkey/initiate-passkey-authentication': T(C, () => passkeyOptions),
+  'POST /auth/passkey/sign-in': T(C, () => y.signInResponseSchema.defined()),
   'POST /auth/mfa/recovery-code/sign-in': T(C, () => y.signInResponseSchema.defined()),
   'POST /auth/mfa/recovery-codes': T(C, () => recoveryCodes),
   'POST /auth/cli': T(C, () => cliStart),
@@ -810,6 +818,22 @@ describe("Stack's schemas, by machine", () => {
       const { recovery_codes } = await call(a, 'POST', '/auth/mfa/recovery-codes', { token: mfa.access_token });
       const again = await call(a, 'POST', '/auth/password/sign-in', { body: { email: mfaEmail, password: P }, status: 400 });
       await call(a, 'POST', '/auth/mfa/recovery-code/sign-in', { body: { recovery_code: recovery_codes[0], code: again.details.attempt_code } });
+
+      // Passkeys: one added by a software authenticator, then signed in with.
+      if (a === 'client') await call('admin', 'PATCH', '/internal/config/override/environment', { body: { config_override_string: JSON.stringify({ 'auth.passkey.allowSignIn': true }) } });
+      const device = new SoftAuthenticator();
+      const origin = 'http://localhost:3000';
+      const reg = await call(a, 'POST', '/auth/passkey/initiate-passkey-registration', { token: mfa.access_token });
+      await call(a, 'POST', '/auth/passkey/register', { token: mfa.access_token, body: { credential: device.create(reg.options_json, origin), code: reg.code } });
+      const auth = await call(a, 'POST', '/auth/passkey/initiate-passkey-authentication');
+      const byPasskey = await call(a, 'POST', '/auth/passkey/sign-in', { status: 400, body: { authentication_response: device.get(auth.options_json, origin), code: auth.code } });
+      assert.equal(byPasskey.code, 'MULTI_FACTOR_AUTHENTICATION_REQUIRED', 'the passkey user has TOTP on');
+      const newcomer = await call(a, 'POST', '/auth/anonymous/sign-up');
+      const plainReg = await call(a, 'POST', '/auth/passkey/initiate-passkey-registration', { token: newcomer.access_token, extra: { 'x-stack-allow-anonymous-user': 'true' } });
+      const plainDevice = new SoftAuthenticator();
+      await call(a, 'POST', '/auth/passkey/register', { token: newcomer.access_token, extra: { 'x-stack-allow-anonymous-user': 'true' }, body: { credential: plainDevice.create(plainReg.options_json, origin), code: plainReg.code } });
+      const plainAuth = await call(a, 'POST', '/auth/passkey/initiate-passkey-authentication');
+      await call(a, 'POST', '/auth/passkey/sign-in', { body: { authentication_response: plainDevice.get(plainAuth.options_json, origin), code: plainAuth.code } });
 
       // CLI sign-in: started, checked, confirmed with a browser's session, polled.
       const cli = await call(a, 'POST', '/auth/cli', { body: { expires_in_millis: 60_000 } });
