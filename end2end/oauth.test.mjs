@@ -6,11 +6,10 @@
 // `or: 'redirect'`, getAccessToken).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { build } from 'esbuild';
 import { startGatehouse } from './support/gatehouse.mjs';
 import { launchBrowser, shot, watchedPage } from './support/browser.mjs';
 import { startOidcProvider } from './support/oidc-server.mjs';
+import { startSdkApp } from './support/sdk-app.mjs';
 import { authenticator } from 'otplib';
 import { base32 } from './support/base32.mjs';
 
@@ -37,7 +36,7 @@ describe('OAuth', () => {
     assert.equal(on.status, 200, await on.text());
     browser = await launchBrowser();
     pages = `${gh.baseUrl}/handler/${gh.project.project_id}`;
-    app = await startApp(gh);
+    app = await startSdkApp(gh, { urls: { oauthCallback: '/handler/oauth-callback', home: '/', signIn: '/' } });
   });
   after(async () => {
     await browser?.close();
@@ -257,43 +256,3 @@ describe('OAuth', () => {
     await context.close();
   });
 });
-
-// A browser app on its own origin using the SDK as apps do: one page, whose
-// `/handler/oauth-callback` path completes the flow.
-async function startApp(gh) {
-  const bundle = await build({
-    stdin: { contents: "import { StackClientApp } from 'stack-current'; window.StackClientApp = StackClientApp;", resolveDir: import.meta.dirname },
-    bundle: true,
-    format: 'iife',
-    platform: 'browser',
-    write: false,
-    logLevel: 'silent',
-    define: { 'process.env.NODE_ENV': '"production"' },
-  });
-  const sdk = bundle.outputFiles[0].text;
-  const options = JSON.stringify({
-    projectId: gh.project.project_id,
-    publishableClientKey: gh.project.publishable_client_key,
-    baseUrl: gh.baseUrl,
-    tokenStore: 'cookie',
-    urls: { oauthCallback: '/handler/oauth-callback', home: '/', signIn: '/' },
-  });
-  const html = `<!doctype html><html><head><title>App</title><script src="/sdk.js"></script></head><body>
-<script>
-  window.stack = new StackClientApp(${options});
-  if (location.pathname === '/handler/oauth-callback') {
-    window.stack.callOAuthCallback();
-  }
-  window.ready = true;
-</script></body></html>`;
-  const server = createServer((req, res) => {
-    if (req.url === '/sdk.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript' });
-      return res.end(sdk);
-    }
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(html);
-  });
-  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-  return { url: `http://127.0.0.1:${server.address().port}`, stop: () => new Promise((ok) => server.close(ok)) };
-}

@@ -6,11 +6,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGatehouse } from './support/gatehouse.mjs';
 import { launchBrowser, shot, watchedPage } from './support/browser.mjs';
+import { startSdkApp } from './support/sdk-app.mjs';
 
 const PASSWORD = 'correct horse battery';
 
 describe('passkeys on the hosted pages', () => {
-  let gh, browser, pages;
+  let gh, browser, pages, app;
   before(async () => {
     gh = await startGatehouse();
     const on = await fetch(`${gh.baseUrl}/api/v1/internal/config/override/environment`, {
@@ -22,8 +23,10 @@ describe('passkeys on the hosted pages', () => {
     browser = await launchBrowser();
     // WebAuthn wants a domain for its relying party: the same server, as localhost.
     pages = `${gh.baseUrl.replace('127.0.0.1', 'localhost')}/handler/${gh.project.project_id}`;
+    app = await startSdkApp(gh, { host: 'localhost', urls: { home: '/', afterSignIn: '/signed-in', signIn: '/' } });
   });
   after(async () => {
+    await app?.stop();
     await browser?.close();
     await gh?.stop();
   });
@@ -76,7 +79,6 @@ describe('passkeys on the hosted pages', () => {
     // field's autofill (conditional UI); the virtual authenticator picks it at once.
     await context.clearCookies();
     await page.goto(`${pages}/sign-in`);
-    assert.equal(await page.getAttribute('input[name="email"]', 'autocomplete'), 'email webauthn');
     await page.waitForURL(`${pages}/account-settings`);
     assert.equal(await page.textContent('.signed-in-as strong'), 'passkey@example.com');
     assert.doesNotMatch(await page.textContent('.passkey-item small'), /last used never/);
@@ -101,12 +103,43 @@ describe('passkeys on the hosted pages', () => {
     await page.goto(`${pages}/sign-in`);
     assert.equal(await page.isVisible('button:has-text("Sign in with a passkey")'), false);
     assert.match(await page.textContent('.passkey'), /needs JavaScript/);
+    assert.equal(await page.getAttribute('input[name="email"]', 'autocomplete'), 'email webauthn', 'passkeys offered in autofill');
     await page.goto(`${pages}/sign-up`);
     await page.fill('input[name="email"]', 'nojs-passkey@example.com');
     await page.fill('input[name="password"]', PASSWORD);
     await page.click('button:has-text("Sign up")');
     await page.waitForURL(`${pages}/account-settings`);
     assert.match(await page.textContent('#passkeys'), /Adding a passkey needs JavaScript/);
+    await context.close();
+  });
+
+  test("the SDK in a browser app: registerPasskey, then signInWithPasskey", async () => {
+    const context = await browser.newContext();
+    const page = await watchedPage(context);
+    await withAuthenticator(context, page);
+    await page.goto(`${app.url}/`);
+    await page.waitForFunction(() => window.ready === true);
+    const registered = await page.evaluate(async () => {
+      const r = await window.stack.signUpWithCredential({ email: 'sdk-passkey@example.com', password: 'correct horse battery', noRedirect: true, noVerificationCallback: true });
+      if (r.status !== 'ok') return r;
+      const user = await window.stack.getUser({ or: 'throw' });
+      const added = await user.registerPasskey();
+      return { status: added.status, error: added.error?.message, enabled: (await window.stack.getUser({ or: 'throw' })).passkeyAuthEnabled };
+    });
+    assert.deepEqual(registered, { status: 'ok', error: undefined, enabled: true });
+
+    await context.clearCookies();
+    await page.goto(`${app.url}/`);
+    await page.waitForFunction(() => window.ready === true);
+    assert.equal(await page.evaluate(async () => (await window.stack.getUser()) === null), true, 'signed out');
+    await Promise.all([
+      page.waitForURL(`${app.url}/signed-in`),
+      page.evaluate(() => { window.stack.signInWithPasskey(); }),
+    ]);
+    await page.waitForFunction(() => window.ready === true);
+    const email = await page.evaluate(async () => (await window.stack.getUser({ or: 'throw' })).primaryEmail);
+    assert.equal(email, 'sdk-passkey@example.com');
+    assert.deepEqual(page.problems, []);
     await context.close();
   });
 });
