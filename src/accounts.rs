@@ -1,5 +1,5 @@
-//! The one door for new accounts. Every way in (password, emailed code, OAuth, and passkeys as
-//! they come) asks [`Core::admit_account`] before its transaction and calls
+//! The one door for new accounts. Every way in (password, emailed code, OAuth, and passkeys)
+//! asks [`Core::admit_account`] before its transaction and calls
 //! [`open_account`] inside it, as Stack's `createOrUpgradeAnonymousUserWithRules`
 //! (`apps/backend/src/lib/users.tsx`) serves all of its sign-up paths: sign-up must be open
 //! (unless an invitation lets the person in), the project's sign-up rules decide, a signed-in

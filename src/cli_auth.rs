@@ -67,7 +67,11 @@ impl Input for CliComplete {
             .field("login_code", string().defined())
             .field(
                 "mode",
-                string().one_of(&[json!("check"), json!("claim-anon-session"), json!("complete")]),
+                string().one_of(&[
+                    json!("check"),
+                    json!("claim-anon-session"),
+                    json!("complete"),
+                ]),
             )
             .field("refresh_token", string())
     }
@@ -141,7 +145,11 @@ impl Core {
     }
 
     /// `POST /auth/cli/poll`: once confirmed, the terminal's refresh token, handed out once.
-    pub async fn poll_cli_auth(&self, project: &Project, polling_code: &str) -> Result<CliPollStatus> {
+    pub async fn poll_cli_auth(
+        &self,
+        project: &Project,
+        polling_code: &str,
+    ) -> Result<CliPollStatus> {
         let row: Option<(String, Option<String>, Option<i64>, i64)> = sqlx::query_as(
             "SELECT id, refresh_token, used_at, expires_at FROM cli_auth_attempts \
              WHERE project_id = $1 AND polling_code_hash = $2",
@@ -209,10 +217,12 @@ impl Core {
         let Some(token) = sealed.and_then(|s| self.sealing.open(s)) else {
             return Ok(None);
         };
-        Ok(match self.user_of_refresh_token(&project.id, &token).await? {
-            Some((_, user)) if user.is_anonymous => Some(token),
-            _ => None,
-        })
+        Ok(
+            match self.user_of_refresh_token(&project.id, &token).await? {
+                Some((_, user)) if user.is_anonymous => Some(token),
+                _ => None,
+            },
+        )
     }
 
     /// `POST /auth/cli/complete`: `check` (is there an anonymous session to take over?),
@@ -229,7 +239,8 @@ impl Core {
                 Ok(json!({ "cli_session_state": state }))
             }
             "claim-anon-session" => {
-                let no_session = || Error::Status(400, "No anonymous session associated with this code".into());
+                let no_session =
+                    || Error::Status(400, "No anonymous session associated with this code".into());
                 let token = self
                     .cli_anonymous_session(project, anon.as_deref())
                     .await?
@@ -250,9 +261,13 @@ impl Core {
             }
             _ => {
                 let browser = input.refresh_token.ok_or_else(|| {
-                    Error::Status(400, "refresh_token is required when mode is 'complete'".into())
+                    Error::Status(
+                        400,
+                        "refresh_token is required when mode is 'complete'".into(),
+                    )
                 })?;
-                let Some((_, user)) = self.user_of_refresh_token(&project.id, &browser).await? else {
+                let Some((_, user)) = self.user_of_refresh_token(&project.id, &browser).await?
+                else {
                     return Err(Error::Status(400, "Invalid refresh token".into()));
                 };
                 self.confirm_cli_auth_for(project, &id, &user).await?;
@@ -262,7 +277,12 @@ impl Core {
     }
 
     /// The hosted confirmation page: the signed-in user lets the terminal in.
-    pub async fn confirm_cli_auth(&self, project: &Project, login_code: &str, user: &User) -> Result<()> {
+    pub async fn confirm_cli_auth(
+        &self,
+        project: &Project,
+        login_code: &str,
+        user: &User,
+    ) -> Result<()> {
         let (id, _) = self.pending_cli_auth(project, login_code).await?;
         self.confirm_cli_auth_for(project, &id, user).await
     }
@@ -271,8 +291,15 @@ impl Core {
     async fn confirm_cli_auth_for(&self, project: &Project, id: &str, user: &User) -> Result<()> {
         let mut tx = self.begin().await?;
         let who = Who::User(user.id.clone());
-        let (_, refresh_token) =
-            insert_session(&mut tx, &project.id, &user.id, DEFAULT_SESSION_MS, false, &who).await?;
+        let (_, refresh_token) = insert_session(
+            &mut tx,
+            &project.id,
+            &user.id,
+            DEFAULT_SESSION_MS,
+            false,
+            &who,
+        )
+        .await?;
         let claimed = sqlx::query(
             "UPDATE cli_auth_attempts SET refresh_token = $2, anon_refresh_token = NULL, completed_at = $3 \
              WHERE id = $1 AND refresh_token IS NULL AND used_at IS NULL AND expires_at > $3",

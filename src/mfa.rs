@@ -16,9 +16,9 @@ use crate::codes::{consume_code, issue_code, CodeKind, NewCode};
 use crate::crypto::secret_hash;
 use crate::error::{Error, Result};
 use crate::events::Tx;
+use crate::events::Who;
 use crate::projects::Project;
 use crate::sessions::{Tokens, DEFAULT_SESSION_MS};
-use crate::events::Who;
 use crate::users::{User, UserUpdate};
 use crate::validation::{string, Input, Shape};
 use crate::{new_id, now_ms, Core};
@@ -71,8 +71,17 @@ pub fn totp_at(secret: &[u8], step: i64) -> String {
     let mac = ring::hmac::sign(&key, &step.to_be_bytes());
     let h = mac.as_ref();
     let offset = usize::from(h[h.len() - 1] & 0x0f);
-    let bin = u32::from_be_bytes([h[offset] & 0x7f, h[offset + 1], h[offset + 2], h[offset + 3]]);
-    format!("{:0width$}", bin % 10u32.pow(DIGITS), width = DIGITS as usize)
+    let bin = u32::from_be_bytes([
+        h[offset] & 0x7f,
+        h[offset + 1],
+        h[offset + 2],
+        h[offset + 3],
+    ]);
+    format!(
+        "{:0width$}",
+        bin % 10u32.pow(DIGITS),
+        width = DIGITS as usize
+    )
 }
 
 /// The step at which `code` is valid for `secret` now, allowing one step of drift either way.
@@ -85,7 +94,10 @@ pub fn matching_step(secret: &[u8], code: &str, now_ms: i64) -> Option<i64> {
     [now, now - 1, now + 1].into_iter().find(|s| {
         // Compared without an early exit, so timing tells nothing of how much matched.
         let want = totp_at(secret, *s);
-        want.bytes().zip(code.bytes()).fold(0u8, |d, (a, b)| d | (a ^ b)) == 0
+        want.bytes()
+            .zip(code.bytes())
+            .fold(0u8, |d, (a, b)| d | (a ^ b))
+            == 0
     })
 }
 
@@ -421,16 +433,28 @@ mod tests {
         let secret = b"12345678901234567890";
         let now = 1_111_111_109_000;
         let step = now / 1000 / 30;
-        assert_eq!(matching_step(secret, &totp_at(secret, step), now), Some(step));
-        assert_eq!(matching_step(secret, &totp_at(secret, step - 1), now), Some(step - 1));
-        assert_eq!(matching_step(secret, &totp_at(secret, step + 1), now), Some(step + 1));
+        assert_eq!(
+            matching_step(secret, &totp_at(secret, step), now),
+            Some(step)
+        );
+        assert_eq!(
+            matching_step(secret, &totp_at(secret, step - 1), now),
+            Some(step - 1)
+        );
+        assert_eq!(
+            matching_step(secret, &totp_at(secret, step + 1), now),
+            Some(step + 1)
+        );
         assert_eq!(matching_step(secret, &totp_at(secret, step - 2), now), None);
         assert_eq!(matching_step(secret, "12345", now), None);
     }
 
     #[test]
     fn base32_as_apps_take_it() {
-        assert_eq!(base32(b"12345678901234567890"), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+        assert_eq!(
+            base32(b"12345678901234567890"),
+            "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+        );
         assert_eq!(base32(b"f"), "MY");
     }
 }

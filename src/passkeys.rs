@@ -130,7 +130,11 @@ impl Core {
 
     /// `POST /auth/passkey/initiate-passkey-registration`: options for the signed-in user's new
     /// passkey, and the code of its challenge.
-    pub async fn initiate_passkey_registration(&self, project: &Project, user: &User) -> Result<(Value, String)> {
+    pub async fn initiate_passkey_registration(
+        &self,
+        project: &Project,
+        user: &User,
+    ) -> Result<(Value, String)> {
         self.passkeys_enabled(project)?;
         let user_uuid = Uuid::parse_str(&user.id).map_err(Error::internal)?;
         let name = user
@@ -151,12 +155,23 @@ impl Core {
             "userVerification": "required",
         });
         let code = self
-            .challenge_code(project, CodeKind::PasskeyRegistrationChallenge, Some(&user.id), json!({ "state": state }))
+            .challenge_code(
+                project,
+                CodeKind::PasskeyRegistrationChallenge,
+                Some(&user.id),
+                json!({ "state": state }),
+            )
             .await?;
         Ok((options, code))
     }
 
-    async fn challenge_code(&self, project: &Project, kind: CodeKind, user_id: Option<&str>, data: Value) -> Result<String> {
+    async fn challenge_code(
+        &self,
+        project: &Project,
+        kind: CodeKind,
+        user_id: Option<&str>,
+        data: Value,
+    ) -> Result<String> {
         let mut tx = self.begin().await?;
         let issued = issue_code(
             &mut tx,
@@ -187,15 +202,25 @@ impl Core {
     ) -> Result<String> {
         self.passkeys_enabled(project)?;
         let found = self
-            .check_code(&project.id, CodeKind::PasskeyRegistrationChallenge, &input.code)
+            .check_code(
+                &project.id,
+                CodeKind::PasskeyRegistrationChallenge,
+                &input.code,
+            )
             .await?;
         if found.user_id.as_deref() != Some(user.id.as_str()) {
-            return Err(registration_failed("the challenge was made for another user"));
+            return Err(registration_failed(
+                "the challenge was made for another user",
+            ));
         }
         let state: PasskeyRegistration =
             serde_json::from_value(found.data["state"].clone()).map_err(Error::internal)?;
         let credential: RegisterPublicKeyCredential = serde_json::from_value(input.credential)
-            .map_err(|e| registration_failed(format!("the credential is not a WebAuthn registration ({e})")))?;
+            .map_err(|e| {
+                registration_failed(format!(
+                    "the credential is not a WebAuthn registration ({e})"
+                ))
+            })?;
         let origin = signed_origin(credential.response.client_data_json.as_ref())
             .ok_or_else(|| registration_failed("the credential's client data names no origin"))?;
         let rp = self
@@ -213,7 +238,10 @@ impl Core {
                 country_code,
                 invited: false,
             };
-            Some(self.admit_account(project, Some(user), None, arrival).await?)
+            Some(
+                self.admit_account(project, Some(user), None, arrival)
+                    .await?,
+            )
         } else {
             None
         };
@@ -251,7 +279,10 @@ impl Core {
 
     /// `POST /auth/passkey/initiate-passkey-authentication`: a challenge any of the project's
     /// passkeys may answer (discoverable: no user named).
-    pub async fn initiate_passkey_authentication(&self, project: &Project) -> Result<(Value, String)> {
+    pub async fn initiate_passkey_authentication(
+        &self,
+        project: &Project,
+    ) -> Result<(Value, String)> {
         self.passkeys_enabled(project)?;
         let (rcr, state) = self
             .challenger(project)?
@@ -260,22 +291,37 @@ impl Core {
         let mut options = serde_json::to_value(&rcr.public_key).map_err(Error::internal)?;
         options["rpId"] = json!(RP_ID_PLACEHOLDER);
         let code = self
-            .challenge_code(project, CodeKind::PasskeyAuthenticationChallenge, None, json!({ "state": state }))
+            .challenge_code(
+                project,
+                CodeKind::PasskeyAuthenticationChallenge,
+                None,
+                json!({ "state": state }),
+            )
             .await?;
         Ok((options, code))
     }
 
     /// `POST /auth/passkey/sign-in`: the signed challenge → a session (or, for a user with a
     /// second factor, `MULTI_FACTOR_AUTHENTICATION_REQUIRED`).
-    pub async fn passkey_sign_in(&self, project: &Project, input: PasskeySignIn) -> Result<(Tokens, bool)> {
+    pub async fn passkey_sign_in(
+        &self,
+        project: &Project,
+        input: PasskeySignIn,
+    ) -> Result<(Tokens, bool)> {
         self.passkeys_enabled(project)?;
         let found = self
-            .check_code(&project.id, CodeKind::PasskeyAuthenticationChallenge, &input.code)
+            .check_code(
+                &project.id,
+                CodeKind::PasskeyAuthenticationChallenge,
+                &input.code,
+            )
             .await?;
         let state: DiscoverableAuthentication =
             serde_json::from_value(found.data["state"].clone()).map_err(Error::internal)?;
         let response: PublicKeyCredential = serde_json::from_value(input.authentication_response)
-            .map_err(|e| authentication_failed(format!("the response is not a WebAuthn assertion ({e})")))?;
+            .map_err(|e| {
+            authentication_failed(format!("the response is not a WebAuthn assertion ({e})"))
+        })?;
         let origin = signed_origin(response.response.client_data_json.as_ref())
             .ok_or_else(|| authentication_failed("the response's client data names no origin"))?;
         let rp = self
@@ -292,12 +338,17 @@ impl Core {
         .bind(&credential_id)
         .fetch_optional(&self.db.pool)
         .await?;
-        let Some((id, user_id, stored)) = row.filter(|(_, u, _)| *u == user_uuid.to_string()) else {
+        let Some((id, user_id, stored)) = row.filter(|(_, u, _)| *u == user_uuid.to_string())
+        else {
             return Err(authentication_failed("this passkey is not registered here"));
         };
         let mut passkey: Passkey = serde_json::from_str(&stored).map_err(Error::internal)?;
         let result = rp
-            .finish_discoverable_authentication(&response, state, &[DiscoverableKey::from(&passkey)])
+            .finish_discoverable_authentication(
+                &response,
+                state,
+                &[DiscoverableKey::from(&passkey)],
+            )
             .map_err(authentication_failed)?;
         passkey.update_credential(&result);
         let mut tx = self.begin().await?;
@@ -322,7 +373,12 @@ impl Core {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(id, name, created_at, last_used_at)| PasskeyInfo { id, name, created_at, last_used_at })
+            .map(|(id, name, created_at, last_used_at)| PasskeyInfo {
+                id,
+                name,
+                created_at,
+                last_used_at,
+            })
             .collect())
     }
 
@@ -330,7 +386,9 @@ impl Core {
     pub async fn rename_passkey(&self, user: &User, id: &str, name: &str) -> Result<()> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(crate::validation::invalid("A passkey's name is 1 to 100 characters."));
+            return Err(crate::validation::invalid(
+                "A passkey's name is 1 to 100 characters.",
+            ));
         }
         let done = sqlx::query("UPDATE passkeys SET name = $3 WHERE id = $1 AND user_id = $2")
             .bind(id)
@@ -339,7 +397,10 @@ impl Core {
             .execute(&self.db.pool)
             .await?;
         if done.rows_affected() == 0 {
-            return Err(Error::Status(404, "That passkey is not one of yours.".into()));
+            return Err(Error::Status(
+                404,
+                "That passkey is not one of yours.".into(),
+            ));
         }
         Ok(())
     }
@@ -353,7 +414,10 @@ impl Core {
             .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 0 {
-            return Err(Error::Status(404, "That passkey is not one of yours.".into()));
+            return Err(Error::Status(
+                404,
+                "That passkey is not one of yours.".into(),
+            ));
         }
         crate::users::set_passkey_flag(&mut tx, &user.id).await?;
         record_user_updated(&mut tx, project, user).await?;
@@ -364,6 +428,12 @@ impl Core {
 /// A passkey added or removed changes the user object (`passkey_auth_enabled`).
 async fn record_user_updated(tx: &mut Tx, project: &Project, user: &User) -> Result<()> {
     let who = Who::User(user.id.clone());
-    events::record(tx, &project.id, &who, Change::new("user.updated", &user.id, json!({}))).await?;
+    events::record(
+        tx,
+        &project.id,
+        &who,
+        Change::new("user.updated", &user.id, json!({})),
+    )
+    .await?;
     Ok(())
 }

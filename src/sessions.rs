@@ -122,7 +122,13 @@ pub(crate) async fn insert_session(
     .await?;
     // An admin's session as the user says so in the record (who opened it, and that it is one).
     let data = json!({ "id": id, "user_id": user_id, "is_impersonation": is_impersonation });
-    events::record(tx, project_id, who, Change::new("session.created", &id, data)).await?;
+    events::record(
+        tx,
+        project_id,
+        who,
+        Change::new("session.created", &id, data),
+    )
+    .await?;
     Ok((id, token))
 }
 
@@ -319,12 +325,18 @@ impl Core {
 
     /// A dashboard admin signs in as a user: a session marked as impersonation, short-lived,
     /// listed to the user among their sessions, and recorded with the admin who opened it.
-    pub async fn impersonate(&self, project: &Project, user_id: &str, admin: &Who) -> Result<Tokens> {
+    pub async fn impersonate(
+        &self,
+        project: &Project,
+        user_id: &str,
+        admin: &Who,
+    ) -> Result<Tokens> {
         let user = self
             .user(&project.id, user_id)
             .await?
             .ok_or_else(|| Error::UserIdDoesNotExist(user_id.to_string()))?;
-        self.open_session(&user, IMPERSONATION_MS, true, admin).await
+        self.open_session(&user, IMPERSONATION_MS, true, admin)
+            .await
     }
 
     /// Trades a refresh token for a fresh access token.

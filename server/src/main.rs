@@ -44,7 +44,11 @@ enum Command {
     /// confirm in a browser, then waits. The session is kept in ~/.config/gatehouse.
     Login {
         /// The server's public URL.
-        #[arg(long, env = "GATEHOUSE_SERVER", default_value = "http://127.0.0.1:8102")]
+        #[arg(
+            long,
+            env = "GATEHOUSE_SERVER",
+            default_value = "http://127.0.0.1:8102"
+        )]
         server: String,
         /// The project whose account to use; `internal` is the dashboard's (its admins).
         #[arg(long, default_value = "internal")]
@@ -100,7 +104,13 @@ async fn main() -> anyhow::Result<()> {
             timeout,
         } => {
             let timeout = std::time::Duration::from_secs(timeout);
-            return gatehouse_server::remote::login(&server, &project, publishable_client_key, timeout).await;
+            return gatehouse_server::remote::login(
+                &server,
+                &project,
+                publishable_client_key,
+                timeout,
+            )
+            .await;
         }
         Command::Whoami => return gatehouse_server::remote::whoami().await,
         Command::Api {

@@ -31,8 +31,12 @@ pub fn credentials_path() -> PathBuf {
 
 fn load() -> anyhow::Result<Credentials> {
     let path = credentials_path();
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("not logged in ({} is missing): run `gatehouse login` first", path.display()))?;
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "not logged in ({} is missing): run `gatehouse login` first",
+            path.display()
+        )
+    })?;
     Ok(serde_json::from_str(&text)?)
 }
 
@@ -104,8 +108,14 @@ impl Client {
             .header("x-stack-refresh-token", refresh_token)
             .json(&json!({}));
         match Client::send(r).await? {
-            (200, body) => Ok(body["access_token"].as_str().unwrap_or_default().to_string()),
-            (_, body) => bail!("the session has ended ({}): run `gatehouse login` again", error_text(&body)),
+            (200, body) => Ok(body["access_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()),
+            (_, body) => bail!(
+                "the session has ended ({}): run `gatehouse login` again",
+                error_text(&body)
+            ),
         }
     }
 }
@@ -125,7 +135,12 @@ pub async fn login(
     timeout: Duration,
 ) -> anyhow::Result<()> {
     let client = Client::new(server, project_id, publishable_client_key.clone());
-    let (status, started) = Client::send(client.request(reqwest::Method::POST, "/auth/cli").json(&json!({}))).await?;
+    let (status, started) = Client::send(
+        client
+            .request(reqwest::Method::POST, "/auth/cli")
+            .json(&json!({})),
+    )
+    .await?;
     if status != 200 {
         bail!("could not start signing in: {}", error_text(&started));
     }
@@ -145,7 +160,12 @@ pub async fn login(
             .json(&json!({ "polling_code": polling_code }));
         let (_, body) = Client::send(r).await?;
         match body["status"].as_str() {
-            Some("success") => break body["refresh_token"].as_str().unwrap_or_default().to_string(),
+            Some("success") => {
+                break body["refresh_token"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            }
             Some("waiting") => tokio::time::sleep(Duration::from_millis(500)).await,
             Some(other) => bail!("the sign-in is {other}: run `gatehouse login` again"),
             None => bail!("could not sign in: {}", error_text(&body)),
@@ -160,7 +180,10 @@ pub async fn login(
     let me = whoami_value().await?;
     eprintln!(
         "Signed in as {} ({}).",
-        me["primary_email"].as_str().or(me["display_name"].as_str()).unwrap_or("a user"),
+        me["primary_email"]
+            .as_str()
+            .or(me["display_name"].as_str())
+            .unwrap_or("a user"),
         me["id"].as_str().unwrap_or_default()
     );
     Ok(())
@@ -191,12 +214,24 @@ pub async fn whoami() -> anyhow::Result<()> {
 /// `gatehouse api METHOD PATH [--data JSON] [--project P]`: one REST call as the signed-in
 /// user (client access); with `--project`, as a dashboard admin of that project (admin access
 /// with the admin's own token). Prints the answer; fails on an error status.
-pub async fn api(method: &str, path: &str, data: Option<String>, project: Option<String>) -> anyhow::Result<()> {
+pub async fn api(
+    method: &str,
+    path: &str,
+    data: Option<String>,
+    project: Option<String>,
+) -> anyhow::Result<()> {
     let c = load()?;
     let client = Client::new(&c.server, &c.project_id, c.publishable_client_key.clone());
     let token = client.access_token(&c.refresh_token).await?;
-    let method: reqwest::Method = method.to_ascii_uppercase().parse().context("not an HTTP method")?;
-    let path = if path.starts_with('/') { path.to_string() } else { format!("/{path}") };
+    let method: reqwest::Method = method
+        .to_ascii_uppercase()
+        .parse()
+        .context("not an HTTP method")?;
+    let path = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("/{path}")
+    };
     let mut r = match &project {
         Some(p) => client
             .http
@@ -204,7 +239,9 @@ pub async fn api(method: &str, path: &str, data: Option<String>, project: Option
             .header("x-stack-access-type", "admin")
             .header("x-stack-project-id", p)
             .header("x-stack-admin-access-token", &token),
-        None => client.request(method, &path).header("x-stack-access-token", &token),
+        None => client
+            .request(method, &path)
+            .header("x-stack-access-token", &token),
     };
     if let Some(d) = data {
         let body: Value = serde_json::from_str(&d).context("--data is not JSON")?;

@@ -290,7 +290,8 @@ pub(crate) fn check_passkey_flag(on: Option<bool>) -> Result<()> {
     if on == Some(true) {
         return Err(Error::Status(
             400,
-            "Cannot manually enable passkey auth, it is enabled iff there is a passkey auth method".into(),
+            "Cannot manually enable passkey auth, it is enabled iff there is a passkey auth method"
+                .into(),
         ));
     }
     Ok(())

@@ -106,9 +106,7 @@ pub async fn new_recovery_codes(project_id: String) -> Result<(), ServerFnError>
 #[cfg(feature = "ssr")]
 fn show_codes(project_id: &str, user_id: &str, codes: Vec<String>) {
     let flash = ssr::flash(user_id, ssr::Flash::RecoveryCodes(codes));
-    leptos_axum::redirect(&format!(
-        "/handler/{project_id}/mfa-setup?codes={flash}"
-    ));
+    leptos_axum::redirect(&format!("/handler/{project_id}/mfa-setup?codes={flash}"));
 }
 
 /// The recovery codes just made, once, to the user who made them.

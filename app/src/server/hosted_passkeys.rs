@@ -38,8 +38,11 @@ pub async fn passkey_sign_in(
     use gatehouse_core::Error;
     let project = ssr::project(&project_id).await?;
     let target = ssr::return_target(&project, after_auth_return_to)?;
-    let authentication_response = serde_json::from_str(&response)
-        .map_err(|_| ssr::shown(Error::PasskeyAuthenticationFailed("The browser's answer is not JSON.".into())))?;
+    let authentication_response = serde_json::from_str(&response).map_err(|_| {
+        ssr::shown(Error::PasskeyAuthenticationFailed(
+            "The browser's answer is not JSON.".into(),
+        ))
+    })?;
     let input = gatehouse_core::passkeys::PasskeySignIn {
         authentication_response,
         code,
@@ -49,9 +52,11 @@ pub async fn passkey_sign_in(
             ssr::set_session_cookie(&project.id, Some(&tokens.refresh_token));
             Ok(target)
         }
-        Err(Error::MultiFactorAuthenticationRequired(attempt)) => {
-            Ok(super::second_factor_url(&project.id, &attempt, Some(&target)))
-        }
+        Err(Error::MultiFactorAuthenticationRequired(attempt)) => Ok(super::second_factor_url(
+            &project.id,
+            &attempt,
+            Some(&target),
+        )),
         Err(e) => Err(ssr::shown(e)),
     }
 }
@@ -78,8 +83,11 @@ pub async fn passkey_register(
     use gatehouse_core::Error;
     let project = ssr::project(&project_id).await?;
     let (_, user) = ssr::signed_in(&project_id).await?;
-    let credential = serde_json::from_str(&credential)
-        .map_err(|_| ssr::shown(Error::PasskeyRegistrationFailed("The browser's answer is not JSON.".into())))?;
+    let credential = serde_json::from_str(&credential).map_err(|_| {
+        ssr::shown(Error::PasskeyRegistrationFailed(
+            "The browser's answer is not JSON.".into(),
+        ))
+    })?;
     let input = gatehouse_core::passkeys::PasskeyRegister { credential, code };
     ssr::core()
         .register_passkey(&project, &user, input, ssr::request_country().as_deref())

@@ -12,7 +12,11 @@ use super::extract::{Authed, Body};
 use super::ApiResult;
 
 /// `POST /auth/cli`: the polling and login codes, and when they lapse (ISO 8601).
-pub async fn start(State(core): State<Core>, Authed(auth): Authed, body: Body) -> ApiResult<Json<Value>> {
+pub async fn start(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    body: Body,
+) -> ApiResult<Json<Value>> {
     let input: CliStart = body.read(&auth)?;
     let codes = core.start_cli_auth(&auth.project, input).await?;
     Ok(Json(json!({
@@ -24,9 +28,16 @@ pub async fn start(State(core): State<Core>, Authed(auth): Authed, body: Body) -
 
 /// `POST /auth/cli/poll`: `waiting`, `expired`, `used`, or (201) `success` with the refresh
 /// token.
-pub async fn poll(State(core): State<Core>, Authed(auth): Authed, body: Body) -> ApiResult<Response> {
+pub async fn poll(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    body: Body,
+) -> ApiResult<Response> {
     let input: CliPoll = body.read(&auth)?;
-    let (status, body) = match core.poll_cli_auth(&auth.project, &input.polling_code).await? {
+    let (status, body) = match core
+        .poll_cli_auth(&auth.project, &input.polling_code)
+        .await?
+    {
         CliPollStatus::Success(token) => (
             StatusCode::CREATED,
             json!({ "status": "success", "refresh_token": token }),
@@ -39,7 +50,11 @@ pub async fn poll(State(core): State<Core>, Authed(auth): Authed, body: Body) ->
 }
 
 /// `POST /auth/cli/complete`.
-pub async fn complete(State(core): State<Core>, Authed(auth): Authed, body: Body) -> ApiResult<Json<Value>> {
+pub async fn complete(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    body: Body,
+) -> ApiResult<Json<Value>> {
     let input: CliComplete = body.read(&auth)?;
     Ok(Json(core.complete_cli_auth(&auth.project, input).await?))
 }

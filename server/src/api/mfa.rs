@@ -27,7 +27,9 @@ pub async fn recovery_sign_in(
     body: Body,
 ) -> ApiResult<Json<Value>> {
     let input: RecoverySignIn = body.read(&auth)?;
-    Ok(signed_in(core.mfa_recovery_sign_in(&auth.project, input).await?))
+    Ok(signed_in(
+        core.mfa_recovery_sign_in(&auth.project, input).await?,
+    ))
 }
 
 /// `POST /auth/mfa/recovery-codes` (Gatehouse's own): a new set for the signed-in user, shown

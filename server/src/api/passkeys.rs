@@ -17,7 +17,9 @@ pub async fn initiate_registration(
     body: Body,
 ) -> ApiResult<Json<Value>> {
     let (user, _): (_, Empty) = body.read_for_user(&auth)?;
-    let (options, code) = core.initiate_passkey_registration(&auth.project, &user).await?;
+    let (options, code) = core
+        .initiate_passkey_registration(&auth.project, &user)
+        .await?;
     Ok(Json(json!({ "options_json": options, "code": code })))
 }
 

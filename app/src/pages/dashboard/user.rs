@@ -4,8 +4,8 @@ use leptos_router::hooks::use_params_map;
 use super::{DashboardError, ProjectShell};
 use crate::components::{action_error, format_utc, Field, FormError, JsonField};
 use crate::server::{
-    load_user_access, load_user_detail, ImpersonateUser, RemoveUser, ResetUserMfa, RevokeUserSession,
-    SaveUser, SetUserPermission,
+    load_user_access, load_user_detail, ImpersonateUser, RemoveUser, ResetUserMfa,
+    RevokeUserSession, SaveUser, SetUserPermission,
 };
 
 /// One user of a project: profile, metadata (JSON, checked as you type and again on save),
@@ -26,7 +26,14 @@ pub fn UserPage() -> impl IntoView {
     let reset_mfa = ServerAction::<ResetUserMfa>::new();
     let impersonate = ServerAction::<ImpersonateUser>::new();
     let detail = Resource::new(
-        move || (ids.get(), save.version().get(), revoke.version().get(), reset_mfa.version().get()),
+        move || {
+            (
+                ids.get(),
+                save.version().get(),
+                revoke.version().get(),
+                reset_mfa.version().get(),
+            )
+        },
         |((project_id, user_id), _, _, _)| load_user_detail(project_id, user_id),
     );
     let keys = super::api_keys::OwnerKeysState::new("user", ids);

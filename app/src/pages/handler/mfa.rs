@@ -11,8 +11,10 @@ use crate::server::{
     NewRecoveryCodes, SecondFactor,
 };
 
-const SECTION: &str = "mt-5 border-t border-line pt-4 [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold";
-const SECONDARY: &str = "secondary whitespace-nowrap rounded-lg border border-line px-4 py-2.5 font-semibold text-ink";
+const SECTION: &str =
+    "mt-5 border-t border-line pt-4 [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold";
+const SECONDARY: &str =
+    "secondary whitespace-nowrap rounded-lg border border-line px-4 py-2.5 font-semibold text-ink";
 
 /// `/handler/{project}/mfa?attempt=…`: a code from the app, or a recovery code.
 #[component]

@@ -9,7 +9,8 @@ use crate::components::{action_error, format_utc, FormError};
 use crate::server::{my_passkeys, RemovePasskey, RenamePasskey};
 
 const ERROR: &str = "form-error m-0 text-sm text-danger";
-const SECONDARY: &str = "secondary whitespace-nowrap rounded-lg border border-line px-4 py-2.5 font-semibold text-ink";
+const SECONDARY: &str =
+    "secondary whitespace-nowrap rounded-lg border border-line px-4 py-2.5 font-semibold text-ink";
 
 /// "Sign in with a passkey", for the sign-in page.
 #[component]
