@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGatehouse } from './support/gatehouse.mjs';
-import { launchBrowser, signUpAdmin, watchedPage } from './support/browser.mjs';
+import { launchBrowser, signUpAdmin, submit, watchedPage } from './support/browser.mjs';
 
 const PASSWORD = 'correct horse battery';
 
@@ -21,11 +21,6 @@ describe('the record of changes', () => {
 
   const last = (projectId) => gh.events(projectId).at(-1)?.position ?? 0;
   const summary = (events) => events.map((e) => [e.kind, e.actor_type, e.actor_id]);
-
-  async function submit(page, fields, button) {
-    for (const [name, value] of Object.entries(fields)) await page.fill(`input[name="${name}"]`, value);
-    await page.click(`button:has-text("${button}")`);
-  }
 
   test('hosted pages without JavaScript: sign-up, a rename and sign-out are the user\'s', async () => {
     const project = gh.project.project_id;

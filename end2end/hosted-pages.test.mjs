@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGatehouse } from './support/gatehouse.mjs';
-import { launchBrowser, shot, watchedPage } from './support/browser.mjs';
+import { launchBrowser, shot, submit, watchedPage } from './support/browser.mjs';
 
 const PASSWORD = 'correct horse battery';
 
@@ -20,11 +20,6 @@ describe('hosted auth pages', () => {
     await browser?.close();
     await gh?.stop();
   });
-
-  async function submit(page, fields, button) {
-    for (const [name, value] of Object.entries(fields)) await page.fill(`input[name="${name}"]`, value);
-    await page.click(`button:has-text("${button}")`);
-  }
 
   test('with JavaScript: sign up, rename, sign out, sign in', async () => {
     const context = await browser.newContext();

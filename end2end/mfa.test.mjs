@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { authenticator } from 'otplib';
 import { base32 } from './support/base32.mjs';
 import { BIN, startGatehouse } from './support/gatehouse.mjs';
-import { launchBrowser, shot, signUpAdmin, watchedPage } from './support/browser.mjs';
+import { launchBrowser, shot, signUpAdmin, submit, watchedPage } from './support/browser.mjs';
 
 const PASSWORD = 'correct horse battery';
 
@@ -44,11 +44,6 @@ describe('two-factor authentication and CLI sign-in', () => {
     await browser?.close();
     await gh?.stop();
   });
-
-  async function submit(page, fields, button) {
-    for (const [name, value] of Object.entries(fields)) await page.fill(`input[name="${name}"]`, value);
-    await page.click(`button:has-text("${button}")`);
-  }
 
   async function signIn(page, email) {
     await page.goto(`${pages}/sign-in`);

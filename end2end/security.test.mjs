@@ -173,7 +173,9 @@ describe('hosted pages under the security policy', () => {
     }
     const hosted = await visit(signIn, false);
     assert.ok(hosted.some((u) => u.endsWith('.css')), `first visit fetched the stylesheet: ${hosted}`);
-    assert.ok(!hosted.some((u) => /\.(wasm|js)$/.test(u)), `a hosted page loads no script: ${hosted}`);
+    assert.ok(!hosted.some((u) => /\.wasm$/.test(u)), `a hosted page loads no wasm: ${hosted}`);
+    assert.deepEqual(hosted.filter((u) => u.endsWith('.js')).map((u) => u.split('/').pop()), ['hosted.js', 'copy.js'],
+      `a hosted page's one script (and the copy buttons it imports): ${hosted}`);
     assert.deepEqual(await visit(signIn, false), [signIn], 'only the HTML came over the network');
 
     const setup = `${gh.baseUrl}/setup`;

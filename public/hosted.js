@@ -1,6 +1,7 @@
 // The hosted pages' one script, for what needs a browser: passkeys (WebAuthn, with autofill
 // where the browser offers it), showing a password as it is typed and how strong a new one is,
-// and copy buttons. The pages are plain forms without it; each part below only adds to them.
+// and copy buttons (the TOTP key). The pages are plain forms without it; each part below only
+// adds to them.
 import './copy.js';
 
 const toBytes = (text) => {
@@ -46,6 +47,9 @@ function showError(box, error) {
     : error.message;
   el.hidden = false;
 }
+
+// Copy buttons wait hidden for this script (copy.js does the copying).
+for (const button of document.querySelectorAll('button[data-copy][hidden]')) button.hidden = false;
 
 // Sign in with a passkey: the button, and the browser's autofill (conditional UI) beside it.
 const signInBox = document.querySelector('[data-passkey-sign-in]');

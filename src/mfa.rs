@@ -161,6 +161,35 @@ fn normal_recovery_code(code: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// A new set of recovery codes for the user, the old ones gone; their text, known only now.
+async fn insert_recovery_codes(tx: &mut Tx, user: &User) -> Result<Vec<String>> {
+    let codes: Vec<String> = (0..RECOVERY_CODES)
+        .map(|_| {
+            let raw = crate::codes::random_base32(10);
+            format!("{}-{}", &raw[..5], &raw[5..])
+        })
+        .collect();
+    let now = now_ms();
+    sqlx::query("DELETE FROM mfa_recovery_codes WHERE user_id = $1")
+        .bind(&user.id)
+        .execute(&mut **tx)
+        .await?;
+    for code in &codes {
+        sqlx::query(
+            "INSERT INTO mfa_recovery_codes (id, project_id, user_id, code_hash, used_at, created_at) \
+             VALUES ($1, $2, $3, $4, NULL, $5)",
+        )
+        .bind(new_id())
+        .bind(&user.project_id)
+        .bind(&user.id)
+        .bind(secret_hash(&normal_recovery_code(code)))
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(codes)
+}
+
 /// Forgets a user's recovery codes and the last step used (their secret changed or went).
 pub(crate) async fn forget_second_factor(tx: &mut Tx, user_id: &str) -> Result<()> {
     sqlx::query("DELETE FROM mfa_recovery_codes WHERE user_id = $1")
@@ -328,31 +357,8 @@ impl Core {
                 "Turn on two-factor authentication (an authenticator app) before making recovery codes.".into(),
             ));
         }
-        let codes: Vec<String> = (0..RECOVERY_CODES)
-            .map(|_| {
-                let raw = crate::codes::random_base32(10);
-                format!("{}-{}", &raw[..5], &raw[5..])
-            })
-            .collect();
-        let now = now_ms();
         let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM mfa_recovery_codes WHERE user_id = $1")
-            .bind(&user.id)
-            .execute(&mut *tx)
-            .await?;
-        for code in &codes {
-            sqlx::query(
-                "INSERT INTO mfa_recovery_codes (id, project_id, user_id, code_hash, used_at, created_at) \
-                 VALUES ($1, $2, $3, $4, NULL, $5)",
-            )
-            .bind(new_id())
-            .bind(&user.project_id)
-            .bind(&user.id)
-            .bind(secret_hash(&normal_recovery_code(code)))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
+        let codes = insert_recovery_codes(&mut tx, user).await?;
         tx.commit().await?;
         Ok(codes)
     }
@@ -372,16 +378,22 @@ impl Core {
             totp_secret_base64: Some(Some(secret_base64.to_string())),
             ..UserUpdate::default()
         };
-        let user = self
-            .update_user(project, user, update, &Who::User(user.id.clone()))
+        let who = Who::User(user.id.clone());
+        let (updated, _) = self
+            .prepare_user_update(project, user, update, &who)
             .await?;
-        // The code that proved the app is spent.
+        // The secret, its first recovery codes and the spent first code: all or nothing.
+        let mut tx = self.begin().await?;
+        crate::users::write_user_update(&mut tx, &self.public_url, &project.id, updated, &who)
+            .await?;
+        let codes = insert_recovery_codes(&mut tx, user).await?;
         sqlx::query("UPDATE users SET totp_last_step = $2 WHERE id = $1")
             .bind(&user.id)
             .bind(step)
-            .execute(&self.db.pool)
+            .execute(&mut *tx)
             .await?;
-        self.new_recovery_codes(&user).await
+        tx.commit().await?;
+        Ok(codes)
     }
 
     /// Turns TOTP off for a user who gives a current code from their app (or, with `None`, by

@@ -99,6 +99,14 @@ def assertion(gh, device, origin=ORIGIN):
     return as_json(signed), start.json()["code"]
 
 
+def passkey_sign_in(gh, device, origin=ORIGIN, tamper=None):
+    """Signs in with `device` (answering from `origin`); `tamper` may change the answer first."""
+    response, code = assertion(gh, device, origin)
+    if tamper:
+        tamper(response)
+    return api(gh, "POST", "/auth/passkey/sign-in", json={"authentication_response": response, "code": code})
+
+
 def test_register_then_sign_in(gatehouse):
     enable(gatehouse)
     tokens = sign_up(gatehouse, f"pk-{uuid.uuid4().hex[:8]}@example.com")
@@ -124,8 +132,7 @@ def test_register_then_sign_in(gatehouse):
     assert on.status_code == 400 and "Cannot manually enable passkey auth" in on.text, on.text
     off = api(gatehouse, "PATCH", "/users/me", token=tokens["access_token"], json={"passkey_auth_enabled": False})
     assert off.json()["passkey_auth_enabled"] is False
-    response, code = assertion(gatehouse, device)
-    gone = api(gatehouse, "POST", "/auth/passkey/sign-in", json={"authentication_response": response, "code": code})
+    gone = passkey_sign_in(gatehouse, device)
     assert gone.json()["code"] == "PASSKEY_AUTHENTICATION_FAILED", gone.text
 
 
@@ -138,21 +145,17 @@ def test_other_origins_and_unknown_credentials_are_refused(gatehouse):
     assert "origin is not allowed" in bad.json()["error"]
     assert register(gatehouse, tokens["access_token"], device).status_code == 200
 
-    response, code = assertion(gatehouse, device, origin="https://evil.example")
-    r = api(gatehouse, "POST", "/auth/passkey/sign-in", json={"authentication_response": response, "code": code})
+    r = passkey_sign_in(gatehouse, device, origin="https://evil.example")
     assert r.json()["code"] == "PASSKEY_AUTHENTICATION_FAILED", r.text
     assert "origin is not allowed" in r.json()["error"]
 
     stranger = Authenticator()
     stranger.cred_init("localhost", unb64url(b64url(uuid.UUID(tokens["user_id"]).bytes)))
-    response, code = assertion(gatehouse, stranger)
-    r = api(gatehouse, "POST", "/auth/passkey/sign-in", json={"authentication_response": response, "code": code})
+    r = passkey_sign_in(gatehouse, stranger)
     assert r.json()["code"] == "PASSKEY_AUTHENTICATION_FAILED", r.text
 
     # A signature that does not verify (the response tampered with after signing).
-    response, code = assertion(gatehouse, device)
-    response["response"]["signature"] = b64url(os.urandom(70))
-    r = api(gatehouse, "POST", "/auth/passkey/sign-in", json={"authentication_response": response, "code": code})
+    r = passkey_sign_in(gatehouse, device, tamper=lambda resp: resp["response"].update(signature=b64url(os.urandom(70))))
     assert r.json()["code"] == "PASSKEY_AUTHENTICATION_FAILED", r.text
 
 
@@ -163,8 +166,7 @@ def test_second_factor_and_switched_off(gatehouse):
     assert register(gatehouse, tokens["access_token"], device).status_code == 200
     secret = base64.b64encode(os.urandom(20)).decode()
     api(gatehouse, "PATCH", "/users/me", token=tokens["access_token"], json={"totp_secret_base64": secret})
-    response, code = assertion(gatehouse, device)
-    mfa_required(api(gatehouse, "POST", "/auth/passkey/sign-in", json={"authentication_response": response, "code": code}))
+    mfa_required(passkey_sign_in(gatehouse, device))
 
     enable(gatehouse, on=False)
     r = api(gatehouse, "POST", "/auth/passkey/initiate-passkey-authentication", json={})
@@ -187,6 +189,5 @@ def test_an_anonymous_user_signs_up_with_a_passkey_through_the_sign_up_rules(gat
     user = api(gatehouse, "GET", f"/users/{anon['user_id']}", access="server").json()
     assert user["is_anonymous"] is False
     assert user["passkey_auth_enabled"] is True
-    response, code = assertion(gatehouse, device)
-    ok = api(gatehouse, "POST", "/auth/passkey/sign-in", json={"authentication_response": response, "code": code})
+    ok = passkey_sign_in(gatehouse, device)
     assert ok.json()["user_id"] == anon["user_id"], ok.text

@@ -33,6 +33,12 @@ export async function watchedPage(context) {
   return page;
 }
 
+// Fills a form's inputs by name and presses the button with `button` in its text.
+export async function submit(page, fields, button) {
+  for (const [name, value] of Object.entries(fields)) await page.fill(`input[name="${name}"]`, value);
+  await page.click(`button:has-text("${button}")`);
+}
+
 export const shot = (page, name) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 
 // A new dashboard admin: from the dashboard's front door (which sends strangers to the internal

@@ -16,6 +16,17 @@ const SECTION: &str =
 const SECONDARY: &str =
     "secondary whitespace-nowrap rounded-lg border border-line px-4 py-2.5 font-semibold text-ink";
 
+/// A 6-digit code from an authenticator app.
+#[component]
+fn CodeField(#[prop(into)] label: String, name: &'static str, id: &'static str) -> impl IntoView {
+    view! {
+        <label class=crate::components::FIELD for=id>
+            <span>{label}</span>
+            <input id=id name=name inputmode="numeric" pattern="[0-9 ]*" autocomplete="one-time-code" required/>
+        </label>
+    }
+}
+
 /// `/handler/{project}/mfa?attempt=…`: a code from the app, or a recovery code.
 #[component]
 pub fn MfaPage() -> impl IntoView {
@@ -31,10 +42,7 @@ pub fn MfaPage() -> impl IntoView {
                 <input type="hidden" name="project_id" value=p.id.clone()/>
                 <input type="hidden" name="attempt" value=attempt.get()/>
                 <input type="hidden" name="after_auth_return_to" value=return_to.get()/>
-                <label class=crate::components::FIELD for="field-totp">
-                    <span>"Code"</span>
-                    <input id="field-totp" name="totp" inputmode="numeric" pattern="[0-9 ]*" autocomplete="one-time-code" required autofocus/>
-                </label>
+                <CodeField label="Code" name="totp" id="field-totp"/>
                 <FormError message=action_error(action)/>
                 <button type="submit" class=BUTTON>"Verify"</button>
             </ActionForm>
@@ -100,14 +108,12 @@ pub fn MfaSetupPage() -> impl IntoView {
                                     <li>"Enter the 6-digit code the app then shows."</li>
                                 </ol>
                                 <div class="qr mx-auto mb-3 w-52" inner_html=e.qr_svg></div>
-                                <p class="mb-4 text-center text-xs text-muted">"Or type this key: "<code class="break-all">{e.key}</code></p>
+                                <p class="mb-4 text-center text-xs text-muted">"Or type this key: "<code class="break-all">{e.key.clone()}</code>
+                                    " "<button type="button" class="font-semibold text-accent" data-copy=e.key hidden>"Copy"</button></p>
                                 <ActionForm action=enable attr:class="flex flex-col gap-4">
                                     <input type="hidden" name="project_id" value=id/>
                                     <input type="hidden" name="secret" value=e.secret/>
-                                    <label class=crate::components::FIELD for="field-code">
-                                        <span>"Code from the app"</span>
-                                        <input id="field-code" name="code" inputmode="numeric" autocomplete="one-time-code" required/>
-                                    </label>
+                                    <CodeField label="Code from the app" name="code" id="field-code"/>
                                     <FormError message=action_error(enable)/>
                                     <button type="submit" class=BUTTON>"Turn on"</button>
                                 </ActionForm>
@@ -146,10 +152,7 @@ pub fn AccountMfa(project_id: String, done: Memo<Option<String>>) -> impl IntoVi
                                 </ActionForm>
                                 <ActionForm action=disable attr:class="flex flex-col gap-4">
                                     <input type="hidden" name="project_id" value=id/>
-                                    <label class=crate::components::FIELD for="field-mfa-off">
-                                        <span>"Code from your app, to turn it off"</span>
-                                        <input id="field-mfa-off" name="code" inputmode="numeric" autocomplete="one-time-code" required/>
-                                    </label>
+                                    <CodeField label="Code from your app, to turn it off" name="code" id="field-mfa-off"/>
                                     <FormError message=action_error(disable)/>
                                     <button type="submit" class=SECONDARY>"Turn off"</button>
                                 </ActionForm>
