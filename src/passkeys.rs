@@ -1,4 +1,5 @@
-//! Passkeys (WebAuthn, by webauthn-rs), on Stack's wire: `/auth/passkey/*`.
+//! Passkeys (WebAuthn, by webauthn-rs's engine, `webauthn-rs-core`), on Stack's wire:
+//! `/auth/passkey/*`.
 //!
 //! As in Stack, the options a client gets name a placeholder relying party
 //! ([`RP_ID_PLACEHOLDER`]) that the browser side replaces with its page's hostname; the answer
@@ -6,8 +7,10 @@
 //! trusts (or Gatehouse's own). Challenges are one-time codes of about a minute, whose data
 //! keeps webauthn-rs's state. Credentials are discoverable, so signing in needs no address.
 //!
-//! Passkeys verify their user (a PIN, a fingerprint): webauthn-rs's passkey policy, stricter
-//! than Stack's "preferred".
+//! User verification is preferred, as in Stack: an authenticator that cannot verify its user
+//! still works, and a credential registered with verification must verify again each time
+//! (webauthn-rs keeps that rule). The `webauthn-rs` crate's passkey API insists on
+//! verification, so its engine is used directly, with the same checks.
 //!
 //! A user may have several passkeys, each with a name. An anonymous user who adds one becomes a
 //! real account through the core's one door ([`crate::accounts`]: sign-up rules, events).
@@ -15,10 +18,12 @@
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use webauthn_rs::prelude::{
-    DiscoverableAuthentication, DiscoverableKey, Passkey, PasskeyRegistration, PublicKeyCredential,
-    RegisterPublicKeyCredential, Url, Uuid, Webauthn, WebauthnBuilder,
+use url::Url;
+use webauthn_rs_core::proto::{
+    AttestationConveyancePreference, AuthenticationState, Credential, PublicKeyCredential,
+    RegisterPublicKeyCredential, RegistrationState, UserVerificationPolicy,
 };
+use webauthn_rs_core::WebauthnCore;
 
 use crate::accounts::{open_account, AccountData, Arrival};
 use crate::codes::{consume_code, issue_code, CodeKind, NewCode};
@@ -35,6 +40,8 @@ use crate::{new_id, now_ms, Core};
 pub const RP_ID_PLACEHOLDER: &str = "THIS_VALUE_WILL_BE_REPLACED.example.com";
 /// How long a challenge lives: the ceremony's minute, and a little.
 const CHALLENGE_MS: i64 = 65_000;
+/// The ceremony's time, as the options tell the browser.
+const CEREMONY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// `POST /auth/passkey/register`.
 #[derive(Debug, Deserialize)]
@@ -106,26 +113,35 @@ impl Core {
 
     /// A relying party for the page a response came from: its hostname is the relying party
     /// id, and the page must be one the project trusts, or Gatehouse's own.
-    fn relying_party(&self, project: &Project, origin: &str) -> Option<Webauthn> {
+    fn relying_party(&self, project: &Project, origin: &str) -> Option<WebauthnCore> {
         let url = Url::parse(origin).ok()?;
         let own = Url::parse(&self.public_url).ok()?;
         let trusted = url.origin() == own.origin() || project.is_trusted_redirect(origin);
         if !trusted {
             return None;
         }
-        WebauthnBuilder::new(url.host_str()?, &url)
-            .ok()?
-            .rp_name(&project.display_name)
-            .build()
-            .ok()
+        let rp_id = url.host_str()?.to_string();
+        Some(WebauthnCore::new_unsafe_experts_only(
+            &project.display_name,
+            &rp_id,
+            vec![url],
+            CEREMONY,
+            None,
+            None,
+        ))
     }
 
     /// Any relying party, for making challenges (whose options carry the placeholder id).
-    fn challenger(&self, project: &Project) -> Result<Webauthn> {
+    fn challenger(&self, project: &Project) -> Result<WebauthnCore> {
         let url = Url::parse("https://challenge.invalid").map_err(Error::internal)?;
-        WebauthnBuilder::new("challenge.invalid", &url)
-            .and_then(|b| b.rp_name(&project.display_name).build())
-            .map_err(Error::internal)
+        Ok(WebauthnCore::new_unsafe_experts_only(
+            &project.display_name,
+            "challenge.invalid",
+            vec![url],
+            CEREMONY,
+            None,
+            None,
+        ))
     }
 
     /// `POST /auth/passkey/initiate-passkey-registration`: options for the signed-in user's new
@@ -136,24 +152,26 @@ impl Core {
         user: &User,
     ) -> Result<(Value, String)> {
         self.passkeys_enabled(project)?;
-        let user_uuid = Uuid::parse_str(&user.id).map_err(Error::internal)?;
+        let user_uuid = uuid::Uuid::parse_str(&user.id).map_err(Error::internal)?;
         let name = user
             .display_name
             .clone()
             .or(user.primary_email.clone())
             .unwrap_or_else(|| "Gatehouse user".into());
-        let (ccr, state) = self
-            .challenger(project)?
-            .start_passkey_registration(user_uuid, &name, &name, None)
+        let rp = self.challenger(project)?;
+        // Discoverable, so signing in needs no address; the user verified where the
+        // authenticator can.
+        let builder = rp
+            .new_challenge_register_builder(user_uuid.as_bytes(), &name, &name)
+            .map_err(registration_failed)?
+            .user_verification_policy(UserVerificationPolicy::Preferred)
+            .require_resident_key(true)
+            .attestation(AttestationConveyancePreference::None);
+        let (ccr, state) = rp
+            .generate_challenge_register(builder)
             .map_err(registration_failed)?;
         let mut options = serde_json::to_value(&ccr.public_key).map_err(Error::internal)?;
         options["rp"]["id"] = json!(RP_ID_PLACEHOLDER);
-        // Discoverable, so signing in needs no address.
-        options["authenticatorSelection"] = json!({
-            "residentKey": "required",
-            "requireResidentKey": true,
-            "userVerification": "required",
-        });
         let code = self
             .challenge_code(
                 project,
@@ -213,7 +231,7 @@ impl Core {
                 "the challenge was made for another user",
             ));
         }
-        let state: PasskeyRegistration =
+        let state: RegistrationState =
             serde_json::from_value(found.data["state"].clone()).map_err(Error::internal)?;
         let credential: RegisterPublicKeyCredential = serde_json::from_value(input.credential)
             .map_err(|e| {
@@ -227,9 +245,9 @@ impl Core {
             .relying_party(project, &origin)
             .ok_or_else(|| registration_failed("the origin is not allowed"))?;
         let passkey = rp
-            .finish_passkey_registration(&credential, &state)
+            .register_credential(&credential, &state, None)
             .map_err(registration_failed)?;
-        let credential_id = b64url(passkey.cred_id().as_ref());
+        let credential_id = b64url(passkey.cred_id.as_ref());
         // An anonymous user who adds a passkey signs up with it: through the account door.
         let upgrade = if user.is_anonymous {
             let arrival = Arrival {
@@ -284,9 +302,12 @@ impl Core {
         project: &Project,
     ) -> Result<(Value, String)> {
         self.passkeys_enabled(project)?;
-        let (rcr, state) = self
-            .challenger(project)?
-            .start_discoverable_authentication()
+        let rp = self.challenger(project)?;
+        let builder = rp
+            .new_challenge_authenticate_builder(Vec::new(), Some(UserVerificationPolicy::Preferred))
+            .map_err(authentication_failed)?;
+        let (rcr, state) = rp
+            .generate_challenge_authenticate(builder)
             .map_err(authentication_failed)?;
         let mut options = serde_json::to_value(&rcr.public_key).map_err(Error::internal)?;
         options["rpId"] = json!(RP_ID_PLACEHOLDER);
@@ -316,7 +337,7 @@ impl Core {
                 &input.code,
             )
             .await?;
-        let state: DiscoverableAuthentication =
+        let mut state: AuthenticationState =
             serde_json::from_value(found.data["state"].clone()).map_err(Error::internal)?;
         let response: PublicKeyCredential = serde_json::from_value(input.authentication_response)
             .map_err(|e| {
@@ -327,10 +348,11 @@ impl Core {
         let rp = self
             .relying_party(project, &origin)
             .ok_or_else(|| authentication_failed("the origin is not allowed"))?;
-        let (user_uuid, credential_id) = rp
-            .identify_discoverable_authentication(&response)
-            .map_err(authentication_failed)?;
-        let credential_id = b64url(credential_id);
+        let user_uuid = response
+            .get_user_unique_id()
+            .and_then(|b| uuid::Uuid::from_slice(b).ok())
+            .ok_or_else(|| authentication_failed("the answer names no user"))?;
+        let credential_id = b64url(response.get_credential_id());
         let row: Option<(String, String, String)> = sqlx::query_as(
             "SELECT id, user_id, passkey FROM passkeys WHERE project_id = $1 AND credential_id = $2",
         )
@@ -342,15 +364,14 @@ impl Core {
         else {
             return Err(authentication_failed("this passkey is not registered here"));
         };
-        let mut passkey: Passkey = serde_json::from_str(&stored).map_err(Error::internal)?;
+        let mut passkey: Credential = serde_json::from_str(&stored).map_err(Error::internal)?;
+        state.set_allowed_credentials(vec![passkey.clone()]);
         let result = rp
-            .finish_discoverable_authentication(
-                &response,
-                state,
-                &[DiscoverableKey::from(&passkey)],
-            )
+            .authenticate_credential(&response, &state)
             .map_err(authentication_failed)?;
-        passkey.update_credential(&result);
+        // A counter that went back would be a cloned authenticator (webauthn-rs refuses it).
+        passkey.counter = passkey.counter.max(result.counter());
+        passkey.backup_state = result.backup_state();
         let mut tx = self.begin().await?;
         consume_code(&mut tx, &found).await?;
         sqlx::query("UPDATE passkeys SET passkey = $2, last_used_at = $3 WHERE id = $1")

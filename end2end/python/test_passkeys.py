@@ -18,8 +18,8 @@ ORIGIN = "http://localhost:3000"
 
 
 class Authenticator(SoftWebauthnDevice):
-    """soft-webauthn's device, verifying its user as a passkey does (a PIN or a fingerprint):
-    the UV flag set in what it signs."""
+    """soft-webauthn's device, verifying its user as most passkeys do (a PIN or a fingerprint):
+    the UV flag set in what it signs. soft-webauthn's own device does not verify its user."""
 
     def create(self, options, origin):
         out = super().create(options, origin)
@@ -79,6 +79,7 @@ def register(gh, token, device, origin=ORIGIN, anonymous=False):
     options = start.json()["options_json"]
     assert options["rp"]["id"] == "THIS_VALUE_WILL_BE_REPLACED.example.com"
     assert options["authenticatorSelection"]["residentKey"] == "required"
+    assert options["authenticatorSelection"]["userVerification"] == "preferred"
     public_key = {
         "rp": {"id": "localhost", "name": options["rp"]["name"]},
         "user": {"id": unb64url(options["user"]["id"]), "name": options["user"]["name"]},
@@ -134,6 +135,25 @@ def test_register_then_sign_in(gatehouse):
     assert off.json()["passkey_auth_enabled"] is False
     gone = passkey_sign_in(gatehouse, device)
     assert gone.json()["code"] == "PASSKEY_AUTHENTICATION_FAILED", gone.text
+
+
+def test_user_verification_is_preferred_and_kept(gatehouse):
+    """As in Stack, an authenticator that cannot verify its user may be a passkey; one that
+    verified its user when it was added must verify it every time."""
+    enable(gatehouse)
+    tokens = sign_up(gatehouse, f"pk-{uuid.uuid4().hex[:8]}@example.com")
+    plain = SoftWebauthnDevice()
+    assert register(gatehouse, tokens["access_token"], plain).status_code == 200
+    ok = passkey_sign_in(gatehouse, plain)
+    assert ok.json()["user_id"] == tokens["user_id"], ok.text
+
+    other = sign_up(gatehouse, f"pk-{uuid.uuid4().hex[:8]}@example.com")
+    verifying = Authenticator()
+    assert register(gatehouse, other["access_token"], verifying).status_code == 200
+    unverified = Authenticator.__bases__[0].get  # the same key, answering without verifying
+    verifying.get = lambda options, origin: unverified(verifying, options, origin)
+    r = passkey_sign_in(gatehouse, verifying)
+    assert r.json()["code"] == "PASSKEY_AUTHENTICATION_FAILED", r.text
 
 
 def test_other_origins_and_unknown_credentials_are_refused(gatehouse):
