@@ -171,8 +171,5 @@ pub async fn second_factor(
             core.mfa_sign_in(&project, input).await
         }
     };
-    let (tokens, _) = signed.map_err(ssr::shown)?;
-    ssr::set_session_cookie(&project.id, Some(&tokens.refresh_token));
-    leptos_axum::redirect(&target);
-    Ok(())
+    ssr::finish_sign_in(&project.id, signed.map(|(tokens, _)| tokens), &target)
 }

@@ -47,18 +47,11 @@ pub async fn passkey_sign_in(
         authentication_response,
         code,
     };
-    match ssr::core().passkey_sign_in(&project, input).await {
-        Ok((tokens, _)) => {
-            ssr::set_session_cookie(&project.id, Some(&tokens.refresh_token));
-            Ok(target)
-        }
-        Err(Error::MultiFactorAuthenticationRequired(attempt)) => Ok(super::second_factor_url(
-            &project.id,
-            &attempt,
-            Some(&target),
-        )),
-        Err(e) => Err(ssr::shown(e)),
-    }
+    let signed_in = ssr::core()
+        .passkey_sign_in(&project, input)
+        .await
+        .map(|(tokens, _)| tokens);
+    ssr::signed_in_next(&project.id, signed_in, &target)
 }
 
 /// A registration challenge for the signed-in user, as JSON text `{options_json, code}`.

@@ -259,16 +259,25 @@ mod ssr {
         signed_in: Result<gatehouse_core::sessions::Tokens, Error>,
         target: &str,
     ) -> Result<(), ServerFnError> {
+        let next = signed_in_next(project_id, signed_in, target)?;
+        leptos_axum::redirect(&next);
+        Ok(())
+    }
+
+    /// [`finish_sign_in`] without the redirect, for a page's script that goes on itself: the
+    /// session cookie set, and where to go (`target`, or the second-factor page).
+    pub fn signed_in_next(
+        project_id: &str,
+        signed_in: Result<gatehouse_core::sessions::Tokens, Error>,
+        target: &str,
+    ) -> Result<String, ServerFnError> {
         match signed_in {
             Ok(tokens) => {
                 set_session_cookie(project_id, Some(&tokens.refresh_token));
-                leptos_axum::redirect(target);
-                Ok(())
+                Ok(target.to_string())
             }
             Err(Error::MultiFactorAuthenticationRequired(attempt)) => {
-                let url = super::second_factor_url(project_id, &attempt, Some(target));
-                leptos_axum::redirect(&url);
-                Ok(())
+                Ok(super::second_factor_url(project_id, &attempt, Some(target)))
             }
             Err(e) => Err(shown(e)),
         }

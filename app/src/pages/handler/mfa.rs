@@ -27,6 +27,16 @@ fn CodeField(#[prop(into)] label: String, name: &'static str, id: &'static str) 
     }
 }
 
+/// What both forms of the second-factor step carry: the project, the attempt, where to go.
+#[component]
+fn AttemptFields(project_id: String, attempt: String, return_to: String) -> impl IntoView {
+    view! {
+        <input type="hidden" name="project_id" value=project_id/>
+        <input type="hidden" name="attempt" value=attempt/>
+        <input type="hidden" name="after_auth_return_to" value=return_to/>
+    }
+}
+
 /// `/handler/{project}/mfa?attempt=…`: a code from the app, or a recovery code.
 #[component]
 pub fn MfaPage() -> impl IntoView {
@@ -39,9 +49,7 @@ pub fn MfaPage() -> impl IntoView {
         view! {
             <p class="mb-4 text-sm">"Enter the 6-digit code your authenticator app shows for this account."</p>
             <ActionForm action=action attr:class="flex flex-col gap-4">
-                <input type="hidden" name="project_id" value=p.id.clone()/>
-                <input type="hidden" name="attempt" value=attempt.get()/>
-                <input type="hidden" name="after_auth_return_to" value=return_to.get()/>
+                <AttemptFields project_id=p.id.clone() attempt=attempt.get() return_to=return_to.get()/>
                 <CodeField label="Code" name="totp" id="field-totp"/>
                 <FormError message=action_error(action)/>
                 <button type="submit" class=BUTTON>"Verify"</button>
@@ -49,9 +57,7 @@ pub fn MfaPage() -> impl IntoView {
             <details class="mt-5 text-sm">
                 <summary class="cursor-pointer">"Lost your phone? Use a recovery code"</summary>
                 <ActionForm action=recovery attr:class="mt-3 flex flex-col gap-4">
-                    <input type="hidden" name="project_id" value=id/>
-                    <input type="hidden" name="attempt" value=attempt.get()/>
-                    <input type="hidden" name="after_auth_return_to" value=return_to.get()/>
+                    <AttemptFields project_id=id attempt=attempt.get() return_to=return_to.get()/>
                     <Field label="Recovery code" name="recovery_code" autocomplete="off"/>
                     <FormError message=action_error(recovery)/>
                     <button type="submit" class=SECONDARY>"Sign in with a recovery code"</button>
