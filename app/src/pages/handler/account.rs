@@ -20,6 +20,9 @@ pub fn AccountPage() -> impl IntoView {
     let teams_state = super::account_teams::AccountTeamsState::new(project_id);
     let keys_state = super::account_api_keys::AccountKeysState::new(project_id);
     let oauth_state = super::account_oauth::AccountOAuthState::new(project_id);
+    // Made here, with the page, like the sections' other states: a resource first made inside
+    // the page's Suspense can leave the server's render waiting.
+    let mfa = Resource::new(move || project_id.get(), crate::server::mfa_state);
     // What the last form post did, when it says (`?done=password` after a password change).
     let query = leptos_router::hooks::use_query_map();
     let done = Memo::new(move |_| query.read().get("done"));
@@ -162,7 +165,7 @@ pub fn AccountPage() -> impl IntoView {
 
                         {passkeys}
 
-                        <super::mfa::AccountMfa project_id=id_mfa done=done/>
+                        <super::mfa::AccountMfa project_id=id_mfa done=done state=mfa/>
 
                         <section class="mt-5 border-t border-line pt-4 [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="sessions-heading">
                             <h2 id="sessions-heading">"Active sessions"</h2>

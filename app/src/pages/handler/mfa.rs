@@ -7,8 +7,8 @@ use leptos::prelude::*;
 use super::{project_id, query, return_to, with_project, BUTTON};
 use crate::components::{action_error, Field, FormError};
 use crate::server::{
-    error_message, mfa_enrolment, mfa_state, take_recovery_codes, DisableMfa, EnableMfa,
-    NewRecoveryCodes, SecondFactor,
+    error_message, mfa_enrolment, take_recovery_codes, DisableMfa, EnableMfa, NewRecoveryCodes,
+    SecondFactor,
 };
 
 const SECTION: &str =
@@ -135,9 +135,11 @@ pub fn MfaSetupPage() -> impl IntoView {
 
 /// The account page's section: on or off, recovery codes left, new codes, turning it off.
 #[component]
-pub fn AccountMfa(project_id: String, done: Memo<Option<String>>) -> impl IntoView {
-    let pid = project_id.clone();
-    let state = Resource::new(move || pid.clone(), mfa_state);
+pub fn AccountMfa(
+    project_id: String,
+    done: Memo<Option<String>>,
+    state: Resource<Result<Option<crate::server::MfaStatus>, ServerFnError>>,
+) -> impl IntoView {
     let disable = ServerAction::<DisableMfa>::new();
     let regenerate = ServerAction::<NewRecoveryCodes>::new();
     view! {
