@@ -28,7 +28,8 @@ function withoutEmailSources(config) {
   const copy = structuredClone(config);
   delete copy.emails.themes;
   delete copy.emails.templates;
-  delete copy.hostedPages; // Gatehouse's own key
+  delete copy.hostedPages; // Gatehouse's own keys
+  delete copy.security;
   return copy;
 }
 

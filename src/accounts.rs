@@ -82,7 +82,7 @@ impl Core {
         check_url(&input.profile_image_url, "profile_image_url")?;
         let password_hash = match (input.password, input.password_hash) {
             (Some(pw), _) => {
-                crypto::check_password_rules(&pw)?;
+                crate::passwords::check_new_password(&project.config, &pw)?;
                 Some(crypto::hash_password(pw).await?)
             }
             (None, Some(hash)) => {

@@ -7,6 +7,7 @@ use sqlx::FromRow;
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::projects::{KeyKind, Project, INTERNAL_PROJECT_ID};
+use crate::rate_limits::{Action, Subject};
 use crate::sessions::Tokens;
 use crate::users::{parse_email, User, USER_SELECT};
 use crate::validation::{string, Input, Shape};
@@ -344,12 +345,19 @@ impl Core {
             return Err(Error::PasswordAuthenticationNotEnabled);
         }
         let email = parse_email(&input.email, "body.email")?;
+        // Counted by the address typed, so that an unknown address is refused as a known one.
+        self.check_lockout(project, &email).await?;
+        self.limit(project, Action::SignIn, Subject::Account(&email))
+            .await?;
         let user = self.user_by_auth_email(&project.id, &email).await?;
         let Some((user, hash)) = user.and_then(|u| u.password_hash.clone().map(|h| (u, h))) else {
             crypto::burn_password_check(input.password).await;
+            self.count_failed_sign_in(project, &email, None).await?;
             return Err(Error::EmailPasswordMismatch);
         };
         if !crypto::verify_password(input.password, hash).await? {
+            self.count_failed_sign_in(project, &email, Some(&user))
+                .await?;
             return Err(Error::EmailPasswordMismatch);
         }
         crate::users::touch_last_active(&self.db.pool, &user.id, now_ms()).await?;
@@ -371,7 +379,7 @@ impl Core {
         if !crypto::verify_password(input.old_password, hash).await? {
             return Err(Error::PasswordConfirmationMismatch);
         }
-        crypto::check_password_rules(&input.new_password)?;
+        self.check_new_password(user, &input.new_password).await?;
         self.store_password(user, current_session, input.new_password)
             .await
     }
@@ -389,9 +397,18 @@ impl Core {
                 "User already has a password set.".into(),
             ));
         }
-        crypto::check_password_rules(&input.password)?;
+        self.check_new_password(user, &input.password).await?;
         self.store_password(user, current_session, input.password)
             .await
+    }
+
+    /// [`crate::passwords::check_new_password`] under the rules of the user's project.
+    async fn check_new_password(&self, user: &User, password: &str) -> Result<()> {
+        let project = self
+            .project_cached(&user.project_id)
+            .await?
+            .ok_or_else(|| Error::internal("a user without a project"))?;
+        crate::passwords::check_new_password(&project.config, password)
     }
 
     async fn store_password(

@@ -10,9 +10,6 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 
-pub const PASSWORD_MIN_LENGTH: usize = 8;
-pub const PASSWORD_MAX_LENGTH: usize = 70;
-
 /// A random secret of `bytes` bytes, URL-safe base64 without padding.
 pub fn random_token(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
@@ -84,18 +81,6 @@ impl SealingKey {
         let plain = cipher.decrypt(nonce.into(), body).ok()?;
         String::from_utf8(plain).ok()
     }
-}
-
-/// Stack's password rules; the length counts characters, as people do.
-pub fn check_password_rules(password: &str) -> Result<()> {
-    let len = password.chars().count();
-    if len < PASSWORD_MIN_LENGTH {
-        return Err(Error::PasswordTooShort(PASSWORD_MIN_LENGTH));
-    }
-    if len > PASSWORD_MAX_LENGTH {
-        return Err(Error::PasswordTooLong(PASSWORD_MAX_LENGTH));
-    }
-    Ok(())
 }
 
 /// OWASP's argon2id parameters: m = 19 MiB, t = 2, p = 1.
@@ -338,19 +323,6 @@ mod tests {
         assert_eq!(key.open(&sealed).as_deref(), Some("gho_provider_token"));
         assert_eq!(SealingKey::derive(b"another secret").open(&sealed), None);
         assert_eq!(key.open("not sealed"), None);
-    }
-
-    #[test]
-    fn password_rules_count_characters() {
-        assert!(matches!(
-            check_password_rules("short"),
-            Err(Error::PasswordTooShort(8))
-        ));
-        assert!(check_password_rules("éééééééé").is_ok());
-        assert!(matches!(
-            check_password_rules(&"x".repeat(71)),
-            Err(Error::PasswordTooLong(70))
-        ));
     }
 
     #[tokio::test]

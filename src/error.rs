@@ -95,6 +95,14 @@ pub enum Error {
     PasswordTooShort(usize),
     #[error("password too long")]
     PasswordTooLong(usize),
+    /// Stack's parent of the password errors, with a message of its own (a common password).
+    #[error("password requirements not met")]
+    PasswordRequirementsNotMet(String),
+    /// Too many attempts (see [`crate::rate_limits`]): a 429 with `Retry-After` and the
+    /// `RateLimit-*` headers, a plain-text body as Stack's SDK expects of a 429 (it waits the
+    /// `Retry-After` and tries again).
+    #[error("rate limited")]
+    RateLimited(Exceeded),
     #[error("user does not have password")]
     UserDoesNotHavePassword,
     #[error("password confirmation mismatch")]
@@ -277,6 +285,7 @@ impl Error {
             EmailPasswordMismatch => "EMAIL_PASSWORD_MISMATCH",
             PasswordTooShort(_) => "PASSWORD_TOO_SHORT",
             PasswordTooLong(_) => "PASSWORD_TOO_LONG",
+            PasswordRequirementsNotMet(_) => "PASSWORD_REQUIREMENTS_NOT_MET",
             UserDoesNotHavePassword => "USER_DOES_NOT_HAVE_PASSWORD",
             PasswordConfirmationMismatch => "PASSWORD_CONFIRMATION_MISMATCH",
             TeamNotFound(_) => "TEAM_NOT_FOUND",
@@ -335,7 +344,7 @@ impl Error {
             PasskeyAuthenticationNotEnabled => "PASSKEY_AUTHENTICATION_NOT_ENABLED",
             PasskeyRegistrationFailed(_) => "PASSKEY_REGISTRATION_FAILED",
             PasskeyAuthenticationFailed(_) => "PASSKEY_AUTHENTICATION_FAILED",
-            RouteNotFound { .. } | Status(..) | Internal(_) => return None,
+            RouteNotFound { .. } | Status(..) | RateLimited(_) | Internal(_) => return None,
         })
     }
 
@@ -384,6 +393,7 @@ impl Error {
             | TeamInvitationRestrictedUserNotAllowed(_)
             | SignUpRejected(_) => 403,
             OuterOAuthTimeout => 408,
+            RateLimited(_) => 429,
             OAuthProviderTemporarilyUnavailable => 503,
             Status(code, _) => *code,
             Internal(_) => 500,
@@ -444,6 +454,8 @@ impl Error {
             EmailPasswordMismatch => "Wrong e-mail or password.".into(),
             PasswordTooShort(n) => format!("Password too short. Minimum length is {n}."),
             PasswordTooLong(n) => format!("Password too long. Maximum length is {n}."),
+            PasswordRequirementsNotMet(m) => m.clone(),
+            RateLimited(e) => e.message.clone(),
             UserDoesNotHavePassword => "This user does not have password authentication enabled.".into(),
             PasswordConfirmationMismatch => "Passwords do not match.".into(),
             TeamNotFound(t) => format!("Team {t} not found."),
@@ -564,6 +576,7 @@ impl Error {
                 json!({ "provider": provider, "details": details })
             }
             PasswordTooLong(n) => json!({ "maxLength": n }),
+            PasswordRequirementsNotMet(m) => json!({ "message": m }),
             TeamNotFound(t) => json!({ "team_id": t }),
             WrongApiKeyType { expected, actual } => {
                 json!({ "expected_type": expected, "actual_type": actual })
@@ -624,5 +637,37 @@ impl From<sqlx::Error> for Error {
 impl From<sqlx::migrate::MigrateError> for Error {
     fn from(e: sqlx::migrate::MigrateError) -> Self {
         Error::internal(format!("migration: {e}"))
+    }
+}
+
+/// Where a count of attempts stands, for the `RateLimit-*` headers (see `crate::rate_limits`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quota {
+    pub limit: u32,
+    pub remaining: u32,
+    /// Seconds until the window ends.
+    pub reset_s: u64,
+    pub window_s: u32,
+}
+
+/// A refusal for too many attempts, or a locked account: where the count stands, and the
+/// sentence that says so.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exceeded {
+    pub quota: Quota,
+    pub message: String,
+}
+
+/// The longest wait a 429 states in `Retry-After`. Stack's SDK sleeps for `Retry-After` and
+/// tries again, up to five times: fine for a minute, not for a quarter of an hour of lockout.
+/// Longer waits are stated in `RateLimit-Reset` and in the message, and the SDK gives up after
+/// its few quick retries.
+pub const RETRY_AFTER_MAX_S: u64 = 60;
+
+impl Exceeded {
+    /// `Retry-After`, when the wait is short enough for a client to sleep through.
+    pub fn retry_after_s(&self) -> Option<u64> {
+        let wait = self.quota.reset_s.max(1);
+        (wait <= RETRY_AFTER_MAX_S).then_some(wait)
     }
 }

@@ -22,8 +22,10 @@ pub mod jobs;
 pub mod mfa;
 pub mod oauth;
 pub mod passkeys;
+pub mod passwords;
 pub mod patch;
 pub mod projects;
+pub mod rate_limits;
 pub mod sessions;
 pub mod setup;
 pub mod sign_in_codes;
@@ -86,6 +88,8 @@ pub struct Parts {
     pub webhooks: webhooks::WebhookSettings,
     /// The HTTP clients webhooks go out with (see [`webhooks::deliver`]).
     pub(crate) webhook_clients: webhooks::deliver::Clients,
+    /// Whether attempts are counted against the projects' limits (see [`rate_limits`]).
+    pub(crate) rate_limits_on: bool,
 }
 
 /// Short-lived copies of what every request reads (see [`cache`]).
@@ -122,6 +126,9 @@ pub struct Settings {
     pub oauth: oauth::SharedKeys,
     /// `GATEHOUSE_WEBHOOK_*`: see [`webhooks::WebhookSettings`].
     pub webhooks: webhooks::WebhookSettings,
+    /// `GATEHOUSE_RATE_LIMITS=off`: no attempt is counted against a limit (load tests); lockouts
+    /// still apply.
+    pub rate_limits_off: bool,
 }
 
 impl Core {
@@ -148,6 +155,7 @@ impl Core {
             http: Default::default(),
             webhooks: settings.webhooks.clone(),
             webhook_clients: Default::default(),
+            rate_limits_on: !settings.rate_limits_off,
         }));
         core.ensure_internal_project(settings.seed_keys.as_ref(), &settings.internal_seed)
             .await?;

@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::events::Tx;
 use crate::events::Who;
 use crate::projects::Project;
+use crate::rate_limits::{Action, Subject};
 use crate::sessions::{Tokens, DEFAULT_SESSION_MS};
 use crate::users::{User, UserUpdate};
 use crate::validation::{string, Input, Shape};
@@ -301,6 +302,8 @@ impl Core {
             .user(&project.id, user_id)
             .await?
             .ok_or(Error::UserNotFound)?;
+        self.limit(project, Action::Mfa, Subject::Account(&user.id))
+            .await?;
         let is_new = found.data["is_new_user"] == json!(true);
         Ok((found, user, is_new))
     }

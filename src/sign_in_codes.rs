@@ -14,6 +14,7 @@ use crate::emails::{queue_email, templates, NewEmail, Recipient};
 use crate::error::{Error, Result};
 use crate::jobs::NewJob;
 use crate::projects::Project;
+use crate::rate_limits::{Action, Subject};
 use crate::sessions::Tokens;
 use crate::sign_up_rules::AuthMethod;
 use crate::users::contact_channels::link_with_code;
@@ -56,6 +57,8 @@ impl Core {
         }
         let email = parse_email(email, "body.email")?;
         self.check_callback_url(project, callback_url)?;
+        self.limit(project, Action::SendCode, Subject::Account(&email))
+            .await?;
         let user = self.user_by_auth_email(&project.id, &email).await?;
         // As Stack: an account whose address is unverified is not signed in by mail (whoever
         // holds the address might not be its owner), and nobody new joins a closed project.
@@ -182,6 +185,8 @@ impl Core {
         }
         let email = parse_email(email, "body.email")?;
         self.check_callback_url(project, callback_url)?;
+        self.limit(project, Action::SendCode, Subject::Account(&email))
+            .await?;
         self.enqueue_job(NewJob::new(
             RESET_EMAIL_JOB,
             Some(&project.id),
@@ -243,7 +248,7 @@ impl Core {
         code: &str,
         password: String,
     ) -> Result<()> {
-        crypto::check_password_rules(&password)?;
+        crate::passwords::check_new_password(&project.config, &password)?;
         let found = self
             .check_code(&project.id, CodeKind::PasswordReset, code)
             .await?;

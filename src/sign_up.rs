@@ -77,7 +77,7 @@ impl Core {
             self.check_callback_url(project, url)?;
         }
         self.sign_up_open(project, invited)?;
-        crypto::check_password_rules(&input.password)?;
+        crate::passwords::check_new_password(&project.config, &input.password)?;
         let arrival = Arrival {
             method: AuthMethod::Password,
             oauth_provider: None,

@@ -20,11 +20,15 @@ function freshDatabaseUrl(dir) {
 }
 
 // Dashboard sign-up is open unless `extraEnv` says otherwise, as in Stack's development setup.
+// Rate limits are off (`GATEHOUSE_RATE_LIMITS=off`): these suites sign up and in far faster
+// than people do, from one address. abuse.test.mjs turns them on and tests them; lockouts
+// apply everywhere.
 export async function startGatehouse(extraEnv = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-e2e-'));
   const env = {
     ...process.env,
     STACK_SEED_INTERNAL_PROJECT_SIGN_UP_ENABLED: 'true',
+    GATEHOUSE_RATE_LIMITS: 'off',
     ...extraEnv,
     DATABASE_URL: freshDatabaseUrl(dir),
     GATEHOUSE_DATA_DIR: dir,

@@ -29,6 +29,11 @@ pub struct Config {
     /// `GATEHOUSE_WEBHOOK_RETRY_SCHEDULE`, `GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES`,
     /// `GATEHOUSE_WEBHOOK_DISABLE_AFTER_SECONDS`.
     pub webhooks: WebhookSettings,
+    /// `GATEHOUSE_TRUSTED_PROXIES`: the proxies whose `Forwarded` / `X-Forwarded-For` name the
+    /// visitor's address.
+    pub trusted_proxies: crate::client_ip::TrustedProxies,
+    /// `GATEHOUSE_RATE_LIMITS=off`: attempts are not counted against limits (load tests).
+    pub rate_limits_off: bool,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -87,6 +92,14 @@ impl Config {
             country_header: var("GATEHOUSE_COUNTRY_HEADER").map(|h| h.trim().to_string()),
             oauth: SharedKeys::from_lookup(var),
             webhooks: webhooks_from_env()?,
+            trusted_proxies: crate::client_ip::TrustedProxies::parse(
+                &var("GATEHOUSE_TRUSTED_PROXIES").unwrap_or_default(),
+            )?,
+            rate_limits_off: match var("GATEHOUSE_RATE_LIMITS").as_deref() {
+                None | Some("on") => false,
+                Some("off") => true,
+                Some(other) => anyhow::bail!("GATEHOUSE_RATE_LIMITS is on or off, not {other:?}"),
+            },
             internal_seed,
             addr,
             database_url,
@@ -112,6 +125,7 @@ impl Config {
             oauth: self.oauth.clone(),
             webhooks: self.webhooks.clone(),
             read_cache_lifetime: None,
+            rate_limits_off: self.rate_limits_off,
         })
     }
 

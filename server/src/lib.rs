@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod client_ip;
 pub mod config;
 pub mod headers;
 mod hosted_oauth;

@@ -19,7 +19,12 @@ use tower_http::compression::CompressionLayer;
 
 use crate::headers;
 
-pub fn router(core: Core, addr: SocketAddr, policy: headers::Policy) -> anyhow::Result<Router> {
+pub fn router(
+    core: Core,
+    addr: SocketAddr,
+    policy: headers::Policy,
+    trusted: crate::client_ip::TrustedProxies,
+) -> anyhow::Result<Router> {
     let mut options = leptos_config::get_config_from_str(LEPTOS_TOML)?;
     options.site_addr = addr;
     let routes = generate_route_list(App);
@@ -64,6 +69,10 @@ pub fn router(core: Core, addr: SocketAddr, policy: headers::Policy) -> anyhow::
         .layer(middleware::from_fn_with_state(
             policy,
             headers::security_headers,
+        ))
+        .layer(middleware::from_fn_with_state(
+            trusted,
+            crate::client_ip::resolve,
         )))
 }
 

@@ -49,7 +49,8 @@ impl Application {
             core: core.clone(),
             live_reload: std::env::var_os("LEPTOS_WATCH").is_some(),
         };
-        let router = crate::routes::router(core.clone(), local, policy)?;
+        let router =
+            crate::routes::router(core.clone(), local, policy, config.trusted_proxies.clone())?;
         Ok(Application {
             listener,
             router,
@@ -74,7 +75,9 @@ impl Application {
         let app = NormalizePathLayer::trim_trailing_slash().layer(self.router);
         axum::serve(
             self.listener,
-            ServiceExt::<axum::extract::Request>::into_make_service(app),
+            ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                std::net::SocketAddr,
+            >(app),
         )
         .with_graceful_shutdown(shutdown_signal())
         .await?;

@@ -7,6 +7,7 @@
 
 pub mod format;
 pub mod legacy;
+pub mod limits;
 pub mod schema;
 
 use std::sync::Arc;
@@ -52,6 +53,11 @@ pub struct ProjectConfig {
     /// Origins (`https://app.example.com`, `https://*.example.com`) whose pages may show this
     /// project's hosted pages in a frame. Empty: no site may (the default).
     pub allowed_frame_origins: Vec<String>,
+    /// New passwords on the list of common ones are refused (`security.refuseCommonPasswords`).
+    pub refuse_common_passwords: bool,
+    /// How often attempts may be made, and when an account is locked (`security.rateLimits`,
+    /// `security.lockout`).
+    pub limits: limits::Limits,
     /// The whole rendered tree (`GET /internal/config`).
     pub tree: Arc<Value>,
 }
@@ -99,6 +105,8 @@ impl ProjectConfig {
                 .and_then(Value::as_str)
                 .map(str::to_string),
             allowed_frame_origins: strings(&legacy::frame_origins(&tree)),
+            refuse_common_passwords: flag("/security/refuseCommonPasswords"),
+            limits: limits::Limits::from_tree(&tree),
             tree: Arc::new(tree),
         }
     }

@@ -636,9 +636,49 @@ pub(crate) static SCHEMA: LazyLock<Field> = LazyLock::new(|| {
             ])
             .env(),
         ),
+        // Gatehouse's own: what the server does against abuse.
+        (
+            "security",
+            object(vec![
+                ("refuseCommonPasswords", flag(true)),
+                ("rateLimits", rate_limits()),
+                (
+                    "lockout",
+                    object(vec![
+                        ("maxFailures", number().default(json!(10))),
+                        ("coolDownSeconds", number().default(json!(900))),
+                    ]),
+                ),
+            ]),
+        ),
     ])
     .levels(BranchAndEnvironment)
 });
+
+/// `security.rateLimits`: per action, a limit per address and (where the action names an
+/// account) per account, with the defaults of [`crate::rate_limits::Action::defaults`].
+fn rate_limits() -> Field {
+    use super::limits::{Action, Limit};
+    let limit = |d: Limit| {
+        object(vec![
+            ("max", number().default(json!(d.max))),
+            ("windowSeconds", number().default(json!(d.window_s))),
+        ])
+    };
+    object(
+        Action::ALL
+            .iter()
+            .map(|a| {
+                let (ip, account) = a.defaults();
+                let mut fields = vec![("perIp", limit(ip))];
+                if let Some(d) = account {
+                    fields.push(("perAccount", limit(d)));
+                }
+                (a.key(), object(fields))
+            })
+            .collect(),
+    )
+}
 
 impl Field {
     fn with_key_default(mut self) -> Field {

@@ -578,7 +578,7 @@ impl Core {
         if let Some(pw) = input.password {
             u.password_hash = match pw {
                 Some(pw) => {
-                    crypto::check_password_rules(&pw)?;
+                    crate::passwords::check_new_password(&project.config, &pw)?;
                     Some(crypto::hash_password(pw).await?)
                 }
                 None => None,

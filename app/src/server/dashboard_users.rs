@@ -75,6 +75,8 @@ pub struct UserDetail {
     pub sessions: Vec<SessionRow>,
     /// Signs in with a second factor (TOTP).
     pub mfa_enabled: bool,
+    /// Password sign-in is paused after repeated failures, until then (epoch ms).
+    pub locked_until: Option<i64>,
 }
 
 #[server(prefix = "/_sfn")]
@@ -89,7 +91,12 @@ pub async fn load_user_detail(
         .sessions_of_user(&project.id, &user.id, true)
         .await
         .map_err(ssr::shown)?;
+    let locked_until = core
+        .locked_until(&project.id, &user.id)
+        .await
+        .map_err(ssr::shown)?;
     Ok(UserDetail {
+        locked_until,
         project_name: project.display_name,
         client_metadata: ssr::pretty_json(&user.client_metadata),
         client_read_only_metadata: ssr::pretty_json(&user.client_read_only_metadata),
@@ -198,6 +205,17 @@ pub async fn reset_user_mfa(project_id: String, user_id: String) -> Result<(), S
         .await
         .map_err(ssr::shown)?;
     Ok(())
+}
+
+/// Lifts the pause on a user's password sign-in (a lockout after repeated failures).
+#[server(prefix = "/_sfn")]
+pub async fn unlock_user(project_id: String, user_id: String) -> Result<(), ServerFnError> {
+    let project = ssr::administered_project(&project_id).await?;
+    let user = ssr::project_user(&project, &user_id).await?;
+    ssr::core()
+        .unlock_user(&project.id, &user.id, &ssr::acting_admin().await?)
+        .await
+        .map_err(ssr::shown)
 }
 
 /// Signs the admin in as the user on the project's hosted pages: an impersonation session

@@ -58,8 +58,8 @@ pub async fn project_info(project_id: String) -> Result<ProjectSummary, ServerFn
         credential_enabled: project.config.credential_enabled,
         magic_link_enabled: project.config.magic_link_enabled,
         passkey_enabled: project.config.passkey_enabled,
-        password_min_length: gatehouse_core::crypto::PASSWORD_MIN_LENGTH,
-        password_max_length: gatehouse_core::crypto::PASSWORD_MAX_LENGTH,
+        password_min_length: gatehouse_core::passwords::PASSWORD_MIN_LENGTH,
+        password_max_length: gatehouse_core::passwords::PASSWORD_MAX_LENGTH,
         oauth_providers,
     })
 }
@@ -72,6 +72,7 @@ pub async fn sign_in(
     after_auth_return_to: Option<String>,
 ) -> Result<(), ServerFnError> {
     let project = ssr::project(&project_id).await?;
+    ssr::limit(&project, gatehouse_core::rate_limits::Action::SignIn).await?;
     let target = ssr::return_target(&project, after_auth_return_to)?;
     let input = gatehouse_core::auth::PasswordSignIn { email, password };
     let signed_in = ssr::core().password_sign_in(&project, input).await;
@@ -89,6 +90,7 @@ pub async fn sign_up(
     invitation: Option<String>,
 ) -> Result<(), ServerFnError> {
     let project = ssr::project(&project_id).await?;
+    ssr::limit(&project, gatehouse_core::rate_limits::Action::SignUp).await?;
     let target = ssr::return_target(&project, after_auth_return_to)?;
     let invitation = invitation.filter(|c| !c.trim().is_empty());
     // The verification email links to the hosted verification page; an invitation needs none.

@@ -26,6 +26,7 @@ fn page_url(project_id: &str, page: &str) -> String {
 #[server(prefix = "/_sfn")]
 pub async fn forgot_password(project_id: String, email: String) -> Result<(), ServerFnError> {
     let project = ssr::project(&project_id).await?;
+    ssr::limit(&project, gatehouse_core::rate_limits::Action::SendCode).await?;
     ssr::core()
         .request_password_reset(&project, &email, &page_url(&project.id, "password-reset"))
         .await
@@ -43,6 +44,7 @@ pub async fn reset_password(
     password: String,
 ) -> Result<(), ServerFnError> {
     let project = ssr::project(&project_id).await?;
+    ssr::limit(&project, gatehouse_core::rate_limits::Action::VerifyCode).await?;
     ssr::core()
         .reset_password(&project, &code, password)
         .await
@@ -62,6 +64,7 @@ pub async fn send_magic_link(
     after_auth_return_to: Option<String>,
 ) -> Result<(), ServerFnError> {
     let project = ssr::project(&project_id).await?;
+    ssr::limit(&project, gatehouse_core::rate_limits::Action::SendCode).await?;
     // Checked now, so the link does not lead somewhere the project does not trust.
     ssr::return_target(&project, after_auth_return_to.clone())?;
     let query = return_query(&after_auth_return_to);
@@ -96,6 +99,7 @@ pub async fn magic_link_sign_in(
     after_auth_return_to: Option<String>,
 ) -> Result<(), ServerFnError> {
     let project = ssr::project(&project_id).await?;
+    ssr::limit(&project, gatehouse_core::rate_limits::Action::VerifyCode).await?;
     let target = ssr::return_target(&project, after_auth_return_to)?;
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     let full = match nonce.filter(|n| !n.is_empty()) {
@@ -113,6 +117,7 @@ pub async fn magic_link_sign_in(
 #[server(prefix = "/_sfn")]
 pub async fn verify_email(project_id: String, code: String) -> Result<(), ServerFnError> {
     let project = ssr::project(&project_id).await?;
+    ssr::limit(&project, gatehouse_core::rate_limits::Action::VerifyCode).await?;
     ssr::core()
         .verify_contact_channel(&project, &code)
         .await

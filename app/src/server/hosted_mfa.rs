@@ -152,6 +152,7 @@ pub async fn second_factor(
 ) -> Result<(), ServerFnError> {
     use gatehouse_core::mfa::{MfaSignIn, RecoverySignIn};
     let project = ssr::project(&project_id).await?;
+    ssr::limit(&project, gatehouse_core::rate_limits::Action::Mfa).await?;
     let target = ssr::return_target(&project, after_auth_return_to)?;
     let core = ssr::core();
     let signed = match recovery_code.filter(|c| !c.trim().is_empty()) {

@@ -37,6 +37,7 @@ pub async fn passkey_sign_in(
 ) -> Result<String, ServerFnError> {
     use gatehouse_core::Error;
     let project = ssr::project(&project_id).await?;
+    ssr::limit(&project, gatehouse_core::rate_limits::Action::SignIn).await?;
     let target = ssr::return_target(&project, after_auth_return_to)?;
     let authentication_response = serde_json::from_str(&response).map_err(|_| {
         ssr::shown(Error::PasskeyAuthenticationFailed(

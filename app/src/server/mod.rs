@@ -192,6 +192,24 @@ mod ssr {
         core().request_country(|name| parts.headers.get(name)?.to_str().ok())
     }
 
+    /// Counts an attempt at `action` from the visitor's address against the project's limits
+    /// (see `gatehouse_core::rate_limits`; the REST door counts the same way).
+    pub async fn limit(
+        project: &Project,
+        action: gatehouse_core::rate_limits::Action,
+    ) -> Result<(), ServerFnError> {
+        use gatehouse_core::rate_limits::{ClientIp, Subject};
+        let ip = use_context::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<ClientIp>().copied());
+        if let Some(ClientIp(ip)) = ip {
+            core()
+                .limit(project, action, Subject::Ip(ip))
+                .await
+                .map_err(shown)?;
+        }
+        Ok(())
+    }
+
     pub async fn project(id: &str) -> Result<Project, ServerFnError> {
         core()
             .project_cached(id)

@@ -14,8 +14,8 @@ pub async fn setup_link_rules(token: String) -> Result<Option<(usize, usize)>, S
         .await
         .map_err(ssr::shown)?;
     Ok(valid.then_some((
-        gatehouse_core::crypto::PASSWORD_MIN_LENGTH,
-        gatehouse_core::crypto::PASSWORD_MAX_LENGTH,
+        gatehouse_core::passwords::PASSWORD_MIN_LENGTH,
+        gatehouse_core::passwords::PASSWORD_MAX_LENGTH,
     )))
 }
 

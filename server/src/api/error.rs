@@ -33,14 +33,21 @@ impl IntoResponse for ApiError {
         let status =
             StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut res = match &err {
-            Error::Status(_, message) => (
+            Error::Status(_, _) | Error::RateLimited(_) => (
                 status,
                 [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                message.clone(),
+                err.message(),
             )
                 .into_response(),
             _ => (status, Json(err.to_json())).into_response(),
         };
+        if let Error::RateLimited(e) = &err {
+            if let Some(wait) = e.retry_after_s() {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+            }
+            super::limits::quota_headers(&mut res, &e.quota);
+        }
         if let Error::Schema(lines) = &err {
             res.extensions_mut().insert(SchemaLines(lines.clone()));
         }

@@ -156,17 +156,50 @@ pub struct Body(pub Value);
 impl<S: Send + Sync> FromRequest<S> for Body {
     type Rejection = ApiError;
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| Error::BodyParsing(format!("Could not read the request body: {e}")))?;
+        let content_type = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .filter(|v| !v.is_empty());
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                Error::Status(
+                    413,
+                    format!(
+                        "The request body is larger than the API accepts ({} MiB).",
+                        super::BODY_LIMIT / (1024 * 1024)
+                    ),
+                )
+            } else {
+                Error::BodyParsing(format!("Could not read the request body: {e}"))
+            }
+        })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Body(Value::Object(Default::default())));
         }
         let text = std::str::from_utf8(&bytes)
             .map_err(|_| Error::BodyParsing("Request body cannot be parsed as UTF-8".into()))?;
-        serde_json::from_str(text)
-            .map(Body)
-            .map_err(|_| Error::BodyParsing("Invalid JSON in request body".into()).into())
+        // As Stack reads bodies: JSON (also when no type is given), a form as an object of
+        // strings, text as text (which no endpoint's shape accepts), any other type refused.
+        match content_type.as_deref() {
+            None | Some("application/json") => serde_json::from_str(text)
+                .map(Body)
+                .map_err(|_| Error::BodyParsing("Invalid JSON in request body".into()).into()),
+            Some("application/x-www-form-urlencoded") => Ok(Body(Value::Object(
+                url::form_urlencoded::parse(text.as_bytes())
+                    .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+                    .collect(),
+            ))),
+            Some("text/plain" | "application/octet-stream") => {
+                Ok(Body(Value::String(text.to_string())))
+            }
+            Some(other) => Err(Error::BodyParsing(format!(
+                "Unknown content type in request body: {other}"
+            ))
+            .into()),
+        }
     }
 }
 

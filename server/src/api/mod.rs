@@ -9,6 +9,7 @@ mod emails;
 mod error;
 mod extract;
 mod images;
+mod limits;
 mod mfa;
 mod oauth;
 mod passkeys;
@@ -331,9 +332,18 @@ pub fn router(core: Core) -> Router {
             get(webhooks::message_attempts),
         )
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            core.clone(),
+            limits::count_attempts,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(wire_format))
         .with_state(core)
 }
+
+/// The largest request body the API reads (a profile picture as a data URL fits); larger ones
+/// are answered 413.
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 /// `GET /api/v1`: a greeting that says what authentication the request carried.
 async fn welcome(MaybeAuth(auth): MaybeAuth) -> String {

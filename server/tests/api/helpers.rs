@@ -113,11 +113,37 @@ impl TestApp {
         .await
     }
 
+    /// A server behind proxies at `trusted` (`GATEHOUSE_TRUSTED_PROXIES`), dashboard sign-up
+    /// open.
+    pub async fn spawn_with_trusted_proxies(trusted: &str) -> TestApp {
+        TestApp::spawn_full(
+            InternalSeed {
+                sign_up_enabled: true,
+                ..InternalSeed::default()
+            },
+            None,
+            Default::default(),
+            Default::default(),
+            gatehouse_server::client_ip::TrustedProxies::parse(trusted).unwrap(),
+        )
+        .await
+    }
+
     async fn spawn_configured(
         internal_seed: InternalSeed,
         smtp: Option<gatehouse_core::emails::SmtpServer>,
         oauth: gatehouse_core::oauth::SharedKeys,
         webhooks: gatehouse_core::webhooks::WebhookSettings,
+    ) -> TestApp {
+        TestApp::spawn_full(internal_seed, smtp, oauth, webhooks, Default::default()).await
+    }
+
+    async fn spawn_full(
+        internal_seed: InternalSeed,
+        smtp: Option<gatehouse_core::emails::SmtpServer>,
+        oauth: gatehouse_core::oauth::SharedKeys,
+        webhooks: gatehouse_core::webhooks::WebhookSettings,
+        trusted_proxies: gatehouse_server::client_ip::TrustedProxies,
     ) -> TestApp {
         let tmp = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database_url(tmp.path()).await;
@@ -139,6 +165,8 @@ impl TestApp {
             country_header: Some("x-test-country".into()),
             oauth,
             webhooks,
+            trusted_proxies,
+            rate_limits_off: false,
         };
         let app = Application::build(config)
             .await

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod abuse;
 mod account_door;
 mod api_keys;
 mod codes;

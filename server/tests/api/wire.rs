@@ -688,7 +688,7 @@ async fn access_type_errors_come_before_schema_errors_and_known_errors_after() {
         .req(As::Client)
         .post(
             "/auth/password/sign-up",
-            json!({ "email": "digits@example.com", "password": 1234567890 }),
+            json!({ "email": "digits@example.com", "password": 7391846205u64 }),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);

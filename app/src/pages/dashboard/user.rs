@@ -5,7 +5,7 @@ use super::{DashboardError, ProjectShell};
 use crate::components::{action_error, format_utc, Field, FormError, JsonField};
 use crate::server::{
     load_user_access, load_user_detail, ImpersonateUser, RemoveUser, ResetUserMfa,
-    RevokeUserSession, SaveUser, SetUserPermission,
+    RevokeUserSession, SaveUser, SetUserPermission, UnlockUser,
 };
 
 /// One user of a project: profile, metadata (JSON, checked as you type and again on save),
@@ -25,6 +25,7 @@ pub fn UserPage() -> impl IntoView {
     let remove = ServerAction::<RemoveUser>::new();
     let reset_mfa = ServerAction::<ResetUserMfa>::new();
     let impersonate = ServerAction::<ImpersonateUser>::new();
+    let unlock = ServerAction::<UnlockUser>::new();
     let detail = Resource::new(
         move || {
             (
@@ -32,9 +33,10 @@ pub fn UserPage() -> impl IntoView {
                 save.version().get(),
                 revoke.version().get(),
                 reset_mfa.version().get(),
+                unlock.version().get(),
             )
         },
-        |((project_id, user_id), _, _, _)| load_user_detail(project_id, user_id),
+        |((project_id, user_id), _, _, _, _)| load_user_detail(project_id, user_id),
     );
     let keys = super::api_keys::OwnerKeysState::new("user", ids);
     let linked = super::user_oauth::LinkedAccountsState::new(ids);
@@ -102,6 +104,8 @@ pub fn UserPage() -> impl IntoView {
                 let (p1, u1, p2, u2) = (project_id.clone(), user_id.clone(), project_id.clone(), user_id.clone());
                 let (p3, u3, p4, u4) = (project_id.clone(), user_id.clone(), project_id.clone(), user_id.clone());
                 let mfa_enabled = u.mfa_enabled;
+                let locked_until = u.locked_until;
+                let (p5, u5) = (project_id.clone(), user_id.clone());
                 let keys_project = project_id.clone();
                 let (linked_project, linked_user) = (project_id.clone(), user_id.clone());
                 let title = u.email.clone().unwrap_or_else(|| u.id.clone());
@@ -156,6 +160,17 @@ pub fn UserPage() -> impl IntoView {
                                     <FormError message=action_error(reset_mfa)/>
                                     <button type="submit" class="secondary whitespace-nowrap rounded-lg border border-line px-4 py-2 text-sm font-semibold text-ink">"Turn off two-factor authentication"</button>
                                 </ActionForm>
+                            })}
+                            {locked_until.map(|until| view! {
+                                <div class="lockout mb-4 rounded-lg border border-danger px-4 py-3">
+                                    <p class="mb-2 text-sm">"Password sign-in is paused until "{format_utc(until)}" after repeated failed attempts. The user was told by email."</p>
+                                    <ActionForm action=unlock>
+                                        <input type="hidden" name="project_id" value=p5/>
+                                        <input type="hidden" name="user_id" value=u5/>
+                                        <FormError message=action_error(unlock)/>
+                                        <button type="submit" class="secondary whitespace-nowrap rounded-lg border border-line px-4 py-2 text-sm font-semibold text-ink">"Unlock password sign-in"</button>
+                                    </ActionForm>
+                                </div>
                             })}
                             <p class="mb-3 text-sm text-muted">"Sign in as this user to see what they see: a session of an hour on the project's hosted pages, listed to them and recorded as yours."</p>
                             <ActionForm action=impersonate>

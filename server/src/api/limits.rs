@@ -1,0 +1,96 @@
+//! The REST door's share of the abuse limits (see `gatehouse_core::rate_limits`): each attempt
+//! at a limited action with client access is counted against the visitor's address before the
+//! handler runs, and the answer carries where the count stands (`RateLimit-*`). Counts by
+//! account are the core's.
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use gatehouse_core::rate_limits::{Action, ClientIp, Quota, Subject};
+use gatehouse_core::Core;
+
+use super::error::ApiError;
+use super::extract::{header, spellings};
+
+/// The limited routes (as mounted, after `/api/v1` or `/api/latest`); all are POSTs.
+fn action_of(route: &str) -> Option<Action> {
+    Some(match route {
+        "/auth/password/sign-in" | "/auth/passkey/sign-in" => Action::SignIn,
+        "/auth/password/sign-up" | "/auth/anonymous/sign-up" => Action::SignUp,
+        "/auth/otp/send-sign-in-code"
+        | "/auth/password/send-reset-code"
+        | "/contact-channels/send-verification-code"
+        | "/contact-channels/{user_id}/{id}/send-verification-code" => Action::SendCode,
+        "/auth/otp/sign-in"
+        | "/auth/otp/sign-in/check-code"
+        | "/auth/password/reset"
+        | "/auth/password/reset/check-code"
+        | "/contact-channels/verify"
+        | "/contact-channels/verify/check-code"
+        | "/team-invitations/accept"
+        | "/team-invitations/accept/check-code"
+        | "/team-invitations/accept/details" => Action::VerifyCode,
+        "/auth/mfa/sign-in" | "/auth/mfa/recovery-code/sign-in" => Action::Mfa,
+        "/user-api-keys/check" | "/team-api-keys/check" => Action::ApiKeyCheck,
+        _ => return None,
+    })
+}
+
+pub async fn count_attempts(State(core): State<Core>, req: Request, next: Next) -> Response {
+    let action = (req.method() == Method::POST)
+        .then(|| req.extensions().get::<MatchedPath>())
+        .flatten()
+        .map(|m| m.as_str())
+        .and_then(|m| {
+            m.strip_prefix("/api/v1")
+                .or_else(|| m.strip_prefix("/api/latest"))
+        })
+        .and_then(action_of);
+    let (Some(action), Some(ClientIp(ip))) = (action, req.extensions().get::<ClientIp>().copied())
+    else {
+        return next.run(req).await;
+    };
+    // A secret key's requests come from the app's own backend, on behalf of many people at
+    // one address: only the accounts are counted for them (by the core), and key checks.
+    let access = header(req.headers(), spellings!("access-type"));
+    if access.as_deref() != Some("client") && action != Action::ApiKeyCheck {
+        return next.run(req).await;
+    }
+    // The handler refuses a request without a project; only a real project has limits.
+    let Some(project_id) = header(req.headers(), spellings!("project-id")) else {
+        return next.run(req).await;
+    };
+    let project = match core.project_cached(&project_id).await {
+        Ok(Some(p)) => p,
+        _ => return next.run(req).await,
+    };
+    match core.limit(&project, action, Subject::Ip(ip)).await {
+        Err(e) => ApiError(e).into_response(),
+        Ok(quota) => {
+            let mut res = next.run(req).await;
+            if let Some(q) = quota {
+                // The core's account count may have answered already, with its own.
+                if !res.headers().contains_key("ratelimit-limit") {
+                    quota_headers(&mut res, &q);
+                }
+            }
+            res
+        }
+    }
+}
+
+/// `RateLimit-Limit`, `-Remaining`, `-Reset` (seconds) and `-Policy` (`60;w=60`), as the
+/// IETF's draft on rate-limit headers names them.
+pub fn quota_headers(res: &mut Response, q: &Quota) {
+    let h = res.headers_mut();
+    let mut put = |name: &'static str, v: String| {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            h.insert(name, v);
+        }
+    };
+    put("ratelimit-limit", q.limit.to_string());
+    put("ratelimit-remaining", q.remaining.to_string());
+    put("ratelimit-reset", q.reset_s.to_string());
+    put("ratelimit-policy", format!("{};w={}", q.limit, q.window_s));
+}
