@@ -92,6 +92,30 @@ describe('abuse limits', () => {
     await page.waitForSelector('text=Too many sign-ups in a short time');
   });
 
+  for (const js of [true, false]) test(`the sign-up's proof of work on the hosted page (JavaScript ${js ? 'on' : 'off'})`, async () => {
+    await configure({ 'auth.allowSignUp': true, 'security.rateLimits.signUp.perIp': null, 'security.botChallenge': { mode: 'proofOfWork' } });
+    const page = await watchedPage(await browser.newContext({ javaScriptEnabled: js }));
+    await page.goto(`${gh.baseUrl}/handler/${projectId}/sign-up`);
+    const email = `puzzled-${js}@example.com`;
+    if (js) {
+      // The page's script solves the default puzzle (18 bits) while the person types.
+      await page.waitForSelector('[data-pow-solved="true"]', { timeout: 30_000 });
+      assert.match(await page.textContent('[data-pow-status]'), /passed the check against bots/);
+      await shot(page, 'sign-up-proof-of-work');
+      await submit(page, { email, password: PASSWORD }, 'Sign up');
+      await page.waitForURL((url) => !url.pathname.endsWith('/sign-up'));
+      const users = await fetch(`${gh.baseUrl}/api/v1/users?query=${email}`, { headers: server }).then((r) => r.json());
+      assert.deepEqual(users.items.map((u) => [u.primary_email, u.risk_scores.sign_up.bot]), [[email, 0]]);
+    } else {
+      // Without JavaScript the page says why it cannot, before and after a try.
+      await page.waitForSelector('text=Signing up here needs JavaScript');
+      await submit(page, { email, password: PASSWORD }, 'Sign up');
+      await page.waitForSelector('text=Turn JavaScript on for this page and try again');
+    }
+    assert.deepEqual(page.problems, []);
+    await configure({ 'security.botChallenge': null });
+  });
+
   test("Stack's SDK waits out a short limit by itself (Retry-After)", async () => {
     await configure({ 'security.rateLimits.signIn.perIp': { max: 1, windowSeconds: 2 } });
     const sdk = await import('stack-current');

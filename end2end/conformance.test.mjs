@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { startGatehouse } from './support/gatehouse.mjs';
 import { startOidcProvider, completeProviderLogin } from './support/oidc-server.mjs';
@@ -63,6 +64,11 @@ const recoveryCodes = y.yupObject({ recovery_codes: y.yupArray(y.yupString().def
 // auth/passkey/initiate-passkey-registration and -authentication: the options are WebAuthn's (a
 // mixed value to Stack's schema).
 const passkeyOptions = y.yupObject({ options_json: y.yupMixed().defined(), code: y.yupString().defined() }).defined();
+// Gatehouse's own (no Stack schema): a proof-of-work puzzle for a sign-up.
+const botChallenge = y.yupObject({
+  type: y.yupString().oneOf(['proof_of_work']).defined(), challenge: y.yupString().defined(),
+  difficulty_bits: y.yupNumber().integer().defined(), expires_at_millis: y.yupNumber().integer().defined(),
+}).defined();
 // auth/cli/route.tsx, auth/cli/poll/route.tsx, auth/cli/complete/route.tsx.
 const cliStart = y.yupObject({
   polling_code: y.yupString().defined(), login_code: y.yupString().defined(), expires_at: y.yupString().defined(),
@@ -191,6 +197,7 @@ const ENDPOINTS = {
   'POST /auth/password/update': T(C, () => success),
   'POST /auth/password/set': T(C, () => success),
   'POST /auth/anonymous/sign-up': T(C, () => tokens),
+  'POST /auth/bot-challenge': T(C, () => botChallenge),
   'GET /auth/sessions': T(C, (a) => list(sessionsCrud[a].readSchema)),
   'POST /auth/sessions': T(SA, () => sessionsCreateOutputSchema),
   'DELETE /auth/sessions/current': T(C, () => success),
@@ -848,6 +855,25 @@ describe("Stack's schemas, by machine", () => {
       const anonCli = await call(a, 'POST', '/auth/cli', { body: { anon_refresh_token: anon.refresh_token } });
       await call(a, 'POST', '/auth/cli/complete', { body: { login_code: anonCli.login_code, mode: 'claim-anon-session' } });
     }
+    assert.deepEqual(problems, []);
+  });
+
+  test('a sign-up behind a proof-of-work challenge', async () => {
+    await call('admin', 'PATCH', '/internal/config/override/environment', { body: { config_override_string: JSON.stringify({
+      'security.botChallenge': { mode: 'proofOfWork', proofOfWorkBits: 8 },
+    }) } });
+    for (const a of C) {
+      const { challenge, difficulty_bits } = await call(a, 'POST', '/auth/bot-challenge');
+      let nonce = 0;
+      const zeroBits = (buf) => { let n = 0; for (const b of buf) { if (b) return n + Math.clz32(b) - 24; n += 8; } return n; };
+      while (zeroBits(createHash('sha256').update(`${challenge}.${nonce}`).digest()) < difficulty_bits) nonce++;
+      await call(a, 'POST', '/auth/password/sign-up', { body: {
+        email: `puzzle-${a}@example.com`, password: 'correct horse battery', bot_challenge_token: `${challenge}.${nonce}`,
+      } });
+      const refused = await call(a, 'POST', '/auth/password/sign-up', { body: { email: `lazy-${a}@example.com`, password: 'correct horse battery' }, status: 400 });
+      assert.equal(refused.code, 'BOT_CHALLENGE_FAILED');
+    }
+    await call('admin', 'PATCH', '/internal/config/override/environment', { body: { config_override_string: JSON.stringify({ 'security.botChallenge': null }) } });
     assert.deepEqual(problems, []);
   });
 

@@ -131,3 +131,7 @@ for (const input of document.querySelectorAll('input[autocomplete="new-password"
     hint.dataset.score = String(score);
   });
 }
+
+// The sign-up's check against bots, where the project asks for one: solved by pow.js.
+const puzzle = document.querySelector('[data-pow-challenge]');
+if (puzzle) import('./pow.js').then(({ solve }) => solve(puzzle));

@@ -22,8 +22,11 @@ use crate::error::{Error, Result};
 use crate::events::{self, Change, Tx, Who};
 use crate::projects::Project;
 use crate::sessions::{Tokens, DEFAULT_SESSION_MS};
-use crate::sign_up_rules::{Admission, AuthMethod, Facts};
-use crate::users::{insert_user, parse_email, write_user, NewUser, User, UserCreate, UserUpdate};
+use crate::sign_up_rules::{risk, Admission, AuthMethod, Facts};
+use crate::users::{
+    insert_user, parse_email, set_sign_up_risk, write_user, NewUser, RiskScores, User, UserCreate,
+    UserUpdate,
+};
 use crate::Core;
 
 /// How a person arrives: what the sign-up rules are told.
@@ -35,6 +38,8 @@ pub(crate) struct Arrival<'a> {
     /// An invitation's code lets the person in where the project has closed sign-up (the
     /// invited address, proven by the code; the holder of the server's setup link).
     pub invited: bool,
+    /// What the bot challenge said (`riskScores.bot`; see [`crate::bot_challenge`]).
+    pub bot: u8,
 }
 
 /// What the new account holds, whichever way it came in.
@@ -60,6 +65,8 @@ pub(crate) struct AccountData {
 pub(crate) struct Admitted {
     upgrade: Option<User>,
     admission: Admission,
+    risk: RiskScores,
+    email_base: Option<String>,
 }
 
 impl Core {
@@ -172,16 +179,26 @@ impl Core {
         arrival: Arrival<'_>,
     ) -> Result<Admitted> {
         self.sign_up_open(project, arrival.invited)?;
+        let email_base = email.and_then(risk::email_base);
+        let risk = RiskScores {
+            bot: arrival.bot,
+            free_trial_abuse: self
+                .free_trial_abuse(&project.id, email_base.as_deref())
+                .await?,
+        };
         let facts = Facts::new(
             email,
             arrival.method,
             arrival.oauth_provider,
             arrival.country_code,
-        );
+        )
+        .with_risk(risk);
         let admission = self.admit_sign_up(project, &facts).await?;
         Ok(Admitted {
             upgrade: current.filter(|u| u.is_anonymous).cloned(),
             admission,
+            risk,
+            email_base,
         })
     }
 }
@@ -226,7 +243,12 @@ pub(crate) async fn open_account(
     admitted: Admitted,
     data: AccountData,
 ) -> Result<String> {
-    let Admitted { upgrade, admission } = admitted;
+    let Admitted {
+        upgrade,
+        admission,
+        risk,
+        email_base,
+    } = admitted;
     let user_id = match upgrade {
         // Stack upgrades with the same update the server API makes: the new fields over the
         // anonymous user's, everything else (id, metadata, teams) kept.
@@ -282,6 +304,7 @@ pub(crate) async fn open_account(
             insert_account(tx, project, &n, None).await?
         }
     };
+    set_sign_up_risk(tx, &user_id, risk, email_base.as_deref()).await?;
     if let (Some(url), Some(email)) = (&data.verification_callback_url, &data.email) {
         crate::users::contact_channels::queue_verification_email(
             tx,

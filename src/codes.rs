@@ -50,6 +50,8 @@ pub enum CodeKind {
     OAuthOuter,
     /// The authorization code the app trades for a session after OAuth.
     OAuthAuthorization,
+    /// A proof-of-work puzzle for a sign-up (see [`crate::bot_challenge`]).
+    BotChallenge,
 }
 
 impl CodeKind {
@@ -67,6 +69,7 @@ impl CodeKind {
             CodeKind::Unsubscribe => "UNSUBSCRIBE",
             CodeKind::OAuthOuter => "OAUTH_OUTER",
             CodeKind::OAuthAuthorization => "OAUTH_AUTHORIZATION_CODE",
+            CodeKind::BotChallenge => "BOT_CHALLENGE",
         }
     }
 }

@@ -95,6 +95,10 @@ pub enum Error {
     PasswordTooShort(usize),
     #[error("password too long")]
     PasswordTooLong(usize),
+    #[error("bot challenge required")]
+    BotChallengeRequired,
+    #[error("bot challenge failed")]
+    BotChallengeFailed(String),
     /// Stack's parent of the password errors, with a message of its own (a common password).
     #[error("password requirements not met")]
     PasswordRequirementsNotMet(String),
@@ -286,6 +290,8 @@ impl Error {
             PasswordTooShort(_) => "PASSWORD_TOO_SHORT",
             PasswordTooLong(_) => "PASSWORD_TOO_LONG",
             PasswordRequirementsNotMet(_) => "PASSWORD_REQUIREMENTS_NOT_MET",
+            BotChallengeRequired => "BOT_CHALLENGE_REQUIRED",
+            BotChallengeFailed(_) => "BOT_CHALLENGE_FAILED",
             UserDoesNotHavePassword => "USER_DOES_NOT_HAVE_PASSWORD",
             PasswordConfirmationMismatch => "PASSWORD_CONFIRMATION_MISMATCH",
             TeamNotFound(_) => "TEAM_NOT_FOUND",
@@ -379,7 +385,8 @@ impl Error {
             | ContactChannelAlreadyUsedForAuthBySomeoneElse { .. }
             | OAuthConnectionAlreadyConnectedToAnotherUser
             | TeamMembershipAlreadyExists
-            | EmailAlreadyVerified => 409,
+            | EmailAlreadyVerified
+            | BotChallengeRequired => 409,
             UserNotFound
             | ProjectNotFound(_)
             | TeamNotFound(_)
@@ -454,7 +461,10 @@ impl Error {
             EmailPasswordMismatch => "Wrong e-mail or password.".into(),
             PasswordTooShort(n) => format!("Password too short. Minimum length is {n}."),
             PasswordTooLong(n) => format!("Password too long. Maximum length is {n}."),
-            PasswordRequirementsNotMet(m) => m.clone(),
+            PasswordRequirementsNotMet(m) | BotChallengeFailed(m) => m.clone(),
+            BotChallengeRequired => {
+                "An additional bot challenge is required before sign-up can continue.".into()
+            }
             RateLimited(e) => e.message.clone(),
             UserDoesNotHavePassword => "This user does not have password authentication enabled.".into(),
             PasswordConfirmationMismatch => "Passwords do not match.".into(),
@@ -576,7 +586,7 @@ impl Error {
                 json!({ "provider": provider, "details": details })
             }
             PasswordTooLong(n) => json!({ "maxLength": n }),
-            PasswordRequirementsNotMet(m) => json!({ "message": m }),
+            PasswordRequirementsNotMet(m) | BotChallengeFailed(m) => json!({ "message": m }),
             TeamNotFound(t) => json!({ "team_id": t }),
             WrongApiKeyType { expected, actual } => {
                 json!({ "expected_type": expected, "actual_type": actual })

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod admins;
 pub mod api_keys;
 pub mod auth;
+pub mod bot_challenge;
 pub mod cache;
 pub mod cli_auth;
 pub mod codes;
@@ -90,6 +91,8 @@ pub struct Parts {
     pub(crate) webhook_clients: webhooks::deliver::Clients,
     /// Whether attempts are counted against the projects' limits (see [`rate_limits`]).
     pub(crate) rate_limits_on: bool,
+    /// Where Turnstile tokens are checked (see [`bot_challenge`]).
+    pub(crate) turnstile_siteverify_url: Arc<str>,
 }
 
 /// Short-lived copies of what every request reads (see [`cache`]).
@@ -129,6 +132,9 @@ pub struct Settings {
     /// `GATEHOUSE_RATE_LIMITS=off`: no attempt is counted against a limit (load tests); lockouts
     /// still apply.
     pub rate_limits_off: bool,
+    /// `GATEHOUSE_TURNSTILE_SITEVERIFY_URL`: where Turnstile tokens are checked; `None`:
+    /// Cloudflare's.
+    pub turnstile_siteverify_url: Option<String>,
 }
 
 impl Core {
@@ -156,6 +162,11 @@ impl Core {
             webhooks: settings.webhooks.clone(),
             webhook_clients: Default::default(),
             rate_limits_on: !settings.rate_limits_off,
+            turnstile_siteverify_url: settings
+                .turnstile_siteverify_url
+                .as_deref()
+                .unwrap_or("https://challenges.cloudflare.com/turnstile/v0/siteverify")
+                .into(),
         }));
         core.ensure_internal_project(settings.seed_keys.as_ref(), &settings.internal_seed)
             .await?;

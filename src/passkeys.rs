@@ -255,6 +255,7 @@ impl Core {
                 oauth_provider: None,
                 country_code,
                 invited: false,
+                bot: 0,
             };
             Some(
                 self.admit_account(project, Some(user), None, arrival)

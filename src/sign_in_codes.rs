@@ -137,6 +137,7 @@ impl Core {
                     oauth_provider: None,
                     country_code,
                     invited: false,
+                    bot: 0,
                 };
                 Err(self
                     .admit_account(project, current, Some(&email), arrival)

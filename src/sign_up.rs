@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use crate::accounts::{open_account, AccountData, Arrival};
 use crate::auth::password;
+use crate::bot_challenge::BotChallengeFields;
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::projects::Project;
@@ -32,6 +33,9 @@ pub struct PasswordSignUp {
     /// request bodies.
     #[serde(skip)]
     pub email_proven: bool,
+    /// Stack's `bot_challenge_token`, `_phase`, `_unavailable` (see [`crate::bot_challenge`]).
+    #[serde(flatten)]
+    pub bot_challenge: BotChallengeFields,
 }
 
 impl Input for PasswordSignUp {
@@ -78,11 +82,18 @@ impl Core {
         }
         self.sign_up_open(project, invited)?;
         crate::passwords::check_new_password(&project.config, &input.password)?;
+        // Someone invited (or holding the setup link) was asked for by name: no puzzle.
+        let bot = if invited {
+            0
+        } else {
+            self.assess_bot(project, &input.bot_challenge).await?
+        };
         let arrival = Arrival {
             method: AuthMethod::Password,
             oauth_provider: None,
             country_code: input.country_code.as_deref(),
             invited,
+            bot,
         };
         let admitted = self
             .admit_account(project, current, Some(&email), arrival)

@@ -48,12 +48,13 @@ fn read(path: &str) -> Option<Cow<'static, [u8]>> {
 }
 
 /// The bundle's files, whose hash makes the version.
-const BUNDLE: [&str; 6] = [
+const BUNDLE: [&str; 7] = [
     "pkg/gatehouse.js",
     "pkg/gatehouse_bg.wasm",
     "pkg/gatehouse.css",
     "copy.js",
     "hosted.js",
+    "pow.js",
     "favicon.svg",
 ];
 

@@ -34,6 +34,8 @@ pub struct Config {
     pub trusted_proxies: crate::client_ip::TrustedProxies,
     /// `GATEHOUSE_RATE_LIMITS=off`: attempts are not counted against limits (load tests).
     pub rate_limits_off: bool,
+    /// `GATEHOUSE_TURNSTILE_SITEVERIFY_URL`: where Turnstile tokens are checked.
+    pub turnstile_siteverify_url: Option<String>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -100,6 +102,7 @@ impl Config {
                 Some("off") => true,
                 Some(other) => anyhow::bail!("GATEHOUSE_RATE_LIMITS is on or off, not {other:?}"),
             },
+            turnstile_siteverify_url: var("GATEHOUSE_TURNSTILE_SITEVERIFY_URL"),
             internal_seed,
             addr,
             database_url,
@@ -126,6 +129,7 @@ impl Config {
             webhooks: self.webhooks.clone(),
             read_cache_lifetime: None,
             rate_limits_off: self.rate_limits_off,
+            turnstile_siteverify_url: self.turnstile_siteverify_url.clone(),
         })
     }
 

@@ -1,5 +1,7 @@
-//! The settings of the abuse limits (`security.rateLimits`, `security.lockout`), read once
-//! from the rendered tree into [`Limits`]; `crate::rate_limits` counts against them.
+//! The settings against abuse, read once from the rendered tree: the limits
+//! (`security.rateLimits`, `security.lockout`) into [`Limits`], which `crate::rate_limits`
+//! counts against, and the sign-up's bot challenge (`security.botChallenge`) into
+//! [`BotChallengeMode`], which `crate::bot_challenge` runs.
 
 use serde_json::Value;
 
@@ -126,6 +128,53 @@ impl Limits {
             Some(self.per_ip[i])
         };
         limit.filter(|l| l.max > 0)
+    }
+}
+
+/// The bot challenge a sign-up must pass.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BotChallengeMode {
+    Off,
+    /// Gatehouse's own puzzle: this many leading zero bits.
+    ProofOfWork {
+        bits: u32,
+    },
+    /// Cloudflare Turnstile with the project's keys (both set, or the mode is off).
+    Turnstile {
+        site_key: String,
+        secret_key: String,
+    },
+}
+
+/// The proof-of-work difficulty by default: about 260,000 hashes, a fraction of a second in a
+/// browser, and the same again for every sign-up a script makes.
+pub const DEFAULT_PROOF_OF_WORK_BITS: u32 = 18;
+
+impl BotChallengeMode {
+    pub fn from_tree(tree: &Value) -> BotChallengeMode {
+        let at = &tree["security"]["botChallenge"];
+        let key = |name: &str| {
+            at[name]
+                .as_str()
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(str::to_string)
+        };
+        match at["mode"].as_str() {
+            Some("proofOfWork") => BotChallengeMode::ProofOfWork {
+                bits: at["proofOfWorkBits"]
+                    .as_u64()
+                    .map_or(DEFAULT_PROOF_OF_WORK_BITS, |b| b.clamp(1, 32) as u32),
+            },
+            Some("turnstile") => match (key("turnstileSiteKey"), key("turnstileSecretKey")) {
+                (Some(site_key), Some(secret_key)) => BotChallengeMode::Turnstile {
+                    site_key,
+                    secret_key,
+                },
+                _ => BotChallengeMode::Off,
+            },
+            _ => BotChallengeMode::Off,
+        }
     }
 }
 

@@ -58,6 +58,8 @@ pub struct ProjectConfig {
     /// How often attempts may be made, and when an account is locked (`security.rateLimits`,
     /// `security.lockout`).
     pub limits: limits::Limits,
+    /// What a sign-up must pass (`security.botChallenge`).
+    pub bot_challenge: limits::BotChallengeMode,
     /// The whole rendered tree (`GET /internal/config`).
     pub tree: Arc<Value>,
 }
@@ -107,6 +109,7 @@ impl ProjectConfig {
             allowed_frame_origins: strings(&legacy::frame_origins(&tree)),
             refuse_common_passwords: flag("/security/refuseCommonPasswords"),
             limits: limits::Limits::from_tree(&tree),
+            bot_challenge: limits::BotChallengeMode::from_tree(&tree),
             tree: Arc::new(tree),
         }
     }

@@ -649,6 +649,23 @@ pub(crate) static SCHEMA: LazyLock<Field> = LazyLock::new(|| {
                         ("coolDownSeconds", number().default(json!(900))),
                     ]),
                 ),
+                (
+                    "botChallenge",
+                    object(vec![
+                        (
+                            "mode",
+                            string()
+                                .one_of(&["off", "proofOfWork", "turnstile"])
+                                .default(json!("off")),
+                        ),
+                        (
+                            "proofOfWorkBits",
+                            number().default(json!(super::limits::DEFAULT_PROOF_OF_WORK_BITS)),
+                        ),
+                        ("turnstileSiteKey", string()),
+                        ("turnstileSecretKey", string().env()),
+                    ]),
+                ),
             ]),
         ),
     ])

@@ -382,6 +382,7 @@ impl Core {
             oauth_provider: Some(provider_id),
             country_code,
             invited: false,
+            bot: 0,
         };
         let admitted = self
             .admit_account(project, current.as_ref(), profile.email.as_deref(), arrival)

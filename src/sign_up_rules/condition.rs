@@ -21,6 +21,10 @@ pub const VARIABLES: [&str; 5] = [
     "countryCode",
 ];
 
+/// The numbers a condition reads, each a field of this variable (`riskScores.bot`).
+pub const RISK_SCORES: &str = "riskScores";
+pub const RISK_FIELDS: [&str; 2] = ["bot", "free_trial_abuse"];
+
 /// What is wrong with a condition, and where (1-based line and column).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Problem {
@@ -96,6 +100,15 @@ impl Condition {
         for (name, value) in facts.variables() {
             context.add_variable_from_value(name, value.to_string());
         }
+        let risk: std::collections::HashMap<String, i64> = [
+            ("bot".to_string(), facts.risk.bot as i64),
+            (
+                "free_trial_abuse".to_string(),
+                facts.risk.free_trial_abuse as i64,
+            ),
+        ]
+        .into();
+        context.add_variable_from_value(RISK_SCORES, risk);
         let run = std::panic::AssertUnwindSafe(|| self.program.execute(&context));
         match std::panic::catch_unwind(run).map_err(|_| "the condition failed".to_string())? {
             Ok(Value::Bool(b)) => Ok(b),
@@ -169,11 +182,19 @@ impl Checker<'_> {
                 LiteralValue::Bytes(_) => Err(self.problem(e, "bytes are not available".into())),
             },
             Expr::Ident(name) if VARIABLES.contains(&name.as_str()) => Ok(Ty::String),
+            Expr::Ident(name) if name == RISK_SCORES => Err(self.problem(
+                e,
+                format!(
+                    "`{RISK_SCORES}` is read by its fields: {}",
+                    RISK_FIELDS.map(|f| format!("{RISK_SCORES}.{f}")).join(", ")
+                ),
+            )),
             Expr::Ident(name) => Err(self.problem(
                 e,
                 format!(
-                    "unknown variable `{name}`; the variables are {}",
-                    VARIABLES.join(", ")
+                    "unknown variable `{name}`; the variables are {}, {}",
+                    VARIABLES.join(", "),
+                    RISK_FIELDS.map(|f| format!("{RISK_SCORES}.{f}")).join(", ")
                 ),
             )),
             Expr::List(list) => {
@@ -183,6 +204,12 @@ impl Checker<'_> {
                 Ok(Ty::List)
             }
             Expr::Call(call) => self.call(e, &call.func_name, call.target.as_deref(), &call.args),
+            Expr::Select(s)
+                if matches!(&s.operand.expr, Expr::Ident(n) if n == RISK_SCORES)
+                    && RISK_FIELDS.contains(&s.field.as_str()) =>
+            {
+                Ok(Ty::Int)
+            }
             Expr::Select(s) => {
                 self.ty(&s.operand)?;
                 Err(self.problem(
@@ -404,6 +431,20 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_risk_scores_as_numbers() {
+        let f = facts("a@b.com").with_risk(crate::users::RiskScores {
+            bot: 100,
+            free_trial_abuse: 50,
+        });
+        let run = |s: &str| Condition::compile(s).unwrap().evaluate(&f).unwrap();
+        assert!(run(
+            "riskScores.bot > 90 && riskScores.free_trial_abuse == 50"
+        ));
+        assert!(!run("riskScores.free_trial_abuse >= 51"));
+        assert!(!run("riskScores.bot < 50.5"));
+    }
+
+    #[test]
     fn refuses_with_the_place_of_the_problem() {
         let p = problem("email ==");
         assert_eq!(p.line, 1);
@@ -424,9 +465,12 @@ mod tests {
             .message
             .contains("string literal"));
         assert!(problem("[1].all(x, x > 0)").message.contains("macros"));
-        assert!(problem("riskScores.bot > 1")
+        assert!(problem("riskScores.nope > 1")
             .message
-            .contains("unknown variable"));
+            .contains("read by its fields"));
+        assert!(problem("riskScores.bot == \"high\"")
+            .message
+            .contains("cannot compare"));
         assert!(problem("email == 1").message.contains("cannot compare"));
         assert!(problem("lowerAscii(email) == \"a\"")
             .message

@@ -12,6 +12,7 @@
 
 pub mod condition;
 mod edit;
+pub mod risk;
 mod stats;
 
 pub use edit::RuleInput;
@@ -65,6 +66,8 @@ pub struct Facts {
     pub country_code: String,
     pub auth_method: AuthMethod,
     pub oauth_provider: String,
+    /// `riskScores.bot`, `riskScores.free_trial_abuse` (see [`risk`]).
+    pub risk: crate::users::RiskScores,
 }
 
 impl Facts {
@@ -85,7 +88,13 @@ impl Facts {
             country_code: country_code.and_then(country_code_of).unwrap_or_default(),
             auth_method,
             oauth_provider: oauth_provider.unwrap_or_default().to_string(),
+            risk: Default::default(),
         }
+    }
+
+    pub fn with_risk(mut self, risk: crate::users::RiskScores) -> Facts {
+        self.risk = risk;
+        self
     }
 
     fn variables(&self) -> [(&'static str, &str); 5] {

@@ -56,6 +56,8 @@ pub struct User {
     pub team_created_at: Option<i64>,
     /// The language emails to them are written in, when a template has it (`de`, `pt-BR`).
     pub language: Option<String>,
+    /// How their sign-up looked (see [`crate::sign_up_rules::risk`]).
+    pub risk_scores: RiskScores,
     /// The project requires a verified email (`onboarding.requireEmailVerification`); not a
     /// column: set by the core as it loads users (see [`Core::apply_project_rules`]).
     pub email_verification_required: bool,
@@ -77,6 +79,7 @@ pub(crate) const USER_SELECT: &str = "SELECT u.id, u.project_id, u.primary_email
     u.primary_email_auth_enabled, u.display_name, u.profile_image_url, u.password_hash, u.client_metadata, \
     u.client_read_only_metadata, u.server_metadata, u.selected_team_id, u.is_anonymous, u.otp_auth_enabled, u.totp_secret, u.passkey_auth_enabled, u.restricted_by_admin, \
     u.restricted_by_admin_reason, u.restricted_by_admin_private_details, u.signed_up_at, u.last_active_at, u.language, \
+    u.risk_bot, u.risk_free_trial_abuse, \
     t.display_name AS team_display_name, t.profile_image_url AS team_profile_image_url, \
     t.client_metadata AS team_client_metadata, t.client_read_only_metadata AS team_client_read_only_metadata, \
     t.server_metadata AS team_server_metadata, t.created_at AS team_created_at \
@@ -114,10 +117,41 @@ impl sqlx::FromRow<'_, AnyRow> for User {
             team_server_metadata: r.try_get("team_server_metadata")?,
             team_created_at: r.try_get("team_created_at")?,
             language: r.try_get("language")?,
+            risk_scores: RiskScores {
+                bot: r.try_get::<i64, _>("risk_bot")?.clamp(0, 100) as u8,
+                free_trial_abuse: r.try_get::<i64, _>("risk_free_trial_abuse")?.clamp(0, 100) as u8,
+            },
             email_verification_required: false,
             oauth_providers: Vec::new(),
         })
     }
+}
+
+/// Stack's sign-up risk scores, each 0 (no sign of it) to 100.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RiskScores {
+    pub bot: u8,
+    pub free_trial_abuse: u8,
+}
+
+/// Keeps what the sign-up's risk assessment found on the new (or upgraded) account.
+pub(crate) async fn set_sign_up_risk(
+    tx: &mut Tx,
+    user_id: &str,
+    risk: RiskScores,
+    email_base: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE users SET risk_bot = $2, risk_free_trial_abuse = $3, sign_up_email_base = $4 \
+         WHERE id = $1",
+    )
+    .bind(user_id)
+    .bind(risk.bot as i64)
+    .bind(risk.free_trial_abuse as i64)
+    .bind(email_base)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Reads a 0/1 flag column as a bool.
@@ -181,7 +215,10 @@ impl User {
         v["last_active_at_millis"] = json!(self.last_active_at);
         v["restricted_by_admin_private_details"] = json!(self.restricted_by_admin_private_details);
         v["country_code"] = Value::Null;
-        v["risk_scores"] = json!({ "sign_up": { "bot": 0, "free_trial_abuse": 0 } });
+        v["risk_scores"] = json!({ "sign_up": {
+            "bot": self.risk_scores.bot,
+            "free_trial_abuse": self.risk_scores.free_trial_abuse,
+        } });
         v
     }
 

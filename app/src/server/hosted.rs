@@ -79,6 +79,27 @@ pub async fn sign_in(
     ssr::finish_sign_in(&project.id, signed_in, &target)
 }
 
+/// A proof-of-work puzzle for the sign-up form, where the project asks for one: the challenge
+/// and its difficulty in bits.
+#[server(prefix = "/_sfn")]
+pub async fn sign_up_puzzle(project_id: String) -> Result<Option<(String, u32)>, ServerFnError> {
+    let project = ssr::project(&project_id).await?;
+    if !matches!(
+        project.config.bot_challenge,
+        gatehouse_core::config::limits::BotChallengeMode::ProofOfWork { .. }
+    ) {
+        return Ok(None);
+    }
+    let puzzle = ssr::core()
+        .new_bot_challenge(&project)
+        .await
+        .map_err(ssr::shown)?;
+    Ok(Some((
+        puzzle["challenge"].as_str().unwrap_or_default().to_string(),
+        puzzle["difficulty_bits"].as_u64().unwrap_or_default() as u32,
+    )))
+}
+
 /// Signs up with a password. With `invitation` (the code of a team invitation mailed to this
 /// address) the account is made even where sign-up is closed, its address already verified.
 #[server(prefix = "/_sfn")]
@@ -88,9 +109,23 @@ pub async fn sign_up(
     password: String,
     after_auth_return_to: Option<String>,
     invitation: Option<String>,
+    bot_challenge_token: Option<String>,
 ) -> Result<(), ServerFnError> {
     let project = ssr::project(&project_id).await?;
     ssr::limit(&project, gatehouse_core::rate_limits::Action::SignUp).await?;
+    let bot_challenge_token = bot_challenge_token.filter(|t| !t.trim().is_empty());
+    if bot_challenge_token.is_none()
+        && matches!(
+            project.config.bot_challenge,
+            gatehouse_core::config::limits::BotChallengeMode::ProofOfWork { .. }
+        )
+        && invitation.as_deref().is_none_or(|c| c.trim().is_empty())
+    {
+        return Err(ServerFnError::new(
+            "Signing up here needs JavaScript: your browser solves a small puzzle that keeps \
+             bots out. Turn JavaScript on for this page and try again.",
+        ));
+    }
     let target = ssr::return_target(&project, after_auth_return_to)?;
     let invitation = invitation.filter(|c| !c.trim().is_empty());
     // The verification email links to the hosted verification page; an invitation needs none.
@@ -106,6 +141,10 @@ pub async fn sign_up(
         }),
         language: ssr::request_language(),
         country_code: ssr::request_country(),
+        bot_challenge: gatehouse_core::bot_challenge::BotChallengeFields {
+            bot_challenge_token,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let core = ssr::core();
@@ -116,6 +155,13 @@ pub async fn sign_up(
         }
         None => core.password_sign_up(&project, None, input).await,
     };
+    // The REST answer names the API; a person is told what to do.
+    let signed_in = signed_in.map_err(|e| match e {
+        gatehouse_core::Error::BotChallengeFailed(_) => gatehouse_core::Error::BotChallengeFailed(
+            "Your browser's check against bots did not pass. Reload the page and try again.".into(),
+        ),
+        e => e,
+    });
     ssr::finish_sign_in(&project.id, signed_in, &target)
 }
 

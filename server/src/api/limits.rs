@@ -17,7 +17,9 @@ use super::extract::{header, spellings};
 fn action_of(route: &str) -> Option<Action> {
     Some(match route {
         "/auth/password/sign-in" | "/auth/passkey/sign-in" => Action::SignIn,
-        "/auth/password/sign-up" | "/auth/anonymous/sign-up" => Action::SignUp,
+        "/auth/password/sign-up" | "/auth/anonymous/sign-up" | "/auth/bot-challenge" => {
+            Action::SignUp
+        }
         "/auth/otp/send-sign-in-code"
         | "/auth/password/send-reset-code"
         | "/contact-channels/send-verification-code"

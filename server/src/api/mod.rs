@@ -146,6 +146,7 @@ pub fn router(core: Core) -> Router {
         .route("/auth/password/update", post(sessions::password_update))
         .route("/auth/password/set", post(sessions::password_set))
         .route("/auth/anonymous/sign-up", post(sessions::anonymous_sign_up))
+        .route("/auth/bot-challenge", post(sessions::bot_challenge))
         .route("/auth/sessions", get(sessions::list).post(sessions::create))
         .route("/auth/sessions/current", delete(sessions::sign_out))
         .route("/auth/sessions/current/refresh", post(sessions::refresh))

@@ -175,3 +175,14 @@ pub async fn refresh(State(core): State<Core>, Authed(auth): Authed) -> ApiResul
     let access_token = core.refresh(&auth.project, token).await?;
     Ok(Json(json!({ "access_token": access_token })))
 }
+
+/// `POST /auth/bot-challenge` (Gatehouse's own): a proof-of-work puzzle for a sign-up, where the
+/// project asks for one (`security.botChallenge.mode`).
+pub async fn bot_challenge(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    body: Body,
+) -> ApiResult<Json<Value>> {
+    let _: super::extract::Empty = body.read(&auth)?;
+    Ok(Json(core.new_bot_challenge(&auth.project).await?))
+}

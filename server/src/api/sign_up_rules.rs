@@ -5,6 +5,7 @@
 use axum::extract::State;
 use axum::Json;
 use gatehouse_core::sign_up_rules::{self, country_code_of, AuthMethod, Facts};
+use gatehouse_core::users::RiskScores;
 use gatehouse_core::validation::{integer, nested, string, Input, Shape};
 use gatehouse_core::Core;
 use serde::Deserialize;
@@ -60,20 +61,30 @@ pub async fn test(Authed(auth): Authed, body: Body) -> ApiResult<Json<Value>> {
     auth.require_admin()?;
     let b: TestSignUp = body.read(&auth)?;
     let method = AuthMethod::parse(&b.auth_method).unwrap_or(AuthMethod::Password);
+    let score = |field: &str| {
+        b.risk_scores
+            .as_ref()
+            .and_then(|r| r[field].as_u64())
+            .unwrap_or(0)
+            .min(100) as u8
+    };
+    let risk = RiskScores {
+        bot: score("bot"),
+        free_trial_abuse: score("free_trial_abuse"),
+    };
     let facts = Facts::new(
         b.email.as_deref(),
         method,
         b.oauth_provider.as_deref(),
         b.country_code.as_deref(),
-    );
+    )
+    .with_risk(risk);
     let mut answer = sign_up_rules::evaluate(&auth.project.config.tree, &facts).to_json();
-    // Stack's context also carries the bot check's result and the risk scores; Gatehouse has
-    // neither check yet, so they are what the request says, else Stack's defaults for no check.
+    // Stack's context carries the bot check's result and the risk scores: what the request
+    // says (the tester asks "what if"), else Stack's defaults for a sign-up without a check.
     answer["context"]["turnstile_result"] =
         json!(b.turnstile_result.as_deref().unwrap_or("invalid"));
-    answer["context"]["risk_scores"] = b
-        .risk_scores
-        .unwrap_or_else(|| json!({ "bot": 0, "free_trial_abuse": 0 }));
+    answer["context"]["risk_scores"] = json!(risk);
     Ok(Json(answer))
 }
 

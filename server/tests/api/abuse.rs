@@ -427,3 +427,218 @@ async fn failed_sign_ins_take_as_long_for_unknown_addresses_as_for_accounts() {
         "median {k:?} for an account, {u:?} for an unknown address"
     );
 }
+
+/// Signs up with a password and whatever else `extra` adds to the body.
+async fn sign_up_with(app: &TestApp, p: &Project, email: &str, extra: serde_json::Value) -> Resp {
+    let mut body = json!({ "email": email, "password": PASSWORD });
+    body.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    app.client(p).post("/auth/password/sign-up", body).await
+}
+
+async fn risk_of(app: &TestApp, p: &Project, user_id: &str) -> serde_json::Value {
+    app.server(p).get(&format!("/users/{user_id}")).await.ok()["risk_scores"]["sign_up"].clone()
+}
+
+#[tokio::test]
+async fn a_proof_of_work_guards_sign_up_and_is_spent_once() {
+    let app = TestApp::spawn().await;
+    let p = app.project().await;
+    // Off by default: no challenge to ask for.
+    assert_eq!(
+        app.client(&p)
+            .post("/auth/bot-challenge", json!({}))
+            .await
+            .status,
+        400
+    );
+    app.configure(
+        &p,
+        json!({ "security.botChallenge": { "mode": "proofOfWork", "proofOfWorkBits": 10 } }),
+    )
+    .await;
+    // A client that sends nothing is told what is needed.
+    let r = sign_up_with(&app, &p, "lazy@example.com", json!({})).await;
+    r.known_error(400, "BOT_CHALLENGE_FAILED");
+    assert!(
+        r.message().contains("POST /api/v1/auth/bot-challenge"),
+        "{}",
+        r.text
+    );
+
+    let puzzle = app
+        .client(&p)
+        .post("/auth/bot-challenge", json!({}))
+        .await
+        .ok();
+    assert_eq!(puzzle["type"], "proof_of_work");
+    assert_eq!(puzzle["difficulty_bits"], 10);
+    let challenge = puzzle["challenge"].as_str().unwrap();
+    let nonce = (0u64..)
+        .find(|n| gatehouse_core::bot_challenge::solves(challenge, &n.to_string(), 10))
+        .unwrap();
+    // A wrong answer is refused (and in Stack's visible phase, as Stack words it).
+    let wrong = (0u64..)
+        .find(|n| !gatehouse_core::bot_challenge::solves(challenge, &n.to_string(), 10))
+        .unwrap();
+    let r = sign_up_with(
+        &app,
+        &p,
+        "wrong@example.com",
+        json!({ "bot_challenge_token": format!("{challenge}.{wrong}"), "bot_challenge_phase": "visible" }),
+    )
+    .await;
+    r.known_error(400, "BOT_CHALLENGE_FAILED");
+    assert_eq!(r.message(), "Visible bot challenge verification failed");
+    let token = format!("{challenge}.{nonce}");
+    let t = sign_up_with(
+        &app,
+        &p,
+        "solved@example.com",
+        json!({ "bot_challenge_token": token }),
+    )
+    .await
+    .ok();
+    assert_eq!(
+        risk_of(&app, &p, t["user_id"].as_str().unwrap()).await,
+        json!({ "bot": 0, "free_trial_abuse": 0 })
+    );
+    // Spent: the same answer does not open a second account; Stack's invisible phase asks for
+    // a visible challenge.
+    sign_up_with(
+        &app,
+        &p,
+        "again@example.com",
+        json!({ "bot_challenge_token": token }),
+    )
+    .await
+    .known_error(400, "BOT_CHALLENGE_FAILED");
+    sign_up_with(
+        &app,
+        &p,
+        "again@example.com",
+        json!({ "bot_challenge_token": token, "bot_challenge_phase": "invisible" }),
+    )
+    .await
+    .known_error(409, "BOT_CHALLENGE_REQUIRED");
+}
+
+/// A stand-in for Cloudflare's siteverify that answers as Turnstile's documented test secret
+/// keys do: `1x0000000000000000000000000000000AA` always passes, `2x…AA` always fails.
+async fn turnstile_stand_in() -> String {
+    use axum::routing::post;
+    async fn siteverify(
+        axum::Form(form): axum::Form<Vec<(String, String)>>,
+    ) -> axum::Json<serde_json::Value> {
+        let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let ok = field("secret").as_deref() == Some("1x0000000000000000000000000000000AA")
+            && field("response").is_some_and(|r| !r.is_empty());
+        axum::Json(if ok {
+            json!({ "success": true, "hostname": "example.com", "action": "sign_up_with_credential", "error-codes": [] })
+        } else {
+            json!({ "success": false, "error-codes": ["invalid-input-response"] })
+        })
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = axum::Router::new().route("/turnstile/v0/siteverify", post(siteverify));
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    format!("http://{addr}/turnstile/v0/siteverify")
+}
+
+#[tokio::test]
+async fn turnstile_follows_stacks_phases_and_feeds_the_sign_up_rules() {
+    let app = TestApp::spawn_with_turnstile(&turnstile_stand_in().await).await;
+    let p = app.project().await;
+    let keys = |secret: &str| {
+        json!({ "security.botChallenge": {
+            "mode": "turnstile", "turnstileSiteKey": "1x00000000000000000000AA", "turnstileSecretKey": secret,
+        } })
+    };
+    let token = json!({ "bot_challenge_token": "XXXX.DUMMY.TOKEN.XXXX" });
+    app.configure(&p, keys("1x0000000000000000000000000000000AA"))
+        .await;
+    let t = sign_up_with(&app, &p, "person@example.com", token.clone())
+        .await
+        .ok();
+    assert_eq!(
+        risk_of(&app, &p, t["user_id"].as_str().unwrap()).await["bot"],
+        0
+    );
+
+    app.configure(&p, keys("2x0000000000000000000000000000000AA"))
+        .await;
+    // Stack's phases: a failed invisible challenge asks for a visible one; a failed visible one
+    // is refused; a client that names no phase signs up, with the bot score for the rules.
+    let phase = |p: &str| json!({ "bot_challenge_token": "XXXX.DUMMY.TOKEN.XXXX", "bot_challenge_phase": p });
+    sign_up_with(&app, &p, "bot@example.com", phase("invisible"))
+        .await
+        .known_error(409, "BOT_CHALLENGE_REQUIRED");
+    sign_up_with(&app, &p, "bot@example.com", phase("visible"))
+        .await
+        .known_error(400, "BOT_CHALLENGE_FAILED");
+    let t = sign_up_with(&app, &p, "legacy@example.com", token.clone())
+        .await
+        .ok();
+    assert_eq!(
+        risk_of(&app, &p, t["user_id"].as_str().unwrap()).await["bot"],
+        100
+    );
+    let t = sign_up_with(
+        &app,
+        &p,
+        "cannot@example.com",
+        json!({ "bot_challenge_unavailable": "true" }),
+    )
+    .await
+    .ok();
+    assert_eq!(
+        risk_of(&app, &p, t["user_id"].as_str().unwrap()).await["bot"],
+        60
+    );
+
+    // A rule on the score turns such sign-ups away.
+    app.configure(
+        &p,
+        json!({ "auth.signUpRules.no-bots": {
+            "enabled": true, "priority": 1, "condition": "riskScores.bot > 50",
+            "action": { "type": "reject", "message": "Bots are not welcome." },
+        } }),
+    )
+    .await;
+    let r = sign_up_with(&app, &p, "bot2@example.com", token).await;
+    r.known_error(403, "SIGN_UP_REJECTED");
+    assert_eq!(r.message(), "Bots are not welcome.");
+}
+
+#[tokio::test]
+async fn another_free_trial_of_the_same_mailbox_scores_as_such() {
+    let app = TestApp::spawn().await;
+    let p = app.project().await;
+    let mut scores = vec![];
+    for email in [
+        "ann@example.com",
+        "ann+trial2@example.com",
+        "Ann+trial3@Example.com",
+        "bob@example.com",
+    ] {
+        let t = sign_up_with(&app, &p, email, json!({})).await.ok();
+        scores.push(
+            risk_of(&app, &p, t["user_id"].as_str().unwrap()).await["free_trial_abuse"].clone(),
+        );
+    }
+    assert_eq!(scores, [json!(0), json!(50), json!(100), json!(0)]);
+    // Conditions read it as a number.
+    app.configure(
+        &p,
+        json!({ "auth.signUpRules.one-trial": {
+            "enabled": true, "priority": 1, "condition": "riskScores.free_trial_abuse >= 50",
+            "action": { "type": "reject" },
+        } }),
+    )
+    .await;
+    sign_up_with(&app, &p, "bob+again@example.com", json!({}))
+        .await
+        .known_error(403, "SIGN_UP_REJECTED");
+}

@@ -33,6 +33,13 @@ pub async fn fresh_database_url(tmp: &std::path::Path) -> String {
     }
 }
 
+/// Settings only some tests need.
+#[derive(Default)]
+struct Extra {
+    trusted_proxies: gatehouse_server::client_ip::TrustedProxies,
+    turnstile_siteverify_url: Option<String>,
+}
+
 pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
@@ -124,7 +131,29 @@ impl TestApp {
             None,
             Default::default(),
             Default::default(),
-            gatehouse_server::client_ip::TrustedProxies::parse(trusted).unwrap(),
+            Extra {
+                trusted_proxies: gatehouse_server::client_ip::TrustedProxies::parse(trusted)
+                    .unwrap(),
+                ..Extra::default()
+            },
+        )
+        .await
+    }
+
+    /// A server whose Turnstile checks go to `siteverify` (`GATEHOUSE_TURNSTILE_SITEVERIFY_URL`).
+    pub async fn spawn_with_turnstile(siteverify: &str) -> TestApp {
+        TestApp::spawn_full(
+            InternalSeed {
+                sign_up_enabled: true,
+                ..InternalSeed::default()
+            },
+            None,
+            Default::default(),
+            Default::default(),
+            Extra {
+                turnstile_siteverify_url: Some(siteverify.into()),
+                ..Extra::default()
+            },
         )
         .await
     }
@@ -135,7 +164,7 @@ impl TestApp {
         oauth: gatehouse_core::oauth::SharedKeys,
         webhooks: gatehouse_core::webhooks::WebhookSettings,
     ) -> TestApp {
-        TestApp::spawn_full(internal_seed, smtp, oauth, webhooks, Default::default()).await
+        TestApp::spawn_full(internal_seed, smtp, oauth, webhooks, Extra::default()).await
     }
 
     async fn spawn_full(
@@ -143,7 +172,7 @@ impl TestApp {
         smtp: Option<gatehouse_core::emails::SmtpServer>,
         oauth: gatehouse_core::oauth::SharedKeys,
         webhooks: gatehouse_core::webhooks::WebhookSettings,
-        trusted_proxies: gatehouse_server::client_ip::TrustedProxies,
+        extra: Extra,
     ) -> TestApp {
         let tmp = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database_url(tmp.path()).await;
@@ -165,8 +194,9 @@ impl TestApp {
             country_header: Some("x-test-country".into()),
             oauth,
             webhooks,
-            trusted_proxies,
+            trusted_proxies: extra.trusted_proxies,
             rate_limits_off: false,
+            turnstile_siteverify_url: extra.turnstile_siteverify_url,
         };
         let app = Application::build(config)
             .await
