@@ -92,6 +92,31 @@ describe('abuse limits', () => {
     await page.waitForSelector('text=Too many sign-ups in a short time');
   });
 
+  test('the settings room edits the security settings', async () => {
+    await adminPage.goto(`${gh.baseUrl}/projects/${projectId}/settings`);
+    await adminPage.waitForSelector('body[data-hydrated="true"]');
+    const form = adminPage.locator('form.security-settings');
+    await form.locator('select[name="bot_challenge"]').selectOption('proofOfWork');
+    await form.locator('input[name="proof_of_work_bits"]').fill('12');
+    await form.locator('input[name="lockout_failures"]').fill('5');
+    await form.locator('input[name="refuse_common_passwords"]').uncheck();
+    await form.locator('button:has-text("Save security settings")').click();
+    await adminPage.waitForSelector('form.security-settings [role="status"]:has-text("Saved.")');
+    await shot(adminPage, 'dashboard-security-settings');
+    const rendered = await fetch(`${gh.baseUrl}/api/v1/internal/config`, { headers: admin }).then((r) => r.json());
+    const security = JSON.parse(rendered.config_string).security;
+    assert.deepEqual(
+      [security.botChallenge.mode, security.botChallenge.proofOfWorkBits, security.lockout.maxFailures, security.refuseCommonPasswords],
+      ['proofOfWork', 12, 5, false],
+    );
+    // Turnstile without its keys is refused in words.
+    await form.locator('select[name="bot_challenge"]').selectOption('turnstile');
+    await form.locator('button:has-text("Save security settings")').click();
+    await adminPage.waitForSelector('text=Turnstile needs the site key and the secret key');
+    assert.deepEqual(adminPage.problems, []);
+    await configure({ security: null });
+  });
+
   for (const js of [true, false]) test(`the sign-up's proof of work on the hosted page (JavaScript ${js ? 'on' : 'off'})`, async () => {
     await configure({ 'auth.allowSignUp': true, 'security.rateLimits.signUp.perIp': null, 'security.botChallenge': { mode: 'proofOfWork' } });
     const page = await watchedPage(await browser.newContext({ javaScriptEnabled: js }));

@@ -78,6 +78,22 @@ pub struct ProjectSettings {
     pub after_sign_in_url: String,
     pub allowed_frame_origins: Vec<String>,
     pub key_sets: Vec<KeySetRow>,
+    pub security: SecuritySettings,
+}
+
+/// The settings against abuse, as the settings page's security form edits them.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SecuritySettings {
+    pub refuse_common_passwords: bool,
+    /// Failed sign-ins before a lockout (0: never), and its length in minutes.
+    pub lockout_failures: u32,
+    pub lockout_minutes: u32,
+    /// `off`, `proofOfWork` or `turnstile`.
+    pub bot_challenge: String,
+    pub proof_of_work_bits: u32,
+    pub turnstile_site_key: String,
+    /// Whether a Turnstile secret is set (never shown).
+    pub turnstile_secret_set: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -99,7 +115,20 @@ pub async fn load_project_settings(project_id: String) -> Result<ProjectSettings
         .await
         .map_err(ssr::shown)?;
     let c = project.config;
+    let security = &c.tree["security"];
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    let number = |v: &serde_json::Value| v.as_u64().unwrap_or_default() as u32;
+    let security = SecuritySettings {
+        refuse_common_passwords: c.refuse_common_passwords,
+        lockout_failures: c.limits.lockout.max_failures,
+        lockout_minutes: c.limits.lockout.cool_down_s.div_ceil(60),
+        bot_challenge: text(&security["botChallenge"]["mode"]),
+        proof_of_work_bits: number(&security["botChallenge"]["proofOfWorkBits"]),
+        turnstile_site_key: text(&security["botChallenge"]["turnstileSiteKey"]),
+        turnstile_secret_set: !text(&security["botChallenge"]["turnstileSecretKey"]).is_empty(),
+    };
     Ok(ProjectSettings {
+        security,
         id: project.id,
         display_name: project.display_name,
         credential_enabled: c.credential_enabled,
@@ -186,6 +215,68 @@ pub async fn save_project_settings(
         .await
         .map_err(ssr::shown)?;
     Ok(())
+}
+
+/// Saves the security form into the config tree (`security.*`, environment level). An empty
+/// Turnstile secret keeps the one set.
+#[server(prefix = "/_sfn")]
+#[allow(clippy::too_many_arguments)]
+pub async fn save_security_settings(
+    project_id: String,
+    refuse_common_passwords: Option<String>,
+    lockout_failures: String,
+    lockout_minutes: String,
+    bot_challenge: String,
+    proof_of_work_bits: String,
+    turnstile_site_key: String,
+    turnstile_secret_key: String,
+) -> Result<(), ServerFnError> {
+    let project = ssr::administered_project(&project_id).await?;
+    let whole = |label: &str, text: &str, max: u64| -> Result<u64, ServerFnError> {
+        text.trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n <= max)
+            .ok_or_else(|| {
+                ssr::shown(gatehouse_core::Error::Status(
+                    400,
+                    format!("{label} must be a whole number up to {max}."),
+                ))
+            })
+    };
+    let mut over = serde_json::json!({
+        "security.refuseCommonPasswords": refuse_common_passwords.is_some(),
+        "security.lockout.maxFailures": whole("Failed sign-ins before a lockout", &lockout_failures, 1000)?,
+        "security.lockout.coolDownSeconds": whole("The lockout's minutes", &lockout_minutes, 10_080)?.max(1) * 60,
+        "security.botChallenge.mode": bot_challenge,
+        "security.botChallenge.proofOfWorkBits": whole("The puzzle's difficulty", &proof_of_work_bits, 32)?.max(1),
+        "security.botChallenge.turnstileSiteKey": turnstile_site_key.trim(),
+    });
+    if !turnstile_secret_key.trim().is_empty() {
+        over["security.botChallenge.turnstileSecretKey"] = turnstile_secret_key.trim().into();
+    }
+    if bot_challenge == "turnstile"
+        && (turnstile_site_key.trim().is_empty()
+            || (turnstile_secret_key.trim().is_empty()
+                && !matches!(
+                    project.config.bot_challenge,
+                    gatehouse_core::config::limits::BotChallengeMode::Turnstile { .. }
+                )))
+    {
+        return Err(ssr::shown(gatehouse_core::Error::Status(
+            400,
+            "Turnstile needs the site key and the secret key from Cloudflare's dashboard.".into(),
+        )));
+    }
+    ssr::core()
+        .patch_config_override(
+            &project.id,
+            &ssr::acting_admin().await?,
+            gatehouse_core::config::Level::Environment,
+            &over.to_string(),
+        )
+        .await
+        .map_err(ssr::shown)
 }
 
 #[server(prefix = "/_sfn")]

@@ -3,7 +3,9 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::{created_keys, DashboardError, NewKeys, ProjectShell};
 use crate::components::{action_error, format_utc, Field, FormError};
-use crate::server::{load_project_settings, CreateKeySet, RevokeKeySet, SaveProjectSettings};
+use crate::server::{
+    load_project_settings, CreateKeySet, RevokeKeySet, SaveProjectSettings, SaveSecuritySettings,
+};
 
 /// A project's settings: how people sign in, where they may be sent, and its API keys.
 #[component]
@@ -12,6 +14,7 @@ pub fn SettingsPage() -> impl IntoView {
     let query = use_query_map();
     let project_id = Memo::new(move |_| params.read().get("project_id").unwrap_or_default());
     let save = ServerAction::<SaveProjectSettings>::new();
+    let save_security = ServerAction::<SaveSecuritySettings>::new();
     let revoke = ServerAction::<RevokeKeySet>::new();
     let create = ServerAction::<CreateKeySet>::new();
     // Re-read after a save, a revocation, or new keys (which arrive with a `created` query).
@@ -19,7 +22,7 @@ pub fn SettingsPage() -> impl IntoView {
         move || {
             (
                 project_id.get(),
-                save.version().get(),
+                save.version().get() + save_security.version().get(),
                 revoke.version().get(),
                 query.read().get("created"),
             )
@@ -65,6 +68,13 @@ pub fn SettingsPage() -> impl IntoView {
                     <label class="flex items-center gap-2 text-sm"><input type="checkbox" name=name checked=on/>{label}</label>
                 };
                 let (id_save, id_create, id_admins) = (id.clone(), id.clone(), id.clone());
+                let id_security = id.clone();
+                let sec = s.security;
+                let mode = sec.bot_challenge.clone();
+                let option = move |value: &'static str, label: &'static str| {
+                    let selected = mode == value;
+                    view! { <option value=value selected=selected>{label}</option> }
+                };
                 view! {
                     <ProjectShell project_id=id project_name=s.display_name.clone() active="settings">
                         {new_keys}
@@ -99,6 +109,36 @@ pub fn SettingsPage() -> impl IntoView {
                                 <button type="submit" class="primary whitespace-nowrap rounded-lg bg-accent px-4 py-2.5 font-semibold text-on-accent disabled:cursor-progress disabled:opacity-60" disabled=move || save.pending().get()>
                                     {move || if save.pending().get() { "Saving…" } else { "Save settings" }}
                                 </button>
+                            </ActionForm>
+                        </section>
+                        <section class="panel rounded-xl border border-line bg-card px-6 py-5 [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="security-heading">
+                            <h2 id="security-heading">"Security"</h2>
+                            <p class="mb-4 max-w-xl text-sm text-muted">"How sign-ups and sign-ins are guarded. Rate limits per address and per account are in the configuration (security.rateLimits); the README's Security section lists them."</p>
+                            <ActionForm action=save_security attr:class="security-settings flex max-w-xl flex-col gap-4 [&_fieldset]:m-0 [&_fieldset]:flex [&_fieldset]:flex-col [&_fieldset]:gap-2 [&_fieldset]:rounded-lg [&_fieldset]:border [&_fieldset]:border-line [&_fieldset]:px-4 [&_fieldset]:py-3 [&_legend]:px-1 [&_legend]:text-sm [&_legend]:font-semibold">
+                                <input type="hidden" name="project_id" value=id_security/>
+                                <fieldset>
+                                    <legend>"Passwords"</legend>
+                                    {check("refuse_common_passwords", "Refuse the 17,950 passwords most often seen in breaches", sec.refuse_common_passwords)}
+                                    <Field label="Failed sign-ins for one address before its password sign-in is paused (0: never)" name="lockout_failures" kind="number" value=sec.lockout_failures.to_string()/>
+                                    <Field label="Pause, in minutes" name="lockout_minutes" kind="number" value=sec.lockout_minutes.to_string()/>
+                                </fieldset>
+                                <fieldset>
+                                    <legend>"Check against bots at sign-up"</legend>
+                                    <label class=crate::components::FIELD for="field-bot-challenge">
+                                        <span>"Challenge"</span>
+                                        <select id="field-bot-challenge" name="bot_challenge">
+                                            {option("off", "None")}
+                                            {option("proofOfWork", "Proof of work (Gatehouse's own, no third party)")}
+                                            {option("turnstile", "Cloudflare Turnstile")}
+                                        </select>
+                                    </label>
+                                    <Field label="Proof of work: difficulty in bits (18: under a second in a browser)" name="proof_of_work_bits" kind="number" value=sec.proof_of_work_bits.to_string()/>
+                                    <Field label="Turnstile site key" name="turnstile_site_key" required=false value=sec.turnstile_site_key/>
+                                    <Field label=if sec.turnstile_secret_set { "Turnstile secret key (set; empty keeps it)" } else { "Turnstile secret key" } name="turnstile_secret_key" kind="password" required=false value=String::new()/>
+                                </fieldset>
+                                <FormError message=action_error(save_security)/>
+                                {move || save_security.value().get().is_some_and(|r| r.is_ok()).then(|| view! { <p class="m-0 text-sm text-muted" role="status">"Saved."</p> })}
+                                <button type="submit" class="primary whitespace-nowrap rounded-lg bg-accent px-4 py-2.5 font-semibold text-on-accent">"Save security settings"</button>
                             </ActionForm>
                         </section>
                         <section class="panel rounded-xl border border-line bg-card px-6 py-5 [&_h1]:mb-4 [&_h1]:text-xl [&_h1]:font-bold [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="keys-list-heading">
