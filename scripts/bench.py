@@ -165,7 +165,6 @@ def run_backend(backend):
                  "apiKeys.enabled.user": True,
                  "security.rateLimits": {
                      "signIn": {"perIp": high, "perAccount": high}, "signUp": {"perIp": high},
-                     "apiKeyCheck": {"perIp": high},
                  },
              })})
         key = http("POST", base + "/api/v1/user-api-keys", {**client, "x-stack-access-token": tokens["access_token"]},

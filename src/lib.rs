@@ -104,6 +104,10 @@ pub(crate) struct Caches {
     pub sessions: cache::TtlCache<String, users::User>,
     /// Key hash → the API key, for `…-api-keys/check`.
     pub api_keys: cache::TtlCache<String, api_keys::ApiKey>,
+    /// Rate-limit buckets refused for their failures, until their window ends (see
+    /// [`rate_limits`]), with when that is (epoch ms): the refusal read from memory, so that the checks that pass (API keys)
+    /// stay off the database.
+    pub refused: cache::TtlCache<String, (error::Quota, i64)>,
 }
 
 const READ_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
@@ -151,6 +155,7 @@ impl Core {
                 keys: cache::TtlCache::new(lifetime, 10_000),
                 sessions: cache::TtlCache::new(lifetime, 100_000),
                 api_keys: cache::TtlCache::new(lifetime, 100_000),
+                refused: cache::TtlCache::new(std::time::Duration::from_secs(24 * 3600), 100_000),
             }),
             jobs_written: tokio::sync::Notify::new(),
             job_writes: tokio::sync::Mutex::new(()),

@@ -128,6 +128,56 @@ impl Core {
         Ok(Some(quota))
     }
 
+    /// For checks whose passes are a hot path (API keys), only failures count: refuses
+    /// `subject` while its failures are past the limit, from this instance's memory.
+    pub fn refuse_after_failures(
+        &self,
+        project: &Project,
+        action: Action,
+        subject: Subject<'_>,
+    ) -> Result<()> {
+        if !self.rate_limits_on {
+            return Ok(());
+        }
+        let bucket = bucket(&project.id, action.key(), &subject);
+        match self.caches.refused.get(&bucket) {
+            Some((quota, until)) => {
+                let reset_s = ((until - now_ms()).max(0) as u64).div_ceil(1000);
+                Err(refusal(action, Quota { reset_s, ..quota }, false))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Counts a failed check (in the database, shared by every instance); past the limit,
+    /// [`Core::refuse_after_failures`] refuses `subject` until the window ends.
+    pub async fn count_failure(
+        &self,
+        project: &Project,
+        action: Action,
+        subject: Subject<'_>,
+    ) -> Result<()> {
+        if !self.rate_limits_on {
+            return Ok(());
+        }
+        let per_account = matches!(subject, Subject::Account(_));
+        let Some(limit) = project.config.limits.of(action, per_account) else {
+            return Ok(());
+        };
+        let bucket = bucket(&project.id, action.key(), &subject);
+        let (quota, hits) = self.count(&bucket, limit).await?;
+        if hits >= limit.max as u64 {
+            let wait = std::time::Duration::from_secs(quota.reset_s);
+            let until = now_ms() + quota.reset_s as i64 * 1000;
+            self.caches.refused.insert_until(
+                bucket,
+                (quota, until),
+                std::time::Instant::now() + wait,
+            );
+        }
+        Ok(())
+    }
+
     /// Counts one attempt in `bucket`'s window: where the count stands, and the hits.
     async fn count(&self, bucket: &str, limit: Limit) -> Result<(Quota, u64)> {
         let now = now_ms();
@@ -149,17 +199,19 @@ impl Core {
         Ok((quota, hits))
     }
 
-    /// Deletes counts whose window has ended, about once in a thousand attempts.
+    /// Deletes counts whose window has ended and lockouts that are over, about once in a
+    /// thousand attempts.
     async fn purge_now_and_then(&self, now: i64) {
         if rand::random::<u16>() % 1000 != 0 {
             return;
         }
-        let done = sqlx::query("DELETE FROM rate_limit_counts WHERE expires_at < $1")
-            .bind(now)
-            .execute(&self.db.pool)
-            .await;
-        if let Err(e) = done {
-            tracing::warn!(error = %e, "could not purge old rate-limit counts");
+        for sql in [
+            "DELETE FROM rate_limit_counts WHERE expires_at < $1",
+            "DELETE FROM account_lockouts WHERE locked_until < $1",
+        ] {
+            if let Err(e) = sqlx::query(sql).bind(now).execute(&self.db.pool).await {
+                tracing::warn!(error = %e, "could not purge old rate-limit counts");
+            }
         }
     }
 

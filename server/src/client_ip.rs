@@ -129,14 +129,7 @@ pub async fn resolve(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.append(*k, v.parse().unwrap());
-        }
-        h
-    }
+    use crate::api::extract_tests::headers;
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()

@@ -45,7 +45,7 @@ impl Action {
             Action::SendCode => "emails with codes requested",
             Action::VerifyCode => "codes tried",
             Action::Mfa => "second-factor codes tried",
-            Action::ApiKeyCheck => "API key checks",
+            Action::ApiKeyCheck => "failed API key checks",
         }
     }
 
@@ -58,7 +58,8 @@ impl Action {
             Action::SendCode => (l(10, 60), Some(l(5, 600))),
             Action::VerifyCode => (l(60, 60), None),
             Action::Mfa => (l(30, 60), Some(l(10, 600))),
-            Action::ApiKeyCheck => (l(6000, 60), None),
+            // Failed checks only: a key that checks out never touches the count.
+            Action::ApiKeyCheck => (l(100, 60), None),
         }
     }
 }

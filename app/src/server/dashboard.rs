@@ -268,15 +268,7 @@ pub async fn save_security_settings(
             "Turnstile needs the site key and the secret key from Cloudflare's dashboard.".into(),
         )));
     }
-    ssr::core()
-        .patch_config_override(
-            &project.id,
-            &ssr::acting_admin().await?,
-            gatehouse_core::config::Level::Environment,
-            &over.to_string(),
-        )
-        .await
-        .map_err(ssr::shown)
+    ssr::configure(&project, over).await
 }
 
 #[server(prefix = "/_sfn")]

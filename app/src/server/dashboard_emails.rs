@@ -303,15 +303,7 @@ pub async fn save_email_template(
     } else {
         serde_json::json!({ key: parts })
     };
-    ssr::core()
-        .patch_config_override(
-            &project.id,
-            &ssr::acting_admin().await?,
-            gatehouse_core::config::Level::Environment,
-            &over.to_string(),
-        )
-        .await
-        .map_err(ssr::shown)?;
+    ssr::configure(&project, over).await?;
     let lang = if language.is_empty() {
         String::new()
     } else {

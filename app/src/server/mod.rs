@@ -210,6 +210,22 @@ mod ssr {
         Ok(())
     }
 
+    /// Lays `over` (dotted keys) on the project's environment override, as the acting admin.
+    pub async fn configure(
+        project: &Project,
+        over: serde_json::Value,
+    ) -> Result<(), ServerFnError> {
+        core()
+            .patch_config_override(
+                &project.id,
+                &acting_admin().await?,
+                gatehouse_core::config::Level::Environment,
+                &over.to_string(),
+            )
+            .await
+            .map_err(shown)
+    }
+
     pub async fn project(id: &str) -> Result<Project, ServerFnError> {
         core()
             .project_cached(id)

@@ -4,7 +4,7 @@
 //! account are the core's.
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::rate_limits::{Action, ClientIp, Quota, Subject};
@@ -67,6 +67,20 @@ pub async fn count_attempts(State(core): State<Core>, req: Request, next: Next) 
         Ok(Some(p)) => p,
         _ => return next.run(req).await,
     };
+    // A key check that passes is a customer's hot path: only failures are counted, and an
+    // address past the limit is refused from memory.
+    if action == Action::ApiKeyCheck {
+        if let Err(e) = core.refuse_after_failures(&project, action, Subject::Ip(ip)) {
+            return ApiError(e).into_response();
+        }
+        let res = next.run(req).await;
+        if res.status() == StatusCode::NOT_FOUND {
+            if let Err(e) = core.count_failure(&project, action, Subject::Ip(ip)).await {
+                tracing::warn!(error = %e, "could not count a failed API key check");
+            }
+        }
+        return res;
+    }
     match core.limit(&project, action, Subject::Ip(ip)).await {
         Err(e) => ApiError(e).into_response(),
         Ok(quota) => {

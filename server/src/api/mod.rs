@@ -34,6 +34,8 @@ use serde_json::{json, Value};
 
 pub use error::{ApiError, ApiResult};
 use extract::spellings;
+#[cfg(test)]
+pub(crate) use extract::tests as extract_tests;
 use extract::MaybeAuth;
 pub use extract::{cookie, credentials, header};
 

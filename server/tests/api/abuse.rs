@@ -642,3 +642,47 @@ async fn another_free_trial_of_the_same_mailbox_scores_as_such() {
         .await
         .known_error(403, "SIGN_UP_REJECTED");
 }
+
+#[tokio::test]
+async fn failed_api_key_checks_are_counted_and_passing_ones_are_not() {
+    let app = TestApp::spawn().await;
+    let p = app.project().await;
+    app.configure(
+        &p,
+        json!({ "apiKeys.enabled.user": true, "security.rateLimits.apiKeyCheck.perIp.max": 5 }),
+    )
+    .await;
+    let (_, ada) = app.signed_up(&p, "ada@example.com").await;
+    let key = ada
+        .post(
+            "/user-api-keys",
+            json!({ "user_id": "me", "description": "ci", "expires_at_millis": null }),
+        )
+        .await
+        .ok()["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let check = |k: String| {
+        let server = app.server(&p);
+        async move {
+            server
+                .post("/user-api-keys/check", json!({ "api_key": k }))
+                .await
+        }
+    };
+    // A key that checks out, as often as a backend likes: never counted.
+    for _ in 0..20 {
+        check(key.clone()).await.ok();
+    }
+    let wrong = format!("{}x", &key[..key.len() - 1]);
+    for _ in 0..5 {
+        check(wrong.clone())
+            .await
+            .known_error(404, "API_KEY_NOT_FOUND");
+    }
+    // Past five failures, the address is refused, even with a good key, until the window ends.
+    let r = check(key.clone()).await;
+    assert_rate_limited(&r);
+    assert!(r.text.contains("failed API key checks"), "{}", r.text);
+}

@@ -123,39 +123,28 @@ impl TestApp {
     /// A server behind proxies at `trusted` (`GATEHOUSE_TRUSTED_PROXIES`), dashboard sign-up
     /// open.
     pub async fn spawn_with_trusted_proxies(trusted: &str) -> TestApp {
-        TestApp::spawn_full(
-            InternalSeed {
-                sign_up_enabled: true,
-                ..InternalSeed::default()
-            },
-            None,
-            Default::default(),
-            Default::default(),
-            Extra {
-                trusted_proxies: gatehouse_server::client_ip::TrustedProxies::parse(trusted)
-                    .unwrap(),
-                ..Extra::default()
-            },
-        )
+        TestApp::spawn_with_extra(Extra {
+            trusted_proxies: gatehouse_server::client_ip::TrustedProxies::parse(trusted).unwrap(),
+            ..Extra::default()
+        })
         .await
     }
 
     /// A server whose Turnstile checks go to `siteverify` (`GATEHOUSE_TURNSTILE_SITEVERIFY_URL`).
     pub async fn spawn_with_turnstile(siteverify: &str) -> TestApp {
-        TestApp::spawn_full(
-            InternalSeed {
-                sign_up_enabled: true,
-                ..InternalSeed::default()
-            },
-            None,
-            Default::default(),
-            Default::default(),
-            Extra {
-                turnstile_siteverify_url: Some(siteverify.into()),
-                ..Extra::default()
-            },
-        )
+        TestApp::spawn_with_extra(Extra {
+            turnstile_siteverify_url: Some(siteverify.into()),
+            ..Extra::default()
+        })
         .await
+    }
+
+    async fn spawn_with_extra(extra: Extra) -> TestApp {
+        let seed = InternalSeed {
+            sign_up_enabled: true,
+            ..InternalSeed::default()
+        };
+        TestApp::spawn_full(seed, None, Default::default(), Default::default(), extra).await
     }
 
     async fn spawn_configured(
