@@ -104,9 +104,9 @@ pub(crate) struct Caches {
     pub sessions: cache::TtlCache<String, users::User>,
     /// Key hash → the API key, for `…-api-keys/check`.
     pub api_keys: cache::TtlCache<String, api_keys::ApiKey>,
-    /// Rate-limit buckets refused for their failures, until their window ends (see
-    /// [`rate_limits`]), with when that is (epoch ms): the refusal read from memory, so that the checks that pass (API keys)
-    /// stay off the database.
+    /// Rate-limit buckets past their limit, until their window ends (epoch ms; see
+    /// [`rate_limits`]): refusals read from memory, so that a flood writes nothing and the
+    /// checks that pass (API keys) stay off the database.
     pub refused: cache::TtlCache<String, (error::Quota, i64)>,
 }
 

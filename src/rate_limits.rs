@@ -3,7 +3,8 @@
 //! checking API keys — and the lockout of an account after repeated failed password sign-ins.
 //!
 //! Counts live in the database (`rate_limit_counts`, one upsert per attempt), so
-//! every instance on one PostgreSQL shares them. Buckets are stored as hashes: no address or
+//! every instance on one PostgreSQL shares them; once a count is past its limit, the instance
+//! that saw it refuses the rest of the window from memory (a flood costs no write per request). Buckets are stored as hashes: no address or
 //! email is kept in the table. The hot reads (a session check, a token refresh) never count.
 //!
 //! Limits are settings of the project's config tree (`security.rateLimits.<action>.perIp` and
@@ -56,6 +57,10 @@ fn refusal(action: Action, quota: Quota, locked: bool) -> Error {
         )
     };
     Error::RateLimited(Exceeded { quota, message })
+}
+
+fn refusal_key(bucket: &str, limit: Limit) -> String {
+    format!("{bucket}/{}/{}", limit.max, limit.window_s)
 }
 
 fn wait_text(s: u64) -> String {
@@ -112,20 +117,39 @@ impl Core {
         action: Action,
         subject: Subject<'_>,
     ) -> Result<Option<Quota>> {
-        if !self.rate_limits_on {
-            return Ok(None);
-        }
-        let per_account = matches!(subject, Subject::Account(_));
-        let Some(limit) = project.config.limits.of(action, per_account) else {
+        let Some(limit) = self.limit_of(project, action, &subject) else {
             return Ok(None);
         };
-        let (quota, hits) = self
-            .count(&bucket(&project.id, action.key(), &subject), limit)
-            .await?;
+        let bucket = bucket(&project.id, action.key(), &subject);
+        // Past the limit, the rest of the window is refused from memory: a flood costs no
+        // write per request.
+        if let Some(refused) = self.refused(&bucket, limit, action) {
+            return Err(refused);
+        }
+        let (quota, hits) = self.count(&bucket, limit).await?;
         if hits > limit.max as u64 {
+            self.remember_refusal(&bucket, limit, quota);
             return Err(refusal(action, quota, false));
         }
         Ok(Some(quota))
+    }
+
+    /// The refusal this instance remembers for `bucket` under `limit`, if its window is on.
+    /// The limit is part of the key: a project that changes it is counted afresh.
+    fn refused(&self, bucket: &str, limit: Limit, action: Action) -> Option<Error> {
+        let (quota, until) = self.caches.refused.get(&refusal_key(bucket, limit))?;
+        let reset_s = ((until - now_ms()).max(0) as u64).div_ceil(1000);
+        Some(refusal(action, Quota { reset_s, ..quota }, false))
+    }
+
+    fn remember_refusal(&self, bucket: &str, limit: Limit, quota: Quota) {
+        let wait = std::time::Duration::from_secs(quota.reset_s);
+        let until = now_ms() + quota.reset_s as i64 * 1000;
+        self.caches.refused.insert_until(
+            refusal_key(bucket, limit),
+            (quota, until),
+            std::time::Instant::now() + wait,
+        );
     }
 
     /// For checks whose passes are a hot path (API keys), only failures count: refuses
@@ -136,14 +160,10 @@ impl Core {
         action: Action,
         subject: Subject<'_>,
     ) -> Result<()> {
-        if !self.rate_limits_on {
-            return Ok(());
-        }
-        let bucket = bucket(&project.id, action.key(), &subject);
-        match self.caches.refused.get(&bucket) {
-            Some((quota, until)) => {
-                let reset_s = ((until - now_ms()).max(0) as u64).div_ceil(1000);
-                Err(refusal(action, Quota { reset_s, ..quota }, false))
+        match self.limit_of(project, action, &subject) {
+            Some(limit) => {
+                let bucket = bucket(&project.id, action.key(), &subject);
+                self.refused(&bucket, limit, action).map_or(Ok(()), Err)
             }
             None => Ok(()),
         }
@@ -157,25 +177,23 @@ impl Core {
         action: Action,
         subject: Subject<'_>,
     ) -> Result<()> {
-        if !self.rate_limits_on {
-            return Ok(());
-        }
-        let per_account = matches!(subject, Subject::Account(_));
-        let Some(limit) = project.config.limits.of(action, per_account) else {
+        let Some(limit) = self.limit_of(project, action, &subject) else {
             return Ok(());
         };
         let bucket = bucket(&project.id, action.key(), &subject);
         let (quota, hits) = self.count(&bucket, limit).await?;
         if hits >= limit.max as u64 {
-            let wait = std::time::Duration::from_secs(quota.reset_s);
-            let until = now_ms() + quota.reset_s as i64 * 1000;
-            self.caches.refused.insert_until(
-                bucket,
-                (quota, until),
-                std::time::Instant::now() + wait,
-            );
+            self.remember_refusal(&bucket, limit, quota);
         }
         Ok(())
+    }
+
+    /// The limit on `action` for `subject` in `project`, when limits are counted at all.
+    fn limit_of(&self, project: &Project, action: Action, subject: &Subject) -> Option<Limit> {
+        let per_account = matches!(subject, Subject::Account(_));
+        self.rate_limits_on
+            .then(|| project.config.limits.of(action, per_account))
+            .flatten()
     }
 
     /// Counts one attempt in `bucket`'s window: where the count stands, and the hits.
