@@ -113,14 +113,19 @@ fn parse_node(v: &str) -> Option<IpAddr> {
     v.parse::<SocketAddr>().ok().map(|s| s.ip())
 }
 
-/// Puts the request's [`ClientIp`] in its extensions, for the REST limits and the hosted pages.
+/// The request's visitor, when the server knows its peer.
+pub fn of(trusted: &TrustedProxies, req: &Request) -> Option<IpAddr> {
+    let ConnectInfo(peer) = req.extensions().get::<ConnectInfo<SocketAddr>>()?;
+    Some(trusted.client_ip(peer.ip(), req.headers()))
+}
+
+/// Puts the request's [`ClientIp`] in its extensions, for the hosted pages' server functions.
 pub async fn resolve(
     State(trusted): State<TrustedProxies>,
     mut req: Request,
     next: Next,
 ) -> Response {
-    if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>() {
-        let ip = trusted.client_ip(peer.ip(), req.headers());
+    if let Some(ip) = of(&trusted, &req) {
         req.extensions_mut().insert(ClientIp(ip));
     }
     next.run(req).await

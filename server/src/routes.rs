@@ -55,9 +55,13 @@ pub fn router(
         })
         .fallback_service(crate::assets::router())
         .layer(middleware::from_fn(same_origin_posts_only))
+        .layer(middleware::from_fn_with_state(
+            trusted.clone(),
+            crate::client_ip::resolve,
+        ))
         .with_state(options);
     // JSON answers above a kilobyte go out compressed when the client accepts it.
-    let api = crate::api::router(core)
+    let api = crate::api::router(core, trusted)
         .layer(CompressionLayer::new())
         .layer(cors());
     // Stack serves every route under `/api/latest` too, and its own tooling calls it.
@@ -69,10 +73,6 @@ pub fn router(
         .layer(middleware::from_fn_with_state(
             policy,
             headers::security_headers,
-        ))
-        .layer(middleware::from_fn_with_state(
-            trusted,
-            crate::client_ip::resolve,
         )))
 }
 

@@ -3,54 +3,51 @@
 //! handler runs, and the answer carries where the count stands (`RateLimit-*`). Counts by
 //! account are the core's.
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use gatehouse_core::rate_limits::{Action, ClientIp, Quota, Subject};
+use axum::routing::MethodRouter;
+use gatehouse_core::rate_limits::{Action, Quota, Subject};
 use gatehouse_core::Core;
+
+use crate::client_ip::TrustedProxies;
 
 use super::error::ApiError;
 use super::extract::{header, spellings};
 
-/// The limited routes (as mounted, after `/api/v1` or `/api/latest`); all are POSTs.
-fn action_of(route: &str) -> Option<Action> {
-    Some(match route {
-        "/auth/password/sign-in" | "/auth/passkey/sign-in" => Action::SignIn,
-        "/auth/password/sign-up" | "/auth/anonymous/sign-up" | "/auth/bot-challenge" => {
-            Action::SignUp
-        }
-        "/auth/otp/send-sign-in-code"
-        | "/auth/password/send-reset-code"
-        | "/contact-channels/send-verification-code"
-        | "/contact-channels/{user_id}/{id}/send-verification-code" => Action::SendCode,
-        "/auth/otp/sign-in"
-        | "/auth/otp/sign-in/check-code"
-        | "/auth/password/reset"
-        | "/auth/password/reset/check-code"
-        | "/contact-channels/verify"
-        | "/contact-channels/verify/check-code"
-        | "/team-invitations/accept"
-        | "/team-invitations/accept/check-code"
-        | "/team-invitations/accept/details" => Action::VerifyCode,
-        "/auth/mfa/sign-in" | "/auth/mfa/recovery-code/sign-in" => Action::Mfa,
-        "/user-api-keys/check" | "/team-api-keys/check" => Action::ApiKeyCheck,
-        _ => return None,
-    })
+/// What a limited route's layer needs: the core, the proxies trusted to name the visitor, and
+/// the route's action.
+#[derive(Clone)]
+pub struct Counter {
+    core: Core,
+    trusted: TrustedProxies,
+    action: Action,
 }
 
-pub async fn count_attempts(State(core): State<Core>, req: Request, next: Next) -> Response {
-    let action = (req.method() == Method::POST)
-        .then(|| req.extensions().get::<MatchedPath>())
-        .flatten()
-        .map(|m| m.as_str())
-        .and_then(|m| {
-            m.strip_prefix("/api/v1")
-                .or_else(|| m.strip_prefix("/api/latest"))
-        })
-        .and_then(action_of);
-    let (Some(action), Some(ClientIp(ip))) = (action, req.extensions().get::<ClientIp>().copied())
-    else {
+/// `route` with its attempts counted as `action` (the layer runs for this route alone, so the
+/// routes that are not limited, the hot reads among them, pass no extra step).
+pub fn limited(
+    core: &Core,
+    trusted: &TrustedProxies,
+    action: Action,
+    route: MethodRouter<Core>,
+) -> MethodRouter<Core> {
+    let counter = Counter {
+        core: core.clone(),
+        trusted: trusted.clone(),
+        action,
+    };
+    route.route_layer(middleware::from_fn_with_state(counter, count_attempts))
+}
+
+async fn count_attempts(State(c): State<Counter>, req: Request, next: Next) -> Response {
+    let Counter {
+        core,
+        trusted,
+        action,
+    } = c;
+    let Some(ip) = crate::client_ip::of(&trusted, &req) else {
         return next.run(req).await;
     };
     // A secret key's requests come from the app's own backend, on behalf of many people at

@@ -39,7 +39,9 @@ pub(crate) use extract::tests as extract_tests;
 use extract::MaybeAuth;
 pub use extract::{cookie, credentials, header};
 
-pub fn router(core: Core) -> Router {
+pub fn router(core: Core, trusted: crate::client_ip::TrustedProxies) -> Router {
+    use gatehouse_core::rate_limits::Action::*;
+    let limit = |action, route| limits::limited(&core, &trusted, action, route);
     Router::new()
         .route("/", get(welcome))
         .route("/projects/current", get(projects::current_client))
@@ -88,12 +90,15 @@ pub fn router(core: Core) -> Router {
         )
         .route(
             "/contact-channels/send-verification-code",
-            post(contact_channels::send_code_for_email),
+            limit(SendCode, post(contact_channels::send_code_for_email)),
         )
-        .route("/contact-channels/verify", post(contact_channels::verify))
+        .route(
+            "/contact-channels/verify",
+            limit(VerifyCode, post(contact_channels::verify)),
+        )
         .route(
             "/contact-channels/verify/check-code",
-            post(contact_channels::check_verify_code),
+            limit(VerifyCode, post(contact_channels::check_verify_code)),
         )
         .route(
             "/contact-channels/{user_id}/{id}",
@@ -103,25 +108,31 @@ pub fn router(core: Core) -> Router {
         )
         .route(
             "/contact-channels/{user_id}/{id}/send-verification-code",
-            post(contact_channels::send_code),
+            limit(SendCode, post(contact_channels::send_code)),
         )
         .route(
             "/auth/otp/send-sign-in-code",
-            post(sign_in_codes::send_sign_in_code),
+            limit(SendCode, post(sign_in_codes::send_sign_in_code)),
         )
-        .route("/auth/otp/sign-in", post(sign_in_codes::sign_in))
+        .route(
+            "/auth/otp/sign-in",
+            limit(VerifyCode, post(sign_in_codes::sign_in)),
+        )
         .route(
             "/auth/otp/sign-in/check-code",
-            post(sign_in_codes::check_sign_in_code),
+            limit(VerifyCode, post(sign_in_codes::check_sign_in_code)),
         )
         .route(
             "/auth/password/send-reset-code",
-            post(sign_in_codes::send_reset_code),
+            limit(SendCode, post(sign_in_codes::send_reset_code)),
         )
-        .route("/auth/password/reset", post(sign_in_codes::reset))
+        .route(
+            "/auth/password/reset",
+            limit(VerifyCode, post(sign_in_codes::reset)),
+        )
         .route(
             "/auth/password/reset/check-code",
-            post(sign_in_codes::check_reset_code),
+            limit(VerifyCode, post(sign_in_codes::check_reset_code)),
         )
         .route("/emails/send-email", post(emails::send))
         .route("/emails/unsubscribe-link", get(emails::unsubscribe))
@@ -143,12 +154,24 @@ pub fn router(core: Core) -> Router {
             "/users/{user_id}",
             get(users::read).patch(users::update).delete(users::remove),
         )
-        .route("/auth/password/sign-up", post(sessions::password_sign_up))
-        .route("/auth/password/sign-in", post(sessions::password_sign_in))
+        .route(
+            "/auth/password/sign-up",
+            limit(SignUp, post(sessions::password_sign_up)),
+        )
+        .route(
+            "/auth/password/sign-in",
+            limit(SignIn, post(sessions::password_sign_in)),
+        )
         .route("/auth/password/update", post(sessions::password_update))
         .route("/auth/password/set", post(sessions::password_set))
-        .route("/auth/anonymous/sign-up", post(sessions::anonymous_sign_up))
-        .route("/auth/bot-challenge", post(sessions::bot_challenge))
+        .route(
+            "/auth/anonymous/sign-up",
+            limit(SignUp, post(sessions::anonymous_sign_up)),
+        )
+        .route(
+            "/auth/bot-challenge",
+            limit(SignUp, post(sessions::bot_challenge)),
+        )
         .route("/auth/sessions", get(sessions::list).post(sessions::create))
         .route("/auth/sessions/current", delete(sessions::sign_out))
         .route("/auth/sessions/current/refresh", post(sessions::refresh))
@@ -165,11 +188,14 @@ pub fn router(core: Core) -> Router {
             "/auth/passkey/initiate-passkey-authentication",
             post(passkeys::initiate_authentication),
         )
-        .route("/auth/passkey/sign-in", post(passkeys::sign_in))
-        .route("/auth/mfa/sign-in", post(mfa::sign_in))
+        .route(
+            "/auth/passkey/sign-in",
+            limit(SignIn, post(passkeys::sign_in)),
+        )
+        .route("/auth/mfa/sign-in", limit(Mfa, post(mfa::sign_in)))
         .route(
             "/auth/mfa/recovery-code/sign-in",
-            post(mfa::recovery_sign_in),
+            limit(Mfa, post(mfa::recovery_sign_in)),
         )
         .route("/auth/mfa/recovery-codes", post(mfa::new_recovery_codes))
         .route("/auth/oauth/token", post(oauth::token))
@@ -225,14 +251,17 @@ pub fn router(core: Core) -> Router {
             "/team-invitations/send-code",
             post(team_invitations::send_code),
         )
-        .route("/team-invitations/accept", post(team_invitations::accept))
+        .route(
+            "/team-invitations/accept",
+            limit(VerifyCode, post(team_invitations::accept)),
+        )
         .route(
             "/team-invitations/accept/check-code",
-            post(team_invitations::check_code),
+            limit(VerifyCode, post(team_invitations::check_code)),
         )
         .route(
             "/team-invitations/accept/details",
-            post(team_invitations::details),
+            limit(VerifyCode, post(team_invitations::details)),
         )
         .route("/team-invitations/{id}", delete(team_invitations::revoke))
         .route(
@@ -276,7 +305,10 @@ pub fn router(core: Core) -> Router {
             "/user-api-keys",
             get(api_keys::list_keys::<false>).post(api_keys::create::<false>),
         )
-        .route("/user-api-keys/check", post(api_keys::check::<false>))
+        .route(
+            "/user-api-keys/check",
+            limit(ApiKeyCheck, post(api_keys::check::<false>)),
+        )
         .route(
             "/user-api-keys/{api_key_id}",
             get(api_keys::read::<false>).patch(api_keys::update::<false>),
@@ -285,7 +317,10 @@ pub fn router(core: Core) -> Router {
             "/team-api-keys",
             get(api_keys::list_keys::<true>).post(api_keys::create::<true>),
         )
-        .route("/team-api-keys/check", post(api_keys::check::<true>))
+        .route(
+            "/team-api-keys/check",
+            limit(ApiKeyCheck, post(api_keys::check::<true>)),
+        )
         .route(
             "/team-api-keys/{api_key_id}",
             get(api_keys::read::<true>).patch(api_keys::update::<true>),
@@ -335,10 +370,6 @@ pub fn router(core: Core) -> Router {
             get(webhooks::message_attempts),
         )
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(
-            core.clone(),
-            limits::count_attempts,
-        ))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(wire_format))
         .with_state(core)
