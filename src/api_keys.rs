@@ -550,16 +550,11 @@ impl Core {
                 &mut tx,
                 &self.public_url,
                 &project,
-                crate::emails::NewEmail {
-                    to: crate::emails::Recipient::UserPrimaryEmail { user_id },
-                    content: crate::emails::Content::Html { html: html.clone() },
-                    subject: Some(format!("API key revoked: {}", key.description)),
-                    theme_id: None,
-                    notification_category_id: None,
-                    is_high_priority: true,
-                    scheduled_at: None,
-                    unsubscribe_link: None,
-                },
+                crate::emails::NewEmail::notice(
+                    crate::emails::Recipient::UserPrimaryEmail { user_id },
+                    format!("API key revoked: {}", key.description),
+                    html.clone(),
+                ),
             )
             .await?;
         }

@@ -320,7 +320,7 @@ impl Core {
         email: &str,
         lockout: Lockout,
     ) -> Result<()> {
-        use crate::emails::{queue_email, Content, NewEmail, Recipient};
+        use crate::emails::{queue_email, NewEmail, Recipient};
         let name = minijinja::HtmlEscape(&project.display_name);
         let reset = format!("{}/handler/{}/forgot-password", self.public_url, project.id);
         let html = format!(
@@ -335,22 +335,15 @@ impl Core {
             n = lockout.max_failures,
             wait = wait_text(lockout.cool_down_s as u64),
         );
-        let new = NewEmail {
-            to: Recipient::UserCustomEmails {
-                user_id: user_id.to_string(),
-                emails: vec![email.to_string()],
-            },
-            content: Content::Html { html },
-            subject: Some(format!(
-                "Sign-in to your {} account was paused",
-                project.display_name
-            )),
-            theme_id: None,
-            notification_category_id: None,
-            is_high_priority: true,
-            scheduled_at: None,
-            unsubscribe_link: None,
+        let to = Recipient::UserCustomEmails {
+            user_id: user_id.to_string(),
+            emails: vec![email.to_string()],
         };
+        let subject = format!(
+            "Sign-in to your {} account was paused",
+            project.display_name
+        );
+        let new = NewEmail::notice(to, subject, html);
         queue_email(tx, &self.public_url, project, new).await?;
         Ok(())
     }

@@ -143,6 +143,21 @@ impl NewEmail {
             unsubscribe_link: None,
         }
     }
+
+    /// A transactional notice written by Gatehouse itself (a lockout, a disabled webhook, a
+    /// revoked key): its subject and HTML body, high priority, never unsubscribable.
+    pub fn notice(to: Recipient, subject: String, html: String) -> NewEmail {
+        NewEmail {
+            to,
+            content: Content::Html { html },
+            subject: Some(subject),
+            theme_id: None,
+            notification_category_id: None,
+            is_high_priority: true,
+            scheduled_at: None,
+            unsubscribe_link: None,
+        }
+    }
 }
 
 /// An email in the outbox.

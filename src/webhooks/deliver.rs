@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::{ids, Endpoint, Message};
-use crate::emails::{queue_email, Content, NewEmail, Recipient};
+use crate::emails::{queue_email, NewEmail, Recipient};
 use crate::error::{Error, Result};
 use crate::projects::Project;
 use crate::validation::invalid;
@@ -322,21 +322,11 @@ impl Core {
             name = html_escape(&project.display_name),
         );
         for admin in admins.members {
-            let email = NewEmail {
-                to: Recipient::UserPrimaryEmail {
-                    user_id: admin.user.id.clone(),
-                },
-                content: Content::Html { html: html.clone() },
-                subject: Some(format!(
-                    "Webhook endpoint disabled in {}",
-                    project.display_name
-                )),
-                theme_id: None,
-                notification_category_id: None,
-                is_high_priority: true,
-                scheduled_at: None,
-                unsubscribe_link: None,
+            let to = Recipient::UserPrimaryEmail {
+                user_id: admin.user.id.clone(),
             };
+            let subject = format!("Webhook endpoint disabled in {}", project.display_name);
+            let email = NewEmail::notice(to, subject, html.clone());
             queue_email(tx, &self.public_url, &internal, email).await?;
         }
         Ok(())
