@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGatehouse } from './support/gatehouse.mjs';
-import { launchBrowser, shot, watchedPage } from './support/browser.mjs';
+import { SHOTS, launchBrowser, shot, watchedPage } from './support/browser.mjs';
 
 describe('pages in Chromium', () => {
   let gh, browser;
@@ -13,6 +13,29 @@ describe('pages in Chromium', () => {
   after(async () => {
     await browser?.close();
     await gh?.stop();
+  });
+
+  test('the API reference is one page from the binary, whole without JavaScript', async () => {
+    const doc = await (await fetch(`${gh.baseUrl}/api/v1/openapi.json`)).json();
+    assert.equal(doc.openapi, '3.1.0');
+    const operations = Object.values(doc.paths).flatMap((ops) => Object.keys(ops)).length;
+    const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1100, height: 900 } });
+    const page = await watchedPage(context);
+    const requests = [];
+    page.on('request', (r) => requests.push(r.url()));
+    await page.goto(`${gh.baseUrl}/api/v1/docs`);
+    assert.equal(await page.locator('article').count(), operations, 'every operation of the document');
+    assert.ok(requests.every((u) => u.startsWith(gh.baseUrl)), `nothing from elsewhere: ${requests}`);
+    await page.click('nav a[href="#auth/password"]');
+    const signUp = page.locator('article[id="auth.password.sign-up.post"]');
+    assert.match(await signUp.textContent(), /rate-limited as signUp/);
+    assert.match(await signUp.locator('li', { hasText: 'email' }).first().textContent(), /email \(required\): string \(email\)/);
+    const badge = await page.locator('.m.post').first().evaluate((e) => getComputedStyle(e).backgroundColor);
+    assert.equal(badge, 'rgb(220, 252, 231)', 'its own styles apply');
+    await page.goto(`${gh.baseUrl}/api/v1/docs#users`);
+    await page.screenshot({ path: `${SHOTS}/api-reference.png` });
+    assert.deepEqual(page.problems, []);
+    await context.close();
   });
 
   test('the dashboard sends visitors to its sign-in page, which loads without errors or wasm', async () => {

@@ -3,14 +3,13 @@
 // published `@stackframe/stack-shared` (`stack-shared-newest` in package.json), with unknown
 // fields refused; every error to `KnownErrors` (status, code, message and details, as the SDK
 // rebuilds it). The table below names each endpoint's schema, or says why it has none; the last
-// test checks that the table lists exactly the routes of `server/src/api/mod.rs` and that each
-// endpoint answered successfully for each access type the table allows.
+// test checks that the table lists exactly the operations of the server's OpenAPI document (made
+// from the same table as its router), with the same access types, and that each endpoint
+// answered successfully for each access type the table allows.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { resolve } from 'node:path';
 import { startGatehouse } from './support/gatehouse.mjs';
 import { startOidcProvider, completeProviderLogin } from './support/oidc-server.mjs';
 import { authenticator } from 'otplib';
@@ -97,6 +96,8 @@ const byAccess = (c, s = c) => (access) => (access === 'client' ? c : s);
 const SVIX = 'Svix\'s API, the subset Stack\'s dashboard and the svix clients call; Stack forwards these to a Svix server and has no schema of its own (the svix client parses them in webhooks.test.mjs)';
 const ENDPOINTS = {
   'GET /': T(['none'], 'a plain-text greeting, as Stack answers; no schema'),
+  'GET /openapi.json': T(['none'], "Gatehouse's own: this API's OpenAPI 3.1 document (schemathesis reads it in python/test_fuzz.py)"),
+  'GET /docs': T(['none'], "Gatehouse's own: the API reference as an HTML page"),
   'GET /projects/current': T(C, () => clientProjectsCrud.client.readSchema),
   'GET /projects/{project_id}/.well-known/jwks.json': T(['none'], 'a JSON Web Key Set (RFC 7517); Stack has no schema for it'),
   'GET /internal/projects': T(['dashboard'], () => list(adminUserProjectsCrud.client.readSchema)),
@@ -254,7 +255,7 @@ const ENDPOINTS = {
   'POST /project-permission-definitions': T(A, () => projectPermissionDefinitionsCrud.admin.readSchema),
   'PATCH /project-permission-definitions/{permission_id}': T(A, () => projectPermissionDefinitionsCrud.admin.readSchema),
   'DELETE /project-permission-definitions/{permission_id}': T(A, () => success),
-  'GET /images/{id}': T(['none'], 'the image itself (Stack serves uploads from its storage bucket)'),
+  'GET /images/{image_id}': T(['none'], 'the image itself (Stack serves uploads from its storage bucket)'),
   'GET /user-api-keys': T(C, (a) => list(userApiKeysCrud[a].readSchema)),
   'POST /user-api-keys': T(C, () => userApiKeysCreateOutputSchema),
   'POST /user-api-keys/check': T(SA, (a) => userApiKeysCrud[a].readSchema),
@@ -290,17 +291,6 @@ const ENDPOINTS = {
 };
 
 // The routes the REST door serves, read from its router.
-function servedRoutes() {
-  const src = readFileSync(resolve(import.meta.dirname, '..', 'server', 'src', 'api', 'mod.rs'), 'utf8');
-  const routes = [];
-  for (const m of src.matchAll(/\.route\(\s*"([^"]+)",\s*((?:[^()]|\((?:[^()]|\([^()]*\))*\))*)\)/g)) {
-    for (const [, method] of m[2].matchAll(/(?:^|[.\s:])(get|post|put|patch|delete)\(/g)) {
-      routes.push(`${method.toUpperCase()} ${m[1]}`);
-    }
-  }
-  return routes;
-}
-
 const templates = Object.keys(ENDPOINTS).map((key) => {
   const [method, path] = key.split(' ');
   const re = new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`);
@@ -426,6 +416,8 @@ describe("Stack's schemas, by machine", () => {
 
     // The project: everything on that these endpoints need.
     await call('none', 'GET', '/');
+    await call('none', 'GET', '/openapi.json');
+    await call('none', 'GET', '/docs');
     await call('none', 'GET', `/projects/${project.project_id}/.well-known/jwks.json`);
     for (const a of C) await call(a, 'GET', '/projects/current');
     await admin('PATCH', '/internal/config/override/environment', { body: { config_override_string: JSON.stringify({
@@ -899,10 +891,13 @@ describe("Stack's schemas, by machine", () => {
     assert.deepEqual(problems, []);
   });
 
-  test('the table lists exactly the served routes, and each answered for each access type it allows', () => {
-    const served = servedRoutes();
-    assert.ok(served.length > 80, `read ${served.length} routes from the router`);
-    assert.deepEqual([...served].sort(), Object.keys(ENDPOINTS).sort());
+  test('the table lists exactly the served operations with their access types, and each answered for each access type it allows', async () => {
+    const doc = await (await fetch(`${base}/openapi.json`)).json();
+    const served = Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops)
+      .map(([method, op]) => [`${method.toUpperCase()} ${path}`, op['x-gatehouse-access']]));
+    assert.ok(served.length > 80, `read ${served.length} operations from the document`);
+    assert.deepEqual(served.map(([key]) => key).sort(), Object.keys(ENDPOINTS).sort());
+    for (const [key, access] of served) assert.deepEqual([...access].sort(), [...ENDPOINTS[key].access].sort(), `${key}: access`);
     const missing = [];
     for (const [key, { access, schema }] of Object.entries(ENDPOINTS)) {
       assert.ok(typeof schema === 'function' || schema.length > 20, `${key}: a schema, or why it has none`);

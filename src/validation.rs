@@ -334,6 +334,12 @@ impl Field {
         if !self.coerce(at, value, issues) {
             return;
         }
+        // No text is stored or searched with a NUL in it (PostgreSQL refuses the character,
+        // SQLite's full-text search ends a phrase at it).
+        if value.as_str().is_some_and(|s| s.contains('\0')) {
+            issues.push(format!("{at} must not contain the NUL character"));
+            return;
+        }
         for check in &self.checks {
             if let Some(line) = check.run(at, value) {
                 issues.push(line);
@@ -613,6 +619,129 @@ pub fn query_value(pairs: &[(String, String)]) -> Value {
     Value::Object(map)
 }
 
+/// The shapes as JSON Schema (2020-12, as OpenAPI 3.1 uses it): what the API reference shows and
+/// what the fuzzer generates from, so the document says exactly what the checks accept.
+impl Shape {
+    pub fn json_schema(&self) -> Value {
+        let properties: Map<String, Value> = self
+            .fields
+            .iter()
+            .map(|(name, field)| (name.to_string(), field.json_schema()))
+            .collect();
+        let required: Vec<&str> = self
+            .fields
+            .iter()
+            .filter(|(_, f)| f.defined)
+            .map(|(n, _)| *n)
+            .collect();
+        let mut schema = serde_json::json!({ "type": "object", "properties": properties });
+        if !required.is_empty() {
+            schema["required"] = Value::from(required);
+        }
+        if !self.open {
+            schema["additionalProperties"] = Value::Bool(false);
+        }
+        schema
+    }
+
+    /// The fields one by one (a query's parameters), with whether each is required.
+    pub fn fields_json_schema(&self) -> Vec<(&'static str, bool, Value)> {
+        self.fields
+            .iter()
+            .map(|(name, f)| (*name, f.defined, f.json_schema()))
+            .collect()
+    }
+}
+
+impl Field {
+    fn json_schema(&self) -> Value {
+        let (mut schema, kind) = match &self.kind {
+            Kind::Any => return serde_json::json!({}),
+            Kind::String => (Map::new(), "string"),
+            Kind::Number if self.checks.iter().any(|c| matches!(c, Check::Integer)) => {
+                (Map::new(), "integer")
+            }
+            Kind::Number => (Map::new(), "number"),
+            Kind::Boolean => (Map::new(), "boolean"),
+            Kind::Object => (Map::new(), "object"),
+            Kind::Shape(shape) => match shape.json_schema() {
+                Value::Object(mut m) => {
+                    m.remove("type");
+                    (m, "object")
+                }
+                _ => (Map::new(), "object"),
+            },
+            Kind::Array(item) => {
+                let mut m = Map::new();
+                m.insert("items".into(), item.json_schema());
+                (m, "array")
+            }
+        };
+        schema.insert(
+            "type".into(),
+            if self.nullable {
+                serde_json::json!([kind, "null"])
+            } else {
+                Value::from(kind)
+            },
+        );
+        let mut all_of = vec![];
+        let mut pattern = |schema: &mut Map<String, Value>, p: &str| {
+            if schema.contains_key("pattern") {
+                all_of.push(serde_json::json!({ "pattern": p }));
+            } else {
+                schema.insert("pattern".into(), Value::from(p));
+            }
+        };
+        for check in &self.checks {
+            match check {
+                Check::NonEmpty => {
+                    schema.insert("minLength".into(), Value::from(1));
+                }
+                Check::MaxChars(n) => {
+                    schema.insert("maxLength".into(), Value::from(*n));
+                }
+                Check::Max(n) => {
+                    schema.insert("maximum".into(), number_value(*n));
+                }
+                Check::Min(n) => {
+                    schema.insert("minimum".into(), number_value(*n));
+                }
+                Check::Integer => {}
+                Check::OneOf(values) => {
+                    let mut values = values.clone();
+                    if self.nullable {
+                        values.push(Value::Null);
+                    }
+                    schema.insert("enum".into(), Value::from(values));
+                }
+                Check::Email => {
+                    schema.insert("format".into(), Value::from("email"));
+                }
+                Check::StrictEmail => pattern(&mut schema, r"^[^.]+(\.[^.]+)*@.*\.[^.][^.]+$"),
+                Check::Uuid => {
+                    schema.insert("format".into(), Value::from("uuid"));
+                }
+                Check::UserIdOrMe => {
+                    schema.insert(
+                        "anyOf".into(),
+                        serde_json::json!([{ "format": "uuid" }, { "const": "me" }]),
+                    );
+                }
+                Check::NoSpaces => pattern(&mut schema, "^[^ ]*$"),
+                Check::Url => {
+                    schema.insert("format".into(), Value::from("uri"));
+                }
+                Check::Custom(_) => {}
+            }
+        }
+        if !all_of.is_empty() {
+            schema.insert("allOf".into(), Value::from(all_of));
+        }
+        Value::Object(schema)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -644,6 +773,40 @@ mod tests {
                 "body.is_anonymous must be one of the following values: false",
                 "body contains unknown properties: zeta, alpha",
             ]
+        );
+    }
+
+    #[test]
+    fn text_with_a_nul_character_is_refused() {
+        let shape = Shape::new().field("query", string());
+        assert_eq!(
+            lines(&shape, json!({ "query": "00\u{0}" })),
+            ["body.query must not contain the NUL character"]
+        );
+    }
+
+    #[test]
+    fn shapes_describe_themselves_as_json_schema() {
+        let shape = Shape::new()
+            .field("email", string().strict_email().defined())
+            .field("limit", integer().min(1.0).max(200.0))
+            .field("user_id", string().user_id_or_me())
+            .field("name", string().non_empty().nullable())
+            .field("kind", string().one_of(&[json!("a"), json!("b")]));
+        assert_eq!(
+            shape.json_schema(),
+            json!({
+                "type": "object",
+                "properties": {
+                    "email": { "type": "string", "format": "email", "maxLength": 256, "pattern": r"^[^.]+(\.[^.]+)*@.*\.[^.][^.]+$" },
+                    "limit": { "type": "integer", "minimum": 1, "maximum": 200 },
+                    "user_id": { "type": "string", "anyOf": [{ "format": "uuid" }, { "const": "me" }] },
+                    "name": { "type": ["string", "null"], "minLength": 1 },
+                    "kind": { "type": "string", "enum": ["a", "b"] },
+                },
+                "required": ["email"],
+                "additionalProperties": false,
+            })
         );
     }
 

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -25,12 +26,13 @@ def fresh_database_url(data_dir: str) -> str:
     return f"sqlite://{data_dir}/gatehouse.db"
 
 
-@pytest.fixture(scope="session")
-def gatehouse():
+def start_gatehouse(**extra_env):
+    """A gatehouse on a fresh database with one project made by the CLI: yields its base URL and
+    the project's id and keys, and stops it afterwards."""
     data_dir = tempfile.mkdtemp(prefix="gatehouse-py-")
     env = dict(os.environ, DATABASE_URL=fresh_database_url(data_dir), GATEHOUSE_DATA_DIR=data_dir,
                GATEHOUSE_ADDR="127.0.0.1:0", RUST_LOG="warn,gatehouse=info",
-               STACK_SEED_INTERNAL_PROJECT_SIGN_UP_ENABLED="true")
+               STACK_SEED_INTERNAL_PROJECT_SIGN_UP_ENABLED="true", **extra_env)
     project = json.loads(subprocess.run([BIN, "project", "create", "--display-name", "Python"],
                                         env=env, check=True, capture_output=True).stdout)
     proc = subprocess.Popen([BIN, "serve"], env=env, stderr=subprocess.PIPE, text=True)
@@ -45,6 +47,16 @@ def gatehouse():
             raise RuntimeError(f"gatehouse exited:\n{log}")
     else:
         raise RuntimeError(f"gatehouse did not start:\n{log}")
-    yield {"base_url": match.group(1), **project}
-    proc.terminate()
-    proc.wait(timeout=10)
+    # Keep reading its log, so a chatty server never blocks on a full pipe; tests may read it.
+    lines = [log]
+    threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True).start()
+    try:
+        yield {"base_url": match.group(1), "log": lines, **project}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def gatehouse():
+    yield from start_gatehouse()

@@ -71,7 +71,7 @@ pub struct ListQuery {
     team_id: Option<String>,
 }
 
-fn list_shape(team: bool) -> Shape {
+pub fn list_shape(team: bool) -> Shape {
     if team {
         Shape::new().field("team_id", string().uuid().defined())
     } else {

@@ -1,4 +1,4 @@
-//! `GET /images/{id}`: pictures uploaded as data URLs (see `gatehouse_core::images`), served
+//! `GET /images/{image_id}`: pictures uploaded as data URLs (see `gatehouse_core::images`), served
 //! from this origin. Named by their content, so they are cached for good.
 
 use axum::extract::{Path, State};

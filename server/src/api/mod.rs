@@ -12,6 +12,7 @@ mod images;
 mod limits;
 mod mfa;
 mod oauth;
+pub mod openapi;
 mod passkeys;
 mod permissions;
 mod projects;
@@ -27,7 +28,7 @@ use axum::extract::{OriginalUri, Request};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, patch, post};
+use axum::routing::MethodRouter;
 use axum::{Json, Router};
 use gatehouse_core::{Core, Error};
 use serde_json::{json, Value};
@@ -37,342 +38,215 @@ use extract::spellings;
 #[cfg(test)]
 pub(crate) use extract::tests as extract_tests;
 use extract::MaybeAuth;
+use openapi::{op, Op};
 pub use extract::{cookie, credentials, header};
 
 pub fn router(core: Core, trusted: crate::client_ip::TrustedProxies) -> Router {
-    use gatehouse_core::rate_limits::Action::*;
-    let limit = |action, route| limits::limited(&core, &trusted, action, route);
-    Router::new()
-        .route("/", get(welcome))
-        .route("/projects/current", get(projects::current_client))
-        .route(
-            "/projects/{project_id}/.well-known/jwks.json",
-            get(projects::jwks),
-        )
-        .route(
-            "/internal/projects",
-            get(projects::list_owned).post(projects::create),
-        )
-        .route(
-            "/internal/projects/current",
-            get(projects::current_admin)
-                .patch(projects::update_current)
-                .delete(projects::delete_current),
-        )
-        .route(
-            "/internal/api-keys",
-            get(projects::list_keys).post(projects::create_keys),
-        )
-        .route(
-            "/internal/api-keys/{key_set_id}",
-            get(projects::get_keys).patch(projects::update_keys),
-        )
-        .route("/internal/config", get(config::rendered))
-        .route(
-            "/internal/config/override/{level}",
-            get(config::get_override)
-                .put(config::set_override)
-                .patch(config::patch_override),
-        )
-        .route(
-            "/internal/config/override/{level}/reset-keys",
-            post(config::reset_keys),
-        )
-        .route(
-            "/internal/config/source",
-            get(config::source).delete(config::unlink_source),
-        )
-        .route("/internal/sign-up-rules-test", post(sign_up_rules::test))
-        .route("/internal/sign-up-rules-stats", get(sign_up_rules::stats))
-        .route(
-            "/contact-channels",
-            get(contact_channels::list_channels).post(contact_channels::create),
-        )
-        .route(
-            "/contact-channels/send-verification-code",
-            limit(SendCode, post(contact_channels::send_code_for_email)),
-        )
-        .route(
-            "/contact-channels/verify",
-            limit(VerifyCode, post(contact_channels::verify)),
-        )
-        .route(
-            "/contact-channels/verify/check-code",
-            limit(VerifyCode, post(contact_channels::check_verify_code)),
-        )
-        .route(
-            "/contact-channels/{user_id}/{id}",
-            get(contact_channels::read)
-                .patch(contact_channels::update)
-                .delete(contact_channels::remove),
-        )
-        .route(
-            "/contact-channels/{user_id}/{id}/send-verification-code",
-            limit(SendCode, post(contact_channels::send_code)),
-        )
-        .route(
-            "/auth/otp/send-sign-in-code",
-            limit(SendCode, post(sign_in_codes::send_sign_in_code)),
-        )
-        .route(
-            "/auth/otp/sign-in",
-            limit(VerifyCode, post(sign_in_codes::sign_in)),
-        )
-        .route(
-            "/auth/otp/sign-in/check-code",
-            limit(VerifyCode, post(sign_in_codes::check_sign_in_code)),
-        )
-        .route(
-            "/auth/password/send-reset-code",
-            limit(SendCode, post(sign_in_codes::send_reset_code)),
-        )
-        .route(
-            "/auth/password/reset",
-            limit(VerifyCode, post(sign_in_codes::reset)),
-        )
-        .route(
-            "/auth/password/reset/check-code",
-            limit(VerifyCode, post(sign_in_codes::check_reset_code)),
-        )
-        .route("/emails/send-email", post(emails::send))
-        .route("/emails/unsubscribe-link", get(emails::unsubscribe))
-        .route(
-            "/emails/notification-preference/{user_id}",
-            get(emails::preferences),
-        )
-        .route(
-            "/emails/notification-preference/{user_id}/{category_id}",
-            axum::routing::patch(emails::update_preference),
-        )
-        .route("/emails/outbox", get(emails::outbox))
-        .route(
-            "/emails/outbox/{id}",
-            get(emails::read).patch(emails::update),
-        )
-        .route("/users", get(users::list).post(users::create))
-        .route(
-            "/users/{user_id}",
-            get(users::read).patch(users::update).delete(users::remove),
-        )
-        .route(
-            "/auth/password/sign-up",
-            limit(SignUp, post(sessions::password_sign_up)),
-        )
-        .route(
-            "/auth/password/sign-in",
-            limit(SignIn, post(sessions::password_sign_in)),
-        )
-        .route("/auth/password/update", post(sessions::password_update))
-        .route("/auth/password/set", post(sessions::password_set))
-        .route(
-            "/auth/anonymous/sign-up",
-            limit(SignUp, post(sessions::anonymous_sign_up)),
-        )
-        .route(
-            "/auth/bot-challenge",
-            limit(SignUp, post(sessions::bot_challenge)),
-        )
-        .route("/auth/sessions", get(sessions::list).post(sessions::create))
-        .route("/auth/sessions/current", delete(sessions::sign_out))
-        .route("/auth/sessions/current/refresh", post(sessions::refresh))
-        .route("/auth/sessions/{session_id}", delete(sessions::remove))
-        .route("/auth/cli", post(cli_auth::start))
-        .route("/auth/cli/poll", post(cli_auth::poll))
-        .route("/auth/cli/complete", post(cli_auth::complete))
-        .route(
-            "/auth/passkey/initiate-passkey-registration",
-            post(passkeys::initiate_registration),
-        )
-        .route("/auth/passkey/register", post(passkeys::register))
-        .route(
-            "/auth/passkey/initiate-passkey-authentication",
-            post(passkeys::initiate_authentication),
-        )
-        .route(
-            "/auth/passkey/sign-in",
-            limit(SignIn, post(passkeys::sign_in)),
-        )
-        .route("/auth/mfa/sign-in", limit(Mfa, post(mfa::sign_in)))
-        .route(
-            "/auth/mfa/recovery-code/sign-in",
-            limit(Mfa, post(mfa::recovery_sign_in)),
-        )
-        .route("/auth/mfa/recovery-codes", post(mfa::new_recovery_codes))
-        .route("/auth/oauth/token", post(oauth::token))
-        .route("/auth/oauth/authorize/{provider_id}", get(oauth::authorize))
-        .route(
-            "/auth/oauth/callback/{provider_id}",
-            get(oauth::callback).post(oauth::callback),
-        )
-        .route(
-            "/auth/oauth/cross-domain/authorize",
-            post(oauth::cross_domain_authorize),
-        )
-        .route(
-            "/oauth-providers",
-            get(oauth::list_accounts).post(oauth::create_account),
-        )
-        .route(
-            "/oauth-providers/{user_id}/{provider_id}",
-            get(oauth::read_account)
-                .patch(oauth::update_account)
-                .delete(oauth::delete_account),
-        )
-        .route(
-            "/connected-accounts/{user_id}",
-            get(oauth::connected_accounts),
-        )
-        .route(
-            "/connected-accounts/{user_id}/{provider_id}/access-token",
-            post(oauth::access_token),
-        )
-        .route(
-            "/connected-accounts/{user_id}/{provider_id}/{provider_account_id}/access-token",
-            post(oauth::account_access_token),
-        )
-        .route("/teams", get(teams::list_teams).post(teams::create_team))
-        .route(
-            "/teams/{team_id}",
-            get(teams::read_team)
-                .patch(teams::update_team)
-                .delete(teams::delete_team),
-        )
-        .route(
-            "/team-memberships/{team_id}/{user_id}",
-            post(teams::add_member).delete(teams::remove_member),
-        )
-        .route("/team-member-profiles", get(teams::list_profiles))
-        .route(
-            "/team-member-profiles/{team_id}/{user_id}",
-            get(teams::read_profile).patch(teams::update_profile),
-        )
-        .route("/team-invitations", get(team_invitations::list_invitations))
-        .route(
-            "/team-invitations/send-code",
-            post(team_invitations::send_code),
-        )
-        .route(
-            "/team-invitations/accept",
-            limit(VerifyCode, post(team_invitations::accept)),
-        )
-        .route(
-            "/team-invitations/accept/check-code",
-            limit(VerifyCode, post(team_invitations::check_code)),
-        )
-        .route(
-            "/team-invitations/accept/details",
-            limit(VerifyCode, post(team_invitations::details)),
-        )
-        .route("/team-invitations/{id}", delete(team_invitations::revoke))
-        .route(
-            "/team-invitations/{id}/accept",
-            post(team_invitations::accept_by_id),
-        )
-        .route("/team-permissions", get(permissions::list_grants::<true>))
-        .route(
-            "/team-permissions/{team_id}/{user_id}/{permission_id}",
-            post(permissions::grant_team).delete(permissions::revoke_team),
-        )
-        .route(
-            "/project-permissions",
-            get(permissions::list_grants::<false>),
-        )
-        .route(
-            "/project-permissions/{user_id}/{permission_id}",
-            post(permissions::grant_project).delete(permissions::revoke_project),
-        )
-        .route(
-            "/team-permission-definitions",
-            get(permissions::list_definitions::<true>).post(permissions::create_definition::<true>),
-        )
-        .route(
-            "/team-permission-definitions/{permission_id}",
-            patch(permissions::update_definition::<true>)
-                .delete(permissions::delete_definition::<true>),
-        )
-        .route(
-            "/project-permission-definitions",
-            get(permissions::list_definitions::<false>)
-                .post(permissions::create_definition::<false>),
-        )
-        .route(
-            "/project-permission-definitions/{permission_id}",
-            patch(permissions::update_definition::<false>)
-                .delete(permissions::delete_definition::<false>),
-        )
-        .route("/images/{id}", get(images::image))
-        .route(
-            "/user-api-keys",
-            get(api_keys::list_keys::<false>).post(api_keys::create::<false>),
-        )
-        .route(
-            "/user-api-keys/check",
-            limit(ApiKeyCheck, post(api_keys::check::<false>)),
-        )
-        .route(
-            "/user-api-keys/{api_key_id}",
-            get(api_keys::read::<false>).patch(api_keys::update::<false>),
-        )
-        .route(
-            "/team-api-keys",
-            get(api_keys::list_keys::<true>).post(api_keys::create::<true>),
-        )
-        .route(
-            "/team-api-keys/check",
-            limit(ApiKeyCheck, post(api_keys::check::<true>)),
-        )
-        .route(
-            "/team-api-keys/{api_key_id}",
-            get(api_keys::read::<true>).patch(api_keys::update::<true>),
-        )
-        .route(
-            "/integrations/credential-scanning/revoke",
-            post(api_keys::revoke_leaked),
-        )
-        .route("/webhooks/svix-token", post(webhooks::svix_token))
-        .route("/internal/send-test-webhook", post(webhooks::send_test))
-        .route("/app", post(webhooks::application))
-        .route("/app/{app_id}", get(webhooks::application))
-        .route(
-            "/app/{app_id}/endpoint",
-            get(webhooks::list_endpoints).post(webhooks::create_endpoint),
-        )
-        .route(
-            "/app/{app_id}/endpoint/{endpoint_id}",
-            get(webhooks::read_endpoint)
-                .put(webhooks::update_endpoint)
-                .patch(webhooks::update_endpoint)
-                .delete(webhooks::delete_endpoint),
-        )
-        .route(
-            "/app/{app_id}/endpoint/{endpoint_id}/secret",
-            get(webhooks::endpoint_secret),
-        )
-        .route(
-            "/app/{app_id}/endpoint/{endpoint_id}/secret/rotate",
-            post(webhooks::rotate_secret),
-        )
-        .route(
-            "/app/{app_id}/msg",
-            get(webhooks::list_messages).post(webhooks::create_message),
-        )
-        .route("/app/{app_id}/msg/{msg_id}", get(webhooks::read_message))
-        .route(
-            "/app/{app_id}/msg/{msg_id}/endpoint/{endpoint_id}/resend",
-            post(webhooks::resend),
-        )
-        .route(
-            "/app/{app_id}/attempt/endpoint/{endpoint_id}",
-            get(webhooks::endpoint_attempts),
-        )
-        .route(
-            "/app/{app_id}/attempt/msg/{msg_id}",
-            get(webhooks::message_attempts),
-        )
+    let mut routes: Vec<(&'static str, MethodRouter<Core>)> = vec![];
+    for op in operations() {
+        let mut route = (op.route)();
+        if let Some(action) = op.limit {
+            route = limits::limited(&core, &trusted, action, route);
+        }
+        match routes.iter_mut().find(|(p, _)| *p == op.path) {
+            Some((_, r)) => *r = std::mem::take(r).merge(route),
+            None => routes.push((op.path, route)),
+        }
+    }
+    routes
+        .into_iter()
+        .fold(Router::new(), |router, (path, route)| {
+            router.route(path, route)
+        })
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(wire_format))
         .with_state(core)
+}
+
+/// Every operation of the REST API: the router is built from this table, and so is the OpenAPI
+/// document (`openapi.rs`).
+pub fn operations() -> Vec<Op> {
+    use gatehouse_core::api_keys::{ApiKeyCreate, ApiKeyUpdate, KeyType};
+    use gatehouse_core::cli_auth::{CliComplete, CliPoll, CliStart};
+    use gatehouse_core::mfa::{MfaSignIn, RecoverySignIn};
+    use gatehouse_core::oauth::accounts::{OAuthAccountCreate, OAuthAccountUpdate};
+    use gatehouse_core::oauth::flow::CrossDomainAuthorize;
+    use gatehouse_core::oauth::AuthorizeQuery;
+    use gatehouse_core::passkeys::{PasskeyRegister, PasskeySignIn};
+    use gatehouse_core::projects::{ApiKeySetCreate, ProjectCreate, ProjectUpdate};
+    use gatehouse_core::rate_limits::Action::*;
+    use gatehouse_core::sessions::SessionCreate;
+    use gatehouse_core::auth::{PasswordSignIn, PasswordSet, PasswordUpdate};
+    use gatehouse_core::sign_up::PasswordSignUp;
+    use gatehouse_core::teams::members::ProfileUpdate;
+    use gatehouse_core::teams::permissions::DefinitionInput;
+    use gatehouse_core::teams::{TeamCreate, TeamUpdate};
+    use gatehouse_core::users::{UserCreate, UserListParams, UserUpdate};
+    use gatehouse_core::validation::Input;
+    use openapi::{Answer::*, ADMIN, ANY, DASHBOARD, OAUTH_CLIENT, PUBLIC, SERVER, SVIX};
+    use extract::Empty;
+    vec![
+        op!(GET "/", welcome, PUBLIC, "A greeting that says what authentication the request carried.").answer(Text),
+        op!(GET "/openapi.json", openapi::openapi_json, PUBLIC, "This API's OpenAPI 3.1 document."),
+        op!(GET "/docs", openapi::docs, PUBLIC, "This API's reference, as a page.").answer(Html),
+        // Projects and their keys
+        op!(GET "/projects/current", projects::current_client, ANY, "The current project as its apps see it."),
+        op!(GET "/projects/{project_id}/.well-known/jwks.json", projects::jwks, PUBLIC, "The keys that sign the project's access tokens (JSON Web Key Set)."),
+        op!(GET "/internal/projects", projects::list_owned, DASHBOARD, "The projects the signed-in dashboard admin owns.").answer(List),
+        op!(POST "/internal/projects", projects::create, DASHBOARD, "Create a project owned by the signed-in dashboard admin.").body(ProjectCreate::shape).answers(201, Object),
+        op!(GET "/internal/projects/current", projects::current_admin, ADMIN, "The current project with its settings."),
+        op!(PATCH "/internal/projects/current", projects::update_current, ADMIN, "Change the current project's settings.").body(ProjectUpdate::shape),
+        op!(DELETE "/internal/projects/current", projects::delete_current, ADMIN, "Delete the current project and everything in it.").answer(Success),
+        op!(GET "/internal/api-keys", projects::list_keys, ADMIN, "The project's key sets.").answer(List),
+        op!(POST "/internal/api-keys", projects::create_keys, ADMIN, "Create a key set (its keys are shown once).").body(ApiKeySetCreate::shape),
+        op!(GET "/internal/api-keys/{key_set_id}", projects::get_keys, ADMIN, "One key set."),
+        op!(PATCH "/internal/api-keys/{key_set_id}", projects::update_keys, ADMIN, "Revoke a key set.").body(projects::KeySetUpdate::shape),
+        // Config
+        op!(GET "/internal/config", config::rendered, ADMIN, "The project's rendered config, as a string of JSON."),
+        op!(GET "/internal/config/override/{level}", config::get_override, SERVER, "One level's config override (branch or environment)."),
+        op!(PUT "/internal/config/override/{level}", config::set_override, SERVER, "Replace one level's config override.").body(config::SetOverride::shape).answer(Success),
+        op!(PATCH "/internal/config/override/{level}", config::patch_override, SERVER, "Change some keys of one level's config override.").body(config::PatchOverride::shape).answer(Success),
+        op!(POST "/internal/config/override/{level}/reset-keys", config::reset_keys, ADMIN, "Remove keys from one level's config override.").body(config::ResetKeys::shape).answer(Success),
+        op!(GET "/internal/config/source", config::source, ADMIN, "Where the branch config comes from."),
+        op!(DELETE "/internal/config/source", config::unlink_source, ADMIN, "Unlink the branch config from its source.").answer(Success),
+        op!(POST "/internal/sign-up-rules-test", sign_up_rules::test, ADMIN, "Evaluate the sign-up rules against a made-up sign-up.").body(sign_up_rules::TestSignUp::shape),
+        op!(GET "/internal/sign-up-rules-stats", sign_up_rules::stats, ADMIN, "How often each sign-up rule matched."),
+        // Contact channels
+        op!(GET "/contact-channels", contact_channels::list_channels, ANY, "A user's contact channels.").query(contact_channels::ListParams::shape).answer(List),
+        op!(POST "/contact-channels", contact_channels::create, ANY, "Add a contact channel to a user.").body(contact_channels::CreateBody::shape).answers(201, Object),
+        op!(POST "/contact-channels/send-verification-code", contact_channels::send_code_for_email, ANY, "Email a verification link to one of the signed-in user's addresses.").limit(SendCode).body(contact_channels::SendForEmail::shape).answer(Success),
+        op!(POST "/contact-channels/verify", contact_channels::verify, ANY, "Verify a contact channel with the code from its email.").limit(VerifyCode).body(contact_channels::CodeBody::shape).answer(Success),
+        op!(POST "/contact-channels/verify/check-code", contact_channels::check_verify_code, ANY, "Check a verification code without using it.").limit(VerifyCode).body(contact_channels::CodeBody::shape).answer(CodeValid),
+        op!(GET "/contact-channels/{user_id}/{id}", contact_channels::read, ANY, "One contact channel."),
+        op!(PATCH "/contact-channels/{user_id}/{id}", contact_channels::update, ANY, "Change a contact channel.").body(contact_channels::UpdateBody::shape),
+        op!(DELETE "/contact-channels/{user_id}/{id}", contact_channels::remove, ANY, "Remove a contact channel.").answer(Success),
+        op!(POST "/contact-channels/{user_id}/{id}/send-verification-code", contact_channels::send_code, ANY, "Email a verification link to a contact channel.").limit(SendCode).body(contact_channels::CallbackBody::shape).answer(Success),
+        // One-time codes: sign-in and password reset
+        op!(POST "/auth/otp/send-sign-in-code", sign_in_codes::send_sign_in_code, ANY, "Email a sign-in code and link.").limit(SendCode).body(sign_in_codes::SendCode::shape),
+        op!(POST "/auth/otp/sign-in", sign_in_codes::sign_in, ANY, "Sign in with an emailed code.").limit(VerifyCode).body(contact_channels::CodeBody::shape).answer(Tokens),
+        op!(POST "/auth/otp/sign-in/check-code", sign_in_codes::check_sign_in_code, ANY, "Check a sign-in code without using it.").limit(VerifyCode).body(contact_channels::CodeBody::shape).answer(CodeValid),
+        op!(POST "/auth/password/send-reset-code", sign_in_codes::send_reset_code, ANY, "Email a password reset link.").limit(SendCode).body(sign_in_codes::SendCode::shape),
+        op!(POST "/auth/password/reset", sign_in_codes::reset, ANY, "Set a new password with a reset code.").limit(VerifyCode).body(sign_in_codes::ResetBody::shape).answer(Success),
+        op!(POST "/auth/password/reset/check-code", sign_in_codes::check_reset_code, ANY, "Check a reset code without using it.").limit(VerifyCode).body(contact_channels::CodeBody::shape).answer(CodeValid),
+        // Emails
+        op!(POST "/emails/send-email", emails::send, SERVER, "Send an email to users, from a template, HTML or a draft.").body(emails::SendEmail::shape),
+        op!(GET "/emails/unsubscribe-link", emails::unsubscribe, PUBLIC, "The page an unsubscribe link opens.").answer(Html),
+        op!(GET "/emails/notification-preference/{user_id}", emails::preferences, ANY, "A user's email preferences by category.").answer(List),
+        op!(PATCH "/emails/notification-preference/{user_id}/{category_id}", emails::update_preference, ANY, "Turn a category of emails on or off for a user.").body(emails::PreferenceUpdate::shape),
+        op!(GET "/emails/outbox", emails::outbox, SERVER, "The emails sent and waiting.").query(emails::OutboxParams::shape).answer(List),
+        op!(GET "/emails/outbox/{id}", emails::read, SERVER, "One email of the outbox."),
+        op!(PATCH "/emails/outbox/{id}", emails::update, SERVER, "Change, hold or cancel an email that has not gone yet.").body(emails::UpdateEmail::shape),
+        // Users
+        op!(GET "/users", users::list, SERVER, "The project's users: search, order, pages.").query(UserListParams::shape).answer(List),
+        op!(POST "/users", users::create, SERVER, "Create a user.").body(UserCreate::shape).answers(201, Object),
+        op!(GET "/users/{user_id}", users::read, ANY, "A user (`me`: the signed-in user)."),
+        op!(PATCH "/users/{user_id}", users::update, ANY, "Change a user (`me`: the signed-in user).").body(UserUpdate::shape),
+        op!(DELETE "/users/{user_id}", users::remove, ANY, "Delete a user.").answer(Success),
+        // Passwords and sessions
+        op!(POST "/auth/password/sign-up", sessions::password_sign_up, ANY, "Sign up with an email and password.").limit(SignUp).body(PasswordSignUp::shape).answer(Tokens),
+        op!(POST "/auth/password/sign-in", sessions::password_sign_in, ANY, "Sign in with an email and password.").limit(SignIn).body(PasswordSignIn::shape).answer(Tokens),
+        op!(POST "/auth/password/update", sessions::password_update, ANY, "Change the signed-in user's password.").body(PasswordUpdate::shape).answer(Success),
+        op!(POST "/auth/password/set", sessions::password_set, ANY, "Give the signed-in user a password.").body(PasswordSet::shape).answer(Success),
+        op!(POST "/auth/anonymous/sign-up", sessions::anonymous_sign_up, ANY, "Sign up an anonymous user.").limit(SignUp).answer(Tokens),
+        op!(POST "/auth/bot-challenge", sessions::bot_challenge, ANY, "A proof-of-work puzzle for a sign-up (Gatehouse's own).").limit(SignUp).body(Empty::shape),
+        op!(GET "/auth/sessions", sessions::list, ANY, "A user's sessions.").answer(List),
+        op!(POST "/auth/sessions", sessions::create, SERVER, "Open a session for a user.").body(SessionCreate::shape),
+        op!(DELETE "/auth/sessions/current", sessions::sign_out, ANY, "Sign out: end the session of the refresh token sent.").answer(Success),
+        op!(POST "/auth/sessions/current/refresh", sessions::refresh, ANY, "A new access token for the refresh token sent."),
+        op!(DELETE "/auth/sessions/{session_id}", sessions::remove, ANY, "End one of a user's sessions.").answer(Success),
+        // Signing in from a command line
+        op!(POST "/auth/cli", cli_auth::start, ANY, "Start a command-line sign-in: a login code to open in a browser.").body(CliStart::shape),
+        op!(POST "/auth/cli/poll", cli_auth::poll, ANY, "Ask whether the command-line sign-in is done (201 once it is).").body(CliPoll::shape).or_status(201),
+        op!(POST "/auth/cli/complete", cli_auth::complete, ANY, "Finish a command-line sign-in from the browser.").body(CliComplete::shape),
+        // Passkeys and the second factor
+        op!(POST "/auth/passkey/initiate-passkey-registration", passkeys::initiate_registration, ANY, "WebAuthn options for registering a passkey.").body(Empty::shape),
+        op!(POST "/auth/passkey/register", passkeys::register, ANY, "Register a passkey for the signed-in user.").body(PasskeyRegister::shape),
+        op!(POST "/auth/passkey/initiate-passkey-authentication", passkeys::initiate_authentication, ANY, "WebAuthn options for signing in with a passkey.").body(Empty::shape),
+        op!(POST "/auth/passkey/sign-in", passkeys::sign_in, ANY, "Sign in with a passkey.").limit(SignIn).body(PasskeySignIn::shape).answer(Tokens),
+        op!(POST "/auth/mfa/sign-in", mfa::sign_in, ANY, "Finish a sign-in with a one-time password.").limit(Mfa).body(MfaSignIn::shape).answer(Tokens),
+        op!(POST "/auth/mfa/recovery-code/sign-in", mfa::recovery_sign_in, ANY, "Finish a sign-in with a recovery code (Gatehouse's own).").limit(Mfa).body(RecoverySignIn::shape).answer(Tokens),
+        op!(POST "/auth/mfa/recovery-codes", mfa::new_recovery_codes, ANY, "New recovery codes for the signed-in user (Gatehouse's own)."),
+        // OAuth
+        op!(POST "/auth/oauth/token", oauth::token, OAUTH_CLIENT, "OAuth 2 token endpoint: exchange a code or a refresh token."),
+        op!(GET "/auth/oauth/authorize/{provider_id}", oauth::authorize, PUBLIC, "Start signing in (or connecting an account) with a provider.").query(AuthorizeQuery::shape).answer(Redirect),
+        op!(GET "/auth/oauth/callback/{provider_id}", oauth::callback, PUBLIC, "Where the provider sends the browser back.").answers(303, Redirect),
+        op!(POST "/auth/oauth/callback/{provider_id}", oauth::callback, PUBLIC, "Where the provider posts the browser back (form_post).").answers(303, Redirect),
+        op!(POST "/auth/oauth/cross-domain/authorize", oauth::cross_domain_authorize, ANY, "Carry a session to another domain of the project.").body(CrossDomainAuthorize::shape),
+        op!(GET "/oauth-providers", oauth::list_accounts, ANY, "A user's provider accounts.").query(oauth::ListParams::shape).answer(List),
+        op!(POST "/oauth-providers", oauth::create_account, SERVER, "Link a provider account to a user.").body(OAuthAccountCreate::shape).answers(201, Object),
+        op!(GET "/oauth-providers/{user_id}/{provider_id}", oauth::read_account, ANY, "One provider account of a user."),
+        op!(PATCH "/oauth-providers/{user_id}/{provider_id}", oauth::update_account, ANY, "Change a provider account (whether it signs in, receives email).").body(OAuthAccountUpdate::shape),
+        op!(DELETE "/oauth-providers/{user_id}/{provider_id}", oauth::delete_account, ANY, "Unlink a provider account.").answer(Success),
+        op!(GET "/connected-accounts/{user_id}", oauth::connected_accounts, ANY, "A user's connected accounts.").answer(List),
+        op!(POST "/connected-accounts/{user_id}/{provider_id}/access-token", oauth::access_token, ANY, "A provider access token for a connected account.").body(oauth::AccessTokenBody::shape).answers(201, Object),
+        op!(POST "/connected-accounts/{user_id}/{provider_id}/{provider_account_id}/access-token", oauth::account_access_token, ANY, "A provider access token for one of several accounts with a provider.").body(oauth::AccessTokenBody::shape).answers(201, Object),
+        // Teams
+        op!(GET "/teams", teams::list_teams, ANY, "Teams: all of them, or a user's.").query(teams::TeamListQuery::shape).answer(List),
+        op!(POST "/teams", teams::create_team, ANY, "Create a team.").body(TeamCreate::shape).answers(201, Object),
+        op!(GET "/teams/{team_id}", teams::read_team, ANY, "One team."),
+        op!(PATCH "/teams/{team_id}", teams::update_team, ANY, "Change a team.").body(TeamUpdate::shape),
+        op!(DELETE "/teams/{team_id}", teams::delete_team, ANY, "Delete a team.").answer(Success),
+        op!(POST "/team-memberships/{team_id}/{user_id}", teams::add_member, SERVER, "Add a user to a team.").body(Empty::shape).answers(201, Object),
+        op!(DELETE "/team-memberships/{team_id}/{user_id}", teams::remove_member, ANY, "Remove a user from a team (or leave it).").answer(Success),
+        op!(GET "/team-member-profiles", teams::list_profiles, ANY, "Team members' profiles.").query(teams::ProfileQuery::shape).answer(List),
+        op!(GET "/team-member-profiles/{team_id}/{user_id}", teams::read_profile, ANY, "One member's profile in a team."),
+        op!(PATCH "/team-member-profiles/{team_id}/{user_id}", teams::update_profile, ANY, "Change a member's profile in a team.").body(ProfileUpdate::shape),
+        op!(GET "/team-invitations", team_invitations::list_invitations, ANY, "A team's pending invitations.").query(team_invitations::ListQuery::shape).answer(List),
+        op!(POST "/team-invitations/send-code", team_invitations::send_code, ANY, "Invite someone to a team by email.").body(team_invitations::SendBody::shape),
+        op!(POST "/team-invitations/accept", team_invitations::accept, ANY, "Accept an invitation with its code.").limit(VerifyCode).body(contact_channels::CodeBody::shape),
+        op!(POST "/team-invitations/accept/check-code", team_invitations::check_code, ANY, "Check an invitation code without using it.").limit(VerifyCode).body(contact_channels::CodeBody::shape).answer(CodeValid),
+        op!(POST "/team-invitations/accept/details", team_invitations::details, ANY, "The team an invitation code is for.").limit(VerifyCode).body(contact_channels::CodeBody::shape),
+        op!(DELETE "/team-invitations/{id}", team_invitations::revoke, ANY, "Withdraw an invitation.").query(team_invitations::DeleteQuery::shape).answer(Success),
+        op!(POST "/team-invitations/{id}/accept", team_invitations::accept_by_id, ANY, "Accept an invitation sent to one of the signed-in user's addresses.").query(team_invitations::AcceptByIdQuery::shape),
+        // Permissions
+        op!(GET "/team-permissions", permissions::list_grants::<true>, ANY, "Team permissions granted to users.").query(permissions::GrantListQuery::shape).answer(List),
+        op!(POST "/team-permissions/{team_id}/{user_id}/{permission_id}", permissions::grant_team, SERVER, "Grant a team permission to a member.").answers(201, Object),
+        op!(DELETE "/team-permissions/{team_id}/{user_id}/{permission_id}", permissions::revoke_team, SERVER, "Revoke a team permission.").answer(Success),
+        op!(GET "/project-permissions", permissions::list_grants::<false>, ANY, "Project permissions granted to users.").query(permissions::GrantListQuery::shape).answer(List),
+        op!(POST "/project-permissions/{user_id}/{permission_id}", permissions::grant_project, SERVER, "Grant a project permission to a user.").answers(201, Object),
+        op!(DELETE "/project-permissions/{user_id}/{permission_id}", permissions::revoke_project, SERVER, "Revoke a project permission.").answer(Success),
+        op!(GET "/team-permission-definitions", permissions::list_definitions::<true>, ADMIN, "The team permissions the project defines.").answer(List),
+        op!(POST "/team-permission-definitions", permissions::create_definition::<true>, ADMIN, "Define a team permission.").body(|_| DefinitionInput::shape(true)).answers(201, Object),
+        op!(PATCH "/team-permission-definitions/{permission_id}", permissions::update_definition::<true>, ADMIN, "Change a team permission's definition.").body(|_| DefinitionInput::shape(false)),
+        op!(DELETE "/team-permission-definitions/{permission_id}", permissions::delete_definition::<true>, ADMIN, "Remove a team permission's definition.").answer(Success),
+        op!(GET "/project-permission-definitions", permissions::list_definitions::<false>, ADMIN, "The project permissions the project defines.").answer(List),
+        op!(POST "/project-permission-definitions", permissions::create_definition::<false>, ADMIN, "Define a project permission.").body(|_| DefinitionInput::shape(true)).answers(201, Object),
+        op!(PATCH "/project-permission-definitions/{permission_id}", permissions::update_definition::<false>, ADMIN, "Change a project permission's definition.").body(|_| DefinitionInput::shape(false)),
+        op!(DELETE "/project-permission-definitions/{permission_id}", permissions::delete_definition::<false>, ADMIN, "Remove a project permission's definition.").answer(Success),
+        op!(GET "/images/{image_id}", images::image, PUBLIC, "An uploaded picture.").answer(Image),
+        // API keys
+        op!(GET "/user-api-keys", api_keys::list_keys::<false>, ANY, "A user's API keys.").query(|_| api_keys::list_shape(false)).answer(List),
+        op!(POST "/user-api-keys", api_keys::create::<false>, ANY, "Create an API key for a user (its value is shown once).").body(|_| ApiKeyCreate::shape(KeyType::User)),
+        op!(POST "/user-api-keys/check", api_keys::check::<false>, SERVER, "Look up a user API key by its value.").limit(ApiKeyCheck).body(api_keys::CheckBody::shape),
+        op!(GET "/user-api-keys/{api_key_id}", api_keys::read::<false>, ANY, "One user API key."),
+        op!(PATCH "/user-api-keys/{api_key_id}", api_keys::update::<false>, ANY, "Change or revoke a user API key.").body(ApiKeyUpdate::shape),
+        op!(GET "/team-api-keys", api_keys::list_keys::<true>, ANY, "A team's API keys.").query(|_| api_keys::list_shape(true)).answer(List),
+        op!(POST "/team-api-keys", api_keys::create::<true>, ANY, "Create an API key for a team (its value is shown once).").body(|_| ApiKeyCreate::shape(KeyType::Team)),
+        op!(POST "/team-api-keys/check", api_keys::check::<true>, SERVER, "Look up a team API key by its value.").limit(ApiKeyCheck).body(api_keys::CheckBody::shape),
+        op!(GET "/team-api-keys/{api_key_id}", api_keys::read::<true>, ANY, "One team API key."),
+        op!(PATCH "/team-api-keys/{api_key_id}", api_keys::update::<true>, ANY, "Change or revoke a team API key.").body(ApiKeyUpdate::shape),
+        op!(POST "/integrations/credential-scanning/revoke", api_keys::revoke_leaked, PUBLIC, "Revoke a key a credential scanner found in public.").body(api_keys::CheckBody::shape).answer(Success),
+        // Webhooks: Stack's token endpoint and the part of Svix's API its dashboard and clients use
+        op!(POST "/webhooks/svix-token", webhooks::svix_token, ADMIN, "A token for the webhook API below.").body(webhooks::NoFields::shape).answers(201, Object),
+        op!(POST "/internal/send-test-webhook", webhooks::send_test, ADMIN, "Send a test event to an endpoint.").body(webhooks::TestWebhook::shape),
+        op!(POST "/app", webhooks::application, SVIX, "The project's webhook application."),
+        op!(GET "/app/{app_id}", webhooks::application, SVIX, "The project's webhook application."),
+        op!(GET "/app/{app_id}/endpoint", webhooks::list_endpoints, SVIX, "Webhook endpoints."),
+        op!(POST "/app/{app_id}/endpoint", webhooks::create_endpoint, SVIX, "Add a webhook endpoint.").answers(201, Object),
+        op!(GET "/app/{app_id}/endpoint/{endpoint_id}", webhooks::read_endpoint, SVIX, "One webhook endpoint."),
+        op!(PUT "/app/{app_id}/endpoint/{endpoint_id}", webhooks::update_endpoint, SVIX, "Change a webhook endpoint."),
+        op!(PATCH "/app/{app_id}/endpoint/{endpoint_id}", webhooks::update_endpoint, SVIX, "Change a webhook endpoint."),
+        op!(DELETE "/app/{app_id}/endpoint/{endpoint_id}", webhooks::delete_endpoint, SVIX, "Remove a webhook endpoint.").answer(Nothing),
+        op!(GET "/app/{app_id}/endpoint/{endpoint_id}/secret", webhooks::endpoint_secret, SVIX, "An endpoint's signing secret."),
+        op!(POST "/app/{app_id}/endpoint/{endpoint_id}/secret/rotate", webhooks::rotate_secret, SVIX, "Give an endpoint a new signing secret.").answer(Nothing),
+        op!(GET "/app/{app_id}/msg", webhooks::list_messages, SVIX, "Events sent."),
+        op!(POST "/app/{app_id}/msg", webhooks::create_message, SVIX, "Send an event.").answers(202, Object),
+        op!(GET "/app/{app_id}/msg/{msg_id}", webhooks::read_message, SVIX, "One event."),
+        op!(POST "/app/{app_id}/msg/{msg_id}/endpoint/{endpoint_id}/resend", webhooks::resend, SVIX, "Send an event to an endpoint again.").answers(202, Object),
+        op!(GET "/app/{app_id}/attempt/endpoint/{endpoint_id}", webhooks::endpoint_attempts, SVIX, "Delivery attempts to an endpoint."),
+        op!(GET "/app/{app_id}/attempt/msg/{msg_id}", webhooks::message_attempts, SVIX, "Delivery attempts of an event."),
+    ]
 }
 
 /// The largest request body the API reads (a profile picture as a data URL fits); larger ones
@@ -393,7 +267,7 @@ async fn welcome(MaybeAuth(auth): MaybeAuth) -> String {
                 .unwrap_or_default()
         ),
     };
-    format!("Welcome to the Gatehouse API, compatible with Stack Auth's REST API. The reference is in the README.\n\nAuthentication: {seen}\n")
+    format!("Welcome to the Gatehouse API, compatible with Stack Auth's REST API. The reference is at /api/v1/docs, the OpenAPI document at /api/v1/openapi.json.\n\nAuthentication: {seen}\n")
 }
 
 async fn not_found(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
