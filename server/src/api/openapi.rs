@@ -32,7 +32,8 @@ pub const OAUTH_CLIENT: Access = &["client"];
 /// What a successful answer holds.
 #[derive(Clone, Copy, PartialEq)]
 pub enum Answer {
-    /// A JSON object: one of Stack's resources (the README names the schema each follows).
+    /// A JSON object: one of Stack's resources (`end2end/conformance.test.mjs` names the schema
+    /// of each and holds the answers to it).
     Object,
     /// Stack's list envelope: `items`, `is_paginated`, `pagination.next_cursor`.
     List,
