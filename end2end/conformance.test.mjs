@@ -255,6 +255,11 @@ const ENDPOINTS = {
   'POST /project-permission-definitions': T(A, () => projectPermissionDefinitionsCrud.admin.readSchema),
   'PATCH /project-permission-definitions/{permission_id}': T(A, () => projectPermissionDefinitionsCrud.admin.readSchema),
   'DELETE /project-permission-definitions/{permission_id}': T(A, () => success),
+  // payments/items/[customer_type]/[customer_id]/[item_id]/route.ts, …/update-quantity/route.ts
+  'GET /payments/items/{customer_type}/{customer_id}/{item_id}': T(C, () => y.yupObject({
+    id: y.yupString().defined(), display_name: y.yupString().defined(), quantity: y.yupNumber().defined(),
+  }).defined()),
+  'POST /payments/items/{customer_type}/{customer_id}/{item_id}/update-quantity': T(SA, () => y.yupObject({}).defined()),
   'GET /images/{image_id}': T(['none'], 'the image itself (Stack serves uploads from its storage bucket)'),
   'GET /user-api-keys': T(C, (a) => list(userApiKeysCrud[a].readSchema)),
   'POST /user-api-keys': T(C, () => userApiKeysCreateOutputSchema),
@@ -536,6 +541,21 @@ describe("Stack's schemas, by machine", () => {
       await call(a, 'POST', `/contact-channels/${ada}/${ch.id}/send-verification-code`, { ...opts, body: { callback_url: `${gh.baseUrl}/handler/x` } });
       await call(a, 'DELETE', `/contact-channels/${ada}/${ch.id}`, opts);
     }
+    // A customer's items.
+    await admin('PATCH', '/internal/config/override/environment', { body: { config_override_string: JSON.stringify({
+      'payments.items.credits': { displayName: 'Credits', customerType: 'user' },
+    }) } });
+    for (const a of SA) {
+      await call(a, 'POST', `/payments/items/user/${ada}/credits/update-quantity?allow_negative=false`, { body: { delta: 5, description: a } });
+    }
+    for (const a of C) {
+      const item = await call(a, 'GET', `/payments/items/user/${ada}/credits`, a === 'client' ? { token: adaToken } : {});
+      assert.equal(item.quantity, 10);
+    }
+    const overdrawn = await server('POST', `/payments/items/user/${ada}/credits/update-quantity?allow_negative=false`, { body: { delta: -11 }, status: 400 });
+    assert.equal(overdrawn.code, 'ITEM_QUANTITY_INSUFFICIENT_AMOUNT');
+    await server('GET', `/payments/items/user/${ada}/gems`, { status: 404 });
+
     await client('POST', '/contact-channels/send-verification-code', { token: adaToken, body: { email: 'ada@example.com', callback_url: `${gh.baseUrl}/handler/x` } });
     const verifyCode = linkCode(await latestEmail('Verify your email'));
     await client('POST', '/contact-channels/verify/check-code', { body: { code: verifyCode } });

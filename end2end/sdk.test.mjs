@@ -29,6 +29,8 @@ for (const [label, pkg] of Object.entries(RELEASES)) {
         headers: { 'content-type': 'application/json', 'x-stack-access-type': 'admin', 'x-stack-project-id': gh.project.project_id, 'x-stack-super-secret-admin-key': gh.project.super_secret_admin_key },
         body: JSON.stringify({ config_override_string: JSON.stringify({
           'auth.otp.allowSignIn': true,
+          'payments.items.credits': { displayName: 'Credits', customerType: 'user' },
+          'payments.items.tokens': { customerType: 'custom' },
           'auth.signUpRules.no-rejected-example': { enabled: true, priority: 0, condition: 'emailDomain == "rejected.example"', action: { type: 'reject', message: 'Not from rejected.example.' } },
         }) }),
       });
@@ -40,6 +42,30 @@ for (const [label, pkg] of Object.entries(RELEASES)) {
     after(async () => {
       await gh?.stop();
       assert.deepEqual(complaints, [], 'the SDK complained about our responses');
+    });
+
+    test('items: the server grants and uses them, never below zero by tryDecreaseQuantity, and the user reads theirs', async () => {
+      const address = email('buyer');
+      const buyer = await server.createUser({ primaryEmail: address, password: PASSWORD, primaryEmailAuthEnabled: true });
+      const credits = await server.getItem({ userId: buyer.id, itemId: 'credits' });
+      assert.equal(credits.displayName, 'Credits');
+      assert.equal(credits.quantity, 0);
+      await credits.increaseQuantity(10);
+      assert.equal(await credits.tryDecreaseQuantity(4), true);
+      assert.equal(await credits.tryDecreaseQuantity(7), false);
+      assert.equal((await server.getItem({ userId: buyer.id, itemId: 'credits' })).quantity, 6);
+      await credits.decreaseQuantity(8);
+      const owed = await server.getItem({ userId: buyer.id, itemId: 'credits' });
+      assert.equal(owed.quantity, -2);
+      assert.equal(owed.nonNegativeQuantity, 0);
+      const tokens = await server.getItem({ customCustomerId: 'org-1', itemId: 'tokens' });
+      await tokens.increaseQuantity(3);
+      assert.equal((await server.getItem({ customCustomerId: 'org-1', itemId: 'tokens' })).quantity, 3);
+
+      const app = newClient();
+      await app.signInWithCredential({ email: address, password: PASSWORD, noRedirect: true });
+      const mine = await (await app.getUser({ or: 'throw' })).getItem('credits');
+      assert.equal(mine.quantity, -2);
     });
 
     test('server creates users with a password and with metadata, and reads them back', async () => {

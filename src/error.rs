@@ -76,6 +76,21 @@ pub enum Error {
     UserIdDoesNotExist(String),
     #[error("user not found")]
     UserNotFound,
+    #[error("item not found")]
+    ItemNotFound(String),
+    #[error("item customer type does not match")]
+    ItemCustomerTypeDoesNotMatch {
+        item_id: String,
+        customer_id: String,
+        item_customer_type: Option<String>,
+        actual_customer_type: String,
+    },
+    #[error("item quantity insufficient")]
+    ItemQuantityInsufficientAmount {
+        item_id: String,
+        customer_id: String,
+        quantity: i64,
+    },
     #[error("project not found")]
     ProjectNotFound(String),
     #[error("current project not found")]
@@ -276,6 +291,9 @@ impl Error {
             CannotGetOwnUserWithoutUser => "CANNOT_GET_OWN_USER_WITHOUT_USER",
             UserIdDoesNotExist(_) => "USER_ID_DOES_NOT_EXIST",
             UserNotFound => "USER_NOT_FOUND",
+            ItemNotFound(_) => "ITEM_NOT_FOUND",
+            ItemCustomerTypeDoesNotMatch { .. } => "ITEM_CUSTOMER_TYPE_DOES_NOT_MATCH",
+            ItemQuantityInsufficientAmount { .. } => "ITEM_QUANTITY_INSUFFICIENT_AMOUNT",
             VerificationCodeNotFound => "VERIFICATION_CODE_NOT_FOUND",
             VerificationCodeExpired => "VERIFICATION_CODE_EXPIRED",
             VerificationCodeAlreadyUsed => "VERIFICATION_CODE_ALREADY_USED",
@@ -394,6 +412,7 @@ impl Error {
             | PermissionNotFound(_)
             | PermissionScopeMismatch { .. }
             | ApiKeyNotFound
+            | ItemNotFound(_)
             | VerificationCodeNotFound
             | RouteNotFound { .. } => 404,
             RestrictedUserNotAllowed(_)
@@ -483,6 +502,30 @@ impl Error {
             TeamInvitationRestrictedUserNotAllowed(r) => format!("Restricted users cannot accept team invitations. Reason: {r}. Please complete the onboarding process before accepting team invitations."),
             UserAuthenticationRequired => "User authentication required for this endpoint.".into(),
             ApiKeyNotFound => "API key not found.".into(),
+            ItemNotFound(id) => format!("Item with ID \"{id}\" not found."),
+            ItemCustomerTypeDoesNotMatch {
+                item_id,
+                customer_id,
+                item_customer_type,
+                actual_customer_type,
+            } => format!(
+                "The {actual_customer_type} with ID {} is not a valid customer for the item with ID {}. {}",
+                Value::from(customer_id.as_str()),
+                Value::from(item_id.as_str()),
+                match item_customer_type {
+                    Some(t) => format!("The item is configured to only be available for {t} customers, but the customer is a {actual_customer_type}."),
+                    None => "The item is missing a customer type field. Please make sure it is set up correctly in your project configuration.".into(),
+                }
+            ),
+            ItemQuantityInsufficientAmount {
+                item_id,
+                customer_id,
+                quantity,
+            } => format!(
+                "The item with ID {} has an insufficient quantity for the customer with ID {}. An attempt was made to charge {quantity} credits.",
+                Value::from(item_id.as_str()),
+                Value::from(customer_id.as_str())
+            ),
             ApiKeyExpired => "API key has expired.".into(),
             ApiKeyRevoked => "API key has been revoked.".into(),
             WrongApiKeyType { expected, actual } => format!("This endpoint is for {expected} API keys, but a {actual} API key was provided."),
@@ -534,6 +577,23 @@ impl Error {
         use Error::*;
         Some(match self {
             Schema(lines) => json!({ "message": lines.join("\n") }),
+            ItemNotFound(id) => json!({ "item_id": id }),
+            ItemCustomerTypeDoesNotMatch {
+                item_id,
+                customer_id,
+                item_customer_type,
+                actual_customer_type,
+            } => json!({
+                "item_id": item_id,
+                "customer_id": customer_id,
+                "item_customer_type": item_customer_type,
+                "actual_customer_type": actual_customer_type,
+            }),
+            ItemQuantityInsufficientAmount {
+                item_id,
+                customer_id,
+                quantity,
+            } => json!({ "item_id": item_id, "customer_id": customer_id, "quantity": quantity }),
             SchemaMessage(m) => json!({ "message": m }),
             InvalidAccessType(t) => json!({ "accessType": t }),
             AccessTypeWithoutProjectId(t) => json!({ "request_type": t }),

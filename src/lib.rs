@@ -25,6 +25,7 @@ pub mod oauth;
 pub mod passkeys;
 pub mod passwords;
 pub mod patch;
+pub mod payments;
 pub mod projects;
 pub mod rate_limits;
 pub mod sessions;

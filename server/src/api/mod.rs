@@ -13,6 +13,7 @@ mod limits;
 mod mfa;
 mod oauth;
 pub mod openapi;
+mod payments;
 mod passkeys;
 mod permissions;
 mod projects;
@@ -74,6 +75,7 @@ pub fn operations() -> Vec<Op> {
     use gatehouse_core::oauth::flow::CrossDomainAuthorize;
     use gatehouse_core::oauth::AuthorizeQuery;
     use gatehouse_core::passkeys::{PasskeyRegister, PasskeySignIn};
+    use gatehouse_core::payments::items::QuantityChange;
     use gatehouse_core::projects::{ApiKeySetCreate, ProjectCreate, ProjectUpdate};
     use gatehouse_core::rate_limits::Action::*;
     use gatehouse_core::sessions::SessionCreate;
@@ -227,6 +229,9 @@ pub fn operations() -> Vec<Op> {
         op!(GET "/team-api-keys/{api_key_id}", api_keys::read::<true>, ANY, "One team API key."),
         op!(PATCH "/team-api-keys/{api_key_id}", api_keys::update::<true>, ANY, "Change or revoke a team API key.").body(ApiKeyUpdate::shape),
         op!(POST "/integrations/credential-scanning/revoke", api_keys::revoke_leaked, PUBLIC, "Revoke a key a credential scanner found in public.").body(api_keys::CheckBody::shape).answer(Success),
+        // Payments
+        op!(GET "/payments/items/{customer_type}/{customer_id}/{item_id}", payments::read_item, ANY, "A customer's quantity of an item."),
+        op!(POST "/payments/items/{customer_type}/{customer_id}/{item_id}/update-quantity", payments::update_quantity, SERVER, "Grant or use some of an item (refused below zero unless allowed).").query(payments::AllowNegative::shape).body(QuantityChange::shape),
         // Webhooks: Stack's token endpoint and the part of Svix's API its dashboard and clients use
         op!(POST "/webhooks/svix-token", webhooks::svix_token, ADMIN, "A token for the webhook API below.").body(webhooks::NoFields::shape).answers(201, Object),
         op!(POST "/internal/send-test-webhook", webhooks::send_test, ADMIN, "Send a test event to an endpoint.").body(webhooks::TestWebhook::shape),

@@ -318,6 +318,7 @@ fn path_param(name: &str) -> Value {
         "user_id" => json!({ "type": "string", "anyOf": [{ "format": "uuid" }, { "const": "me" }] }),
         "team_id" | "api_key_id" | "session_id" | "id" => json!({ "type": "string", "format": "uuid" }),
         "level" => json!({ "type": "string", "enum": gatehouse_core::config::Level::ALL.map(|l| l.as_str()) }),
+        "customer_type" => json!({ "type": "string", "enum": gatehouse_core::payments::CustomerType::ALL.map(|t| t.as_str()) }),
         _ => json!({ "type": "string" }),
     }
 }

@@ -13,6 +13,7 @@ mod events;
 mod jobs;
 mod oauth;
 mod oauth_support;
+mod payments;
 mod projects;
 mod requests;
 mod sessions;

@@ -1,0 +1,277 @@
+//! Items: what a customer holds a quantity of (credits, seats, quotas). Every change of a
+//! quantity is a row of the ledger `item_quantity_changes`; a quantity is what the ledger adds up
+//! to now, read as Stack reads it: a positive change is a grant (which may expire), a negative
+//! one uses up the grants that expire soonest first, and what it takes beyond them is owed and
+//! paid back first by the next grant. A grant that expires takes with it only what is left of it.
+//!
+//! A change that must not take the quantity below zero is checked and written in one
+//! transaction that holds the project's change lock from the start (its event is recorded
+//! first), so concurrent decrements never overdraw, on either database.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::Customer;
+use crate::error::{Error, Result};
+use crate::events::{record, Change, Who};
+use crate::projects::Project;
+use crate::validation::{integer, string, Input, Shape};
+use crate::{new_id, now_ms, Core};
+
+/// The largest change one request may make: JavaScript's largest safe integer, as Stack's SDK
+/// sends numbers.
+pub const MAX_DELTA: i64 = 9_007_199_254_740_991;
+
+/// An item as a customer holds it.
+pub struct Item {
+    pub id: String,
+    pub display_name: String,
+    pub quantity: i64,
+}
+
+impl Item {
+    pub fn view(&self) -> Value {
+        json!({ "id": self.id, "display_name": self.display_name, "quantity": self.quantity })
+    }
+}
+
+/// `POST …/update-quantity`'s body.
+#[derive(Deserialize)]
+pub struct QuantityChange {
+    pub delta: i64,
+    pub expires_at: Option<String>,
+    pub description: Option<String>,
+}
+
+impl Input for QuantityChange {
+    fn shape(_: bool) -> Shape {
+        Shape::new()
+            .field(
+                "delta",
+                integer()
+                    .min(-(MAX_DELTA as f64))
+                    .max(MAX_DELTA as f64)
+                    .defined(),
+            )
+            .field("expires_at", string().custom(iso_date))
+            .field("description", string().max_chars(10_000))
+    }
+}
+
+fn iso_date(at: &str, v: &Value) -> Option<String> {
+    let text = v.as_str()?;
+    parse_time(text)
+        .is_none()
+        .then(|| format!("{at} must be a date and time in ISO 8601 (2030-12-31T23:59:59Z)"))
+}
+
+fn parse_time(text: &str) -> Option<i64> {
+    let t = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()?;
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
+}
+
+/// The item `item_id` of the catalogue, for `customer`: its display name, once the customer
+/// type matches the item's (`ITEM_NOT_FOUND`, `ITEM_CUSTOMER_TYPE_DOES_NOT_MATCH`).
+fn catalogue_item(project: &Project, customer: &Customer, item_id: &str) -> Result<String> {
+    let item = project
+        .config
+        .tree
+        .pointer("/payments/items")
+        .and_then(|items| items.get(item_id))
+        .filter(|i| i.is_object())
+        .ok_or_else(|| Error::ItemNotFound(item_id.into()))?;
+    let kind = item["customerType"].as_str();
+    if kind != Some(customer.kind.as_str()) {
+        return Err(Error::ItemCustomerTypeDoesNotMatch {
+            item_id: item_id.into(),
+            customer_id: customer.id.clone(),
+            item_customer_type: kind.map(str::to_string),
+            actual_customer_type: customer.kind.as_str().into(),
+        });
+    }
+    Ok(item["displayName"].as_str().unwrap_or(item_id).to_string())
+}
+
+/// One row of the ledger, as the sum reads it.
+#[derive(sqlx::FromRow)]
+struct Row {
+    quantity: i64,
+    expires_at: Option<i64>,
+    created_at: i64,
+}
+
+/// What the ledger adds up to at `now` (see the module's comment).
+fn quantity_at(rows: &[Row], now: i64) -> i64 {
+    // (quantity left, expiry); soonest expiry first, those that never expire last.
+    let mut grants: Vec<(i64, Option<i64>)> = Vec::new();
+    let mut debt: i64 = 0;
+    let expire = |grants: &mut Vec<(i64, Option<i64>)>, t: i64| {
+        grants.retain(|(_, e)| e.is_none_or(|e| e > t));
+    };
+    for row in rows {
+        expire(&mut grants, row.created_at);
+        if row.quantity > 0 {
+            let left = row.quantity.saturating_add(debt);
+            debt = left.min(0);
+            if left > 0 {
+                grants.push((left, row.expires_at));
+            }
+        } else if row.quantity < 0 {
+            let mut owed = row.quantity.saturating_neg();
+            grants.sort_by_key(|(_, e)| (e.is_none(), e.unwrap_or(0)));
+            for g in grants.iter_mut() {
+                let take = g.0.min(owed);
+                g.0 -= take;
+                owed -= take;
+                if owed == 0 {
+                    break;
+                }
+            }
+            grants.retain(|(q, _)| *q > 0);
+            debt = debt.saturating_sub(owed);
+        }
+    }
+    expire(&mut grants, now);
+    grants
+        .iter()
+        .fold(debt, |sum, (q, _)| sum.saturating_add(*q))
+}
+
+const LEDGER: &str = "SELECT quantity, expires_at, created_at FROM item_quantity_changes \
+     WHERE project_id = $1 AND customer_type = $2 AND customer_id = $3 AND item_id = $4 \
+     ORDER BY created_at, id";
+
+impl Core {
+    /// `customer`'s quantity of `item_id` now.
+    pub async fn item(&self, project: &Project, customer: &Customer, item_id: &str) -> Result<Item> {
+        let display_name = catalogue_item(project, customer, item_id)?;
+        self.require_customer(project, customer).await?;
+        let rows: Vec<Row> = sqlx::query_as(LEDGER)
+            .bind(&project.id)
+            .bind(customer.kind.as_str())
+            .bind(&customer.id)
+            .bind(item_id)
+            .fetch_all(&self.db.pool)
+            .await?;
+        Ok(Item {
+            id: item_id.into(),
+            display_name,
+            quantity: quantity_at(&rows, now_ms()),
+        })
+    }
+
+    /// Changes `customer`'s quantity of `item_id` by `change.delta`; unless `allow_negative`, a
+    /// change that would leave less than zero is refused (`ITEM_QUANTITY_INSUFFICIENT_AMOUNT`)
+    /// and nothing is written.
+    pub async fn change_item_quantity(
+        &self,
+        project: &Project,
+        customer: &Customer,
+        item_id: &str,
+        change: QuantityChange,
+        allow_negative: bool,
+        who: &Who,
+    ) -> Result<()> {
+        catalogue_item(project, customer, item_id)?;
+        self.require_customer(project, customer).await?;
+        let expires_at = change.expires_at.as_deref().and_then(parse_time);
+        let id = new_id();
+        let now = now_ms();
+        let mut tx = self.begin().await?;
+        // The event first: recording takes the project's change lock, which the read below
+        // then holds until the write commits.
+        record(
+            &mut tx,
+            &project.id,
+            who,
+            Change::new(
+                "item_quantity_change.created",
+                &id,
+                json!({
+                    "customer_type": customer.kind.as_str(),
+                    "customer_id": customer.id,
+                    "item_id": item_id,
+                    "quantity": change.delta,
+                    "expires_at_millis": expires_at,
+                    "description": change.description,
+                }),
+            ),
+        )
+        .await?;
+        if !allow_negative && change.delta < 0 {
+            let rows: Vec<Row> = sqlx::query_as(LEDGER)
+                .bind(&project.id)
+                .bind(customer.kind.as_str())
+                .bind(&customer.id)
+                .bind(item_id)
+                .fetch_all(&mut *tx)
+                .await?;
+            if quantity_at(&rows, now).saturating_add(change.delta) < 0 {
+                return Err(Error::ItemQuantityInsufficientAmount {
+                    item_id: item_id.into(),
+                    customer_id: customer.id.clone(),
+                    quantity: change.delta,
+                });
+            }
+        }
+        sqlx::query(
+            "INSERT INTO item_quantity_changes \
+             (id, project_id, customer_type, customer_id, item_id, quantity, description, expires_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&id)
+        .bind(&project.id)
+        .bind(customer.kind.as_str())
+        .bind(&customer.id)
+        .bind(item_id)
+        .bind(change.delta)
+        .bind(&change.description)
+        .bind(expires_at)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(quantity: i64, expires_at: Option<i64>, created_at: i64) -> Row {
+        Row {
+            quantity,
+            expires_at,
+            created_at,
+        }
+    }
+
+    #[test]
+    fn grants_add_up_and_uses_take_from_what_expires_soonest() {
+        let rows = [
+            row(100, None, 1),
+            row(50, Some(100), 2),
+            row(-30, None, 3),
+        ];
+        assert_eq!(quantity_at(&rows, 50), 120);
+        // The expiring grant paid for the use: 20 of it were left, and go.
+        assert_eq!(quantity_at(&rows, 100), 100);
+    }
+
+    #[test]
+    fn what_is_owed_is_paid_back_by_the_next_grant_and_expiry_takes_only_what_is_left() {
+        let rows = [row(-10, None, 1), row(25, Some(50), 2)];
+        assert_eq!(quantity_at(&rows, 10), 15);
+        // The grant paid the 10 owed first; the 15 left of it expire.
+        assert_eq!(quantity_at(&rows, 50), 0);
+        let rows = [row(5, None, 1), row(-8, None, 2)];
+        assert_eq!(quantity_at(&rows, 3), -3);
+    }
+
+    #[test]
+    fn a_grant_that_expired_before_a_use_does_not_pay_for_it() {
+        let rows = [row(10, Some(5), 1), row(-4, None, 6)];
+        assert_eq!(quantity_at(&rows, 7), -4);
+    }
+}
