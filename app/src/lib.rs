@@ -110,6 +110,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/projects/:project_id/emails/:email_id") view=pages::dashboard::EmailPage ssr=SsrMode::Async/>
                     <Route path=path!("/projects/:project_id/emails/templates/:template_id") view=pages::dashboard::EmailTemplatePage ssr=SsrMode::Async/>
                     <Route path=path!("/projects/:project_id/webhooks") view=pages::dashboard::WebhooksPage ssr=SsrMode::Async/>
+                    <Route path=path!("/projects/:project_id/payments") view=pages::dashboard::PaymentsPage ssr=SsrMode::Async/>
                     <Route path=path!("/projects/:project_id/webhooks/:endpoint_id") view=pages::dashboard::WebhookEndpointPage ssr=SsrMode::Async/>
                     // Rendered whole before sending: plain forms, with no JavaScript at all.
                     <Route path=path!("/handler/:project_id/sign-in") view=pages::handler::SignInPage ssr=SsrMode::Async/>

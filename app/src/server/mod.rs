@@ -4,6 +4,7 @@
 mod api_keys;
 mod dashboard;
 mod dashboard_emails;
+mod dashboard_payments;
 mod dashboard_sign_up_rules;
 mod dashboard_teams;
 mod dashboard_users;
@@ -19,6 +20,7 @@ mod setup;
 pub use api_keys::*;
 pub use dashboard::*;
 pub use dashboard_emails::*;
+pub use dashboard_payments::*;
 pub use dashboard_sign_up_rules::*;
 pub use dashboard_teams::*;
 pub use dashboard_users::*;

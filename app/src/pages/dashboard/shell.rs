@@ -19,9 +19,10 @@ pub fn ProjectShell(
         ("settings", "Settings"),
         ("emails", "Emails"),
         ("webhooks", "Webhooks"),
+        ("payments", "Payments"),
         ("config", "Configuration"),
     ];
-    let coming = ["Payments", "Analytics"];
+    let coming = ["Analytics"];
     view! {
         <div class="min-h-screen">
             <header class="flex flex-wrap items-center justify-between gap-2 border-b border-line bg-card px-4 py-3 sm:px-6">
