@@ -161,6 +161,52 @@ impl Core {
         })
     }
 
+    /// Every item of the catalogue a customer of this type may hold, with the customer's
+    /// quantity now, in the catalogue's order.
+    pub async fn items_of(&self, project: &Project, customer: &Customer) -> Result<Vec<Item>> {
+        self.require_customer(project, customer).await?;
+        #[derive(sqlx::FromRow)]
+        struct Owned {
+            item_id: String,
+            quantity: i64,
+            expires_at: Option<i64>,
+            created_at: i64,
+        }
+        let rows: Vec<Owned> = sqlx::query_as(
+            "SELECT item_id, quantity, expires_at, created_at FROM item_quantity_changes \
+             WHERE project_id = $1 AND customer_type = $2 AND customer_id = $3 \
+             ORDER BY created_at, id",
+        )
+        .bind(&project.id)
+        .bind(customer.kind.as_str())
+        .bind(&customer.id)
+        .fetch_all(&self.db.pool)
+        .await?;
+        let now = now_ms();
+        let catalogue = project.config.tree.pointer("/payments/items").and_then(Value::as_object);
+        Ok(catalogue
+            .into_iter()
+            .flatten()
+            .filter(|(_, item)| item["customerType"].as_str() == Some(customer.kind.as_str()))
+            .map(|(id, item)| {
+                let ledger: Vec<Row> = rows
+                    .iter()
+                    .filter(|r| &r.item_id == id)
+                    .map(|r| Row {
+                        quantity: r.quantity,
+                        expires_at: r.expires_at,
+                        created_at: r.created_at,
+                    })
+                    .collect();
+                Item {
+                    id: id.clone(),
+                    display_name: item["displayName"].as_str().unwrap_or(id).to_string(),
+                    quantity: quantity_at(&ledger, now),
+                }
+            })
+            .collect())
+    }
+
     /// Changes `customer`'s quantity of `item_id` by `change.delta`; unless `allow_negative`, a
     /// change that would leave less than zero is refused (`ITEM_QUANTITY_INSUFFICIENT_AMOUNT`)
     /// and nothing is written.
