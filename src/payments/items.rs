@@ -66,8 +66,8 @@ fn iso_date(at: &str, v: &Value) -> Option<String> {
 }
 
 fn parse_time(text: &str) -> Option<i64> {
-    let t = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .ok()?;
+    let t =
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
@@ -144,7 +144,12 @@ const LEDGER: &str = "SELECT quantity, expires_at, created_at FROM item_quantity
 
 impl Core {
     /// `customer`'s quantity of `item_id` now.
-    pub async fn item(&self, project: &Project, customer: &Customer, item_id: &str) -> Result<Item> {
+    pub async fn item(
+        &self,
+        project: &Project,
+        customer: &Customer,
+        item_id: &str,
+    ) -> Result<Item> {
         let display_name = catalogue_item(project, customer, item_id)?;
         self.require_customer(project, customer).await?;
         let rows: Vec<Row> = sqlx::query_as(LEDGER)
@@ -183,7 +188,11 @@ impl Core {
         .fetch_all(&self.db.pool)
         .await?;
         let now = now_ms();
-        let catalogue = project.config.tree.pointer("/payments/items").and_then(Value::as_object);
+        let catalogue = project
+            .config
+            .tree
+            .pointer("/payments/items")
+            .and_then(Value::as_object);
         Ok(catalogue
             .into_iter()
             .flatten()
@@ -295,11 +304,7 @@ mod tests {
 
     #[test]
     fn grants_add_up_and_uses_take_from_what_expires_soonest() {
-        let rows = [
-            row(100, None, 1),
-            row(50, Some(100), 2),
-            row(-30, None, 3),
-        ];
+        let rows = [row(100, None, 1), row(50, Some(100), 2), row(-30, None, 3)];
         assert_eq!(quantity_at(&rows, 50), 120);
         // The expiring grant paid for the use: 20 of it were left, and go.
         assert_eq!(quantity_at(&rows, 100), 100);

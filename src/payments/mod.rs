@@ -19,7 +19,8 @@ pub enum CustomerType {
 }
 
 impl CustomerType {
-    pub const ALL: [CustomerType; 3] = [CustomerType::User, CustomerType::Team, CustomerType::Custom];
+    pub const ALL: [CustomerType; 3] =
+        [CustomerType::User, CustomerType::Team, CustomerType::Custom];
 
     pub fn parse(s: &str) -> Option<CustomerType> {
         CustomerType::ALL.into_iter().find(|t| t.as_str() == s)
@@ -53,7 +54,11 @@ pub struct Customer {
 impl Core {
     /// Users and teams must exist (`USER_NOT_FOUND`, `TEAM_NOT_FOUND`); a custom customer is
     /// whatever id the app names.
-    pub(crate) async fn require_customer(&self, project: &Project, customer: &Customer) -> Result<()> {
+    pub(crate) async fn require_customer(
+        &self,
+        project: &Project,
+        customer: &Customer,
+    ) -> Result<()> {
         match customer.kind {
             CustomerType::User => {
                 self.user(&project.id, &customer.id)

@@ -65,7 +65,10 @@ pub async fn load_payments(
             let quantity = match CustomerType::from_param(&kind) {
                 Err(e) => Err(e),
                 Ok(kind) => {
-                    let customer = Customer { kind, id: id.clone() };
+                    let customer = Customer {
+                        kind,
+                        id: id.clone(),
+                    };
                     ssr::core()
                         .item(&project, &customer, &item_id)
                         .await
@@ -89,7 +92,10 @@ pub async fn load_payments(
     };
     Ok(PaymentsView {
         project_name: project.display_name.clone(),
-        test_mode: tree.pointer("/payments/testMode").and_then(|v| v.as_bool()).unwrap_or(true),
+        test_mode: tree
+            .pointer("/payments/testMode")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true),
         items,
         balance,
     })
@@ -106,13 +112,20 @@ pub async fn save_item(
     let project = ssr::administered_project(&project_id).await?;
     let item_id = item_id.trim();
     if item_id.is_empty() {
-        return Err(ssr::shown(gatehouse_core::Error::Status(400, "An item needs an id.".into())));
+        return Err(ssr::shown(gatehouse_core::Error::Status(
+            400,
+            "An item needs an id.".into(),
+        )));
     }
     let mut item = serde_json::json!({ "customerType": customer_type });
     if !display_name.trim().is_empty() {
         item["displayName"] = display_name.trim().into();
     }
-    ssr::configure(&project, serde_json::json!({ format!("payments.items.{item_id}"): item })).await
+    ssr::configure(
+        &project,
+        serde_json::json!({ format!("payments.items.{item_id}"): item }),
+    )
+    .await
 }
 
 /// Removes an item from the catalogue (balances stay in the ledger, and count again if an item
@@ -120,7 +133,11 @@ pub async fn save_item(
 #[server(prefix = "/_sfn")]
 pub async fn remove_item(project_id: String, item_id: String) -> Result<(), ServerFnError> {
     let project = ssr::administered_project(&project_id).await?;
-    ssr::configure(&project, serde_json::json!({ format!("payments.items.{item_id}"): null })).await
+    ssr::configure(
+        &project,
+        serde_json::json!({ format!("payments.items.{item_id}"): null }),
+    )
+    .await
 }
 
 /// Grants (a positive change) or uses (a negative one) some of a customer's item.

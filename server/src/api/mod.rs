@@ -13,8 +13,8 @@ mod limits;
 mod mfa;
 mod oauth;
 pub mod openapi;
-mod payments;
 mod passkeys;
+mod payments;
 mod permissions;
 mod projects;
 mod sessions;
@@ -39,8 +39,8 @@ use extract::spellings;
 #[cfg(test)]
 pub(crate) use extract::tests as extract_tests;
 use extract::MaybeAuth;
-use openapi::{op, Op};
 pub use extract::{cookie, credentials, header};
+use openapi::{op, Op};
 
 pub fn router(core: Core, trusted: crate::client_ip::TrustedProxies) -> Router {
     let mut routes: Vec<(&'static str, MethodRouter<Core>)> = vec![];
@@ -68,7 +68,9 @@ pub fn router(core: Core, trusted: crate::client_ip::TrustedProxies) -> Router {
 /// Every operation of the REST API: the router is built from this table, and so is the OpenAPI
 /// document (`openapi.rs`).
 pub fn operations() -> Vec<Op> {
+    use extract::Empty;
     use gatehouse_core::api_keys::{ApiKeyCreate, ApiKeyUpdate, KeyType};
+    use gatehouse_core::auth::{PasswordSet, PasswordSignIn, PasswordUpdate};
     use gatehouse_core::cli_auth::{CliComplete, CliPoll, CliStart};
     use gatehouse_core::mfa::{MfaSignIn, RecoverySignIn};
     use gatehouse_core::oauth::accounts::{OAuthAccountCreate, OAuthAccountUpdate};
@@ -79,7 +81,6 @@ pub fn operations() -> Vec<Op> {
     use gatehouse_core::projects::{ApiKeySetCreate, ProjectCreate, ProjectUpdate};
     use gatehouse_core::rate_limits::Action::*;
     use gatehouse_core::sessions::SessionCreate;
-    use gatehouse_core::auth::{PasswordSignIn, PasswordSet, PasswordUpdate};
     use gatehouse_core::sign_up::PasswordSignUp;
     use gatehouse_core::teams::members::ProfileUpdate;
     use gatehouse_core::teams::permissions::DefinitionInput;
@@ -87,7 +88,6 @@ pub fn operations() -> Vec<Op> {
     use gatehouse_core::users::{UserCreate, UserListParams, UserUpdate};
     use gatehouse_core::validation::Input;
     use openapi::{Answer::*, ADMIN, ANY, DASHBOARD, OAUTH_CLIENT, PUBLIC, SERVER, SVIX};
-    use extract::Empty;
     vec![
         op!(GET "/", welcome, PUBLIC, "A greeting that says what authentication the request carried.").answer(Text),
         op!(GET "/openapi.json", openapi::openapi_json, PUBLIC, "This API's OpenAPI 3.1 document."),

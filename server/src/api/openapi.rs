@@ -263,7 +263,9 @@ fn operation(op: &Op) -> Value {
     }
     if let Some(query) = op.query {
         for (name, required, schema) in query(server).fields_json_schema() {
-            parameters.push(json!({ "name": name, "in": "query", "required": required, "schema": schema }));
+            parameters.push(
+                json!({ "name": name, "in": "query", "required": required, "schema": schema }),
+            );
         }
     }
     let mut o = json!({
@@ -315,10 +317,18 @@ fn operation(op: &Op) -> Value {
 /// What a path parameter holds, as the handlers check it (named the same everywhere).
 fn path_param(name: &str) -> Value {
     match name {
-        "user_id" => json!({ "type": "string", "anyOf": [{ "format": "uuid" }, { "const": "me" }] }),
-        "team_id" | "api_key_id" | "session_id" | "id" => json!({ "type": "string", "format": "uuid" }),
-        "level" => json!({ "type": "string", "enum": gatehouse_core::config::Level::ALL.map(|l| l.as_str()) }),
-        "customer_type" => json!({ "type": "string", "enum": gatehouse_core::payments::CustomerType::ALL.map(|t| t.as_str()) }),
+        "user_id" => {
+            json!({ "type": "string", "anyOf": [{ "format": "uuid" }, { "const": "me" }] })
+        }
+        "team_id" | "api_key_id" | "session_id" | "id" => {
+            json!({ "type": "string", "format": "uuid" })
+        }
+        "level" => {
+            json!({ "type": "string", "enum": gatehouse_core::config::Level::ALL.map(|l| l.as_str()) })
+        }
+        "customer_type" => {
+            json!({ "type": "string", "enum": gatehouse_core::payments::CustomerType::ALL.map(|t| t.as_str()) })
+        }
         _ => json!({ "type": "string" }),
     }
 }
@@ -357,14 +367,30 @@ fn responses(op: &Op) -> Value {
     let json_of = |schema: Value| json!({ "application/json": { "schema": schema } });
     let reference = |name: &str| json!({ "$ref": format!("#/components/schemas/{name}") });
     let success = match op.answer {
-        Answer::Object => json!({ "description": "The answer.", "content": json_of(json!({ "type": "object" })) }),
-        Answer::List => json!({ "description": "A page of items.", "content": json_of(reference("List")) }),
-        Answer::Success => json!({ "description": "Done.", "content": json_of(reference("Success")) }),
-        Answer::CodeValid => json!({ "description": "The code is valid.", "content": json_of(reference("CodeValid")) }),
-        Answer::Tokens => json!({ "description": "Signed in.", "content": json_of(reference("Tokens")) }),
-        Answer::Text => json!({ "description": "Text.", "content": { "text/plain": { "schema": { "type": "string" } } } }),
-        Answer::Html => json!({ "description": "A page.", "content": { "text/html": { "schema": { "type": "string" } } } }),
-        Answer::Image => json!({ "description": "The image.", "content": { "image/*": { "schema": { "type": "string", "contentEncoding": "binary" } } } }),
+        Answer::Object => {
+            json!({ "description": "The answer.", "content": json_of(json!({ "type": "object" })) })
+        }
+        Answer::List => {
+            json!({ "description": "A page of items.", "content": json_of(reference("List")) })
+        }
+        Answer::Success => {
+            json!({ "description": "Done.", "content": json_of(reference("Success")) })
+        }
+        Answer::CodeValid => {
+            json!({ "description": "The code is valid.", "content": json_of(reference("CodeValid")) })
+        }
+        Answer::Tokens => {
+            json!({ "description": "Signed in.", "content": json_of(reference("Tokens")) })
+        }
+        Answer::Text => {
+            json!({ "description": "Text.", "content": { "text/plain": { "schema": { "type": "string" } } } })
+        }
+        Answer::Html => {
+            json!({ "description": "A page.", "content": { "text/html": { "schema": { "type": "string" } } } })
+        }
+        Answer::Image => {
+            json!({ "description": "The image.", "content": { "image/*": { "schema": { "type": "string", "contentEncoding": "binary" } } } })
+        }
         Answer::Redirect | Answer::Nothing => json!({ "description": "No body." }),
     };
     if let Some(other) = op.or_status {
@@ -381,7 +407,10 @@ fn responses(op: &Op) -> Value {
         "text/plain": { "schema": { "type": "string" } },
     });
     let mut errors = vec![
-        (400, "The request is malformed (SCHEMA_ERROR names each field) or refused."),
+        (
+            400,
+            "The request is malformed (SCHEMA_ERROR names each field) or refused.",
+        ),
         (401, "Missing or invalid credentials."),
         (403, "Not allowed for these credentials."),
         (404, "Not found."),
@@ -465,7 +494,12 @@ fn render_docs() -> String {
         esc(doc["info"]["description"].as_str().unwrap_or_default())
     );
     for (tag, ops) in &sections {
-        let _ = write!(h, r##"<li><a href="#{0}">{0}</a> ({1})</li>"##, esc(tag), ops.len());
+        let _ = write!(
+            h,
+            r##"<li><a href="#{0}">{0}</a> ({1})</li>"##,
+            esc(tag),
+            ops.len()
+        );
     }
     h.push_str("</ul></nav><main>");
     for (tag, ops) in &sections {
@@ -500,7 +534,11 @@ fn render_docs() -> String {
                         "<li><code>{}</code> ({}{}) {}</li>",
                         esc(p["name"].as_str().unwrap_or_default()),
                         esc(p["in"].as_str().unwrap_or_default()),
-                        if p["required"] == true { ", required" } else { "" },
+                        if p["required"] == true {
+                            ", required"
+                        } else {
+                            ""
+                        },
                         type_text(&p["schema"])
                     );
                 }
@@ -588,7 +626,11 @@ fn fields(h: &mut String, schema: &Value) {
             h,
             "<li><code>{}</code>{}: {}",
             esc(name),
-            if required.contains(&name.as_str()) { " (required)" } else { "" },
+            if required.contains(&name.as_str()) {
+                " (required)"
+            } else {
+                ""
+            },
             type_text(s)
         );
         if s["properties"].is_object() {

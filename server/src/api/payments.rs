@@ -36,7 +36,9 @@ pub async fn read_item(
         )
         .await?;
     }
-    Ok(Json(core.item(&auth.project, &customer, &item_id).await?.view()))
+    Ok(Json(
+        core.item(&auth.project, &customer, &item_id).await?.view(),
+    ))
 }
 
 /// `update-quantity`'s query: whether the quantity may go below zero.
@@ -49,9 +51,7 @@ impl Input for AllowNegative {
     fn shape(_: bool) -> Shape {
         Shape::new().field(
             "allow_negative",
-            string()
-                .one_of(&[json!("true"), json!("false")])
-                .defined(),
+            string().one_of(&[json!("true"), json!("false")]).defined(),
         )
     }
 }

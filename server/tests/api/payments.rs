@@ -31,11 +31,20 @@ async fn quantities_are_granted_used_and_refused_below_zero() {
     let (ada_id, ada) = app.signed_up(&p, "ada@example.com").await;
     let user = format!("user/{ada_id}");
 
-    let fresh = server.get(&format!("/payments/items/{user}/credits")).await.ok();
-    assert_eq!(fresh, json!({ "id": "credits", "display_name": "API Credits", "quantity": 0 }));
+    let fresh = server
+        .get(&format!("/payments/items/{user}/credits"))
+        .await
+        .ok();
+    assert_eq!(
+        fresh,
+        json!({ "id": "credits", "display_name": "API Credits", "quantity": 0 })
+    );
 
     let granted = server
-        .post(&change(&user, "credits", false), json!({ "delta": 100, "description": "Monthly" }))
+        .post(
+            &change(&user, "credits", false),
+            json!({ "delta": 100, "description": "Monthly" }),
+        )
         .await
         .ok();
     assert_eq!(granted, json!({}));
@@ -60,13 +69,21 @@ async fn quantities_are_granted_used_and_refused_below_zero() {
         .post(&change(&user, "credits", true), json!({ "delta": -80 }))
         .await
         .ok();
-    let owed = ada.get(&format!("/payments/items/{user}/credits")).await.ok();
+    let owed = ada
+        .get(&format!("/payments/items/{user}/credits"))
+        .await
+        .ok();
     assert_eq!(owed["quantity"], -10);
     server
         .post(&change(&user, "credits", false), json!({ "delta": 15 }))
         .await
         .ok();
-    assert_eq!(ada.get(&format!("/payments/items/{user}/credits")).await.ok()["quantity"], 5);
+    assert_eq!(
+        ada.get(&format!("/payments/items/{user}/credits"))
+            .await
+            .ok()["quantity"],
+        5
+    );
 
     // A team's and a custom customer's items.
     let team = server
@@ -75,16 +92,34 @@ async fn quantities_are_granted_used_and_refused_below_zero() {
         .ok();
     let team_id = team["id"].as_str().unwrap();
     server
-        .post(&change(&format!("team/{team_id}"), "seats", false), json!({ "delta": 3 }))
+        .post(
+            &change(&format!("team/{team_id}"), "seats", false),
+            json!({ "delta": 3 }),
+        )
         .await
         .ok();
-    assert_eq!(server.get(&format!("/payments/items/team/{team_id}/seats")).await.ok()["quantity"], 3);
+    assert_eq!(
+        server
+            .get(&format!("/payments/items/team/{team_id}/seats"))
+            .await
+            .ok()["quantity"],
+        3
+    );
     server
-        .post(&change("custom/org-42", "tokens", false), json!({ "delta": 7 }))
+        .post(
+            &change("custom/org-42", "tokens", false),
+            json!({ "delta": 7 }),
+        )
         .await
         .ok();
-    let custom = server.get("/payments/items/custom/org-42/tokens").await.ok();
-    assert_eq!(custom, json!({ "id": "tokens", "display_name": "tokens", "quantity": 7 }));
+    let custom = server
+        .get("/payments/items/custom/org-42/tokens")
+        .await
+        .ok();
+    assert_eq!(
+        custom,
+        json!({ "id": "tokens", "display_name": "tokens", "quantity": 7 })
+    );
 
     // Every change is in the project's record of changes.
     let kinds: Vec<(String,)> = sqlx::query_as(
@@ -106,10 +141,14 @@ async fn errors_are_stacks_and_clients_read_only_what_is_theirs() {
     let (ada_id, ada) = app.signed_up(&p, "ada@example.com").await;
     let (bob_id, _) = app.signed_up(&p, "bob@example.com").await;
 
-    let missing = server.get(&format!("/payments/items/user/{ada_id}/gems")).await;
+    let missing = server
+        .get(&format!("/payments/items/user/{ada_id}/gems"))
+        .await;
     missing.known_error(404, "ITEM_NOT_FOUND");
     assert_eq!(missing.message(), "Item with ID \"gems\" not found.");
-    let wrong = server.get(&format!("/payments/items/team/{ada_id}/credits")).await;
+    let wrong = server
+        .get(&format!("/payments/items/team/{ada_id}/credits"))
+        .await;
     wrong.known_error(400, "ITEM_CUSTOMER_TYPE_DOES_NOT_MATCH");
     assert_eq!(
         wrong.body["details"],
@@ -126,9 +165,11 @@ async fn errors_are_stacks_and_clients_read_only_what_is_theirs() {
     server
         .get("/payments/items/org/x/credits")
         .await
-        .schema_error("GET", "/payments/items/org/x/credits", &[
-            "params.customer_type must be one of the following values: user, team, custom",
-        ]);
+        .schema_error(
+            "GET",
+            "/payments/items/org/x/credits",
+            &["params.customer_type must be one of the following values: user, team, custom"],
+        );
     let path = format!("/payments/items/user/{ada_id}/credits/update-quantity");
     server
         .post(&path, json!({ "delta": 1 }))
@@ -138,18 +179,26 @@ async fn errors_are_stacks_and_clients_read_only_what_is_theirs() {
     server
         .post(&bad, json!({ "delta": 1.5, "expires_at": "tomorrow" }))
         .await
-        .schema_error("POST", &path, &[
-            "body.delta must be an integer",
-            "body.expires_at must be a date and time in ISO 8601 (2030-12-31T23:59:59Z)",
-        ]);
+        .schema_error(
+            "POST",
+            &path,
+            &[
+                "body.delta must be an integer",
+                "body.expires_at must be a date and time in ISO 8601 (2030-12-31T23:59:59Z)",
+            ],
+        );
 
     // Clients change nothing, and read their own user's items and their teams' where they are
     // team admins.
     ada.post(&bad, json!({ "delta": 1 }))
         .await
         .known_error(401, "INSUFFICIENT_ACCESS_TYPE");
-    ada.get(&format!("/payments/items/user/{ada_id}/credits")).await.ok();
-    let others = ada.get(&format!("/payments/items/user/{bob_id}/credits")).await;
+    ada.get(&format!("/payments/items/user/{ada_id}/credits"))
+        .await
+        .ok();
+    let others = ada
+        .get(&format!("/payments/items/user/{bob_id}/credits"))
+        .await;
     assert_eq!(
         (others.status, others.text.as_str()),
         (403, "Clients can only access their own user or team items.")
@@ -161,15 +210,26 @@ async fn errors_are_stacks_and_clients_read_only_what_is_theirs() {
         .await
         .known_error(401, "USER_AUTHENTICATION_REQUIRED");
     let crew = server
-        .post("/teams", json!({ "display_name": "Crew", "creator_user_id": ada_id }))
+        .post(
+            "/teams",
+            json!({ "display_name": "Crew", "creator_user_id": ada_id }),
+        )
         .await
         .ok();
     let crew_id = crew["id"].as_str().unwrap();
-    ada.get(&format!("/payments/items/team/{crew_id}/seats")).await.ok();
-    let other_team = server.post("/teams", json!({ "display_name": "Other" })).await.ok();
-    ada.get(&format!("/payments/items/team/{}/seats", other_team["id"].as_str().unwrap()))
+    ada.get(&format!("/payments/items/team/{crew_id}/seats"))
         .await
-        .known_error(404, "TEAM_MEMBERSHIP_NOT_FOUND");
+        .ok();
+    let other_team = server
+        .post("/teams", json!({ "display_name": "Other" }))
+        .await
+        .ok();
+    ada.get(&format!(
+        "/payments/items/team/{}/seats",
+        other_team["id"].as_str().unwrap()
+    ))
+    .await
+    .known_error(404, "TEAM_MEMBERSHIP_NOT_FOUND");
 }
 
 #[tokio::test]
@@ -196,7 +256,10 @@ async fn grants_that_expire_stop_counting_and_take_only_what_is_left() {
             break;
         }
         assert_eq!(q, 40);
-        assert!(std::time::Instant::now() < deadline, "the grant never expired");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the grant never expired"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }

@@ -9,13 +9,17 @@ const BUTTON: &str = "primary self-start whitespace-nowrap rounded-lg bg-accent 
 const FORM: &str = "flex max-w-xl flex-col gap-3 [&_select]:rounded-lg [&_select]:border [&_select]:border-line [&_select]:bg-page [&_select]:px-3 [&_select]:py-2.5";
 
 fn customer_types(selected: &str) -> impl IntoView {
-    [("user", "A user"), ("team", "A team"), ("custom", "The app's own id (custom)")]
-        .into_iter()
-        .map(|(value, label)| {
-            let on = value == selected;
-            view! { <option value=value selected=on>{label}</option> }
-        })
-        .collect_view()
+    [
+        ("user", "A user"),
+        ("team", "A team"),
+        ("custom", "The app's own id (custom)"),
+    ]
+    .into_iter()
+    .map(|(value, label)| {
+        let on = value == selected;
+        view! { <option value=value selected=on>{label}</option> }
+    })
+    .collect_view()
 }
 
 /// A project's payments: the items of its catalogue, and a customer's balance of one, granted
