@@ -96,13 +96,14 @@ fn catalogue_item(project: &Project, customer: &Customer, item_id: &str) -> Resu
 /// One row of the ledger, as the sum reads it.
 #[derive(sqlx::FromRow)]
 struct Row {
+    item_id: String,
     quantity: i64,
     expires_at: Option<i64>,
     created_at: i64,
 }
 
 /// What the ledger adds up to at `now` (see the module's comment).
-fn quantity_at(rows: &[Row], now: i64) -> i64 {
+fn quantity_at<'a>(rows: impl IntoIterator<Item = &'a Row>, now: i64) -> i64 {
     // (quantity left, expiry); soonest expiry first, those that never expire last.
     let mut grants: Vec<(i64, Option<i64>)> = Vec::new();
     let mut debt: i64 = 0;
@@ -138,9 +139,15 @@ fn quantity_at(rows: &[Row], now: i64) -> i64 {
         .fold(debt, |sum, (q, _)| sum.saturating_add(*q))
 }
 
-const LEDGER: &str = "SELECT quantity, expires_at, created_at FROM item_quantity_changes \
-     WHERE project_id = $1 AND customer_type = $2 AND customer_id = $3 AND item_id = $4 \
-     ORDER BY created_at, id";
+/// A customer's ledger, oldest first (`$1` project, `$2` customer type, `$3` customer id), of
+/// one item (`$4`) or of all of them.
+const LEDGER: &str = "SELECT item_id, quantity, expires_at, created_at FROM item_quantity_changes \
+     WHERE project_id = $1 AND customer_type = $2 AND customer_id = $3";
+const ORDER: &str = " ORDER BY created_at, id";
+
+fn ledger_of_item() -> String {
+    format!("{LEDGER} AND item_id = $4{ORDER}")
+}
 
 impl Core {
     /// `customer`'s quantity of `item_id` now.
@@ -152,7 +159,7 @@ impl Core {
     ) -> Result<Item> {
         let display_name = catalogue_item(project, customer, item_id)?;
         self.require_customer(project, customer).await?;
-        let rows: Vec<Row> = sqlx::query_as(LEDGER)
+        let rows: Vec<Row> = sqlx::query_as(&ledger_of_item())
             .bind(&project.id)
             .bind(customer.kind.as_str())
             .bind(&customer.id)
@@ -170,23 +177,12 @@ impl Core {
     /// quantity now, in the catalogue's order.
     pub async fn items_of(&self, project: &Project, customer: &Customer) -> Result<Vec<Item>> {
         self.require_customer(project, customer).await?;
-        #[derive(sqlx::FromRow)]
-        struct Owned {
-            item_id: String,
-            quantity: i64,
-            expires_at: Option<i64>,
-            created_at: i64,
-        }
-        let rows: Vec<Owned> = sqlx::query_as(
-            "SELECT item_id, quantity, expires_at, created_at FROM item_quantity_changes \
-             WHERE project_id = $1 AND customer_type = $2 AND customer_id = $3 \
-             ORDER BY created_at, id",
-        )
-        .bind(&project.id)
-        .bind(customer.kind.as_str())
-        .bind(&customer.id)
-        .fetch_all(&self.db.pool)
-        .await?;
+        let rows: Vec<Row> = sqlx::query_as(&format!("{LEDGER}{ORDER}"))
+            .bind(&project.id)
+            .bind(customer.kind.as_str())
+            .bind(&customer.id)
+            .fetch_all(&self.db.pool)
+            .await?;
         let now = now_ms();
         let catalogue = project
             .config
@@ -198,19 +194,11 @@ impl Core {
             .flatten()
             .filter(|(_, item)| item["customerType"].as_str() == Some(customer.kind.as_str()))
             .map(|(id, item)| {
-                let ledger: Vec<Row> = rows
-                    .iter()
-                    .filter(|r| &r.item_id == id)
-                    .map(|r| Row {
-                        quantity: r.quantity,
-                        expires_at: r.expires_at,
-                        created_at: r.created_at,
-                    })
-                    .collect();
+                let ledger = rows.iter().filter(|r| &r.item_id == id);
                 Item {
                     id: id.clone(),
                     display_name: item["displayName"].as_str().unwrap_or(id).to_string(),
-                    quantity: quantity_at(&ledger, now),
+                    quantity: quantity_at(ledger, now),
                 }
             })
             .collect())
@@ -255,7 +243,7 @@ impl Core {
         )
         .await?;
         if !allow_negative && change.delta < 0 {
-            let rows: Vec<Row> = sqlx::query_as(LEDGER)
+            let rows: Vec<Row> = sqlx::query_as(&ledger_of_item())
                 .bind(&project.id)
                 .bind(customer.kind.as_str())
                 .bind(&customer.id)
@@ -296,6 +284,7 @@ mod tests {
 
     fn row(quantity: i64, expires_at: Option<i64>, created_at: i64) -> Row {
         Row {
+            item_id: "credits".into(),
             quantity,
             expires_at,
             created_at,
