@@ -15,3 +15,14 @@ CREATE TABLE item_quantity_changes (
 );
 CREATE INDEX item_quantity_changes_customer
     ON item_quantity_changes (project_id, customer_type, customer_id, item_id, created_at);
+
+-- What each customer's ledger of an item adds up to (see src/payments/items.rs): the grants still
+-- open with their expiries and what is owed, as JSON, kept with every change.
+CREATE TABLE item_balances (
+    project_id TEXT NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    customer_type TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    PRIMARY KEY (project_id, customer_type, customer_id, item_id)
+);

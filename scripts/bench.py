@@ -199,6 +199,13 @@ def run_backend(backend):
                         "x-stack-publishable-client-key": flooded["publishable_client_key"]}
         results["refused"] = wrk(base + "/api/v1/auth/password/sign-in", flood_client, 32, "POST",
                                  {"email": email, "password": "a wrong guess"}, pid=proc.pid)
+        # A metered item, as an app's backend reads and spends it on every request it serves.
+        http("PATCH", base + "/api/v1/internal/config/override/environment", admin,
+             {"config_override_string": json.dumps({"payments.items.credits": {"customerType": "custom"}})})
+        item = base + "/api/v1/payments/items/custom/bench/credits"
+        http("POST", item + "/update-quantity?allow_negative=false", server, {"delta": 10**12})
+        results["item_read"] = wrk(item, server, 32, pid=proc.pid)
+        results["item_use"] = wrk(item + "/update-quantity?allow_negative=false", server, 32, "POST", {"delta": -1}, pid=proc.pid)
         # Session checks while a sign-in storm keeps argon2 busy.
         storm = {}
         t = threading.Thread(target=lambda: storm.update(wrk(base + "/api/v1/auth/password/sign-in", client, 32, "POST", {"email": email, "password": PASSWORD})))
@@ -235,6 +242,8 @@ def bench_api():
                            ("refresh", "POST …/sessions/current/refresh"), ("sign_in", "POST …/password/sign-in"),
                            ("sign_up", "POST …/password/sign-up"), ("anonymous_sign_up", "POST …/anonymous/sign-up"),
                            ("refused", "sign-in flood refused by the limits (429s)"),
+                           ("item_read", "GET …/payments/items/… (a balance)"),
+                           ("item_use", "POST …/update-quantity (a use, never below zero)"),
                            ("users_me_in_storm", "users/me during a sign-in storm")]:
             x = r[key]
             cpu = f"{x['cpu_us']:,.0f}" if x.get("cpu_us") else "—"

@@ -4,11 +4,13 @@
 //! one uses up the grants that expire soonest first, and what it takes beyond them is owed and
 //! paid back first by the next grant. A grant that expires takes with it only what is left of it.
 //!
-//! A change that must not take the quantity below zero is checked and written in one
-//! transaction that holds the project's change lock from the start (its event is recorded
-//! first), so concurrent decrements never overdraw, on either database.
+//! The ledger is the history; what it adds up to is kept beside it, per customer and item, in
+//! `item_balances` (the grants still open with their expiries, and what is owed), updated with
+//! each change, so a read or a use costs the same however long the history grows. A change is
+//! checked and written in one transaction that holds the project's change lock from the start
+//! (its event is recorded first), so concurrent decrements never overdraw, on either database.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::Customer;
@@ -93,35 +95,34 @@ fn catalogue_item(project: &Project, customer: &Customer, item_id: &str) -> Resu
     Ok(item["displayName"].as_str().unwrap_or(item_id).to_string())
 }
 
-/// One row of the ledger, as the sum reads it.
-#[derive(sqlx::FromRow)]
-struct Row {
-    item_id: String,
-    quantity: i64,
-    expires_at: Option<i64>,
-    created_at: i64,
+/// What a customer's ledger of one item adds up to (see the module's comment): the grants still
+/// open, as (quantity left, expiry), and what is owed (zero or less).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Balance {
+    grants: Vec<(i64, Option<i64>)>,
+    debt: i64,
 }
 
-/// What the ledger adds up to at `now` (see the module's comment).
-fn quantity_at<'a>(rows: impl IntoIterator<Item = &'a Row>, now: i64) -> i64 {
-    // (quantity left, expiry); soonest expiry first, those that never expire last.
-    let mut grants: Vec<(i64, Option<i64>)> = Vec::new();
-    let mut debt: i64 = 0;
-    let expire = |grants: &mut Vec<(i64, Option<i64>)>, t: i64| {
-        grants.retain(|(_, e)| e.is_none_or(|e| e > t));
-    };
-    for row in rows {
-        expire(&mut grants, row.created_at);
-        if row.quantity > 0 {
-            let left = row.quantity.saturating_add(debt);
-            debt = left.min(0);
+impl Balance {
+    fn expire(&mut self, t: i64) {
+        self.grants.retain(|(_, e)| e.is_none_or(|e| e > t));
+    }
+
+    /// The balance after a change of `quantity` made at `at`.
+    fn apply(&mut self, quantity: i64, expires_at: Option<i64>, at: i64) {
+        self.expire(at);
+        if quantity > 0 {
+            let left = quantity.saturating_add(self.debt);
+            self.debt = left.min(0);
             if left > 0 {
-                grants.push((left, row.expires_at));
+                self.grants.push((left, expires_at));
             }
-        } else if row.quantity < 0 {
-            let mut owed = row.quantity.saturating_neg();
-            grants.sort_by_key(|(_, e)| (e.is_none(), e.unwrap_or(0)));
-            for g in grants.iter_mut() {
+        } else if quantity < 0 {
+            // Soonest expiry first, those that never expire last.
+            let mut owed = quantity.saturating_neg();
+            self.grants
+                .sort_by_key(|(_, e)| (e.is_none(), e.unwrap_or(0)));
+            for g in self.grants.iter_mut() {
                 let take = g.0.min(owed);
                 g.0 -= take;
                 owed -= take;
@@ -129,25 +130,30 @@ fn quantity_at<'a>(rows: impl IntoIterator<Item = &'a Row>, now: i64) -> i64 {
                     break;
                 }
             }
-            grants.retain(|(q, _)| *q > 0);
-            debt = debt.saturating_sub(owed);
+            self.grants.retain(|(q, _)| *q > 0);
+            self.debt = self.debt.saturating_sub(owed);
         }
     }
-    expire(&mut grants, now);
-    grants
-        .iter()
-        .fold(debt, |sum, (q, _)| sum.saturating_add(*q))
+
+    /// The quantity at `now`.
+    pub fn at(&self, now: i64) -> i64 {
+        self.grants
+            .iter()
+            .filter(|(_, e)| e.is_none_or(|e| e > now))
+            .fold(self.debt, |sum, (q, _)| sum.saturating_add(*q))
+    }
+
+    fn read(state: Option<&str>) -> Balance {
+        state
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or_default()
+    }
 }
 
-/// A customer's ledger, oldest first (`$1` project, `$2` customer type, `$3` customer id), of
-/// one item (`$4`) or of all of them.
-const LEDGER: &str = "SELECT item_id, quantity, expires_at, created_at FROM item_quantity_changes \
+/// A customer's balances (`$1` project, `$2` customer type, `$3` customer id), of one item
+/// (`$4`) or of all of them.
+const BALANCES: &str = "SELECT item_id, state FROM item_balances \
      WHERE project_id = $1 AND customer_type = $2 AND customer_id = $3";
-const ORDER: &str = " ORDER BY created_at, id";
-
-fn ledger_of_item() -> String {
-    format!("{LEDGER} AND item_id = $4{ORDER}")
-}
 
 impl Core {
     /// `customer`'s quantity of `item_id` now.
@@ -159,17 +165,17 @@ impl Core {
     ) -> Result<Item> {
         let display_name = catalogue_item(project, customer, item_id)?;
         self.require_customer(project, customer).await?;
-        let rows: Vec<Row> = sqlx::query_as(&ledger_of_item())
+        let state: Option<(String, String)> = sqlx::query_as(&format!("{BALANCES} AND item_id = $4"))
             .bind(&project.id)
             .bind(customer.kind.as_str())
             .bind(&customer.id)
             .bind(item_id)
-            .fetch_all(&self.db.pool)
+            .fetch_optional(&self.db.pool)
             .await?;
         Ok(Item {
             id: item_id.into(),
             display_name,
-            quantity: quantity_at(&rows, now_ms()),
+            quantity: Balance::read(state.as_ref().map(|(_, s)| s.as_str())).at(now_ms()),
         })
     }
 
@@ -177,7 +183,7 @@ impl Core {
     /// quantity now, in the catalogue's order.
     pub async fn items_of(&self, project: &Project, customer: &Customer) -> Result<Vec<Item>> {
         self.require_customer(project, customer).await?;
-        let rows: Vec<Row> = sqlx::query_as(&format!("{LEDGER}{ORDER}"))
+        let states: Vec<(String, String)> = sqlx::query_as(BALANCES)
             .bind(&project.id)
             .bind(customer.kind.as_str())
             .bind(&customer.id)
@@ -194,11 +200,11 @@ impl Core {
             .flatten()
             .filter(|(_, item)| item["customerType"].as_str() == Some(customer.kind.as_str()))
             .map(|(id, item)| {
-                let ledger = rows.iter().filter(|r| &r.item_id == id);
+                let state = states.iter().find(|(item, _)| item == id);
                 Item {
                     id: id.clone(),
                     display_name: item["displayName"].as_str().unwrap_or(id).to_string(),
-                    quantity: quantity_at(ledger, now),
+                    quantity: Balance::read(state.map(|(_, s)| s.as_str())).at(now),
                 }
             })
             .collect())
@@ -242,22 +248,34 @@ impl Core {
             ),
         )
         .await?;
-        if !allow_negative && change.delta < 0 {
-            let rows: Vec<Row> = sqlx::query_as(&ledger_of_item())
-                .bind(&project.id)
-                .bind(customer.kind.as_str())
-                .bind(&customer.id)
-                .bind(item_id)
-                .fetch_all(&mut *tx)
-                .await?;
-            if quantity_at(&rows, now).saturating_add(change.delta) < 0 {
-                return Err(Error::ItemQuantityInsufficientAmount {
-                    item_id: item_id.into(),
-                    customer_id: customer.id.clone(),
-                    quantity: change.delta,
-                });
-            }
+        let state: Option<(String, String)> = sqlx::query_as(&format!("{BALANCES} AND item_id = $4"))
+            .bind(&project.id)
+            .bind(customer.kind.as_str())
+            .bind(&customer.id)
+            .bind(item_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let mut balance = Balance::read(state.as_ref().map(|(_, s)| s.as_str()));
+        if !allow_negative && change.delta < 0 && balance.at(now).saturating_add(change.delta) < 0 {
+            return Err(Error::ItemQuantityInsufficientAmount {
+                item_id: item_id.into(),
+                customer_id: customer.id.clone(),
+                quantity: change.delta,
+            });
         }
+        balance.apply(change.delta, expires_at, now);
+        sqlx::query(
+            "INSERT INTO item_balances (project_id, customer_type, customer_id, item_id, state) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id, customer_type, customer_id, item_id) \
+             DO UPDATE SET state = excluded.state",
+        )
+        .bind(&project.id)
+        .bind(customer.kind.as_str())
+        .bind(&customer.id)
+        .bind(item_id)
+        .bind(serde_json::to_string(&balance).map_err(Error::internal)?)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "INSERT INTO item_quantity_changes \
              (id, project_id, customer_type, customer_id, item_id, quantity, description, expires_at, created_at) \
@@ -282,36 +300,42 @@ impl Core {
 mod tests {
     use super::*;
 
-    fn row(quantity: i64, expires_at: Option<i64>, created_at: i64) -> Row {
-        Row {
-            item_id: "credits".into(),
-            quantity,
-            expires_at,
-            created_at,
+    /// The balance after `changes` (quantity, expiry, made at), read at `now`, after a trip
+    /// through its stored form as each change would make it.
+    fn quantity_at(changes: &[(i64, Option<i64>, i64)], now: i64) -> i64 {
+        let mut b = Balance::default();
+        for &(q, e, at) in changes {
+            b.apply(q, e, at);
+            b = Balance::read(Some(&serde_json::to_string(&b).unwrap()));
         }
+        b.at(now)
     }
 
     #[test]
     fn grants_add_up_and_uses_take_from_what_expires_soonest() {
-        let rows = [row(100, None, 1), row(50, Some(100), 2), row(-30, None, 3)];
-        assert_eq!(quantity_at(&rows, 50), 120);
+        let changes = [(100, None, 1), (50, Some(100), 2), (-30, None, 3)];
+        assert_eq!(quantity_at(&changes, 50), 120);
         // The expiring grant paid for the use: 20 of it were left, and go.
-        assert_eq!(quantity_at(&rows, 100), 100);
+        assert_eq!(quantity_at(&changes, 100), 100);
     }
 
     #[test]
     fn what_is_owed_is_paid_back_by_the_next_grant_and_expiry_takes_only_what_is_left() {
-        let rows = [row(-10, None, 1), row(25, Some(50), 2)];
-        assert_eq!(quantity_at(&rows, 10), 15);
+        let changes = [(-10, None, 1), (25, Some(50), 2)];
+        assert_eq!(quantity_at(&changes, 10), 15);
         // The grant paid the 10 owed first; the 15 left of it expire.
-        assert_eq!(quantity_at(&rows, 50), 0);
-        let rows = [row(5, None, 1), row(-8, None, 2)];
-        assert_eq!(quantity_at(&rows, 3), -3);
+        assert_eq!(quantity_at(&changes, 50), 0);
+        assert_eq!(quantity_at(&[(5, None, 1), (-8, None, 2)], 3), -3);
     }
 
     #[test]
     fn a_grant_that_expired_before_a_use_does_not_pay_for_it() {
-        let rows = [row(10, Some(5), 1), row(-4, None, 6)];
-        assert_eq!(quantity_at(&rows, 7), -4);
+        assert_eq!(quantity_at(&[(10, Some(5), 1), (-4, None, 6)], 7), -4);
+    }
+
+    #[test]
+    fn a_missing_or_unreadable_state_is_an_empty_balance() {
+        assert_eq!(Balance::read(None), Balance::default());
+        assert_eq!(Balance::read(Some("not json")).at(0), 0);
     }
 }
