@@ -165,13 +165,14 @@ impl Core {
     ) -> Result<Item> {
         let display_name = catalogue_item(project, customer, item_id)?;
         self.require_customer(project, customer).await?;
-        let state: Option<(String, String)> = sqlx::query_as(&format!("{BALANCES} AND item_id = $4"))
-            .bind(&project.id)
-            .bind(customer.kind.as_str())
-            .bind(&customer.id)
-            .bind(item_id)
-            .fetch_optional(&self.db.pool)
-            .await?;
+        let state: Option<(String, String)> =
+            sqlx::query_as(&format!("{BALANCES} AND item_id = $4"))
+                .bind(&project.id)
+                .bind(customer.kind.as_str())
+                .bind(&customer.id)
+                .bind(item_id)
+                .fetch_optional(&self.db.pool)
+                .await?;
         Ok(Item {
             id: item_id.into(),
             display_name,
@@ -248,13 +249,14 @@ impl Core {
             ),
         )
         .await?;
-        let state: Option<(String, String)> = sqlx::query_as(&format!("{BALANCES} AND item_id = $4"))
-            .bind(&project.id)
-            .bind(customer.kind.as_str())
-            .bind(&customer.id)
-            .bind(item_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let state: Option<(String, String)> =
+            sqlx::query_as(&format!("{BALANCES} AND item_id = $4"))
+                .bind(&project.id)
+                .bind(customer.kind.as_str())
+                .bind(&customer.id)
+                .bind(item_id)
+                .fetch_optional(&mut *tx)
+                .await?;
         let mut balance = Balance::read(state.as_ref().map(|(_, s)| s.as_str()));
         if !allow_negative && change.delta < 0 && balance.at(now).saturating_add(change.delta) < 0 {
             return Err(Error::ItemQuantityInsufficientAmount {

@@ -241,7 +241,7 @@ async fn grants_that_expire_stop_counting_and_take_only_what_is_left() {
     let path = "/payments/items/custom/org-1/tokens";
     let update = format!("{path}/update-quantity?allow_negative=false");
     server.post(&update, json!({ "delta": 10 })).await.ok();
-    let soon = gatehouse_core::iso_time(gatehouse_core::now_ms() + 1_500);
+    let soon = gatehouse_core::iso_time(gatehouse_core::now_ms() + 3_000);
     server
         .post(&update, json!({ "delta": 50, "expires_at": soon }))
         .await
