@@ -150,10 +150,10 @@ impl Balance {
     }
 }
 
-/// A customer's balances (`$1` project, `$2` customer type, `$3` customer id), of one item
-/// (`$4`) or of all of them.
-const BALANCES: &str = "SELECT item_id, state FROM item_balances \
-     WHERE project_id = $1 AND customer_type = $2 AND customer_id = $3";
+/// A customer's balance of an item (`$1` project, `$2` customer type, `$3` customer id, `$4`
+/// item).
+const BALANCE: &str = "SELECT item_id, state FROM item_balances \
+     WHERE project_id = $1 AND customer_type = $2 AND customer_id = $3 AND item_id = $4";
 
 impl Core {
     /// `customer`'s quantity of `item_id` now.
@@ -165,50 +165,18 @@ impl Core {
     ) -> Result<Item> {
         let display_name = catalogue_item(project, customer, item_id)?;
         self.require_customer(project, customer).await?;
-        let state: Option<(String, String)> =
-            sqlx::query_as(&format!("{BALANCES} AND item_id = $4"))
-                .bind(&project.id)
-                .bind(customer.kind.as_str())
-                .bind(&customer.id)
-                .bind(item_id)
-                .fetch_optional(&self.db.pool)
-                .await?;
+        let state: Option<(String, String)> = sqlx::query_as(BALANCE)
+            .bind(&project.id)
+            .bind(customer.kind.as_str())
+            .bind(&customer.id)
+            .bind(item_id)
+            .fetch_optional(&self.db.pool)
+            .await?;
         Ok(Item {
             id: item_id.into(),
             display_name,
             quantity: Balance::read(state.as_ref().map(|(_, s)| s.as_str())).at(now_ms()),
         })
-    }
-
-    /// Every item of the catalogue a customer of this type may hold, with the customer's
-    /// quantity now, in the catalogue's order.
-    pub async fn items_of(&self, project: &Project, customer: &Customer) -> Result<Vec<Item>> {
-        self.require_customer(project, customer).await?;
-        let states: Vec<(String, String)> = sqlx::query_as(BALANCES)
-            .bind(&project.id)
-            .bind(customer.kind.as_str())
-            .bind(&customer.id)
-            .fetch_all(&self.db.pool)
-            .await?;
-        let now = now_ms();
-        let catalogue = project
-            .config
-            .tree
-            .pointer("/payments/items")
-            .and_then(Value::as_object);
-        Ok(catalogue
-            .into_iter()
-            .flatten()
-            .filter(|(_, item)| item["customerType"].as_str() == Some(customer.kind.as_str()))
-            .map(|(id, item)| {
-                let state = states.iter().find(|(item, _)| item == id);
-                Item {
-                    id: id.clone(),
-                    display_name: item["displayName"].as_str().unwrap_or(id).to_string(),
-                    quantity: Balance::read(state.map(|(_, s)| s.as_str())).at(now),
-                }
-            })
-            .collect())
     }
 
     /// Changes `customer`'s quantity of `item_id` by `change.delta`; unless `allow_negative`, a
@@ -249,14 +217,13 @@ impl Core {
             ),
         )
         .await?;
-        let state: Option<(String, String)> =
-            sqlx::query_as(&format!("{BALANCES} AND item_id = $4"))
-                .bind(&project.id)
-                .bind(customer.kind.as_str())
-                .bind(&customer.id)
-                .bind(item_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let state: Option<(String, String)> = sqlx::query_as(BALANCE)
+            .bind(&project.id)
+            .bind(customer.kind.as_str())
+            .bind(&customer.id)
+            .bind(item_id)
+            .fetch_optional(&mut *tx)
+            .await?;
         let mut balance = Balance::read(state.as_ref().map(|(_, s)| s.as_str()));
         if !allow_negative && change.delta < 0 && balance.at(now).saturating_add(change.delta) < 0 {
             return Err(Error::ItemQuantityInsufficientAmount {

@@ -20,7 +20,6 @@ pub fn AccountPage() -> impl IntoView {
     let teams_state = super::account_teams::AccountTeamsState::new(project_id);
     let keys_state = super::account_api_keys::AccountKeysState::new(project_id);
     let oauth_state = super::account_oauth::AccountOAuthState::new(project_id);
-    let items = super::account_items::items_resource(project_id);
     // Made here, with the page, like the sections' other states: a resource first made inside
     // the page's Suspense can leave the server's render waiting.
     let mfa = Resource::new(move || project_id.get(), crate::server::mfa_state);
@@ -144,7 +143,6 @@ pub fn AccountPage() -> impl IntoView {
                         <super::account_teams::AccountTeams project_id=id_teams done=done state=teams_state/>
 
                         <super::account_oauth::AccountConnectedAccounts project_id=id_oauth state=oauth_state/>
-                        <super::account_items::AccountItems items=items/>
 
                         <super::account_api_keys::AccountApiKeys project_id=id_keys state=keys_state/>
 

@@ -3,7 +3,6 @@
 mod account;
 mod account_api_keys;
 mod account_emails;
-mod account_items;
 mod account_oauth;
 mod account_teams;
 mod cli_auth;
