@@ -133,7 +133,14 @@ def wait_until_up(base, started):
 
 
 def create_project(env, name):
-    return json.loads(subprocess.run([BIN, "project", "create", "--display-name", name], env=env, check=True, capture_output=True).stdout)
+    # Beside a running server that is still writing (the emails of a sign-up flood), SQLite can
+    # stay busy past the CLI's wait: try again for a while.
+    for attempt in range(20):
+        run = subprocess.run([BIN, "project", "create", "--display-name", name], env=env, capture_output=True)
+        if run.returncode == 0:
+            return json.loads(run.stdout)
+        time.sleep(0.5)
+    raise RuntimeError(f"project create failed: {run.stderr.decode()[-500:]}")
 
 
 def run_backend(backend):
