@@ -254,6 +254,14 @@ pub fn iso_time(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// Text made safe to put in HTML, in an element or a quoted attribute.
+pub fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }

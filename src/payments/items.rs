@@ -73,26 +73,49 @@ fn parse_time(text: &str) -> Option<i64> {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
-/// The item `item_id` of the catalogue, for `customer`: its display name, once the customer
-/// type matches the item's (`ITEM_NOT_FOUND`, `ITEM_CUSTOMER_TYPE_DOES_NOT_MATCH`).
-fn catalogue_item(project: &Project, customer: &Customer, item_id: &str) -> Result<String> {
-    let item = project
+/// An item of the catalogue (`payments.items.<id>` in the config tree).
+pub struct CatalogueItem {
+    pub id: String,
+    /// The item's id when it has no name.
+    pub display_name: String,
+    /// Who may hold it (`user`, `team`, `custom`).
+    pub customer_type: Option<String>,
+}
+
+/// The project's items, in the config tree's order.
+pub fn catalogue(project: &Project) -> Vec<CatalogueItem> {
+    project
         .config
         .tree
         .pointer("/payments/items")
-        .and_then(|items| items.get(item_id))
-        .filter(|i| i.is_object())
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter(|(_, item)| item.is_object())
+        .map(|(id, item)| CatalogueItem {
+            id: id.clone(),
+            display_name: item["displayName"].as_str().unwrap_or(id).to_string(),
+            customer_type: item["customerType"].as_str().map(str::to_string),
+        })
+        .collect()
+}
+
+/// The item `item_id` of the catalogue, for `customer`: its display name, once the customer
+/// type matches the item's (`ITEM_NOT_FOUND`, `ITEM_CUSTOMER_TYPE_DOES_NOT_MATCH`).
+fn catalogue_item(project: &Project, customer: &Customer, item_id: &str) -> Result<String> {
+    let item = catalogue(project)
+        .into_iter()
+        .find(|i| i.id == item_id)
         .ok_or_else(|| Error::ItemNotFound(item_id.into()))?;
-    let kind = item["customerType"].as_str();
-    if kind != Some(customer.kind.as_str()) {
+    if item.customer_type.as_deref() != Some(customer.kind.as_str()) {
         return Err(Error::ItemCustomerTypeDoesNotMatch {
             item_id: item_id.into(),
             customer_id: customer.id.clone(),
-            item_customer_type: kind.map(str::to_string),
+            item_customer_type: item.customer_type,
             actual_customer_type: customer.kind.as_str().into(),
         });
     }
-    Ok(item["displayName"].as_str().unwrap_or(item_id).to_string())
+    Ok(item.display_name)
 }
 
 /// What a customer's ledger of one item adds up to (see the module's comment): the grants still
@@ -150,10 +173,28 @@ impl Balance {
     }
 }
 
-/// A customer's balance of an item (`$1` project, `$2` customer type, `$3` customer id, `$4`
-/// item).
-const BALANCE: &str = "SELECT item_id, state FROM item_balances \
-     WHERE project_id = $1 AND customer_type = $2 AND customer_id = $3 AND item_id = $4";
+/// A customer's balance of an item, as last stored (through the pool, or in a transaction).
+async fn stored_balance<'e, E>(
+    db: E,
+    project: &Project,
+    customer: &Customer,
+    item_id: &str,
+) -> Result<Balance>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let state: Option<(String,)> = sqlx::query_as(
+        "SELECT state FROM item_balances \
+         WHERE project_id = $1 AND customer_type = $2 AND customer_id = $3 AND item_id = $4",
+    )
+    .bind(&project.id)
+    .bind(customer.kind.as_str())
+    .bind(&customer.id)
+    .bind(item_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(Balance::read(state.as_ref().map(|(s,)| s.as_str())))
+}
 
 impl Core {
     /// `customer`'s quantity of `item_id` now.
@@ -165,17 +206,11 @@ impl Core {
     ) -> Result<Item> {
         let display_name = catalogue_item(project, customer, item_id)?;
         self.require_customer(project, customer).await?;
-        let state: Option<(String, String)> = sqlx::query_as(BALANCE)
-            .bind(&project.id)
-            .bind(customer.kind.as_str())
-            .bind(&customer.id)
-            .bind(item_id)
-            .fetch_optional(&self.db.pool)
-            .await?;
+        let balance = stored_balance(&self.db.pool, project, customer, item_id).await?;
         Ok(Item {
             id: item_id.into(),
             display_name,
-            quantity: Balance::read(state.as_ref().map(|(_, s)| s.as_str())).at(now_ms()),
+            quantity: balance.at(now_ms()),
         })
     }
 
@@ -217,14 +252,7 @@ impl Core {
             ),
         )
         .await?;
-        let state: Option<(String, String)> = sqlx::query_as(BALANCE)
-            .bind(&project.id)
-            .bind(customer.kind.as_str())
-            .bind(&customer.id)
-            .bind(item_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let mut balance = Balance::read(state.as_ref().map(|(_, s)| s.as_str()));
+        let mut balance = stored_balance(&mut *tx, project, customer, item_id).await?;
         if !allow_negative && change.delta < 0 && balance.at(now).saturating_add(change.delta) < 0 {
             return Err(Error::ItemQuantityInsufficientAmount {
                 item_id: item_id.into(),

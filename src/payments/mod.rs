@@ -51,6 +51,16 @@ pub struct Customer {
     pub id: String,
 }
 
+impl Customer {
+    /// The customer a request names by type (checked as `params.customer_type`) and id.
+    pub fn parse(customer_type: &str, id: impl Into<String>) -> Result<Customer> {
+        Ok(Customer {
+            kind: CustomerType::from_param(customer_type)?,
+            id: id.into(),
+        })
+    }
+}
+
 impl Core {
     /// Users and teams must exist (`USER_NOT_FOUND`, `TEAM_NOT_FOUND`); a custom customer is
     /// whatever id the app names.

@@ -318,8 +318,8 @@ impl Core {
         let html = format!(
             "<p>Every delivery to the webhook endpoint <b>{url}</b> of the project <b>{name}</b> has failed for a while, so Gatehouse has disabled it and will send it nothing more until it is enabled again.</p>\
              <p>The attempts and the endpoint's answers are in the dashboard: <a href=\"{room}\">{room}</a></p>",
-            url = html_escape(&endpoint.url),
-            name = html_escape(&project.display_name),
+            url = crate::html_escape(&endpoint.url),
+            name = crate::html_escape(&project.display_name),
         );
         for admin in admins.members {
             let to = Recipient::UserPrimaryEmail {
@@ -403,13 +403,6 @@ impl reqwest::dns::Resolve for CheckedResolver {
             Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
         })
     }
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[cfg(test)]

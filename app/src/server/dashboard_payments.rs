@@ -42,38 +42,25 @@ pub async fn load_payments(
     customer_id: Option<String>,
     item_id: Option<String>,
 ) -> Result<PaymentsView, ServerFnError> {
-    use gatehouse_core::payments::{Customer, CustomerType};
+    use gatehouse_core::payments::{items::catalogue, Customer};
     let project = ssr::administered_project(&project_id).await?;
-    let tree = &project.config.tree;
-    let items: Vec<ItemRow> = tree
-        .pointer("/payments/items")
-        .and_then(|i| i.as_object())
-        .map(|items| {
-            items
-                .iter()
-                .map(|(id, item)| ItemRow {
-                    id: id.clone(),
-                    display_name: item["displayName"].as_str().unwrap_or(id).to_string(),
-                    customer_type: item["customerType"].as_str().unwrap_or("user").to_string(),
-                })
-                .collect()
+    let items: Vec<ItemRow> = catalogue(&project)
+        .into_iter()
+        .map(|i| ItemRow {
+            id: i.id,
+            display_name: i.display_name,
+            customer_type: i.customer_type.unwrap_or_default(),
         })
-        .unwrap_or_default();
+        .collect();
     let balance = match (customer_type, customer_id, item_id) {
         (Some(kind), Some(id), Some(item_id)) if !id.trim().is_empty() => {
             let id = id.trim().to_string();
-            let quantity = match CustomerType::from_param(&kind) {
+            let quantity = match Customer::parse(&kind, id.clone()) {
                 Err(e) => Err(e),
-                Ok(kind) => {
-                    let customer = Customer {
-                        kind,
-                        id: id.clone(),
-                    };
-                    ssr::core()
-                        .item(&project, &customer, &item_id)
-                        .await
-                        .map(|i| i.quantity)
-                }
+                Ok(customer) => ssr::core()
+                    .item(&project, &customer, &item_id)
+                    .await
+                    .map(|i| i.quantity),
             }
             .map_err(|e| e.message());
             Some(Balance {
@@ -92,7 +79,9 @@ pub async fn load_payments(
     };
     Ok(PaymentsView {
         project_name: project.display_name.clone(),
-        test_mode: tree
+        test_mode: project
+            .config
+            .tree
             .pointer("/payments/testMode")
             .and_then(|v| v.as_bool())
             .unwrap_or(true),
@@ -152,7 +141,7 @@ pub async fn adjust_item(
     allow_negative: Option<String>,
 ) -> Result<(), ServerFnError> {
     use gatehouse_core::payments::items::QuantityChange;
-    use gatehouse_core::payments::{Customer, CustomerType};
+    use gatehouse_core::payments::Customer;
     let project = ssr::administered_project(&project_id).await?;
     let delta = delta
         .trim()
@@ -165,10 +154,7 @@ pub async fn adjust_item(
                 "The change must be a whole number other than zero (negative to use some).".into(),
             ))
         })?;
-    let customer = Customer {
-        kind: CustomerType::from_param(&customer_type).map_err(ssr::shown)?,
-        id: customer_id.trim().to_string(),
-    };
+    let customer = Customer::parse(&customer_type, customer_id.trim()).map_err(ssr::shown)?;
     let description = Some(description.trim().to_string()).filter(|d| !d.is_empty());
     ssr::core()
         .change_item_quantity(

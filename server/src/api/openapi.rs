@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::MethodRouter;
 use gatehouse_core::rate_limits::Action;
 use gatehouse_core::validation::Shape;
-use gatehouse_core::Core;
+use gatehouse_core::{html_escape, Core};
 use serde_json::{json, Map, Value};
 
 /// Who may call an operation: `client`, `server`, `admin` (the three access types with their
@@ -454,21 +454,20 @@ pub async fn docs() -> Html<String> {
 static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 static DOCS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
-fn render_json() -> String {
-    serde_json::to_string_pretty(&document(&super::operations())).unwrap_or_default()
+/// The API's document, made once.
+fn the_document() -> &'static Value {
+    static DOC: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| document(&super::operations()))
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+fn render_json() -> String {
+    serde_json::to_string_pretty(the_document()).unwrap_or_default()
 }
 
 /// The document as HTML: a contents list by section, then every operation with its access,
 /// parameters, body fields (nested as they nest) and answers.
 fn render_docs() -> String {
-    let doc = document(&super::operations());
+    let doc = the_document();
     let mut sections: Vec<(String, Vec<(String, String, Value)>)> = vec![];
     if let Some(paths) = doc["paths"].as_object() {
         for (path, methods) in paths {
@@ -491,29 +490,29 @@ fn render_docs() -> String {
     let _ = write!(
         h,
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Gatehouse REST API reference</title><style>{CSS}</style></head><body><header><h1>Gatehouse REST API</h1><p>{}</p><p>Machine-readable: <a href="/api/v1/openapi.json">/api/v1/openapi.json</a> (OpenAPI 3.1). Base URL: <code>/api/v1</code>.</p></header><nav><h2>Contents</h2><ul>"#,
-        esc(doc["info"]["description"].as_str().unwrap_or_default())
+        html_escape(doc["info"]["description"].as_str().unwrap_or_default())
     );
     for (tag, ops) in &sections {
         let _ = write!(
             h,
             r##"<li><a href="#{0}">{0}</a> ({1})</li>"##,
-            esc(tag),
+            html_escape(tag),
             ops.len()
         );
     }
     h.push_str("</ul></nav><main>");
     for (tag, ops) in &sections {
-        let _ = write!(h, r#"<section id="{0}"><h2>{0}</h2>"#, esc(tag));
+        let _ = write!(h, r#"<section id="{0}"><h2>{0}</h2>"#, html_escape(tag));
         for (method, path, o) in ops {
             let id = o["operationId"].as_str().unwrap_or_default();
             let _ = write!(
                 h,
                 r#"<article id="{}"><h3><span class="m {}">{}</span> <code>{}</code></h3><p>{}</p><p class="meta">Access: {}"#,
-                esc(id),
+                html_escape(id),
                 method.to_lowercase(),
                 method,
-                esc(path),
-                esc(o["summary"].as_str().unwrap_or_default()),
+                html_escape(path),
+                html_escape(o["summary"].as_str().unwrap_or_default()),
                 o["x-gatehouse-access"]
                     .as_array()
                     .into_iter()
@@ -523,7 +522,7 @@ fn render_docs() -> String {
                     .join(", ")
             );
             if let Some(limit) = o["x-gatehouse-rate-limit"].as_str() {
-                let _ = write!(h, " · rate-limited as <code>{}</code>", esc(limit));
+                let _ = write!(h, " · rate-limited as <code>{}</code>", html_escape(limit));
             }
             h.push_str("</p>");
             if let Some(params) = o["parameters"].as_array() {
@@ -532,8 +531,8 @@ fn render_docs() -> String {
                     let _ = write!(
                         h,
                         "<li><code>{}</code> ({}{}) {}</li>",
-                        esc(p["name"].as_str().unwrap_or_default()),
-                        esc(p["in"].as_str().unwrap_or_default()),
+                        html_escape(p["name"].as_str().unwrap_or_default()),
+                        html_escape(p["in"].as_str().unwrap_or_default()),
                         if p["required"] == true {
                             ", required"
                         } else {
@@ -546,7 +545,7 @@ fn render_docs() -> String {
             }
             if let Some(content) = o["requestBody"]["content"].as_object() {
                 for (media, m) in content {
-                    let _ = write!(h, "<h4>Body <small>{}</small></h4>", esc(media));
+                    let _ = write!(h, "<h4>Body <small>{}</small></h4>", html_escape(media));
                     fields(&mut h, &m["schema"]);
                 }
             }
@@ -555,8 +554,8 @@ fn render_docs() -> String {
                 let _ = write!(
                     h,
                     "<li><b>{}</b> {}</li>",
-                    esc(status),
-                    esc(r["description"].as_str().unwrap_or_default())
+                    html_escape(status),
+                    html_escape(r["description"].as_str().unwrap_or_default())
                 );
             }
             h.push_str("</ul></article>");
@@ -578,12 +577,12 @@ fn type_text(s: &Value) -> String {
             .join(" or "),
         _ => "any".into(),
     };
-    let mut out = esc(&kind);
+    let mut out = html_escape(&kind);
     if let Some(f) = s["format"].as_str() {
-        let _ = write!(out, " ({})", esc(f));
+        let _ = write!(out, " ({})", html_escape(f));
     }
     if let Some(values) = s["enum"].as_array() {
-        let list: Vec<String> = values.iter().map(|v| esc(&v.to_string())).collect();
+        let list: Vec<String> = values.iter().map(|v| html_escape(&v.to_string())).collect();
         let _ = write!(out, ", one of {}", list.join(", "));
     }
     if let Some(n) = s["maxLength"].as_u64() {
@@ -625,7 +624,7 @@ fn fields(h: &mut String, schema: &Value) {
         let _ = write!(
             h,
             "<li><code>{}</code>{}: {}",
-            esc(name),
+            html_escape(name),
             if required.contains(&name.as_str()) {
                 " (required)"
             } else {

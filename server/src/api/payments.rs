@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use gatehouse_core::payments::items::QuantityChange;
-use gatehouse_core::payments::{Customer, CustomerType};
+use gatehouse_core::payments::Customer;
 use gatehouse_core::validation::{string, Input, Shape};
 use gatehouse_core::Core;
 use serde::Deserialize;
@@ -12,13 +12,6 @@ use serde_json::{json, Value};
 use super::extract::{Authed, Body, QueryParams};
 use super::ApiResult;
 
-fn customer(customer_type: &str, customer_id: String) -> Result<Customer, gatehouse_core::Error> {
-    Ok(Customer {
-        kind: CustomerType::from_param(customer_type)?,
-        id: customer_id,
-    })
-}
-
 /// `GET /payments/items/{customer_type}/{customer_id}/{item_id}`: the customer's quantity now
 /// (clients: their own user's, or a team's where they are `team_admin`).
 pub async fn read_item(
@@ -26,7 +19,7 @@ pub async fn read_item(
     Authed(auth): Authed,
     Path((customer_type, customer_id, item_id)): Path<(String, String, String)>,
 ) -> ApiResult<Json<Value>> {
-    let customer = customer(&customer_type, customer_id)?;
+    let customer = Customer::parse(&customer_type, customer_id)?;
     if !auth.is_server() {
         core.require_client_customer_access(
             &auth.project,
@@ -65,7 +58,7 @@ pub async fn update_quantity(
     body: Body,
 ) -> ApiResult<Json<Value>> {
     auth.require_server()?;
-    let customer = customer(&customer_type, customer_id)?;
+    let customer = Customer::parse(&customer_type, customer_id)?;
     let query: AllowNegative = q.read(&auth)?;
     let change: QuantityChange = body.read(&auth)?;
     core.change_item_quantity(
