@@ -260,6 +260,29 @@ const ENDPOINTS = {
     id: y.yupString().defined(), display_name: y.yupString().defined(), quantity: y.yupNumber().defined(),
   }).defined()),
   'POST /payments/items/{customer_type}/{customer_id}/{item_id}/update-quantity': T(SA, () => y.yupObject({}).defined()),
+  'GET /payments/products/{customer_type}/{customer_id}': T(C, () => crud('products').customerProductsListResponseSchema),
+  // payments/products/[customer_type]/[customer_id]/route.ts (POST)
+  'POST /payments/products/{customer_type}/{customer_id}': T(SA, () => y.yupObject({
+    success: y.yupBoolean().oneOf([true]).defined(), subscription_id: y.yupString().optional(),
+  }).defined()),
+  'DELETE /payments/products/{customer_type}/{customer_id}/{product_id}': T(C, () => success),
+  'POST /payments/products/{customer_type}/{customer_id}/switch': T(C, () => success),
+  // payments/purchases/create-purchase-url/route.ts
+  'POST /payments/purchases/create-purchase-url': T(C, () => y.yupObject({ url: y.yupString().defined() }).defined()),
+  // payments/purchases/validate-code/route.ts (POST and GET)
+  'POST /payments/purchases/validate-code': T(['none'], () => y.yupObject({
+    product: y.inlineProductSchema, stripe_account_id: y.yupString().defined(), project_id: y.yupString().defined(),
+    project_logo_url: y.yupString().nullable().defined(), already_bought_non_stackable: y.yupBoolean().defined(),
+    conflicting_products: y.yupArray(y.yupObject({ product_id: y.yupString().defined(), display_name: y.yupString().defined() }).defined()).defined(),
+    test_mode: y.yupBoolean().defined(), charges_enabled: y.yupBoolean().defined(),
+  }).defined()),
+  'GET /payments/purchases/validate-code': T(['none'], () => y.yupObject({ valid: y.yupBoolean().defined() }).defined()),
+  // internal/payments/test-mode-purchase-session/route.tsx: bodyType "success".
+  'POST /internal/payments/test-mode-purchase-session': T(['none'], () => success),
+  // internal/payments/transactions/route.tsx
+  'GET /internal/payments/transactions': T(A, () => y.yupObject({
+    transactions: y.yupArray(crud('transactions').transactionSchema).defined(), next_cursor: y.yupString().nullable().defined(),
+  }).defined()),
   'GET /images/{image_id}': T(['none'], 'the image itself (Stack serves uploads from its storage bucket)'),
   'GET /user-api-keys': T(C, (a) => list(userApiKeysCrud[a].readSchema)),
   'POST /user-api-keys': T(C, () => userApiKeysCreateOutputSchema),
@@ -555,6 +578,55 @@ describe("Stack's schemas, by machine", () => {
     const overdrawn = await server('POST', `/payments/items/user/${ada}/credits/update-quantity?allow_negative=false`, { body: { delta: -11 }, status: 400 });
     assert.equal(overdrawn.code, 'ITEM_QUANTITY_INSUFFICIENT_AMOUNT');
     await server('GET', `/payments/items/user/${ada}/gems`, { status: 404 });
+
+    // A customer's products: granted, listed, switched within their line and canceled by each
+    // access type; a purchase URL, the checkout's reading of its code, a test-mode purchase; the
+    // transactions.
+    const plan = (name, line) => ({ displayName: name, customerType: 'user', productLineId: line, prices: { monthly: { USD: '5', interval: [1, 'month'] } }, includedItems: { credits: { quantity: 1, expires: 'when-purchase-expires' } } });
+    await admin('PATCH', '/internal/config/override/environment', { body: { config_override_string: JSON.stringify({
+      'payments.productLines.plans': { displayName: 'Plans', customerType: 'user' },
+      'payments.products.starter': plan('Starter', 'plans'),
+      'payments.products.growth': plan('Growth', 'plans'),
+      'payments.products.pack': { displayName: 'Pack', customerType: 'user', stackable: true, prices: { once: { USD: '2.50' } }, includedItems: { credits: { quantity: 10 } } },
+      'payments.products.sub-client': { ...plan('Client sub'), productLineId: undefined },
+      'payments.products.sub-server': { ...plan('Server sub'), productLineId: undefined },
+      'payments.products.sub-admin': { ...plan('Admin sub'), productLineId: undefined },
+      'payments.products.team-plan': { displayName: 'Team plan', customerType: 'team', prices: { monthly: { USD: '9', interval: [1, 'month'] } } },
+    }) } });
+    const products = `/payments/products/user/${ada}`;
+    for (const a of SA) {
+      await call(a, 'POST', products, { body: { product_id: 'pack', quantity: 2 } });
+      await call(a, 'POST', products, { body: { product_inline: { display_name: `Inline from ${a}`, customer_type: 'user', prices: {}, included_items: {} } } });
+    }
+    await server('POST', products, { body: { product_id: 'starter' } });
+    for (const a of C) await call('server', 'POST', products, { body: { product_id: `sub-${a}` } });
+    for (const a of C) {
+      const opts = a === 'client' ? { token: adaToken } : {};
+      const listed = await call(a, 'GET', `${products}?limit=3`, opts);
+      assert.equal(listed.items.length, 3);
+      await call(a, 'GET', `${products}?cursor=${listed.pagination.next_cursor}`, opts);
+      await call(a, 'DELETE', `${products}/sub-${a}`, opts);
+      const [from, to] = a === 'server' ? ['growth', 'starter'] : ['starter', 'growth'];
+      await call(a, 'POST', `${products}/switch`, { ...opts, body: { from_product_id: from, to_product_id: to } });
+      const url = (await call(a, 'POST', '/payments/purchases/create-purchase-url', { ...opts, body: { customer_type: 'user', customer_id: ada, product_id: 'pack' } })).url;
+      const fullCode = url.split('/purchase/')[1];
+      await call('none', 'POST', '/payments/purchases/validate-code', { body: { full_code: fullCode } });
+      await call('none', 'GET', `/payments/purchases/validate-code?full_code=${fullCode}`);
+      await call('none', 'POST', '/internal/payments/test-mode-purchase-session', { body: { full_code: fullCode, price_id: 'once', quantity: 2 } });
+      await call('none', 'POST', '/internal/payments/test-mode-purchase-session', { body: { full_code: fullCode, price_id: 'once' }, status: 409 });
+    }
+    const dup = await server('POST', products, { body: { product_id: 'growth' }, status: 400 });
+    assert.equal(dup.code, 'PRODUCT_ALREADY_GRANTED');
+    assert.equal((await server('POST', products, { body: { product_id: 'gold' }, status: 400 })).code, 'PRODUCT_DOES_NOT_EXIST');
+    assert.equal((await server('POST', products, { body: { product_id: 'credits' }, status: 400 })).code, 'PRODUCT_DOES_NOT_EXIST');
+    assert.equal((await server('POST', products, { body: { product_id: 'team-plan' }, status: 400 })).code, 'PRODUCT_CUSTOMER_TYPE_DOES_NOT_MATCH');
+    await admin('PATCH', '/internal/config/override/environment', { body: { config_override_string: JSON.stringify({ 'payments.blockNewPurchases': true }) } });
+    const blocked = await client('POST', '/payments/purchases/create-purchase-url', { token: adaToken, body: { customer_type: 'user', customer_id: ada, product_id: 'pack' }, status: 403 });
+    assert.equal(blocked.code, 'NEW_PURCHASES_BLOCKED');
+    await admin('PATCH', '/internal/config/override/environment', { body: { config_override_string: JSON.stringify({ 'payments.blockNewPurchases': false }) } });
+    const transactions = await admin('GET', '/internal/payments/transactions?limit=5');
+    assert.equal(transactions.transactions.length, 5);
+    await admin('GET', `/internal/payments/transactions?cursor=${transactions.next_cursor}&type=purchase&customer_type=user`);
 
     await client('POST', '/contact-channels/send-verification-code', { token: adaToken, body: { email: 'ada@example.com', callback_url: `${gh.baseUrl}/handler/x` } });
     const verifyCode = linkCode(await latestEmail('Verify your email'));

@@ -31,6 +31,9 @@ for (const [label, pkg] of Object.entries(RELEASES)) {
           'auth.otp.allowSignIn': true,
           'payments.items.credits': { displayName: 'Credits', customerType: 'user' },
           'payments.items.tokens': { customerType: 'custom' },
+          'payments.productLines.plans': { displayName: 'Plans', customerType: 'user' },
+          'payments.products.starter': { displayName: 'Starter', customerType: 'user', productLineId: 'plans', prices: { monthly: { USD: '5', interval: [1, 'month'] } }, includedItems: { credits: { quantity: 10, expires: 'when-purchase-expires' } } },
+          'payments.products.growth': { displayName: 'Growth', customerType: 'user', productLineId: 'plans', prices: { monthly: { USD: '20', interval: [1, 'month'] } }, includedItems: { credits: { quantity: 50, expires: 'when-purchase-expires' } } },
           'auth.signUpRules.no-rejected-example': { enabled: true, priority: 0, condition: 'emailDomain == "rejected.example"', action: { type: 'reject', message: 'Not from rejected.example.' } },
         }) }),
       });
@@ -66,6 +69,35 @@ for (const [label, pkg] of Object.entries(RELEASES)) {
       await app.signInWithCredential({ email: address, password: PASSWORD, noRedirect: true });
       const mine = await (await app.getUser({ or: 'throw' })).getItem('credits');
       assert.equal(mine.quantity, -2);
+    });
+
+    test('products: the server grants them (by id and inline), the user lists, switches and cancels theirs, and makes a checkout URL', async () => {
+      const address = email('planner');
+      const planner = await server.createUser({ primaryEmail: address, password: PASSWORD, primaryEmailAuthEnabled: true });
+      await server.grantProduct({ userId: planner.id, productId: 'starter' });
+      await server.grantProduct({ userId: planner.id, product: { display_name: 'Welcome gift', customer_type: 'user', server_only: true, stackable: false, prices: {}, included_items: { credits: { quantity: 3 } } } });
+      const listed = await server.listProducts({ userId: planner.id });
+      assert.deepEqual(listed.map((p) => [p.id, p.displayName, p.quantity, p.isServerOnly]), [[null, 'Welcome gift', 1, true], ['starter', 'Starter', 1, false]]);
+      assert.equal(listed.nextCursor, null);
+      const starter = listed[1];
+      assert.equal(starter.type, 'subscription');
+      assert.deepEqual(starter.switchOptions.map((o) => [o.productId, o.displayName]), [['growth', 'Growth']]);
+      assert.equal((await server.getItem({ userId: planner.id, itemId: 'credits' })).quantity, 13);
+
+      const app = newClient();
+      await app.signInWithCredential({ email: address, password: PASSWORD, noRedirect: true });
+      const me = await app.getUser({ or: 'throw' });
+      assert.deepEqual((await me.listProducts()).map((p) => p.id), ['starter'], 'the server-only gift is not the client's to see');
+      await me.switchSubscription({ fromProductId: 'starter', toProductId: 'growth' });
+      assert.equal((await server.getItem({ userId: planner.id, itemId: 'credits' })).quantity, 53);
+      await app.cancelSubscription({ productId: 'growth' });
+      const [growth] = await me.listProducts();
+      assert.equal(growth.id, 'growth');
+      assert.equal(growth.subscription.cancelAtPeriodEnd, true);
+      assert.equal(growth.subscription.isCancelable, false);
+      const url = await me.createCheckoutUrl({ productId: 'starter' });
+      assert.ok(url.startsWith(`${gh.baseUrl}/handler/${gh.project.project_id}/purchase/`), url);
+      await assert.rejects(me.createCheckoutUrl({ productId: 'nope' }), (e) => e.errorCode === 'PRODUCT_DOES_NOT_EXIST');
     });
 
     test('server creates users with a password and with metadata, and reads them back', async () => {

@@ -91,6 +91,26 @@ pub enum Error {
         customer_id: String,
         quantity: i64,
     },
+    #[error("product does not exist")]
+    ProductDoesNotExist {
+        product_id: String,
+        /// `item_exists` or `server_only`, when one explains it.
+        context: Option<&'static str>,
+    },
+    #[error("product customer type does not match")]
+    ProductCustomerTypeDoesNotMatch {
+        product_id: Option<String>,
+        customer_id: String,
+        product_customer_type: Option<String>,
+        actual_customer_type: String,
+    },
+    #[error("product already granted")]
+    ProductAlreadyGranted {
+        product_id: String,
+        customer_id: String,
+    },
+    #[error("new purchases blocked")]
+    NewPurchasesBlocked,
     #[error("project not found")]
     ProjectNotFound(String),
     #[error("current project not found")]
@@ -294,6 +314,10 @@ impl Error {
             ItemNotFound(_) => "ITEM_NOT_FOUND",
             ItemCustomerTypeDoesNotMatch { .. } => "ITEM_CUSTOMER_TYPE_DOES_NOT_MATCH",
             ItemQuantityInsufficientAmount { .. } => "ITEM_QUANTITY_INSUFFICIENT_AMOUNT",
+            ProductDoesNotExist { .. } => "PRODUCT_DOES_NOT_EXIST",
+            ProductCustomerTypeDoesNotMatch { .. } => "PRODUCT_CUSTOMER_TYPE_DOES_NOT_MATCH",
+            ProductAlreadyGranted { .. } => "PRODUCT_ALREADY_GRANTED",
+            NewPurchasesBlocked => "NEW_PURCHASES_BLOCKED",
             VerificationCodeNotFound => "VERIFICATION_CODE_NOT_FOUND",
             VerificationCodeExpired => "VERIFICATION_CODE_EXPIRED",
             VerificationCodeAlreadyUsed => "VERIFICATION_CODE_ALREADY_USED",
@@ -417,7 +441,8 @@ impl Error {
             | RouteNotFound { .. } => 404,
             RestrictedUserNotAllowed(_)
             | TeamInvitationRestrictedUserNotAllowed(_)
-            | SignUpRejected(_) => 403,
+            | SignUpRejected(_)
+            | NewPurchasesBlocked => 403,
             OuterOAuthTimeout => 408,
             RateLimited(_) => 429,
             OAuthProviderTemporarilyUnavailable => 503,
@@ -526,6 +551,34 @@ impl Error {
                 Value::from(item_id.as_str()),
                 Value::from(customer_id.as_str())
             ),
+            ProductDoesNotExist { product_id, context } => format!(
+                "Product with ID {} {}",
+                Value::from(product_id.as_str()),
+                match *context {
+                    Some("server_only") => "is marked as server-only and cannot be accessed client side.",
+                    Some(_) => "does not exist, but an item with this ID exists.",
+                    None => "does not exist.",
+                }
+            ),
+            ProductCustomerTypeDoesNotMatch {
+                customer_id,
+                product_customer_type,
+                actual_customer_type,
+                ..
+            } => format!(
+                "The {actual_customer_type} with ID {} is not a valid customer for the inline product that has been passed in. {}",
+                Value::from(customer_id.as_str()),
+                match product_customer_type {
+                    Some(t) => format!("The product is configured to only be available for {t} customers, but the customer is a {actual_customer_type}."),
+                    None => "The product is missing a customer type field. Please make sure it is set up correctly in your project configuration.".into(),
+                }
+            ),
+            ProductAlreadyGranted { product_id, customer_id } => format!(
+                "Customer with ID {} already owns product {}.",
+                Value::from(customer_id.as_str()),
+                Value::from(product_id.as_str())
+            ),
+            NewPurchasesBlocked => "New purchases are currently blocked for this project. Please contact support for more information.".into(),
             ApiKeyExpired => "API key has expired.".into(),
             ApiKeyRevoked => "API key has been revoked.".into(),
             WrongApiKeyType { expected, actual } => format!("This endpoint is for {expected} API keys, but a {actual} API key was provided."),
@@ -594,6 +647,29 @@ impl Error {
                 customer_id,
                 quantity,
             } => json!({ "item_id": item_id, "customer_id": customer_id, "quantity": quantity }),
+            ProductDoesNotExist {
+                product_id,
+                context,
+            } => {
+                json!({ "product_id": product_id, "context": context })
+            }
+            ProductCustomerTypeDoesNotMatch {
+                product_id,
+                customer_id,
+                product_customer_type,
+                actual_customer_type,
+            } => json!({
+                "product_id": product_id,
+                "customer_id": customer_id,
+                "product_customer_type": product_customer_type,
+                "actual_customer_type": actual_customer_type,
+            }),
+            ProductAlreadyGranted {
+                product_id,
+                customer_id,
+            } => {
+                json!({ "product_id": product_id, "customer_id": customer_id })
+            }
             SchemaMessage(m) => json!({ "message": m }),
             InvalidAccessType(t) => json!({ "accessType": t }),
             AccessTypeWithoutProjectId(t) => json!({ "request_type": t }),

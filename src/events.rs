@@ -179,6 +179,19 @@ pub(crate) async fn record(
     Ok(position)
 }
 
+/// Takes the project's change lock (the counter row [`record`] writes) before a change reads
+/// what it checks, for a change whose event can only be written after those reads.
+pub(crate) async fn lock_project(tx: &mut Tx, project_id: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO event_positions (project_id, last) VALUES ($1, 0) \
+         ON CONFLICT (project_id) DO UPDATE SET last = event_positions.last",
+    )
+    .bind(project_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// A project's events after a position, oldest first, at most a limit (`$1`, `$2`, `$3`).
 pub(crate) const EVENTS_AFTER: &str =
     "SELECT project_id, position, kind, object_id, actor_type, actor_id, data, created_at FROM events \

@@ -126,6 +126,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/handler/:project_id/mfa") view=pages::handler::MfaPage ssr=SsrMode::Async/>
                     <Route path=path!("/handler/:project_id/mfa-setup") view=pages::handler::MfaSetupPage ssr=SsrMode::Async/>
                     <Route path=path!("/handler/:project_id/team-invitation") view=pages::handler::TeamInvitationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/handler/:project_id/purchase/:code") view=pages::handler::PurchasePage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -53,6 +53,15 @@ pub fn standard(core: Core) -> Worker {
             },
         )
         .retry_schedule(gatehouse_core::webhooks::DELIVER_JOB, webhook_schedule)
+        .handle(
+            gatehouse_core::payments::products::PURCHASE_JOB,
+            |core: Core, job: Job| async move {
+                let project = job.project_id.clone().unwrap_or_default();
+                core.run_purchase_job(&project, &job.payload)
+                    .await
+                    .map_err(|e| e.to_string())
+            },
+        )
 }
 
 impl Worker {

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use super::Customer;
 use crate::error::{Error, Result};
-use crate::events::{record, Change, Who};
+use crate::events::{record, Change, Tx, Who};
 use crate::projects::Project;
 use crate::validation::{integer, string, Input, Shape};
 use crate::{new_id, now_ms, Core};
@@ -119,32 +119,36 @@ fn catalogue_item(project: &Project, customer: &Customer, item_id: &str) -> Resu
 }
 
 /// What a customer's ledger of one item adds up to (see the module's comment): the grants still
-/// open, as (quantity left, expiry), and what is owed (zero or less).
+/// open, as (quantity left, expiry, the purchase that granted it), and what is owed (zero or
+/// less).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Balance {
-    grants: Vec<(i64, Option<i64>)>,
+    grants: Vec<(i64, Option<i64>, Option<String>)>,
     debt: i64,
 }
 
 impl Balance {
     fn expire(&mut self, t: i64) {
-        self.grants.retain(|(_, e)| e.is_none_or(|e| e > t));
+        self.grants.retain(|(_, e, _)| e.is_none_or(|e| e > t));
     }
 
-    /// The balance after a change of `quantity` made at `at`.
-    fn apply(&mut self, quantity: i64, expires_at: Option<i64>, at: i64) {
+    /// The balance after a change of `quantity` made at `at` (a grant of `purchase`'s, when it
+    /// says so).
+    fn apply(&mut self, quantity: i64, expires_at: Option<i64>, purchase: Option<&str>, at: i64) {
         self.expire(at);
         if quantity > 0 {
             let left = quantity.saturating_add(self.debt);
             self.debt = left.min(0);
             if left > 0 {
-                self.grants.push((left, expires_at));
+                self.grants
+                    .push((left, expires_at, purchase.map(str::to_string)));
             }
         } else if quantity < 0 {
-            // Soonest expiry first, those that never expire last.
+            // Soonest expiry first, those that never expire last (those of a purchase, which go
+            // when it ends, before those that stay).
             let mut owed = quantity.saturating_neg();
             self.grants
-                .sort_by_key(|(_, e)| (e.is_none(), e.unwrap_or(0)));
+                .sort_by_key(|(_, e, p)| (e.is_none(), e.unwrap_or(0), p.is_none()));
             for g in self.grants.iter_mut() {
                 let take = g.0.min(owed);
                 g.0 -= take;
@@ -153,8 +157,17 @@ impl Balance {
                     break;
                 }
             }
-            self.grants.retain(|(q, _)| *q > 0);
+            self.grants.retain(|(q, _, _)| *q > 0);
             self.debt = self.debt.saturating_sub(owed);
+        }
+    }
+
+    /// What is left of `purchase`'s grants stops counting at `at` (the purchase ends then).
+    fn end_purchase(&mut self, purchase: &str, at: i64) {
+        for g in self.grants.iter_mut() {
+            if g.2.as_deref() == Some(purchase) {
+                g.1 = Some(g.1.map_or(at, |e| e.min(at)));
+            }
         }
     }
 
@@ -162,8 +175,8 @@ impl Balance {
     pub fn at(&self, now: i64) -> i64 {
         self.grants
             .iter()
-            .filter(|(_, e)| e.is_none_or(|e| e > now))
-            .fold(self.debt, |sum, (q, _)| sum.saturating_add(*q))
+            .filter(|(_, e, _)| e.is_none_or(|e| e > now))
+            .fold(self.debt, |sum, (q, _, _)| sum.saturating_add(*q))
     }
 
     fn read(state: Option<&str>) -> Balance {
@@ -252,7 +265,7 @@ impl Core {
             ),
         )
         .await?;
-        let mut balance = stored_balance(&mut *tx, project, customer, item_id).await?;
+        let balance = stored_balance(&mut *tx, project, customer, item_id).await?;
         if !allow_negative && change.delta < 0 && balance.at(now).saturating_add(change.delta) < 0 {
             return Err(Error::ItemQuantityInsufficientAmount {
                 item_id: item_id.into(),
@@ -260,37 +273,127 @@ impl Core {
                 quantity: change.delta,
             });
         }
-        balance.apply(change.delta, expires_at, now);
-        sqlx::query(
-            "INSERT INTO item_balances (project_id, customer_type, customer_id, item_id, state) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id, customer_type, customer_id, item_id) \
-             DO UPDATE SET state = excluded.state",
-        )
-        .bind(&project.id)
-        .bind(customer.kind.as_str())
-        .bind(&customer.id)
-        .bind(item_id)
-        .bind(serde_json::to_string(&balance).map_err(Error::internal)?)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO item_quantity_changes \
-             (id, project_id, customer_type, customer_id, item_id, quantity, description, expires_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&id)
-        .bind(&project.id)
-        .bind(customer.kind.as_str())
-        .bind(&customer.id)
-        .bind(item_id)
-        .bind(change.delta)
-        .bind(&change.description)
-        .bind(expires_at)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        let entry = LedgerEntry {
+            id: &id,
+            item_id,
+            quantity: change.delta,
+            expires_at,
+            description: change.description.as_deref(),
+            purchase: None,
+        };
+        write_ledger(&mut tx, project, customer, balance, entry, now).await?;
         tx.commit().await
     }
+}
+
+/// One row of the ledger.
+pub(crate) struct LedgerEntry<'a> {
+    pub id: &'a str,
+    pub item_id: &'a str,
+    pub quantity: i64,
+    pub expires_at: Option<i64>,
+    pub description: Option<&'a str>,
+    /// The purchase whose included items this grant is.
+    pub purchase: Option<&'a str>,
+}
+
+/// Writes `entry` to the ledger and `balance` (the customer's, read in `tx`) with it applied.
+async fn write_ledger(
+    tx: &mut Tx,
+    project: &Project,
+    customer: &Customer,
+    mut balance: Balance,
+    entry: LedgerEntry<'_>,
+    now: i64,
+) -> Result<()> {
+    balance.apply(entry.quantity, entry.expires_at, entry.purchase, now);
+    store_balance(tx, project, customer, entry.item_id, &balance).await?;
+    sqlx::query(
+        "INSERT INTO item_quantity_changes \
+         (id, project_id, customer_type, customer_id, item_id, quantity, description, expires_at, purchase_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(entry.id)
+    .bind(&project.id)
+    .bind(customer.kind.as_str())
+    .bind(&customer.id)
+    .bind(entry.item_id)
+    .bind(entry.quantity)
+    .bind(entry.description)
+    .bind(entry.expires_at)
+    .bind(entry.purchase)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn store_balance(
+    tx: &mut Tx,
+    project: &Project,
+    customer: &Customer,
+    item_id: &str,
+    balance: &Balance,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO item_balances (project_id, customer_type, customer_id, item_id, state) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id, customer_type, customer_id, item_id) \
+         DO UPDATE SET state = excluded.state",
+    )
+    .bind(&project.id)
+    .bind(customer.kind.as_str())
+    .bind(&customer.id)
+    .bind(item_id)
+    .bind(serde_json::to_string(balance).map_err(Error::internal)?)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A grant of a purchase's included item, in the purchase's transaction (which holds the
+/// project's change lock): recorded as an item change like any other.
+pub(crate) async fn grant_included(
+    tx: &mut Tx,
+    project: &Project,
+    customer: &Customer,
+    entry: LedgerEntry<'_>,
+    now: i64,
+) -> Result<()> {
+    record(
+        tx,
+        &project.id,
+        &Who::System,
+        Change::new(
+            "item_quantity_change.created",
+            entry.id,
+            json!({
+                "customer_type": customer.kind.as_str(),
+                "customer_id": customer.id,
+                "item_id": entry.item_id,
+                "quantity": entry.quantity,
+                "expires_at_millis": entry.expires_at,
+                "description": entry.description,
+                "purchase_id": entry.purchase,
+            }),
+        ),
+    )
+    .await?;
+    let balance = stored_balance(&mut **tx, project, customer, entry.item_id).await?;
+    write_ledger(tx, project, customer, balance, entry, now).await
+}
+
+/// What is left of `purchase`'s grants of `item_id` stops counting at `at`.
+pub(crate) async fn end_purchase_grants(
+    tx: &mut Tx,
+    project: &Project,
+    customer: &Customer,
+    item_id: &str,
+    purchase: &str,
+    at: i64,
+) -> Result<()> {
+    let mut balance = stored_balance(&mut **tx, project, customer, item_id).await?;
+    balance.end_purchase(purchase, at);
+    store_balance(tx, project, customer, item_id, &balance).await
 }
 
 #[cfg(test)]
@@ -302,7 +405,7 @@ mod tests {
     fn quantity_at(changes: &[(i64, Option<i64>, i64)], now: i64) -> i64 {
         let mut b = Balance::default();
         for &(q, e, at) in changes {
-            b.apply(q, e, at);
+            b.apply(q, e, None, at);
             b = Balance::read(Some(&serde_json::to_string(&b).unwrap()));
         }
         b.at(now)
@@ -328,6 +431,18 @@ mod tests {
     #[test]
     fn a_grant_that_expired_before_a_use_does_not_pay_for_it() {
         assert_eq!(quantity_at(&[(10, Some(5), 1), (-4, None, 6)], 7), -4);
+    }
+
+    #[test]
+    fn a_purchase_that_ends_takes_what_is_left_of_its_grants() {
+        let mut b = Balance::default();
+        b.apply(10, None, Some("p1"), 1);
+        b.apply(5, None, None, 2);
+        b.apply(-3, None, None, 3);
+        b.end_purchase("p1", 10);
+        assert_eq!(b.at(9), 12);
+        // The use took from p1's grant (listed first among those that never expire): 7 go.
+        assert_eq!(b.at(10), 5);
     }
 
     #[test]

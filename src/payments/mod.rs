@@ -1,9 +1,14 @@
 //! Payments: what an app sells and what its customers hold. A customer is a user, a team, or an
 //! id of the app's own (`custom`); the catalogue (items, products, product lines) lives in the
-//! config tree under `payments`. This part keeps items: a ledger of quantity changes per
-//! customer and item (see [`items`]).
+//! config tree under `payments`. Items are a ledger of quantity changes per customer and item
+//! ([`items`]); products are what customers buy or are granted, with the items they include
+//! ([`products`]); buying goes through the hosted checkout ([`checkout`]); what was bought and
+//! changed is read back as Stack's transactions ([`transactions`]).
 
+pub mod checkout;
 pub mod items;
+pub mod products;
+pub mod transactions;
 
 use crate::error::{Error, Result};
 use crate::projects::Project;
@@ -64,11 +69,7 @@ impl Customer {
 impl Core {
     /// Users and teams must exist (`USER_NOT_FOUND`, `TEAM_NOT_FOUND`); a custom customer is
     /// whatever id the app names.
-    pub(crate) async fn require_customer(
-        &self,
-        project: &Project,
-        customer: &Customer,
-    ) -> Result<()> {
+    pub async fn require_customer(&self, project: &Project, customer: &Customer) -> Result<()> {
         match customer.kind {
             CustomerType::User => {
                 self.user(&project.id, &customer.id)

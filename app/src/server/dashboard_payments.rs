@@ -1,6 +1,7 @@
-//! The dashboard's server functions for payments: the items of the catalogue (add, rename,
-//! remove; they live in the config tree), and a customer's balance of one (look up, grant, use).
-//! Each is a few lines over the core calls the REST API makes.
+//! The dashboard's server functions for payments: the catalogue (product lines, products with
+//! their prices and included items, items; all in the config tree), a customer's products and
+//! balances (grant, cancel, adjust), and the transactions. Each is a few lines over the core
+//! calls the REST API makes.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -26,24 +27,241 @@ pub struct Balance {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct LineRow {
+    pub id: String,
+    pub display_name: String,
+    pub customer_type: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ProductRow {
+    pub id: String,
+    pub display_name: String,
+    pub customer_type: String,
+    pub product_line_id: Option<String>,
+    /// (price id, "$9.99 / month").
+    pub prices: Vec<(String, String)>,
+    /// (item id, "100 every month, until the purchase ends").
+    pub items: Vec<(String, String)>,
+    pub stackable: bool,
+    pub server_only: bool,
+}
+
+/// A product a customer owns, as the room shows it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct OwnedRow {
+    pub product_id: Option<String>,
+    pub display_name: String,
+    pub quantity: i64,
+    /// "Subscription, renews 2027-01-07", "One-time purchase".
+    pub state: String,
+    pub cancelable: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TransactionRow {
+    pub id: String,
+    pub at: i64,
+    pub kind: String,
+    pub customer: String,
+    pub what: String,
+    pub amount: String,
+    pub test_mode: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct PaymentsView {
     pub project_name: String,
     pub test_mode: bool,
+    pub lines: Vec<LineRow>,
+    pub products: Vec<ProductRow>,
     pub items: Vec<ItemRow>,
     pub balance: Option<Balance>,
+    /// The looked-up customer's products, or why they could not be read.
+    pub owned: Option<Result<Vec<OwnedRow>, String>>,
+    pub transactions: Vec<TransactionRow>,
+    /// The transactions' type filter (`?type=`).
+    pub transaction_type: Option<String>,
 }
 
-/// The payments room, with the balance the page's query asks for (`customer_type`,
-/// `customer_id`, `item_id`).
+/// "100 every month, until the purchase ends".
+#[cfg(feature = "ssr")]
+fn describe_included(item: &gatehouse_core::payments::products::IncludedItem) -> String {
+    let repeat = match item.repeat {
+        Some(r) => format!(" every {}", r.describe()),
+        None => String::new(),
+    };
+    let expires = match item.expires.as_str() {
+        "when-purchase-expires" => ", until the purchase ends",
+        "when-repeated" => ", each lasting until the next",
+        _ => ", kept for good",
+    };
+    format!("{}{repeat}{expires}", item.quantity)
+}
+
+#[cfg(feature = "ssr")]
+fn transaction_row(t: &serde_json::Value) -> TransactionRow {
+    let entries = t["entries"].as_array().cloned().unwrap_or_default();
+    let customer = entries
+        .iter()
+        .find(|e| e["customer_id"].is_string())
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["customer_type"].as_str().unwrap_or(""),
+                e["customer_id"].as_str().unwrap_or("")
+            )
+        })
+        .unwrap_or_default();
+    let what = entries
+        .iter()
+        .filter_map(|e| match e["type"].as_str() {
+            Some("product_grant") => Some(format!(
+                "{} × {}",
+                e["product"]["display_name"].as_str().unwrap_or("Product"),
+                e["quantity"]
+            )),
+            Some("item_quantity_change") => Some(format!(
+                "{} {:+}",
+                e["item_id"].as_str().unwrap_or(""),
+                e["quantity"].as_i64().unwrap_or(0)
+            )),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let amount = entries
+        .iter()
+        .find(|e| e["type"] == "money_transfer")
+        .and_then(|e| e["charged_amount"].as_object())
+        .map(|a| {
+            a.iter()
+                .map(|(c, v)| format!("{} {c}", v.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_else(|| "—".into());
+    TransactionRow {
+        id: t["id"].as_str().unwrap_or_default().to_string(),
+        at: t["created_at_millis"].as_i64().unwrap_or(0),
+        kind: t["type"].as_str().unwrap_or_default().to_string(),
+        customer,
+        what,
+        amount,
+        test_mode: t["test_mode"] == true,
+    }
+}
+
+/// The payments room, with the customer the page's query asks for (`customer_type`,
+/// `customer_id`: their products; with `item_id`, their balance of it) and the transactions
+/// (`type`).
 #[server(prefix = "/_sfn")]
 pub async fn load_payments(
     project_id: String,
     customer_type: Option<String>,
     customer_id: Option<String>,
     item_id: Option<String>,
+    transaction_type: Option<String>,
 ) -> Result<PaymentsView, ServerFnError> {
+    use gatehouse_core::payments::products::{self, describe_price};
+    use gatehouse_core::payments::transactions::TransactionQuery;
     use gatehouse_core::payments::{items::catalogue, Customer};
     let project = ssr::administered_project(&project_id).await?;
+    let core = ssr::core();
+    let tree = &project.config.tree;
+    let lines = tree
+        .pointer("/payments/productLines")
+        .and_then(|l| l.as_object())
+        .into_iter()
+        .flatten()
+        .map(|(id, l)| LineRow {
+            id: id.clone(),
+            display_name: l["displayName"].as_str().unwrap_or(id).to_string(),
+            customer_type: l["customerType"].as_str().unwrap_or_default().to_string(),
+        })
+        .collect();
+    let products: Vec<ProductRow> = products::catalogue(&project)
+        .into_iter()
+        .map(|(id, p)| ProductRow {
+            display_name: p.display_name().to_string(),
+            customer_type: p.customer_type().unwrap_or_default().to_string(),
+            product_line_id: p.product_line_id().map(str::to_string),
+            prices: p
+                .prices()
+                .into_iter()
+                .map(|(pid, price)| (pid.to_string(), describe_price(price, 1)))
+                .collect(),
+            items: p
+                .included_items()
+                .iter()
+                .map(|i| (i.item_id.clone(), describe_included(i)))
+                .collect(),
+            stackable: p.stackable(),
+            server_only: p.server_only(),
+            id,
+        })
+        .collect();
+    let owned = match (&customer_type, &customer_id) {
+        (Some(kind), Some(id)) if !id.trim().is_empty() => Some(
+            async {
+                let customer = Customer::parse(kind, id.trim())?;
+                let owned = core.owned_products(&project, &customer, false).await?;
+                Ok(owned
+                    .into_iter()
+                    .map(|o| {
+                        let (state, cancelable) = match &o.subscription {
+                            Some(s) if s.is_active_subscription() => (
+                                format!(
+                                    "Subscription, renews {}",
+                                    s.current_period_end
+                                        .map(gatehouse_core::iso_time)
+                                        .unwrap_or_default()
+                                        .get(..10)
+                                        .unwrap_or("")
+                                ),
+                                true,
+                            ),
+                            Some(s) => (
+                                format!(
+                                    "Canceled, ends {}",
+                                    s.ended_at
+                                        .map(gatehouse_core::iso_time)
+                                        .unwrap_or_default()
+                                        .get(..10)
+                                        .unwrap_or("")
+                                ),
+                                false,
+                            ),
+                            None => ("One-time purchase".to_string(), false),
+                        };
+                        OwnedRow {
+                            product_id: o.product_id.clone(),
+                            display_name: o.product.display_name().to_string(),
+                            quantity: o.quantity,
+                            state,
+                            cancelable,
+                        }
+                    })
+                    .collect())
+            }
+            .await
+            .map_err(|e: gatehouse_core::Error| e.message()),
+        ),
+        _ => None,
+    };
+    let query = TransactionQuery {
+        limit: Some("50".into()),
+        kind: transaction_type.clone().filter(|t| !t.is_empty()),
+        ..Default::default()
+    };
+    let transactions = core
+        .transactions(&project, &query)
+        .await
+        .map_err(ssr::shown)?
+        .0
+        .iter()
+        .map(transaction_row)
+        .collect();
     let items: Vec<ItemRow> = catalogue(&project)
         .into_iter()
         .map(|i| ItemRow {
@@ -52,7 +270,11 @@ pub async fn load_payments(
             customer_type: i.customer_type.unwrap_or_default(),
         })
         .collect();
-    let balance = match (customer_type, customer_id, item_id) {
+    let balance = match (
+        customer_type,
+        customer_id,
+        item_id.filter(|i| !i.is_empty()),
+    ) {
         (Some(kind), Some(id), Some(item_id)) if !id.trim().is_empty() => {
             let id = id.trim().to_string();
             let quantity = match Customer::parse(&kind, id.clone()) {
@@ -79,14 +301,14 @@ pub async fn load_payments(
     };
     Ok(PaymentsView {
         project_name: project.display_name.clone(),
-        test_mode: project
-            .config
-            .tree
-            .pointer("/payments/testMode")
-            .and_then(|v| v.as_bool())
-            .unwrap_or(true),
+        test_mode: products::test_mode(&project),
+        lines,
+        products,
         items,
         balance,
+        owned,
+        transactions,
+        transaction_type: query.kind,
     })
 }
 
@@ -167,6 +389,241 @@ pub async fn adjust_item(
                 description,
             },
             allow_negative.is_some(),
+            &ssr::acting_admin().await?,
+        )
+        .await
+        .map_err(ssr::shown)
+}
+
+#[cfg(feature = "ssr")]
+fn refused(text: &str) -> ServerFnError {
+    ssr::shown(gatehouse_core::Error::Status(400, text.into()))
+}
+
+/// Adds a product line, or renames one.
+#[server(prefix = "/_sfn")]
+pub async fn save_product_line(
+    project_id: String,
+    line_id: String,
+    display_name: String,
+    customer_type: String,
+) -> Result<(), ServerFnError> {
+    let project = ssr::administered_project(&project_id).await?;
+    let line_id = line_id.trim();
+    if line_id.is_empty() {
+        return Err(refused("A product line needs an id."));
+    }
+    let mut line = serde_json::json!({ "customerType": customer_type });
+    if !display_name.trim().is_empty() {
+        line["displayName"] = display_name.trim().into();
+    }
+    ssr::configure(
+        &project,
+        serde_json::json!({ format!("payments.productLines.{line_id}"): line }),
+    )
+    .await
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn remove_product_line(project_id: String, line_id: String) -> Result<(), ServerFnError> {
+    let project = ssr::administered_project(&project_id).await?;
+    ssr::configure(
+        &project,
+        serde_json::json!({ format!("payments.productLines.{line_id}"): null }),
+    )
+    .await
+}
+
+/// Adds a product, or changes its name, customers, line and flags (its prices and items stay).
+#[server(prefix = "/_sfn")]
+pub async fn save_product(
+    project_id: String,
+    product_id: String,
+    display_name: String,
+    customer_type: String,
+    product_line_id: String,
+    stackable: Option<String>,
+    server_only: Option<String>,
+) -> Result<(), ServerFnError> {
+    let project = ssr::administered_project(&project_id).await?;
+    let id = product_id.trim();
+    if id.is_empty() {
+        return Err(refused("A product needs an id."));
+    }
+    let key = |field: &str| format!("payments.products.{id}.{field}");
+    let exists = gatehouse_core::payments::products::catalogue_product(&project, id).is_some();
+    let mut patch = serde_json::json!({
+        key("customerType"): customer_type,
+        key("stackable"): stackable.is_some(),
+        key("serverOnly"): server_only.is_some(),
+        key("productLineId"): Some(product_line_id.trim()).filter(|l| !l.is_empty()),
+        key("displayName"): Some(display_name.trim()).filter(|n| !n.is_empty()),
+    });
+    if !exists {
+        patch[key("prices")] = serde_json::json!({});
+        patch[key("includedItems")] = serde_json::json!({});
+    }
+    ssr::configure(&project, patch).await
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn remove_product(project_id: String, product_id: String) -> Result<(), ServerFnError> {
+    let project = ssr::administered_project(&project_id).await?;
+    ssr::configure(
+        &project,
+        serde_json::json!({ format!("payments.products.{product_id}"): null }),
+    )
+    .await
+}
+
+/// Adds a price to a product, or changes one: an amount in one currency, once or every interval.
+#[server(prefix = "/_sfn")]
+pub async fn save_price(
+    project_id: String,
+    product_id: String,
+    price_id: String,
+    currency: String,
+    amount: String,
+    interval: String,
+) -> Result<(), ServerFnError> {
+    use gatehouse_core::payments::products::{minor_units, CURRENCIES};
+    let project = ssr::administered_project(&project_id).await?;
+    let price_id = price_id.trim();
+    if price_id.is_empty() {
+        return Err(refused("A price needs an id (such as monthly)."));
+    }
+    let (code, decimals) = CURRENCIES
+        .iter()
+        .find(|(c, _)| *c == currency)
+        .ok_or_else(|| refused("Choose one of the currencies offered."))?;
+    let amount = amount.trim();
+    if minor_units(amount, *decimals).is_none() {
+        return Err(refused(&format!(
+            "Write the amount as 9 or 9.99, with at most {decimals} decimals for {code}."
+        )));
+    }
+    let mut price = serde_json::json!({ *code: amount });
+    match interval.as_str() {
+        "" => {}
+        unit @ ("day" | "week" | "month" | "year") => {
+            price["interval"] = serde_json::json!([1, unit])
+        }
+        _ => return Err(refused("Choose how often the price is paid.")),
+    }
+    ssr::configure(
+        &project,
+        serde_json::json!({ format!("payments.products.{}.prices.{price_id}", product_id.trim()): price }),
+    )
+    .await
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn remove_price(
+    project_id: String,
+    product_id: String,
+    price_id: String,
+) -> Result<(), ServerFnError> {
+    let project = ssr::administered_project(&project_id).await?;
+    ssr::configure(
+        &project,
+        serde_json::json!({ format!("payments.products.{product_id}.prices.{price_id}"): null }),
+    )
+    .await
+}
+
+/// Adds an included item to a product, or changes it.
+#[server(prefix = "/_sfn")]
+pub async fn save_included_item(
+    project_id: String,
+    product_id: String,
+    item_id: String,
+    quantity: String,
+    repeat: String,
+    expires: String,
+) -> Result<(), ServerFnError> {
+    let project = ssr::administered_project(&project_id).await?;
+    let quantity = quantity
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|q| *q > 0)
+        .ok_or_else(|| refused("The quantity must be a whole number above zero."))?;
+    let repeat = match repeat.as_str() {
+        "" | "never" => serde_json::json!("never"),
+        unit @ ("day" | "week" | "month" | "year") => serde_json::json!([1, unit]),
+        _ => return Err(refused("Choose how often the item is granted again.")),
+    };
+    if !["never", "when-purchase-expires", "when-repeated"].contains(&expires.as_str()) {
+        return Err(refused("Choose when the granted quantity expires."));
+    }
+    ssr::configure(
+        &project,
+        serde_json::json!({ format!("payments.products.{}.includedItems.{}", product_id.trim(), item_id.trim()): {
+            "quantity": quantity, "repeat": repeat, "expires": expires,
+        } }),
+    )
+    .await
+}
+
+#[server(prefix = "/_sfn")]
+pub async fn remove_included_item(
+    project_id: String,
+    product_id: String,
+    item_id: String,
+) -> Result<(), ServerFnError> {
+    let project = ssr::administered_project(&project_id).await?;
+    ssr::configure(&project, serde_json::json!({ format!("payments.products.{product_id}.includedItems.{item_id}"): null })).await
+}
+
+/// Grants a product to the customer the room shows, as the app's server would.
+#[server(prefix = "/_sfn")]
+pub async fn grant_customer_product(
+    project_id: String,
+    customer_type: String,
+    customer_id: String,
+    product_id: String,
+) -> Result<(), ServerFnError> {
+    use gatehouse_core::payments::products::{resolve_product, NewPurchase, Source};
+    use gatehouse_core::payments::Customer;
+    let project = ssr::administered_project(&project_id).await?;
+    let customer = Customer::parse(&customer_type, customer_id.trim()).map_err(ssr::shown)?;
+    let product = resolve_product(&project, false, Some(&product_id), None).map_err(ssr::shown)?;
+    ssr::core()
+        .grant_product(
+            &project,
+            NewPurchase {
+                customer: &customer,
+                product_id: Some(&product_id),
+                product: &product,
+                price_id: None,
+                quantity: 1,
+                source: Source::ApiGrant,
+            },
+            &ssr::acting_admin().await?,
+        )
+        .await
+        .map(|_| ())
+        .map_err(ssr::shown)
+}
+
+/// Cancels the customer's subscription to a product (it runs to the end of its period).
+#[server(prefix = "/_sfn")]
+pub async fn cancel_customer_product(
+    project_id: String,
+    customer_type: String,
+    customer_id: String,
+    product_id: String,
+) -> Result<(), ServerFnError> {
+    use gatehouse_core::payments::Customer;
+    let project = ssr::administered_project(&project_id).await?;
+    let customer = Customer::parse(&customer_type, customer_id.trim()).map_err(ssr::shown)?;
+    ssr::core()
+        .cancel_product(
+            &project,
+            &customer,
+            &product_id,
+            None,
+            false,
             &ssr::acting_admin().await?,
         )
         .await

@@ -77,7 +77,10 @@ pub fn operations() -> Vec<Op> {
     use gatehouse_core::oauth::flow::CrossDomainAuthorize;
     use gatehouse_core::oauth::AuthorizeQuery;
     use gatehouse_core::passkeys::{PasskeyRegister, PasskeySignIn};
+    use gatehouse_core::payments::checkout::{CodeCheck, PurchaseChoice, PurchaseUrlRequest};
     use gatehouse_core::payments::items::QuantityChange;
+    use gatehouse_core::payments::products::{GrantRequest, SwitchRequest};
+    use gatehouse_core::payments::transactions::TransactionQuery;
     use gatehouse_core::projects::{ApiKeySetCreate, ProjectCreate, ProjectUpdate};
     use gatehouse_core::rate_limits::Action::*;
     use gatehouse_core::sessions::SessionCreate;
@@ -232,6 +235,15 @@ pub fn operations() -> Vec<Op> {
         // Payments
         op!(GET "/payments/items/{customer_type}/{customer_id}/{item_id}", payments::read_item, ANY, "A customer's quantity of an item."),
         op!(POST "/payments/items/{customer_type}/{customer_id}/{item_id}/update-quantity", payments::update_quantity, SERVER, "Grant or use some of an item (refused below zero unless allowed).").query(payments::AllowNegative::shape).body(QuantityChange::shape),
+        op!(GET "/payments/products/{customer_type}/{customer_id}", payments::list_products, ANY, "The products a customer owns, with the plans they may switch to.").query(payments::PageQuery::shape),
+        op!(POST "/payments/products/{customer_type}/{customer_id}", payments::grant_product, SERVER, "Grant a product to a customer, by id or inline.").body(GrantRequest::shape),
+        op!(DELETE "/payments/products/{customer_type}/{customer_id}/{product_id}", payments::cancel_product, ANY, "Cancel a customer's subscription (it runs to the end of its period).").query(payments::CancelQuery::shape),
+        op!(POST "/payments/products/{customer_type}/{customer_id}/switch", payments::switch_product, ANY, "Move a subscription to another plan of its product line.").body(SwitchRequest::shape),
+        op!(POST "/payments/purchases/create-purchase-url", payments::create_purchase_url, ANY, "A link to the hosted checkout for a customer and a product.").body(PurchaseUrlRequest::shape),
+        op!(POST "/payments/purchases/validate-code", payments::validate_code, PUBLIC, "What the checkout shows for a purchase code.").body(CodeCheck::shape),
+        op!(GET "/payments/purchases/validate-code", payments::code_project_exists, PUBLIC, "Whether a purchase code's project exists.").query(payments::CodeQuery::shape),
+        op!(POST "/internal/payments/test-mode-purchase-session", payments::test_mode_purchase, PUBLIC, "Complete a purchase in test mode, with no payment.").body(PurchaseChoice::shape).answer(Success),
+        op!(GET "/internal/payments/transactions", payments::transactions, ADMIN, "The project's transactions, newest first.").query(TransactionQuery::shape),
         // Webhooks: Stack's token endpoint and the part of Svix's API its dashboard and clients use
         op!(POST "/webhooks/svix-token", webhooks::svix_token, ADMIN, "A token for the webhook API below.").body(webhooks::NoFields::shape).answers(201, Object),
         op!(POST "/internal/send-test-webhook", webhooks::send_test, ADMIN, "Send a test event to an endpoint.").body(webhooks::TestWebhook::shape),
@@ -321,7 +333,7 @@ fn signed_in((tokens, is_new_user): (gatehouse_core::sessions::Tokens, bool)) ->
     }))
 }
 
-fn success() -> Json<Value> {
+pub(crate) fn success() -> Json<Value> {
     Json(json!({ "success": true }))
 }
 

@@ -1,16 +1,24 @@
-//! `/payments/…`: a customer's items (credits, seats, quotas): their quantity, and changes to it.
+//! `/payments/…`: a customer's items (credits, seats, quotas) and products (plans, packs), the
+//! purchase URLs that lead to the hosted checkout, and the admin's list of transactions.
 
 use axum::extract::{Path, State};
 use axum::Json;
+use gatehouse_core::auth::Auth;
+use gatehouse_core::error::Error;
+use gatehouse_core::payments::checkout::{CodeCheck, PurchaseChoice, PurchaseUrlRequest};
 use gatehouse_core::payments::items::QuantityChange;
-use gatehouse_core::payments::Customer;
-use gatehouse_core::validation::{string, Input, Shape};
+use gatehouse_core::payments::products::{
+    new_purchases_blocked, resolve_product, GrantRequest, Kind, NewPurchase, Source, SwitchRequest,
+};
+use gatehouse_core::payments::transactions::{page_limit, TransactionQuery};
+use gatehouse_core::payments::{Customer, CustomerType};
+use gatehouse_core::validation::{read, string, Input, Shape};
 use gatehouse_core::Core;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::extract::{Authed, Body, QueryParams};
-use super::ApiResult;
+use super::{success, ApiResult};
 
 /// `GET /payments/items/{customer_type}/{customer_id}/{item_id}`: the customer's quantity now
 /// (clients: their own user's, or a team's where they are `team_admin`).
@@ -71,4 +79,294 @@ pub async fn update_quantity(
     )
     .await?;
     Ok(Json(json!({})))
+}
+
+/// The products list's query.
+#[derive(Deserialize)]
+pub struct PageQuery {
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+impl Input for PageQuery {
+    fn shape(_: bool) -> Shape {
+        Shape::new()
+            .field("cursor", string())
+            .field("limit", string())
+    }
+}
+
+/// The client's reading of a customer, in Stack's words for each route.
+async fn client_access(
+    core: &Core,
+    auth: &Auth,
+    customer: &Customer,
+    forbidden: &str,
+) -> ApiResult<()> {
+    if !auth.is_server() {
+        core.require_client_customer_access(&auth.project, auth.user.as_ref(), customer, forbidden)
+            .await?;
+    }
+    Ok(())
+}
+
+/// `GET /payments/products/{customer_type}/{customer_id}`: the products the customer owns, with
+/// the plans of each one's product line they may switch to; cursor pages by product id.
+pub async fn list_products(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    Path((customer_type, customer_id)): Path<(String, String)>,
+    q: QueryParams,
+) -> ApiResult<Json<Value>> {
+    let customer = Customer::parse(&customer_type, customer_id)?;
+    let query: PageQuery = q.read(&auth)?;
+    let client = !auth.is_server();
+    client_access(
+        &core,
+        &auth,
+        &customer,
+        "Clients can only access their own user or team products.",
+    )
+    .await?;
+    let limit = page_limit(query.limit.as_deref())?;
+    let owned = core
+        .owned_products(&auth.project, &customer, client)
+        .await?;
+    let entries: Vec<(String, Value)> = owned
+        .iter()
+        .map(|o| {
+            let sub = o.subscription.as_ref();
+            let mut item = json!({
+                "id": o.product_id,
+                "quantity": o.quantity,
+                "product": o.product.inline_view(),
+                "type": if sub.is_some() { "subscription" } else { "one_time" },
+                "subscription": sub.map(|s| json!({
+                    "subscription_id": s.id,
+                    "current_period_end": s.current_period_end.map(gatehouse_core::iso_time),
+                    "cancel_at_period_end": s.cancel_at_period_end,
+                    "is_cancelable": s.is_active_subscription(),
+                })),
+            });
+            if let Some(line) = o.product.product_line_id() {
+                let options: Vec<Value> = core
+                    .switch_options(&auth.project, &customer, line, client)
+                    .into_iter()
+                    .filter(|(id, _)| Some(id) != o.product_id.as_ref())
+                    .map(|(id, product)| json!({ "product_id": id, "product": product }))
+                    .collect();
+                item["switch_options"] = json!(options);
+            }
+            (
+                o.product_id.clone().unwrap_or_else(|| "__null__".into()),
+                item,
+            )
+        })
+        .collect();
+    let start = match &query.cursor {
+        None => 0,
+        Some(c) => entries
+            .iter()
+            .position(|(id, _)| id == c)
+            .ok_or_else(|| Error::Status(400, "Invalid cursor".into()))?,
+    };
+    let page: Vec<Value> = entries
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|(_, v)| v.clone())
+        .collect();
+    let next = entries.get(start + limit).map(|(id, _)| id.clone());
+    Ok(Json(json!({
+        "items": page,
+        "is_paginated": true,
+        "pagination": { "next_cursor": next },
+    })))
+}
+
+/// `POST /payments/products/{customer_type}/{customer_id}` (server): grant a product, by id or
+/// inline.
+pub async fn grant_product(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    Path((customer_type, customer_id)): Path<(String, String)>,
+    body: Body,
+) -> ApiResult<Json<Value>> {
+    auth.require_server()?;
+    let customer = Customer::parse(&customer_type, customer_id)?;
+    let req: GrantRequest = body.read(&auth)?;
+    core.require_customer(&auth.project, &customer).await?;
+    let product = resolve_product(
+        &auth.project,
+        false,
+        req.product_id.as_deref(),
+        req.product_inline.as_ref(),
+    )?;
+    let purchase = core
+        .grant_product(
+            &auth.project,
+            NewPurchase {
+                customer: &customer,
+                product_id: req.product_id.as_deref(),
+                product: &product,
+                price_id: None,
+                quantity: req.quantity.unwrap_or(1),
+                source: Source::ApiGrant,
+            },
+            &auth.who(),
+        )
+        .await?;
+    let mut answer = json!({ "success": true });
+    if purchase.kind == Kind::Subscription {
+        answer["subscription_id"] = json!(purchase.id);
+    }
+    Ok(Json(answer))
+}
+
+/// `DELETE …/{product_id}`'s query.
+#[derive(Deserialize)]
+pub struct CancelQuery {
+    subscription_id: Option<String>,
+}
+
+impl Input for CancelQuery {
+    fn shape(_: bool) -> Shape {
+        Shape::new().field("subscription_id", string())
+    }
+}
+
+/// `DELETE /payments/products/{customer_type}/{customer_id}/{product_id}`: cancel a
+/// subscription (it runs to the end of its period).
+pub async fn cancel_product(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    Path((customer_type, customer_id, product_id)): Path<(String, String, String)>,
+    q: QueryParams,
+) -> ApiResult<Json<Value>> {
+    let customer = Customer::parse(&customer_type, customer_id)?;
+    let query: CancelQuery = q.read(&auth)?;
+    let forbidden = match customer.kind {
+        CustomerType::User => "Clients can only cancel their own subscriptions.",
+        _ => "Clients can only cancel user or team subscriptions they control.",
+    };
+    client_access(&core, &auth, &customer, forbidden).await?;
+    core.cancel_product(
+        &auth.project,
+        &customer,
+        &product_id,
+        query.subscription_id.as_deref(),
+        !auth.is_server(),
+        &auth.who(),
+    )
+    .await?;
+    Ok(Json(json!({ "success": true })))
+}
+
+/// `POST /payments/products/{customer_type}/{customer_id}/switch`: move a subscription to
+/// another plan of its product line.
+pub async fn switch_product(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    Path((customer_type, customer_id)): Path<(String, String)>,
+    body: Body,
+) -> ApiResult<Json<Value>> {
+    if customer_type == "custom" {
+        return Err(gatehouse_core::validation::invalid(
+            "params.customer_type must be one of the following values: user, team",
+        )
+        .into());
+    }
+    let customer = Customer::parse(&customer_type, customer_id)?;
+    let req: SwitchRequest = body.read(&auth)?;
+    if new_purchases_blocked(&auth.project) {
+        return Err(Error::NewPurchasesBlocked.into());
+    }
+    client_access(
+        &core,
+        &auth,
+        &customer,
+        "Clients can only manage their own subscriptions.",
+    )
+    .await?;
+    core.switch_product(
+        &auth.project,
+        &customer,
+        &req,
+        !auth.is_server(),
+        &auth.who(),
+    )
+    .await?;
+    Ok(Json(json!({ "success": true })))
+}
+
+/// `POST /payments/purchases/create-purchase-url`: a link to the hosted checkout.
+pub async fn create_purchase_url(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    body: Body,
+) -> ApiResult<Json<Value>> {
+    let req: PurchaseUrlRequest = body.read(&auth)?;
+    let url = core
+        .create_purchase_url(&auth.project, auth.user.as_ref(), !auth.is_server(), req)
+        .await?;
+    Ok(Json(json!({ "url": url })))
+}
+
+/// `POST /payments/purchases/validate-code`: what the checkout shows for a purchase code.
+pub async fn validate_code(State(core): State<Core>, body: Body) -> ApiResult<Json<Value>> {
+    let check: CodeCheck = read("body", body.0, &CodeCheck::shape(true))?;
+    Ok(Json(core.validate_purchase_code(&check).await?))
+}
+
+/// `GET /payments/purchases/validate-code`'s query.
+#[derive(Deserialize)]
+pub struct CodeQuery {
+    full_code: String,
+    return_url: Option<String>,
+}
+
+impl Input for CodeQuery {
+    fn shape(_: bool) -> Shape {
+        Shape::new()
+            .field("full_code", string().defined())
+            .field("return_url", string().url())
+    }
+}
+
+/// `GET /payments/purchases/validate-code`: whether the code's project exists (and trusts the
+/// return URL), as Stack answers it.
+pub async fn code_project_exists(
+    State(core): State<Core>,
+    q: QueryParams,
+) -> ApiResult<Json<Value>> {
+    let query: CodeQuery = read(
+        "query",
+        gatehouse_core::validation::query_value(&q.0),
+        &CodeQuery::shape(true),
+    )?;
+    let project = core.purchase_code_project(&query.full_code).await?;
+    if let Some(url) = &query.return_url {
+        project.check_callback_url(url)?;
+    }
+    Ok(Json(json!({ "valid": true })))
+}
+
+/// `POST /internal/payments/test-mode-purchase-session`: complete a purchase in test mode.
+pub async fn test_mode_purchase(State(core): State<Core>, body: Body) -> ApiResult<Json<Value>> {
+    let choice: PurchaseChoice = read("body", body.0, &PurchaseChoice::shape(true))?;
+    core.test_mode_purchase(&choice).await?;
+    Ok(success())
+}
+
+/// `GET /internal/payments/transactions` (admin): purchases, renewals and changes by hand,
+/// newest first.
+pub async fn transactions(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    q: QueryParams,
+) -> ApiResult<Json<Value>> {
+    auth.require_admin()?;
+    let query: TransactionQuery = q.read(&auth)?;
+    let (list, next) = core.transactions(&auth.project, &query).await?;
+    Ok(Json(json!({ "transactions": list, "next_cursor": next })))
 }

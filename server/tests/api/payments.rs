@@ -296,3 +296,528 @@ async fn concurrent_decrements_never_overdraw() {
         assert_eq!(server.get(path).await.ok()["quantity"], 0, "round {round}");
     }
 }
+
+/// Plans (a product line), a stackable pack, an add-on, a server-only product and the items
+/// they include.
+async fn products(app: &TestApp, p: &Project) {
+    catalogue(app, p).await;
+    app.configure(
+        p,
+        json!({
+            "payments.productLines.plans": { "displayName": "Plans", "customerType": "user" },
+            "payments.products.pro": {
+                "displayName": "Pro", "customerType": "user", "productLineId": "plans",
+                "prices": { "monthly": { "USD": "9.99", "interval": [1, "month"] } },
+                "includedItems": { "credits": { "quantity": 100, "repeat": [1, "month"], "expires": "when-purchase-expires" } },
+            },
+            "payments.products.business": {
+                "displayName": "Business", "customerType": "user", "productLineId": "plans",
+                "prices": { "monthly": { "USD": "49", "interval": [1, "month"] }, "yearly": { "USD": "490", "interval": [1, "year"] } },
+                "includedItems": { "credits": { "quantity": 1000, "expires": "when-purchase-expires" } },
+            },
+            "payments.products.pack": {
+                "displayName": "Credit pack", "customerType": "user", "stackable": true,
+                "prices": { "once": { "USD": "5" } },
+                "includedItems": { "credits": { "quantity": 50, "expires": "never" } },
+            },
+            "payments.products.extra": {
+                "displayName": "Extra", "customerType": "user", "isAddOnTo": { "pro": true },
+                "prices": { "once": { "USD": "1" } },
+            },
+            "payments.products.secret": {
+                "displayName": "Secret", "customerType": "user", "serverOnly": true,
+                "prices": { "once": { "USD": "1" } },
+            },
+            "payments.products.crew-plan": {
+                "displayName": "Crew", "customerType": "team",
+                "prices": { "monthly": { "USD": "20", "interval": [1, "month"] } },
+            },
+        }),
+    )
+    .await;
+}
+
+fn ids(list: &serde_json::Value) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap_or("(inline)").to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn products_are_granted_listed_replaced_within_their_line_and_canceled() {
+    let app = TestApp::spawn().await;
+    let p = app.project().await;
+    products(&app, &p).await;
+    let server = app.server(&p);
+    let (ada_id, ada) = app.signed_up(&p, "ada@example.com").await;
+    let products = format!("/payments/products/user/{ada_id}");
+    let credits = format!("/payments/items/user/{ada_id}/credits");
+
+    let granted = server
+        .post(&products, json!({ "product_id": "pro" }))
+        .await
+        .ok();
+    assert_eq!(granted["success"], true);
+    let subscription_id = granted["subscription_id"].as_str().unwrap().to_string();
+    assert_eq!(server.get(&credits).await.ok()["quantity"], 100);
+    let list = ada.get(&products).await.ok();
+    assert_eq!(list["is_paginated"], true);
+    assert_eq!(list["pagination"], json!({ "next_cursor": null }));
+    let pro = &list["items"][0];
+    assert_eq!(pro["id"], "pro");
+    assert_eq!(pro["quantity"], 1);
+    assert_eq!(pro["type"], "subscription");
+    assert_eq!(pro["product"]["display_name"], "Pro");
+    assert_eq!(
+        pro["product"]["prices"],
+        json!({ "monthly": { "USD": "9.99", "interval": [1, "month"] } })
+    );
+    assert_eq!(
+        pro["subscription"]["subscription_id"],
+        subscription_id.as_str()
+    );
+    assert_eq!(pro["subscription"]["cancel_at_period_end"], false);
+    assert_eq!(pro["subscription"]["is_cancelable"], true);
+    // A month on, by the calendar.
+    let end = pro["subscription"]["current_period_end"].as_str().unwrap();
+    assert!(end.ends_with('Z') && end.len() == 24, "{end}");
+    assert_eq!(
+        pro["switch_options"],
+        json!([{ "product_id": "business", "product": {
+            "display_name": "Business", "customer_type": "user", "stackable": false, "server_only": false,
+            "included_items": { "credits": { "quantity": 1000, "repeat": "never", "expires": "when-purchase-expires" } },
+            "client_metadata": null, "client_read_only_metadata": null, "server_metadata": null,
+            "prices": { "monthly": { "USD": "49", "interval": [1, "month"] }, "yearly": { "USD": "490", "interval": [1, "year"] } },
+        } }])
+    );
+
+    // Not twice; a stackable pack as often as wanted; an add-on once its base is owned.
+    let again = server.post(&products, json!({ "product_id": "pro" })).await;
+    again.known_error(400, "PRODUCT_ALREADY_GRANTED");
+    assert_eq!(
+        again.message(),
+        format!("Customer with ID \"{ada_id}\" already owns product \"pro\".")
+    );
+    server
+        .post(&products, json!({ "product_id": "pack", "quantity": 2 }))
+        .await
+        .ok();
+    server
+        .post(&products, json!({ "product_id": "pack" }))
+        .await
+        .ok();
+    assert_eq!(server.get(&credits).await.ok()["quantity"], 250);
+    server
+        .post(&products, json!({ "product_id": "extra" }))
+        .await
+        .ok();
+    let not_stackable = server
+        .post(&products, json!({ "product_id": "secret", "quantity": 2 }))
+        .await;
+    assert_eq!(
+        (not_stackable.status, not_stackable.text.as_str()),
+        (400, "This product is not stackable; quantity must be 1")
+    );
+    server
+        .post(&products, json!({ "product_id": "secret" }))
+        .await
+        .ok();
+
+    // Business replaces Pro in the plans line: Pro ends now, and its credits with it.
+    server
+        .post(&products, json!({ "product_id": "business" }))
+        .await
+        .ok();
+    assert_eq!(server.get(&credits).await.ok()["quantity"], 1150);
+    let list = server.get(&products).await.ok();
+    assert_eq!(ids(&list), ["business", "extra", "pack", "secret"]);
+    assert_eq!(list["items"][2]["quantity"], 3);
+    assert_eq!(list["items"][2]["type"], "one_time");
+    assert!(list["items"][2]["subscription"].is_null());
+    // Clients see no server-only product.
+    assert_eq!(
+        ids(&ada.get(&products).await.ok()),
+        ["business", "extra", "pack"]
+    );
+    // Pages by product id.
+    let page = server.get(&format!("{products}?limit=2")).await.ok();
+    assert_eq!(ids(&page), ["business", "extra"]);
+    assert_eq!(page["pagination"]["next_cursor"], "pack");
+    let rest = server
+        .get(&format!("{products}?limit=2&cursor=pack"))
+        .await
+        .ok();
+    assert_eq!(ids(&rest), ["pack", "secret"]);
+    assert_eq!(rest["pagination"]["next_cursor"], serde_json::Value::Null);
+    let bad = server.get(&format!("{products}?cursor=nope")).await;
+    assert_eq!((bad.status, bad.text.as_str()), (400, "Invalid cursor"));
+
+    // Switch the plan back (the client may, for their own plan), then cancel it: it runs to the
+    // end of its period, no longer cancelable.
+    ada.post(
+        &format!("{products}/switch"),
+        json!({ "from_product_id": "business", "to_product_id": "pro" }),
+    )
+    .await
+    .ok();
+    assert_eq!(
+        server.get(&credits).await.ok()["quantity"],
+        250,
+        "business's credits went, pro's came"
+    );
+    ada.delete(&format!("{products}/pro")).await.ok();
+    let pro = &server.get(&products).await.ok()["items"][2];
+    assert_eq!(pro["id"], "pro");
+    assert_eq!(pro["subscription"]["cancel_at_period_end"], true);
+    assert_eq!(pro["subscription"]["is_cancelable"], false);
+    let twice = ada.delete(&format!("{products}/pro")).await;
+    assert_eq!(
+        (twice.status, twice.text.as_str()),
+        (
+            400,
+            "This product is a one time purchase and cannot be canceled."
+        )
+    );
+    let one_time = server.delete(&format!("{products}/pack")).await;
+    assert_eq!(one_time.status, 400);
+    let unowned = server.delete(&format!("{products}/business")).await;
+    assert_eq!(
+        (unowned.status, unowned.text.as_str()),
+        (400, "Customer does not have this product.")
+    );
+
+    // Every purchase and change is an event.
+    let kinds: Vec<(String,)> = sqlx::query_as(
+        "SELECT kind FROM events WHERE project_id = $1 AND kind LIKE 'purchase.%' ORDER BY position",
+    )
+    .bind(&p.id)
+    .fetch_all(&app.core.db.pool)
+    .await
+    .unwrap();
+    let kinds: Vec<&str> = kinds.iter().map(|(k,)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            // pro, the packs, extra, secret; business replaces pro; the switch; the cancel.
+            "purchase.created",
+            "purchase.created",
+            "purchase.created",
+            "purchase.created",
+            "purchase.created",
+            "purchase.updated",
+            "purchase.created",
+            "purchase.updated",
+            "purchase.updated",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn product_errors_are_stacks() {
+    let app = TestApp::spawn().await;
+    let p = app.project().await;
+    products(&app, &p).await;
+    let server = app.server(&p);
+    let (ada_id, ada) = app.signed_up(&p, "ada@example.com").await;
+    let products = format!("/payments/products/user/{ada_id}");
+
+    let missing = server
+        .post(&products, json!({ "product_id": "gold" }))
+        .await;
+    missing.known_error(400, "PRODUCT_DOES_NOT_EXIST");
+    assert_eq!(
+        missing.body["details"],
+        json!({ "product_id": "gold", "context": null })
+    );
+    assert_eq!(
+        missing.message(),
+        "Product with ID \"gold\" does not exist."
+    );
+    let item = server
+        .post(&products, json!({ "product_id": "credits" }))
+        .await;
+    assert_eq!(item.body["details"]["context"], "item_exists");
+    let team_plan = server
+        .post(&products, json!({ "product_id": "crew-plan" }))
+        .await;
+    team_plan.known_error(400, "PRODUCT_CUSTOMER_TYPE_DOES_NOT_MATCH");
+    assert_eq!(
+        team_plan.body["details"],
+        json!({ "product_id": "crew-plan", "customer_id": ada_id, "product_customer_type": "team", "actual_customer_type": "user" })
+    );
+    let addon = server
+        .post(&products, json!({ "product_id": "extra" }))
+        .await;
+    assert_eq!(
+        (addon.status, addon.text.as_str()),
+        (
+            400,
+            "This product is an add-on to a product that the customer does not have"
+        )
+    );
+    let both = server
+        .post(&products, json!({ "product_id": "pro", "product_inline": { "display_name": "X", "customer_type": "user", "prices": {}, "included_items": {} } }))
+        .await;
+    assert_eq!(
+        (both.status, both.text.as_str()),
+        (400, "Cannot specify both product_id and product_inline!")
+    );
+    let neither = server.post(&products, json!({})).await;
+    assert_eq!(
+        (neither.status, neither.text.as_str()),
+        (400, "Must specify either product_id or product_inline!")
+    );
+    let path = products.clone();
+    server
+        .post(&products, json!({ "product_inline": { "display_name": "X", "customer_type": "user", "prices": { "p": { "USD": "1.999" } }, "included_items": {} }, "quantity": 0 }))
+        .await
+        .schema_error(
+            "POST",
+            &path,
+            &[
+                "body.product_inline.prices.p.USD: money amounts are written as <number> or <number>.<number>, with at most 2 decimals for USD and no leading zeros",
+                "body.quantity must be greater than or equal to 1",
+            ],
+        );
+    server
+        .get("/payments/products/user/00000000-0000-4000-8000-000000000000")
+        .await
+        .known_error(404, "USER_NOT_FOUND");
+    // Clients grant nothing and never see a server-only product.
+    ada.post(&products, json!({ "product_id": "pack" }))
+        .await
+        .known_error(401, "INSUFFICIENT_ACCESS_TYPE");
+    let secret = ada
+        .post(
+            "/payments/purchases/create-purchase-url",
+            json!({ "customer_type": "user", "customer_id": ada_id, "product_id": "secret" }),
+        )
+        .await;
+    assert_eq!(
+        secret.body["details"],
+        json!({ "product_id": "secret", "context": "server_only" })
+    );
+    let (bob_id, _) = app.signed_up(&p, "bob@example.com").await;
+    let others = ada.get(&format!("/payments/products/user/{bob_id}")).await;
+    assert_eq!(
+        (others.status, others.text.as_str()),
+        (
+            403,
+            "Clients can only access their own user or team products."
+        )
+    );
+    // An inline product from the server, with its items.
+    server
+        .post(
+            &products,
+            json!({ "product_inline": {
+                "display_name": "Launch bonus", "customer_type": "user",
+                "prices": {}, "included_items": { "credits": { "quantity": 7 } },
+            } }),
+        )
+        .await
+        .ok();
+    let list = server.get(&products).await.ok();
+    assert_eq!(list["items"][0]["id"], serde_json::Value::Null);
+    assert_eq!(list["items"][0]["product"]["display_name"], "Launch bonus");
+    assert_eq!(list["items"][0]["product"]["server_only"], true);
+    assert_eq!(
+        server
+            .get(&format!("/payments/items/user/{ada_id}/credits"))
+            .await
+            .ok()["quantity"],
+        7
+    );
+    // Purchases blocked: no new purchase URL, no switch.
+    app.configure(&p, json!({ "payments.blockNewPurchases": true }))
+        .await;
+    let blocked = ada
+        .post(
+            "/payments/purchases/create-purchase-url",
+            json!({ "customer_type": "user", "customer_id": ada_id, "product_id": "pack" }),
+        )
+        .await;
+    blocked.known_error(403, "NEW_PURCHASES_BLOCKED");
+}
+
+#[tokio::test]
+async fn a_test_mode_purchase_grants_the_product_records_it_and_mails_a_receipt() {
+    let app = TestApp::spawn().await;
+    let p = app.project().await;
+    products(&app, &p).await;
+    let server = app.server(&p);
+    let (ada_id, ada) = app.signed_up(&p, "ada@example.com").await;
+
+    let untrusted = ada
+        .post(
+            "/payments/purchases/create-purchase-url",
+            json!({ "customer_type": "user", "customer_id": ada_id, "product_id": "pro", "return_url": "https://evil.example/" }),
+        )
+        .await;
+    untrusted.known_error(400, "REDIRECT_URL_NOT_WHITELISTED");
+    let made = ada
+        .post(
+            "/payments/purchases/create-purchase-url",
+            json!({ "customer_type": "user", "customer_id": ada_id, "product_id": "pro" }),
+        )
+        .await
+        .ok();
+    let url = made["url"].as_str().unwrap();
+    let prefix = format!("{}/handler/{}/purchase/", app.core.public_url, p.id);
+    assert!(url.starts_with(&prefix), "{url}");
+    let full_code = url[prefix.len()..].to_string();
+    assert!(full_code.starts_with(&format!("{}_", p.id)));
+
+    let anon = app.anon();
+    let shown = anon
+        .post(
+            "/payments/purchases/validate-code",
+            json!({ "full_code": full_code }),
+        )
+        .await
+        .ok();
+    assert_eq!(shown["project_id"], p.id.as_str());
+    assert_eq!(shown["test_mode"], true);
+    assert_eq!(shown["already_bought_non_stackable"], false);
+    assert_eq!(shown["conflicting_products"], json!([]));
+    assert_eq!(shown["product"]["display_name"], "Pro");
+    let valid = anon
+        .get(&format!(
+            "/payments/purchases/validate-code?full_code={full_code}"
+        ))
+        .await
+        .ok();
+    assert_eq!(valid, json!({ "valid": true }));
+
+    let wrong_price = anon
+        .post(
+            "/internal/payments/test-mode-purchase-session",
+            json!({ "full_code": full_code, "price_id": "weekly" }),
+        )
+        .await;
+    assert_eq!(
+        (wrong_price.status, wrong_price.text.as_str()),
+        (
+            400,
+            "Price not found on product associated with this purchase code"
+        )
+    );
+    anon.post(
+        "/internal/payments/test-mode-purchase-session",
+        json!({ "full_code": full_code, "price_id": "monthly" }),
+    )
+    .await
+    .ok();
+    let list = ada
+        .get(&format!("/payments/products/user/{ada_id}"))
+        .await
+        .ok();
+    assert_eq!(ids(&list), ["pro"]);
+    anon.post(
+        "/internal/payments/test-mode-purchase-session",
+        json!({ "full_code": full_code, "price_id": "monthly" }),
+    )
+    .await
+    .known_error(409, "VERIFICATION_CODE_ALREADY_USED");
+
+    // The receipt, to the buyer.
+    let email = server.get("/emails/outbox?limit=1").await.ok()["items"][0].clone();
+    assert_eq!(email["to"]["user_id"], ada_id.as_str());
+    assert_eq!(email["subject"], "Your receipt from Test project");
+    assert!(
+        email["text"]
+            .as_str()
+            .unwrap()
+            .contains("$9.99 / month (test mode, nothing was charged) for Pro"),
+        "{}",
+        email["text"]
+    );
+
+    // Admins see the purchase as a test-mode transaction, and a change by hand beside it.
+    server
+        .post(
+            &change(&format!("user/{ada_id}"), "credits", false),
+            json!({ "delta": 5 }),
+        )
+        .await
+        .ok();
+    let admin = app.admin(&p);
+    let t = admin.get("/internal/payments/transactions").await.ok();
+    assert_eq!(t["next_cursor"], serde_json::Value::Null);
+    let list = t["transactions"].as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0]["type"], "manual-item-quantity-change");
+    assert_eq!(list[0]["entries"][0]["quantity"], 5);
+    assert_eq!(list[1]["type"], "purchase");
+    assert_eq!(list[1]["test_mode"], true);
+    assert_eq!(
+        list[1]["entries"].as_array().unwrap().len(),
+        1,
+        "test mode moves no money"
+    );
+    assert_eq!(list[1]["entries"][0]["type"], "product_grant");
+    assert_eq!(list[1]["entries"][0]["product_id"], "pro");
+    assert_eq!(list[1]["entries"][0]["price_id"], "monthly");
+    let purchases = admin
+        .get("/internal/payments/transactions?type=purchase&limit=1")
+        .await
+        .ok();
+    assert_eq!(purchases["transactions"].as_array().unwrap().len(), 1);
+    assert_eq!(purchases["next_cursor"], serde_json::Value::Null);
+    let page = admin
+        .get("/internal/payments/transactions?limit=1")
+        .await
+        .ok();
+    let next = page["next_cursor"].as_str().unwrap().to_string();
+    let second = admin
+        .get(&format!(
+            "/internal/payments/transactions?limit=1&cursor={next}"
+        ))
+        .await
+        .ok();
+    assert_eq!(second["transactions"][0]["type"], "purchase");
+    let teams = admin
+        .get("/internal/payments/transactions?customer_type=team")
+        .await
+        .ok();
+    assert_eq!(teams["transactions"], json!([]));
+    server
+        .get("/internal/payments/transactions")
+        .await
+        .known_error(401, "INSUFFICIENT_ACCESS_TYPE");
+
+    // The period's end renews it (test mode: Gatehouse renews it itself), and the monthly
+    // credits come again.
+    let jobs: Vec<(String,)> = sqlx::query_as(
+        "SELECT payload FROM jobs WHERE project_id = $1 AND kind = 'payments.purchase' ORDER BY run_at, payload",
+    )
+    .bind(&p.id)
+    .fetch_all(&app.core.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(jobs.len(), 2, "the renewal and the credits' repeat");
+    for (payload,) in &jobs {
+        let payload: serde_json::Value = serde_json::from_str(payload).unwrap();
+        app.core.run_purchase_job(&p.id, &payload).await.unwrap();
+    }
+    let credits = format!("/payments/items/user/{ada_id}/credits");
+    assert_eq!(server.get(&credits).await.ok()["quantity"], 205);
+    let t = admin
+        .get("/internal/payments/transactions?type=subscription-renewal")
+        .await
+        .ok();
+    assert_eq!(t["transactions"][0]["type"], "subscription-renewal");
+    assert_eq!(t["transactions"][0]["test_mode"], true);
+    // Run again, the same job renews nothing twice.
+    let (payload,) = &jobs[0];
+    let payload: serde_json::Value = serde_json::from_str(payload).unwrap();
+    app.core.run_purchase_job(&p.id, &payload).await.unwrap();
+    let t = admin
+        .get("/internal/payments/transactions?type=subscription-renewal")
+        .await
+        .ok();
+    assert_eq!(t["transactions"].as_array().unwrap().len(), 1);
+}

@@ -3,10 +3,32 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::{DashboardError, ProjectShell};
 use crate::components::{action_error, Field, FormError, FIELD, PANEL, SMALL_BUTTON, TABLE};
-use crate::server::{load_payments, AdjustItem, RemoveItem, SaveItem};
+use crate::server::{
+    load_payments, AdjustItem, CancelCustomerProduct, GrantCustomerProduct, RemoveIncludedItem,
+    RemoveItem, RemovePrice, RemoveProduct, RemoveProductLine, SaveIncludedItem, SaveItem,
+    SavePrice, SaveProduct, SaveProductLine,
+};
 
 const BUTTON: &str = "primary self-start whitespace-nowrap rounded-lg bg-accent px-4 py-2.5 font-semibold text-on-accent";
 const FORM: &str = "flex max-w-xl flex-col gap-3 [&_select]:rounded-lg [&_select]:border [&_select]:border-line [&_select]:bg-page [&_select]:px-3 [&_select]:py-2.5";
+
+fn options(choices: &[(&'static str, &'static str)], selected: &str) -> impl IntoView {
+    choices
+        .iter()
+        .map(|(value, label)| {
+            let on = *value == selected;
+            view! { <option value=*value selected=on>{*label}</option> }
+        })
+        .collect_view()
+}
+
+const INTERVALS: [(&str, &str); 5] = [
+    ("", "Once"),
+    ("month", "Every month"),
+    ("year", "Every year"),
+    ("week", "Every week"),
+    ("day", "Every day"),
+];
 
 fn customer_types(selected: &str) -> impl IntoView {
     [
@@ -22,8 +44,9 @@ fn customer_types(selected: &str) -> impl IntoView {
     .collect_view()
 }
 
-/// A project's payments: the items of its catalogue, and a customer's balance of one, granted
-/// or used by hand.
+/// A project's payments: its catalogue (product lines, products with their prices and items,
+/// items), a customer's products and balances (granted, canceled, adjusted by hand), and the
+/// transactions.
 #[component]
 pub fn PaymentsPage() -> impl IntoView {
     let params = use_params_map();
@@ -32,6 +55,31 @@ pub fn PaymentsPage() -> impl IntoView {
     let save = ServerAction::<SaveItem>::new();
     let remove = ServerAction::<RemoveItem>::new();
     let adjust = ServerAction::<AdjustItem>::new();
+    let save_line = ServerAction::<SaveProductLine>::new();
+    let remove_line = ServerAction::<RemoveProductLine>::new();
+    let save_product = ServerAction::<SaveProduct>::new();
+    let remove_product = ServerAction::<RemoveProduct>::new();
+    let save_price = ServerAction::<SavePrice>::new();
+    let remove_price = ServerAction::<RemovePrice>::new();
+    let save_included = ServerAction::<SaveIncludedItem>::new();
+    let remove_included = ServerAction::<RemoveIncludedItem>::new();
+    let grant = ServerAction::<GrantCustomerProduct>::new();
+    let cancel = ServerAction::<CancelCustomerProduct>::new();
+    let changes = move || {
+        save.version().get()
+            + remove.version().get()
+            + adjust.version().get()
+            + save_line.version().get()
+            + remove_line.version().get()
+            + save_product.version().get()
+            + remove_product.version().get()
+            + save_price.version().get()
+            + remove_price.version().get()
+            + save_included.version().get()
+            + remove_included.version().get()
+            + grant.version().get()
+            + cancel.version().get()
+    };
     let room = Resource::new(
         move || {
             let q = query.read();
@@ -40,10 +88,11 @@ pub fn PaymentsPage() -> impl IntoView {
                 q.get("customer_type"),
                 q.get("customer_id"),
                 q.get("item_id"),
-                save.version().get() + remove.version().get() + adjust.version().get(),
+                q.get("type"),
+                changes(),
             )
         },
-        |(id, kind, customer, item, _)| load_payments(id, kind, customer, item),
+        |(id, kind, customer, item, t, _)| load_payments(id, kind, customer, item, t),
     );
     view! {
         <Suspense fallback=|| view! { <p class="py-16 text-center text-muted">"Loading…"</p> }>
@@ -71,10 +120,14 @@ pub fn PaymentsPage() -> impl IntoView {
                     }
                 }).collect_view();
                 let balance = r.balance.clone();
-                let (picked_type, picked_id, picked_item) = balance
-                    .as_ref()
-                    .map(|b| (b.customer_type.clone(), b.customer_id.clone(), b.item_id.clone()))
-                    .unwrap_or_else(|| ("user".into(), String::new(), String::new()));
+                let (picked_type, picked_id, picked_item) = {
+                    let q = query.read_untracked();
+                    (
+                        q.get("customer_type").unwrap_or_else(|| "user".into()),
+                        q.get("customer_id").unwrap_or_default().trim().to_string(),
+                        q.get("item_id").unwrap_or_default(),
+                    )
+                };
                 let item_options = r.items.iter().map(|i| {
                     let on = i.id == picked_item;
                     view! { <option value=i.id.clone() selected=on>{format!("{} ({})", i.display_name, i.id)}</option> }
@@ -106,14 +159,244 @@ pub fn PaymentsPage() -> impl IntoView {
                 });
                 let test_mode = r.test_mode.then(|| view! {
                     <p class="test-mode m-0 rounded-lg border border-line bg-page px-3 py-2 text-sm">
-                        "Test mode (payments.testMode): nothing is charged. Products, checkout and Stripe are still to come; items work now."
+                        "Test mode (payments.testMode): nothing is charged. The hosted checkout completes purchases with a \"Pay (test)\" button."
                     </p>
+                });
+                let line_rows = r.lines.clone().into_iter().map(|l| {
+                    let id = id.clone();
+                    let line_id = l.id.clone();
+                    view! {
+                        <tr>
+                            <td><code>{l.id}</code></td>
+                            <td>{l.display_name}</td>
+                            <td>{l.customer_type}</td>
+                            <td>
+                                <ActionForm action=remove_line>
+                                    <input type="hidden" name="project_id" value=id/>
+                                    <input type="hidden" name="line_id" value=line_id/>
+                                    <button type="submit" class=SMALL_BUTTON>"Remove"</button>
+                                </ActionForm>
+                            </td>
+                        </tr>
+                    }
+                }).collect_view();
+                let product_rows = r.products.clone().into_iter().map(|p| {
+                    let id = id.clone();
+                    let pid = p.id.clone();
+                    let prices = p.prices.clone().into_iter().map(|(price_id, label)| {
+                        let (id, pid) = (id.clone(), pid.clone());
+                        let aria = format!("Remove the price {price_id}");
+                        view! {
+                            <li class="flex items-center gap-2">
+                                <span><code>{price_id.clone()}</code>" "{label}</span>
+                                <ActionForm action=remove_price>
+                                    <input type="hidden" name="project_id" value=id/>
+                                    <input type="hidden" name="product_id" value=pid/>
+                                    <input type="hidden" name="price_id" value=price_id/>
+                                    <button type="submit" class="text-xs text-danger" aria-label=aria>"×"</button>
+                                </ActionForm>
+                            </li>
+                        }
+                    }).collect_view();
+                    let items = p.items.clone().into_iter().map(|(item_id, label)| {
+                        let (id, pid) = (id.clone(), pid.clone());
+                        let aria = format!("Remove the item {item_id}");
+                        view! {
+                            <li class="flex items-center gap-2">
+                                <span><code>{item_id.clone()}</code>" "{label}</span>
+                                <ActionForm action=remove_included>
+                                    <input type="hidden" name="project_id" value=id/>
+                                    <input type="hidden" name="product_id" value=pid/>
+                                    <input type="hidden" name="item_id" value=item_id/>
+                                    <button type="submit" class="text-xs text-danger" aria-label=aria>"×"</button>
+                                </ActionForm>
+                            </li>
+                        }
+                    }).collect_view();
+                    let mut flags = vec![p.customer_type.clone()];
+                    if let Some(l) = &p.product_line_id { flags.push(format!("line {l}")); }
+                    if p.stackable { flags.push("stackable".into()); }
+                    if p.server_only { flags.push("server-only".into()); }
+                    view! {
+                        <tr class="product-row">
+                            <td><code>{p.id.clone()}</code><br/>{p.display_name.clone()}<br/><small class="text-muted">{flags.join(" · ")}</small></td>
+                            <td><ul class="m-0 list-none p-0 text-sm">{prices}</ul></td>
+                            <td><ul class="m-0 list-none p-0 text-sm">{items}</ul></td>
+                            <td>
+                                <ActionForm action=remove_product>
+                                    <input type="hidden" name="project_id" value=id/>
+                                    <input type="hidden" name="product_id" value=pid/>
+                                    <button type="submit" class=SMALL_BUTTON>"Remove"</button>
+                                </ActionForm>
+                            </td>
+                        </tr>
+                    }
+                }).collect_view();
+                let product_choices = r.products.iter().map(|p| view! {
+                    <option value=p.id.clone()>{format!("{} ({})", p.display_name, p.id)}</option>
+                }).collect_view();
+                let product_choices_2 = r.products.iter().map(|p| view! {
+                    <option value=p.id.clone()>{format!("{} ({})", p.display_name, p.id)}</option>
+                }).collect_view();
+                let grant_choices = r.products.iter().map(|p| view! {
+                    <option value=p.id.clone()>{format!("{} ({})", p.display_name, p.id)}</option>
+                }).collect_view();
+                let item_choices = r.items.iter().map(|i| view! {
+                    <option value=i.id.clone()>{format!("{} ({})", i.display_name, i.id)}</option>
+                }).collect_view();
+                let line_choices = r.lines.iter().map(|l| view! {
+                    <option value=l.id.clone()>{l.display_name.clone()}</option>
+                }).collect_view();
+                let currency_choices = gatehouse_currencies();
+                let id_customer = id.clone();
+                let (owned_type, owned_id) = (picked_type.clone(), picked_id.clone());
+                let customer_products = r.owned.clone().map(move |owned| match owned {
+                    Err(why) => view! { <p class="form-error mt-4 text-sm text-danger" role="alert">{why}</p> }.into_any(),
+                    Ok(list) => {
+                        let empty = list.is_empty();
+                        let rows = list.into_iter().map(|o| {
+                            let id = id_customer.clone();
+                            let (owned_type, owned_id) = (owned_type.clone(), owned_id.clone());
+                            let cancel_form = match (o.cancelable, o.product_id.clone()) {
+                                (true, Some(pid)) => view! {
+                                    <ActionForm action=cancel>
+                                        <input type="hidden" name="project_id" value=id/>
+                                        <input type="hidden" name="customer_type" value=owned_type/>
+                                        <input type="hidden" name="customer_id" value=owned_id/>
+                                        <input type="hidden" name="product_id" value=pid/>
+                                        <button type="submit" class=SMALL_BUTTON>"Cancel"</button>
+                                    </ActionForm>
+                                }.into_any(),
+                                _ => ().into_any(),
+                            };
+                            view! {
+                                <tr class="owned-product">
+                                    <td>{o.display_name.clone()}<br/><small class="text-muted">{o.product_id.clone().unwrap_or_else(|| "inline".into())}</small></td>
+                                    <td>{o.quantity}</td>
+                                    <td>{o.state.clone()}</td>
+                                    <td>{cancel_form}</td>
+                                </tr>
+                            }
+                        }).collect_view();
+                        view! {
+                            <div class="customer-products mt-5 border-t border-line pt-4">
+                                <h3 class="m-0 mb-2 text-base font-semibold">"Products"</h3>
+                                {empty.then(|| view! { <p class="m-0 text-sm text-muted">"None yet."</p> })}
+                                <table class=TABLE>
+                                    <thead><tr><th>"Product"</th><th>"Quantity"</th><th>"State"</th><th></th></tr></thead>
+                                    <tbody>{rows}</tbody>
+                                </table>
+                                <FormError message=action_error(cancel)/>
+                            </div>
+                        }.into_any()
+                    }
+                });
+                let (grant_id, grant_type, grant_customer) = (id.clone(), picked_type.clone(), picked_id.clone());
+                let grant_form = r.owned.is_some().then(move || view! {
+                    <ActionForm action=grant attr:class=format!("{FORM} mt-4")>
+                        <input type="hidden" name="project_id" value=grant_id/>
+                        <input type="hidden" name="customer_type" value=grant_type/>
+                        <input type="hidden" name="customer_id" value=grant_customer/>
+                        <label class=FIELD for="field-grant-product">
+                            <span>"Grant a product (free, as the app's server would)"</span>
+                            <select id="field-grant-product" name="product_id">{grant_choices}</select>
+                        </label>
+                        <FormError message=action_error(grant)/>
+                        <button type="submit" class=BUTTON>"Grant"</button>
+                    </ActionForm>
+                });
+                let type_filter = r.transaction_type.clone().unwrap_or_default();
+                let (id_line, id_product, id_price, id_included, id_item) = (id.clone(), id.clone(), id.clone(), id.clone(), id.clone());
+                let transaction_rows = r.transactions.iter().map(|t| view! {
+                    <tr class="transaction">
+                        <td>{crate::components::format_utc(t.at)}</td>
+                        <td>{t.kind.clone()}{t.test_mode.then(|| view! { <small class="text-muted">" (test)"</small> })}</td>
+                        <td><code>{t.customer.clone()}</code></td>
+                        <td>{t.what.clone()}</td>
+                        <td>{t.amount.clone()}</td>
+                    </tr>
+                }).collect_view();
+                let no_transactions = r.transactions.is_empty().then(|| view! {
+                    <p class="m-0 text-sm text-muted">"No transactions yet. Purchases, renewals and changes made by hand appear here."</p>
                 });
                 view! {
                     <ProjectShell project_id=id.clone() project_name=r.project_name.clone() active="payments">
                         <section class=PANEL aria-labelledby="payments-heading">
                             <h1 id="payments-heading">"Payments"</h1>
                             {test_mode}
+                        </section>
+                        <section class=PANEL aria-labelledby="lines-heading">
+                            <h2 id="lines-heading">"Product lines"</h2>
+                            <p class="mb-4 max-w-xl text-sm text-muted">"Groups of products a customer holds one of at a time, such as plans: buying another plan of the line replaces the current one."</p>
+                            <table class=TABLE>
+                                <thead><tr><th>"ID"</th><th>"Name"</th><th>"Customers"</th><th></th></tr></thead>
+                                <tbody>{line_rows}</tbody>
+                            </table>
+                            <FormError message=action_error(remove_line)/>
+                            <ActionForm action=save_line attr:class=format!("{FORM} mt-4")>
+                                <input type="hidden" name="project_id" value=id_line/>
+                                <label class=FIELD for="field-line-id"><span>"ID"</span><input id="field-line-id" name="line_id" required/></label>
+                                <label class=FIELD for="field-line-name"><span>"Name"</span><input id="field-line-name" name="display_name"/></label>
+                                <label class=FIELD for="field-line-customer-type">
+                                    <span>"Held by"</span>
+                                    <select id="field-line-customer-type" name="customer_type">{customer_types("user")}</select>
+                                </label>
+                                <FormError message=action_error(save_line)/>
+                                <button type="submit" class=BUTTON>"Add product line"</button>
+                            </ActionForm>
+                        </section>
+                        <section class=PANEL aria-labelledby="products-heading">
+                            <h2 id="products-heading">"Products"</h2>
+                            <p class="mb-4 max-w-xl text-sm text-muted">"What customers buy: each with its prices (once, or every month or year) and the items it includes. The app sells one with a checkout URL (createCheckoutUrl) and lists a customer's with listProducts."</p>
+                            <table class=TABLE>
+                                <thead><tr><th>"Product"</th><th>"Prices"</th><th>"Includes"</th><th></th></tr></thead>
+                                <tbody>{product_rows}</tbody>
+                            </table>
+                            <FormError message=action_error(remove_product)/>
+                            <FormError message=action_error(remove_price)/>
+                            <FormError message=action_error(remove_included)/>
+                            <div class="mt-4 grid gap-6 lg:grid-cols-3">
+                                <ActionForm action=save_product attr:class=FORM>
+                                    <h3 class="m-0 text-base font-semibold">"Add or change a product"</h3>
+                                    <input type="hidden" name="project_id" value=id_product/>
+                                    <label class=FIELD for="field-new-product-id"><span>"ID"</span><input id="field-new-product-id" name="product_id" required/></label>
+                                    <label class=FIELD for="field-new-product-name"><span>"Name"</span><input id="field-new-product-name" name="display_name"/></label>
+                                    <label class=FIELD for="field-product-customer-type">
+                                        <span>"Bought by"</span>
+                                        <select id="field-product-customer-type" name="customer_type">{customer_types("user")}</select>
+                                    </label>
+                                    <label class=FIELD for="field-product-line">
+                                        <span>"Product line"</span>
+                                        <select id="field-product-line" name="product_line_id"><option value="">"None"</option>{line_choices}</select>
+                                    </label>
+                                    <label class="flex items-center gap-2 text-sm"><input type="checkbox" name="stackable"/>"Can be bought more than once (stackable)"</label>
+                                    <label class="flex items-center gap-2 text-sm"><input type="checkbox" name="server_only"/>"Only the app's server may sell or grant it"</label>
+                                    <FormError message=action_error(save_product)/>
+                                    <button type="submit" class=BUTTON>"Save product"</button>
+                                </ActionForm>
+                                <ActionForm action=save_price attr:class=FORM>
+                                    <h3 class="m-0 text-base font-semibold">"Add a price"</h3>
+                                    <input type="hidden" name="project_id" value=id_price/>
+                                    <label class=FIELD for="field-price-product"><span>"Product"</span><select id="field-price-product" name="product_id">{product_choices}</select></label>
+                                    <label class=FIELD for="field-price-id"><span>"Price ID (such as monthly)"</span><input id="field-price-id" name="price_id" required/></label>
+                                    <label class=FIELD for="field-price-currency"><span>"Currency"</span><select id="field-price-currency" name="currency">{currency_choices}</select></label>
+                                    <label class=FIELD for="field-price-amount"><span>"Amount"</span><input id="field-price-amount" name="amount" inputmode="decimal" required placeholder="9.99"/></label>
+                                    <label class=FIELD for="field-price-interval"><span>"Paid"</span><select id="field-price-interval" name="interval">{options(&INTERVALS, "")}</select></label>
+                                    <FormError message=action_error(save_price)/>
+                                    <button type="submit" class=BUTTON>"Add price"</button>
+                                </ActionForm>
+                                <ActionForm action=save_included attr:class=FORM>
+                                    <h3 class="m-0 text-base font-semibold">"Include an item"</h3>
+                                    <input type="hidden" name="project_id" value=id_included/>
+                                    <label class=FIELD for="field-included-product"><span>"Product"</span><select id="field-included-product" name="product_id">{product_choices_2}</select></label>
+                                    <label class=FIELD for="field-included-item"><span>"Item"</span><select id="field-included-item" name="item_id">{item_choices}</select></label>
+                                    <label class=FIELD for="field-included-quantity"><span>"Quantity"</span><input id="field-included-quantity" name="quantity" type="number" min="1" required/></label>
+                                    <label class=FIELD for="field-included-repeat"><span>"Granted again"</span><select id="field-included-repeat" name="repeat">{options(&[("never", "Never"), ("month", "Every month"), ("year", "Every year"), ("week", "Every week"), ("day", "Every day")], "never")}</select></label>
+                                    <label class=FIELD for="field-included-expires"><span>"Expires"</span><select id="field-included-expires" name="expires">{options(&[("when-purchase-expires", "When the purchase ends"), ("when-repeated", "When granted again"), ("never", "Never")], "when-purchase-expires")}</select></label>
+                                    <FormError message=action_error(save_included)/>
+                                    <button type="submit" class=BUTTON>"Include item"</button>
+                                </ActionForm>
+                            </div>
                         </section>
                         <section class=PANEL aria-labelledby="items-heading">
                             <h2 id="items-heading">"Items"</h2>
@@ -124,7 +407,7 @@ pub fn PaymentsPage() -> impl IntoView {
                             </table>
                             <FormError message=action_error(remove)/>
                             <ActionForm action=save attr:class=format!("{FORM} mt-4")>
-                                <input type="hidden" name="project_id" value=id.clone()/>
+                                <input type="hidden" name="project_id" value=id_item/>
                                 <Field label="ID (letters, digits, _ and -)" name="item_id"/>
                                 <Field label="Name" name="display_name" required=false/>
                                 <label class=FIELD for="field-item-customer-type">
@@ -136,7 +419,8 @@ pub fn PaymentsPage() -> impl IntoView {
                             </ActionForm>
                         </section>
                         <section class=PANEL aria-labelledby="balance-heading">
-                            <h2 id="balance-heading">"A customer's balance"</h2>
+                            <h2 id="balance-heading">"A customer"</h2>
+                            <p class="mb-4 max-w-xl text-sm text-muted">"Look a customer up to see their products (grant one, cancel a subscription) and, with an item, their balance of it."</p>
                             <form method="get" class=FORM>
                                 <label class=FIELD for="field-balance-type">
                                     <span>"Customer"</span>
@@ -145,15 +429,39 @@ pub fn PaymentsPage() -> impl IntoView {
                                 <Field label="Customer ID (a user's or team's id, or the app's own)" name="customer_id" value=picked_id/>
                                 <label class=FIELD for="field-balance-item">
                                     <span>"Item"</span>
-                                    <select id="field-balance-item" name="item_id">{item_options}</select>
+                                    <select id="field-balance-item" name="item_id"><option value="">"No item"</option>{item_options}</select>
                                 </label>
                                 <button type="submit" class=format!("{SMALL_BUTTON} self-start px-3 py-1 text-sm")>"Look up"</button>
                             </form>
+                            {customer_products}
+                            {grant_form}
                             {found}
+                        </section>
+                        <section class=PANEL aria-labelledby="transactions-heading">
+                            <h2 id="transactions-heading">"Transactions"</h2>
+                            <form method="get" class="mb-4 flex items-end gap-3 [&_select]:rounded-lg [&_select]:border [&_select]:border-line [&_select]:bg-page [&_select]:px-3 [&_select]:py-2">
+                                <label class=FIELD for="field-transaction-type">
+                                    <span>"Type"</span>
+                                    <select id="field-transaction-type" name="type">{options(&[("", "All"), ("purchase", "Purchases"), ("subscription-renewal", "Renewals"), ("manual-item-quantity-change", "Changes by hand")], &type_filter)}</select>
+                                </label>
+                                <button type="submit" class=format!("{SMALL_BUTTON} px-3 py-1 text-sm")>"Show"</button>
+                            </form>
+                            {no_transactions}
+                            <table class=TABLE>
+                                <thead><tr><th>"When"</th><th>"Type"</th><th>"Customer"</th><th>"What"</th><th>"Charged"</th></tr></thead>
+                                <tbody>{transaction_rows}</tbody>
+                            </table>
                         </section>
                     </ProjectShell>
                 }.into_any()
             })}
         </Suspense>
     }
+}
+
+fn gatehouse_currencies() -> impl IntoView {
+    ["USD", "EUR", "GBP", "JPY", "INR", "AUD", "CAD"]
+        .into_iter()
+        .map(|c| view! { <option value=c>{c}</option> })
+        .collect_view()
 }

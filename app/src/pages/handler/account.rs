@@ -23,6 +23,7 @@ pub fn AccountPage() -> impl IntoView {
     // Made here, with the page, like the sections' other states: a resource first made inside
     // the page's Suspense can leave the server's render waiting.
     let mfa = Resource::new(move || project_id.get(), crate::server::mfa_state);
+    let passkeys_state = super::passkeys::AccountPasskeysState::new(project_id);
     // What the last form post did, when it says (`?done=password` after a password change).
     let query = leptos_router::hooks::use_query_map();
     let done = Memo::new(move |_| query.read().get("done"));
@@ -111,7 +112,7 @@ pub fn AccountPage() -> impl IntoView {
                     <Field label="Current password" name="old_password" kind="password" autocomplete="current-password"/>
                 });
                 let (id_profile, id_password, id_emails, id_notify, id_teams, id_keys, id_oauth, id_mfa, id_sign_out) = (id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone());
-                let passkeys = project.passkey_enabled.then(|| view! { <super::passkeys::AccountPasskeys project_id=id done=done/> });
+                let passkeys = project.passkey_enabled.then(|| view! { <super::passkeys::AccountPasskeys project_id=id done=done state=passkeys_state/> });
                 let password_heading = if user.has_password { "Change password" } else { "Set a password" };
                 let display_name = user.display_name.clone().unwrap_or_default();
                 let image_url = user.profile_image_url.clone().unwrap_or_default();

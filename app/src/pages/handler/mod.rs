@@ -9,6 +9,7 @@ mod cli_auth;
 mod email_links;
 mod mfa;
 mod passkeys;
+mod purchase;
 mod sign_in;
 mod sign_out;
 mod sign_up;
@@ -21,6 +22,7 @@ pub use email_links::{
     PasswordResetPage,
 };
 pub use mfa::{MfaPage, MfaSetupPage};
+pub use purchase::PurchasePage;
 pub use sign_in::SignInPage;
 pub use sign_out::SignOutPage;
 pub use sign_up::SignUpPage;

@@ -24,17 +24,51 @@ pub fn PasskeySignIn(project_id: String, return_to: String) -> impl IntoView {
     }
 }
 
+/// The passkeys section's actions and list, made with the account page (like its other
+/// sections' states): a resource first made inside the page's Suspense can leave the server's
+/// render waiting.
+#[derive(Clone, Copy)]
+pub struct AccountPasskeysState {
+    rename: ServerAction<RenamePasskey>,
+    remove: ServerAction<RemovePasskey>,
+    list: Resource<Result<Vec<crate::server::PasskeyRow>, ServerFnError>>,
+}
+
+impl AccountPasskeysState {
+    pub fn new(project_id: Memo<String>) -> AccountPasskeysState {
+        let rename = ServerAction::<RenamePasskey>::new();
+        let remove = ServerAction::<RemovePasskey>::new();
+        let list = Resource::new(
+            move || {
+                (
+                    project_id.get(),
+                    rename.version().get(),
+                    remove.version().get(),
+                )
+            },
+            |(id, _, _)| my_passkeys(id),
+        );
+        AccountPasskeysState {
+            rename,
+            remove,
+            list,
+        }
+    }
+}
+
 /// The account page's passkeys: each with its name (renamable), when it was added and last
 /// used, and a remove button; and "Add a passkey".
 #[component]
-pub fn AccountPasskeys(project_id: String, done: Memo<Option<String>>) -> impl IntoView {
-    let rename = ServerAction::<RenamePasskey>::new();
-    let remove = ServerAction::<RemovePasskey>::new();
-    let pid = project_id.clone();
-    let list = Resource::new(
-        move || (pid.clone(), rename.version().get(), remove.version().get()),
-        |(id, _, _)| my_passkeys(id),
-    );
+pub fn AccountPasskeys(
+    project_id: String,
+    done: Memo<Option<String>>,
+    state: AccountPasskeysState,
+) -> impl IntoView {
+    let AccountPasskeysState {
+        rename,
+        remove,
+        list,
+    } = state;
     view! {
         <section id="passkeys" class="mt-5 border-t border-line pt-4 [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="passkeys-heading">
             <h2 id="passkeys-heading">"Passkeys"</h2>
