@@ -87,7 +87,7 @@ for (const [label, pkg] of Object.entries(RELEASES)) {
       const app = newClient();
       await app.signInWithCredential({ email: address, password: PASSWORD, noRedirect: true });
       const me = await app.getUser({ or: 'throw' });
-      assert.deepEqual((await me.listProducts()).map((p) => p.id), ['starter'], 'the server-only gift is not the client's to see');
+      assert.deepEqual((await me.listProducts()).map((p) => p.id), ['starter'], 'the server-only gift is not for the client to see');
       await me.switchSubscription({ fromProductId: 'starter', toProductId: 'growth' });
       assert.equal((await server.getItem({ userId: planner.id, itemId: 'credits' })).quantity, 53);
       await app.cancelSubscription({ productId: 'growth' });

@@ -280,6 +280,7 @@ impl Core {
             expires_at,
             description: change.description.as_deref(),
             purchase: None,
+            ends_with_purchase: false,
         };
         write_ledger(&mut tx, project, customer, balance, entry, now).await?;
         tx.commit().await
@@ -295,6 +296,8 @@ pub(crate) struct LedgerEntry<'a> {
     pub description: Option<&'a str>,
     /// The purchase whose included items this grant is.
     pub purchase: Option<&'a str>,
+    /// Whether what is left of it goes when that purchase ends.
+    pub ends_with_purchase: bool,
 }
 
 /// Writes `entry` to the ledger and `balance` (the customer's, read in `tx`) with it applied.
@@ -306,7 +309,8 @@ async fn write_ledger(
     entry: LedgerEntry<'_>,
     now: i64,
 ) -> Result<()> {
-    balance.apply(entry.quantity, entry.expires_at, entry.purchase, now);
+    let tag = entry.purchase.filter(|_| entry.ends_with_purchase);
+    balance.apply(entry.quantity, entry.expires_at, tag, now);
     store_balance(tx, project, customer, entry.item_id, &balance).await?;
     sqlx::query(
         "INSERT INTO item_quantity_changes \

@@ -1378,7 +1378,8 @@ async fn grant_item(
                 quantity,
                 expires_at,
                 description: Some(&description),
-                purchase: (item.expires == "when-purchase-expires").then_some(purchase.id.as_str()),
+                purchase: Some(&purchase.id),
+                ends_with_purchase: item.expires == "when-purchase-expires",
             },
             now,
         )

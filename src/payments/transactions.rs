@@ -13,11 +13,12 @@ use crate::projects::Project;
 use crate::validation::{string, Input, Shape};
 use crate::Core;
 
-pub const TYPES: [&str; 6] = [
+pub const TYPES: [&str; 7] = [
     "purchase",
     "subscription-cancellation",
     "subscription-renewal",
     "manual-item-quantity-change",
+    "refund",
     "chargeback",
     "product-change",
 ];
@@ -109,6 +110,8 @@ pub fn purchase_transaction(p: &Purchase) -> Value {
         "created_at_millis": p.created_at,
         "effective_at_millis": p.created_at,
         "type": "purchase",
+        "customer_type": p.customer.kind.as_str(),
+        "customer_id": p.customer.id,
         "entries": entries,
         "adjusted_by": [],
         "test_mode": p.test_mode,
@@ -238,6 +241,8 @@ impl Core {
                     "created_at_millis": at,
                     "effective_at_millis": at,
                     "type": "subscription-renewal",
+                    "customer_type": p.customer.kind.as_str(),
+                    "customer_id": p.customer.id,
                     "entries": entries,
                     "adjusted_by": [],
                     "test_mode": test_mode,
@@ -256,17 +261,21 @@ impl Core {
                     return Ok(None);
                 };
                 let at: i64 = row.try_get("created_at")?;
+                let customer_type: String = row.try_get("customer_type")?;
+                let customer_id: String = row.try_get("customer_id")?;
                 Ok(Some(json!({
                     "id": id,
                     "created_at_millis": at,
                     "effective_at_millis": at,
                     "type": "manual-item-quantity-change",
+                    "customer_type": customer_type,
+                    "customer_id": customer_id,
                     "entries": [{
                         "type": "item_quantity_change",
                         "adjusted_transaction_id": null,
                         "adjusted_entry_index": null,
-                        "customer_type": row.try_get::<String, _>("customer_type")?,
-                        "customer_id": row.try_get::<String, _>("customer_id")?,
+                        "customer_type": customer_type,
+                        "customer_id": customer_id,
                         "item_id": row.try_get::<String, _>("item_id")?,
                         "quantity": row.try_get::<i64, _>("quantity")?,
                     }],

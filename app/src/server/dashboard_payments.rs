@@ -450,19 +450,32 @@ pub async fn save_product(
     if id.is_empty() {
         return Err(refused("A product needs an id."));
     }
-    let key = |field: &str| format!("payments.products.{id}.{field}");
-    let exists = gatehouse_core::payments::products::catalogue_product(&project, id).is_some();
-    let mut patch = serde_json::json!({
-        key("customerType"): customer_type,
-        key("stackable"): stackable.is_some(),
-        key("serverOnly"): server_only.is_some(),
-        key("productLineId"): Some(product_line_id.trim()).filter(|l| !l.is_empty()),
-        key("displayName"): Some(display_name.trim()).filter(|n| !n.is_empty()),
+    let fields = serde_json::json!({
+        "customerType": customer_type,
+        "stackable": stackable.is_some(),
+        "serverOnly": server_only.is_some(),
+        "productLineId": Some(product_line_id.trim()).filter(|l| !l.is_empty()),
+        "displayName": Some(display_name.trim()).filter(|n| !n.is_empty()),
     });
-    if !exists {
-        patch[key("prices")] = serde_json::json!({});
-        patch[key("includedItems")] = serde_json::json!({});
-    }
+    // A new product is written whole (the tree takes a dotted key only under an object that
+    // exists); an existing one field by field, so its prices and items stay.
+    let patch = if gatehouse_core::payments::products::catalogue_product(&project, id).is_some() {
+        let fields = fields.as_object().cloned().unwrap_or_default();
+        serde_json::Value::Object(
+            fields
+                .into_iter()
+                .map(|(k, v)| (format!("payments.products.{id}.{k}"), v))
+                .collect(),
+        )
+    } else {
+        let mut product = fields;
+        if let Some(o) = product.as_object_mut() {
+            o.retain(|_, v| !v.is_null());
+        }
+        product["prices"] = serde_json::json!({});
+        product["includedItems"] = serde_json::json!({});
+        serde_json::json!({ format!("payments.products.{id}"): product })
+    };
     ssr::configure(&project, patch).await
 }
 

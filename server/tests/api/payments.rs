@@ -489,6 +489,14 @@ async fn products_are_granted_listed_replaced_within_their_line_and_canceled() {
         (400, "Customer does not have this product.")
     );
 
+    // What products include is not a change by hand.
+    let by_hand = app
+        .admin(&p)
+        .get("/internal/payments/transactions?type=manual-item-quantity-change")
+        .await
+        .ok();
+    assert_eq!(by_hand["transactions"], json!([]));
+
     // Every purchase and change is an event.
     let kinds: Vec<(String,)> = sqlx::query_as(
         "SELECT kind FROM events WHERE project_id = $1 AND kind LIKE 'purchase.%' ORDER BY position",

@@ -196,7 +196,7 @@ pub fn PaymentsPage() -> impl IntoView {
                                     <button type="submit" class="text-xs text-danger" aria-label=aria>"×"</button>
                                 </ActionForm>
                             </li>
-                        }
+                        }.into_any()
                     }).collect_view();
                     let items = p.items.clone().into_iter().map(|(item_id, label)| {
                         let (id, pid) = (id.clone(), pid.clone());
@@ -211,7 +211,7 @@ pub fn PaymentsPage() -> impl IntoView {
                                     <button type="submit" class="text-xs text-danger" aria-label=aria>"×"</button>
                                 </ActionForm>
                             </li>
-                        }
+                        }.into_any()
                     }).collect_view();
                     let mut flags = vec![p.customer_type.clone()];
                     if let Some(l) = &p.product_line_id { flags.push(format!("line {l}")); }
@@ -230,7 +230,7 @@ pub fn PaymentsPage() -> impl IntoView {
                                 </ActionForm>
                             </td>
                         </tr>
-                    }
+                    }.into_any()
                 }).collect_view();
                 let product_choices = r.products.iter().map(|p| view! {
                     <option value=p.id.clone()>{format!("{} ({})", p.display_name, p.id)}</option>
@@ -319,12 +319,13 @@ pub fn PaymentsPage() -> impl IntoView {
                 let no_transactions = r.transactions.is_empty().then(|| view! {
                     <p class="m-0 text-sm text-muted">"No transactions yet. Purchases, renewals and changes made by hand appear here."</p>
                 });
-                view! {
-                    <ProjectShell project_id=id.clone() project_name=r.project_name.clone() active="payments">
+                let header = view! {
                         <section class=PANEL aria-labelledby="payments-heading">
                             <h1 id="payments-heading">"Payments"</h1>
                             {test_mode}
                         </section>
+                }.into_any();
+                let lines_panel = view! {
                         <section class=PANEL aria-labelledby="lines-heading">
                             <h2 id="lines-heading">"Product lines"</h2>
                             <p class="mb-4 max-w-xl text-sm text-muted">"Groups of products a customer holds one of at a time, such as plans: buying another plan of the line replaces the current one."</p>
@@ -345,17 +346,8 @@ pub fn PaymentsPage() -> impl IntoView {
                                 <button type="submit" class=BUTTON>"Add product line"</button>
                             </ActionForm>
                         </section>
-                        <section class=PANEL aria-labelledby="products-heading">
-                            <h2 id="products-heading">"Products"</h2>
-                            <p class="mb-4 max-w-xl text-sm text-muted">"What customers buy: each with its prices (once, or every month or year) and the items it includes. The app sells one with a checkout URL (createCheckoutUrl) and lists a customer's with listProducts."</p>
-                            <table class=TABLE>
-                                <thead><tr><th>"Product"</th><th>"Prices"</th><th>"Includes"</th><th></th></tr></thead>
-                                <tbody>{product_rows}</tbody>
-                            </table>
-                            <FormError message=action_error(remove_product)/>
-                            <FormError message=action_error(remove_price)/>
-                            <FormError message=action_error(remove_included)/>
-                            <div class="mt-4 grid gap-6 lg:grid-cols-3">
+                }.into_any();
+                let save_product_form = view! {
                                 <ActionForm action=save_product attr:class=FORM>
                                     <h3 class="m-0 text-base font-semibold">"Add or change a product"</h3>
                                     <input type="hidden" name="project_id" value=id_product/>
@@ -374,6 +366,8 @@ pub fn PaymentsPage() -> impl IntoView {
                                     <FormError message=action_error(save_product)/>
                                     <button type="submit" class=BUTTON>"Save product"</button>
                                 </ActionForm>
+                }.into_any();
+                let save_price_form = view! {
                                 <ActionForm action=save_price attr:class=FORM>
                                     <h3 class="m-0 text-base font-semibold">"Add a price"</h3>
                                     <input type="hidden" name="project_id" value=id_price/>
@@ -385,6 +379,8 @@ pub fn PaymentsPage() -> impl IntoView {
                                     <FormError message=action_error(save_price)/>
                                     <button type="submit" class=BUTTON>"Add price"</button>
                                 </ActionForm>
+                }.into_any();
+                let save_included_form = view! {
                                 <ActionForm action=save_included attr:class=FORM>
                                     <h3 class="m-0 text-base font-semibold">"Include an item"</h3>
                                     <input type="hidden" name="project_id" value=id_included/>
@@ -396,8 +392,24 @@ pub fn PaymentsPage() -> impl IntoView {
                                     <FormError message=action_error(save_included)/>
                                     <button type="submit" class=BUTTON>"Include item"</button>
                                 </ActionForm>
+                }.into_any();
+                let products_panel = view! {
+                        <section class=PANEL aria-labelledby="products-heading">
+                            <h2 id="products-heading">"Products"</h2>
+                            <p class="mb-4 max-w-xl text-sm text-muted">"What customers buy: each with its prices (once, or every month or year) and the items it includes. The app sells one with a checkout URL (createCheckoutUrl) and lists a customer's with listProducts."</p>
+                            <table class=TABLE>
+                                <thead><tr><th>"Product"</th><th>"Prices"</th><th>"Includes"</th><th></th></tr></thead>
+                                <tbody>{product_rows}</tbody>
+                            </table>
+                            <FormError message=action_error(remove_product)/>
+                            <FormError message=action_error(remove_price)/>
+                            <FormError message=action_error(remove_included)/>
+                            <div class="mt-4 grid gap-6 lg:grid-cols-3">
+                                {save_product_form}{save_price_form}{save_included_form}
                             </div>
                         </section>
+                }.into_any();
+                let items_panel = view! {
                         <section class=PANEL aria-labelledby="items-heading">
                             <h2 id="items-heading">"Items"</h2>
                             <p class="mb-4 max-w-xl text-sm text-muted">"What a customer holds a quantity of: credits, seats, quotas. The app reads and changes them with the SDK (getItem, increaseQuantity, tryDecreaseQuantity)."</p>
@@ -418,6 +430,8 @@ pub fn PaymentsPage() -> impl IntoView {
                                 <button type="submit" class=BUTTON>"Add item"</button>
                             </ActionForm>
                         </section>
+                }.into_any();
+                let customer_panel = view! {
                         <section class=PANEL aria-labelledby="balance-heading">
                             <h2 id="balance-heading">"A customer"</h2>
                             <p class="mb-4 max-w-xl text-sm text-muted">"Look a customer up to see their products (grant one, cancel a subscription) and, with an item, their balance of it."</p>
@@ -437,6 +451,8 @@ pub fn PaymentsPage() -> impl IntoView {
                             {grant_form}
                             {found}
                         </section>
+                }.into_any();
+                let transactions_panel = view! {
                         <section class=PANEL aria-labelledby="transactions-heading">
                             <h2 id="transactions-heading">"Transactions"</h2>
                             <form method="get" class="mb-4 flex items-end gap-3 [&_select]:rounded-lg [&_select]:border [&_select]:border-line [&_select]:bg-page [&_select]:px-3 [&_select]:py-2">
@@ -452,6 +468,10 @@ pub fn PaymentsPage() -> impl IntoView {
                                 <tbody>{transaction_rows}</tbody>
                             </table>
                         </section>
+                }.into_any();
+                view! {
+                    <ProjectShell project_id=id.clone() project_name=r.project_name.clone() active="payments">
+                        {header}{lines_panel}{products_panel}{items_panel}{customer_panel}{transactions_panel}
                     </ProjectShell>
                 }.into_any()
             })}
