@@ -280,6 +280,8 @@ const ENDPOINTS = {
   // internal/payments/test-mode-purchase-session/route.tsx: bodyType "success".
   'POST /internal/payments/test-mode-purchase-session': T(['none'], () => success),
   // internal/payments/transactions/route.tsx
+  // internal/payments/transactions/refund/route.tsx
+  'POST /internal/payments/transactions/refund': T(A, () => y.yupObject({ success: y.yupBoolean().defined() }).defined()),
   'GET /internal/payments/transactions': T(A, () => y.yupObject({
     transactions: y.yupArray(crud('transactions').transactionSchema).defined(), next_cursor: y.yupString().nullable().defined(),
   }).defined()),
@@ -624,6 +626,12 @@ describe("Stack's schemas, by machine", () => {
     const blocked = await client('POST', '/payments/purchases/create-purchase-url', { token: adaToken, body: { customer_type: 'user', customer_id: ada, product_id: 'pack' }, status: 403 });
     assert.equal(blocked.code, 'NEW_PURCHASES_BLOCKED');
     await admin('PATCH', '/internal/config/override/environment', { body: { config_override_string: JSON.stringify({ 'payments.blockNewPurchases': false }) } });
+    const packs = (await admin('GET', '/internal/payments/transactions?type=purchase&limit=100')).transactions
+      .filter((t) => t.entries[0].product_id === 'pack');
+    await admin('POST', '/internal/payments/transactions/refund', { body: { type: 'one-time-purchase', id: packs[0].id, refund_entries: [{ entry_index: 0, quantity: 2, amount_usd: '0' }] } });
+    const again = await admin('POST', '/internal/payments/transactions/refund', { body: { type: 'one-time-purchase', id: packs[0].id, refund_entries: [{ entry_index: 0, quantity: 2, amount_usd: '0' }] }, status: 400 });
+    assert.equal(again.code, 'ONE_TIME_PURCHASE_ALREADY_REFUNDED');
+    assert.equal((await admin('POST', '/internal/payments/transactions/refund', { body: { type: 'subscription', id: 'nope', refund_entries: [] }, status: 404 })).code, 'SUBSCRIPTION_INVOICE_NOT_FOUND');
     const transactions = await admin('GET', '/internal/payments/transactions?limit=5');
     assert.equal(transactions.transactions.length, 5);
     await admin('GET', `/internal/payments/transactions?cursor=${transactions.next_cursor}&type=purchase&customer_type=user`);

@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGatehouse } from './support/gatehouse.mjs';
-import { launchBrowser, shot, signUpAdmin, watchedPage } from './support/browser.mjs';
+import { launchBrowser, shot, signUpAdmin, submit, watchedPage } from './support/browser.mjs';
 import { startSmtp } from './support/smtp.mjs';
 
 // A dashboard admin and their new project, with its keys, in the payments room.
@@ -207,18 +207,41 @@ describe('payments', () => {
     await plain.goto(packUrl);
     await plain.waitForSelector('.purchase-done');
 
-    // The dashboard: the customer's products (cancel the plan there) and the transactions.
+    // The buyer's account settings (still without JavaScript): the plan and the credits, and the
+    // plan canceled there.
+    const pages = `${gh.baseUrl}/handler/${keys.projectId}`;
+    await plain.goto(`${pages}/sign-in`);
+    await submit(plain, { email: 'buyer@example.com', password: 'correct horse battery' }, 'Sign in');
+    await plain.waitForURL(`${pages}/account-settings`);
+    assert.match(await plain.textContent('#payments .owned-product:has-text("Pro")'), /Subscription, renews/);
+    assert.match(await plain.textContent('#payments .owned-product:has-text("Credit pack")'), /× 3/);
+    assert.equal(await plain.textContent('#payments .held-item:has-text("Credits") .quantity'), '220');
+    await plain.click('#payments .owned-product:has-text("Pro") button:has-text("Cancel")');
+    await plain.waitForSelector('#payments [role="status"]:has-text("Canceled.")');
+    assert.match(await plain.textContent('#payments .owned-product:has-text("Pro")'), /Canceled, ends/);
+    assert.equal(await plain.$('#payments .owned-product:has-text("Pro") button'), null);
+
+    // The dashboard: the customer's products, the transactions, and a refund.
     await page.fill('#field-customer_id', buyer.id);
     await page.selectOption('#field-balance-item', '');
     await page.click('button:has-text("Look up")');
-    await page.waitForSelector('tr.owned-product:has-text("Pro") >> text=Subscription, renews');
-    await page.click('tr.owned-product:has-text("Pro") button:has-text("Cancel")');
     await page.waitForSelector('tr.owned-product:has-text("Pro") >> text=Canceled, ends');
     assert.equal((await page.$$('tr.transaction')).length, 3, 'two purchases and the change by hand');
     assert.match(await page.textContent('tr.transaction >> nth=2'), /purchase.*\(test\).*Pro × 1/s);
+    await page.click('tr.transaction:has-text("Credit pack") button:has-text("Refund")');
+    await page.waitForSelector('tr.transaction:has-text("refund") >> text=Taken back × 3');
+    await page.waitForSelector('tr.owned-product:has-text("Credit pack")', { state: 'detached' });
+    assert.equal(await page.$('tr.transaction:has-text("Credit pack") button:has-text("Refund")'), null);
+    // A grant from the dashboard, as the app's server would.
+    await page.selectOption('#field-grant-product', 'pack');
+    await page.click('button:has-text("Grant")');
+    await page.waitForSelector('tr.owned-product:has-text("Credit pack")');
     await shot(page, 'dashboard-payments');
     const pro = (await server.listProducts({ userId: buyer.id })).find((p) => p.id === 'pro');
     assert.equal(pro.subscription.cancelAtPeriodEnd, true);
+    // The refunded pack's credits were kept for good (a refund takes the product back, not what
+    // it gave), and the granted pack brought 50 more.
+    assert.equal((await server.getItem({ userId: buyer.id, itemId: 'credits' })).quantity, 270);
     assert.deepEqual(page.problems.filter((p) => !p.startsWith('console:')), []);
     assert.deepEqual(shop.problems.filter((p) => !p.startsWith('console:')), []);
     await context.close();

@@ -111,6 +111,14 @@ pub enum Error {
     },
     #[error("new purchases blocked")]
     NewPurchasesBlocked,
+    #[error("one-time purchase not found")]
+    OneTimePurchaseNotFound(String),
+    #[error("subscription invoice not found")]
+    SubscriptionInvoiceNotFound(String),
+    #[error("one-time purchase already refunded")]
+    OneTimePurchaseAlreadyRefunded(String),
+    #[error("subscription already refunded")]
+    SubscriptionAlreadyRefunded(String),
     #[error("project not found")]
     ProjectNotFound(String),
     #[error("current project not found")]
@@ -318,6 +326,10 @@ impl Error {
             ProductCustomerTypeDoesNotMatch { .. } => "PRODUCT_CUSTOMER_TYPE_DOES_NOT_MATCH",
             ProductAlreadyGranted { .. } => "PRODUCT_ALREADY_GRANTED",
             NewPurchasesBlocked => "NEW_PURCHASES_BLOCKED",
+            OneTimePurchaseNotFound(_) => "ONE_TIME_PURCHASE_NOT_FOUND",
+            SubscriptionInvoiceNotFound(_) => "SUBSCRIPTION_INVOICE_NOT_FOUND",
+            OneTimePurchaseAlreadyRefunded(_) => "ONE_TIME_PURCHASE_ALREADY_REFUNDED",
+            SubscriptionAlreadyRefunded(_) => "SUBSCRIPTION_ALREADY_REFUNDED",
             VerificationCodeNotFound => "VERIFICATION_CODE_NOT_FOUND",
             VerificationCodeExpired => "VERIFICATION_CODE_EXPIRED",
             VerificationCodeAlreadyUsed => "VERIFICATION_CODE_ALREADY_USED",
@@ -437,6 +449,8 @@ impl Error {
             | PermissionScopeMismatch { .. }
             | ApiKeyNotFound
             | ItemNotFound(_)
+            | OneTimePurchaseNotFound(_)
+            | SubscriptionInvoiceNotFound(_)
             | VerificationCodeNotFound
             | RouteNotFound { .. } => 404,
             RestrictedUserNotAllowed(_)
@@ -579,6 +593,10 @@ impl Error {
                 Value::from(product_id.as_str())
             ),
             NewPurchasesBlocked => "New purchases are currently blocked for this project. Please contact support for more information.".into(),
+            OneTimePurchaseNotFound(id) => format!("One-time purchase with ID {} does not exist.", Value::from(id.as_str())),
+            SubscriptionInvoiceNotFound(id) => format!("Subscription invoice with ID {} does not exist.", Value::from(id.as_str())),
+            OneTimePurchaseAlreadyRefunded(id) => format!("One-time purchase with ID {} was already refunded.", Value::from(id.as_str())),
+            SubscriptionAlreadyRefunded(id) => format!("Subscription with ID {} was already refunded.", Value::from(id.as_str())),
             ApiKeyExpired => "API key has expired.".into(),
             ApiKeyRevoked => "API key has been revoked.".into(),
             WrongApiKeyType { expected, actual } => format!("This endpoint is for {expected} API keys, but a {actual} API key was provided."),
@@ -670,6 +688,11 @@ impl Error {
             } => {
                 json!({ "product_id": product_id, "customer_id": customer_id })
             }
+            OneTimePurchaseNotFound(id) | OneTimePurchaseAlreadyRefunded(id) => {
+                json!({ "one_time_purchase_id": id })
+            }
+            SubscriptionInvoiceNotFound(id) => json!({ "subscription_invoice_id": id }),
+            SubscriptionAlreadyRefunded(id) => json!({ "subscription_id": id }),
             SchemaMessage(m) => json!({ "message": m }),
             InvalidAccessType(t) => json!({ "accessType": t }),
             AccessTypeWithoutProjectId(t) => json!({ "request_type": t }),

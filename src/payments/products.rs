@@ -1023,7 +1023,7 @@ impl Core {
         };
         for p in chosen {
             let end = p.current_period_end.unwrap_or(now);
-            end_purchase(&mut tx, project, p, end, who).await?;
+            end_purchase(&mut tx, project, p, end, false, who).await?;
         }
         tx.commit().await
     }
@@ -1154,6 +1154,63 @@ impl Core {
         tx.commit().await
     }
 
+    /// Refunds a whole purchase (`POST /internal/payments/transactions/refund`): it ends now,
+    /// the product is taken back with the items that go with it, and the refund is listed as a
+    /// transaction. A test-mode purchase's refund moves no money and is recorded all the same.
+    pub async fn refund_purchase(
+        &self,
+        project: &Project,
+        req: &super::transactions::RefundRequest,
+        who: &Who,
+    ) -> Result<()> {
+        let subscription = req.kind == "subscription";
+        let missing = || match subscription {
+            true => Error::SubscriptionInvoiceNotFound(req.id.clone()),
+            false => Error::OneTimePurchaseNotFound(req.id.clone()),
+        };
+        let mut tx = self.begin().await?;
+        lock_project(&mut tx, &project.id).await?;
+        let purchase = purchase_by_id(&mut *tx, &project.id, &req.id)
+            .await?
+            .filter(|p| (p.kind == Kind::Subscription) == subscription)
+            .ok_or_else(missing)?;
+        if purchase.refunded_at.is_some() {
+            return Err(match subscription {
+                true => Error::SubscriptionAlreadyRefunded(req.id.clone()),
+                false => Error::OneTimePurchaseAlreadyRefunded(req.id.clone()),
+            });
+        }
+        if let Some(i) = req.refund_entries.iter().position(|e| e.entry_index != 0) {
+            return Err(crate::validation::invalid(format!(
+                "body.refund_entries[{i}].entry_index must be 0, the purchase's product grant"
+            )));
+        }
+        let quantity: i64 = req.refund_entries.iter().map(|e| e.quantity).sum();
+        if quantity != purchase.quantity {
+            return Err(crate::validation::invalid(format!(
+                "body.refund_entries must return the whole purchase, a quantity of {} in all: Gatehouse refunds whole purchases",
+                purchase.quantity
+            )));
+        }
+        let asked: i128 = req
+            .refund_entries
+            .iter()
+            .filter_map(|e| minor_units(&e.amount_usd, 2))
+            .sum();
+        let charged = purchase
+            .charged_amount()
+            .get("USD")
+            .and_then(|a| a.as_str().and_then(|a| minor_units(a, 2)))
+            .unwrap_or(0);
+        if asked > charged {
+            return Err(crate::validation::invalid(
+                "Refund amount cannot exceed the charged amount.",
+            ));
+        }
+        end_purchase(&mut tx, project, &purchase, now_ms(), true, who).await?;
+        tx.commit().await
+    }
+
     /// The purchase job (see [`PURCHASE_JOB`]): `{"purchase_id", "at", "item_id"?}`. With an
     /// item, grants that repeating item again if the purchase still runs at `at`, and schedules
     /// the next; without, renews a subscription whose period ends at `at` (test mode: Gatehouse
@@ -1249,7 +1306,7 @@ pub(crate) async fn grant_in(
     let (price, replaced) = check_purchase(new, &purchases, now)?;
     for id in &replaced {
         if let Some(p) = purchases.iter().find(|p| &p.id == id) {
-            end_purchase(tx, project, p, now, who).await?;
+            end_purchase(tx, project, p, now, false, who).await?;
         }
     }
     let interval = price.as_ref().and_then(|(_, p)| price_interval(p));
@@ -1337,6 +1394,7 @@ impl Purchase {
             "test_mode": self.test_mode,
             "current_period_end_millis": self.current_period_end,
             "ended_at_millis": self.ended_at,
+            "refunded_at_millis": self.refunded_at,
         })
     }
 }
@@ -1415,13 +1473,16 @@ async fn end_purchase(
     project: &Project,
     purchase: &Purchase,
     at: i64,
+    refunded: bool,
     who: &Who,
 ) -> Result<()> {
+    let refunded_at = refunded.then_some(at);
     sqlx::query(
-        "UPDATE purchases SET status = 'canceled', cancel_at_period_end = 1, ended_at = $1 \
-         WHERE project_id = $2 AND id = $3",
+        "UPDATE purchases SET status = 'canceled', cancel_at_period_end = 1, ended_at = $1, \
+         refunded_at = COALESCE($2, refunded_at) WHERE project_id = $3 AND id = $4",
     )
     .bind(at)
+    .bind(refunded_at)
     .bind(&project.id)
     .bind(&purchase.id)
     .execute(&mut **tx)
@@ -1430,6 +1491,7 @@ async fn end_purchase(
         status: "canceled".into(),
         cancel_at_period_end: true,
         ended_at: Some(at),
+        refunded_at: refunded_at.or(purchase.refunded_at),
         ..purchase.clone()
     };
     record(

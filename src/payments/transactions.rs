@@ -113,7 +113,10 @@ pub fn purchase_transaction(p: &Purchase) -> Value {
         "customer_type": p.customer.kind.as_str(),
         "customer_id": p.customer.id,
         "entries": entries,
-        "adjusted_by": [],
+        "adjusted_by": match p.refunded_at {
+            Some(_) => json!([{ "transaction_id": format!("{}:refund", p.id), "entry_index": 0 }]),
+            None => json!([]),
+        },
         "test_mode": p.test_mode,
     })
 }
@@ -145,6 +148,11 @@ impl Core {
                 "subscription-renewal",
                 "SELECT 'subscription-renewal' AS kind, r.id, r.created_at, p.customer_type FROM purchase_renewals r \
                  JOIN purchases p ON p.id = r.purchase_id WHERE r.project_id = $1",
+            ),
+            (
+                "refund",
+                "SELECT 'refund' AS kind, id || ':refund' AS id, refunded_at AS created_at, customer_type FROM purchases \
+                 WHERE project_id = $1 AND refunded_at IS NOT NULL",
             ),
             (
                 "manual-item-quantity-change",
@@ -214,6 +222,13 @@ impl Core {
                 .purchase(project, id)
                 .await?
                 .map(|p| purchase_transaction(&p))),
+            "refund" => {
+                let purchase_id = id.trim_end_matches(":refund");
+                Ok(self.purchase(project, purchase_id).await?.and_then(|p| {
+                    let at = p.refunded_at?;
+                    Some(refund_transaction(&p, at))
+                }))
+            }
             "subscription-renewal" => {
                 let Some(row) = sqlx::query(
                     "SELECT purchase_id, test_mode, created_at FROM purchase_renewals WHERE project_id = $1 AND id = $2",
@@ -285,4 +300,81 @@ impl Core {
             }
         }
     }
+}
+
+/// `POST /internal/payments/transactions/refund`'s body, as Stack's.
+#[derive(Deserialize)]
+pub struct RefundRequest {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+    pub refund_entries: Vec<RefundEntry>,
+}
+
+#[derive(Deserialize)]
+pub struct RefundEntry {
+    pub entry_index: i64,
+    pub quantity: i64,
+    pub amount_usd: String,
+}
+
+impl Input for RefundRequest {
+    fn shape(_: bool) -> Shape {
+        use crate::validation::{array, integer, nested};
+        Shape::new()
+            .field(
+                "type",
+                string()
+                    .one_of(&[json!("subscription"), json!("one-time-purchase")])
+                    .defined(),
+            )
+            .field("id", string().defined())
+            .field(
+                "refund_entries",
+                array(nested(
+                    Shape::new()
+                        .field("entry_index", integer().defined())
+                        .field("quantity", integer().defined())
+                        .field("amount_usd", string().custom(usd_amount).defined()),
+                ))
+                .defined(),
+            )
+    }
+}
+
+fn usd_amount(at: &str, v: &Value) -> Option<String> {
+    let text = v.as_str()?;
+    super::products::minor_units(text, 2).is_none().then(|| {
+        format!("{at} must be an amount in US dollars, such as 9 or 9.99")
+    })
+}
+
+/// A refund as Stack's `refund` transaction: the product taken back, and the money returned
+/// when a payment processor moved some.
+pub fn refund_transaction(p: &Purchase, refunded_at: i64) -> Value {
+    let mut entries = vec![json!({
+        "type": "product_revocation",
+        "adjusted_transaction_id": p.id,
+        "adjusted_entry_index": 0,
+        "quantity": p.quantity,
+    })];
+    if p.source == "PURCHASE_PAGE" {
+        let mut returned = serde_json::Map::new();
+        for (code, amount) in p.charged_amount() {
+            let text = amount.as_str().unwrap_or("0");
+            returned.insert(code, json!(format!("-{text}")));
+        }
+        entries.extend(money_transfer(p, returned));
+    }
+    json!({
+        "id": format!("{}:refund", p.id),
+        "created_at_millis": refunded_at,
+        "effective_at_millis": refunded_at,
+        "type": "refund",
+        "customer_type": p.customer.kind.as_str(),
+        "customer_id": p.customer.id,
+        "entries": entries,
+        "adjusted_by": [],
+        "test_mode": p.test_mode,
+    })
 }

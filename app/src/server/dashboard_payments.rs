@@ -47,17 +47,6 @@ pub struct ProductRow {
     pub server_only: bool,
 }
 
-/// A product a customer owns, as the room shows it.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct OwnedRow {
-    pub product_id: Option<String>,
-    pub display_name: String,
-    pub quantity: i64,
-    /// "Subscription, renews 2027-01-07", "One-time purchase".
-    pub state: String,
-    pub cancelable: bool,
-}
-
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct TransactionRow {
     pub id: String,
@@ -67,6 +56,8 @@ pub struct TransactionRow {
     pub what: String,
     pub amount: String,
     pub test_mode: bool,
+    /// A purchase not refunded yet.
+    pub refundable: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -78,7 +69,7 @@ pub struct PaymentsView {
     pub items: Vec<ItemRow>,
     pub balance: Option<Balance>,
     /// The looked-up customer's products, or why they could not be read.
-    pub owned: Option<Result<Vec<OwnedRow>, String>>,
+    pub owned: Option<Result<Vec<super::OwnedRow>, String>>,
     pub transactions: Vec<TransactionRow>,
     /// The transactions' type filter (`?type=`).
     pub transaction_type: Option<String>,
@@ -102,17 +93,11 @@ fn describe_included(item: &gatehouse_core::payments::products::IncludedItem) ->
 #[cfg(feature = "ssr")]
 fn transaction_row(t: &serde_json::Value) -> TransactionRow {
     let entries = t["entries"].as_array().cloned().unwrap_or_default();
-    let customer = entries
-        .iter()
-        .find(|e| e["customer_id"].is_string())
-        .map(|e| {
-            format!(
-                "{} {}",
-                e["customer_type"].as_str().unwrap_or(""),
-                e["customer_id"].as_str().unwrap_or("")
-            )
-        })
-        .unwrap_or_default();
+    let customer = format!(
+        "{} {}",
+        t["customer_type"].as_str().unwrap_or(""),
+        t["customer_id"].as_str().unwrap_or("")
+    );
     let what = entries
         .iter()
         .filter_map(|e| match e["type"].as_str() {
@@ -121,6 +106,7 @@ fn transaction_row(t: &serde_json::Value) -> TransactionRow {
                 e["product"]["display_name"].as_str().unwrap_or("Product"),
                 e["quantity"]
             )),
+            Some("product_revocation") => Some(format!("Taken back × {}", e["quantity"])),
             Some("item_quantity_change") => Some(format!(
                 "{} {:+}",
                 e["item_id"].as_str().unwrap_or(""),
@@ -149,6 +135,7 @@ fn transaction_row(t: &serde_json::Value) -> TransactionRow {
         what,
         amount,
         test_mode: t["test_mode"] == true,
+        refundable: t["type"] == "purchase" && t["adjusted_by"] == serde_json::json!([]),
     }
 }
 
@@ -206,43 +193,7 @@ pub async fn load_payments(
             async {
                 let customer = Customer::parse(kind, id.trim())?;
                 let owned = core.owned_products(&project, &customer, false).await?;
-                Ok(owned
-                    .into_iter()
-                    .map(|o| {
-                        let (state, cancelable) = match &o.subscription {
-                            Some(s) if s.is_active_subscription() => (
-                                format!(
-                                    "Subscription, renews {}",
-                                    s.current_period_end
-                                        .map(gatehouse_core::iso_time)
-                                        .unwrap_or_default()
-                                        .get(..10)
-                                        .unwrap_or("")
-                                ),
-                                true,
-                            ),
-                            Some(s) => (
-                                format!(
-                                    "Canceled, ends {}",
-                                    s.ended_at
-                                        .map(gatehouse_core::iso_time)
-                                        .unwrap_or_default()
-                                        .get(..10)
-                                        .unwrap_or("")
-                                ),
-                                false,
-                            ),
-                            None => ("One-time purchase".to_string(), false),
-                        };
-                        OwnedRow {
-                            product_id: o.product_id.clone(),
-                            display_name: o.product.display_name().to_string(),
-                            quantity: o.quantity,
-                            state,
-                            cancelable,
-                        }
-                    })
-                    .collect())
+                Ok(owned.iter().map(super::owned_row).collect())
             }
             .await
             .map_err(|e: gatehouse_core::Error| e.message()),
@@ -639,6 +590,33 @@ pub async fn cancel_customer_product(
             false,
             &ssr::acting_admin().await?,
         )
+        .await
+        .map_err(ssr::shown)
+}
+
+/// Refunds a whole purchase, as `POST /internal/payments/transactions/refund` does.
+#[server(prefix = "/_sfn")]
+pub async fn refund_transaction(project_id: String, transaction_id: String) -> Result<(), ServerFnError> {
+    use gatehouse_core::payments::products::Kind;
+    use gatehouse_core::payments::transactions::{RefundEntry, RefundRequest};
+    let project = ssr::administered_project(&project_id).await?;
+    let core = ssr::core();
+    let purchase = core
+        .purchase(&project, &transaction_id)
+        .await
+        .map_err(ssr::shown)?
+        .ok_or_else(|| ssr::shown(gatehouse_core::Error::OneTimePurchaseNotFound(transaction_id.clone())))?;
+    let amount = purchase
+        .charged_amount()
+        .get("USD")
+        .and_then(|a| a.as_str().map(str::to_string))
+        .unwrap_or_else(|| "0".into());
+    let req = RefundRequest {
+        kind: if purchase.kind == Kind::Subscription { "subscription" } else { "one-time-purchase" }.into(),
+        id: purchase.id.clone(),
+        refund_entries: vec![RefundEntry { entry_index: 0, quantity: purchase.quantity, amount_usd: amount }],
+    };
+    core.refund_purchase(&project, &req, &ssr::acting_admin().await?)
         .await
         .map_err(ssr::shown)
 }

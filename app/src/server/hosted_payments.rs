@@ -127,3 +127,138 @@ pub async fn pay_test(
     }
     Ok(())
 }
+
+/// A product a customer owns, as the account page and the dashboard show it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct OwnedRow {
+    pub product_id: Option<String>,
+    pub display_name: String,
+    pub quantity: i64,
+    /// "Subscription, renews 2027-01-07", "Canceled, ends …", "One-time purchase".
+    pub state: String,
+    pub cancelable: bool,
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) fn owned_row(o: &gatehouse_core::payments::products::Owned) -> OwnedRow {
+    let day = |ms: Option<i64>| {
+        ms.map(gatehouse_core::iso_time)
+            .and_then(|t| t.get(..10).map(str::to_string))
+            .unwrap_or_default()
+    };
+    let (state, cancelable) = match &o.subscription {
+        Some(s) if s.is_active_subscription() => {
+            (format!("Subscription, renews {}", day(s.current_period_end)), true)
+        }
+        Some(s) => (format!("Canceled, ends {}", day(s.ended_at)), false),
+        None => ("One-time purchase".to_string(), false),
+    };
+    OwnedRow {
+        product_id: o.product_id.clone(),
+        display_name: o.product.display_name().to_string(),
+        quantity: o.quantity,
+        state,
+        cancelable: cancelable && o.product_id.is_some(),
+    }
+}
+
+/// One of the customers a signed-in user buys for (themselves, or a team they administer), with
+/// what they hold.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct MyCustomer {
+    /// "You", "Acme".
+    pub label: String,
+    pub customer_type: String,
+    pub customer_id: String,
+    pub products: Vec<OwnedRow>,
+    /// (item name, quantity).
+    pub items: Vec<(String, i64)>,
+}
+
+/// The signed-in user's plans and items, and their teams' where they are `team_admin`; nothing
+/// when the project sells nothing.
+#[server(prefix = "/_sfn")]
+pub async fn my_purchases(project_id: String) -> Result<Vec<MyCustomer>, ServerFnError> {
+    use gatehouse_core::payments::{items, products, Customer, CustomerType};
+    let Some((_, user)) = ssr::page_user(&project_id).await? else {
+        return Ok(vec![]);
+    };
+    let project = ssr::project(&project_id).await?;
+    let catalogue_items = items::catalogue(&project);
+    if products::catalogue(&project).is_empty() && catalogue_items.is_empty() {
+        return Ok(vec![]);
+    }
+    let core = ssr::core();
+    let mut customers = vec![("You".to_string(), Customer { kind: CustomerType::User, id: user.id.clone() })];
+    for team in core.teams_of_user(&user.id).await.map_err(ssr::shown)? {
+        let admin = core
+            .require_team_permission(&project, &team.id, &user.id, "team_admin")
+            .await
+            .is_ok();
+        if admin {
+            customers.push((team.display_name.clone(), Customer { kind: CustomerType::Team, id: team.id.clone() }));
+        }
+    }
+    let mut out = Vec::new();
+    for (label, customer) in customers {
+        let owned = core
+            .owned_products(&project, &customer, true)
+            .await
+            .map_err(ssr::shown)?;
+        let mut held = Vec::new();
+        for item in catalogue_items
+            .iter()
+            .filter(|i| i.customer_type.as_deref() == Some(customer.kind.as_str()))
+        {
+            let i = core.item(&project, &customer, &item.id).await.map_err(ssr::shown)?;
+            held.push((i.display_name, i.quantity));
+        }
+        if customer.kind == CustomerType::Team && owned.is_empty() && held.iter().all(|(_, q)| *q == 0) {
+            continue;
+        }
+        out.push(MyCustomer {
+            label,
+            customer_type: customer.kind.as_str().to_string(),
+            customer_id: customer.id,
+            products: owned.iter().map(owned_row).collect(),
+            items: held,
+        });
+    }
+    Ok(out)
+}
+
+/// Cancels one of the signed-in user's subscriptions (or a team's they administer): it runs to
+/// the end of its period.
+#[server(prefix = "/_sfn")]
+pub async fn cancel_my_product(
+    project_id: String,
+    customer_type: String,
+    customer_id: String,
+    product_id: String,
+) -> Result<(), ServerFnError> {
+    use gatehouse_core::payments::Customer;
+    let (_, user) = ssr::signed_in(&project_id).await?;
+    let project = ssr::project(&project_id).await?;
+    let core = ssr::core();
+    let customer = Customer::parse(&customer_type, customer_id).map_err(ssr::shown)?;
+    core.require_client_customer_access(
+        &project,
+        Some(&user),
+        &customer,
+        "You can cancel only your own plans and those of teams you administer.",
+    )
+    .await
+    .map_err(ssr::shown)?;
+    core.cancel_product(
+        &project,
+        &customer,
+        &product_id,
+        None,
+        true,
+        &gatehouse_core::events::Who::User(user.id.clone()),
+    )
+    .await
+    .map_err(ssr::shown)?;
+    leptos_axum::redirect(&format!("/handler/{project_id}/account-settings?done=canceled#payments"));
+    Ok(())
+}

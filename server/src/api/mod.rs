@@ -80,7 +80,7 @@ pub fn operations() -> Vec<Op> {
     use gatehouse_core::payments::checkout::{CodeCheck, PurchaseChoice, PurchaseUrlRequest};
     use gatehouse_core::payments::items::QuantityChange;
     use gatehouse_core::payments::products::{GrantRequest, SwitchRequest};
-    use gatehouse_core::payments::transactions::TransactionQuery;
+    use gatehouse_core::payments::transactions::{RefundRequest, TransactionQuery};
     use gatehouse_core::projects::{ApiKeySetCreate, ProjectCreate, ProjectUpdate};
     use gatehouse_core::rate_limits::Action::*;
     use gatehouse_core::sessions::SessionCreate;
@@ -244,6 +244,7 @@ pub fn operations() -> Vec<Op> {
         op!(GET "/payments/purchases/validate-code", payments::code_project_exists, PUBLIC, "Whether a purchase code's project exists.").query(payments::CodeQuery::shape),
         op!(POST "/internal/payments/test-mode-purchase-session", payments::test_mode_purchase, PUBLIC, "Complete a purchase in test mode, with no payment.").body(PurchaseChoice::shape).answer(Success),
         op!(GET "/internal/payments/transactions", payments::transactions, ADMIN, "The project's transactions, newest first.").query(TransactionQuery::shape),
+        op!(POST "/internal/payments/transactions/refund", payments::refund, ADMIN, "Refund a whole purchase (in test mode, recorded with no money moved).").body(RefundRequest::shape),
         // Webhooks: Stack's token endpoint and the part of Svix's API its dashboard and clients use
         op!(POST "/webhooks/svix-token", webhooks::svix_token, ADMIN, "A token for the webhook API below.").body(webhooks::NoFields::shape).answers(201, Object),
         op!(POST "/internal/send-test-webhook", webhooks::send_test, ADMIN, "Send a test event to an endpoint.").body(webhooks::TestWebhook::shape),

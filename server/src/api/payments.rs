@@ -10,7 +10,7 @@ use gatehouse_core::payments::items::QuantityChange;
 use gatehouse_core::payments::products::{
     new_purchases_blocked, resolve_product, GrantRequest, Kind, NewPurchase, Source, SwitchRequest,
 };
-use gatehouse_core::payments::transactions::{page_limit, TransactionQuery};
+use gatehouse_core::payments::transactions::{page_limit, RefundRequest, TransactionQuery};
 use gatehouse_core::payments::{Customer, CustomerType};
 use gatehouse_core::validation::{read, string, Input, Shape};
 use gatehouse_core::Core;
@@ -369,4 +369,16 @@ pub async fn transactions(
     let query: TransactionQuery = q.read(&auth)?;
     let (list, next) = core.transactions(&auth.project, &query).await?;
     Ok(Json(json!({ "transactions": list, "next_cursor": next })))
+}
+
+/// `POST /internal/payments/transactions/refund` (admin): refund a whole purchase.
+pub async fn refund(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    body: Body,
+) -> ApiResult<Json<Value>> {
+    auth.require_admin()?;
+    let req: RefundRequest = body.read(&auth)?;
+    core.refund_purchase(&auth.project, &req, &auth.who()).await?;
+    Ok(Json(json!({ "success": true })))
 }

@@ -4,9 +4,9 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use super::{DashboardError, ProjectShell};
 use crate::components::{action_error, Field, FormError, FIELD, PANEL, SMALL_BUTTON, TABLE};
 use crate::server::{
-    load_payments, AdjustItem, CancelCustomerProduct, GrantCustomerProduct, RemoveIncludedItem,
-    RemoveItem, RemovePrice, RemoveProduct, RemoveProductLine, SaveIncludedItem, SaveItem,
-    SavePrice, SaveProduct, SaveProductLine,
+    load_payments, AdjustItem, CancelCustomerProduct, GrantCustomerProduct, RefundTransaction,
+    RemoveIncludedItem, RemoveItem, RemovePrice, RemoveProduct, RemoveProductLine,
+    SaveIncludedItem, SaveItem, SavePrice, SaveProduct, SaveProductLine,
 };
 
 const BUTTON: &str = "primary self-start whitespace-nowrap rounded-lg bg-accent px-4 py-2.5 font-semibold text-on-accent";
@@ -65,6 +65,7 @@ pub fn PaymentsPage() -> impl IntoView {
     let remove_included = ServerAction::<RemoveIncludedItem>::new();
     let grant = ServerAction::<GrantCustomerProduct>::new();
     let cancel = ServerAction::<CancelCustomerProduct>::new();
+    let refund = ServerAction::<RefundTransaction>::new();
     let changes = move || {
         save.version().get()
             + remove.version().get()
@@ -79,6 +80,7 @@ pub fn PaymentsPage() -> impl IntoView {
             + remove_included.version().get()
             + grant.version().get()
             + cancel.version().get()
+            + refund.version().get()
     };
     let room = Resource::new(
         move || {
@@ -307,14 +309,24 @@ pub fn PaymentsPage() -> impl IntoView {
                 });
                 let type_filter = r.transaction_type.clone().unwrap_or_default();
                 let (id_line, id_product, id_price, id_included, id_item) = (id.clone(), id.clone(), id.clone(), id.clone(), id.clone());
-                let transaction_rows = r.transactions.iter().map(|t| view! {
-                    <tr class="transaction">
-                        <td>{crate::components::format_utc(t.at)}</td>
-                        <td>{t.kind.clone()}{t.test_mode.then(|| view! { <small class="text-muted">" (test)"</small> })}</td>
-                        <td><code>{t.customer.clone()}</code></td>
-                        <td>{t.what.clone()}</td>
-                        <td>{t.amount.clone()}</td>
-                    </tr>
+                let transaction_rows = r.transactions.iter().map(|t| {
+                    let refund_form = t.refundable.then(|| view! {
+                        <ActionForm action=refund>
+                            <input type="hidden" name="project_id" value=id.clone()/>
+                            <input type="hidden" name="transaction_id" value=t.id.clone()/>
+                            <button type="submit" class=SMALL_BUTTON>"Refund"</button>
+                        </ActionForm>
+                    });
+                    view! {
+                        <tr class="transaction">
+                            <td>{crate::components::format_utc(t.at)}</td>
+                            <td>{t.kind.clone()}{t.test_mode.then(|| view! { <small class="text-muted">" (test)"</small> })}</td>
+                            <td><code>{t.customer.clone()}</code></td>
+                            <td>{t.what.clone()}</td>
+                            <td>{t.amount.clone()}</td>
+                            <td>{refund_form}</td>
+                        </tr>
+                    }.into_any()
                 }).collect_view();
                 let no_transactions = r.transactions.is_empty().then(|| view! {
                     <p class="m-0 text-sm text-muted">"No transactions yet. Purchases, renewals and changes made by hand appear here."</p>
@@ -458,13 +470,14 @@ pub fn PaymentsPage() -> impl IntoView {
                             <form method="get" class="mb-4 flex items-end gap-3 [&_select]:rounded-lg [&_select]:border [&_select]:border-line [&_select]:bg-page [&_select]:px-3 [&_select]:py-2">
                                 <label class=FIELD for="field-transaction-type">
                                     <span>"Type"</span>
-                                    <select id="field-transaction-type" name="type">{options(&[("", "All"), ("purchase", "Purchases"), ("subscription-renewal", "Renewals"), ("manual-item-quantity-change", "Changes by hand")], &type_filter)}</select>
+                                    <select id="field-transaction-type" name="type">{options(&[("", "All"), ("purchase", "Purchases"), ("subscription-renewal", "Renewals"), ("manual-item-quantity-change", "Changes by hand"), ("refund", "Refunds")], &type_filter)}</select>
                                 </label>
                                 <button type="submit" class=format!("{SMALL_BUTTON} px-3 py-1 text-sm")>"Show"</button>
                             </form>
                             {no_transactions}
+                            <FormError message=action_error(refund)/>
                             <table class=TABLE>
-                                <thead><tr><th>"When"</th><th>"Type"</th><th>"Customer"</th><th>"What"</th><th>"Charged"</th></tr></thead>
+                                <thead><tr><th>"When"</th><th>"Type"</th><th>"Customer"</th><th>"What"</th><th>"Charged"</th><th></th></tr></thead>
                                 <tbody>{transaction_rows}</tbody>
                             </table>
                         </section>

@@ -24,6 +24,7 @@ pub fn AccountPage() -> impl IntoView {
     // the page's Suspense can leave the server's render waiting.
     let mfa = Resource::new(move || project_id.get(), crate::server::mfa_state);
     let passkeys_state = super::passkeys::AccountPasskeysState::new(project_id);
+    let payments_state = super::account_payments::AccountPaymentsState::new(project_id);
     // What the last form post did, when it says (`?done=password` after a password change).
     let query = leptos_router::hooks::use_query_map();
     let done = Memo::new(move |_| query.read().get("done"));
@@ -111,7 +112,7 @@ pub fn AccountPage() -> impl IntoView {
                 let old_password = user.has_password.then(|| view! {
                     <Field label="Current password" name="old_password" kind="password" autocomplete="current-password"/>
                 });
-                let (id_profile, id_password, id_emails, id_notify, id_teams, id_keys, id_oauth, id_mfa, id_sign_out) = (id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone());
+                let (id_profile, id_password, id_emails, id_notify, id_teams, id_keys, id_oauth, id_mfa, id_sign_out, id_payments) = (id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone(), id.clone());
                 let passkeys = project.passkey_enabled.then(|| view! { <super::passkeys::AccountPasskeys project_id=id done=done state=passkeys_state/> });
                 let password_heading = if user.has_password { "Change password" } else { "Set a password" };
                 let display_name = user.display_name.clone().unwrap_or_default();
@@ -146,6 +147,8 @@ pub fn AccountPage() -> impl IntoView {
                         <super::account_oauth::AccountConnectedAccounts project_id=id_oauth state=oauth_state/>
 
                         <super::account_api_keys::AccountApiKeys project_id=id_keys state=keys_state/>
+
+                        <super::account_payments::AccountPayments project_id=id_payments done=done state=payments_state/>
 
                         <section class="mt-5 border-t border-line pt-4 [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold" aria-labelledby="password-heading">
                             <h2 id="password-heading">{password_heading}</h2>

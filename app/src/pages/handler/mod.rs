@@ -4,6 +4,7 @@ mod account;
 mod account_api_keys;
 mod account_emails;
 mod account_oauth;
+mod account_payments;
 mod account_teams;
 mod cli_auth;
 mod email_links;
