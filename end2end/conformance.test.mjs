@@ -629,8 +629,8 @@ describe("Stack's schemas, by machine", () => {
     const packs = (await admin('GET', '/internal/payments/transactions?type=purchase&limit=100')).transactions
       .filter((t) => t.entries[0].product_id === 'pack');
     await admin('POST', '/internal/payments/transactions/refund', { body: { type: 'one-time-purchase', id: packs[0].id, refund_entries: [{ entry_index: 0, quantity: 2, amount_usd: '0' }] } });
-    const again = await admin('POST', '/internal/payments/transactions/refund', { body: { type: 'one-time-purchase', id: packs[0].id, refund_entries: [{ entry_index: 0, quantity: 2, amount_usd: '0' }] }, status: 400 });
-    assert.equal(again.code, 'ONE_TIME_PURCHASE_ALREADY_REFUNDED');
+    const refundedTwice = await admin('POST', '/internal/payments/transactions/refund', { body: { type: 'one-time-purchase', id: packs[0].id, refund_entries: [{ entry_index: 0, quantity: 2, amount_usd: '0' }] }, status: 400 });
+    assert.equal(refundedTwice.code, 'ONE_TIME_PURCHASE_ALREADY_REFUNDED');
     assert.equal((await admin('POST', '/internal/payments/transactions/refund', { body: { type: 'subscription', id: 'nope', refund_entries: [] }, status: 404 })).code, 'SUBSCRIPTION_INVOICE_NOT_FOUND');
     const transactions = await admin('GET', '/internal/payments/transactions?limit=5');
     assert.equal(transactions.transactions.length, 5);

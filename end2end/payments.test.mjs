@@ -220,6 +220,7 @@ describe('payments', () => {
     await plain.waitForSelector('#payments [role="status"]:has-text("Canceled.")');
     assert.match(await plain.textContent('#payments .owned-product:has-text("Pro")'), /Canceled, ends/);
     assert.equal(await plain.$('#payments .owned-product:has-text("Pro") button'), null);
+    await shot(plain, 'account-payments');
 
     // The dashboard: the customer's products, the transactions, and a refund.
     await page.fill('#field-customer_id', buyer.id);

@@ -596,7 +596,10 @@ pub async fn cancel_customer_product(
 
 /// Refunds a whole purchase, as `POST /internal/payments/transactions/refund` does.
 #[server(prefix = "/_sfn")]
-pub async fn refund_transaction(project_id: String, transaction_id: String) -> Result<(), ServerFnError> {
+pub async fn refund_transaction(
+    project_id: String,
+    transaction_id: String,
+) -> Result<(), ServerFnError> {
     use gatehouse_core::payments::products::Kind;
     use gatehouse_core::payments::transactions::{RefundEntry, RefundRequest};
     let project = ssr::administered_project(&project_id).await?;
@@ -605,16 +608,29 @@ pub async fn refund_transaction(project_id: String, transaction_id: String) -> R
         .purchase(&project, &transaction_id)
         .await
         .map_err(ssr::shown)?
-        .ok_or_else(|| ssr::shown(gatehouse_core::Error::OneTimePurchaseNotFound(transaction_id.clone())))?;
+        .ok_or_else(|| {
+            ssr::shown(gatehouse_core::Error::OneTimePurchaseNotFound(
+                transaction_id.clone(),
+            ))
+        })?;
     let amount = purchase
         .charged_amount()
         .get("USD")
         .and_then(|a| a.as_str().map(str::to_string))
         .unwrap_or_else(|| "0".into());
     let req = RefundRequest {
-        kind: if purchase.kind == Kind::Subscription { "subscription" } else { "one-time-purchase" }.into(),
+        kind: if purchase.kind == Kind::Subscription {
+            "subscription"
+        } else {
+            "one-time-purchase"
+        }
+        .into(),
         id: purchase.id.clone(),
-        refund_entries: vec![RefundEntry { entry_index: 0, quantity: purchase.quantity, amount_usd: amount }],
+        refund_entries: vec![RefundEntry {
+            entry_index: 0,
+            quantity: purchase.quantity,
+            amount_usd: amount,
+        }],
     };
     core.refund_purchase(&project, &req, &ssr::acting_admin().await?)
         .await

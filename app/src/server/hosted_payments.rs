@@ -147,9 +147,10 @@ pub(crate) fn owned_row(o: &gatehouse_core::payments::products::Owned) -> OwnedR
             .unwrap_or_default()
     };
     let (state, cancelable) = match &o.subscription {
-        Some(s) if s.is_active_subscription() => {
-            (format!("Subscription, renews {}", day(s.current_period_end)), true)
-        }
+        Some(s) if s.is_active_subscription() => (
+            format!("Subscription, renews {}", day(s.current_period_end)),
+            true,
+        ),
         Some(s) => (format!("Canceled, ends {}", day(s.ended_at)), false),
         None => ("One-time purchase".to_string(), false),
     };
@@ -189,14 +190,26 @@ pub async fn my_purchases(project_id: String) -> Result<Vec<MyCustomer>, ServerF
         return Ok(vec![]);
     }
     let core = ssr::core();
-    let mut customers = vec![("You".to_string(), Customer { kind: CustomerType::User, id: user.id.clone() })];
+    let mut customers = vec![(
+        "You".to_string(),
+        Customer {
+            kind: CustomerType::User,
+            id: user.id.clone(),
+        },
+    )];
     for team in core.teams_of_user(&user.id).await.map_err(ssr::shown)? {
         let admin = core
             .require_team_permission(&project, &team.id, &user.id, "team_admin")
             .await
             .is_ok();
         if admin {
-            customers.push((team.display_name.clone(), Customer { kind: CustomerType::Team, id: team.id.clone() }));
+            customers.push((
+                team.display_name.clone(),
+                Customer {
+                    kind: CustomerType::Team,
+                    id: team.id.clone(),
+                },
+            ));
         }
     }
     let mut out = Vec::new();
@@ -210,10 +223,16 @@ pub async fn my_purchases(project_id: String) -> Result<Vec<MyCustomer>, ServerF
             .iter()
             .filter(|i| i.customer_type.as_deref() == Some(customer.kind.as_str()))
         {
-            let i = core.item(&project, &customer, &item.id).await.map_err(ssr::shown)?;
+            let i = core
+                .item(&project, &customer, &item.id)
+                .await
+                .map_err(ssr::shown)?;
             held.push((i.display_name, i.quantity));
         }
-        if customer.kind == CustomerType::Team && owned.is_empty() && held.iter().all(|(_, q)| *q == 0) {
+        if customer.kind == CustomerType::Team
+            && owned.is_empty()
+            && held.iter().all(|(_, q)| *q == 0)
+        {
             continue;
         }
         out.push(MyCustomer {
@@ -259,6 +278,8 @@ pub async fn cancel_my_product(
     )
     .await
     .map_err(ssr::shown)?;
-    leptos_axum::redirect(&format!("/handler/{project_id}/account-settings?done=canceled#payments"));
+    leptos_axum::redirect(&format!(
+        "/handler/{project_id}/account-settings?done=canceled#payments"
+    ));
     Ok(())
 }

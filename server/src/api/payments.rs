@@ -379,6 +379,7 @@ pub async fn refund(
 ) -> ApiResult<Json<Value>> {
     auth.require_admin()?;
     let req: RefundRequest = body.read(&auth)?;
-    core.refund_purchase(&auth.project, &req, &auth.who()).await?;
+    core.refund_purchase(&auth.project, &req, &auth.who())
+        .await?;
     Ok(Json(json!({ "success": true })))
 }

@@ -831,12 +831,16 @@ async fn a_test_mode_purchase_grants_the_product_records_it_and_mails_a_receipt(
 
     // A refund of the whole subscription (recorded in test mode, no money moved): the plan and
     // the credits that went with it are gone, and the refund is a transaction.
-    let list = server.get(&format!("/payments/products/user/{ada_id}")).await.ok();
-    let sub_id = list["items"][0]["subscription"]["subscription_id"].as_str().unwrap().to_string();
+    let list = server
+        .get(&format!("/payments/products/user/{ada_id}"))
+        .await
+        .ok();
+    let sub_id = list["items"][0]["subscription"]["subscription_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let refund = "/internal/payments/transactions/refund";
-    let whole = |id: &str, kind: &str, quantity: i64| {
-        json!({ "type": kind, "id": id, "refund_entries": [{ "entry_index": 0, "quantity": quantity, "amount_usd": "0" }] })
-    };
+    let whole = |id: &str, kind: &str, quantity: i64| json!({ "type": kind, "id": id, "refund_entries": [{ "entry_index": 0, "quantity": quantity, "amount_usd": "0" }] });
     admin
         .post(refund, whole(&sub_id, "one-time-purchase", 1))
         .await
@@ -846,24 +850,49 @@ async fn a_test_mode_purchase_grants_the_product_records_it_and_mails_a_receipt(
         .await
         .schema_error("POST", refund, &["body.refund_entries must return the whole purchase, a quantity of 1 in all: Gatehouse refunds whole purchases"]);
     let too_much = json!({ "type": "subscription", "id": sub_id, "refund_entries": [{ "entry_index": 0, "quantity": 1, "amount_usd": "10" }] });
-    admin
-        .post(refund, too_much)
-        .await
-        .schema_error("POST", refund, &["Refund amount cannot exceed the charged amount."]);
-    assert_eq!(admin.post(refund, whole(&sub_id, "subscription", 1)).await.ok(), json!({ "success": true }));
+    admin.post(refund, too_much).await.schema_error(
+        "POST",
+        refund,
+        &["Refund amount cannot exceed the charged amount."],
+    );
+    assert_eq!(
+        admin
+            .post(refund, whole(&sub_id, "subscription", 1))
+            .await
+            .ok(),
+        json!({ "success": true })
+    );
     admin
         .post(refund, whole(&sub_id, "subscription", 1))
         .await
         .known_error(400, "SUBSCRIPTION_ALREADY_REFUNDED");
-    assert_eq!(server.get(&format!("/payments/products/user/{ada_id}")).await.ok()["items"], json!([]));
+    assert_eq!(
+        server
+            .get(&format!("/payments/products/user/{ada_id}"))
+            .await
+            .ok()["items"],
+        json!([])
+    );
     assert_eq!(server.get(&credits).await.ok()["quantity"], 5);
-    let t = admin.get("/internal/payments/transactions?type=refund").await.ok();
+    let t = admin
+        .get("/internal/payments/transactions?type=refund")
+        .await
+        .ok();
     let r = &t["transactions"][0];
     assert_eq!(r["id"], format!("{sub_id}:refund"));
     assert_eq!(r["test_mode"], true);
-    assert_eq!(r["entries"], json!([{ "type": "product_revocation", "adjusted_transaction_id": sub_id, "adjusted_entry_index": 0, "quantity": 1 }]));
-    let t = admin.get("/internal/payments/transactions?type=purchase").await.ok();
-    assert_eq!(t["transactions"][0]["adjusted_by"], json!([{ "transaction_id": format!("{sub_id}:refund"), "entry_index": 0 }]));
+    assert_eq!(
+        r["entries"],
+        json!([{ "type": "product_revocation", "adjusted_transaction_id": sub_id, "adjusted_entry_index": 0, "quantity": 1 }])
+    );
+    let t = admin
+        .get("/internal/payments/transactions?type=purchase")
+        .await
+        .ok();
+    assert_eq!(
+        t["transactions"][0]["adjusted_by"],
+        json!([{ "transaction_id": format!("{sub_id}:refund"), "entry_index": 0 }])
+    );
     server
         .post(refund, whole(&sub_id, "subscription", 1))
         .await

@@ -309,11 +309,12 @@ pub fn PaymentsPage() -> impl IntoView {
                 });
                 let type_filter = r.transaction_type.clone().unwrap_or_default();
                 let (id_line, id_product, id_price, id_included, id_item) = (id.clone(), id.clone(), id.clone(), id.clone(), id.clone());
-                let transaction_rows = r.transactions.iter().map(|t| {
-                    let refund_form = t.refundable.then(|| view! {
+                let transaction_rows = r.transactions.clone().into_iter().map(|t| {
+                    let (pid, tid) = (id.clone(), t.id.clone());
+                    let refund_form = t.refundable.then(move || view! {
                         <ActionForm action=refund>
-                            <input type="hidden" name="project_id" value=id.clone()/>
-                            <input type="hidden" name="transaction_id" value=t.id.clone()/>
+                            <input type="hidden" name="project_id" value=pid/>
+                            <input type="hidden" name="transaction_id" value=tid/>
                             <button type="submit" class=SMALL_BUTTON>"Refund"</button>
                         </ActionForm>
                     });

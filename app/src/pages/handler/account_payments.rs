@@ -46,13 +46,15 @@ pub fn AccountPayments(
                     }
                     let blocks = list.into_iter().map(|c| {
                         let empty = c.products.is_empty() && c.items.is_empty();
+                        let (kind, customer_id) = (c.customer_type.clone(), c.customer_id.clone());
                         let products = c.products.into_iter().map(|p| {
+                            let (pid, kind, customer_id) = (project_id.clone(), kind.clone(), customer_id.clone());
                             let cancel_form = match (p.cancelable, p.product_id.clone()) {
                                 (true, Some(product_id)) => view! {
                                     <ActionForm action=cancel attr:class="inline">
-                                        <input type="hidden" name="project_id" value=project_id.clone()/>
-                                        <input type="hidden" name="customer_type" value=c.customer_type.clone()/>
-                                        <input type="hidden" name="customer_id" value=c.customer_id.clone()/>
+                                        <input type="hidden" name="project_id" value=pid/>
+                                        <input type="hidden" name="customer_type" value=kind/>
+                                        <input type="hidden" name="customer_id" value=customer_id/>
                                         <input type="hidden" name="product_id" value=product_id/>
                                         <button type="submit" class=SMALL_BUTTON>"Cancel"</button>
                                     </ActionForm>
