@@ -7,10 +7,11 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::products::{
-    grant_in, new_purchases_blocked, require_customer_type, resolve_product, test_mode,
-    NewPurchase, Product, Purchase, Source,
+use super::product::{
+    inline_product, new_purchases_blocked, require_customer_type, resolve_product, test_mode,
+    Product,
 };
+use super::products::{grant_in, NewPurchase, Purchase, Source};
 use super::{Customer, CustomerType};
 use crate::codes::{consume_code, issue_code, Code, CodeKind, NewCode};
 use crate::emails::templates::PAYMENT_RECEIPT;
@@ -45,10 +46,7 @@ impl Input for PurchaseUrlRequest {
             )
             .field("customer_id", string().defined())
             .field("product_id", string())
-            .field(
-                "product_inline",
-                object().custom(super::products::inline_product),
-            )
+            .field("product_inline", object().custom(inline_product))
             .field("return_url", string().url())
     }
 }

@@ -1,12 +1,13 @@
 //! Payments: what an app sells and what its customers hold. A customer is a user, a team, or an
 //! id of the app's own (`custom`); the catalogue (items, products, product lines) lives in the
 //! config tree under `payments`. Items are a ledger of quantity changes per customer and item
-//! ([`items`]); products are what customers buy or are granted, with the items they include
-//! ([`products`]); buying goes through the hosted checkout ([`checkout`]); what was bought and
+//! ([`items`]); products are what customers buy or are granted ([`product`]), and what they own
+//! of them, with the items those include ([`products`]); buying goes through the hosted checkout ([`checkout`]); what was bought and
 //! changed is read back as Stack's transactions ([`transactions`]).
 
 pub mod checkout;
 pub mod items;
+pub mod product;
 pub mod products;
 pub mod transactions;
 

@@ -344,7 +344,7 @@ impl Input for RefundRequest {
 
 fn usd_amount(at: &str, v: &Value) -> Option<String> {
     let text = v.as_str()?;
-    super::products::minor_units(text, 2)
+    super::product::minor_units(text, 2)
         .is_none()
         .then(|| format!("{at} must be an amount in US dollars, such as 9 or 9.99"))
 }

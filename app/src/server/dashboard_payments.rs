@@ -77,7 +77,7 @@ pub struct PaymentsView {
 
 /// "100 every month, until the purchase ends".
 #[cfg(feature = "ssr")]
-fn describe_included(item: &gatehouse_core::payments::products::IncludedItem) -> String {
+fn describe_included(item: &gatehouse_core::payments::product::IncludedItem) -> String {
     let repeat = match item.repeat {
         Some(r) => format!(" every {}", r.describe()),
         None => String::new(),
@@ -150,7 +150,7 @@ pub async fn load_payments(
     item_id: Option<String>,
     transaction_type: Option<String>,
 ) -> Result<PaymentsView, ServerFnError> {
-    use gatehouse_core::payments::products::{self, describe_price};
+    use gatehouse_core::payments::product::{self, describe_price};
     use gatehouse_core::payments::transactions::TransactionQuery;
     use gatehouse_core::payments::{items::catalogue, Customer};
     let project = ssr::administered_project(&project_id).await?;
@@ -167,7 +167,7 @@ pub async fn load_payments(
             customer_type: l["customerType"].as_str().unwrap_or_default().to_string(),
         })
         .collect();
-    let products: Vec<ProductRow> = products::catalogue(&project)
+    let products: Vec<ProductRow> = product::catalogue(&project)
         .into_iter()
         .map(|(id, p)| ProductRow {
             display_name: p.display_name().to_string(),
@@ -252,7 +252,7 @@ pub async fn load_payments(
     };
     Ok(PaymentsView {
         project_name: project.display_name.clone(),
-        test_mode: products::test_mode(&project),
+        test_mode: product::test_mode(&project),
         lines,
         products,
         items,
@@ -286,18 +286,6 @@ pub async fn save_item(
     ssr::configure(
         &project,
         serde_json::json!({ format!("payments.items.{item_id}"): item }),
-    )
-    .await
-}
-
-/// Removes an item from the catalogue (balances stay in the ledger, and count again if an item
-/// of that id comes back).
-#[server(prefix = "/_sfn")]
-pub async fn remove_item(project_id: String, item_id: String) -> Result<(), ServerFnError> {
-    let project = ssr::administered_project(&project_id).await?;
-    ssr::configure(
-        &project,
-        serde_json::json!({ format!("payments.items.{item_id}"): null }),
     )
     .await
 }
@@ -375,16 +363,6 @@ pub async fn save_product_line(
     .await
 }
 
-#[server(prefix = "/_sfn")]
-pub async fn remove_product_line(project_id: String, line_id: String) -> Result<(), ServerFnError> {
-    let project = ssr::administered_project(&project_id).await?;
-    ssr::configure(
-        &project,
-        serde_json::json!({ format!("payments.productLines.{line_id}"): null }),
-    )
-    .await
-}
-
 /// Adds a product, or changes its name, customers, line and flags (its prices and items stay).
 #[server(prefix = "/_sfn")]
 pub async fn save_product(
@@ -410,7 +388,7 @@ pub async fn save_product(
     });
     // A new product is written whole (the tree takes a dotted key only under an object that
     // exists); an existing one field by field, so its prices and items stay.
-    let patch = if gatehouse_core::payments::products::catalogue_product(&project, id).is_some() {
+    let patch = if gatehouse_core::payments::product::catalogue_product(&project, id).is_some() {
         let fields = fields.as_object().cloned().unwrap_or_default();
         serde_json::Value::Object(
             fields
@@ -430,16 +408,6 @@ pub async fn save_product(
     ssr::configure(&project, patch).await
 }
 
-#[server(prefix = "/_sfn")]
-pub async fn remove_product(project_id: String, product_id: String) -> Result<(), ServerFnError> {
-    let project = ssr::administered_project(&project_id).await?;
-    ssr::configure(
-        &project,
-        serde_json::json!({ format!("payments.products.{product_id}"): null }),
-    )
-    .await
-}
-
 /// Adds a price to a product, or changes one: an amount in one currency, once or every interval.
 #[server(prefix = "/_sfn")]
 pub async fn save_price(
@@ -450,7 +418,7 @@ pub async fn save_price(
     amount: String,
     interval: String,
 ) -> Result<(), ServerFnError> {
-    use gatehouse_core::payments::products::{minor_units, CURRENCIES};
+    use gatehouse_core::payments::product::{minor_units, CURRENCIES};
     let project = ssr::administered_project(&project_id).await?;
     let price_id = price_id.trim();
     if price_id.is_empty() {
@@ -477,20 +445,6 @@ pub async fn save_price(
     ssr::configure(
         &project,
         serde_json::json!({ format!("payments.products.{}.prices.{price_id}", product_id.trim()): price }),
-    )
-    .await
-}
-
-#[server(prefix = "/_sfn")]
-pub async fn remove_price(
-    project_id: String,
-    product_id: String,
-    price_id: String,
-) -> Result<(), ServerFnError> {
-    let project = ssr::administered_project(&project_id).await?;
-    ssr::configure(
-        &project,
-        serde_json::json!({ format!("payments.products.{product_id}.prices.{price_id}"): null }),
     )
     .await
 }
@@ -529,16 +483,6 @@ pub async fn save_included_item(
     .await
 }
 
-#[server(prefix = "/_sfn")]
-pub async fn remove_included_item(
-    project_id: String,
-    product_id: String,
-    item_id: String,
-) -> Result<(), ServerFnError> {
-    let project = ssr::administered_project(&project_id).await?;
-    ssr::configure(&project, serde_json::json!({ format!("payments.products.{product_id}.includedItems.{item_id}"): null })).await
-}
-
 /// Grants a product to the customer the room shows, as the app's server would.
 #[server(prefix = "/_sfn")]
 pub async fn grant_customer_product(
@@ -547,7 +491,8 @@ pub async fn grant_customer_product(
     customer_id: String,
     product_id: String,
 ) -> Result<(), ServerFnError> {
-    use gatehouse_core::payments::products::{resolve_product, NewPurchase, Source};
+    use gatehouse_core::payments::product::resolve_product;
+    use gatehouse_core::payments::products::{NewPurchase, Source};
     use gatehouse_core::payments::Customer;
     let project = ssr::administered_project(&project_id).await?;
     let customer = Customer::parse(&customer_type, customer_id.trim()).map_err(ssr::shown)?;
@@ -635,4 +580,27 @@ pub async fn refund_transaction(
     core.refund_purchase(&project, &req, &ssr::acting_admin().await?)
         .await
         .map_err(ssr::shown)
+}
+
+/// Removes an entry of the catalogue: `key` below `payments.` (`items.credits`,
+/// `productLines.plans`, `products.pro`, `products.pro.prices.monthly`,
+/// `products.pro.includedItems.credits`). Balances and purchases stay: an item or product of the
+/// same id that comes back counts them again.
+#[server(prefix = "/_sfn")]
+pub async fn remove_from_catalogue(project_id: String, key: String) -> Result<(), ServerFnError> {
+    let project = ssr::administered_project(&project_id).await?;
+    let parts: Vec<&str> = key.split('.').collect();
+    let known = match parts.as_slice() {
+        ["items" | "productLines" | "products", _] => true,
+        ["products", _, "prices" | "includedItems", _] => true,
+        _ => false,
+    };
+    if !known || !parts.iter().all(|p| !p.is_empty()) {
+        return Err(refused("That is not an entry of the catalogue."));
+    }
+    ssr::configure(
+        &project,
+        serde_json::json!({ format!("payments.{key}"): null }),
+    )
+    .await
 }

@@ -37,7 +37,7 @@ pub struct CheckoutSummary {
 
 #[server(prefix = "/_sfn")]
 pub async fn checkout_info(full_code: String) -> Result<CheckoutSummary, ServerFnError> {
-    use gatehouse_core::payments::products::{
+    use gatehouse_core::payments::product::{
         describe_price, new_purchases_blocked, test_mode, Interval,
     };
     use gatehouse_core::payments::CustomerType;
@@ -180,13 +180,13 @@ pub struct MyCustomer {
 /// when the project sells nothing.
 #[server(prefix = "/_sfn")]
 pub async fn my_purchases(project_id: String) -> Result<Vec<MyCustomer>, ServerFnError> {
-    use gatehouse_core::payments::{items, products, Customer, CustomerType};
+    use gatehouse_core::payments::{items, product, Customer, CustomerType};
     let Some((_, user)) = ssr::page_user(&project_id).await? else {
         return Ok(vec![]);
     };
     let project = ssr::project(&project_id).await?;
     let catalogue_items = items::catalogue(&project);
-    if products::catalogue(&project).is_empty() && catalogue_items.is_empty() {
+    if product::catalogue(&project).is_empty() && catalogue_items.is_empty() {
         return Ok(vec![]);
     }
     let core = ssr::core();

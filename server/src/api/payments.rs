@@ -7,9 +7,8 @@ use gatehouse_core::auth::Auth;
 use gatehouse_core::error::Error;
 use gatehouse_core::payments::checkout::{CodeCheck, PurchaseChoice, PurchaseUrlRequest};
 use gatehouse_core::payments::items::QuantityChange;
-use gatehouse_core::payments::products::{
-    new_purchases_blocked, resolve_product, GrantRequest, Kind, NewPurchase, Source, SwitchRequest,
-};
+use gatehouse_core::payments::product::{new_purchases_blocked, resolve_product};
+use gatehouse_core::payments::products::{GrantRequest, Kind, NewPurchase, Source, SwitchRequest};
 use gatehouse_core::payments::transactions::{page_limit, RefundRequest, TransactionQuery};
 use gatehouse_core::payments::{Customer, CustomerType};
 use gatehouse_core::validation::{read, string, Input, Shape};

@@ -898,3 +898,106 @@ async fn a_test_mode_purchase_grants_the_product_records_it_and_mails_a_receipt(
         .await
         .known_error(401, "INSUFFICIENT_ACCESS_TYPE");
 }
+
+#[tokio::test]
+async fn a_free_trial_starts_trialing_and_a_team_admin_buys_for_the_team() {
+    let app = TestApp::spawn().await;
+    let p = app.project().await;
+    products(&app, &p).await;
+    app.configure(
+        &p,
+        json!({
+            "payments.items.seats": { "customerType": "team" },
+            "payments.products.trial-plan": {
+                "displayName": "Trial plan", "customerType": "user",
+                "prices": { "monthly": { "USD": "12", "interval": [1, "month"], "freeTrial": [14, "day"] } },
+            },
+            "payments.products.crew-plan.includedItems": { "seats": { "quantity": 5, "expires": "when-purchase-expires" } },
+        }),
+    )
+    .await;
+    let server = app.server(&p);
+    let (ada_id, ada) = app.signed_up(&p, "ada@example.com").await;
+
+    // Fourteen days free: the first period is the trial.
+    let before = gatehouse_core::now_ms();
+    server
+        .post(
+            &format!("/payments/products/user/{ada_id}"),
+            json!({ "product_id": "trial-plan" }),
+        )
+        .await
+        .ok();
+    let (status, end): (String, i64) = sqlx::query_as(
+        "SELECT status, current_period_end FROM purchases WHERE project_id = $1 AND product_id = 'trial-plan'",
+    )
+    .bind(&p.id)
+    .fetch_one(&app.core.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(status, "trialing");
+    let days = (end - before) as f64 / 86_400_000.0;
+    assert!(
+        (13.99..14.01).contains(&days),
+        "the trial lasts {days} days"
+    );
+    let list = server
+        .get(&format!("/payments/products/user/{ada_id}"))
+        .await
+        .ok();
+    assert_eq!(list["items"][0]["subscription"]["is_cancelable"], true);
+
+    // A team admin buys the team's plan on the checkout; the team gets its seats.
+    let crew = server
+        .post(
+            "/teams",
+            json!({ "display_name": "Crew", "creator_user_id": ada_id }),
+        )
+        .await
+        .ok();
+    let crew_id = crew["id"].as_str().unwrap();
+    let url = ada
+        .post(
+            "/payments/purchases/create-purchase-url",
+            json!({ "customer_type": "team", "customer_id": crew_id, "product_id": "crew-plan" }),
+        )
+        .await
+        .ok()["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let full_code = url.rsplit('/').next().unwrap().to_string();
+    app.anon()
+        .post(
+            "/internal/payments/test-mode-purchase-session",
+            json!({ "full_code": full_code, "price_id": "monthly" }),
+        )
+        .await
+        .ok();
+    let team_products = ada
+        .get(&format!("/payments/products/team/{crew_id}"))
+        .await
+        .ok();
+    assert_eq!(ids(&team_products), ["crew-plan"]);
+    assert_eq!(
+        ada.get(&format!("/payments/items/team/{crew_id}/seats"))
+            .await
+            .ok()["quantity"],
+        5
+    );
+    // The receipt goes to the admin who bought it.
+    let email = server.get("/emails/outbox?limit=1").await.ok()["items"][0].clone();
+    assert_eq!(email["to"]["user_id"], ada_id.as_str());
+    // A member who is not an admin cannot buy for the team.
+    let (bob_id, bob) = app.signed_up(&p, "bob@example.com").await;
+    server
+        .post(&format!("/team-memberships/{crew_id}/{bob_id}"), json!({}))
+        .await
+        .ok();
+    bob.post(
+        "/payments/purchases/create-purchase-url",
+        json!({ "customer_type": "team", "customer_id": crew_id, "product_id": "crew-plan" }),
+    )
+    .await
+    .known_error(401, "TEAM_PERMISSION_REQUIRED");
+}

@@ -5,8 +5,7 @@ use super::{DashboardError, ProjectShell};
 use crate::components::{action_error, Field, FormError, FIELD, PANEL, SMALL_BUTTON, TABLE};
 use crate::server::{
     load_payments, AdjustItem, CancelCustomerProduct, GrantCustomerProduct, RefundTransaction,
-    RemoveIncludedItem, RemoveItem, RemovePrice, RemoveProduct, RemoveProductLine,
-    SaveIncludedItem, SaveItem, SavePrice, SaveProduct, SaveProductLine,
+    RemoveFromCatalogue, SaveIncludedItem, SaveItem, SavePrice, SaveProduct, SaveProductLine,
 };
 
 const BUTTON: &str = "primary self-start whitespace-nowrap rounded-lg bg-accent px-4 py-2.5 font-semibold text-on-accent";
@@ -53,16 +52,12 @@ pub fn PaymentsPage() -> impl IntoView {
     let query = use_query_map();
     let project_id = Memo::new(move |_| params.read().get("project_id").unwrap_or_default());
     let save = ServerAction::<SaveItem>::new();
-    let remove = ServerAction::<RemoveItem>::new();
+    let remove = ServerAction::<RemoveFromCatalogue>::new();
     let adjust = ServerAction::<AdjustItem>::new();
     let save_line = ServerAction::<SaveProductLine>::new();
-    let remove_line = ServerAction::<RemoveProductLine>::new();
     let save_product = ServerAction::<SaveProduct>::new();
-    let remove_product = ServerAction::<RemoveProduct>::new();
     let save_price = ServerAction::<SavePrice>::new();
-    let remove_price = ServerAction::<RemovePrice>::new();
     let save_included = ServerAction::<SaveIncludedItem>::new();
-    let remove_included = ServerAction::<RemoveIncludedItem>::new();
     let grant = ServerAction::<GrantCustomerProduct>::new();
     let cancel = ServerAction::<CancelCustomerProduct>::new();
     let refund = ServerAction::<RefundTransaction>::new();
@@ -71,13 +66,9 @@ pub fn PaymentsPage() -> impl IntoView {
             + remove.version().get()
             + adjust.version().get()
             + save_line.version().get()
-            + remove_line.version().get()
             + save_product.version().get()
-            + remove_product.version().get()
             + save_price.version().get()
-            + remove_price.version().get()
             + save_included.version().get()
-            + remove_included.version().get()
             + grant.version().get()
             + cancel.version().get()
             + refund.version().get()
@@ -114,7 +105,7 @@ pub fn PaymentsPage() -> impl IntoView {
                             <td>
                                 <ActionForm action=remove>
                                     <input type="hidden" name="project_id" value=id/>
-                                    <input type="hidden" name="item_id" value=item.id/>
+                                    <input type="hidden" name="key" value=format!("items.{}", item.id)/>
                                     <button type="submit" class=SMALL_BUTTON>"Remove"</button>
                                 </ActionForm>
                             </td>
@@ -173,9 +164,9 @@ pub fn PaymentsPage() -> impl IntoView {
                             <td>{l.display_name}</td>
                             <td>{l.customer_type}</td>
                             <td>
-                                <ActionForm action=remove_line>
+                                <ActionForm action=remove>
                                     <input type="hidden" name="project_id" value=id/>
-                                    <input type="hidden" name="line_id" value=line_id/>
+                                    <input type="hidden" name="key" value=format!("productLines.{line_id}")/>
                                     <button type="submit" class=SMALL_BUTTON>"Remove"</button>
                                 </ActionForm>
                             </td>
@@ -191,10 +182,9 @@ pub fn PaymentsPage() -> impl IntoView {
                         view! {
                             <li class="flex items-center gap-2">
                                 <span><code>{price_id.clone()}</code>" "{label}</span>
-                                <ActionForm action=remove_price>
+                                <ActionForm action=remove>
                                     <input type="hidden" name="project_id" value=id/>
-                                    <input type="hidden" name="product_id" value=pid/>
-                                    <input type="hidden" name="price_id" value=price_id/>
+                                    <input type="hidden" name="key" value=format!("products.{pid}.prices.{price_id}")/>
                                     <button type="submit" class="text-xs text-danger" aria-label=aria>"×"</button>
                                 </ActionForm>
                             </li>
@@ -206,10 +196,9 @@ pub fn PaymentsPage() -> impl IntoView {
                         view! {
                             <li class="flex items-center gap-2">
                                 <span><code>{item_id.clone()}</code>" "{label}</span>
-                                <ActionForm action=remove_included>
+                                <ActionForm action=remove>
                                     <input type="hidden" name="project_id" value=id/>
-                                    <input type="hidden" name="product_id" value=pid/>
-                                    <input type="hidden" name="item_id" value=item_id/>
+                                    <input type="hidden" name="key" value=format!("products.{pid}.includedItems.{item_id}")/>
                                     <button type="submit" class="text-xs text-danger" aria-label=aria>"×"</button>
                                 </ActionForm>
                             </li>
@@ -225,9 +214,9 @@ pub fn PaymentsPage() -> impl IntoView {
                             <td><ul class="m-0 list-none p-0 text-sm">{prices}</ul></td>
                             <td><ul class="m-0 list-none p-0 text-sm">{items}</ul></td>
                             <td>
-                                <ActionForm action=remove_product>
+                                <ActionForm action=remove>
                                     <input type="hidden" name="project_id" value=id/>
-                                    <input type="hidden" name="product_id" value=pid/>
+                                    <input type="hidden" name="key" value=format!("products.{pid}")/>
                                     <button type="submit" class=SMALL_BUTTON>"Remove"</button>
                                 </ActionForm>
                             </td>
@@ -346,7 +335,6 @@ pub fn PaymentsPage() -> impl IntoView {
                                 <thead><tr><th>"ID"</th><th>"Name"</th><th>"Customers"</th><th></th></tr></thead>
                                 <tbody>{line_rows}</tbody>
                             </table>
-                            <FormError message=action_error(remove_line)/>
                             <ActionForm action=save_line attr:class=format!("{FORM} mt-4")>
                                 <input type="hidden" name="project_id" value=id_line/>
                                 <label class=FIELD for="field-line-id"><span>"ID"</span><input id="field-line-id" name="line_id" required/></label>
@@ -414,9 +402,7 @@ pub fn PaymentsPage() -> impl IntoView {
                                 <thead><tr><th>"Product"</th><th>"Prices"</th><th>"Includes"</th><th></th></tr></thead>
                                 <tbody>{product_rows}</tbody>
                             </table>
-                            <FormError message=action_error(remove_product)/>
-                            <FormError message=action_error(remove_price)/>
-                            <FormError message=action_error(remove_included)/>
+                            <FormError message=action_error(remove)/>
                             <div class="mt-4 grid gap-6 lg:grid-cols-3">
                                 {save_product_form}{save_price_form}{save_included_form}
                             </div>
