@@ -224,7 +224,9 @@ impl Product {
         self.inline_view_with(|_| true)
     }
 
-    fn inline_view_with(&self, keep: impl Fn(&Value) -> bool) -> Value {
+    /// The inline form with only the prices `keep` keeps (a plan's switch options show its
+    /// repeating prices).
+    pub(super) fn inline_view_with(&self, keep: impl Fn(&Value) -> bool) -> Value {
         let prices: Map<String, Value> = self
             .prices()
             .into_iter()
@@ -507,6 +509,11 @@ pub fn inline_product(at: &str, v: &Value) -> Option<String> {
         }
     }
     None
+}
+
+/// A refusal in Stack's words (a plain 400).
+pub(super) fn status(text: &str) -> Error {
+    Error::Status(400, text.into())
 }
 
 /// The project's catalogue product `id`.

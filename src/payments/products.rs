@@ -15,8 +15,9 @@ use sqlx::Row;
 
 use super::items::{end_purchase_grants, grant_included, LedgerEntry};
 use super::product::{
-    catalogue, catalogue_product, inline_product, minor_units, new_purchases_blocked,
-    price_interval, resolve_product, IncludedItem, Interval, Product,
+    catalogue, catalogue_product, charged_amount, describe_price, inline_product, minor_units,
+    new_purchases_blocked, price_interval, require_customer_type, resolve_product, status,
+    IncludedItem, Interval, Product,
 };
 use super::{Customer, CustomerType};
 use crate::db::json_column;
@@ -197,10 +198,6 @@ impl Input for SwitchRequest {
                 integer().min(1.0).max(super::items::MAX_DELTA as f64),
             )
     }
-}
-
-fn status(text: &str) -> Error {
-    Error::Status(400, text.into())
 }
 
 /// A purchase about to be made.
