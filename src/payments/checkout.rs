@@ -11,7 +11,7 @@ use super::product::{
     inline_product, new_purchases_blocked, require_customer_type, resolve_product, test_mode,
     Product,
 };
-use super::products::{grant_in, NewPurchase, Purchase, Source};
+use super::products::{already_owned, grant_in, NewPurchase, Purchase, Source};
 use super::{Customer, CustomerType};
 use crate::codes::{consume_code, issue_code, Code, CodeKind, NewCode};
 use crate::emails::templates::PAYMENT_RECEIPT;
@@ -154,7 +154,7 @@ impl Core {
         require_customer_type(&product, req.product_id.as_deref(), &customer)?;
         if let Some(id) = req.product_id.as_deref().filter(|_| !product.stackable()) {
             let owned = self.owned_products(project, &customer, false).await?;
-            if owned.iter().any(|o| o.product_id.as_deref() == Some(id)) {
+            if already_owned(&owned, Some(id), &product) {
                 return Err(Error::ProductAlreadyGranted {
                     product_id: id.into(),
                     customer_id: customer.id.clone(),
@@ -243,9 +243,7 @@ impl Core {
             c.project.check_callback_url(url)?;
         }
         let owned = self.owned_products(&c.project, &c.customer, false).await?;
-        let already = c.product_id.as_deref().is_some_and(|id| {
-            !c.product.stackable() && owned.iter().any(|o| o.product_id.as_deref() == Some(id))
-        });
+        let already = already_owned(&owned, c.product_id.as_deref(), &c.product);
         let bases = c.product.add_on_to();
         let conflicting: Vec<Value> = match c.product.product_line_id() {
             Some(line) if c.product.is_subscribable() => owned

@@ -158,6 +158,14 @@ pub struct Owned {
     pub subscription: Option<Purchase>,
 }
 
+/// Whether a customer owning `owned` already holds `product_id` and may not have it again (the
+/// product is not stackable): Stack's `PRODUCT_ALREADY_GRANTED` and `already_bought_non_stackable`.
+pub fn already_owned(owned: &[Owned], product_id: Option<&str>, product: &Product) -> bool {
+    product_id.is_some_and(|id| {
+        !product.stackable() && owned.iter().any(|o| o.product_id.as_deref() == Some(id))
+    })
+}
+
 /// A server's grant (`POST /payments/products/{customer_type}/{customer_id}`).
 #[derive(serde::Deserialize)]
 pub struct GrantRequest {

@@ -271,21 +271,40 @@ pub async fn save_item(
     display_name: String,
     customer_type: String,
 ) -> Result<(), ServerFnError> {
-    let project = ssr::administered_project(&project_id).await?;
-    let item_id = item_id.trim();
-    if item_id.is_empty() {
-        return Err(ssr::shown(gatehouse_core::Error::Status(
-            400,
-            "An item needs an id.".into(),
-        )));
+    save_held_entry(
+        &project_id,
+        "items",
+        &item_id,
+        &display_name,
+        customer_type,
+        "An item needs an id.",
+    )
+    .await
+}
+
+/// Writes `payments.<kind>.<id>` as `{displayName, customerType}` (an item, a product line):
+/// added, or renamed.
+#[cfg(feature = "ssr")]
+async fn save_held_entry(
+    project_id: &str,
+    kind: &str,
+    id: &str,
+    display_name: &str,
+    customer_type: String,
+    missing_id: &str,
+) -> Result<(), ServerFnError> {
+    let project = ssr::administered_project(project_id).await?;
+    let id = id.trim();
+    if id.is_empty() {
+        return Err(refused(missing_id));
     }
-    let mut item = serde_json::json!({ "customerType": customer_type });
+    let mut entry = serde_json::json!({ "customerType": customer_type });
     if !display_name.trim().is_empty() {
-        item["displayName"] = display_name.trim().into();
+        entry["displayName"] = display_name.trim().into();
     }
     ssr::configure(
         &project,
-        serde_json::json!({ format!("payments.items.{item_id}"): item }),
+        serde_json::json!({ format!("payments.{kind}.{id}"): entry }),
     )
     .await
 }
@@ -347,18 +366,13 @@ pub async fn save_product_line(
     display_name: String,
     customer_type: String,
 ) -> Result<(), ServerFnError> {
-    let project = ssr::administered_project(&project_id).await?;
-    let line_id = line_id.trim();
-    if line_id.is_empty() {
-        return Err(refused("A product line needs an id."));
-    }
-    let mut line = serde_json::json!({ "customerType": customer_type });
-    if !display_name.trim().is_empty() {
-        line["displayName"] = display_name.trim().into();
-    }
-    ssr::configure(
-        &project,
-        serde_json::json!({ format!("payments.productLines.{line_id}"): line }),
+    save_held_entry(
+        &project_id,
+        "productLines",
+        &line_id,
+        &display_name,
+        customer_type,
+        "A product line needs an id.",
     )
     .await
 }

@@ -40,6 +40,7 @@ pub async fn checkout_info(full_code: String) -> Result<CheckoutSummary, ServerF
     use gatehouse_core::payments::product::{
         describe_price, new_purchases_blocked, test_mode, Interval,
     };
+    use gatehouse_core::payments::products::already_owned;
     use gatehouse_core::payments::CustomerType;
     let core = ssr::core();
     let c = core.checkout(&full_code).await.map_err(ssr::shown)?;
@@ -83,9 +84,7 @@ pub async fn checkout_info(full_code: String) -> Result<CheckoutSummary, ServerF
         stackable: c.product.stackable(),
         test_mode: test_mode(&c.project),
         paid: c.code.used_at.is_some(),
-        already_owned: c.product_id.as_deref().is_some_and(|id| {
-            !c.product.stackable() && owned.iter().any(|o| o.product_id.as_deref() == Some(id))
-        }),
+        already_owned: already_owned(&owned, c.product_id.as_deref(), &c.product),
         replaces: owned
             .iter()
             .filter(|o| line.is_some() && o.product.product_line_id() == line)
