@@ -9,12 +9,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { startGatehouse } from './support/gatehouse.mjs';
 import { startOidcProvider, completeProviderLogin } from './support/oidc-server.mjs';
 import { authenticator } from 'otplib';
 import { base32 } from './support/base32.mjs';
 import { SoftAuthenticator } from './support/webauthn.mjs';
+import { startLocalstripe } from './support/localstripe.mjs';
+
+const STRIPE_KEY = 'sk_test_conformance';
+const STRIPE_WEBHOOK_SECRET = 'whsec_conformance';
 
 const require = createRequire(import.meta.url);
 const shared = (path) => require(`stack-shared-newest/dist/${path}`);
@@ -50,6 +54,11 @@ const list = (read) => y.yupObject({
   pagination: y.yupObject({ next_cursor: y.yupString().nullable().defined() })
     .when('is_paginated', { is: true, then: (s) => s.defined(), otherwise: (s) => s.optional() }),
 }).defined();
+// payments/billing/…/route.ts and payment-method/…/set-default/route.ts: a saved card.
+const card = y.yupObject({
+  id: y.yupString().defined(), brand: y.yupString().nullable().defined(), last4: y.yupString().nullable().defined(),
+  exp_month: y.yupNumber().nullable().defined(), exp_year: y.yupNumber().nullable().defined(),
+});
 // route-handlers/smart-response.tsx: bodyType "success".
 const success = y.yupObject({ success: y.yupBoolean().oneOf([true]).defined() }).defined();
 // route-handlers/verification-code-handler.tsx: every `…/check-code`.
@@ -279,6 +288,26 @@ const ENDPOINTS = {
   'GET /payments/purchases/validate-code': T(['none'], () => y.yupObject({ valid: y.yupBoolean().defined() }).defined()),
   // internal/payments/test-mode-purchase-session/route.tsx: bodyType "success".
   'POST /internal/payments/test-mode-purchase-session': T(['none'], () => success),
+  // payments/purchases/purchase-session/route.tsx
+  'POST /payments/purchases/purchase-session': T(['none'], () => y.yupObject({ client_secret: y.yupString().defined() }).defined()),
+  // payments/payment-method/[customer_type]/[customer_id]/setup-intent/route.ts, …/set-default/route.ts
+  'POST /payments/payment-method/{customer_type}/{customer_id}/setup-intent': T(C, () => y.yupObject({
+    client_secret: y.yupString().defined(), stripe_account_id: y.yupString().defined(),
+  }).defined()),
+  'POST /payments/payment-method/{customer_type}/{customer_id}/set-default': T(C, () => y.yupObject({
+    success: y.yupBoolean().oneOf([true]).defined(), default_payment_method: card.nullable().defined(),
+  }).defined()),
+  // payments/billing/[customer_type]/[customer_id]/route.ts
+  'GET /payments/billing/{customer_type}/{customer_id}': T(C, () => y.yupObject({
+    has_customer: y.yupBoolean().defined(), default_payment_method: card.nullable().defined(),
+  }).defined()),
+  'GET /payments/invoices/{customer_type}/{customer_id}': T(C, () => crud('invoices').customerInvoicesListResponseSchema),
+  // integrations/stripe/webhooks/route.tsx: its body is `{ received: true }`.
+  'POST /integrations/stripe/webhooks': T(['none'], () => y.yupObject({ received: y.yupBoolean().oneOf([true]).defined() }).defined()),
+  'GET /internal/payments/stripe': T(A, "Gatehouse's own: the project's own Stripe account (Stack sells through its platform's connected accounts)"),
+  'PUT /internal/payments/stripe': T(A, () => success),
+  'DELETE /internal/payments/stripe': T(A, () => success),
+  'POST /internal/payments/stripe/check': T(A, "Gatehouse's own: whether Stripe takes the project's secret key"),
   // internal/payments/transactions/route.tsx
   // internal/payments/transactions/refund/route.tsx
   'POST /internal/payments/transactions/refund': T(A, () => y.yupObject({ success: y.yupBoolean().defined() }).defined()),
@@ -333,17 +362,19 @@ function endpointOf(method, path) {
 }
 
 describe("Stack's schemas, by machine", () => {
-  let gh, provider, project, base;
+  let gh, provider, stripe, project, base;
   const answered = new Set(); // `${endpoint} ${access}` that answered 2xx/3xx
   const problems = [];
 
   before(async () => {
     provider = await startOidcProvider();
+    stripe = await startLocalstripe(STRIPE_KEY);
     // GitHub on the server's shared keys, which MOCK sends to the OpenID Connect provider:
     // a provider of Stack's own types.
     gh = await startGatehouse({
       STACK_GITHUB_CLIENT_ID: 'MOCK', STACK_GITHUB_CLIENT_SECRET: 'MOCK', STACK_OAUTH_MOCK_URL: provider.url,
       STACK_ALLOW_SHARED_OAUTH_ACCESS_TOKENS: 'true',
+      GATEHOUSE_STRIPE_API_URL: stripe.url,
     });
     project = gh.project;
     base = `${gh.baseUrl}/api/v1`;
@@ -351,6 +382,7 @@ describe("Stack's schemas, by machine", () => {
   after(async () => {
     await gh?.stop();
     await provider?.stop();
+    await stripe?.stop();
   });
 
   function headersFor(access, { token, keys = project, extra = {} } = {}) {
@@ -635,6 +667,34 @@ describe("Stack's schemas, by machine", () => {
     const transactions = await admin('GET', '/internal/payments/transactions?limit=5');
     assert.equal(transactions.transactions.length, 5);
     await admin('GET', `/internal/payments/transactions?cursor=${transactions.next_cursor}&type=purchase&customer_type=user`);
+
+    // Stripe (localstripe): the project's own account connected, a card saved and made the
+    // default by each access type, billing and invoices read, a purchase charged, one of
+    // Stripe's signed events.
+    await admin('GET', '/internal/payments/stripe');
+    await admin('PUT', '/internal/payments/stripe', { body: { secret_key: STRIPE_KEY, publishable_key: 'pk_test_conformance', webhook_secret: STRIPE_WEBHOOK_SECRET } });
+    await admin('POST', '/internal/payments/stripe/check', { body: {} });
+    await admin('PATCH', '/internal/config/override/environment', { body: { config_override_string: JSON.stringify({ 'payments.testMode': false }) } });
+    for (const a of C) {
+      const opts = a === 'client' ? { token: adaToken } : {};
+      const { client_secret: secret } = await call(a, 'POST', `/payments/payment-method/user/${ada}/setup-intent`, { ...opts, body: {} });
+      const seti = secret.split('_secret_')[0];
+      const confirmed = await fetch(`${stripe.url}/v1/setup_intents/${seti}/confirm`, { method: 'POST', body: JSON.stringify({
+        key: 'pk_test_conformance', client_secret: secret,
+        payment_method_data: { type: 'card', card: { number: '4242424242424242', exp_month: '12', exp_year: '2030', cvc: '123' } },
+      }) });
+      assert.equal(confirmed.status, 200, await confirmed.text());
+      await call(a, 'POST', `/payments/payment-method/user/${ada}/set-default`, { ...opts, body: { setup_intent_id: seti } });
+      await call(a, 'GET', `/payments/billing/user/${ada}`, opts);
+      await call(a, 'GET', `/payments/invoices/user/${ada}?limit=5`, opts);
+    }
+    const stripeUrl = (await server('POST', '/payments/purchases/create-purchase-url', { body: { customer_type: 'user', customer_id: ada, product_id: 'pack' } })).url;
+    await call('none', 'POST', '/payments/purchases/purchase-session', { body: { full_code: stripeUrl.split('/purchase/')[1], price_id: 'once' } });
+    const stripeEvent = { id: 'evt_conformance', type: 'customer.updated', data: { object: { id: 'cus_x' } } };
+    const at = Math.floor(Date.now() / 1000);
+    const signature = createHmac('sha256', STRIPE_WEBHOOK_SECRET).update(`${at}.${JSON.stringify(stripeEvent)}`).digest('hex');
+    await call('none', 'POST', `/integrations/stripe/webhooks?project_id=${project.project_id}`, { body: stripeEvent, extra: { 'stripe-signature': `t=${at},v1=${signature}` } });
+    await admin('DELETE', '/internal/payments/stripe');
 
     await client('POST', '/contact-channels/send-verification-code', { token: adaToken, body: { email: 'ada@example.com', callback_url: `${gh.baseUrl}/handler/x` } });
     const verifyCode = linkCode(await latestEmail('Verify your email'));

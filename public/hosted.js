@@ -135,3 +135,51 @@ for (const input of document.querySelectorAll('input[autocomplete="new-password"
 // The sign-up's check against bots, where the project asks for one: solved by pow.js.
 const puzzle = document.querySelector('[data-pow-challenge]');
 if (puzzle) import('./pow.js').then(({ solve }) => solve(puzzle));
+
+// The checkout's card form (a project connected to Stripe): Stripe.js's card fields save the
+// card (a SetupIntent), the server charges it, and Stripe.js asks the buyer to confirm when the
+// bank wants that.
+const stripeBox = document.querySelector('[data-stripe-checkout]');
+if (stripeBox) {
+  const { publishableKey, stripeJs, code, returnUrl } = stripeBox.dataset;
+  const script = document.createElement('script');
+  script.src = stripeJs;
+  script.addEventListener('load', () => {
+    const stripe = window.Stripe(publishableKey);
+    const card = stripe.elements().create('card');
+    card.mount(stripeBox.querySelector('[data-card]'));
+    stripeBox.querySelector('[data-needs-js]').hidden = true;
+    const error = stripeBox.querySelector('[data-stripe-error]');
+    const button = stripeBox.querySelector('button');
+    button.hidden = false;
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      button.textContent = 'Paying…';
+      error.hidden = true;
+      try {
+        const fields = new FormData(stripeBox.closest('form'));
+        const setupSecret = await call('checkout-card', { full_code: code });
+        const saved = await stripe.confirmCardSetup(setupSecret, { payment_method: { card } });
+        if (saved.error) throw new Error(saved.error.message ?? 'The card was not accepted.');
+        const paid = await call('checkout-charge', {
+          full_code: code,
+          setup_intent_id: saved.setupIntent.id,
+          price_id: fields.get('price_id') ?? '',
+          quantity: fields.get('quantity') ?? '',
+          return_url: returnUrl ?? '',
+        });
+        if (!paid.succeeded) {
+          const confirmed = await stripe.confirmCardPayment(paid.client_secret);
+          if (confirmed.error) throw new Error(confirmed.error.message ?? 'The payment was not confirmed.');
+        }
+        location.assign(paid.next);
+      } catch (e) {
+        error.textContent = e.message;
+        error.hidden = false;
+        button.disabled = false;
+        button.textContent = 'Pay';
+      }
+    });
+  });
+  document.head.append(script);
+}

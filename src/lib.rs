@@ -94,6 +94,8 @@ pub struct Parts {
     pub(crate) rate_limits_on: bool,
     /// Where Turnstile tokens are checked (see [`bot_challenge`]).
     pub(crate) turnstile_siteverify_url: Arc<str>,
+    /// Where Stripe's API and Stripe.js are (see [`payments::stripe`]).
+    pub stripe: payments::stripe::StripeUrls,
 }
 
 /// Short-lived copies of what every request reads (see [`cache`]).
@@ -140,6 +142,8 @@ pub struct Settings {
     /// `GATEHOUSE_TURNSTILE_SITEVERIFY_URL`: where Turnstile tokens are checked; `None`:
     /// Cloudflare's.
     pub turnstile_siteverify_url: Option<String>,
+    /// `GATEHOUSE_STRIPE_API_URL` / `GATEHOUSE_STRIPE_JS_URL`: see [`payments::stripe::StripeUrls`].
+    pub stripe: payments::stripe::StripeUrls,
 }
 
 impl Core {
@@ -173,6 +177,7 @@ impl Core {
                 .as_deref()
                 .unwrap_or("https://challenges.cloudflare.com/turnstile/v0/siteverify")
                 .into(),
+            stripe: settings.stripe.clone(),
         }));
         core.ensure_internal_project(settings.seed_keys.as_ref(), &settings.internal_seed)
             .await?;

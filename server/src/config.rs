@@ -24,6 +24,7 @@ pub struct Config {
     pub smtp: Option<SmtpServer>,
     /// `GATEHOUSE_COUNTRY_HEADER`: the header a trusted proxy puts the visitor's country in.
     pub country_header: Option<String>,
+    pub stripe: gatehouse_core::payments::stripe::StripeUrls,
     /// Stack's `STACK_<PROVIDER>_CLIENT_ID` / `_SECRET` and `STACK_OAUTH_MOCK_URL`.
     pub oauth: SharedKeys,
     /// `GATEHOUSE_WEBHOOK_RETRY_SCHEDULE`, `GATEHOUSE_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES`,
@@ -103,6 +104,10 @@ impl Config {
                 Some(other) => anyhow::bail!("GATEHOUSE_RATE_LIMITS is on or off, not {other:?}"),
             },
             turnstile_siteverify_url: var("GATEHOUSE_TURNSTILE_SITEVERIFY_URL"),
+            stripe: gatehouse_core::payments::stripe::StripeUrls::new(
+                var("GATEHOUSE_STRIPE_API_URL"),
+                var("GATEHOUSE_STRIPE_JS_URL"),
+            ),
             internal_seed,
             addr,
             database_url,
@@ -130,6 +135,7 @@ impl Config {
             read_cache_lifetime: None,
             rate_limits_off: self.rate_limits_off,
             turnstile_siteverify_url: self.turnstile_siteverify_url.clone(),
+            stripe: self.stripe.clone(),
         })
     }
 

@@ -45,6 +45,11 @@ pub async fn security_headers(State(policy): State<Policy>, req: Request, next: 
         .query()
         .is_some_and(|q| q.split('&').any(|kv| kv.starts_with("code=")));
     let framers = policy.frame_ancestors(req.uri().path()).await;
+    // The hosted checkout runs Stripe.js: its script, its card frames and its API.
+    let stripe = is_checkout(req.uri().path()).then(|| {
+        let urls = &policy.core.stripe;
+        (origin_of(&urls.js), origin_of(&urls.api))
+    });
     let mut res = next.run(req).await;
     let is_html = res
         .headers()
@@ -69,12 +74,21 @@ pub async fn security_headers(State(policy): State<Policy>, req: Request, next: 
             .and_then(|n| n.to_str().ok())
             .map(|n| format!(" 'nonce-{n}'"))
             .unwrap_or_default();
+        let (stripe_js, stripe_api) = match &stripe {
+            Some((js, api)) => (format!(" {js}"), format!(" {js} {api}")),
+            None => (String::new(), String::new()),
+        };
         let csp = format!(
-            "default-src 'self'; script-src 'self'{nonce} 'wasm-unsafe-eval'; \
+            "default-src 'self'; script-src 'self'{nonce} 'wasm-unsafe-eval'{stripe_js}; \
              style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; \
-             connect-src 'self'{}; font-src 'self'; object-src 'none'; base-uri 'none'; \
-             frame-ancestors {}",
+             connect-src 'self'{}{stripe_api}; frame-src 'self'{stripe_js}{}; font-src 'self'; \
+             object-src 'none'; base-uri 'none'; frame-ancestors {}",
             if policy.live_reload { " ws: wss:" } else { "" },
+            if stripe.is_some() {
+                " https://hooks.stripe.com"
+            } else {
+                ""
+            },
             if framers.is_empty() {
                 "'none'".to_string()
             } else {
@@ -105,4 +119,23 @@ pub async fn security_headers(State(policy): State<Policy>, req: Request, next: 
         );
     }
     res
+}
+
+/// Whether `path` is a hosted checkout page (`/handler/{project}/purchase/{code}`).
+fn is_checkout(path: &str) -> bool {
+    path.strip_prefix(gatehouse_app::HOSTED_PREFIX)
+        .and_then(|rest| rest.split('/').nth(1))
+        == Some("purchase")
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> String {
+    match url.find("://") {
+        Some(i) => {
+            let rest = &url[i + 3..];
+            let end = rest.find('/').unwrap_or(rest.len());
+            format!("{}{}", &url[..i + 3], &rest[..end])
+        }
+        None => url.to_string(),
+    }
 }

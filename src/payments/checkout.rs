@@ -11,11 +11,12 @@ use super::product::{
     inline_product, new_purchases_blocked, require_customer_type, resolve_product, test_mode,
     Product,
 };
-use super::products::{already_owned, grant_in, NewPurchase, Purchase, Source};
+use super::products::{
+    already_owned, grant_in, queue_payment_email, NewPurchase, Purchase, Source,
+};
 use super::{Customer, CustomerType};
 use crate::codes::{consume_code, issue_code, Code, CodeKind, NewCode};
 use crate::emails::templates::PAYMENT_RECEIPT;
-use crate::emails::{queue_email, NewEmail, Recipient};
 use crate::error::{Error, Result};
 use crate::events::Who;
 use crate::projects::Project;
@@ -98,7 +99,7 @@ pub struct Checkout {
 }
 
 impl Checkout {
-    fn new_purchase<'a>(
+    pub(crate) fn new_purchase<'a>(
         &'a self,
         price_id: &'a str,
         quantity: i64,
@@ -228,7 +229,7 @@ impl Core {
     }
 
     /// The checkout of a code not used yet (`VERIFICATION_CODE_ALREADY_USED`).
-    async fn open_checkout(&self, full_code: &str) -> Result<Checkout> {
+    pub(crate) async fn open_checkout(&self, full_code: &str) -> Result<Checkout> {
         let c = self.checkout(full_code).await?;
         if c.code.used_at.is_some() {
             return Err(Error::VerificationCodeAlreadyUsed);
@@ -308,19 +309,20 @@ impl Core {
             .purchaser
             .clone()
             .or_else(|| (c.customer.kind == CustomerType::User).then(|| c.customer.id.clone()));
-        if let Some(user_id) = receipt_to {
-            let variables = json!({
-                "productName": purchase.product.display_name(),
-                "amount": format!("{} (test mode, nothing was charged)", purchase.describe_price()),
-                "quantity": purchase.quantity,
-            });
-            let email = NewEmail::from_template(
-                Recipient::UserPrimaryEmail { user_id },
-                PAYMENT_RECEIPT,
-                variables,
-            );
-            queue_email(&mut tx, &self.public_url, &c.project, email).await?;
-        }
+        let variables = json!({
+            "productName": purchase.product.display_name(),
+            "amount": format!("{} (test mode, nothing was charged)", purchase.describe_price()),
+            "quantity": purchase.quantity,
+        });
+        queue_payment_email(
+            &mut tx,
+            &self.public_url,
+            &c.project,
+            receipt_to,
+            PAYMENT_RECEIPT,
+            variables,
+        )
+        .await?;
         tx.commit().await?;
         Ok((c, purchase))
     }

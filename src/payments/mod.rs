@@ -9,6 +9,7 @@ pub mod checkout;
 pub mod items;
 pub mod product;
 pub mod products;
+pub mod stripe;
 pub mod transactions;
 
 use crate::error::{Error, Result};

@@ -21,6 +21,7 @@ use super::product::{
 };
 use super::{Customer, CustomerType};
 use crate::db::json_column;
+use crate::emails::{queue_email, NewEmail, Recipient};
 use crate::error::{Error, Result};
 use crate::events::{lock_project, record, Change, Tx, Who};
 use crate::jobs::{enqueue, NewJob};
@@ -50,7 +51,7 @@ pub enum Source {
 }
 
 impl Source {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Source::ApiGrant => "API_GRANT",
             Source::TestMode => "TEST_MODE",
@@ -315,6 +316,16 @@ fn check_purchase(
 }
 
 impl Core {
+    /// Stack's checks of a purchase about to be paid for (nothing is written).
+    pub(crate) async fn check_new_purchase(
+        &self,
+        project: &Project,
+        new: &NewPurchase<'_>,
+    ) -> Result<()> {
+        let purchases = customer_purchases(&self.db.pool, &project.id, new.customer).await?;
+        check_purchase(new, &purchases, now_ms()).map(|_| ())
+    }
+
     /// One of the project's purchases.
     pub async fn purchase(&self, project: &Project, id: &str) -> Result<Option<Purchase>> {
         purchase_by_id(&self.db.pool, &project.id, id).await
@@ -412,6 +423,16 @@ impl Core {
         if subscription_id.is_none() {
             let product = resolve_product(project, client, Some(product_id), None)?;
             require_customer_type(&product, Some(product_id), customer)?;
+        }
+        // A Stripe subscription is set to end with its period at Stripe before it is here.
+        for p in customer_purchases(&self.db.pool, &project.id, customer).await? {
+            let named = match subscription_id {
+                Some(id) => p.id == id,
+                None => p.product_id.as_deref() == Some(product_id),
+            };
+            if named && p.is_active_subscription() && p.source == Source::Stripe.as_str() {
+                self.stripe_undo(project, &p, false).await?;
+            }
         }
         let mut tx = self.begin().await?;
         lock_project(&mut tx, &project.id).await?;
@@ -595,17 +616,16 @@ impl Core {
             true => Error::SubscriptionInvoiceNotFound(req.id.clone()),
             false => Error::OneTimePurchaseNotFound(req.id.clone()),
         };
-        let mut tx = self.begin().await?;
-        lock_project(&mut tx, &project.id).await?;
-        let purchase = purchase_by_id(&mut *tx, &project.id, &req.id)
+        let already = || match subscription {
+            true => Error::SubscriptionAlreadyRefunded(req.id.clone()),
+            false => Error::OneTimePurchaseAlreadyRefunded(req.id.clone()),
+        };
+        let purchase = purchase_by_id(&self.db.pool, &project.id, &req.id)
             .await?
             .filter(|p| (p.kind == Kind::Subscription) == subscription)
             .ok_or_else(missing)?;
         if purchase.refunded_at.is_some() {
-            return Err(match subscription {
-                true => Error::SubscriptionAlreadyRefunded(req.id.clone()),
-                false => Error::OneTimePurchaseAlreadyRefunded(req.id.clone()),
-            });
+            return Err(already());
         }
         if let Some(i) = req.refund_entries.iter().position(|e| e.entry_index != 0) {
             return Err(crate::validation::invalid(format!(
@@ -633,6 +653,16 @@ impl Core {
             return Err(crate::validation::invalid(
                 "Refund amount cannot exceed the charged amount.",
             ));
+        }
+        // Bought through Stripe: Stripe returns the money before the refund is recorded.
+        self.stripe_undo(project, &purchase, true).await?;
+        let mut tx = self.begin().await?;
+        lock_project(&mut tx, &project.id).await?;
+        let purchase = purchase_by_id(&mut *tx, &project.id, &req.id)
+            .await?
+            .ok_or_else(missing)?;
+        if purchase.refunded_at.is_some() {
+            return Err(already());
         }
         end_purchase(&mut tx, project, &purchase, now_ms(), true, who).await?;
         tx.commit().await
@@ -669,8 +699,10 @@ impl Core {
             }
             return tx.commit().await;
         }
-        // A renewal: only of a subscription still running into this period's end.
+        // A renewal: only of a subscription still running into this period's end, and only in
+        // test mode or of a grant (Stripe renews its subscriptions: see `stripe`).
         if !purchase.is_active_subscription()
+            || purchase.source == Source::Stripe.as_str()
             || purchase.current_period_end != Some(at)
             || purchase.refunded_at.is_some()
         {
@@ -679,45 +711,93 @@ impl Core {
         let Some(interval) = purchase.price().as_ref().and_then(price_interval) else {
             return tx.rollback().await;
         };
-        let end = interval.after(at);
-        sqlx::query(
-            "UPDATE purchases SET status = 'active', current_period_start = $1, current_period_end = $2 \
-             WHERE project_id = $3 AND id = $4",
-        )
-        .bind(at)
-        .bind(end)
-        .bind(&project.id)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        let renewal = new_id();
-        sqlx::query(
-            "INSERT INTO purchase_renewals (id, project_id, purchase_id, period_start, period_end, test_mode, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&renewal)
-        .bind(&project.id)
-        .bind(id)
-        .bind(at)
-        .bind(end)
-        .bind(purchase.test_mode as i64)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        record(
-            &mut tx,
-            &project.id,
-            &Who::System,
-            Change::new(
-                "subscription.renewed",
-                &renewal,
-                json!({ "purchase_id": id, "period_start_millis": at, "period_end_millis": end }),
-            ),
-        )
-        .await?;
-        schedule(&mut tx, &project, id, end, None).await?;
+        renew(&mut tx, &project, &purchase, at, interval.after(at), now).await?;
         tx.commit().await
     }
+}
+
+/// A subscription's next period, from `start` to `end`: recorded as a renewal (a transaction),
+/// and its end scheduled.
+pub(crate) async fn renew(
+    tx: &mut Tx,
+    project: &Project,
+    purchase: &Purchase,
+    start: i64,
+    end: i64,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE purchases SET status = 'active', current_period_start = $1, current_period_end = $2 \
+         WHERE project_id = $3 AND id = $4",
+    )
+    .bind(start)
+    .bind(end)
+    .bind(&project.id)
+    .bind(&purchase.id)
+    .execute(&mut **tx)
+    .await?;
+    let renewal = new_id();
+    sqlx::query(
+        "INSERT INTO purchase_renewals (id, project_id, purchase_id, period_start, period_end, test_mode, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&renewal)
+    .bind(&project.id)
+    .bind(&purchase.id)
+    .bind(start)
+    .bind(end)
+    .bind(purchase.test_mode as i64)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    record(
+        tx,
+        &project.id,
+        &Who::System,
+        Change::new(
+            "subscription.renewed",
+            &renewal,
+            json!({ "purchase_id": purchase.id, "period_start_millis": start, "period_end_millis": end }),
+        ),
+    )
+    .await?;
+    schedule(tx, project, &purchase.id, end, None).await
+}
+
+/// The purchase Stripe knows as `stripe_ref` (its PaymentIntent or Subscription id).
+pub(crate) async fn purchase_by_stripe_ref<'e, E>(
+    db: E,
+    project_id: &str,
+    stripe_ref: &str,
+) -> Result<Option<Purchase>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    Ok(sqlx::query_as(&format!(
+        "SELECT {PURCHASE_COLUMNS} FROM purchases WHERE project_id = $1 AND stripe_ref = $2"
+    ))
+    .bind(project_id)
+    .bind(stripe_ref)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// A receipt or a failed payment's notice, to the user who bought (`to`; none: a team's or a
+/// custom customer's purchase made by no signed-in user, which has no inbox).
+pub(crate) async fn queue_payment_email(
+    tx: &mut Tx,
+    public_url: &str,
+    project: &Project,
+    to: Option<String>,
+    template: &str,
+    variables: Value,
+) -> Result<()> {
+    if let Some(user_id) = to {
+        let email =
+            NewEmail::from_template(Recipient::UserPrimaryEmail { user_id }, template, variables);
+        queue_email(tx, public_url, project, email).await?;
+    }
+    Ok(())
 }
 
 /// The work of a grant, in `tx`.
@@ -876,7 +956,7 @@ async fn grant_item(
     Ok(())
 }
 
-async fn schedule(
+pub(crate) async fn schedule(
     tx: &mut Tx,
     project: &Project,
     purchase_id: &str,
@@ -895,7 +975,7 @@ async fn schedule(
 
 /// Ends `purchase` at `at` (a cancellation runs to the end of the period; a replaced plan ends
 /// now): it stops renewing, and the items that expire with it stop counting then.
-async fn end_purchase(
+pub(crate) async fn end_purchase(
     tx: &mut Tx,
     project: &Project,
     purchase: &Purchase,

@@ -73,6 +73,16 @@ pub struct PaymentsView {
     pub transactions: Vec<TransactionRow>,
     /// The transactions' type filter (`?type=`).
     pub transaction_type: Option<String>,
+    pub stripe: StripePanel,
+}
+
+/// The project's Stripe connection, as the room shows it (never a secret).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct StripePanel {
+    /// (publishable key, the secret key's last four characters), when connected.
+    pub connected: Option<(String, String)>,
+    /// The webhook endpoint to add in Stripe.
+    pub webhook_url: String,
 }
 
 /// "100 every month, until the purchase ends".
@@ -260,7 +270,53 @@ pub async fn load_payments(
         owned,
         transactions,
         transaction_type: query.kind,
+        stripe: StripePanel {
+            connected: core
+                .stripe_connection(&project)
+                .await
+                .map_err(ssr::shown)?
+                .map(|c| (c.publishable_key, c.secret_key_hint)),
+            webhook_url: core.stripe_webhook_url(&project),
+        },
     })
+}
+
+/// Connects the project's Stripe account (its keys, checked for their kind; secrets sealed).
+#[server(prefix = "/_sfn")]
+pub async fn save_stripe(
+    project_id: String,
+    secret_key: String,
+    publishable_key: String,
+    webhook_secret: String,
+) -> Result<(), ServerFnError> {
+    use gatehouse_core::payments::stripe::StripeKeys;
+    let project = ssr::administered_project(&project_id).await?;
+    let keys = StripeKeys {
+        secret_key,
+        publishable_key,
+        webhook_secret,
+    };
+    ssr::core()
+        .save_stripe_keys(&project, Some(&keys), &ssr::acting_admin().await?)
+        .await
+        .map_err(ssr::shown)
+}
+
+/// Disconnects it.
+#[server(prefix = "/_sfn")]
+pub async fn remove_stripe(project_id: String) -> Result<(), ServerFnError> {
+    let project = ssr::administered_project(&project_id).await?;
+    ssr::core()
+        .save_stripe_keys(&project, None, &ssr::acting_admin().await?)
+        .await
+        .map_err(ssr::shown)
+}
+
+/// Asks Stripe whether it takes the secret key: the answer, in a sentence.
+#[server(prefix = "/_sfn")]
+pub async fn check_stripe(project_id: String) -> Result<String, ServerFnError> {
+    let project = ssr::administered_project(&project_id).await?;
+    ssr::core().check_stripe(&project).await.map_err(ssr::shown)
 }
 
 /// Adds an item to the catalogue, or renames one (the config checks the id).

@@ -33,6 +33,15 @@ pub struct CheckoutSummary {
     /// The plans of the product line this purchase replaces.
     pub replaces: Vec<String>,
     pub blocked: bool,
+    /// Not in test mode, with Stripe connected: the card form's publishable key and Stripe.js.
+    pub stripe: Option<StripeForm>,
+}
+
+/// What the checkout's card form needs (see `public/hosted.js`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StripeForm {
+    pub publishable_key: String,
+    pub js_url: String,
 }
 
 #[server(prefix = "/_sfn")]
@@ -91,7 +100,84 @@ pub async fn checkout_info(full_code: String) -> Result<CheckoutSummary, ServerF
             .map(|o| o.product.display_name().to_string())
             .collect(),
         blocked: new_purchases_blocked(&c.project),
+        stripe: match test_mode(&c.project) {
+            true => None,
+            false => core
+                .stripe_keys(&c.project.id)
+                .await
+                .map_err(ssr::shown)?
+                .map(|k| StripeForm {
+                    publishable_key: k.publishable_key,
+                    js_url: core.stripe.js.clone(),
+                }),
+        },
     })
+}
+
+/// The checkout's card form, first step: a Stripe SetupIntent for the buyer's card (the client
+/// secret Stripe.js confirms with the card typed in).
+#[server(prefix = "/_sfn", endpoint = "checkout-card")]
+pub async fn checkout_card(full_code: String) -> Result<String, ServerFnError> {
+    let core = ssr::core();
+    let c = core.checkout(&full_code).await.map_err(ssr::shown)?;
+    core.stripe_setup_intent(&c.project, &c.customer)
+        .await
+        .map_err(ssr::shown)
+}
+
+/// What the card form's second step did: Stripe took the payment (`succeeded`), or the bank
+/// asks the buyer to confirm it (Stripe.js, with `client_secret`); then on to `next`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Charged {
+    pub client_secret: String,
+    pub succeeded: bool,
+    pub next: String,
+}
+
+/// The card form's second step: the saved card becomes the customer's default and pays.
+#[server(prefix = "/_sfn", endpoint = "checkout-charge")]
+pub async fn checkout_charge(
+    full_code: String,
+    setup_intent_id: String,
+    price_id: String,
+    quantity: Option<String>,
+    return_url: Option<String>,
+) -> Result<Charged, ServerFnError> {
+    use gatehouse_core::payments::checkout::PurchaseChoice;
+    let core = ssr::core();
+    let c = core.checkout(&full_code).await.map_err(ssr::shown)?;
+    core.stripe_set_default(&c.project, &c.customer, &setup_intent_id)
+        .await
+        .map_err(ssr::shown)?;
+    let choice = PurchaseChoice {
+        full_code: full_code.clone(),
+        price_id,
+        quantity: parse_quantity(quantity)?,
+    };
+    let session = core
+        .stripe_purchase_session(&choice)
+        .await
+        .map_err(ssr::shown)?;
+    let next = match return_url.filter(|u| !u.is_empty() && c.project.is_trusted_redirect(u)) {
+        Some(url) => url,
+        None => format!("/handler/{}/purchase/{full_code}", c.project.id),
+    };
+    Ok(Charged {
+        client_secret: session.client_secret,
+        succeeded: session.succeeded,
+        next,
+    })
+}
+
+/// The checkout's quantity field: empty is one.
+#[cfg(feature = "ssr")]
+fn parse_quantity(quantity: Option<String>) -> Result<Option<i64>, ServerFnError> {
+    match quantity.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        None => Ok(None),
+        Some(q) => Ok(Some(q.parse::<i64>().ok().filter(|n| *n >= 1).ok_or_else(
+            || ServerFnError::new("The quantity must be a whole number, 1 or more."),
+        )?)),
+    }
 }
 
 /// "Pay (test)": completes the purchase in test mode, then back to the app (the return URL, when
@@ -105,12 +191,7 @@ pub async fn pay_test(
     return_url: Option<String>,
 ) -> Result<(), ServerFnError> {
     use gatehouse_core::payments::checkout::PurchaseChoice;
-    let quantity = match quantity.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        None => None,
-        Some(q) => Some(q.parse::<i64>().ok().filter(|n| *n >= 1).ok_or_else(|| {
-            ServerFnError::new("The quantity must be a whole number, 1 or more.")
-        })?),
-    };
+    let quantity = parse_quantity(quantity)?;
     let choice = PurchaseChoice {
         full_code: full_code.clone(),
         price_id,
@@ -173,6 +254,10 @@ pub struct MyCustomer {
     pub products: Vec<OwnedRow>,
     /// (item name, quantity).
     pub items: Vec<(String, i64)>,
+    /// The card Stripe keeps for this customer: "visa ending 4242, expires 12/2030".
+    pub card: Option<String>,
+    /// Stripe's invoices of their subscriptions: (day, amount, status), newest first.
+    pub invoices: Vec<(String, String, String)>,
 }
 
 /// The signed-in user's plans and items, and their teams' where they are `team_admin`; nothing
@@ -234,15 +319,66 @@ pub async fn my_purchases(project_id: String) -> Result<Vec<MyCustomer>, ServerF
         {
             continue;
         }
+        let (card, invoices) = billing(&core, &project, &customer).await?;
         out.push(MyCustomer {
             label,
             customer_type: customer.kind.as_str().to_string(),
             customer_id: customer.id,
             products: owned.iter().map(owned_row).collect(),
             items: held,
+            card,
+            invoices,
         });
     }
     Ok(out)
+}
+
+/// What Stripe keeps for a customer: their saved card and their invoices (none for a project
+/// without Stripe, or a customer who never paid through it).
+#[cfg(feature = "ssr")]
+#[allow(clippy::type_complexity)]
+async fn billing(
+    core: &gatehouse_core::Core,
+    project: &gatehouse_core::projects::Project,
+    customer: &gatehouse_core::payments::Customer,
+) -> Result<(Option<String>, Vec<(String, String, String)>), ServerFnError> {
+    // Stripe out of reach: the page still shows the rest.
+    let saved = core
+        .stripe_billing(project, customer)
+        .await
+        .unwrap_or_default();
+    let pm = &saved["default_payment_method"];
+    let card = pm["last4"].as_str().map(|last4| {
+        format!(
+            "{} ending {last4}, expires {}/{}",
+            pm["brand"].as_str().unwrap_or("card"),
+            pm["exp_month"],
+            pm["exp_year"]
+        )
+    });
+    let listed = core
+        .stripe_invoices(project, customer, None, 10)
+        .await
+        .map_err(ssr::shown)?;
+    let invoices = listed["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| {
+            let day = i["created_at_millis"]
+                .as_i64()
+                .map(gatehouse_core::iso_time)
+                .and_then(|t| t.get(..10).map(str::to_string))
+                .unwrap_or_default();
+            let cents = i["amount_total"].as_i64().unwrap_or(0);
+            (
+                day,
+                gatehouse_core::payments::product::money_text(cents as i128, 2),
+                i["status"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    Ok((card, invoices))
 }
 
 /// Cancels one of the signed-in user's subscriptions (or a team's they administer): it runs to

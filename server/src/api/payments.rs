@@ -9,6 +9,7 @@ use gatehouse_core::payments::checkout::{CodeCheck, PurchaseChoice, PurchaseUrlR
 use gatehouse_core::payments::items::QuantityChange;
 use gatehouse_core::payments::product::{new_purchases_blocked, resolve_product};
 use gatehouse_core::payments::products::{GrantRequest, Kind, NewPurchase, Source, SwitchRequest};
+use gatehouse_core::payments::stripe::StripeKeys;
 use gatehouse_core::payments::transactions::{page_limit, RefundRequest, TransactionQuery};
 use gatehouse_core::payments::{Customer, CustomerType};
 use gatehouse_core::validation::{read, string, Input, Shape};
@@ -381,4 +382,201 @@ pub async fn refund(
     core.refund_purchase(&auth.project, &req, &auth.who())
         .await?;
     Ok(Json(json!({ "success": true })))
+}
+
+/// `POST /payments/purchases/purchase-session`: charge the customer's saved card for a purchase
+/// code's product (Stripe), answering the client secret Stripe.js confirms.
+pub async fn purchase_session(State(core): State<Core>, body: Body) -> ApiResult<Json<Value>> {
+    let choice: PurchaseChoice = read("body", body.0, &PurchaseChoice::shape(true))?;
+    let session = core.stripe_purchase_session(&choice).await?;
+    Ok(Json(json!({ "client_secret": session.client_secret })))
+}
+
+/// The customer of a billing route: a user or a team, read as Stack's billing routes allow.
+async fn billing_customer(
+    core: &Core,
+    auth: &Auth,
+    customer_type: &str,
+    customer_id: String,
+    forbidden: &str,
+) -> ApiResult<Customer> {
+    if customer_type == "custom" {
+        return Err(gatehouse_core::validation::invalid(
+            "params.customer_type must be one of the following values: user, team",
+        )
+        .into());
+    }
+    let customer = Customer::parse(customer_type, customer_id)?;
+    client_access(core, auth, &customer, forbidden).await?;
+    Ok(customer)
+}
+
+/// `POST /payments/payment-method/{customer_type}/{customer_id}/setup-intent`: a SetupIntent for
+/// saving the customer's card.
+pub async fn setup_intent(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    Path((customer_type, customer_id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let customer = billing_customer(
+        &core,
+        &auth,
+        &customer_type,
+        customer_id,
+        "Clients can only manage their own payment method.",
+    )
+    .await?;
+    let secret = core.stripe_setup_intent(&auth.project, &customer).await?;
+    // The project's own Stripe account: there is no connected account to name.
+    Ok(Json(
+        json!({ "client_secret": secret, "stripe_account_id": "" }),
+    ))
+}
+
+/// `set-default`'s body.
+#[derive(Deserialize)]
+pub struct SetDefault {
+    setup_intent_id: String,
+}
+
+impl Input for SetDefault {
+    fn shape(_: bool) -> Shape {
+        Shape::new().field("setup_intent_id", string().defined())
+    }
+}
+
+/// `POST /payments/payment-method/{customer_type}/{customer_id}/set-default`: the card a
+/// SetupIntent saved becomes the customer's default.
+pub async fn set_default_payment_method(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    Path((customer_type, customer_id)): Path<(String, String)>,
+    body: Body,
+) -> ApiResult<Json<Value>> {
+    let req: SetDefault = body.read(&auth)?;
+    let customer = billing_customer(
+        &core,
+        &auth,
+        &customer_type,
+        customer_id,
+        "Clients can only manage their own payment method.",
+    )
+    .await?;
+    let card = core
+        .stripe_set_default(&auth.project, &customer, &req.setup_intent_id)
+        .await?;
+    Ok(Json(
+        json!({ "success": true, "default_payment_method": card }),
+    ))
+}
+
+/// `GET /payments/billing/{customer_type}/{customer_id}`: the customer's default card.
+pub async fn billing(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    Path((customer_type, customer_id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let customer = billing_customer(
+        &core,
+        &auth,
+        &customer_type,
+        customer_id,
+        "Clients can only manage their own billing.",
+    )
+    .await?;
+    Ok(Json(core.stripe_billing(&auth.project, &customer).await?))
+}
+
+/// `GET /payments/invoices/{customer_type}/{customer_id}`: the customer's subscription invoices.
+pub async fn invoices(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    Path((customer_type, customer_id)): Path<(String, String)>,
+    q: QueryParams,
+) -> ApiResult<Json<Value>> {
+    let query: PageQuery = q.read(&auth)?;
+    let customer = billing_customer(
+        &core,
+        &auth,
+        &customer_type,
+        customer_id,
+        "Clients can only manage their own billing.",
+    )
+    .await?;
+    let limit = page_limit(query.limit.as_deref())? as i64;
+    Ok(Json(
+        core.stripe_invoices(&auth.project, &customer, query.cursor.as_deref(), limit)
+            .await?,
+    ))
+}
+
+/// `POST /integrations/stripe/webhooks?project_id=…`: Stripe's signed events.
+pub async fn stripe_webhook(
+    State(core): State<Core>,
+    QueryParams(query): QueryParams,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<Value>> {
+    let project_id = query
+        .iter()
+        .find(|(k, _)| k == "project_id")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default();
+    let signature = headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    core.stripe_webhook(project_id, &body, signature).await?;
+    Ok(Json(json!({ "received": true })))
+}
+
+/// `GET /internal/payments/stripe` (admin; Gatehouse's own): the project's Stripe connection,
+/// without its secrets.
+pub async fn stripe_settings(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+) -> ApiResult<Json<Value>> {
+    auth.require_admin()?;
+    let conn = core.stripe_connection(&auth.project).await?;
+    Ok(Json(json!({
+        "connected": conn.is_some(),
+        "publishable_key": conn.as_ref().map(|c| c.publishable_key.clone()),
+        "secret_key_last4": conn.as_ref().map(|c| c.secret_key_hint.clone()),
+        "webhook_url": core.stripe_webhook_url(&auth.project),
+        "updated_at_millis": conn.as_ref().map(|c| c.updated_at),
+    })))
+}
+
+/// `PUT /internal/payments/stripe` (admin): connect the project's Stripe account.
+pub async fn save_stripe_settings(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    body: Body,
+) -> ApiResult<Json<Value>> {
+    auth.require_admin()?;
+    let keys: StripeKeys = body.read(&auth)?;
+    core.save_stripe_keys(&auth.project, Some(&keys), &auth.who())
+        .await?;
+    Ok(success())
+}
+
+/// `DELETE /internal/payments/stripe` (admin): disconnect it.
+pub async fn remove_stripe_settings(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+) -> ApiResult<Json<Value>> {
+    auth.require_admin()?;
+    core.save_stripe_keys(&auth.project, None, &auth.who())
+        .await?;
+    Ok(success())
+}
+
+/// `POST /internal/payments/stripe/check` (admin): whether Stripe takes the secret key.
+pub async fn check_stripe(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+) -> ApiResult<Json<Value>> {
+    auth.require_admin()?;
+    let message = core.check_stripe(&auth.project).await?;
+    Ok(Json(json!({ "ok": true, "message": message })))
 }

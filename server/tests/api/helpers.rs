@@ -186,6 +186,7 @@ impl TestApp {
             trusted_proxies: extra.trusted_proxies,
             rate_limits_off: false,
             turnstile_siteverify_url: extra.turnstile_siteverify_url,
+            stripe: Default::default(),
         };
         let app = Application::build(config)
             .await

@@ -4,8 +4,9 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use super::{DashboardError, ProjectShell};
 use crate::components::{action_error, Field, FormError, FIELD, PANEL, SMALL_BUTTON, TABLE};
 use crate::server::{
-    load_payments, AdjustItem, CancelCustomerProduct, GrantCustomerProduct, RefundTransaction,
-    RemoveFromCatalogue, SaveIncludedItem, SaveItem, SavePrice, SaveProduct, SaveProductLine,
+    load_payments, AdjustItem, CancelCustomerProduct, CheckStripe, GrantCustomerProduct,
+    RefundTransaction, RemoveFromCatalogue, RemoveStripe, SaveIncludedItem, SaveItem, SavePrice,
+    SaveProduct, SaveProductLine, SaveStripe, StripePanel,
 };
 
 const BUTTON: &str = "primary self-start whitespace-nowrap rounded-lg bg-accent px-4 py-2.5 font-semibold text-on-accent";
@@ -61,6 +62,9 @@ pub fn PaymentsPage() -> impl IntoView {
     let grant = ServerAction::<GrantCustomerProduct>::new();
     let cancel = ServerAction::<CancelCustomerProduct>::new();
     let refund = ServerAction::<RefundTransaction>::new();
+    let save_stripe = ServerAction::<SaveStripe>::new();
+    let remove_stripe = ServerAction::<RemoveStripe>::new();
+    let check_stripe = ServerAction::<CheckStripe>::new();
     let changes = move || {
         save.version().get()
             + remove.version().get()
@@ -72,6 +76,8 @@ pub fn PaymentsPage() -> impl IntoView {
             + grant.version().get()
             + cancel.version().get()
             + refund.version().get()
+            + save_stripe.version().get()
+            + remove_stripe.version().get()
     };
     let room = Resource::new(
         move || {
@@ -469,14 +475,78 @@ pub fn PaymentsPage() -> impl IntoView {
                             </table>
                         </section>
                 }.into_any();
+                let stripe_panel = stripe_panel(&id, &r.stripe, r.test_mode, save_stripe, remove_stripe, check_stripe);
                 view! {
                     <ProjectShell project_id=id.clone() project_name=r.project_name.clone() active="payments">
-                        {header}{lines_panel}{products_panel}{items_panel}{customer_panel}{transactions_panel}
+                        {header}{stripe_panel}{lines_panel}{products_panel}{items_panel}{customer_panel}{transactions_panel}
                     </ProjectShell>
                 }.into_any()
             })}
         </Suspense>
     }
+}
+
+/// Stripe: the connection (its keys, a check, the webhook endpoint to add in Stripe).
+fn stripe_panel(
+    id: &str,
+    stripe: &StripePanel,
+    test_mode: bool,
+    save: ServerAction<SaveStripe>,
+    remove: ServerAction<RemoveStripe>,
+    check: ServerAction<CheckStripe>,
+) -> AnyView {
+    let id = id.to_string();
+    let (id_check, id_remove) = (id.clone(), id.clone());
+    let state = match &stripe.connected {
+        Some((pk, last4)) => view! {
+            <p class="stripe-connected m-0 text-sm" role="status">
+                "Connected: publishable key "<code>{pk.clone()}</code>", secret key ending "<code>{last4.clone()}</code>"."
+            </p>
+            <div class="flex flex-wrap items-center gap-3">
+                <ActionForm action=check>
+                    <input type="hidden" name="project_id" value=id_check/>
+                    <button type="submit" class=SMALL_BUTTON>"Check the connection"</button>
+                </ActionForm>
+                <ActionForm action=remove>
+                    <input type="hidden" name="project_id" value=id_remove/>
+                    <button type="submit" class=SMALL_BUTTON>"Disconnect"</button>
+                </ActionForm>
+            </div>
+            <p class="stripe-check m-0 text-sm" role="status">
+                {move || check.value().get().map(|r| match r {
+                    Ok(message) => message,
+                    Err(e) => crate::server::error_message(&e),
+                })}
+            </p>
+        }.into_any(),
+        None => view! {
+            <p class="m-0 text-sm text-muted">"Not connected. With Stripe connected and test mode off, the hosted checkout takes cards through Stripe."</p>
+        }.into_any(),
+    };
+    let mode = (test_mode && stripe.connected.is_some()).then(|| view! {
+        <p class="m-0 text-sm text-muted">"Test mode is on, so the checkout does not use Stripe yet: turn payments.testMode off to take real payments."</p>
+    });
+    view! {
+        <section class=PANEL aria-labelledby="stripe-heading">
+            <h2 id="stripe-heading">"Stripe"</h2>
+            <div class="flex flex-col gap-3">
+                {state}
+                {mode}
+                <p class="m-0 max-w-xl text-sm text-muted">
+                    "In Stripe, add a webhook endpoint at "<code class="webhook-url break-all">{stripe.webhook_url.clone()}</code>
+                    " for the events payment_intent.succeeded, payment_intent.payment_failed, invoice.paid, invoice.payment_failed and customer.subscription.deleted; then paste its signing secret below."
+                </p>
+                <ActionForm action=save attr:class=FORM>
+                    <input type="hidden" name="project_id" value=id/>
+                    <Field label="Secret key (sk_…)" name="secret_key" kind="password"/>
+                    <Field label="Publishable key (pk_…)" name="publishable_key"/>
+                    <Field label="Webhook signing secret (whsec_…)" name="webhook_secret" kind="password"/>
+                    <FormError message=action_error(save)/>
+                    <button type="submit" class=BUTTON>"Save the Stripe keys"</button>
+                </ActionForm>
+            </div>
+        </section>
+    }.into_any()
 }
 
 fn gatehouse_currencies() -> impl IntoView {

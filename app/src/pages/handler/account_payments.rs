@@ -72,11 +72,25 @@ pub fn AccountPayments(
                         let items = c.items.into_iter().map(|(name, quantity)| view! {
                             <li class="held-item flex justify-between gap-2 text-sm"><span>{name}</span><strong class="quantity">{quantity}</strong></li>
                         }).collect_view();
+                        let card = c.card.map(|card| view! {
+                            <p class="saved-card m-0 mt-2 text-sm text-muted">"Paying with "{card}</p>
+                        });
+                        let invoices = (!c.invoices.is_empty()).then(|| {
+                            let rows = c.invoices.into_iter().map(|(day, amount, status)| view! {
+                                <li class="invoice flex justify-between gap-2 text-sm"><span>{day}</span><span>{amount}" · "{status}</span></li>
+                            }).collect_view();
+                            view! {
+                                <h4 class="m-0 mt-2 text-xs font-semibold text-muted">"Invoices"</h4>
+                                <ul class="m-0 flex list-none flex-col gap-1 p-0">{rows}</ul>
+                            }
+                        });
                         view! {
                             <div class="customer mb-3" data-customer=c.customer_type.clone()>
                                 <h3 class="m-0 mb-1 text-sm font-semibold text-muted">{c.label}</h3>
                                 {empty.then(|| view! { <p class="m-0 text-sm text-muted">"Nothing yet."</p> })}
                                 <ul class="m-0 flex list-none flex-col gap-2 p-0">{products}{items}</ul>
+                                {card}
+                                {invoices}
                             </div>
                         }.into_any()
                     }).collect_view();

@@ -1,6 +1,7 @@
 //! The hosted checkout, where a purchase URL leads (`/handler/{project}/purchase/{code}`): the
 //! product, its prices to choose from, and — in test mode — "Pay (test)", which completes the
-//! purchase with no payment. Plain forms: it works with JavaScript off.
+//! purchase with no payment. Plain forms: it works with JavaScript off, except Stripe's card
+//! fields (a live project's), which are Stripe.js's.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -78,10 +79,25 @@ pub fn PurchasePage() -> impl IntoView {
                             {move || if pay.pending().get() { "Paying…" } else { "Pay (test)" }}
                         </button>
                     }.into_any()
+                } else if let Some(s) = &c.stripe {
+                    // Stripe's card fields are Stripe.js's: this part needs JavaScript
+                    // (public/hosted.js mounts them and pays).
+                    view! {
+                        <div class="stripe-checkout flex flex-col gap-3" data-stripe-checkout=""
+                            data-publishable-key=s.publishable_key.clone() data-stripe-js=s.js_url.clone()
+                            data-code=code.get_untracked() data-return-url=return_url.get_untracked()>
+                            <span class="text-sm font-semibold">"Card"</span>
+                            <div class="stripe-card rounded-lg border border-line px-3 py-3" data-card=""></div>
+                            <p class="m-0 text-sm text-muted" data-needs-js="">"Paying by card needs JavaScript: the card fields are Stripe's, and run in your browser. Turn JavaScript on to pay."</p>
+                            <p class="form-error m-0 text-sm text-danger" role="alert" data-stripe-error="" hidden></p>
+                            <button type="button" class=BUTTON hidden>"Pay"</button>
+                            <p class="m-0 text-xs text-muted">"Payments are processed by Stripe."</p>
+                        </div>
+                    }.into_any()
                 } else {
                     view! { <p class="m-0 text-sm" role="alert">"This project cannot take payments yet: it has no payment processor connected."</p> }.into_any()
                 };
-                let can_pay = !c.blocked && !c.already_owned && !c.prices.is_empty() && c.test_mode;
+                let can_pay = !c.blocked && !c.already_owned && !c.prices.is_empty() && (c.test_mode || c.stripe.is_some());
                 view! {
                     <AuthCard title=TITLE project=c.project_name.clone()>
                         <h2 class="product-name m-0 mb-1 text-lg font-semibold">{c.product_name.clone()}</h2>
