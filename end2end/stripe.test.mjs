@@ -6,7 +6,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGatehouse } from './support/gatehouse.mjs';
-import { launchBrowser, shot, signUpAdmin, watchedPage } from './support/browser.mjs';
+import { join } from 'node:path';
+import { launchBrowser, shot, signUpAdmin, SHOTS, watchedPage } from './support/browser.mjs';
 import { startLocalstripe } from './support/localstripe.mjs';
 import { startSmtp } from './support/smtp.mjs';
 
@@ -67,6 +68,7 @@ describe('payments through Stripe', () => {
     const config = {
       'payments.testMode': false,
       'payments.products.pack': { displayName: 'Credit pack', customerType: 'user', prices: { once: { USD: '5' } } },
+      'payments.products.pro': { displayName: 'Pro', customerType: 'user', prices: { monthly: { USD: '9.99', interval: [1, 'month'] } } },
     };
     const r = await fetch(`${gh.baseUrl}/api/v1/internal/config/override/environment`, {
       method: 'PATCH',
@@ -77,7 +79,7 @@ describe('payments through Stripe', () => {
     await page.reload();
     await page.waitForSelector('.stripe-connected');
     assert.equal(await page.$('.test-mode'), null, 'no test-mode banner once it is off');
-    await shot(page, 'dashboard-stripe');
+    await page.locator('section[aria-labelledby="stripe-heading"]').screenshot({ path: join(SHOTS, 'dashboard-stripe.png') });
 
     // The buyer, signed in to the app.
     const sdk = await import('stack-current');
@@ -96,21 +98,50 @@ describe('payments through Stripe', () => {
 
     // With it: Stripe.js's card fields (localstripe's), typed in, and paid.
     const shop = await watchedPage(await browser.newContext());
-    await shop.goto(checkoutUrl);
-    await shop.waitForSelector('[data-card] input[placeholder="number"]');
-    assert.equal(await shop.isVisible('[data-needs-js]'), false);
-    await shop.fill('[data-card] input[placeholder="number"]', '4242424242424242');
-    await shop.fill('[data-card] input[placeholder="exp_month"]', '12');
-    await shop.fill('[data-card] input[placeholder="exp_year"]', '30');
-    await shop.fill('[data-card] input[placeholder="cvc"]', '123');
-    await shop.fill('[data-card] input[placeholder="postal_code"]', '12345');
-    await shot(shop, 'hosted-checkout-card');
-    await shop.click('.stripe-checkout button:has-text("Pay")');
-    await shop.waitForSelector('.purchase-done:has-text("Credit pack is now yours.")');
+    const pay = async (url, name, { screenshot } = {}) => {
+      await shop.goto(url);
+      await shop.waitForSelector('[data-card] input[placeholder="number"]');
+      assert.equal(await shop.isVisible('[data-needs-js]'), false);
+      await shop.fill('[data-card] input[placeholder="number"]', '4242424242424242');
+      await shop.fill('[data-card] input[placeholder="exp_month"]', '12');
+      await shop.fill('[data-card] input[placeholder="exp_year"]', '30');
+      await shop.fill('[data-card] input[placeholder="cvc"]', '123');
+      await shop.fill('[data-card] input[placeholder="postal_code"]', '12345');
+      if (screenshot) await shot(shop, screenshot);
+      await shop.click('.stripe-checkout button:has-text("Pay")');
+      await shop.waitForSelector(`.purchase-done:has-text("${name} is now yours.")`);
+    };
+    await pay(checkoutUrl, 'Credit pack', { screenshot: 'hosted-checkout-card' });
+    await pay(await buyer.createCheckoutUrl({ productId: 'pro' }), 'Pro');
     assert.deepEqual(shop.problems, []);
 
+    // The app reads the saved card and the plan's invoice (Stripe's webhook) with the SDK.
+    const billing = await buyer.getBilling();
+    assert.equal(billing.hasCustomer, true);
+    assert.equal(billing.defaultPaymentMethod.last4, '4242');
+    const deadline = Date.now() + 20_000;
+    let invoices = [];
+    while (invoices.length === 0 && Date.now() < deadline) {
+      invoices = await buyer.listInvoices();
+      if (invoices.length === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(invoices.map((i) => [i.status, i.amountTotal]), [['paid', 999]]);
+    const setup = await buyer.createPaymentMethodSetupIntent();
+    assert.match(setup.clientSecret, /^seti_/);
+
+    // The buyer's account settings (JavaScript off): the plans, the card and the invoice.
+    const pages = `${gh.baseUrl}/handler/${keys.projectId}`;
+    await plain.goto(`${pages}/sign-in`);
+    await plain.fill('input[name="email"]', 'card-buyer@example.com');
+    await plain.fill('input[name="password"]', 'correct horse battery');
+    await plain.click('button:has-text("Sign in")');
+    await plain.waitForURL(`${pages}/account-settings`);
+    assert.match(await plain.textContent('#payments .saved-card'), /visa ending 4242, expires 12\/2030/);
+    assert.match(await plain.textContent('#payments .invoice'), /9\.99 · paid/);
+    await plain.locator('#payments').screenshot({ path: join(SHOTS, 'account-billing.png') });
+
     const products = await buyer.listProducts();
-    assert.deepEqual(products.map((p) => [p.id, p.quantity]), [['pack', 1]]);
+    assert.deepEqual(products.map((p) => [p.id, p.quantity]).sort(), [['pack', 1], ['pro', 1]]);
     const receipt = await smtp.waitFor('card-buyer@example.com', 'receipt');
     assert.match(receipt, /\$5/);
     const charged = await stripe.api('GET', 'payment_intents?limit=10');
