@@ -147,8 +147,13 @@ def shop(gh, stripe_url):
     config = {
         "payments.testMode": False,
         "payments.items.credits": {"displayName": "Credits", "customerType": "user"},
+        "payments.productLines.plans": {"displayName": "Plans", "customerType": "user"},
+        "payments.products.business": {
+            "displayName": "Business", "customerType": "user", "productLineId": "plans",
+            "prices": {"monthly": {"USD": "19", "interval": [1, "month"]}},
+        },
         "payments.products.pro": {
-            "displayName": "Pro", "customerType": "user",
+            "displayName": "Pro", "customerType": "user", "productLineId": "plans",
             "prices": {"monthly": {"USD": "9.99", "interval": [1, "month"]}},
             "includedItems": {"credits": {"quantity": 100, "expires": "when-purchase-expires"}},
         },
@@ -306,3 +311,23 @@ def test_setup_is_refused_where_stripe_is_not_connected(gh, stripe_url, shop):
     r = api(gh, "POST", f"/payments/payment-method/user/{carol['user_id']}/set-default",
             token=carol["access_token"], json={"setup_intent_id": "seti_unknown"})
     assert r.status_code == 400, r.text
+
+
+def test_a_plan_paid_through_stripe_replaced_by_another_ends_at_stripe(gh, stripe_url, shop):
+    erin = sign_up(gh, "erin-stripe@example.com")
+    save_card(gh, stripe_url, erin, "4242424242424242")
+    r = api(gh, "POST", "/payments/purchases/purchase-session", access="client",
+            json={"full_code": purchase_code(gh, erin, "pro"), "price_id": "monthly"})
+    assert r.status_code == 200, r.text
+    customer = stripe(stripe_url, "GET", "customers", params={"email": "erin-stripe@example.com"})["data"][0]
+    sub = stripe(stripe_url, "GET", "subscriptions", params={"customer": customer["id"]})["data"][0]
+    # Switching would change the plan here but not what Stripe bills: refused, with the way to do it.
+    r = api(gh, "POST", f"/payments/products/user/{erin['user_id']}/switch", token=erin["access_token"],
+            json={"from_product_id": "pro", "to_product_id": "business"})
+    assert r.status_code == 400 and "checkout" in r.text, r.text
+    # The app's server grants the other plan of the line: the Stripe subscription ends at Stripe too.
+    r = api(gh, "POST", f"/payments/products/user/{erin['user_id']}", access="server", json={"product_id": "business"})
+    assert r.status_code == 200, r.text
+    assert set(products(gh, erin)) == {"business"}
+    poll("Stripe to end the replaced plan",
+         lambda: stripe(stripe_url, "GET", f"subscriptions/{sub['id']}")["status"] == "canceled")

@@ -62,6 +62,15 @@ pub fn standard(core: Core) -> Worker {
                     .map_err(|e| e.to_string())
             },
         )
+        .handle(
+            gatehouse_core::payments::stripe::STRIPE_END_JOB,
+            |core: Core, job: Job| async move {
+                let project = job.project_id.clone().unwrap_or_default();
+                core.run_stripe_end_job(&project, &job.payload)
+                    .await
+                    .map_err(|e| e.to_string())
+            },
+        )
 }
 
 impl Worker {

@@ -556,6 +556,11 @@ impl Core {
                 p.product_id.as_deref() == Some(&req.from_product_id) && p.is_active_subscription()
             })
             .ok_or_else(|| status("This subscription cannot be switched."))?;
+        if existing.source == Source::Stripe.as_str() {
+            return Err(status(
+                "This plan is paid through Stripe: buy the new plan on the checkout, which replaces it.",
+            ));
+        }
         let quantity = req.quantity.unwrap_or(existing.quantity);
         if req.quantity.is_some() && quantity != 1 && !to.stackable() {
             return Err(status("This product is not stackable; quantity must be 1"));
@@ -814,6 +819,15 @@ pub(crate) async fn grant_in(
     for id in &replaced {
         if let Some(p) = purchases.iter().find(|p| &p.id == id) {
             end_purchase(tx, project, p, now, false, who).await?;
+            if p.source == Source::Stripe.as_str() {
+                // Stripe stops billing the replaced plan (after this commits; see `stripe`).
+                let job = NewJob::new(
+                    super::stripe::STRIPE_END_JOB,
+                    Some(&project.id),
+                    json!({ "purchase_id": p.id }),
+                );
+                enqueue(tx, job).await?;
+            }
         }
     }
     let interval = price.as_ref().and_then(|(_, p)| price_interval(p));

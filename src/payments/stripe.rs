@@ -30,6 +30,10 @@ use crate::projects::Project;
 use crate::validation::{string, Input, Shape};
 use crate::{now_ms, Core};
 
+/// The job that ends at Stripe a subscription Gatehouse ended (a plan replaced by another):
+/// `{"purchase_id"}`.
+pub const STRIPE_END_JOB: &str = "payments.stripe_end";
+
 /// Where Stripe is: its API (`GATEHOUSE_STRIPE_API_URL`, default `https://api.stripe.com`) and
 /// Stripe.js (`GATEHOUSE_STRIPE_JS_URL`, default `https://js.stripe.com/v3/`). Tests point both
 /// at a fake Stripe server.
@@ -458,6 +462,15 @@ impl Core {
         customer: &Customer,
         setup_intent_id: &str,
     ) -> Result<Value> {
+        let well_formed = setup_intent_id.starts_with("seti_")
+            && setup_intent_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !well_formed {
+            return Err(crate::validation::invalid(
+                "body.setup_intent_id must be a SetupIntent id (seti_…)",
+            ));
+        }
         let keys = self
             .stripe_keys(&project.id)
             .await?
@@ -467,11 +480,6 @@ impl Core {
             .stripe_customer(project, &keys, customer, true)
             .await?
             .unwrap_or_default();
-        if !setup_intent_id.starts_with("seti_") || setup_intent_id.contains('/') {
-            return Err(crate::validation::invalid(
-                "body.setup_intent_id must be a SetupIntent id (seti_…)",
-            ));
-        }
         let seti = api.get(&format!("setup_intents/{setup_intent_id}")).await?;
         if seti["customer"].as_str().is_some_and(|c| c != cus) {
             return Err(Error::Status(
@@ -880,6 +888,35 @@ impl Core {
         }
     }
 
+    /// The [`STRIPE_END_JOB`]: Stripe stops billing the purchase's subscription now. Done when
+    /// Stripe no longer has it running; tried again while Stripe cannot be reached.
+    pub async fn run_stripe_end_job(&self, project_id: &str, payload: &Value) -> Result<()> {
+        let Some(id) = payload["purchase_id"].as_str() else {
+            return Ok(());
+        };
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT stripe_ref FROM purchases WHERE project_id = $1 AND id = $2")
+                .bind(project_id)
+                .bind(id)
+                .fetch_optional(&self.db.pool)
+                .await?;
+        let (Some(stripe_ref), Some(keys)) =
+            (row.and_then(|(r,)| r), self.stripe_keys(project_id).await?)
+        else {
+            return Ok(());
+        };
+        let path = format!("subscriptions/{stripe_ref}");
+        match self
+            .stripe_api(&keys)
+            .call(reqwest::Method::DELETE, &path, &Vec::new())
+            .await
+        {
+            Err(Error::Status(503, m)) => Err(Error::Status(503, m)),
+            // Already ended at Stripe, or gone: nothing more to do.
+            _ => Ok(()),
+        }
+    }
+
     /// Before a refund or a cancellation is recorded, Stripe makes it so: a refund of the
     /// purchase's payment (of a subscription: its last paid invoice, and the subscription
     /// ends now), or a subscription set to end with its period.
@@ -1004,23 +1041,19 @@ async fn settle(
     };
     let who = purchaser.clone().map(Who::User).unwrap_or(Who::System);
     let purchase = grant_in(tx, project, &new, &who).await?;
-    sqlx::query("UPDATE purchases SET stripe_ref = $1 WHERE project_id = $2 AND id = $3")
-        .bind(stripe_ref)
-        .bind(&project.id)
-        .bind(&purchase.id)
-        .execute(&mut **tx)
-        .await?;
-    if let (Some((start, end)), Kind::Subscription) = (period, purchase.kind) {
-        sqlx::query(
-            "UPDATE purchases SET current_period_start = $1, current_period_end = $2 WHERE project_id = $3 AND id = $4",
-        )
-        .bind(start)
-        .bind(end)
-        .bind(&project.id)
-        .bind(&purchase.id)
-        .execute(&mut **tx)
-        .await?;
-    }
+    // Stripe's reference, and the period Stripe bills (when it said).
+    let period = period.filter(|_| purchase.kind == Kind::Subscription);
+    sqlx::query(
+        "UPDATE purchases SET stripe_ref = $1, current_period_start = COALESCE($2, current_period_start), \
+         current_period_end = COALESCE($3, current_period_end) WHERE project_id = $4 AND id = $5",
+    )
+    .bind(stripe_ref)
+    .bind(period.map(|(start, _)| start))
+    .bind(period.map(|(_, end)| end))
+    .bind(&project.id)
+    .bind(&purchase.id)
+    .execute(&mut **tx)
+    .await?;
     let to =
         purchaser.or_else(|| (customer.kind == CustomerType::User).then(|| customer.id.clone()));
     let variables = json!({
