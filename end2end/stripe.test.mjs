@@ -142,8 +142,8 @@ describe('payments through Stripe', () => {
 
     const products = await buyer.listProducts();
     assert.deepEqual(products.map((p) => [p.id, p.quantity]).sort(), [['pack', 1], ['pro', 1]]);
-    const receipt = await smtp.waitFor('card-buyer@example.com', 'receipt');
-    assert.match(receipt, /\$5/);
+    assert.match(await smtp.waitFor('card-buyer@example.com', 'for Credit pack'), /payment of \$5 for Credit pack/);
+    assert.match(await smtp.waitFor('card-buyer@example.com', 'for Pro'), /payment of \$9\.99 \/ month for Pro/);
     const charged = await stripe.api('GET', 'payment_intents?limit=10');
     assert.ok(charged.data.some((pi) => pi.amount === 500 && pi.status === 'succeeded'), JSON.stringify(charged.data));
   });

@@ -970,7 +970,7 @@ async fn grant_item(
     Ok(())
 }
 
-pub(crate) async fn schedule(
+async fn schedule(
     tx: &mut Tx,
     project: &Project,
     purchase_id: &str,

@@ -84,13 +84,10 @@ pub struct StripeConnection {
     pub publishable_key: String,
     /// The secret key's last four characters.
     pub secret_key_hint: String,
-    /// Where Stripe sends this project's events (the webhook endpoint to add in Stripe).
-    pub webhook_url: String,
-    pub updated_at: i64,
 }
 
 /// A card as Stack's billing routes show it.
-pub fn card_summary(pm: &Value) -> Value {
+fn card_summary(pm: &Value) -> Value {
     let card = &pm["card"];
     json!({
         "id": pm["id"],
@@ -245,29 +242,12 @@ impl Core {
 
     /// What the dashboard shows of the project's Stripe connection.
     pub async fn stripe_connection(&self, project: &Project) -> Result<Option<StripeConnection>> {
-        let updated: Option<(i64,)> =
-            sqlx::query_as("SELECT updated_at FROM stripe_accounts WHERE project_id = $1")
-                .bind(&project.id)
-                .fetch_optional(&self.db.pool)
-                .await?;
-        let (Some(keys), Some((updated_at,))) = (self.stripe_keys(&project.id).await?, updated)
-        else {
-            return Ok(None);
-        };
-        let hint: String = keys
-            .secret_key
-            .chars()
-            .rev()
-            .take(4)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        Ok(Some(StripeConnection {
-            publishable_key: keys.publishable_key,
-            secret_key_hint: hint,
-            webhook_url: self.stripe_webhook_url(project),
-            updated_at,
+        Ok(self.stripe_keys(&project.id).await?.map(|keys| {
+            let n = keys.secret_key.chars().count();
+            StripeConnection {
+                secret_key_hint: keys.secret_key.chars().skip(n.saturating_sub(4)).collect(),
+                publishable_key: keys.publishable_key,
+            }
         }))
     }
 
@@ -287,6 +267,30 @@ impl Core {
         keys: Option<&StripeKeys>,
         who: &Who,
     ) -> Result<()> {
+        if let Some(k) = keys {
+            let key = |v: &str, prefixes: &[&str], what: &str| match prefixes
+                .iter()
+                .any(|p| v.trim().starts_with(p))
+            {
+                true => Ok(()),
+                false => Err(crate::validation::invalid(what)),
+            };
+            key(
+                &k.secret_key,
+                &["sk_", "rk_"],
+                "The secret key is Stripe's secret (sk_…) or restricted (rk_…) key",
+            )?;
+            key(
+                &k.publishable_key,
+                &["pk_"],
+                "The publishable key is Stripe's pk_… key",
+            )?;
+            key(
+                &k.webhook_secret,
+                &["whsec_"],
+                "The webhook signing secret is the endpoint's whsec_… secret",
+            )?;
+        }
         let mut tx = self.begin().await?;
         match keys {
             Some(k) => {
@@ -295,21 +299,6 @@ impl Core {
                     k.publishable_key.trim(),
                     k.webhook_secret.trim(),
                 );
-                if !(secret.starts_with("sk_") || secret.starts_with("rk_")) {
-                    return Err(crate::validation::invalid(
-                        "The secret key is Stripe's secret (sk_…) or restricted (rk_…) key",
-                    ));
-                }
-                if !publishable.starts_with("pk_") {
-                    return Err(crate::validation::invalid(
-                        "The publishable key is Stripe's pk_… key",
-                    ));
-                }
-                if !webhook.starts_with("whsec_") {
-                    return Err(crate::validation::invalid(
-                        "The webhook signing secret is the endpoint's whsec_… secret",
-                    ));
-                }
                 sqlx::query(
                     "INSERT INTO stripe_accounts (project_id, secret_key, publishable_key, webhook_secret, updated_at) \
                      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id) DO UPDATE SET \

@@ -543,7 +543,6 @@ pub async fn stripe_settings(
         "publishable_key": conn.as_ref().map(|c| c.publishable_key.clone()),
         "secret_key_last4": conn.as_ref().map(|c| c.secret_key_hint.clone()),
         "webhook_url": core.stripe_webhook_url(&auth.project),
-        "updated_at_millis": conn.as_ref().map(|c| c.updated_at),
     })))
 }
 
