@@ -1,5 +1,7 @@
 //! `/payments/…`: a customer's items (credits, seats, quotas) and products (plans, packs), the
-//! purchase URLs that lead to the hosted checkout, and the admin's list of transactions.
+//! purchase URLs that lead to the hosted checkout, the admin's list of transactions, and Stripe:
+//! a customer's saved card and invoices, the purchase session, Stripe's webhooks and the
+//! project's Stripe keys.
 
 use axum::extract::{Path, State};
 use axum::Json;
