@@ -305,10 +305,6 @@ impl Core {
         let mut tx = self.begin().await?;
         consume_code(&mut tx, &c.code).await?;
         let purchase = grant_in(&mut tx, &c.project, &new, &who).await?;
-        let receipt_to = c
-            .purchaser
-            .clone()
-            .or_else(|| (c.customer.kind == CustomerType::User).then(|| c.customer.id.clone()));
         let variables = json!({
             "productName": purchase.product.display_name(),
             "amount": format!("{} (test mode, nothing was charged)", purchase.describe_price()),
@@ -318,7 +314,7 @@ impl Core {
             &mut tx,
             &self.public_url,
             &c.project,
-            receipt_to,
+            (c.purchaser.as_deref(), &c.customer),
             PAYMENT_RECEIPT,
             variables,
         )

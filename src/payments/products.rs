@@ -51,7 +51,7 @@ pub enum Source {
 }
 
 impl Source {
-    pub fn as_str(self) -> &'static str {
+    fn as_str(self) -> &'static str {
         match self {
             Source::ApiGrant => "API_GRANT",
             Source::TestMode => "TEST_MODE",
@@ -120,6 +120,11 @@ impl Purchase {
     /// Whether the customer holds its product at `now`.
     pub fn is_owned(&self, now: i64) -> bool {
         self.refunded_at.is_none() && self.ended_at.is_none_or(|e| e > now)
+    }
+
+    /// Bought through Stripe, which bills it (renewals, refunds and cancellations go there).
+    pub fn through_stripe(&self) -> bool {
+        self.source == Source::Stripe.as_str()
     }
 
     /// A subscription that runs on (not canceled).
@@ -242,11 +247,24 @@ async fn purchase_by_id<'e, E>(db: E, project_id: &str, id: &str) -> Result<Opti
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
+    purchase_where(db, project_id, "id", id).await
+}
+
+/// The project's purchase whose `column` (a unique one: `id`, `stripe_ref`) is `value`.
+async fn purchase_where<'e, E>(
+    db: E,
+    project_id: &str,
+    column: &'static str,
+    value: &str,
+) -> Result<Option<Purchase>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     Ok(sqlx::query_as(&format!(
-        "SELECT {PURCHASE_COLUMNS} FROM purchases WHERE project_id = $1 AND id = $2"
+        "SELECT {PURCHASE_COLUMNS} FROM purchases WHERE project_id = $1 AND {column} = $2"
     ))
     .bind(project_id)
-    .bind(id)
+    .bind(value)
     .fetch_optional(db)
     .await?)
 }
@@ -430,7 +448,7 @@ impl Core {
                 Some(id) => p.id == id,
                 None => p.product_id.as_deref() == Some(product_id),
             };
-            if named && p.is_active_subscription() && p.source == Source::Stripe.as_str() {
+            if named && p.is_active_subscription() && p.through_stripe() {
                 self.stripe_undo(project, &p, false).await?;
             }
         }
@@ -556,7 +574,7 @@ impl Core {
                 p.product_id.as_deref() == Some(&req.from_product_id) && p.is_active_subscription()
             })
             .ok_or_else(|| status("This subscription cannot be switched."))?;
-        if existing.source == Source::Stripe.as_str() {
+        if existing.through_stripe() {
             return Err(status(
                 "This plan is paid through Stripe: buy the new plan on the checkout, which replaces it.",
             ));
@@ -707,7 +725,7 @@ impl Core {
         // A renewal: only of a subscription still running into this period's end, and only in
         // test mode or of a grant (Stripe renews its subscriptions: see `stripe`).
         if !purchase.is_active_subscription()
-            || purchase.source == Source::Stripe.as_str()
+            || purchase.through_stripe()
             || purchase.current_period_end != Some(at)
             || purchase.refunded_at.is_some()
         {
@@ -778,28 +796,28 @@ pub(crate) async fn purchase_by_stripe_ref<'e, E>(
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {PURCHASE_COLUMNS} FROM purchases WHERE project_id = $1 AND stripe_ref = $2"
-    ))
-    .bind(project_id)
-    .bind(stripe_ref)
-    .fetch_optional(db)
-    .await?)
+    purchase_where(db, project_id, "stripe_ref", stripe_ref).await
 }
 
-/// A receipt or a failed payment's notice, to the user who bought (`to`; none: a team's or a
-/// custom customer's purchase made by no signed-in user, which has no inbox).
+/// A receipt or a failed payment's notice, to the user who bought: `to` is (the signed-in user
+/// who made the purchase URL, the customer), and a user customer is their own buyer. A team's or
+/// a custom customer's purchase made by no signed-in user has no inbox to go to.
 pub(crate) async fn queue_payment_email(
     tx: &mut Tx,
     public_url: &str,
     project: &Project,
-    to: Option<String>,
+    to: (Option<&str>, &Customer),
     template: &str,
     variables: Value,
 ) -> Result<()> {
-    if let Some(user_id) = to {
-        let email =
-            NewEmail::from_template(Recipient::UserPrimaryEmail { user_id }, template, variables);
+    let (purchaser, customer) = to;
+    let user_id =
+        purchaser.or((customer.kind == CustomerType::User).then_some(customer.id.as_str()));
+    if let Some(user_id) = user_id {
+        let to = Recipient::UserPrimaryEmail {
+            user_id: user_id.to_string(),
+        };
+        let email = NewEmail::from_template(to, template, variables);
         queue_email(tx, public_url, project, email).await?;
     }
     Ok(())
@@ -819,7 +837,7 @@ pub(crate) async fn grant_in(
     for id in &replaced {
         if let Some(p) = purchases.iter().find(|p| &p.id == id) {
             end_purchase(tx, project, p, now, false, who).await?;
-            if p.source == Source::Stripe.as_str() {
+            if p.through_stripe() {
                 // Stripe stops billing the replaced plan (after this commits; see `stripe`).
                 let job = NewJob::new(
                     super::stripe::STRIPE_END_JOB,

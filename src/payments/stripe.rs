@@ -169,6 +169,10 @@ impl Api<'_> {
     async fn post(&self, path: &str, form: Form) -> Result<Value> {
         self.call(reqwest::Method::POST, path, &form).await
     }
+
+    async fn delete(&self, path: &str) -> Result<Value> {
+        self.call(reqwest::Method::DELETE, path, &Vec::new()).await
+    }
 }
 
 /// The currency a price is charged in through Stripe (the first the price names) and its
@@ -292,13 +296,9 @@ impl Core {
             )?;
         }
         let mut tx = self.begin().await?;
-        match keys {
+        let change = match keys {
             Some(k) => {
-                let (secret, publishable, webhook) = (
-                    k.secret_key.trim(),
-                    k.publishable_key.trim(),
-                    k.webhook_secret.trim(),
-                );
+                let publishable = k.publishable_key.trim();
                 sqlx::query(
                     "INSERT INTO stripe_accounts (project_id, secret_key, publishable_key, webhook_secret, updated_at) \
                      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id) DO UPDATE SET \
@@ -306,38 +306,27 @@ impl Core {
                      webhook_secret = excluded.webhook_secret, updated_at = excluded.updated_at",
                 )
                 .bind(&project.id)
-                .bind(self.sealing.seal(secret))
+                .bind(self.sealing.seal(k.secret_key.trim()))
                 .bind(publishable)
-                .bind(self.sealing.seal(webhook))
+                .bind(self.sealing.seal(k.webhook_secret.trim()))
                 .bind(now_ms())
                 .execute(&mut *tx)
                 .await?;
-                record(
-                    &mut tx,
+                Change::new(
+                    "payments.stripe_connected",
                     &project.id,
-                    who,
-                    Change::new(
-                        "payments.stripe_connected",
-                        &project.id,
-                        json!({ "publishable_key": publishable }),
-                    ),
+                    json!({ "publishable_key": publishable }),
                 )
-                .await?;
             }
             None => {
                 sqlx::query("DELETE FROM stripe_accounts WHERE project_id = $1")
                     .bind(&project.id)
                     .execute(&mut *tx)
                     .await?;
-                record(
-                    &mut tx,
-                    &project.id,
-                    who,
-                    Change::new("payments.stripe_disconnected", &project.id, json!({})),
-                )
-                .await?;
+                Change::new("payments.stripe_disconnected", &project.id, json!({}))
             }
-        }
+        };
+        record(&mut tx, &project.id, who, change).await?;
         tx.commit().await
     }
 
@@ -830,7 +819,7 @@ impl Core {
         invoice: &Value,
         failed: bool,
     ) -> Result<()> {
-        let Some(customer) = checkout_customer(tx, &project.id, sub).await? else {
+        let Some(customer) = pending(tx, &project.id, sub).await?.map(|p| p.customer) else {
             return Ok(());
         };
         let invoice_id = invoice["id"].as_str().unwrap_or_default();
@@ -883,21 +872,15 @@ impl Core {
         let Some(id) = payload["purchase_id"].as_str() else {
             return Ok(());
         };
-        let row: Option<(Option<String>,)> =
-            sqlx::query_as("SELECT stripe_ref FROM purchases WHERE project_id = $1 AND id = $2")
-                .bind(project_id)
-                .bind(id)
-                .fetch_optional(&self.db.pool)
-                .await?;
-        let (Some(stripe_ref), Some(keys)) =
-            (row.and_then(|(r,)| r), self.stripe_keys(project_id).await?)
-        else {
+        let (Some(stripe_ref), Some(keys)) = (
+            stripe_ref_of(self, project_id, id).await?,
+            self.stripe_keys(project_id).await?,
+        ) else {
             return Ok(());
         };
-        let path = format!("subscriptions/{stripe_ref}");
         match self
             .stripe_api(&keys)
-            .call(reqwest::Method::DELETE, &path, &Vec::new())
+            .delete(&format!("subscriptions/{stripe_ref}"))
             .await
         {
             Err(Error::Status(503, m)) => Err(Error::Status(503, m)),
@@ -915,13 +898,7 @@ impl Core {
         purchase: &Purchase,
         refund: bool,
     ) -> Result<()> {
-        let row: Option<(Option<String>,)> =
-            sqlx::query_as("SELECT stripe_ref FROM purchases WHERE project_id = $1 AND id = $2")
-                .bind(&project.id)
-                .bind(&purchase.id)
-                .fetch_optional(&self.db.pool)
-                .await?;
-        let Some(stripe_ref) = row.and_then(|(r,)| r) else {
+        let Some(stripe_ref) = stripe_ref_of(self, &project.id, &purchase.id).await? else {
             return Ok(());
         };
         let keys = self
@@ -947,12 +924,7 @@ impl Core {
                     api.post("refunds", vec![pair("payment_intent", pi)])
                         .await?;
                 }
-                api.call(
-                    reqwest::Method::DELETE,
-                    &format!("subscriptions/{stripe_ref}"),
-                    &Vec::new(),
-                )
-                .await?;
+                api.delete(&format!("subscriptions/{stripe_ref}")).await?;
             }
             (Kind::Subscription, false) => {
                 api.post(
@@ -967,23 +939,54 @@ impl Core {
     }
 }
 
-/// The customer a Stripe purchase (its PaymentIntent or Subscription id) was started for.
-async fn checkout_customer(
-    tx: &mut Tx,
-    project_id: &str,
-    stripe_ref: &str,
-) -> Result<Option<Customer>> {
-    let row: Option<(String, String)> = sqlx::query_as(
-        "SELECT customer_type, customer_id FROM stripe_checkouts WHERE project_id = $1 AND stripe_ref = $2",
+/// A purchase started through Stripe (`stripe_checkouts`): what its PaymentIntent or
+/// Subscription buys, for whom, and who bought it.
+struct Pending {
+    customer: Customer,
+    product_id: Option<String>,
+    price_id: String,
+    product: Product,
+    quantity: i64,
+    purchaser: Option<String>,
+    /// The price as the buyer read it ("$9.99 / month").
+    amount: String,
+}
+
+async fn pending(tx: &mut Tx, project_id: &str, stripe_ref: &str) -> Result<Option<Pending>> {
+    let row = sqlx::query(
+        "SELECT customer_type, customer_id, product_id, price_id, product, quantity, purchaser, amount \
+         FROM stripe_checkouts WHERE project_id = $1 AND stripe_ref = $2",
     )
     .bind(project_id)
     .bind(stripe_ref)
     .fetch_optional(&mut **tx)
     .await?;
-    Ok(row.map(|(t, id)| Customer {
-        kind: CustomerType::parse(&t).unwrap_or(CustomerType::Custom),
-        id,
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(Pending {
+        customer: Customer {
+            kind: CustomerType::parse(&row.try_get::<String, _>("customer_type")?)
+                .unwrap_or(CustomerType::Custom),
+            id: row.try_get("customer_id")?,
+        },
+        product_id: row.try_get("product_id")?,
+        price_id: row.try_get("price_id")?,
+        product: Product(crate::db::json_column(&row, "product")?),
+        quantity: row.try_get("quantity")?,
+        purchaser: row.try_get("purchaser")?,
+        amount: row.try_get("amount")?,
     }))
+}
+
+/// The purchase's Stripe reference (its PaymentIntent or Subscription id), when it was bought
+/// through Stripe.
+async fn stripe_ref_of(core: &Core, project_id: &str, purchase_id: &str) -> Result<Option<String>> {
+    let row: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT stripe_ref FROM purchases WHERE project_id = $1 AND id = $2")
+            .bind(project_id)
+            .bind(purchase_id)
+            .fetch_optional(&core.db.pool)
+            .await?;
+    Ok(row.and_then(|(r,)| r))
 }
 
 /// Grants what a paid Stripe purchase bought (once: a purchase with its reference is already
@@ -1001,34 +1004,18 @@ async fn settle(
     {
         return Ok(());
     }
-    let row = sqlx::query(
-        "SELECT customer_type, customer_id, product_id, price_id, product, quantity, purchaser, amount \
-         FROM stripe_checkouts WHERE project_id = $1 AND stripe_ref = $2",
-    )
-    .bind(&project.id)
-    .bind(stripe_ref)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some(row) = row else { return Ok(()) };
-    let customer = Customer {
-        kind: CustomerType::parse(&row.try_get::<String, _>("customer_type")?)
-            .unwrap_or(CustomerType::Custom),
-        id: row.try_get("customer_id")?,
+    let Some(p) = pending(tx, &project.id, stripe_ref).await? else {
+        return Ok(());
     };
-    let product_id: Option<String> = row.try_get("product_id")?;
-    let price_id: String = row.try_get("price_id")?;
-    let product = Product(crate::db::json_column(&row, "product")?);
-    let purchaser: Option<String> = row.try_get("purchaser")?;
-    let amount: String = row.try_get("amount")?;
     let new = NewPurchase {
-        customer: &customer,
-        product_id: product_id.as_deref(),
-        product: &product,
-        price_id: Some(&price_id),
-        quantity: row.try_get("quantity")?,
+        customer: &p.customer,
+        product_id: p.product_id.as_deref(),
+        product: &p.product,
+        price_id: Some(&p.price_id),
+        quantity: p.quantity,
         source: Source::Stripe,
     };
-    let who = purchaser.clone().map(Who::User).unwrap_or(Who::System);
+    let who = p.purchaser.clone().map(Who::User).unwrap_or(Who::System);
     let purchase = grant_in(tx, project, &new, &who).await?;
     // Stripe's reference, and the period Stripe bills (when it said).
     let period = period.filter(|_| purchase.kind == Kind::Subscription);
@@ -1043,13 +1030,12 @@ async fn settle(
     .bind(&purchase.id)
     .execute(&mut **tx)
     .await?;
-    let to =
-        purchaser.or_else(|| (customer.kind == CustomerType::User).then(|| customer.id.clone()));
     let variables = json!({
         "productName": purchase.product.display_name(),
-        "amount": amount,
+        "amount": p.amount,
         "quantity": purchase.quantity,
     });
+    let to = (p.purchaser.as_deref(), &p.customer);
     queue_payment_email(tx, public_url, project, to, PAYMENT_RECEIPT, variables).await
 }
 
@@ -1062,25 +1048,16 @@ async fn payment_failed(
     reason: Option<String>,
     invoice_url: Option<String>,
 ) -> Result<()> {
-    let row: Option<(String, String, Option<String>, String, String)> = sqlx::query_as(
-        "SELECT customer_type, customer_id, purchaser, product, amount FROM stripe_checkouts \
-         WHERE project_id = $1 AND stripe_ref = $2",
-    )
-    .bind(&project.id)
-    .bind(stripe_ref)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some((kind, id, purchaser, product, amount)) = row else {
+    let Some(p) = pending(tx, &project.id, stripe_ref).await? else {
         return Ok(());
     };
-    let product = Product(serde_json::from_str(&product).unwrap_or_default());
-    let to = purchaser.or_else(|| (kind == "user").then_some(id));
     let variables = json!({
-        "productName": product.display_name(),
-        "amount": amount,
+        "productName": p.product.display_name(),
+        "amount": p.amount,
         "failureReason": reason,
         "invoiceUrl": invoice_url,
     });
+    let to = (p.purchaser.as_deref(), &p.customer);
     queue_payment_email(tx, public_url, project, to, PAYMENT_FAILED, variables).await
 }
 
