@@ -97,6 +97,20 @@ const riskScore = y.yupNumber().integer().min(0).max(100).defined();
 // schema(access, path): the yup schema of a successful answer, or a string saying why none.
 // oauthErrors: the endpoint answers errors as OAuth 2 does (`{error, error_description}`), as
 // Stack's token endpoint (its OAuth server library) does.
+// internal/session-replays/route.tsx: a replay; …/chunks/route.tsx and …/events/route.tsx: a
+// chunk (the chunks list also names its browser session).
+const replay = y.yupObject({
+  id: y.yupString().defined(),
+  project_user: y.yupObject({ id: y.yupString().defined(), display_name: y.yupString().nullable().defined(), primary_email: y.yupString().nullable().defined() }).defined(),
+  started_at_millis: y.yupNumber().defined(), last_event_at_millis: y.yupNumber().defined(),
+  chunk_count: y.yupNumber().defined(), event_count: y.yupNumber().defined(),
+}).defined();
+const replayChunk = (withBrowserSession) => y.yupObject({
+  id: y.yupString().defined(), batch_id: y.yupString().defined(), session_replay_segment_id: y.yupString().nullable().defined(),
+  ...(withBrowserSession ? { browser_session_id: y.yupString().nullable().defined() } : {}),
+  event_count: y.yupNumber().defined(), byte_length: y.yupNumber().defined(), first_event_at_millis: y.yupNumber().defined(),
+  last_event_at_millis: y.yupNumber().defined(), created_at_millis: y.yupNumber().defined(),
+}).defined();
 const T = (access, schema, { oauthErrors = false } = {}) => ({ access, schema, oauthErrors });
 const C = ['client', 'server', 'admin'];
 const SA = ['server', 'admin'];
@@ -331,6 +345,33 @@ const ENDPOINTS = {
   'POST /webhooks/svix-token': T(A, () => svixTokenCrud.admin.readSchema),
   // internal/send-test-webhook/route.tsx
   'POST /internal/send-test-webhook': T(A, () => y.yupObject({ success: y.yupBoolean().defined(), error_message: y.yupString().optional() }).defined()),
+  // analytics/events/batch/route.tsx
+  'POST /analytics/events/batch': T(C, () => y.yupObject({ inserted: y.yupNumber().defined() }).defined()),
+  // session-replays/batch/route.tsx
+  'POST /session-replays/batch': T(C, () => y.yupObject({
+    session_replay_id: y.yupString().defined(), batch_id: y.yupString().defined(), s3_key: y.yupString().defined(), deduped: y.yupMixed().defined(),
+  }).defined()),
+  // internal/analytics/query/route.ts
+  'POST /internal/analytics/query': T(A, () => y.yupObject({ result: y.jsonSchema.defined(), query_id: y.yupString().defined() }).defined()),
+  'GET /internal/analytics/settings': T(A, "Gatehouse's own: how many days the project keeps its analytics events"),
+  'PUT /internal/analytics/settings': T(A, () => success),
+  // internal/session-replays/route.tsx
+  'GET /internal/session-replays': T(A, () => y.yupObject({
+    items: y.yupArray(replay).defined(), pagination: y.yupObject({ next_cursor: y.yupString().nullable().defined() }).defined(),
+  }).defined()),
+  // The newest package's getSessionReplay (AdminGetSessionReplayResponse): one item of the list.
+  'GET /internal/session-replays/{session_replay_id}': T(A, () => replay),
+  // internal/session-replays/[session_replay_id]/chunks/route.tsx
+  'GET /internal/session-replays/{session_replay_id}/chunks': T(A, () => y.yupObject({
+    items: y.yupArray(replayChunk(true)).defined(), pagination: y.yupObject({ next_cursor: y.yupString().nullable().defined() }).defined(),
+  }).defined()),
+  // …/chunks/[chunk_id]/events/route.tsx
+  'GET /internal/session-replays/{session_replay_id}/chunks/{chunk_id}/events': T(A, () => y.yupObject({ events: y.yupArray(y.yupMixed().defined()).defined() }).defined()),
+  // …/[session_replay_id]/events/route.tsx
+  'GET /internal/session-replays/{session_replay_id}/events': T(A, () => y.yupObject({
+    chunks: y.yupArray(replayChunk(false)).defined(),
+    chunk_events: y.yupArray(y.yupObject({ chunk_id: y.yupString().defined(), events: y.yupArray(y.yupMixed().defined()).defined() }).defined()).defined(),
+  }).defined()),
   'POST /app': T(A, SVIX),
   'GET /app/{app_id}': T(A, SVIX),
   'GET /app/{app_id}/endpoint': T(A, SVIX),
@@ -494,7 +535,7 @@ describe("Stack's schemas, by machine", () => {
     await server('PATCH', '/internal/config/override/branch', { body: { config_override_string: JSON.stringify({ 'users.allowClientUserDeletion': true }) } });
     await admin('PUT', '/internal/config/override/project', { body: { config_string: '{}' } });
     await server('PUT', '/internal/config/override/branch', { body: { config_string: JSON.stringify({ 'users.allowClientUserDeletion': true }), source: { type: 'unlinked' } } });
-    await admin('PATCH', '/internal/config/override/branch', { body: { config_override_string: JSON.stringify({ 'rbac.permissions.docs:read': { scope: 'team' } }) } });
+    await admin('PATCH', '/internal/config/override/branch', { body: { config_override_string: JSON.stringify({ 'rbac.permissions.docs:read': { scope: 'team' }, 'apps.installed.analytics': { enabled: true } }) } });
     for (const level of ['project', 'branch', 'environment']) {
       await admin('GET', `/internal/config/override/${level}`);
     }
@@ -712,6 +753,29 @@ describe("Stack's schemas, by machine", () => {
       const prefs = await call(a, 'GET', `/emails/notification-preference/${a === 'client' ? 'me' : ada}`, opts);
       await call(a, 'PATCH', `/emails/notification-preference/${ada}/${prefs.items.find((p) => p.can_disable).notification_category_id}`, { ...opts, body: { enabled: true } });
     }
+
+    // Analytics: events and a replay from a signed-in session, SQL over them, the replay read.
+    const uuid = () => crypto.randomUUID();
+    const segment = uuid();
+    for (const a of C) {
+      const opts = { token: adaToken };
+      await call(a, 'POST', '/analytics/events/batch', { ...opts, body: { session_replay_segment_id: segment, batch_id: uuid(), sent_at_ms: Date.now(), events: [{ event_type: '$page-view', event_at_ms: Date.now(), data: { path: `/${a}` } }] } });
+      await call(a, 'POST', '/session-replays/batch', { ...opts, body: { browser_session_id: uuid(), session_replay_segment_id: segment, batch_id: uuid(), started_at_ms: Date.now(), sent_at_ms: Date.now(), events: [{ type: 4, timestamp: Date.now(), data: {} }] } });
+    }
+    const noUser = await client('POST', '/analytics/events/batch', { body: { session_replay_segment_id: segment, batch_id: uuid(), sent_at_ms: 0, events: [{ event_type: '$click', event_at_ms: 0, data: {} }] }, status: 401 });
+    assert.equal(noUser.code, 'USER_AUTHENTICATION_REQUIRED');
+    await admin('POST', '/internal/analytics/query', { body: { query: 'SELECT count(*) AS n FROM users' } });
+    assert.equal((await admin('POST', '/internal/analytics/query', { body: { query: 'SELECT * FROM api_keys' }, status: 400 })).code, 'ANALYTICS_QUERY_ERROR');
+    await admin('GET', '/internal/analytics/settings');
+    await admin('PUT', '/internal/analytics/settings', { body: { retention_days: 30 } });
+    const replays = await admin('GET', `/internal/session-replays?limit=1&user_ids=${ada}`);
+    await admin('GET', `/internal/session-replays?cursor=${replays.items[0].id}`);
+    const replayId = replays.items[0].id;
+    await admin('GET', `/internal/session-replays/${replayId}`);
+    const chunks = await admin('GET', `/internal/session-replays/${replayId}/chunks?limit=1`);
+    await admin('GET', `/internal/session-replays/${replayId}/chunks/${chunks.items[0].id}/events`);
+    await admin('GET', `/internal/session-replays/${replayId}/events?offset=0&limit=2`);
+    assert.equal((await admin('GET', `/internal/session-replays/${uuid()}`, { status: 404 })).code, 'ITEM_NOT_FOUND');
 
     // Teams, members, invitations, permissions.
     const team = await client('POST', '/teams', { token: adaToken, body: { display_name: 'Ada\'s Lab', creator_user_id: 'me' } });

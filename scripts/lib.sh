@@ -44,6 +44,9 @@ build_site() {
             target/site/pkg/gatehouse_bg.wasm -o target/site/pkg/gatehouse_bg.wasm
     fi
     style/node_modules/.bin/tailwindcss --input style/main.css --output target/site/pkg/gatehouse.css --minify
+    # The dashboard's session replay player (npm's rrweb-player), loaded by the replay page only.
+    cp style/node_modules/rrweb-player/dist/rrweb-player.umd.min.cjs target/site/pkg/rrweb-player.js
+    cp style/node_modules/rrweb-player/dist/style.min.css target/site/pkg/rrweb-player.css
     cp -R public/. target/site/
     precompress target/site/pkg
 }

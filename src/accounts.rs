@@ -21,7 +21,7 @@ use crate::db::json_text;
 use crate::error::{Error, Result};
 use crate::events::{self, Change, Tx, Who};
 use crate::projects::Project;
-use crate::sessions::{Tokens, DEFAULT_SESSION_MS};
+use crate::sessions::{SignIn, Tokens, DEFAULT_SESSION_MS};
 use crate::sign_up_rules::{risk, Admission, AuthMethod, Facts};
 use crate::users::{
     insert_user, parse_email, set_sign_up_risk, write_user, NewUser, RiskScores, User, UserCreate,
@@ -154,8 +154,20 @@ impl Core {
         };
         let mut tx = self.begin().await?;
         let user_id = insert_account(&mut tx, project, &n, None).await?;
-        self.commit_with_session(tx, &project.id, user_id, DEFAULT_SESSION_MS, false, None)
-            .await
+        let sign_in = SignIn {
+            method: "anonymous",
+            new_user: true,
+        };
+        self.commit_with_session(
+            tx,
+            &project.id,
+            user_id,
+            DEFAULT_SESSION_MS,
+            false,
+            None,
+            Some(sign_in),
+        )
+        .await
     }
 
     /// Whether this project takes new accounts now: `SIGN_UP_NOT_ENABLED` where it has closed

@@ -352,17 +352,20 @@ impl Core {
         let user = self.user_by_auth_email(&project.id, &email).await?;
         let Some((user, hash)) = user.and_then(|u| u.password_hash.clone().map(|h| (u, h))) else {
             crypto::burn_password_check(input.password).await;
+            self.track_failed_sign_in(project, None, "password", "unknown_email");
             self.count_failed_sign_in(project, &email, None).await?;
             return Err(Error::EmailPasswordMismatch);
         };
         if !crypto::verify_password(input.password, hash).await? {
+            self.track_failed_sign_in(project, Some(&user.id), "password", "wrong_password");
             self.count_failed_sign_in(project, &email, Some(&user))
                 .await?;
             return Err(Error::EmailPasswordMismatch);
         }
         crate::users::touch_last_active(&self.db.pool, &user.id, now_ms()).await?;
         let tx = self.begin().await?;
-        self.commit_sign_in(tx, &project.id, user.id, false).await
+        self.commit_sign_in(tx, &project.id, user.id, false, "password")
+            .await
     }
 
     /// Changes the signed-in user's password; their other sessions end.

@@ -298,6 +298,7 @@ impl Core {
             DEFAULT_SESSION_MS,
             false,
             &who,
+            None,
         )
         .await?;
         let claimed = sqlx::query(

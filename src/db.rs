@@ -124,6 +124,11 @@ impl Lanes {
 }
 
 impl Db {
+    /// The URL the database was opened with (for connections of a capability's own).
+    pub(crate) fn url(&self) -> &str {
+        &self.lanes.url
+    }
+
     /// One row or none, read on a lane (see [`Lanes`]).
     pub(crate) async fn fetch_optional_hot<'q>(
         &self,

@@ -269,6 +269,14 @@ pub enum Error {
     PasskeyAuthenticationFailed(String),
     #[error("redirect URL not trusted")]
     UntrustedRedirect { url: String, project: String },
+    #[error("analytics not enabled")]
+    AnalyticsNotEnabled,
+    /// The database's own words about a query, or why the query was refused.
+    #[error("{0}")]
+    AnalyticsQueryError(String),
+    /// The query's time limit, in ms.
+    #[error("analytics query timeout")]
+    AnalyticsQueryTimeout(i64),
     /// Refused where Stack has no known error for it: a status and a plain-text message.
     #[error("{1}")]
     Status(u16, String),
@@ -404,6 +412,9 @@ impl Error {
             PasskeyAuthenticationNotEnabled => "PASSKEY_AUTHENTICATION_NOT_ENABLED",
             PasskeyRegistrationFailed(_) => "PASSKEY_REGISTRATION_FAILED",
             PasskeyAuthenticationFailed(_) => "PASSKEY_AUTHENTICATION_FAILED",
+            AnalyticsNotEnabled => "ANALYTICS_NOT_ENABLED",
+            AnalyticsQueryError(_) => "ANALYTICS_QUERY_ERROR",
+            AnalyticsQueryTimeout(_) => "ANALYTICS_QUERY_TIMEOUT",
             RouteNotFound { .. } | Status(..) | RateLimited(_) | Internal(_) => return None,
         })
     }
@@ -639,6 +650,9 @@ impl Error {
             UntrustedRedirect { url, project } => format!(
                 "This sign-in link wants to send you on to {url}, which is not a trusted domain of {project}. Sign in from the app's own link instead."
             ),
+            AnalyticsNotEnabled => "Analytics is not enabled for this project.".into(),
+            AnalyticsQueryError(m) => m.clone(),
+            AnalyticsQueryTimeout(ms) => format!("The query timed out. Please try again with a shorter query or increase the timeout. Timeout was {ms}ms."),
             RouteNotFound { method, path } => format!("No route matches {method} {path}. Check the method and path against the API reference."),
             Internal(_) => "Something went wrong on our side. The error has been logged; please try again later.".into(),
         }
@@ -694,6 +708,8 @@ impl Error {
             SubscriptionInvoiceNotFound(id) => json!({ "subscription_invoice_id": id }),
             SubscriptionAlreadyRefunded(id) => json!({ "subscription_id": id }),
             SchemaMessage(m) => json!({ "message": m }),
+            AnalyticsQueryError(m) => json!({ "error": m }),
+            AnalyticsQueryTimeout(ms) => json!({ "timeout_ms": ms }),
             InvalidAccessType(t) => json!({ "accessType": t }),
             AccessTypeWithoutProjectId(t) => json!({ "request_type": t }),
             InsufficientAccessType { actual, allowed } => {

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod admins;
+pub mod analytics;
 pub mod api_keys;
 pub mod auth;
 pub mod bot_challenge;
@@ -96,6 +97,10 @@ pub struct Parts {
     pub(crate) turnstile_siteverify_url: Arc<str>,
     /// Where Stripe's API and Stripe.js are (see [`payments::stripe`]).
     pub stripe: payments::stripe::StripeUrls,
+    /// Analytics events on their way to the database (see [`analytics`]).
+    pub analytics: analytics::Ingest,
+    /// The connections analytics queries read on, made by the first query.
+    pub(crate) analytics_reader: analytics::query::ReaderCell,
 }
 
 /// Short-lived copies of what every request reads (see [`cache`]).
@@ -178,6 +183,8 @@ impl Core {
                 .unwrap_or("https://challenges.cloudflare.com/turnstile/v0/siteverify")
                 .into(),
             stripe: settings.stripe.clone(),
+            analytics: Default::default(),
+            analytics_reader: Default::default(),
         }));
         core.ensure_internal_project(settings.seed_keys.as_ref(), &settings.internal_seed)
             .await?;

@@ -19,7 +19,7 @@ use crate::events::Tx;
 use crate::events::Who;
 use crate::projects::Project;
 use crate::rate_limits::{Action, Subject};
-use crate::sessions::{Tokens, DEFAULT_SESSION_MS};
+use crate::sessions::{SignIn, Tokens, DEFAULT_SESSION_MS};
 use crate::users::{User, UserUpdate};
 use crate::validation::{string, Input, Shape};
 use crate::{new_id, now_ms, Core};
@@ -260,6 +260,7 @@ impl Core {
         project_id: &str,
         user_id: String,
         is_new_user: bool,
+        method: &'static str,
     ) -> Result<Tokens> {
         let secret: Option<(Option<String>,)> =
             sqlx::query_as("SELECT totp_secret FROM users WHERE project_id = $1 AND id = $2")
@@ -275,7 +276,7 @@ impl Core {
                     kind: CodeKind::MfaAttempt,
                     user_id: Some(user_id.clone()),
                     method: json!({}),
-                    data: json!({ "user_id": user_id, "is_new_user": is_new_user }),
+                    data: json!({ "user_id": user_id, "is_new_user": is_new_user, "method": method }),
                     redirect_url: None,
                     lifetime_ms: Some(ATTEMPT_LIFETIME_MS),
                 },
@@ -284,16 +285,28 @@ impl Core {
             tx.commit().await?;
             return Err(Error::MultiFactorAuthenticationRequired(attempt.code));
         }
-        self.commit_with_session(tx, project_id, user_id, DEFAULT_SESSION_MS, false, None)
-            .await
+        let sign_in = SignIn {
+            method,
+            new_user: is_new_user,
+        };
+        self.commit_with_session(
+            tx,
+            project_id,
+            user_id,
+            DEFAULT_SESSION_MS,
+            false,
+            None,
+            Some(sign_in),
+        )
+        .await
     }
 
-    /// The user an attempt code is for, and whether they were new.
+    /// The user an attempt code is for, and how they were signing in.
     async fn attempt_user(
         &self,
         project: &Project,
         code: &str,
-    ) -> Result<(crate::codes::Code, User, bool)> {
+    ) -> Result<(crate::codes::Code, User, SignIn)> {
         let found = self
             .check_code(&project.id, CodeKind::MfaAttempt, code)
             .await?;
@@ -304,21 +317,32 @@ impl Core {
             .ok_or(Error::UserNotFound)?;
         self.limit(project, Action::Mfa, Subject::Account(&user.id))
             .await?;
-        let is_new = found.data["is_new_user"] == json!(true);
-        Ok((found, user, is_new))
+        let sign_in = SignIn {
+            method: SignIn::method_named(found.data["method"].as_str().unwrap_or_default()),
+            new_user: found.data["is_new_user"] == json!(true),
+        };
+        Ok((found, user, sign_in))
     }
 
     /// `POST /auth/mfa/sign-in`: the attempt code and a code from the user's app → a session.
     /// Returns the tokens and whether the account is new.
     pub async fn mfa_sign_in(&self, project: &Project, input: MfaSignIn) -> Result<(Tokens, bool)> {
-        let (found, user, is_new) = self.attempt_user(project, &input.code).await?;
+        let (found, user, sign_in) = self.attempt_user(project, &input.code).await?;
         let mut tx = self.begin().await?;
         self.accept_totp(&mut tx, &user, &input.totp).await?;
         consume_code(&mut tx, &found).await?;
         let tokens = self
-            .commit_with_session(tx, &project.id, user.id, DEFAULT_SESSION_MS, false, None)
+            .commit_with_session(
+                tx,
+                &project.id,
+                user.id,
+                DEFAULT_SESSION_MS,
+                false,
+                None,
+                Some(sign_in),
+            )
             .await?;
-        Ok((tokens, is_new))
+        Ok((tokens, sign_in.new_user))
     }
 
     /// `POST /auth/mfa/recovery-code/sign-in`: the attempt code and one of the user's recovery
@@ -328,7 +352,7 @@ impl Core {
         project: &Project,
         input: RecoverySignIn,
     ) -> Result<(Tokens, bool)> {
-        let (found, user, is_new) = self.attempt_user(project, &input.code).await?;
+        let (found, user, sign_in) = self.attempt_user(project, &input.code).await?;
         let mut tx = self.begin().await?;
         let spent = sqlx::query(
             "UPDATE mfa_recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
@@ -346,9 +370,17 @@ impl Core {
         }
         consume_code(&mut tx, &found).await?;
         let tokens = self
-            .commit_with_session(tx, &project.id, user.id, DEFAULT_SESSION_MS, false, None)
+            .commit_with_session(
+                tx,
+                &project.id,
+                user.id,
+                DEFAULT_SESSION_MS,
+                false,
+                None,
+                Some(sign_in),
+            )
             .await?;
-        Ok((tokens, is_new))
+        Ok((tokens, sign_in.new_user))
     }
 
     /// `POST /auth/mfa/recovery-codes`: a new set of recovery codes for a user with TOTP, the

@@ -381,7 +381,9 @@ impl Core {
             .bind(now_ms())
             .execute(&mut *tx)
             .await?;
-        let tokens = self.commit_sign_in(tx, &project.id, user_id, false).await?;
+        let tokens = self
+            .commit_sign_in(tx, &project.id, user_id, false, "passkey")
+            .await?;
         Ok((tokens, false))
     }
 

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::analytics::NewEvent;
 use crate::crypto::{random_token, secret_hash};
 use crate::error::{Error, Result};
 use crate::events::{self, Change, Tx, Who};
@@ -96,6 +97,25 @@ impl Session {
 /// How long an admin's session as a user lasts.
 pub const IMPERSONATION_MS: i64 = 60 * 60 * 1000;
 
+/// How a person's own session was opened: by a sign-up or a sign-in, and with what method
+/// (`password`, `otp`, `oauth`, `passkey`, `anonymous`). The session's record says so, and
+/// analytics reads it from there.
+#[derive(Clone, Copy, Debug)]
+pub struct SignIn {
+    pub method: &'static str,
+    pub new_user: bool,
+}
+
+impl SignIn {
+    /// A method name read back from storage, as one of the known ones.
+    pub fn method_named(name: &str) -> &'static str {
+        ["password", "otp", "oauth", "passkey", "anonymous"]
+            .into_iter()
+            .find(|m| *m == name)
+            .unwrap_or("password")
+    }
+}
+
 pub(crate) async fn insert_session(
     tx: &mut Tx,
     project_id: &str,
@@ -103,6 +123,7 @@ pub(crate) async fn insert_session(
     expires_in_ms: i64,
     is_impersonation: bool,
     who: &Who,
+    sign_in: Option<SignIn>,
 ) -> Result<(String, String)> {
     let id = new_id();
     let token = random_token(32);
@@ -121,7 +142,11 @@ pub(crate) async fn insert_session(
     .execute(&mut **tx)
     .await?;
     // An admin's session as the user says so in the record (who opened it, and that it is one).
-    let data = json!({ "id": id, "user_id": user_id, "is_impersonation": is_impersonation });
+    let mut data = json!({ "id": id, "user_id": user_id, "is_impersonation": is_impersonation });
+    if let Some(s) = sign_in {
+        data["method"] = json!(s.method);
+        data["new_user"] = json!(s.new_user);
+    }
     events::record(
         tx,
         project_id,
@@ -285,6 +310,7 @@ impl Core {
             expires_in,
             is_impersonation,
             Some(who),
+            None,
         )
         .await
     }
@@ -299,6 +325,7 @@ impl Core {
         expires_in: i64,
         is_impersonation: bool,
         who: Option<&Who>,
+        sign_in: Option<SignIn>,
     ) -> Result<Tokens> {
         // Signing in (or up), the user opens their own session.
         let who = who.cloned().unwrap_or_else(|| Who::User(user_id.clone()));
@@ -309,6 +336,7 @@ impl Core {
             expires_in,
             is_impersonation,
             &who,
+            sign_in,
         )
         .await?;
         tx.commit().await?;
@@ -373,6 +401,12 @@ impl Core {
                 flag(&row, "restricted_by_admin")?,
             ),
         };
+        if project.config.analytics_enabled {
+            let data = json!({ "refresh_token_id": session_id, "is_anonymous": is_anonymous, "ip_info": null });
+            let mut event = NewEvent::system("$token-refresh", Some(&user.id), data);
+            event.refresh_token_id = Some(session_id.clone());
+            self.track(project, event);
+        }
         // Activity is recorded to the minute: refreshing is frequent, and a write per refresh
         // would serialise them all behind the database's write lock.
         if now - last_used_at >= ACTIVITY_RESOLUTION_MS {

@@ -168,7 +168,7 @@ impl Core {
             }
         };
         let tokens = self
-            .commit_sign_in(tx, &project.id, user_id, is_new)
+            .commit_sign_in(tx, &project.id, user_id, is_new, "otp")
             .await?;
         Ok((tokens, is_new))
     }

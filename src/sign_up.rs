@@ -110,7 +110,9 @@ impl Core {
         let mut tx = self.begin().await?;
         let user_id = open_account(&mut tx, self, project, admitted, data).await?;
         // An anonymous user with a second factor who signs up is asked for it too.
-        let signed_in = self.commit_sign_in(tx, &project.id, user_id, true).await;
+        let signed_in = self
+            .commit_sign_in(tx, &project.id, user_id, true, "password")
+            .await;
         self.jobs_written();
         signed_in
     }

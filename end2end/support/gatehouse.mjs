@@ -51,6 +51,11 @@ export async function startGatehouse(extraEnv = {}) {
       await instance.kill('SIGKILL');
       instance = await serve(env);
     },
+    // Another project on the same server, made with the CLI (its id and keys).
+    newProject: (name) =>
+      JSON.parse(execFileSync(BIN, ['project', 'create', '--display-name', name], { env }).toString()),
+    // Runs the gatehouse CLI on the server's database; returns what it printed.
+    cli: (...args) => execFileSync(BIN, args, { env }).toString(),
     // A second server on the same database (PostgreSQL: two instances as one).
     another: (moreEnv = {}) => serve({ ...env, ...moreEnv }),
     stop: () => instance.kill('SIGTERM'),

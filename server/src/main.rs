@@ -40,6 +40,13 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         limit: i64,
     },
+    /// Delete analytics events (and session replays) older than each project's retention now,
+    /// as the server does hourly; prints how many events went.
+    AnalyticsPrune {
+        /// Prune as of this time (epoch ms) instead of now: what would be gone by then.
+        #[arg(long)]
+        as_of: Option<i64>,
+    },
     /// Sign this terminal in to a Gatehouse server with your own account: prints a link to
     /// confirm in a browser, then waits. The session is kept in ~/.config/gatehouse.
     Login {
@@ -150,6 +157,13 @@ async fn main() -> anyhow::Result<()> {
                 });
                 println!("{line}");
             }
+            Ok(())
+        }
+        Command::AnalyticsPrune { as_of } => {
+            let core = Core::start(&cli_settings(&config)?).await?;
+            let now = as_of.unwrap_or_else(gatehouse_core::now_ms);
+            let deleted = core.apply_analytics_retention(now).await?;
+            println!("{}", serde_json::json!({ "deleted_events": deleted }));
             Ok(())
         }
         Command::Project {

@@ -72,6 +72,10 @@ impl Application {
         tokio::spawn(self.core.clone().follow_other_instances());
         // Webhooks: the change log read into messages, which the worker delivers.
         tokio::spawn(self.core.clone().make_webhook_messages_forever());
+        // Analytics: queued events written, the change log read into events, old ones deleted.
+        tokio::spawn(self.core.clone().write_analytics_forever());
+        tokio::spawn(self.core.clone().analytics_from_log_forever());
+        tokio::spawn(self.core.clone().analytics_retention_forever());
         let app = NormalizePathLayer::trim_trailing_slash().layer(self.router);
         axum::serve(
             self.listener,

@@ -60,6 +60,9 @@ pub struct ProjectConfig {
     pub limits: limits::Limits,
     /// What a sign-up must pass (`security.botChallenge`).
     pub bot_challenge: limits::BotChallengeMode,
+    /// The analytics app is on (`apps.installed.analytics.enabled`): events are taken and
+    /// recorded, and queries and replays answer.
+    pub analytics_enabled: bool,
     /// The whole rendered tree (`GET /internal/config`).
     pub tree: Arc<Value>,
 }
@@ -91,6 +94,7 @@ impl ProjectConfig {
             create_team_on_sign_up: flag("/teams/createPersonalTeamOnSignUp"),
             require_publishable_client_key: flag("/project/requirePublishableClientKey"),
             require_email_verification: flag("/onboarding/requireEmailVerification"),
+            analytics_enabled: flag("/apps/installed/analytics/enabled"),
             domains: legacy["domains"]
                 .as_array()
                 .into_iter()

@@ -582,7 +582,7 @@ impl Core {
             .map_err(|_| Error::InvalidAuthorizationCode)?;
         let is_new_user = data["new_user"] == json!(true);
         let tokens = self
-            .commit_sign_in(tx, &project.id, user_id, is_new_user)
+            .commit_sign_in(tx, &project.id, user_id, is_new_user, "oauth")
             .await?;
         Ok(CodeGrant {
             tokens,

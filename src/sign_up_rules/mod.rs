@@ -404,6 +404,23 @@ impl Core {
     ) -> Result<Admission> {
         let trace = evaluate(&project.config.tree, facts);
         self.count_triggers(&project.id, &trace).await;
+        for e in trace
+            .evaluations
+            .iter()
+            .filter(|e| e.status == Status::Matched)
+        {
+            let data = serde_json::json!({
+                "project_id": project.id,
+                "branch_id": "main",
+                "rule_id": e.rule.id,
+                "action": e.rule.action.as_str(),
+                "email": (!facts.email.is_empty()).then_some(&facts.email),
+                "auth_method": facts.auth_method.as_str(),
+                "oauth_provider": (!facts.oauth_provider.is_empty()).then_some(&facts.oauth_provider),
+            });
+            let event = crate::analytics::NewEvent::system("$sign-up-rule-trigger", None, data);
+            self.track(project, event);
+        }
         let outcome = trace.outcome;
         if !outcome.should_allow {
             return Err(Error::SignUpRejected(

@@ -1,6 +1,7 @@
 //! The REST door: Stack's `/api/v1` wire format over the core. Handlers parse, call the core,
 //! and shape the answer; rules live in the core.
 
+mod analytics;
 mod api_keys;
 mod cli_auth;
 mod config;
@@ -255,6 +256,17 @@ pub fn operations() -> Vec<Op> {
         op!(POST "/internal/payments/stripe/check", payments::check_stripe, ADMIN, "Ask Stripe whether it takes the project's secret key (Gatehouse's own)."),
         op!(GET "/internal/payments/transactions", payments::transactions, ADMIN, "The project's transactions, newest first.").query(TransactionQuery::shape),
         op!(POST "/internal/payments/transactions/refund", payments::refund, ADMIN, "Refund a whole purchase (in test mode, recorded with no money moved).").body(RefundRequest::shape),
+        // Analytics
+        op!(POST "/analytics/events/batch", analytics::event_batch, ANY, "A batch of the SDK's page views and clicks (gzipped or not).").body(gatehouse_core::analytics::EventBatch::shape),
+        op!(POST "/session-replays/batch", analytics::replay_batch, ANY, "A batch of rrweb events for the signed-in session's replay.").body(gatehouse_core::analytics::replays::ReplayBatch::shape),
+        op!(POST "/internal/analytics/query", analytics::query, ADMIN, "Read-only SQL over the project's own tables.").body(gatehouse_core::analytics::query::AnalyticsQuery::shape),
+        op!(GET "/internal/analytics/settings", analytics::settings, ADMIN, "How many days the project keeps its analytics events (Gatehouse's own)."),
+        op!(PUT "/internal/analytics/settings", analytics::save_settings, ADMIN, "Set how many days the project keeps its analytics events (Gatehouse's own).").body(analytics::Retention::shape).answer(Success),
+        op!(GET "/internal/session-replays", analytics::list_replays, ADMIN, "The project's session replays, latest first, with filters."),
+        op!(GET "/internal/session-replays/{session_replay_id}", analytics::read_replay, ADMIN, "One session replay."),
+        op!(GET "/internal/session-replays/{session_replay_id}/chunks", analytics::replay_chunks, ADMIN, "A session replay's chunks, in order."),
+        op!(GET "/internal/session-replays/{session_replay_id}/chunks/{chunk_id}/events", analytics::chunk_events, ADMIN, "The rrweb events of one chunk."),
+        op!(GET "/internal/session-replays/{session_replay_id}/events", analytics::replay_events, ADMIN, "A session replay's chunks and their rrweb events."),
         // Webhooks: Stack's token endpoint and the part of Svix's API its dashboard and clients use
         op!(POST "/webhooks/svix-token", webhooks::svix_token, ADMIN, "A token for the webhook API below.").body(webhooks::NoFields::shape).answers(201, Object),
         op!(POST "/internal/send-test-webhook", webhooks::send_test, ADMIN, "Send a test event to an endpoint.").body(webhooks::TestWebhook::shape),

@@ -1,6 +1,7 @@
 //! The dashboard, for the internal project's users: their projects, and new ones.
 
 mod admins;
+mod analytics;
 mod api_keys;
 mod auth_methods;
 mod config;
@@ -19,6 +20,7 @@ mod user_oauth;
 mod users;
 mod webhooks;
 
+pub use analytics::{AnalyticsPage, ReplayPage, ReplaysPage};
 pub use auth_methods::AuthMethodsPage;
 pub use config::ConfigPage;
 pub use emails::{EmailPage, EmailTemplatePage, EmailsPage};

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
 /// The frame of a project's dashboard pages: the project's name and the navigation between its
-/// areas. Areas still to be built are listed, so the navigation keeps its shape as they arrive.
+/// areas.
 #[component]
 pub fn ProjectShell(
     #[prop(into)] project_id: String,
@@ -20,9 +20,9 @@ pub fn ProjectShell(
         ("emails", "Emails"),
         ("webhooks", "Webhooks"),
         ("payments", "Payments"),
+        ("analytics", "Analytics"),
         ("config", "Configuration"),
     ];
-    let coming = ["Analytics"];
     view! {
         <div class="min-h-screen">
             <header class="flex flex-wrap items-center justify-between gap-2 border-b border-line bg-card px-4 py-3 sm:px-6">
@@ -42,9 +42,6 @@ pub fn ProjectShell(
                             view! {
                                 <li>
                                     <a href=format!("/projects/{project_id}/{area}") aria-current=current class=look>{label}</a></li> }
-                        }).collect_view()}
-                        {coming.into_iter().map(|label| view! {
-                            <li><span class="block rounded-md px-3 py-1.5 text-sm text-muted opacity-70" title="Not built yet">{label}</span></li>
                         }).collect_view()}
                     </ul>
                 </nav>

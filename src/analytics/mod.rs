@@ -1,0 +1,589 @@
+//! Analytics: what a project's users do, kept on the database Gatehouse already has (Stack needs
+//! ClickHouse for it). Events come from three places:
+//!
+//! - the SDK's batches (`$page-view`, `$click`), taken once per batch id;
+//! - the core's change log, read after the fact like webhooks read it ([`Core::analytics_from_log`]):
+//!   a session opened by a sign-up is `$sign-up`, by a sign-in `$sign-in`, each with its method;
+//! - the auth paths, for what changes nothing ([`Core::track`]): `$token-refresh`,
+//!   `$sign-in-failure`, `$sign-up-rule-trigger`.
+//!
+//! Nothing waits for the database on the way in: events go to a bounded queue in memory, and
+//! one writer ([`Core::write_analytics_forever`]) takes whatever has gathered and writes it in
+//! one transaction. When the queue is full, an event from an auth path is dropped (and counted)
+//! rather than slow the path; a client's batch waits its turn. Old events are deleted after each
+//! project's retention ([`Core::apply_analytics_retention`]).
+//!
+//! Admins read events with SQL that sees only their project ([`query`]) and watch session
+//! replays ([`replays`]).
+
+pub mod query;
+pub mod replays;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use crate::error::{Error, Result};
+use crate::projects::Project;
+use crate::validation::{any, array, integer, nested, string, Input, Shape};
+use crate::{now_ms, Core};
+
+/// The most events waiting in memory for the writer; past it, auth paths' events are dropped.
+pub const QUEUE_CAPACITY: usize = 50_000;
+/// The most queued items one write takes.
+const WRITE_BATCH: usize = 2_000;
+/// Rows per INSERT statement (ten columns each, under SQLite's limit of bound values).
+const ROWS_PER_INSERT: usize = 400;
+/// How long a client's batch waits for room in a full queue before it is refused.
+const ROOM_WAIT: Duration = Duration::from_secs(5);
+/// How long events are kept when the project has not said.
+pub const DEFAULT_RETENTION_DAYS: i64 = 90;
+/// How often the change log is read into events.
+const LOG_INTERVAL: Duration = Duration::from_millis(500);
+/// The event types the SDK sends.
+pub const CLIENT_EVENT_TYPES: [&str; 2] = ["$page-view", "$click"];
+
+/// One event to record.
+#[derive(Clone, Debug)]
+pub struct NewEvent {
+    pub event_type: String,
+    pub event_at: i64,
+    pub user_id: Option<String>,
+    pub team_id: Option<String>,
+    pub refresh_token_id: Option<String>,
+    pub session_replay_id: Option<String>,
+    pub session_replay_segment_id: Option<String>,
+    pub data: Value,
+}
+
+impl NewEvent {
+    /// An event of the server's own, now.
+    pub fn system(event_type: &str, user_id: Option<&str>, data: Value) -> NewEvent {
+        NewEvent {
+            event_type: event_type.to_string(),
+            event_at: now_ms(),
+            user_id: user_id.map(str::to_string),
+            team_id: None,
+            refresh_token_id: None,
+            session_replay_id: None,
+            session_replay_segment_id: None,
+            data,
+        }
+    }
+}
+
+/// What waits in the queue: a client's batch (taken once per batch id), or one event.
+#[derive(Debug)]
+enum Queued {
+    Batch {
+        project_id: String,
+        batch_id: String,
+        events: Vec<NewEvent>,
+    },
+    One {
+        project_id: String,
+        event: NewEvent,
+    },
+}
+
+/// The queue between the paths that make events and the one writer.
+pub struct Ingest {
+    sender: mpsc::Sender<Queued>,
+    receiver: std::sync::Mutex<Option<mpsc::Receiver<Queued>>>,
+    dropped: AtomicU64,
+}
+
+impl Default for Ingest {
+    fn default() -> Ingest {
+        let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+        Ingest {
+            sender,
+            receiver: std::sync::Mutex::new(Some(receiver)),
+            dropped: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Ingest {
+    /// Events dropped because the queue was full (since start).
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+/// A client's batch, as the SDK sends it (`POST /analytics/events/batch`).
+#[derive(Debug, serde::Deserialize)]
+pub struct EventBatch {
+    pub session_replay_segment_id: String,
+    pub batch_id: String,
+    pub sent_at_ms: i64,
+    pub events: Vec<ClientEvent>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ClientEvent {
+    pub event_type: String,
+    pub event_at_ms: i64,
+    pub data: Value,
+}
+
+/// The most events in one client batch.
+pub const MAX_BATCH_EVENTS: usize = 500;
+
+/// Stack's check of an id the SDK makes (`Invalid batch_id`…).
+pub(crate) fn client_uuid(at: &str, v: &Value) -> Option<String> {
+    let name = at.rsplit('.').next().unwrap_or(at);
+    (!v.as_str().is_some_and(is_client_uuid)).then(|| format!("{at}: Invalid {name}"))
+}
+
+impl Input for EventBatch {
+    fn shape(_: bool) -> Shape {
+        let types: Vec<Value> = CLIENT_EVENT_TYPES.iter().map(|t| json!(t)).collect();
+        let event = Shape::new()
+            .field("event_type", string().defined().one_of(&types))
+            .field("event_at_ms", integer().defined().min(0.0))
+            .field("data", any().defined());
+        Shape::new()
+            .field(
+                "session_replay_segment_id",
+                string().defined().custom(client_uuid),
+            )
+            .field("batch_id", string().defined().custom(client_uuid))
+            .field("sent_at_ms", integer().defined().min(0.0))
+            .field(
+                "events",
+                array(nested(event)).defined().custom(|at, v| {
+                    let n = v.as_array().map_or(0, Vec::len);
+                    if n == 0 {
+                        Some(format!("{at} field must have at least 1 items"))
+                    } else if n > MAX_BATCH_EVENTS {
+                        Some(format!(
+                            "{at} field must have less than or equal to {MAX_BATCH_EVENTS} items"
+                        ))
+                    } else {
+                        None
+                    }
+                }),
+            )
+    }
+}
+
+/// Stack's UUID check for the SDK's ids (versions 1 to 8, the RFC variant).
+pub fn is_client_uuid(s: &str) -> bool {
+    uuid::Uuid::parse_str(s).is_ok_and(|u| {
+        s.len() == 36 && (1..=8).contains(&u.get_version_num()) && {
+            let variant = u.as_bytes()[8] >> 4;
+            matches!(variant, 0x0 | 0x8 | 0x9 | 0xa | 0xb)
+        }
+    })
+}
+
+impl Core {
+    /// Refuses when the project has not turned the analytics app on.
+    pub fn analytics_on(&self, project: &Project) -> Result<()> {
+        if project.config.analytics_enabled {
+            Ok(())
+        } else {
+            Err(Error::AnalyticsNotEnabled)
+        }
+    }
+
+    /// Records an event of an auth path, if the project records events. Never waits: with the
+    /// queue full, the event is dropped.
+    pub(crate) fn track(&self, project: &Project, event: NewEvent) {
+        if !project.config.analytics_enabled {
+            return;
+        }
+        let queued = Queued::One {
+            project_id: project.id.clone(),
+            event,
+        };
+        if self.analytics.sender.try_send(queued).is_err() {
+            self.analytics.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Records a failed sign-in (`$sign-in-failure`): its method and why.
+    pub(crate) fn track_failed_sign_in(
+        &self,
+        project: &Project,
+        user_id: Option<&str>,
+        method: &str,
+        reason: &str,
+    ) {
+        let data = json!({ "auth_method": method, "reason": reason });
+        self.track(project, NewEvent::system("$sign-in-failure", user_id, data));
+    }
+
+    /// `POST /analytics/events/batch`: a signed-in user's batch, checked as Stack checks it and
+    /// queued; returns how many events it held. A batch id already taken is not taken again.
+    pub async fn take_event_batch(
+        &self,
+        project: &Project,
+        user_id: &str,
+        refresh_token_id: &str,
+        batch: EventBatch,
+    ) -> Result<usize> {
+        self.analytics_on(project)?;
+        let replay = replays::recent_replay(self, &project.id, refresh_token_id).await?;
+        let n = batch.events.len();
+        let events = batch
+            .events
+            .into_iter()
+            .map(|e| NewEvent {
+                event_type: e.event_type,
+                event_at: e.event_at_ms,
+                user_id: Some(user_id.to_string()),
+                team_id: None,
+                refresh_token_id: Some(refresh_token_id.to_string()),
+                session_replay_id: replay.clone(),
+                session_replay_segment_id: Some(batch.session_replay_segment_id.clone()),
+                data: e.data,
+            })
+            .collect();
+        let queued = Queued::Batch {
+            project_id: project.id.clone(),
+            batch_id: batch.batch_id,
+            events,
+        };
+        self.analytics
+            .sender
+            .send_timeout(queued, ROOM_WAIT)
+            .await
+            .map_err(|_| {
+                Error::Status(
+                    503,
+                    "Too many analytics events are waiting to be written; send this batch again in a moment.".into(),
+                )
+            })?;
+        Ok(n)
+    }
+
+    /// Writes queued events for the life of the process (`gatehouse serve` starts it): waits
+    /// for the first, takes what else has gathered, writes it all in one transaction.
+    pub async fn write_analytics_forever(self) {
+        let Some(mut receiver) = self
+            .analytics
+            .receiver
+            .lock()
+            .ok()
+            .and_then(|mut r| r.take())
+        else {
+            return;
+        };
+        let mut taken = Vec::with_capacity(WRITE_BATCH);
+        loop {
+            if receiver.recv_many(&mut taken, WRITE_BATCH).await == 0 {
+                return;
+            }
+            if let Err(e) = self.write_events(&taken).await {
+                // One project gone (its events refused by the database) must not lose the
+                // others': each item alone, the failing ones dropped.
+                tracing::debug!("analytics events written one by one: {e}");
+                for item in &taken {
+                    if let Err(e) = self.write_events(std::slice::from_ref(item)).await {
+                        tracing::warn!("analytics events could not be written: {e}");
+                    }
+                }
+            }
+            taken.clear();
+        }
+    }
+
+    async fn write_events(&self, items: &[Queued]) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        let now = now_ms();
+        let mut rows: Vec<(&str, &NewEvent)> = Vec::new();
+        for item in items {
+            match item {
+                Queued::One { project_id, event } => rows.push((project_id, event)),
+                Queued::Batch {
+                    project_id,
+                    batch_id,
+                    events,
+                } => {
+                    let fresh = sqlx::query(
+                        "INSERT INTO analytics_batches (project_id, batch_id, created_at) VALUES ($1, $2, $3) \
+                         ON CONFLICT (project_id, batch_id) DO NOTHING",
+                    )
+                    .bind(project_id)
+                    .bind(batch_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                        == 1;
+                    if fresh {
+                        rows.extend(events.iter().map(|e| (project_id.as_str(), e)));
+                    }
+                }
+            }
+        }
+        insert_events(&mut *tx, &rows, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Writes events (project id, event) in the caller's transaction.
+async fn insert_events(
+    conn: &mut sqlx::AnyConnection,
+    rows: &[(&str, &NewEvent)],
+    now: i64,
+) -> Result<()> {
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let n: Vec<String> = (1..=10).map(|c| format!("${}", i * 10 + c)).collect();
+                format!("({})", n.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO analytics_events (project_id, event_type, event_at, user_id, team_id, \
+             refresh_token_id, session_replay_id, session_replay_segment_id, data, created_at) VALUES {}",
+            values.join(", ")
+        );
+        let mut insert = sqlx::query(&sql);
+        for (project_id, e) in chunk {
+            insert = insert
+                .bind(*project_id)
+                .bind(&e.event_type)
+                .bind(e.event_at)
+                .bind(&e.user_id)
+                .bind(&e.team_id)
+                .bind(&e.refresh_token_id)
+                .bind(&e.session_replay_id)
+                .bind(&e.session_replay_segment_id)
+                .bind(clean_text(&e.data).to_string())
+                .bind(now);
+        }
+        insert.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// A value with the NUL characters taken out of its strings (PostgreSQL's text refuses them).
+fn clean_text(v: &Value) -> Value {
+    match v {
+        Value::String(s) if s.contains('\0') => Value::String(s.replace('\0', "\u{FFFD}")),
+        Value::Array(a) => Value::Array(a.iter().map(clean_text).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| (k.replace('\0', "\u{FFFD}"), clean_text(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// The analytics event a change in the log is, if any: a session opened by a sign-up or a
+/// sign-in (with its method).
+fn event_of_change(change: &crate::events::Event) -> Option<NewEvent> {
+    if change.kind != "session.created" {
+        return None;
+    }
+    let data: Value = serde_json::from_str(&change.data).ok()?;
+    let method = data.get("method")?.as_str()?;
+    let event_type = if data["new_user"] == json!(true) {
+        "$sign-up"
+    } else {
+        "$sign-in"
+    };
+    let user_id = data["user_id"].as_str();
+    let mut event = NewEvent::system(event_type, user_id, json!({ "auth_method": method }));
+    event.event_at = change.created_at;
+    event.refresh_token_id = Some(change.object_id.clone());
+    Some(event)
+}
+
+impl Core {
+    /// Reads every project's change log from where analytics last stopped into events, one
+    /// transaction per project (its events and the cursor's new place commit together, the
+    /// cursor row written first so that two instances never read the same changes). Projects
+    /// with analytics off only move their cursor.
+    pub async fn analytics_from_log(&self) -> Result<usize> {
+        let behind: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT p.project_id, p.last FROM event_positions p \
+             LEFT JOIN analytics_cursors c ON c.project_id = p.project_id \
+             WHERE c.position IS NULL OR p.last > c.position",
+        )
+        .fetch_all(&self.db.pool)
+        .await?;
+        let mut made = 0;
+        for (project_id, last) in behind {
+            made += self.project_log_events(&project_id, last).await?;
+        }
+        Ok(made)
+    }
+
+    async fn project_log_events(&self, project_id: &str, last: i64) -> Result<usize> {
+        const PAGE: i64 = 500;
+        let on = match self.project_cached(project_id).await? {
+            Some(p) => p.config.analytics_enabled,
+            None => return Ok(0),
+        };
+        let mut tx = self.db.begin().await?;
+        sqlx::query(
+            "INSERT INTO analytics_cursors (project_id, position) VALUES ($1, $2) \
+             ON CONFLICT (project_id) DO UPDATE SET position = analytics_cursors.position",
+        )
+        .bind(project_id)
+        .bind(if on { 0 } else { last })
+        .execute(&mut *tx)
+        .await?;
+        let (from,): (i64,) =
+            sqlx::query_as("SELECT position FROM analytics_cursors WHERE project_id = $1")
+                .bind(project_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let (to, events) = if on {
+            let changes: Vec<crate::events::Event> = sqlx::query_as(crate::events::EVENTS_AFTER)
+                .bind(project_id)
+                .bind(from)
+                .bind(PAGE)
+                .fetch_all(&mut *tx)
+                .await?;
+            let to = changes.last().map_or(from, |c| c.position);
+            (to, changes.iter().filter_map(event_of_change).collect())
+        } else {
+            (last, Vec::new())
+        };
+        let rows: Vec<(&str, &NewEvent)> = events.iter().map(|e| (project_id, e)).collect();
+        insert_events(&mut *tx, &rows, now_ms()).await?;
+        sqlx::query("UPDATE analytics_cursors SET position = $2 WHERE project_id = $1")
+            .bind(project_id)
+            .bind(to.max(from))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(events.len())
+    }
+
+    /// Reads the change log into events for the life of the process, every [`LOG_INTERVAL`].
+    pub async fn analytics_from_log_forever(self) {
+        loop {
+            if let Err(e) = self.analytics_from_log().await {
+                tracing::warn!("cannot read the change log into analytics events yet: {e}");
+            }
+            tokio::time::sleep(LOG_INTERVAL).await;
+        }
+    }
+
+    /// How many days the project keeps its events.
+    pub async fn analytics_retention_days(&self, project_id: &str) -> Result<i64> {
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT retention_days FROM analytics_settings WHERE project_id = $1")
+                .bind(project_id)
+                .fetch_optional(&self.db.pool)
+                .await?;
+        Ok(row.map_or(DEFAULT_RETENTION_DAYS, |(d,)| d))
+    }
+
+    /// Sets how many days the project keeps its events (1 to 3650).
+    pub async fn set_analytics_retention_days(&self, project_id: &str, days: i64) -> Result<()> {
+        if !(1..=3650).contains(&days) {
+            return Err(crate::validation::invalid(
+                "body.retention_days must be a whole number of days from 1 to 3650",
+            ));
+        }
+        sqlx::query(
+            "INSERT INTO analytics_settings (project_id, retention_days) VALUES ($1, $2) \
+             ON CONFLICT (project_id) DO UPDATE SET retention_days = excluded.retention_days",
+        )
+        .bind(project_id)
+        .bind(days)
+        .execute(&self.db.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes every project's events (and taken batch ids, and session replays) older than its
+    /// retention at `now`, counted from when they were received; returns how many events went.
+    pub async fn apply_analytics_retention(&self, now: i64) -> Result<u64> {
+        let day = 86_400_000i64;
+        let mut deleted = 0;
+        let custom: Vec<(String, i64)> =
+            sqlx::query_as("SELECT project_id, retention_days FROM analytics_settings")
+                .fetch_all(&self.db.pool)
+                .await?;
+        for (project_id, days) in &custom {
+            let before = now - days * day;
+            deleted += self
+                .delete_analytics_before(Some(project_id), before)
+                .await?;
+        }
+        let before = now - DEFAULT_RETENTION_DAYS * day;
+        deleted += self.delete_analytics_before(None, before).await?;
+        Ok(deleted)
+    }
+
+    /// Deletes what one project (or every project without a retention of its own) received
+    /// before `before`.
+    async fn delete_analytics_before(&self, project_id: Option<&str>, before: i64) -> Result<u64> {
+        let which = if project_id.is_some() {
+            "project_id = $1"
+        } else {
+            "project_id NOT IN (SELECT project_id FROM analytics_settings) AND $1 = $1"
+        };
+        let project = project_id.unwrap_or("");
+        let mut tx = self.db.begin().await?;
+        let events = sqlx::query(&format!(
+            "DELETE FROM analytics_events WHERE {which} AND created_at < $2"
+        ))
+        .bind(project)
+        .bind(before)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query(&format!(
+            "DELETE FROM analytics_batches WHERE {which} AND created_at < $2"
+        ))
+        .bind(project)
+        .bind(before)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(&format!(
+            "DELETE FROM session_replays WHERE {which} AND last_event_at < $2"
+        ))
+        .bind(project)
+        .bind(before)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(events)
+    }
+
+    /// Applies retention for the life of the process, hourly (`gatehouse serve` starts it).
+    pub async fn analytics_retention_forever(self) {
+        loop {
+            if let Err(e) = self.apply_analytics_retention(now_ms()).await {
+                tracing::warn!("old analytics events could not be deleted: {e}");
+            }
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_ids_are_checked_as_stack_checks_them() {
+        assert!(is_client_uuid("3f2b8a4e-1c2d-4e5f-8a9b-0c1d2e3f4a5b"));
+        assert!(!is_client_uuid("3f2b8a4e1c2d4e5f8a9b0c1d2e3f4a5b"));
+        assert!(!is_client_uuid("3f2b8a4e-1c2d-0e5f-8a9b-0c1d2e3f4a5b"));
+        assert!(!is_client_uuid("not-a-uuid"));
+    }
+
+    #[test]
+    fn nul_characters_are_replaced() {
+        let v = json!({"a\0": ["x\0y", 1], "b": {"c": "\0"}});
+        assert_eq!(
+            clean_text(&v),
+            json!({"a\u{FFFD}": ["x\u{FFFD}y", 1], "b": {"c": "\u{FFFD}"}})
+        );
+    }
+}
