@@ -3,18 +3,22 @@
 // as the SDK sends them, and plain), session replays upload, and admins read it all back with
 // SQL through the SDK's admin app. Then the isolation suite: hostile queries of every kind from
 // one project, none of which may see a row of another project, write anything, or answer 5xx.
+// Last, in Chromium: an admin turns analytics on in the dashboard, an app records a session
+// with the SDK's recorder, and the admin plays it in the dashboard beside the panels.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { randomUUID } from 'node:crypto';
 import { StackAdminApp, StackClientApp } from 'stack-current';
 import { startGatehouse } from './support/gatehouse.mjs';
+import { launchBrowser, shot, signUpAdmin, watchedPage } from './support/browser.mjs';
+import { startSdkApp } from './support/sdk-app.mjs';
 
 const PASSWORD = 'correct horse battery';
 const POSTGRES = process.env.GATEHOUSE_TEST_DB === 'postgres';
 
 describe('analytics', () => {
-  let gh, a, b, adminA, adminB;
+  let gh, a, b, adminA, adminB, browser, app;
 
   const headers = (project, access, extra = {}) => ({
     'content-type': 'application/json',
@@ -82,6 +86,8 @@ describe('analytics', () => {
     await until(adminB, byType, (rows) => counts(rows)['$sign-up'] === 1);
   });
   after(async () => {
+    await browser?.close();
+    await app?.stop();
     await gh?.stop();
   });
 
@@ -362,5 +368,87 @@ describe('analytics', () => {
     assert.ok((await query(adminA, 'SELECT count(*) AS n FROM users')).result[0].n >= 2);
     // Clients and servers cannot query at all.
     assert.equal((await api(a, 'server', 'POST', '/internal/analytics/query', { body: { query: 'SELECT 1' }, status: 401 })).code, 'INSUFFICIENT_ACCESS_TYPE');
+  });
+
+  test('the dashboard: panels, a query saved, and a replay recorded by the SDK played back', async () => {
+    browser = await launchBrowser();
+    const context = await browser.newContext();
+    const page = await watchedPage(context);
+    await signUpAdmin(page, gh.baseUrl, 'analyst@example.com', PASSWORD);
+    await page.waitForSelector('body[data-hydrated="true"]');
+    await page.fill('input[name="display_name"]', 'Shop');
+    await page.click('button:has-text("Create project")');
+    await page.waitForSelector('text=Shop is ready');
+    const key = (k) => page.textContent(`code[data-key="${k}"]`);
+    const shop = { project_id: await key('project_id'), publishable_client_key: await key('publishable_client_key') };
+    const room = `${gh.baseUrl}/projects/${shop.project_id}/analytics`;
+    await page.goto(room);
+    await page.waitForSelector('body[data-hydrated="true"]');
+    await page.click('button:has-text("Turn on analytics")');
+    await page.waitForSelector('[data-panel="top-pages"]');
+
+    // The app: the SDK with replays on, in its own origin; a person signs up, looks, clicks.
+    app = await startSdkApp(gh, { project: shop, options: { analytics: { replays: { enabled: true } } } });
+    const shopper = await context.newPage();
+    await shopper.goto(app.url);
+    await shopper.waitForFunction(() => window.ready);
+    await shopper.evaluate((pw) => window.stack.signUpWithCredential({ email: 'shopper@example.com', password: pw, noRedirect: true }), PASSWORD);
+    for (let i = 0; i < 3; i++) await shopper.click('#buy');
+    // The recorder sends every five seconds; leaving the page sends the rest at once.
+    const replayRow = page.locator('tr.replay-row');
+    const deadline = Date.now() + 30_000;
+    await page.goto(`${room}/replays`);
+    while (await replayRow.count() === 0) {
+      if (Date.now() > deadline) assert.fail('no replay arrived');
+      await new Promise((r) => setTimeout(r, 500));
+      await page.reload();
+    }
+    await shopper.close();
+
+    // Panels count what happened: a sign-up by password, the app's page view.
+    const panelsDeadline = Date.now() + 15_000;
+    for (;;) {
+      await page.goto(room);
+      const views = await page.locator('[data-panel="top-pages"] .bar').count();
+      const signUps = await page.locator('[data-panel="sign-ups-by-method"] .bar').count();
+      if (views > 0 && signUps > 0) break;
+      if (Date.now() > panelsDeadline) assert.fail(`panels stayed empty: ${views} page bars, ${signUps} sign-up bars`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.match(await page.textContent('[data-panel="sign-ups-by-method"]'), /password/);
+
+    // The editor, with JavaScript or without: a query in the URL, its table and chart; saved.
+    await page.fill('#analytics-sql', "SELECT event_type, count(*) AS n FROM events GROUP BY 1 ORDER BY 1");
+    await page.click('button:has-text("Run")');
+    await page.waitForSelector('#query-result table.result');
+    assert.match(await page.textContent('#query-result'), /\$click/);
+    assert.ok(await page.locator('#query-result svg .bar').count() >= 3);
+    await page.fill('input[name="folder"]', 'Funnel');
+    await page.fill('input[name="name"]', 'Events by type');
+    await page.click('button:has-text("Save query")');
+    await page.waitForSelector('.saved-query a:has-text("Events by type"), .form-error');
+    assert.equal(await page.locator('.form-error').count(), 0, await page.locator('.form-error').first().textContent().catch(() => ''));
+    const plain = await (await browser.newContext({ javaScriptEnabled: false, storageState: await context.storageState() })).newPage();
+    await plain.goto(`${room}?q=${encodeURIComponent('SELECT * FROM api_keys')}`);
+    assert.match(await plain.textContent('#query-result'), /There is no table api_keys here/);
+    await plain.goto(room);
+    await plain.click('.saved-query a:has-text("Events by type")');
+    await plain.waitForSelector('#query-result table.result');
+    await shot(page, 'dashboard-analytics');
+    await plain.click('.saved-query button:has-text("Delete")');
+    await plain.waitForSelector('text=None yet');
+
+    // The replay, played.
+    await page.goto(`${room}/replays`);
+    assert.match(await replayRow.first().textContent(), /shopper@example\.com/);
+    await page.click('tr.replay-row a >> nth=0');
+    await page.waitForSelector('#replay-player[data-ready="true"]', { timeout: 10_000 }).catch(async (e) => {
+      await shot(page, 'debug-replay');
+      throw new Error(`${e.message}\n${await page.innerHTML('#replay-player')}\n${page.problems.join('\n')}\n${await page.evaluate(() => typeof window.rrwebPlayer)}`);
+    });
+    await page.waitForSelector('#replay-player .rr-player');
+    assert.match(await page.textContent('main'), /\$click/, "the user's events are beside the player");
+    await shot(page, 'dashboard-replay');
+    assert.deepEqual(page.problems, []);
   });
 });

@@ -1,11 +1,13 @@
 // A browser app on its own origin using the official SDK as apps do (bundled by esbuild): one
 // page that makes `window.stack` (a StackClientApp) and, on `/handler/oauth-callback`, completes
-// an OAuth sign-in. `host`: the name the app is reached by (WebAuthn wants a domain).
+// an OAuth sign-in. `host`: the name the app is reached by (WebAuthn wants a domain);
+// `project`: whose keys it uses (the server's first project by default); `options`: more of the
+// app's options (analytics…). The page has a button to click.
 import { createServer } from 'node:http';
 import { resolve } from 'node:path';
 import { build } from 'esbuild';
 
-export async function startSdkApp(gh, { urls = {}, host = '127.0.0.1' } = {}) {
+export async function startSdkApp(gh, { urls = {}, host = '127.0.0.1', project = gh.project, options: more = {} } = {}) {
   const bundle = await build({
     stdin: { contents: "import { StackClientApp } from 'stack-current'; window.StackClientApp = StackClientApp;", resolveDir: resolve(import.meta.dirname, '..') },
     bundle: true,
@@ -17,13 +19,15 @@ export async function startSdkApp(gh, { urls = {}, host = '127.0.0.1' } = {}) {
   });
   const sdk = bundle.outputFiles[0].text;
   const options = JSON.stringify({
-    projectId: gh.project.project_id,
-    publishableClientKey: gh.project.publishable_client_key,
+    projectId: project.project_id,
+    publishableClientKey: project.publishable_client_key,
     baseUrl: gh.baseUrl,
     tokenStore: 'cookie',
     urls,
+    ...more,
   });
   const html = `<!doctype html><html><head><title>App</title><script src="/sdk.js"></script></head><body>
+<h1>The app</h1><button id="buy" type="button">Buy now</button>
 <script>
   window.stack = new StackClientApp(${options});
   if (location.pathname === '/handler/oauth-callback') {

@@ -54,6 +54,7 @@ pub struct AnalyticsView {
 }
 
 /// The ready-made panels, written for the database in use: (id, title, chart, SQLite, PostgreSQL).
+#[cfg(feature = "ssr")]
 const PANELS: [(&str, &str, &str, &str, &str); 4] = [
     (
         "daily-active-users",
@@ -294,16 +295,24 @@ pub async fn save_analytics_query(
     } else {
         folder
     };
-    let key = format!("analytics.queryFolders.{}", slug(&folder));
-    patch(
-        &project,
-        gatehouse_core::config::Level::Environment,
-        serde_json::json!({
-            format!("{key}.displayName"): folder.trim(),
-            format!("{key}.queries.{}", slug(&name)): { "displayName": name.trim(), "sqlQuery": sql },
-        }),
-    )
-    .await
+    let (folder_id, query_id) = (slug(&folder), slug(&name));
+    let query = serde_json::json!({ "displayName": name.trim(), "sqlQuery": sql });
+    // A key below a record's entry counts only where the entry exists: a new folder is written
+    // whole, a query into an existing folder by its own key.
+    let exists = project
+        .config
+        .tree
+        .pointer(&format!("/analytics/queryFolders/{folder_id}"))
+        .is_some();
+    let change = if exists {
+        serde_json::json!({ format!("analytics.queryFolders.{folder_id}.queries.{query_id}"): query })
+    } else {
+        serde_json::json!({ format!("analytics.queryFolders.{folder_id}"): {
+            "displayName": folder.trim(),
+            "queries": { query_id: query },
+        } })
+    };
+    patch(&project, gatehouse_core::config::Level::Environment, change).await
 }
 
 #[server(prefix = "/_sfn")]
@@ -431,7 +440,7 @@ pub async fn load_replays(
 }
 
 /// One replay: its summary, its rrweb events (JSON, for the player) and the user's analytics
-/// events while it recorded.
+/// events (the latest 200).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct ReplayView {
     pub project_name: String,
@@ -465,7 +474,7 @@ pub async fn load_replay(
         .collect();
     // The replay id is a UUID the server made: safe to write into the query.
     let sql = format!(
-        "SELECT event_at, event_type, data FROM events WHERE session_replay_id = '{}' OR (user_id = '{}' AND event_type LIKE '$sign%') ORDER BY event_at LIMIT 200",
+        "SELECT event_at, event_type, data FROM events WHERE session_replay_id = '{}' OR user_id = '{}' ORDER BY event_at DESC LIMIT 200",
         replay.id.replace('\'', ""),
         replay.user_id.replace('\'', "")
     );

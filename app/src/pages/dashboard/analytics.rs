@@ -32,6 +32,12 @@ fn PointsChart(
     let max = points.iter().map(|p| p.1).fold(0.0, f64::max).max(1.0);
     let n = points.len().max(1) as f64;
     let y = move |v: f64| H - 4.0 - v / max * (H - 12.0);
+    // One point is no line: it is drawn as a bar.
+    let kind = if points.len() < 2 {
+        "bar".to_string()
+    } else {
+        kind
+    };
     let shapes = if kind == "line" {
         let step = if points.len() > 1 { W / (n - 1.0) } else { 0.0 };
         let path: Vec<String> = points
@@ -66,14 +72,30 @@ fn PointsChart(
             .collect_view()
             .into_any()
     };
-    let (first, last) = (
-        points.first().map(|p| p.0.clone()).unwrap_or_default(),
-        points.last().map(|p| p.0.clone()).unwrap_or_default(),
+    // Bars are named one by one; a line by its first and last point.
+    let names = if kind == "line" {
+        vec![
+            points.first().map(|p| p.0.clone()).unwrap_or_default(),
+            points.last().map(|p| p.0.clone()).unwrap_or_default(),
+        ]
+    } else {
+        points.iter().map(|p| p.0.clone()).collect()
+    };
+    let columns = format!(
+        "grid-template-columns: repeat({}, minmax(0, 1fr))",
+        names.len().max(1)
     );
     view! {
         <figure class="chart [&_svg]:block [&_svg]:w-full [&_figcaption]:mt-1 [&_figcaption]:text-xs [&_figcaption]:text-muted">
-            <svg class="h-40" viewBox=format!("0 0 {W} {H}") role="img" aria-label=label.clone() preserveAspectRatio="none" data-kind=kind>{shapes}</svg>
-            <figcaption class="flex justify-between"><span>{first}</span><span>{label}</span><span>{last}</span></figcaption>
+            <svg class="h-40" viewBox=format!("0 0 {W} {H}") role="img" aria-label=label.clone() preserveAspectRatio="none" data-kind=kind.clone()>{shapes}</svg>
+            <div class="mt-1 grid text-xs text-muted" style=columns>
+                {names.into_iter().enumerate().map(|(i, n)| {
+                    let align = if kind == "line" && i == 1 { "truncate text-right" } else { "truncate text-center" };
+                    let shown = n.clone();
+                    view! { <span class=align title=n>{shown}</span> }
+                }).collect_view()}
+            </div>
+            <figcaption>{label}</figcaption>
         </figure>
     }
 }
@@ -330,7 +352,9 @@ pub fn ReplaysPage() -> impl IntoView {
                 let empty = v.replays.is_empty();
                 let rows = v.replays.into_iter().map(|r| view! {
                     <tr class="replay-row">
-                        <td><a href=format!("/projects/{id}/analytics/replays/{}", r.id)>{format_utc(r.started_at)}</a></td>
+                        // A page of its own (not the dashboard's navigation): the player's
+                        // scripts run as the page loads.
+                        <td><a href=format!("/projects/{id}/analytics/replays/{}", r.id) rel="external">{format_utc(r.started_at)}</a></td>
                         <td><a href=format!("/projects/{id}/users/{}", r.user_id)>{r.user}</a></td>
                         <td>{duration(r.duration_ms)}</td>
                         <td>{r.chunks}</td>
@@ -403,7 +427,7 @@ pub fn ReplayPage() -> impl IntoView {
                                 <h1 id="replay-heading">{format!("Replay of {}", r.user)}</h1>
                                 <a href=format!("/projects/{id}/analytics/replays")>"← All replays"</a>
                             </div>
-                            <p class="text-sm text-muted">{format!("{} · {} · {} events in {} chunks", format_utc(r.started_at), duration(r.duration_ms), r.events, r.chunks)}</p>
+                            <p class="text-sm text-muted">{format!("{} · {} · {} events in {} chunk{}", format_utc(r.started_at), duration(r.duration_ms), r.events, r.chunks, if r.chunks == 1 { "" } else { "s" })}</p>
                             <div id="replay-player" class="mt-3 overflow-x-auto" data-replay=r.id.clone()>
                                 <noscript><p class="text-sm text-muted">"The player needs JavaScript: it rebuilds the recorded page in your browser."</p></noscript>
                             </div>
