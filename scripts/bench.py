@@ -10,6 +10,9 @@ Scenarios (all by default; name some to run only those):
           SQLite and PostgreSQL
   webhooks  webhook messages made from the change log and delivered (signed, POSTed to a
           local receiver, logged) per second, SQLite and PostgreSQL
+  analytics  SDK events per second through the analytics queue (accepted, and written until
+          drained), and users/me and refresh with the project's analytics on and off, SQLite
+          and PostgreSQL
 
 Called by scripts/bench (which builds what it needs). Loopback only; every run is bounded."""
 
@@ -77,6 +80,18 @@ function request()
 end
 """
 
+# Each request's `{batch}` becomes a UUID of its own (the analytics batch id, taken once).
+UNIQUE_BATCH = """
+local threads = 0
+function setup(thread) threads = threads + 1; thread:set("id", threads) end
+local n = 0
+function request()
+  n = n + 1
+  local uuid = string.format("%08x-0000-4000-8000-%012x", id, n)
+  return wrk.format(nil, nil, nil, (wrk.body:gsub("{batch}", uuid)))
+end
+"""
+
 
 def wrk(url, headers, connections, method="GET", body=None, seconds=SECONDS, unique=False, pid=None):
     """One wrk run. With the server's `pid`, also the server's CPU time per request (µs), read
@@ -88,7 +103,7 @@ def wrk(url, headers, connections, method="GET", body=None, seconds=SECONDS, uni
         script.write(f"wrk.body = {json.dumps(json.dumps(body))}\n")
         script.write('wrk.headers["Content-Type"] = "application/json"\n')
     if unique:
-        script.write(UNIQUE_BODY)
+        script.write(UNIQUE_BATCH if unique == "batch" else UNIQUE_BODY)
     script.close()
     args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s", "-s", script.name]
     for k, v in headers.items():
@@ -501,6 +516,90 @@ def bench_webhooks():
     ])
 
 
+def analytics_backend(backend):
+    """Events per second through the analytics queue (SDK batches of 100 page views, written
+    off the request path, counted until the queue has drained), and the hot routes' server CPU
+    per request with the project's analytics on and off, in interleaved rounds."""
+    data_dir = tempfile.mkdtemp(prefix="gatehouse-bench-")
+    db_url, name = fresh_database(backend, data_dir)
+    env = dict(os.environ, DATABASE_URL=db_url, GATEHOUSE_DATA_DIR=data_dir, GATEHOUSE_ADDR="127.0.0.1:18555", RUST_LOG="warn")
+    project = create_project(env, "Bench")
+    base = "http://127.0.0.1:18555"
+    proc = subprocess.Popen([BIN, "serve"], env=env, stderr=subprocess.DEVNULL)
+    try:
+        wait_until_up(base, time.monotonic())
+        client = {"x-stack-access-type": "client", "x-stack-project-id": project["project_id"],
+                  "x-stack-publishable-client-key": project["publishable_client_key"]}
+        admin = {"x-stack-access-type": "admin", "x-stack-project-id": project["project_id"],
+                 "x-stack-super-secret-admin-key": project["super_secret_admin_key"]}
+        tokens = http("POST", base + "/api/v1/auth/password/sign-up", client, {"email": "bench@example.com", "password": PASSWORD})
+        me = {**client, "x-stack-access-token": tokens["access_token"]}
+
+        def analytics(on):
+            http("PATCH", base + "/api/v1/internal/config/override/branch", admin,
+                 {"config_override_string": json.dumps({"apps.installed.analytics": {"enabled": on}})})
+
+        def count():
+            return http("POST", base + "/api/v1/internal/analytics/query", admin,
+                        {"query": "SELECT count(*) AS n FROM events"})["result"][0]["n"]
+
+        hot = {
+            "bare": lambda: wrk(base + "/api/v1", {}, 32, pid=proc.pid),
+            "users_me": lambda: wrk(base + "/api/v1/users/me", me, 32, pid=proc.pid),
+            "refresh": lambda: wrk(base + "/api/v1/auth/sessions/current/refresh", {**client, "x-stack-refresh-token": tokens["refresh_token"]}, 32, "POST", {}, pid=proc.pid),
+        }
+        cpu = {}
+        for on in [True, False]:
+            analytics(on)
+            runs = {route: [] for route in hot}
+            for _ in range(ROUNDS):
+                for route, run in hot.items():
+                    runs[route].append(run()["cpu_us"])
+            cpu[on] = {route: sorted(xs)[len(xs) // 2] for route, xs in runs.items()}
+        analytics(True)
+        before = count()
+        now = int(time.time() * 1000)
+        batch = {"session_replay_segment_id": "00000000-0000-4000-8000-000000000000", "batch_id": "{batch}",
+                 "sent_at_ms": now, "events": [{"event_type": "$page-view", "event_at_ms": now,
+                                                "data": {"path": f"/page/{i % 10}", "title": "A page"}} for i in range(100)]}
+        started = time.monotonic()
+        sent = wrk(base + "/api/v1/analytics/events/batch", me, 32, "POST", batch, unique="batch", pid=proc.pid)
+        accepted = sent["rps"] * 100
+        # Drained: the count stops growing.
+        last, written = -1, count() - before
+        while written != last:
+            time.sleep(0.5)
+            last, written = written, count() - before
+        drained = time.monotonic() - started - 0.5
+        return {"accepted": accepted, "written": written / drained, "events": written, "errors": sent["errors"], "cpu": cpu}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        drop_database(name)
+
+
+def bench_analytics():
+    rows = []
+    for backend in ["sqlite", "postgres"]:
+        print(f"==> analytics, {backend}", file=sys.stderr, flush=True)
+        r = analytics_backend(backend)
+        on, off = r["cpu"][True], r["cpu"][False]
+        rows.append(f"| {backend} | {r['accepted']:,.0f} | {r['written']:,.0f} | {r['events']:,} | {r['errors']} | "
+                    f"{on['users_me']:.0f} / {off['users_me']:.0f} | {on['bare'] / on['users_me']:.0%} / {off['bare'] / off['users_me']:.0%} | "
+                    f"{on['refresh']:.0f} / {off['refresh']:.0f} | {on['bare'] / on['refresh']:.0%} / {off['bare'] / off['refresh']:.0%} |")
+    return "\n".join([
+        f"Measured {datetime.date.today().isoformat()}: SDK batches of 100 `$page-view` events, each batch id new, from one "
+        f"signed-in user over 32 connections for {SECONDS} s (wrk); events accepted per second over HTTP, and events written "
+        "per second from the first request until the queue had drained (counted with the admin's SQL). Beside them, the hot "
+        f"routes' server CPU per request with the project's analytics on and off ({ROUNDS} interleaved rounds each, median "
+        "round): a token refresh records a `$token-refresh` event when analytics is on.",
+        "",
+        "| database | events accepted/s | events written/s | events written | errors | users/me CPU µs (on / off) | users/me ÷ bare (on / off) | refresh CPU µs (on / off) | refresh ÷ bare (on / off) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *rows,
+    ])
+
+
 def write_table(marker, table):
     path = os.path.join(ROOT, "BENCHMARKS.md")
     text = open(path).read()
@@ -512,7 +611,7 @@ def write_table(marker, table):
 
 
 def main():
-    chosen = sys.argv[1:] or ["api", "search", "pages", "jobs", "webhooks"]
+    chosen = sys.argv[1:] or ["api", "search", "pages", "jobs", "webhooks", "analytics"]
     failed = []
     if "api" in chosen:
         table = bench_api()
@@ -535,6 +634,10 @@ def main():
         table = bench_webhooks()
         print(table)
         write_table("webhooks", table)
+    if "analytics" in chosen:
+        table = bench_analytics()
+        print(table)
+        write_table("analytics", table)
     print("\nwritten to BENCHMARKS.md", file=sys.stderr)
     if failed:
         print("\n".join(["over budget:", *failed]), file=sys.stderr)

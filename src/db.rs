@@ -124,7 +124,8 @@ impl Lanes {
 }
 
 impl Db {
-    /// The URL the database was opened with (for connections of a capability's own).
+    /// The URL the database was opened with (for connections of a capability's own: see
+    /// `analytics::query`).
     pub(crate) fn url(&self) -> &str {
         &self.lanes.url
     }

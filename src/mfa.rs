@@ -324,18 +324,21 @@ impl Core {
         Ok((found, user, sign_in))
     }
 
-    /// `POST /auth/mfa/sign-in`: the attempt code and a code from the user's app → a session.
-    /// Returns the tokens and whether the account is new.
-    pub async fn mfa_sign_in(&self, project: &Project, input: MfaSignIn) -> Result<(Tokens, bool)> {
-        let (found, user, sign_in) = self.attempt_user(project, &input.code).await?;
-        let mut tx = self.begin().await?;
-        self.accept_totp(&mut tx, &user, &input.totp).await?;
-        consume_code(&mut tx, &found).await?;
+    /// Opens the session a sign-in asked for once its second factor is in (in the caller's
+    /// transaction, which spent the attempt code); returns the tokens and whether the account
+    /// is new.
+    async fn second_factor_passed(
+        &self,
+        tx: Tx,
+        project_id: &str,
+        user_id: String,
+        sign_in: SignIn,
+    ) -> Result<(Tokens, bool)> {
         let tokens = self
             .commit_with_session(
                 tx,
-                &project.id,
-                user.id,
+                project_id,
+                user_id,
                 DEFAULT_SESSION_MS,
                 false,
                 None,
@@ -343,6 +346,17 @@ impl Core {
             )
             .await?;
         Ok((tokens, sign_in.new_user))
+    }
+
+    /// `POST /auth/mfa/sign-in`: the attempt code and a code from the user's app → a session.
+    /// Returns the tokens and whether the account is new.
+    pub async fn mfa_sign_in(&self, project: &Project, input: MfaSignIn) -> Result<(Tokens, bool)> {
+        let (found, user, sign_in) = self.attempt_user(project, &input.code).await?;
+        let mut tx = self.begin().await?;
+        self.accept_totp(&mut tx, &user, &input.totp).await?;
+        consume_code(&mut tx, &found).await?;
+        self.second_factor_passed(tx, &project.id, user.id, sign_in)
+            .await
     }
 
     /// `POST /auth/mfa/recovery-code/sign-in`: the attempt code and one of the user's recovery
@@ -369,18 +383,8 @@ impl Core {
             ));
         }
         consume_code(&mut tx, &found).await?;
-        let tokens = self
-            .commit_with_session(
-                tx,
-                &project.id,
-                user.id,
-                DEFAULT_SESSION_MS,
-                false,
-                None,
-                Some(sign_in),
-            )
-            .await?;
-        Ok((tokens, sign_in.new_user))
+        self.second_factor_passed(tx, &project.id, user.id, sign_in)
+            .await
     }
 
     /// `POST /auth/mfa/recovery-codes`: a new set of recovery codes for a user with TOTP, the

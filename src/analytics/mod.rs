@@ -106,12 +106,6 @@ impl Default for Ingest {
     }
 }
 
-impl Ingest {
-    /// Events dropped because the queue was full (since start).
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
-    }
-}
 
 /// A client's batch, as the SDK sends it (`POST /analytics/events/batch`).
 #[derive(Debug, serde::Deserialize)]
@@ -289,6 +283,13 @@ impl Core {
                 }
             }
             taken.clear();
+            let dropped = self.analytics.dropped.swap(0, Ordering::Relaxed);
+            if dropped > 0 {
+                tracing::warn!(
+                    dropped,
+                    "analytics events were dropped: the queue was full (more events than the database took)"
+                );
+            }
         }
     }
 
@@ -420,17 +421,28 @@ impl Core {
 
     async fn project_log_events(&self, project_id: &str, last: i64) -> Result<usize> {
         const PAGE: i64 = 500;
-        let on = match self.project_cached(project_id).await? {
-            Some(p) => p.config.analytics_enabled,
+        match self.project_cached(project_id).await? {
+            Some(p) if p.config.analytics_enabled => {}
+            Some(_) => {
+                // Off: what happened meanwhile is not recorded, then or later.
+                sqlx::query(
+                    "INSERT INTO analytics_cursors (project_id, position) VALUES ($1, $2) \
+                     ON CONFLICT (project_id) DO UPDATE SET position = excluded.position",
+                )
+                .bind(project_id)
+                .bind(last)
+                .execute(&self.db.pool)
+                .await?;
+                return Ok(0);
+            }
             None => return Ok(0),
-        };
+        }
         let mut tx = self.db.begin().await?;
         sqlx::query(
-            "INSERT INTO analytics_cursors (project_id, position) VALUES ($1, $2) \
+            "INSERT INTO analytics_cursors (project_id, position) VALUES ($1, 0) \
              ON CONFLICT (project_id) DO UPDATE SET position = analytics_cursors.position",
         )
         .bind(project_id)
-        .bind(if on { 0 } else { last })
         .execute(&mut *tx)
         .await?;
         let (from,): (i64,) =
@@ -438,23 +450,19 @@ impl Core {
                 .bind(project_id)
                 .fetch_one(&mut *tx)
                 .await?;
-        let (to, events) = if on {
-            let changes: Vec<crate::events::Event> = sqlx::query_as(crate::events::EVENTS_AFTER)
-                .bind(project_id)
-                .bind(from)
-                .bind(PAGE)
-                .fetch_all(&mut *tx)
-                .await?;
-            let to = changes.last().map_or(from, |c| c.position);
-            (to, changes.iter().filter_map(event_of_change).collect())
-        } else {
-            (last, Vec::new())
-        };
+        let changes: Vec<crate::events::Event> = sqlx::query_as(crate::events::EVENTS_AFTER)
+            .bind(project_id)
+            .bind(from)
+            .bind(PAGE)
+            .fetch_all(&mut *tx)
+            .await?;
+        let to = changes.last().map_or(from, |c| c.position);
+        let events: Vec<NewEvent> = changes.iter().filter_map(event_of_change).collect();
         let rows: Vec<(&str, &NewEvent)> = events.iter().map(|e| (project_id, e)).collect();
         insert_events(&mut *tx, &rows, now_ms()).await?;
         sqlx::query("UPDATE analytics_cursors SET position = $2 WHERE project_id = $1")
             .bind(project_id)
-            .bind(to.max(from))
+            .bind(to)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

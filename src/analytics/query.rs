@@ -982,26 +982,17 @@ fn quiet<O: sqlx::ConnectOptions>(opts: O) -> O {
 }
 
 impl Reader {
-    async fn open(url: &str, dialect: Dialect) -> Result<Reader> {
-        match dialect {
+    /// Opens the reader's connections beside the server's pool (which reads the database's
+    /// tables, and on PostgreSQL makes the role).
+    async fn open(db: &crate::db::Db) -> Result<Reader> {
+        let url = db.url();
+        match db.dialect {
             Dialect::Sqlite => {
-                let opts = sqlx::sqlite::SqliteConnectOptions::from_str(url)?
-                    .read_only(true)
-                    .busy_timeout(Duration::from_secs(10));
-                let pool = sqlx::sqlite::SqlitePoolOptions::new()
-                    .max_connections(2)
-                    .min_connections(0)
-                    .idle_timeout(Duration::from_secs(300))
-                    .connect_with(opts)
-                    .await?;
                 let tables: Vec<(String,)> = sqlx::query_as(
                     "SELECT lower(name) FROM sqlite_master WHERE type IN ('table', 'view')",
                 )
-                .fetch_all(&pool)
+                .fetch_all(&db.pool)
                 .await?;
-                // The authorizer goes on after that read, on every connection: close the one
-                // it used, and install it as each new one connects.
-                pool.close().await;
                 let tables: HashSet<String> = tables.into_iter().map(|(t,)| t).collect();
                 let _ = SQLITE_TABLES.set(tables.clone());
                 let opts = quiet(
@@ -1018,28 +1009,22 @@ impl Reader {
                 Ok(Reader::Sqlite { pool, tables })
             }
             Dialect::Postgres => {
-                let opts = quiet(sqlx::postgres::PgConnectOptions::from_str(url)?);
-                let setup = sqlx::postgres::PgPoolOptions::new()
-                    .max_connections(1)
-                    .connect_with(opts.clone())
-                    .await?;
                 let (schema,): (String,) = sqlx::query_as("SELECT current_schema()")
-                    .fetch_one(&setup)
+                    .fetch_one(&db.pool)
                     .await?;
                 let tables: Vec<(String,)> = sqlx::query_as(
                     "SELECT lower(table_name) FROM information_schema.tables WHERE table_schema = $1",
                 )
                 .bind(&schema)
-                .fetch_all(&setup)
+                .fetch_all(&db.pool)
                 .await?;
-                let role = match make_role(&setup, &schema).await {
+                let role = match make_role(&db.pool, &schema).await {
                     Ok(()) => true,
                     Err(e) => {
                         tracing::warn!("analytics queries run without their read-only role ({e}); the parser and the project's tables still guard them");
                         false
                     }
                 };
-                setup.close().await;
                 let pool = sqlx::postgres::PgPoolOptions::new()
                     .max_connections(2)
                     .min_connections(0)
@@ -1052,7 +1037,7 @@ impl Reader {
                                 .map(|_| ())
                         })
                     })
-                    .connect_lazy_with(opts);
+                    .connect_lazy_with(quiet(sqlx::postgres::PgConnectOptions::from_str(url)?));
                 Ok(Reader::Postgres {
                     pool,
                     schema,
@@ -1067,7 +1052,7 @@ impl Reader {
 /// Makes the role analytics queries run as, allowed to read only the project tables' base
 /// columns, and lets this connection's user take it. Several servers may do this at once on
 /// one cluster: a role another made first is fine.
-async fn make_role(pool: &sqlx::PgPool, schema: &str) -> std::result::Result<(), sqlx::Error> {
+async fn make_role(pool: &sqlx::AnyPool, schema: &str) -> std::result::Result<(), sqlx::Error> {
     let create = format!(
         "DO $$ BEGIN CREATE ROLE {ROLE} NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
     );
@@ -1160,7 +1145,7 @@ impl Core {
         }
         let reader = self
             .analytics_reader
-            .get_or_try_init(|| Reader::open(self.db.url(), self.db.dialect))
+            .get_or_try_init(|| Reader::open(&self.db))
             .await?;
         let text = with_params(&q.query, &q.params)?;
         let query_id = format!("{}:main:{}", project.id, crate::new_id());
@@ -1454,7 +1439,7 @@ mod tests {
     async fn the_databases_own_guards_hold_without_the_parser() {
         for url in test_databases().await {
             let db = crate::db::Db::connect(&url).await.unwrap();
-            let reader = Reader::open(&url, db.dialect).await.unwrap();
+            let reader = Reader::open(&db).await.unwrap();
             match &reader {
                 Reader::Sqlite { pool, .. } => {
                     for sql in [
