@@ -116,7 +116,8 @@ describe('analytics', () => {
     }), { inserted: 2 });
     assert.deepEqual(await api(a, 'client', 'POST', '/analytics/events/batch', { body: pageViews, token: accessToken }), { inserted: 2 });
     await api(a, 'client', 'POST', '/analytics/events/batch', {
-      body: batch([{ event_type: '$click', event_at_ms: Date.now(), data: { tag: 'button', text: 'Buy' } }]), token: accessToken,
+      body: batch([{ event_type: '$click', event_at_ms: Date.now(), data: { tag: 'button', text: 'Buy' } },
+        { event_type: 'checkout.started', event_at_ms: Date.now(), data: { plan: 'pro' } }]), token: accessToken,
     });
 
     const rows = await until(adminA, byType, (r) => counts(r)['$click'] === 1 && counts(r)['$token-refresh'] >= 1);
@@ -125,6 +126,7 @@ describe('analytics', () => {
     assert.equal(n['$sign-up'], 1);
     assert.equal(n['$sign-in'], 1);
     assert.equal(n['$sign-in-failure'], 1);
+    assert.equal(n['checkout.started'], 1, "an app's own event");
     const methods = await query(adminA, "SELECT event_type, data FROM events WHERE event_type IN ('$sign-up', '$sign-in', '$sign-in-failure') ORDER BY event_at");
     for (const row of methods.result) {
       const data = typeof row.data === 'string' ? JSON.parse(row.data) : row.data;
@@ -145,8 +147,10 @@ describe('analytics', () => {
     const badId = await api(a, 'client', 'POST', '/analytics/events/batch', { body: { ...pageViews, batch_id: 'nope' }, token: accessToken, status: 400 });
     assert.equal(badId.code, 'SCHEMA_ERROR');
     assert.match(badId.error, /Invalid batch_id/);
-    const badType = await api(a, 'client', 'POST', '/analytics/events/batch', { body: batch([{ event_type: 'purchase', event_at_ms: 1, data: {} }]), token: accessToken, status: 400 });
-    assert.equal(badType.code, 'SCHEMA_ERROR');
+    for (const type of ['$token-refresh', '$purchase', 'has spaces', '']) {
+      const badType = await api(a, 'client', 'POST', '/analytics/events/batch', { body: batch([{ event_type: type, event_at_ms: 1, data: {} }]), token: accessToken, status: 400 });
+      assert.equal(badType.code, 'SCHEMA_ERROR', type);
+    }
     const tooMany = await api(a, 'client', 'POST', '/analytics/events/batch', {
       body: batch(Array.from({ length: 501 }, () => ({ event_type: '$click', event_at_ms: 1, data: {} }))), token: accessToken, status: 400,
     });

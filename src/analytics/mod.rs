@@ -1,7 +1,8 @@
 //! Analytics: what a project's users do, kept on the database Gatehouse already has (Stack needs
 //! ClickHouse for it). Events come from three places:
 //!
-//! - the SDK's batches (`$page-view`, `$click`), taken once per batch id;
+//! - the SDK's batches (`$page-view`, `$click`, and an app's own named events), taken once per
+//!   batch id;
 //! - the core's change log, read after the fact like webhooks read it ([`Core::analytics_from_log`]):
 //!   a session opened by a sign-up is `$sign-up`, by a sign-in `$sign-in`, each with its method;
 //! - the auth paths, for what changes nothing ([`Core::track`]): `$token-refresh`,
@@ -42,8 +43,24 @@ const ROOM_WAIT: Duration = Duration::from_secs(5);
 pub const DEFAULT_RETENTION_DAYS: i64 = 90;
 /// How often the change log is read into events.
 const LOG_INTERVAL: Duration = Duration::from_millis(500);
-/// The event types the SDK sends.
+/// The system event types a client may send (the SDK's); other `$` names are the server's own.
 pub const CLIENT_EVENT_TYPES: [&str; 2] = ["$page-view", "$click"];
+
+/// A client's event type: one of the SDK's, or an app's own name (not starting with `$`, at
+/// most 64 letters, digits and `_ . : -`). Stack takes the SDK's two only; an app's own events
+/// are Gatehouse's addition, and the SDK never sends one.
+fn event_type(at: &str, v: &Value) -> Option<String> {
+    let t = v.as_str()?;
+    let custom = !t.starts_with('$')
+        && (1..=64).contains(&t.len())
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-'));
+    (!CLIENT_EVENT_TYPES.contains(&t) && !custom).then(|| {
+        format!(
+            "{at} must be one of the following values: $page-view, $click, or an event name of your own (not starting with $, at most 64 letters, digits and _ . : -)"
+        )
+    })
+}
 
 /// One event to record.
 #[derive(Clone, Debug)]
@@ -134,9 +151,8 @@ pub(crate) fn client_uuid(at: &str, v: &Value) -> Option<String> {
 
 impl Input for EventBatch {
     fn shape(_: bool) -> Shape {
-        let types: Vec<Value> = CLIENT_EVENT_TYPES.iter().map(|t| json!(t)).collect();
         let event = Shape::new()
-            .field("event_type", string().defined().one_of(&types))
+            .field("event_type", string().defined().custom(event_type))
             .field("event_at_ms", integer().defined().min(0.0))
             .field("data", any().defined());
         Shape::new()
