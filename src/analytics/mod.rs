@@ -123,7 +123,6 @@ impl Default for Ingest {
     }
 }
 
-
 /// A client's batch, as the SDK sends it (`POST /analytics/events/batch`).
 #[derive(Debug, serde::Deserialize)]
 pub struct EventBatch {

@@ -1009,7 +1009,7 @@ impl Reader {
                 Ok(Reader::Sqlite { pool, tables })
             }
             Dialect::Postgres => {
-                let (schema,): (String,) = sqlx::query_as("SELECT current_schema()")
+                let (schema,): (String,) = sqlx::query_as("SELECT CAST(current_schema() AS TEXT)")
                     .fetch_one(&db.pool)
                     .await?;
                 let tables: Vec<(String,)> = sqlx::query_as(
