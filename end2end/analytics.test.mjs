@@ -7,7 +7,9 @@
 // with the SDK's recorder, and the admin plays it in the dashboard beside the panels.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { StackAdminApp, StackClientApp } from 'stack-current';
 import { startGatehouse } from './support/gatehouse.mjs';
@@ -219,6 +221,28 @@ describe('analytics', () => {
     // Another project's admin sees none of it.
     assert.equal((await admin(b)('GET', `/internal/session-replays/${replay.id}`, { status: 404 })).code, 'ITEM_NOT_FOUND');
     assert.equal((await admin(b)('GET', '/internal/session-replays')).items.length, 0);
+
+    // A server that keeps replays in its data dir (GATEHOUSE_REPLAY_STORAGE=directory): the
+    // chunk is a file there, read back through the same routes.
+    const files = await gh.another({ GATEHOUSE_REPLAY_STORAGE: 'directory' });
+    try {
+      const call = async (access, method, path, body) => {
+        const h = headers(a, access, access === 'client' ? { 'x-stack-access-token': accessToken } : {});
+        const res = await fetch(`${files.baseUrl}/api/v1${path}`, { method, headers: h, body: body && JSON.stringify(body) });
+        assert.ok(res.ok, `${method} ${path}: ${res.status}`);
+        return res.json();
+      };
+      const stored = await call('client', 'POST', '/session-replays/batch', {
+        browser_session_id: browserSession, session_replay_segment_id: segment, batch_id: randomUUID(),
+        started_at_ms: t0, sent_at_ms: Date.now(), events: [{ type: 3, timestamp: t0 + 3_000, data: { source: 1 } }],
+      });
+      const file = join(gh.dataDir, 'session-replays', a.project_id, stored.session_replay_id, `${stored.batch_id}.json.gz`);
+      assert.deepEqual(JSON.parse(gunzipSync(readFileSync(file))), [{ type: 3, timestamp: t0 + 3_000, data: { source: 1 } }]);
+      const read = await call('admin', 'GET', `/internal/session-replays/${stored.session_replay_id}/events`);
+      assert.deepEqual(read.chunk_events.flatMap((c) => c.events).map((e) => e.type), [4, 2, 3, 3]);
+    } finally {
+      await files.stop();
+    }
   });
 
   test('retention: events and replays older than the project keeps are deleted', async () => {

@@ -59,8 +59,9 @@ CREATE TABLE session_replay_chunks (
     first_event_at BIGINT NOT NULL,
     last_event_at BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
-    -- The chunk's rrweb events: a gzipped JSON array.
-    events BYTEA NOT NULL
+    -- The chunk's rrweb events: a gzipped JSON array; NULL when the server keeps replays in a
+    -- directory (GATEHOUSE_REPLAY_STORAGE=directory: <data dir>/session-replays/<project>/<replay>/<batch>.json.gz).
+    events BYTEA
 );
 CREATE UNIQUE INDEX session_replay_chunks_batch ON session_replay_chunks (session_replay_id, batch_id);
 CREATE INDEX session_replay_chunks_order ON session_replay_chunks (session_replay_id, first_event_at, id);

@@ -101,6 +101,8 @@ pub struct Parts {
     pub analytics: analytics::Ingest,
     /// The connections analytics queries read on, made by the first query.
     pub(crate) analytics_reader: analytics::query::ReaderCell,
+    /// Where session replays' events are kept as files, if not in the database.
+    pub(crate) replay_dir: Option<std::path::PathBuf>,
 }
 
 /// Short-lived copies of what every request reads (see [`cache`]).
@@ -149,6 +151,9 @@ pub struct Settings {
     pub turnstile_siteverify_url: Option<String>,
     /// `GATEHOUSE_STRIPE_API_URL` / `GATEHOUSE_STRIPE_JS_URL`: see [`payments::stripe::StripeUrls`].
     pub stripe: payments::stripe::StripeUrls,
+    /// Where session replays' events are kept as files; `None`: in the database (see
+    /// [`analytics::replays`]).
+    pub replay_dir: Option<std::path::PathBuf>,
 }
 
 impl Core {
@@ -185,6 +190,7 @@ impl Core {
             stripe: settings.stripe.clone(),
             analytics: Default::default(),
             analytics_reader: Default::default(),
+            replay_dir: settings.replay_dir.clone(),
         }));
         core.ensure_internal_project(settings.seed_keys.as_ref(), &settings.internal_seed)
             .await?;

@@ -40,6 +40,7 @@ export async function startGatehouse(extraEnv = {}) {
   return {
     get baseUrl() { return instance.baseUrl; },
     project,
+    dataDir: dir,
     log: () => instance.log(),
     // The project's recorded changes after `after`, read with `gatehouse events`.
     events: (projectId, after = 0) =>

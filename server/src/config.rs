@@ -14,6 +14,9 @@ pub struct Config {
     pub addr: SocketAddr,
     pub database_url: String,
     pub data_dir: PathBuf,
+    /// `GATEHOUSE_REPLAY_STORAGE=directory`: session replays kept under the data dir
+    /// (`session-replays/`) instead of in the database.
+    pub replay_dir: Option<PathBuf>,
     /// The server secret; `None` means: load it from the data dir, or make one there.
     pub secret: Option<String>,
     /// The base URL in token issuers and links; `None` means `http://<addr>`.
@@ -108,6 +111,13 @@ impl Config {
                 var("GATEHOUSE_STRIPE_API_URL"),
                 var("GATEHOUSE_STRIPE_JS_URL"),
             ),
+            replay_dir: match var("GATEHOUSE_REPLAY_STORAGE").as_deref() {
+                None | Some("database") => None,
+                Some("directory") => Some(data_dir.join("session-replays")),
+                Some(other) => anyhow::bail!(
+                    "GATEHOUSE_REPLAY_STORAGE is database or directory, not {other:?}"
+                ),
+            },
             internal_seed,
             addr,
             database_url,
@@ -136,6 +146,7 @@ impl Config {
             rate_limits_off: self.rate_limits_off,
             turnstile_siteverify_url: self.turnstile_siteverify_url.clone(),
             stripe: self.stripe.clone(),
+            replay_dir: self.replay_dir.clone(),
         })
     }
 

@@ -567,14 +567,17 @@ impl Core {
         .bind(before)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(&format!(
-            "DELETE FROM session_replays WHERE {which} AND last_event_at < $2"
+        let replays: Vec<(String, String)> = sqlx::query_as(&format!(
+            "DELETE FROM session_replays WHERE {which} AND last_event_at < $2 RETURNING project_id, id"
         ))
         .bind(project)
         .bind(before)
-        .execute(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
+        if let Some(dir) = &self.replay_dir {
+            replays::delete_replay_files(dir, &replays).await;
+        }
         Ok(events)
     }
 

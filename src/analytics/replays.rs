@@ -1,5 +1,6 @@
 //! Session replays: the SDK's rrweb recorder sends its events in batches (`POST
-//! /session-replays/batch`); each batch is a chunk, kept gzipped in the database, of the replay
+//! /session-replays/batch`); each batch is a chunk, kept gzipped in the database (or, with
+//! `GATEHOUSE_REPLAY_STORAGE=directory`, as a file under the data dir; never a bucket), of the replay
 //! its session (refresh token) is recording: a session idle for three minutes, or recording for
 //! twelve hours, starts a new one, as Stack's do. Admins list replays with Stack's filters and
 //! read their chunks' events (`/internal/session-replays/…`), which the dashboard plays.
@@ -100,6 +101,34 @@ pub fn gunzip(bytes: &[u8], limit: usize) -> Option<Vec<u8>> {
 
 fn storage_key(project_id: &str, replay_id: &str, batch_id: &str) -> String {
     format!("session-replays/{project_id}/main/{replay_id}/{batch_id}.json.gz")
+}
+
+/// Where a chunk's file is, when replays are kept in a directory. Every part is an id the
+/// server made or checked as a UUID (`internal` for the dashboard's project).
+fn chunk_file(dir: &std::path::Path, project_id: &str, replay_id: &str, batch_id: &str) -> std::path::PathBuf {
+    dir.join(project_id).join(replay_id).join(format!("{batch_id}.json.gz"))
+}
+
+/// Writes a chunk's file whole or not at all (a temporary file renamed into place).
+async fn write_chunk_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        tokio::fs::create_dir_all(parent).await.map_err(Error::internal)?;
+    }
+    let partial = path.with_extension(format!("partial-{}", new_id()));
+    tokio::fs::write(&partial, bytes).await.map_err(Error::internal)?;
+    tokio::fs::rename(&partial, path).await.map_err(Error::internal)
+}
+
+/// Deletes the files of replays that are gone from the database.
+pub(crate) async fn delete_replay_files(dir: &std::path::Path, replays: &[(String, String)]) {
+    for (project_id, replay_id) in replays {
+        let path = dir.join(project_id).join(replay_id);
+        if let Err(e) = tokio::fs::remove_dir_all(&path).await {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(path = %path.display(), error = %e, "a deleted replay's files could not be removed");
+            }
+        }
+    }
 }
 
 /// A replay as the admin list shows it.
@@ -270,6 +299,16 @@ impl Core {
         let events = Value::Array(batch.events);
         let zipped = gzip(events.to_string().as_bytes())?;
         let n = events.as_array().map_or(0, Vec::len) as i64;
+        let byte_length = zipped.len() as i64;
+        // In a directory, the file first: a row never names a chunk whose events are missing.
+        let stored_events = match &self.replay_dir {
+            Some(dir) => {
+                let path = chunk_file(dir, &project.id, &replay_id, &batch.batch_id);
+                write_chunk_file(&path, &zipped).await?;
+                None
+            }
+            None => Some(zipped),
+        };
         let stored = sqlx::query(
             "INSERT INTO session_replay_chunks (id, project_id, session_replay_id, batch_id, session_replay_segment_id, \
              browser_session_id, event_count, byte_length, first_event_at, last_event_at, created_at, events) \
@@ -283,11 +322,11 @@ impl Core {
         .bind(&batch.session_replay_segment_id)
         .bind(&batch.browser_session_id)
         .bind(n)
-        .bind(zipped.len() as i64)
+        .bind(byte_length)
         .bind(first)
         .bind(last)
         .bind(now)
-        .bind(zipped)
+        .bind(stored_events)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -458,16 +497,25 @@ impl Core {
         Ok(json!({ "items": page, "pagination": { "next_cursor": next } }))
     }
 
-    /// The rrweb events of one chunk.
+    /// The rrweb events of one chunk (from the database, or from its file).
     async fn chunk_events(&self, project_id: &str, chunk_id: &str) -> Result<Vec<Value>> {
-        let row: Option<(Vec<u8>,)> = sqlx::query_as(
-            "SELECT events FROM session_replay_chunks WHERE project_id = $1 AND id = $2",
+        let row: Option<(Option<Vec<u8>>, String, String)> = sqlx::query_as(
+            "SELECT events, session_replay_id, batch_id FROM session_replay_chunks WHERE project_id = $1 AND id = $2",
         )
         .bind(project_id)
         .bind(chunk_id)
         .fetch_optional(&self.db.pool)
         .await?;
-        let (zipped,) = row.ok_or_else(|| Error::ItemNotFound(chunk_id.to_string()))?;
+        let missing = || Error::ItemNotFound(chunk_id.to_string());
+        let zipped = match row.ok_or_else(missing)? {
+            (Some(zipped), _, _) => zipped,
+            (None, replay_id, batch_id) => {
+                let dir = self.replay_dir.as_ref().ok_or_else(missing)?;
+                tokio::fs::read(chunk_file(dir, project_id, &replay_id, &batch_id))
+                    .await
+                    .map_err(|_| missing())?
+            }
+        };
         let bytes = gunzip(&zipped, usize::MAX / 2).ok_or_else(|| {
             Error::internal(format!("session replay chunk {chunk_id} is not gzip"))
         })?;

@@ -170,6 +170,7 @@ impl TestApp {
             addr: "127.0.0.1:0".parse().unwrap(),
             database_url: database_url.clone(),
             data_dir: tmp.path().to_path_buf(),
+            replay_dir: None,
             secret: Some(secret.clone()),
             public_url: None,
             seed_keys: Some(gatehouse_core::projects::SeedKeys {
