@@ -224,22 +224,26 @@ describe('analytics', () => {
 
     // A server that keeps replays in its data dir (GATEHOUSE_REPLAY_STORAGE=directory): the
     // chunk is a file there, read back through the same routes.
-    const files = await gh.another({ GATEHOUSE_REPLAY_STORAGE: 'directory' });
+    const files = await startGatehouse({ GATEHOUSE_REPLAY_STORAGE: 'directory' });
     try {
-      const call = async (access, method, path, body) => {
-        const h = headers(a, access, access === 'client' ? { 'x-stack-access-token': accessToken } : {});
+      const p = files.project;
+      const call = async (access, method, path, body, token) => {
+        const h = headers(p, access, token ? { 'x-stack-access-token': token } : {});
         const res = await fetch(`${files.baseUrl}/api/v1${path}`, { method, headers: h, body: body && JSON.stringify(body) });
-        assert.ok(res.ok, `${method} ${path}: ${res.status}`);
+        assert.ok(res.ok, `${method} ${path}: ${res.status} ${await res.clone().text()}`);
         return res.json();
       };
+      await call('admin', 'PATCH', '/internal/config/override/branch', { config_override_string: JSON.stringify({ 'apps.installed.analytics': { enabled: true } }) });
+      const { access_token: token } = await call('client', 'POST', '/auth/password/sign-up', { email: 'filed@example.com', password: PASSWORD, verification_callback_url: 'http://localhost/verify' });
+      const events = [{ type: 4, timestamp: t0, data: {} }, { type: 3, timestamp: t0 + 3_000, data: { source: 1 } }];
       const stored = await call('client', 'POST', '/session-replays/batch', {
         browser_session_id: browserSession, session_replay_segment_id: segment, batch_id: randomUUID(),
-        started_at_ms: t0, sent_at_ms: Date.now(), events: [{ type: 3, timestamp: t0 + 3_000, data: { source: 1 } }],
-      });
-      const file = join(gh.dataDir, 'session-replays', a.project_id, stored.session_replay_id, `${stored.batch_id}.json.gz`);
-      assert.deepEqual(JSON.parse(gunzipSync(readFileSync(file))), [{ type: 3, timestamp: t0 + 3_000, data: { source: 1 } }]);
+        started_at_ms: t0, sent_at_ms: Date.now(), events,
+      }, token);
+      const file = join(files.dataDir, 'session-replays', p.project_id, stored.session_replay_id, `${stored.batch_id}.json.gz`);
+      assert.deepEqual(JSON.parse(gunzipSync(readFileSync(file))), events);
       const read = await call('admin', 'GET', `/internal/session-replays/${stored.session_replay_id}/events`);
-      assert.deepEqual(read.chunk_events.flatMap((c) => c.events).map((e) => e.type), [4, 2, 3, 3]);
+      assert.deepEqual(read.chunk_events.flatMap((c) => c.events), events);
     } finally {
       await files.stop();
     }

@@ -15,7 +15,6 @@ CREATE TABLE analytics_events (
     data TEXT NOT NULL,
     created_at BIGINT NOT NULL
 );
-CREATE INDEX analytics_events_at ON analytics_events (project_id, event_at);
 CREATE INDEX analytics_events_created ON analytics_events (project_id, created_at);
 
 CREATE TABLE analytics_batches (

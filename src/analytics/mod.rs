@@ -31,10 +31,11 @@ use crate::projects::Project;
 use crate::validation::{any, array, integer, nested, string, Input, Shape};
 use crate::{now_ms, Core};
 
-/// The most events waiting in memory for the writer; past it, auth paths' events are dropped.
+/// The most events waiting in memory for the writer (a client's batch counts its events); past
+/// it, auth paths' events are dropped and clients' batches wait.
 pub const QUEUE_CAPACITY: usize = 50_000;
-/// The most queued items one write takes.
-const WRITE_BATCH: usize = 2_000;
+/// One write takes queued items until it holds this many events.
+const WRITE_EVENTS: usize = 5_000;
 /// Rows per INSERT statement (ten columns each, under SQLite's limit of bound values).
 const ROWS_PER_INSERT: usize = 400;
 /// How long a client's batch waits for room in a full queue before it is refused.
@@ -107,18 +108,31 @@ enum Queued {
 
 /// The queue between the paths that make events and the one writer.
 pub struct Ingest {
-    sender: mpsc::Sender<Queued>,
-    receiver: std::sync::Mutex<Option<mpsc::Receiver<Queued>>>,
+    sender: mpsc::UnboundedSender<Queued>,
+    receiver: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Queued>>>,
+    /// Room for events in the queue: taken as events are queued, given back as they are
+    /// written (the queue's bound, in events).
+    room: tokio::sync::Semaphore,
     dropped: AtomicU64,
 }
 
 impl Default for Ingest {
     fn default() -> Ingest {
-        let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+        let (sender, receiver) = mpsc::unbounded_channel();
         Ingest {
             sender,
             receiver: std::sync::Mutex::new(Some(receiver)),
+            room: tokio::sync::Semaphore::new(QUEUE_CAPACITY),
             dropped: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Queued {
+    fn events(&self) -> usize {
+        match self {
+            Queued::Batch { events, .. } => events.len(),
+            Queued::One { .. } => 1,
         }
     }
 }
@@ -205,13 +219,16 @@ impl Core {
         if !project.config.analytics_enabled {
             return;
         }
+        let Ok(room) = self.analytics.room.try_acquire() else {
+            self.analytics.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        room.forget();
         let queued = Queued::One {
             project_id: project.id.clone(),
             event,
         };
-        if self.analytics.sender.try_send(queued).is_err() {
-            self.analytics.dropped.fetch_add(1, Ordering::Relaxed);
-        }
+        let _ = self.analytics.sender.send(queued);
     }
 
     /// Records a failed sign-in (`$sign-in-failure`): its method and why.
@@ -257,16 +274,18 @@ impl Core {
             batch_id: batch.batch_id,
             events,
         };
-        self.analytics
-            .sender
-            .send_timeout(queued, ROOM_WAIT)
+        let full = || {
+            Error::Status(
+                503,
+                "Too many analytics events are waiting to be written; send this batch again in a moment.".into(),
+            )
+        };
+        tokio::time::timeout(ROOM_WAIT, self.analytics.room.acquire_many(n as u32))
             .await
-            .map_err(|_| {
-                Error::Status(
-                    503,
-                    "Too many analytics events are waiting to be written; send this batch again in a moment.".into(),
-                )
-            })?;
+            .map_err(|_| full())?
+            .map_err(|_| full())?
+            .forget();
+        let _ = self.analytics.sender.send(queued);
         Ok(n)
     }
 
@@ -282,10 +301,21 @@ impl Core {
         else {
             return;
         };
-        let mut taken = Vec::with_capacity(WRITE_BATCH);
+        let mut taken = Vec::new();
         loop {
-            if receiver.recv_many(&mut taken, WRITE_BATCH).await == 0 {
+            let Some(first) = receiver.recv().await else {
                 return;
+            };
+            let mut events = first.events();
+            taken.push(first);
+            while events < WRITE_EVENTS {
+                match receiver.try_recv() {
+                    Ok(item) => {
+                        events += item.events();
+                        taken.push(item);
+                    }
+                    Err(_) => break,
+                }
             }
             if let Err(e) = self.write_events(&taken).await {
                 // One project gone (its events refused by the database) must not lose the
@@ -298,6 +328,7 @@ impl Core {
                 }
             }
             taken.clear();
+            self.analytics.room.add_permits(events);
             let dropped = self.analytics.dropped.swap(0, Ordering::Relaxed);
             if dropped > 0 {
                 tracing::warn!(

@@ -105,18 +105,31 @@ fn storage_key(project_id: &str, replay_id: &str, batch_id: &str) -> String {
 
 /// Where a chunk's file is, when replays are kept in a directory. Every part is an id the
 /// server made or checked as a UUID (`internal` for the dashboard's project).
-fn chunk_file(dir: &std::path::Path, project_id: &str, replay_id: &str, batch_id: &str) -> std::path::PathBuf {
-    dir.join(project_id).join(replay_id).join(format!("{batch_id}.json.gz"))
+fn chunk_file(
+    dir: &std::path::Path,
+    project_id: &str,
+    replay_id: &str,
+    batch_id: &str,
+) -> std::path::PathBuf {
+    dir.join(project_id)
+        .join(replay_id)
+        .join(format!("{batch_id}.json.gz"))
 }
 
 /// Writes a chunk's file whole or not at all (a temporary file renamed into place).
 async fn write_chunk_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     if let Some(parent) = path.parent() {
-        tokio::fs::create_dir_all(parent).await.map_err(Error::internal)?;
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(Error::internal)?;
     }
     let partial = path.with_extension(format!("partial-{}", new_id()));
-    tokio::fs::write(&partial, bytes).await.map_err(Error::internal)?;
-    tokio::fs::rename(&partial, path).await.map_err(Error::internal)
+    tokio::fs::write(&partial, bytes)
+        .await
+        .map_err(Error::internal)?;
+    tokio::fs::rename(&partial, path)
+        .await
+        .map_err(Error::internal)
 }
 
 /// Deletes the files of replays that are gone from the database.
