@@ -484,18 +484,14 @@ impl Core {
             None => return Ok(0),
         }
         let mut tx = self.db.begin().await?;
-        sqlx::query(
+        let (from,): (i64,) = sqlx::query_as(
             "INSERT INTO analytics_cursors (project_id, position) VALUES ($1, 0) \
-             ON CONFLICT (project_id) DO UPDATE SET position = analytics_cursors.position",
+             ON CONFLICT (project_id) DO UPDATE SET position = analytics_cursors.position \
+             RETURNING position",
         )
         .bind(project_id)
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
-        let (from,): (i64,) =
-            sqlx::query_as("SELECT position FROM analytics_cursors WHERE project_id = $1")
-                .bind(project_id)
-                .fetch_one(&mut *tx)
-                .await?;
         let changes: Vec<crate::events::Event> = sqlx::query_as(crate::events::EVENTS_AFTER)
             .bind(project_id)
             .bind(from)

@@ -689,17 +689,6 @@ impl Visitor for Checker {
     type Break = ();
 
     fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
-        if let Some(with) = &query.with {
-            for cte in &with.cte_tables {
-                let name = cte.alias.name.value.to_lowercase();
-                if self.real_tables.contains(&name) {
-                    return self.refuse(format!(
-                        "A WITH name cannot be the name of a table: rename {name}."
-                    ));
-                }
-                self.ctes.insert(name);
-            }
-        }
         if !query.locks.is_empty() {
             return self.refuse(
                 "Analytics queries only read: FOR UPDATE and FOR SHARE cannot be used.".into(),
@@ -840,8 +829,9 @@ fn checked(d: Dialect, text: &str, real_tables: &HashSet<String>) -> Result<Stri
         problem: None,
     };
     // Names of WITH clauses are gathered first, so a table read before its WITH is seen.
-    let _ = statement.visit(&mut CteNames(&mut checker));
-    let _ = statement.visit(&mut checker);
+    if statement.visit(&mut CteNames(&mut checker)).is_continue() {
+        let _ = statement.visit(&mut checker);
+    }
     if let Some(problem) = checker.problem {
         return Err(Error::AnalyticsQueryError(problem));
     }
@@ -861,7 +851,13 @@ impl Visitor for CteNames<'_> {
     fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
         if let Some(with) = &query.with {
             for cte in &with.cte_tables {
-                self.0.ctes.insert(cte.alias.name.value.to_lowercase());
+                let name = cte.alias.name.value.to_lowercase();
+                if self.0.real_tables.contains(&name) {
+                    return self.0.refuse(format!(
+                        "A WITH name cannot be the name of a table: rename {name}."
+                    ));
+                }
+                self.0.ctes.insert(name);
             }
         }
         ControlFlow::Continue(())
@@ -1208,6 +1204,24 @@ fn query_error(e: sqlx::Error, timeout_ms: i64) -> Error {
     }
 }
 
+/// A run's outcome: its rows, or why there are none (past the time limit, refused by the
+/// database, or too many).
+fn finished(
+    result: std::result::Result<sqlx::Result<()>, tokio::time::error::Elapsed>,
+    rows: Vec<Value>,
+    bytes: usize,
+    timeout_ms: i64,
+) -> Result<Vec<Value>> {
+    match result {
+        Err(_) => Err(Error::AnalyticsQueryTimeout(timeout_ms)),
+        Ok(Err(e)) => Err(query_error(e, timeout_ms)),
+        Ok(Ok(())) => match too_many(rows.len(), bytes) {
+            Some(e) => Err(e),
+            None => Ok(rows),
+        },
+    }
+}
+
 async fn run_sqlite(pool: &sqlx::SqlitePool, sql: &str, timeout_ms: i64) -> Result<Vec<Value>> {
     use futures_util::TryStreamExt;
     use sqlx::{Column, Row, TypeInfo, ValueRef};
@@ -1247,14 +1261,7 @@ async fn run_sqlite(pool: &sqlx::SqlitePool, sql: &str, timeout_ms: i64) -> Resu
     };
     let result = tokio::time::timeout(Duration::from_millis(timeout_ms as u64 + 2_000), read).await;
     conn.lock_handle().await?.remove_progress_handler();
-    match result {
-        Err(_) => Err(Error::AnalyticsQueryTimeout(timeout_ms)),
-        Ok(Err(e)) => Err(query_error(e, timeout_ms)),
-        Ok(Ok(())) => match too_many(out.len(), bytes) {
-            Some(e) => Err(e),
-            None => Ok(out),
-        },
-    }
+    finished(result, out, bytes, timeout_ms)
 }
 
 async fn run_postgres(
@@ -1291,14 +1298,7 @@ async fn run_postgres(
     };
     let result = tokio::time::timeout(Duration::from_millis(timeout_ms as u64 + 2_000), read).await;
     let _ = tx.rollback().await;
-    match result {
-        Err(_) => Err(Error::AnalyticsQueryTimeout(timeout_ms)),
-        Ok(Err(e)) => Err(query_error(e, timeout_ms)),
-        Ok(Ok(())) => match too_many(out.len(), bytes) {
-            Some(e) => Err(e),
-            None => Ok(out),
-        },
-    }
+    finished(result, out, bytes, timeout_ms)
 }
 
 #[cfg(test)]

@@ -273,45 +273,12 @@ impl Core {
         }
         let (first, last) = event_times(&batch.events, batch.sent_at_ms);
         let now = now_ms();
-        let mut tx = self.db.begin().await?;
+        // Everything but the writes before the transaction: on SQLite it holds the write lock.
         let recent = recent_replay(self, &project.id, refresh_token_id).await?;
-        let replay_id = match recent {
-            Some(id) => {
-                sqlx::query(
-                    "UPDATE session_replays SET started_at = CASE WHEN started_at < $2 THEN started_at ELSE $2 END, \
-                     last_event_at = CASE WHEN last_event_at > $3 THEN last_event_at ELSE $3 END, updated_at = $4 \
-                     WHERE id = $1",
-                )
-                .bind(&id)
-                .bind(first)
-                .bind(last)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                id
-            }
-            None => {
-                let id = new_id();
-                sqlx::query(
-                    "INSERT INTO session_replays (id, project_id, user_id, refresh_token_id, started_at, last_event_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(&id)
-                .bind(&project.id)
-                .bind(user_id)
-                .bind(refresh_token_id)
-                .bind(first)
-                .bind(last)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                id
-            }
-        };
+        let replay_id = recent.clone().unwrap_or_else(new_id);
         let key = storage_key(&project.id, &replay_id, &batch.batch_id);
-        let events = Value::Array(batch.events);
-        let zipped = gzip(events.to_string().as_bytes())?;
-        let n = events.as_array().map_or(0, Vec::len) as i64;
+        let n = batch.events.len() as i64;
+        let zipped = gzip(Value::Array(batch.events).to_string().as_bytes())?;
         let byte_length = zipped.len() as i64;
         // In a directory, the file first: a row never names a chunk whose events are missing.
         let stored_events = match &self.replay_dir {
@@ -322,6 +289,37 @@ impl Core {
             }
             None => Some(zipped),
         };
+        let mut tx = self.db.begin().await?;
+        match recent {
+            Some(_) => {
+                sqlx::query(
+                    "UPDATE session_replays SET started_at = CASE WHEN started_at < $2 THEN started_at ELSE $2 END, \
+                     last_event_at = CASE WHEN last_event_at > $3 THEN last_event_at ELSE $3 END, updated_at = $4 \
+                     WHERE id = $1",
+                )
+                .bind(&replay_id)
+                .bind(first)
+                .bind(last)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {
+                sqlx::query(
+                    "INSERT INTO session_replays (id, project_id, user_id, refresh_token_id, started_at, last_event_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&replay_id)
+                .bind(&project.id)
+                .bind(user_id)
+                .bind(refresh_token_id)
+                .bind(first)
+                .bind(last)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
         let stored = sqlx::query(
             "INSERT INTO session_replay_chunks (id, project_id, session_replay_id, batch_id, session_replay_segment_id, \
              browser_session_id, event_count, byte_length, first_event_at, last_event_at, created_at, events) \
