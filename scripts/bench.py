@@ -594,7 +594,8 @@ def bench_analytics():
         f"signed-in user over 32 connections for {SECONDS} s (wrk); events accepted per second over HTTP, and events written "
         "per second from the first request until the queue had drained (counted with the admin's SQL). Beside them, the hot "
         f"routes' server CPU per request with the project's analytics on and off ({ROUNDS} interleaved rounds each, median "
-        "round): a token refresh records a `$token-refresh` event when analytics is on.",
+        "round). With analytics on, a session's first refresh records a `$token-refresh` event, then at most one a minute "
+        "(as its activity is recorded), so the refresh loop here records one.",
         "",
         "| database | events accepted/s | events written/s | events written | errors | users/me CPU µs (on / off) | users/me ÷ bare (on / off) | refresh CPU µs (on / off) | refresh ÷ bare (on / off) |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",

@@ -197,7 +197,7 @@ pub(crate) async fn end_sessions(
 
 /// A live session by its refresh token's hash, with what its access token says of the user:
 /// no more (a token needs no metadata, team or linked accounts, and the project is at hand).
-const REFRESH_SELECT: &str = "SELECT r.id AS session_id, r.last_used_at, u.id, u.display_name, \
+const REFRESH_SELECT: &str = "SELECT r.id AS session_id, r.created_at AS session_created_at, r.last_used_at, u.id, u.display_name, \
      u.primary_email, u.primary_email_verified, u.selected_team_id, u.signed_up_at, u.is_anonymous, \
      u.restricted_by_admin, u.totp_secret FROM refresh_tokens r JOIN users u ON u.id = r.user_id \
      WHERE r.project_id = $1 AND r.token_hash = $2 AND r.expires_at > $3";
@@ -401,19 +401,23 @@ impl Core {
                 flag(&row, "restricted_by_admin")?,
             ),
         };
-        if project.config.analytics_enabled {
-            let data = json!({ "refresh_token_id": session_id, "is_anonymous": is_anonymous, "ip_info": null });
-            let mut event = NewEvent::system("$token-refresh", Some(&user.id), data);
-            event.refresh_token_id = Some(session_id.clone());
-            self.track(project, event);
-        }
         // Activity is recorded to the minute: refreshing is frequent, and a write per refresh
-        // would serialise them all behind the database's write lock.
-        if now - last_used_at >= ACTIVITY_RESOLUTION_MS {
+        // would serialise them all behind the database's write lock. So is `$token-refresh`: a
+        // session's first refresh, then at most one a minute (an SDK refreshes every few minutes;
+        // only a loop or many tabs refresh faster, and their events would say nothing more).
+        let session_created_at: i64 = row.try_get("session_created_at")?;
+        if now - last_used_at >= ACTIVITY_RESOLUTION_MS || last_used_at == session_created_at {
+            if project.config.analytics_enabled {
+                let data = json!({ "refresh_token_id": session_id, "is_anonymous": is_anonymous, "ip_info": null });
+                let mut event = NewEvent::system("$token-refresh", Some(&user.id), data);
+                event.refresh_token_id = Some(session_id.clone());
+                self.track(project, event);
+            }
             let mut tx = self.begin().await?;
             sqlx::query("UPDATE refresh_tokens SET last_used_at = $2 WHERE id = $1")
                 .bind(&session_id)
-                .bind(now)
+                // Never the creation time again, so the first refresh is told from the next.
+                .bind(now.max(session_created_at + 1))
                 .execute(&mut *tx)
                 .await?;
             crate::users::touch_last_active(&mut *tx, &user.id, now).await?;
