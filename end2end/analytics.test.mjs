@@ -260,7 +260,7 @@ describe('analytics', () => {
     assert.equal(refused.code, 'SCHEMA_ERROR');
     const before = (await query(adminA, 'SELECT count(*) AS n FROM events')).result[0].n;
     // Two days on, B's events (one day's retention) are gone; A's (ninety days) are kept.
-    const pruned = JSON.parse(gh.cli('analytics-prune', '--as-of', String(Date.now() + 2 * 86_400_000)));
+    const pruned = JSON.parse(gh.cli('prune', '--as-of', String(Date.now() + 2 * 86_400_000)));
     assert.ok(pruned.deleted_events >= 2, JSON.stringify(pruned));
     assert.deepEqual((await query(adminB, 'SELECT count(*) AS n FROM events')).result.map((r) => Number(r.n)), [0]);
     assert.equal((await query(adminA, 'SELECT count(*) AS n FROM events')).result[0].n, before);

@@ -355,6 +355,9 @@ const ENDPOINTS = {
   'POST /internal/analytics/query': T(A, () => y.yupObject({ result: y.jsonSchema.defined(), query_id: y.yupString().defined() }).defined()),
   'GET /internal/analytics/settings': T(A, "Gatehouse's own: how many days the project keeps its analytics events"),
   'PUT /internal/analytics/settings': T(A, () => success),
+  'GET /internal/audit-log': T(A, "Gatehouse's own: the project's audit entries (audit.test.mjs reads them)"),
+  'GET /internal/audit-log/settings': T(A, "Gatehouse's own: how many days the project keeps its audit entries"),
+  'PUT /internal/audit-log/settings': T(A, () => success),
   // internal/session-replays/route.tsx
   'GET /internal/session-replays': T(A, () => y.yupObject({
     items: y.yupArray(replay).defined(), pagination: y.yupObject({ next_cursor: y.yupString().nullable().defined() }).defined(),
@@ -768,6 +771,9 @@ describe("Stack's schemas, by machine", () => {
     assert.equal((await admin('POST', '/internal/analytics/query', { body: { query: 'SELECT * FROM api_keys' }, status: 400 })).code, 'ANALYTICS_QUERY_ERROR');
     await admin('GET', '/internal/analytics/settings');
     await admin('PUT', '/internal/analytics/settings', { body: { retention_days: 30 } });
+    await admin('GET', '/internal/audit-log?limit=5&kind=session.');
+    await admin('GET', '/internal/audit-log/settings');
+    await admin('PUT', '/internal/audit-log/settings', { body: { retention_days: 30 } });
     const replays = await admin('GET', `/internal/session-replays?limit=1&user_ids=${ada}`);
     await admin('GET', `/internal/session-replays?cursor=${replays.items[0].id}`);
     const replayId = replays.items[0].id;

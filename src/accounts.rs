@@ -265,6 +265,7 @@ pub(crate) async fn open_account(
         // Stack upgrades with the same update the server API makes: the new fields over the
         // anonymous user's, everything else (id, metadata, teams) kept.
         Some(mut u) => {
+            let before = u.clone();
             admission.restrict(
                 &mut u.restricted_by_admin,
                 &mut u.restricted_by_admin_private_details,
@@ -292,7 +293,11 @@ pub(crate) async fn open_account(
                 tx,
                 &project.id,
                 &who,
-                Change::new("user.updated", &u.id, json!({})),
+                Change::new(
+                    "user.updated",
+                    &u.id,
+                    json!({ "fields": crate::users::changed_fields(&before, &u) }),
+                ),
             )
             .await?;
             u.id
@@ -346,7 +351,7 @@ impl Core {
         let totp_changed = updated.totp_secret != user.totp_secret;
         let passkeys_gone = user.passkey_auth_enabled && !updated.passkey_auth_enabled;
         let mut tx = self.begin().await?;
-        crate::users::write_user_update(&mut tx, &self.public_url, &project.id, updated, who)
+        crate::users::write_user_update(&mut tx, &self.public_url, &project.id, user, updated, who)
             .await?;
         if password_changed {
             crate::sessions::end_sessions(&mut tx, &project.id, &user.id, None, who).await?;

@@ -2,10 +2,12 @@
 //! ways a user signs up and in (password, anonymous).
 
 use serde::Deserialize;
+use serde_json::json;
 use sqlx::FromRow;
 
 use crate::crypto;
 use crate::error::{Error, Result};
+use crate::events::{Change, Who};
 use crate::projects::{KeyKind, Project, INTERNAL_PROJECT_ID};
 use crate::rate_limits::{Action, Subject};
 use crate::sessions::Tokens;
@@ -352,12 +354,14 @@ impl Core {
         let user = self.user_by_auth_email(&project.id, &email).await?;
         let Some((user, hash)) = user.and_then(|u| u.password_hash.clone().map(|h| (u, h))) else {
             crypto::burn_password_check(input.password).await;
-            self.track_failed_sign_in(project, None, "password", "unknown_email");
+            self.record_failed_sign_in(project, None, &email, "password", "unknown_email")
+                .await?;
             self.count_failed_sign_in(project, &email, None).await?;
             return Err(Error::EmailPasswordMismatch);
         };
         if !crypto::verify_password(input.password, hash).await? {
-            self.track_failed_sign_in(project, Some(&user.id), "password", "wrong_password");
+            self.record_failed_sign_in(project, Some(&user.id), &email, "password", "wrong_password")
+                .await?;
             self.count_failed_sign_in(project, &email, Some(&user))
                 .await?;
             return Err(Error::EmailPasswordMismatch);
@@ -366,6 +370,24 @@ impl Core {
         let tx = self.begin().await?;
         self.commit_sign_in(tx, &project.id, user.id, false, "password")
             .await
+    }
+
+    /// Records a failed sign-in in the log (the audit log and analytics read it): its method,
+    /// why, the address typed and the account it was for, if any (as the change's object, not
+    /// in its data: a change naming a user in its data drops their cached sessions).
+    pub(crate) async fn record_failed_sign_in(
+        &self,
+        project: &Project,
+        user_id: Option<&str>,
+        email: &str,
+        method: &str,
+        reason: &str,
+    ) -> Result<()> {
+        let data = json!({ "method": method, "reason": reason, "email": email });
+        let change = Change::new("sign_in.failed", user_id.unwrap_or(""), data);
+        let mut tx = self.begin().await?;
+        crate::events::record(&mut tx, &project.id, &Who::Client, change).await?;
+        tx.commit().await
     }
 
     /// Changes the signed-in user's password; their other sessions end.

@@ -124,6 +124,25 @@ impl Lanes {
 }
 
 impl Db {
+    /// Whether the database answers and holds every migration this binary knows (`/ready`).
+    pub async fn ready(&self) -> Result<()> {
+        let applied: Vec<(i64,)> =
+            sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(&self.pool)
+                .await?;
+        let missing = migrators(self.dialect)
+            .iter()
+            .flat_map(|m| m.iter())
+            .find(|m| !applied.iter().any(|(v,)| *v == m.version));
+        match missing {
+            Some(m) => Err(Error::internal(format!(
+                "migration {} ({}) is not applied",
+                m.version, m.description
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// The URL the database was opened with (for connections of a capability's own: see
     /// `analytics::query`).
     pub(crate) fn url(&self) -> &str {
@@ -263,4 +282,28 @@ pub(crate) fn json_or_null(text: &Option<String>) -> serde_json::Value {
 /// A JSON value (metadata) as stored text; `null` stores nothing.
 pub(crate) fn json_text(v: Option<serde_json::Value>) -> Option<String> {
     v.filter(|v| !v.is_null()).map(|v| v.to_string())
+}
+
+/// A database of each kind this run can reach, fresh: SQLite always, PostgreSQL when the suite's
+/// server is named (`GATEHOUSE_TEST_POSTGRES_URL`, as `scripts/test` sets it).
+#[cfg(test)]
+pub(crate) async fn test_databases() -> Vec<String> {
+    let mut urls = vec![format!(
+        "sqlite://{}",
+        std::env::temp_dir()
+            .join(format!("gh-test-{}.db", crate::new_id()))
+            .display()
+    )];
+    if let Ok(pg) = std::env::var("GATEHOUSE_TEST_POSTGRES_URL") {
+        let name = format!("gh_test_{}", crate::new_id().replace('-', ""));
+        let mut conn = sqlx::PgConnection::connect(&format!("{pg}/postgres"))
+            .await
+            .unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        urls.push(format!("{pg}/{name}"));
+    }
+    urls
 }

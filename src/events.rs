@@ -52,6 +52,7 @@ impl Tx {
         }
         self.inner.commit().await?;
         self.core.caches.follow(&self.changes);
+        self.core.counters.follow(&self.changes);
         Ok(())
     }
 

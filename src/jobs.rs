@@ -289,6 +289,9 @@ impl Core {
             Some(s) if !s.is_empty() => s[(job.attempts as usize).min(s.len() - 1)],
             _ => backoff_ms(job.attempts),
         };
+        if outcome.is_err() {
+            self.counters.job_failed();
+        }
         let (status, run_at, error) = match outcome {
             Ok(()) => (JobStatus::Succeeded, job.run_at, None),
             Err(e) if job.attempts >= job.max_attempts => (JobStatus::Failed, job.run_at, Some(e)),
@@ -316,6 +319,15 @@ impl Core {
             )));
         }
         Ok(status)
+    }
+
+    /// How many jobs wait, run and failed (finished ones are not counted).
+    pub async fn job_counts(&self) -> Result<Vec<(String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT status, count(*) FROM jobs WHERE status IN ('pending', 'running', 'failed') GROUP BY status",
+        )
+        .fetch_all(&self.db.pool)
+        .await?)
     }
 
     pub async fn job(&self, id: &str) -> Result<Option<Job>> {

@@ -6,12 +6,14 @@ pub mod accounts;
 pub mod admins;
 pub mod analytics;
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod bot_challenge;
 pub mod cache;
 pub mod cli_auth;
 pub mod codes;
 pub mod config;
+pub mod counters;
 pub use users::contact_channels;
 pub mod crypto;
 pub mod db;
@@ -29,6 +31,7 @@ pub mod patch;
 pub mod payments;
 pub mod projects;
 pub mod rate_limits;
+pub mod retention;
 pub mod sessions;
 pub mod setup;
 pub mod sign_in_codes;
@@ -51,7 +54,8 @@ pub(crate) const CONFIG_CHECKS: &[config::TreeCheck] =
 
 /// What every write transaction runs before it commits (see [`events::CommitHook`]): the
 /// composition root hands them to the log, so the log depends on none of them.
-pub(crate) const COMMIT_HOOKS: &[events::CommitHook] = &[webhooks::snapshot_objects];
+pub(crate) const COMMIT_HOOKS: &[events::CommitHook] =
+    &[webhooks::snapshot_objects, audit::write_entries];
 
 /// Everything a request needs: the database, the token signer, and the caches in front of them.
 /// One shared copy: every request's handlers and extractors clone it, so a clone is one count.
@@ -99,6 +103,8 @@ pub struct Parts {
     pub stripe: payments::stripe::StripeUrls,
     /// Analytics events on their way to the database (see [`analytics`]).
     pub analytics: analytics::Ingest,
+    /// What this process counts for its metrics.
+    pub counters: counters::Counters,
     /// The connections analytics queries read on, made by the first query.
     pub(crate) analytics_reader: analytics::query::ReaderCell,
     /// Where session replays' events are kept as files, if not in the database.
@@ -189,6 +195,7 @@ impl Core {
                 .into(),
             stripe: settings.stripe.clone(),
             analytics: Default::default(),
+            counters: Default::default(),
             analytics_reader: Default::default(),
             replay_dir: settings.replay_dir.clone(),
         }));

@@ -353,7 +353,15 @@ impl Core {
     pub async fn mfa_sign_in(&self, project: &Project, input: MfaSignIn) -> Result<(Tokens, bool)> {
         let (found, user, sign_in) = self.attempt_user(project, &input.code).await?;
         let mut tx = self.begin().await?;
-        self.accept_totp(&mut tx, &user, &input.totp).await?;
+        if let Err(e) = self.accept_totp(&mut tx, &user, &input.totp).await {
+            tx.rollback().await?;
+            if matches!(e, Error::InvalidTotpCode) {
+                let email = user.primary_email.as_deref().unwrap_or_default();
+                self.record_failed_sign_in(project, Some(&user.id), email, "totp", "wrong_code")
+                    .await?;
+            }
+            return Err(e);
+        }
         consume_code(&mut tx, &found).await?;
         self.second_factor_passed(tx, &project.id, user.id, sign_in)
             .await
@@ -423,7 +431,7 @@ impl Core {
             .await?;
         // The secret, its first recovery codes and the spent first code: all or nothing.
         let mut tx = self.begin().await?;
-        crate::users::write_user_update(&mut tx, &self.public_url, &project.id, updated, &who)
+        crate::users::write_user_update(&mut tx, &self.public_url, &project.id, user, updated, &who)
             .await?;
         let codes = insert_recovery_codes(&mut tx, user).await?;
         sqlx::query("UPDATE users SET totp_last_step = $2 WHERE id = $1")

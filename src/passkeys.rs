@@ -456,7 +456,7 @@ async fn record_user_updated(tx: &mut Tx, project: &Project, user: &User) -> Res
         tx,
         &project.id,
         &who,
-        Change::new("user.updated", &user.id, json!({})),
+        Change::new("user.updated", &user.id, json!({ "fields": ["passkeys"] })),
     )
     .await?;
     Ok(())

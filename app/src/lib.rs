@@ -114,6 +114,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/projects/:project_id/analytics") view=pages::dashboard::AnalyticsPage ssr=SsrMode::Async/>
                     <Route path=path!("/projects/:project_id/analytics/replays") view=pages::dashboard::ReplaysPage ssr=SsrMode::Async/>
                     <Route path=path!("/projects/:project_id/analytics/replays/:replay_id") view=pages::dashboard::ReplayPage ssr=SsrMode::Async/>
+                    <Route path=path!("/projects/:project_id/audit") view=pages::dashboard::AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/projects/:project_id/webhooks/:endpoint_id") view=pages::dashboard::WebhookEndpointPage ssr=SsrMode::Async/>
                     // Rendered whole before sending: plain forms, with no JavaScript at all.
                     <Route path=path!("/handler/:project_id/sign-in") view=pages::handler::SignInPage ssr=SsrMode::Async/>

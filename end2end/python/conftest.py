@@ -32,7 +32,8 @@ def start_gatehouse(**extra_env):
     data_dir = tempfile.mkdtemp(prefix="gatehouse-py-")
     env = dict(os.environ, DATABASE_URL=fresh_database_url(data_dir), GATEHOUSE_DATA_DIR=data_dir,
                GATEHOUSE_ADDR="127.0.0.1:0", RUST_LOG="warn,gatehouse=info",
-               STACK_SEED_INTERNAL_PROJECT_SIGN_UP_ENABLED="true", **extra_env)
+               STACK_SEED_INTERNAL_PROJECT_SIGN_UP_ENABLED="true")
+    env.update(extra_env)
     project = json.loads(subprocess.run([BIN, "project", "create", "--display-name", "Python"],
                                         env=env, check=True, capture_output=True).stdout)
     proc = subprocess.Popen([BIN, "serve"], env=env, stderr=subprocess.PIPE, text=True)
@@ -40,7 +41,7 @@ def start_gatehouse(**extra_env):
     while time.monotonic() < deadline:
         line = proc.stderr.readline()
         log += line
-        match = re.search(r"listening on (http://\S+)", line)
+        match = re.search(r'listening on (http://[^\s"]+)', line)
         if match:
             break
         if proc.poll() is not None:

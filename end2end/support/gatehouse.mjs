@@ -72,7 +72,7 @@ async function serve(env) {
     const timer = setTimeout(() => fail(new Error(`gatehouse did not start:\n${log}`)), 30_000);
     child.stderr.on('data', (chunk) => {
       log += chunk;
-      const m = log.match(/listening on (http:\/\/[^\s]+)/);
+      const m = log.match(/listening on (http:\/\/[^\s"]+)/);
       if (m) { clearTimeout(timer); ok(m[1]); }
     });
     child.on('exit', (code) => fail(new Error(`gatehouse exited with ${code}:\n${log}`)));

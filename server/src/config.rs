@@ -40,6 +40,8 @@ pub struct Config {
     pub rate_limits_off: bool,
     /// `GATEHOUSE_TURNSTILE_SITEVERIFY_URL`: where Turnstile tokens are checked.
     pub turnstile_siteverify_url: Option<String>,
+    /// `GATEHOUSE_METRICS_TOKEN`: the bearer token `/metrics` asks for; `None`: it is open.
+    pub metrics_token: Option<String>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -107,6 +109,7 @@ impl Config {
                 Some(other) => anyhow::bail!("GATEHOUSE_RATE_LIMITS is on or off, not {other:?}"),
             },
             turnstile_siteverify_url: var("GATEHOUSE_TURNSTILE_SITEVERIFY_URL"),
+            metrics_token: var("GATEHOUSE_METRICS_TOKEN"),
             stripe: gatehouse_core::payments::stripe::StripeUrls::new(
                 var("GATEHOUSE_STRIPE_API_URL"),
                 var("GATEHOUSE_STRIPE_JS_URL"),

@@ -8,6 +8,7 @@ pub mod config;
 pub mod headers;
 mod hosted_oauth;
 pub mod mailer;
+pub mod observe;
 pub mod remote;
 pub mod routes;
 pub mod startup;

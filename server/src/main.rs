@@ -40,9 +40,9 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         limit: i64,
     },
-    /// Delete analytics events (and session replays) older than each project's retention now,
-    /// as the server does hourly; prints how many events went.
-    AnalyticsPrune {
+    /// Delete analytics events (and session replays) and audit entries older than each
+    /// project's retention now, as the server does hourly; prints how many went.
+    Prune {
         /// Prune as of this time (epoch ms) instead of now: what would be gone by then.
         #[arg(long)]
         as_of: Option<i64>,
@@ -94,13 +94,18 @@ enum ProjectCommand {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    // Logs go to stderr: as text, or with GATEHOUSE_LOG_FORMAT=json one JSON object a line
+    // (a request's lines carry its id in their span).
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match std::env::var("GATEHOUSE_LOG_FORMAT").as_deref() {
+        Ok("json") => logs.json().with_current_span(true).with_span_list(false).init(),
+        Ok("text") | Ok("") | Err(_) => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        Ok(other) => anyhow::bail!("GATEHOUSE_LOG_FORMAT is text or json, not {other:?}"),
+    }
     let command = Cli::parse().command.unwrap_or(Command::Serve);
     // The commands against a running server need none of its configuration.
     match command {
@@ -159,11 +164,13 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::AnalyticsPrune { as_of } => {
+        Command::Prune { as_of } => {
             let core = Core::start(&cli_settings(&config)?).await?;
             let now = as_of.unwrap_or_else(gatehouse_core::now_ms);
-            let deleted = core.apply_analytics_retention(now).await?;
-            println!("{}", serde_json::json!({ "deleted_events": deleted }));
+            let events = core.apply_analytics_retention(now).await?;
+            let entries = core.apply_audit_retention(now).await?;
+            let deleted = serde_json::json!({ "deleted_events": events, "deleted_audit_entries": entries });
+            println!("{deleted}");
             Ok(())
         }
         Command::Project {

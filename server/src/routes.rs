@@ -1,5 +1,5 @@
-//! The whole site on one port: `/api/v1` (REST), `/health`, the site's static files, and the
-//! Leptos pages (hosted auth pages and dashboard).
+//! The whole site on one port: `/api/v1` (REST), `/health`, `/ready` and `/metrics`, the site's
+//! static files, and the Leptos pages (hosted auth pages and dashboard).
 
 use std::net::SocketAddr;
 
@@ -24,6 +24,7 @@ pub fn router(
     addr: SocketAddr,
     policy: headers::Policy,
     trusted: crate::client_ip::TrustedProxies,
+    metrics: std::sync::Arc<crate::observe::Metrics>,
 ) -> anyhow::Result<Router> {
     let mut options = leptos_config::get_config_from_str(LEPTOS_TOML)?;
     options.site_addr = addr;
@@ -61,7 +62,7 @@ pub fn router(
         ))
         .with_state(options);
     // JSON answers above a kilobyte go out compressed when the client accepts it.
-    let api = crate::api::router(core, trusted)
+    let api = crate::api::router(core.clone(), trusted)
         .layer(CompressionLayer::new())
         .layer(cors());
     // Stack serves every route under `/api/latest` too, and its own tooling calls it.
@@ -69,10 +70,19 @@ pub fn router(
         .nest("/api/v1", api.clone())
         .nest("/api/latest", api)
         .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
+        .route("/ready", get(crate::observe::ready).with_state(core.clone()))
+        .route(
+            "/metrics",
+            get(crate::observe::metrics).with_state((core, metrics.clone())),
+        )
         .merge(pages)
         .layer(middleware::from_fn_with_state(
             policy,
             headers::security_headers,
+        ))
+        .layer(middleware::from_fn_with_state(
+            metrics,
+            crate::observe::observe,
         )))
 }
 

@@ -49,8 +49,14 @@ impl Application {
             core: core.clone(),
             live_reload: std::env::var_os("LEPTOS_WATCH").is_some(),
         };
-        let router =
-            crate::routes::router(core.clone(), local, policy, config.trusted_proxies.clone())?;
+        let metrics = crate::observe::Metrics::new(config.metrics_token.clone());
+        let router = crate::routes::router(
+            core.clone(),
+            local,
+            policy,
+            config.trusted_proxies.clone(),
+            metrics,
+        )?;
         Ok(Application {
             listener,
             router,
@@ -76,6 +82,8 @@ impl Application {
         tokio::spawn(self.core.clone().write_analytics_forever());
         tokio::spawn(self.core.clone().analytics_from_log_forever());
         tokio::spawn(self.core.clone().analytics_retention_forever());
+        // The audit log: entries older than each project's retention deleted.
+        tokio::spawn(self.core.clone().audit_retention_forever());
         let app = NormalizePathLayer::trim_trailing_slash().layer(self.router);
         axum::serve(
             self.listener,

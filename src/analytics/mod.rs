@@ -4,9 +4,10 @@
 //! - the SDK's batches (`$page-view`, `$click`, and an app's own named events), taken once per
 //!   batch id;
 //! - the core's change log, read after the fact like webhooks read it ([`Core::analytics_from_log`]):
-//!   a session opened by a sign-up is `$sign-up`, by a sign-in `$sign-in`, each with its method;
+//!   a session opened by a sign-up is `$sign-up`, by a sign-in `$sign-in`, each with its method,
+//!   and a failed sign-in `$sign-in-failure`;
 //! - the auth paths, for what changes nothing ([`Core::track`]): `$token-refresh`,
-//!   `$sign-in-failure`, `$sign-up-rule-trigger`.
+//!   `$sign-up-rule-trigger`.
 //!
 //! Nothing waits for the database on the way in: events go to a bounded queue in memory, and
 //! one writer ([`Core::write_analytics_forever`]) takes whatever has gathered and writes it in
@@ -28,6 +29,7 @@ use tokio::sync::mpsc;
 
 use crate::error::{Error, Result};
 use crate::projects::Project;
+use crate::retention::{Log, Whose};
 use crate::validation::{any, array, integer, nested, string, Input, Shape};
 use crate::{now_ms, Core};
 
@@ -40,8 +42,6 @@ const WRITE_EVENTS: usize = 5_000;
 const ROWS_PER_INSERT: usize = 400;
 /// How long a client's batch waits for room in a full queue before it is refused.
 const ROOM_WAIT: Duration = Duration::from_secs(5);
-/// How long events are kept when the project has not said.
-pub const DEFAULT_RETENTION_DAYS: i64 = 90;
 /// How often the change log is read into events.
 const LOG_INTERVAL: Duration = Duration::from_millis(500);
 /// The system event types a client may send (the SDK's); other `$` names are the server's own.
@@ -125,6 +125,13 @@ impl Default for Ingest {
             room: tokio::sync::Semaphore::new(QUEUE_CAPACITY),
             dropped: AtomicU64::new(0),
         }
+    }
+}
+
+impl Ingest {
+    /// Events dropped so far because the queue was full.
+    pub fn dropped_total(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 }
 
@@ -231,18 +238,6 @@ impl Core {
         let _ = self.analytics.sender.send(queued);
     }
 
-    /// Records a failed sign-in (`$sign-in-failure`): its method and why.
-    pub(crate) fn track_failed_sign_in(
-        &self,
-        project: &Project,
-        user_id: Option<&str>,
-        method: &str,
-        reason: &str,
-    ) {
-        let data = json!({ "auth_method": method, "reason": reason });
-        self.track(project, NewEvent::system("$sign-in-failure", user_id, data));
-    }
-
     /// `POST /analytics/events/batch`: a signed-in user's batch, checked as Stack checks it and
     /// queued; returns how many events it held. A batch id already taken is not taken again.
     pub async fn take_event_batch(
@@ -302,6 +297,7 @@ impl Core {
             return;
         };
         let mut taken = Vec::new();
+        let mut logged_drops = 0;
         loop {
             let Some(first) = receiver.recv().await else {
                 return;
@@ -329,7 +325,9 @@ impl Core {
             }
             taken.clear();
             self.analytics.room.add_permits(events);
-            let dropped = self.analytics.dropped.swap(0, Ordering::Relaxed);
+            let dropped_so_far = self.analytics.dropped_total();
+            let dropped = dropped_so_far - logged_drops;
+            logged_drops = dropped_so_far;
             if dropped > 0 {
                 tracing::warn!(
                     dropped,
@@ -426,22 +424,32 @@ fn clean_text(v: &Value) -> Value {
 }
 
 /// The analytics event a change in the log is, if any: a session opened by a sign-up or a
-/// sign-in (with its method).
+/// sign-in (with its method), or a failed sign-in (with its method and reason).
 fn event_of_change(change: &crate::events::Event) -> Option<NewEvent> {
-    if change.kind != "session.created" {
-        return None;
-    }
-    let data: Value = serde_json::from_str(&change.data).ok()?;
-    let method = data.get("method")?.as_str()?;
-    let event_type = if data["new_user"] == json!(true) {
-        "$sign-up"
-    } else {
-        "$sign-in"
+    let data: Value = match change.kind.as_str() {
+        "session.created" | "sign_in.failed" => serde_json::from_str(&change.data).ok()?,
+        _ => return None,
     };
-    let user_id = data["user_id"].as_str();
-    let mut event = NewEvent::system(event_type, user_id, json!({ "auth_method": method }));
+    let method = data.get("method")?.as_str()?;
+    let (event_type, event_data) = if change.kind == "sign_in.failed" {
+        let reason = &data["reason"];
+        ("$sign-in-failure", json!({ "auth_method": method, "reason": reason }))
+    } else if data["new_user"] == json!(true) {
+        ("$sign-up", json!({ "auth_method": method }))
+    } else {
+        ("$sign-in", json!({ "auth_method": method }))
+    };
+    // A failed sign-in names its account as its object (when there is one), not in its data:
+    // a change naming a user drops their cached sessions, and a failure should not.
+    let user_id = match change.kind.as_str() {
+        "sign_in.failed" => Some(change.object_id.as_str()).filter(|id| !id.is_empty()),
+        _ => data["user_id"].as_str(),
+    };
+    let mut event = NewEvent::system(event_type, user_id, event_data);
     event.event_at = change.created_at;
-    event.refresh_token_id = Some(change.object_id.clone());
+    if change.kind == "session.created" {
+        event.refresh_token_id = Some(change.object_id.clone());
+    }
     Some(event)
 }
 
@@ -521,83 +529,33 @@ impl Core {
         }
     }
 
-    /// How many days the project keeps its events.
-    pub async fn analytics_retention_days(&self, project_id: &str) -> Result<i64> {
-        let row: Option<(i64,)> =
-            sqlx::query_as("SELECT retention_days FROM analytics_settings WHERE project_id = $1")
-                .bind(project_id)
-                .fetch_optional(&self.db.pool)
-                .await?;
-        Ok(row.map_or(DEFAULT_RETENTION_DAYS, |(d,)| d))
-    }
-
-    /// Sets how many days the project keeps its events (1 to 3650).
-    pub async fn set_analytics_retention_days(&self, project_id: &str, days: i64) -> Result<()> {
-        if !(1..=3650).contains(&days) {
-            return Err(crate::validation::invalid(
-                "body.retention_days must be a whole number of days from 1 to 3650",
-            ));
-        }
-        sqlx::query(
-            "INSERT INTO analytics_settings (project_id, retention_days) VALUES ($1, $2) \
-             ON CONFLICT (project_id) DO UPDATE SET retention_days = excluded.retention_days",
-        )
-        .bind(project_id)
-        .bind(days)
-        .execute(&self.db.pool)
-        .await?;
-        Ok(())
-    }
-
     /// Deletes every project's events (and taken batch ids, and session replays) older than its
     /// retention at `now`, counted from when they were received; returns how many events went.
     pub async fn apply_analytics_retention(&self, now: i64) -> Result<u64> {
-        let day = 86_400_000i64;
         let mut deleted = 0;
-        let custom: Vec<(String, i64)> =
-            sqlx::query_as("SELECT project_id, retention_days FROM analytics_settings")
-                .fetch_all(&self.db.pool)
-                .await?;
-        for (project_id, days) in &custom {
-            let before = now - days * day;
-            deleted += self
-                .delete_analytics_before(Some(project_id), before)
-                .await?;
+        for (whose, before) in self.retention_cutoffs(Log::Analytics, now).await? {
+            deleted += self.delete_analytics_before(&whose, before).await?;
         }
-        let before = now - DEFAULT_RETENTION_DAYS * day;
-        deleted += self.delete_analytics_before(None, before).await?;
         Ok(deleted)
     }
 
-    /// Deletes what one project (or every project without a retention of its own) received
-    /// before `before`.
-    async fn delete_analytics_before(&self, project_id: Option<&str>, before: i64) -> Result<u64> {
-        let which = if project_id.is_some() {
-            "project_id = $1"
-        } else {
-            "project_id NOT IN (SELECT project_id FROM analytics_settings) AND $1 = $1"
-        };
-        let project = project_id.unwrap_or("");
+    /// Deletes what some projects received before `before`.
+    async fn delete_analytics_before(&self, whose: &Whose, before: i64) -> Result<u64> {
+        let which = whose.filter();
         let mut tx = self.db.begin().await?;
-        let events = sqlx::query(&format!(
-            "DELETE FROM analytics_events WHERE {which} AND created_at < $2"
-        ))
-        .bind(project)
-        .bind(before)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        sqlx::query(&format!(
-            "DELETE FROM analytics_batches WHERE {which} AND created_at < $2"
-        ))
-        .bind(project)
-        .bind(before)
-        .execute(&mut *tx)
-        .await?;
+        let mut deleted = [0; 2];
+        for (n, table) in deleted.iter_mut().zip(["analytics_events", "analytics_batches"]) {
+            *n = sqlx::query(&format!("DELETE FROM {table} WHERE {which} AND created_at < $2"))
+                .bind(whose.project())
+                .bind(before)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
         let replays: Vec<(String, String)> = sqlx::query_as(&format!(
             "DELETE FROM session_replays WHERE {which} AND last_event_at < $2 RETURNING project_id, id"
         ))
-        .bind(project)
+        .bind(whose.project())
         .bind(before)
         .fetch_all(&mut *tx)
         .await?;
@@ -605,7 +563,7 @@ impl Core {
         if let Some(dir) = &self.replay_dir {
             replays::delete_replay_files(dir, &replays).await;
         }
-        Ok(events)
+        Ok(deleted[0])
     }
 
     /// Applies retention for the life of the process, hourly (`gatehouse serve` starts it).

@@ -1409,35 +1409,11 @@ mod tests {
         }
     }
 
-    /// A database of each kind this run can reach: SQLite always, PostgreSQL when the suite's
-    /// server is named (`GATEHOUSE_TEST_POSTGRES_URL`, as `scripts/test` sets it).
-    async fn test_databases() -> Vec<String> {
-        let mut urls = vec![format!(
-            "sqlite://{}",
-            std::env::temp_dir()
-                .join(format!("gh-analytics-{}.db", crate::new_id()))
-                .display()
-        )];
-        if let Ok(pg) = std::env::var("GATEHOUSE_TEST_POSTGRES_URL") {
-            use sqlx::Connection;
-            let name = format!("gh_test_{}", crate::new_id().replace('-', ""));
-            let mut conn = sqlx::PgConnection::connect(&format!("{pg}/postgres"))
-                .await
-                .unwrap();
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            urls.push(format!("{pg}/{name}"));
-        }
-        urls
-    }
-
     /// The database's own guards, met by SQL the parser never saw: secret columns, other
     /// tables, writes, pragmas and files are refused by the database itself.
     #[tokio::test]
     async fn the_databases_own_guards_hold_without_the_parser() {
-        for url in test_databases().await {
+        for url in crate::db::test_databases().await {
             let db = crate::db::Db::connect(&url).await.unwrap();
             let reader = Reader::open(&db).await.unwrap();
             match &reader {

@@ -699,14 +699,17 @@ impl Core {
     }
 }
 
-/// Writes an update [`Core::prepare_user_update`] made, with its event.
+/// Writes an update [`Core::prepare_user_update`] made of `before`, with its event (which names
+/// the fields that changed).
 pub(crate) async fn write_user_update(
     tx: &mut Tx,
     public_url: &str,
     project_id: &str,
+    before: &User,
     mut u: User,
     who: &Who,
 ) -> Result<()> {
+    let fields = changed_fields(before, &u);
     // An uploaded picture is kept here and linked (a URL stays as given).
     u.profile_image_url = crate::images::store(
         tx,
@@ -716,9 +719,39 @@ pub(crate) async fn write_user_update(
     )
     .await?;
     write_user(tx, &u).await?;
-    let change = Change::new("user.updated", &u.id, json!({}));
+    let change = Change::new("user.updated", &u.id, json!({ "fields": fields }));
     events::record(tx, project_id, who, change).await?;
     Ok(())
+}
+
+/// The fields of a user that differ between two copies, by their names in Stack's user object
+/// (secrets by what they are: `password`, `totp`).
+pub(crate) fn changed_fields(a: &User, b: &User) -> Vec<&'static str> {
+    [
+        ("primary_email", a.primary_email != b.primary_email),
+        ("primary_email_verified", a.primary_email_verified != b.primary_email_verified),
+        ("primary_email_auth_enabled", a.primary_email_auth_enabled != b.primary_email_auth_enabled),
+        ("display_name", a.display_name != b.display_name),
+        ("profile_image_url", a.profile_image_url != b.profile_image_url),
+        ("password", a.password_hash != b.password_hash),
+        ("client_metadata", a.client_metadata != b.client_metadata),
+        ("client_read_only_metadata", a.client_read_only_metadata != b.client_read_only_metadata),
+        ("server_metadata", a.server_metadata != b.server_metadata),
+        ("selected_team_id", a.selected_team_id != b.selected_team_id),
+        ("is_anonymous", a.is_anonymous != b.is_anonymous),
+        ("otp_auth_enabled", a.otp_auth_enabled != b.otp_auth_enabled),
+        ("totp", a.totp_secret != b.totp_secret),
+        ("passkey_auth_enabled", a.passkey_auth_enabled != b.passkey_auth_enabled),
+        (
+            "restricted_by_admin",
+            (a.restricted_by_admin, &a.restricted_by_admin_reason, &a.restricted_by_admin_private_details)
+                != (b.restricted_by_admin, &b.restricted_by_admin_reason, &b.restricted_by_admin_private_details),
+        ),
+        ("language", a.language != b.language),
+    ]
+    .into_iter()
+    .filter_map(|(name, changed)| changed.then_some(name))
+    .collect()
 }
 
 /// Every passkey of a user goes (Stack's `passkey_auth_enabled: false`; the passkeys
@@ -875,7 +908,7 @@ pub(crate) async fn set_password_hash(
         .bind(hash)
         .execute(&mut **tx)
         .await?;
-    let change = Change::new("user.updated", user_id, json!({}));
+    let change = Change::new("user.updated", user_id, json!({ "fields": ["password"] }));
     events::record(tx, project_id, who, change).await?;
     Ok(())
 }
@@ -886,7 +919,7 @@ pub(crate) async fn enable_otp_auth(tx: &mut Tx, project_id: &str, user_id: &str
         .bind(user_id)
         .execute(&mut **tx)
         .await?;
-    let change = Change::new("user.updated", user_id, json!({}));
+    let change = Change::new("user.updated", user_id, json!({ "fields": ["otp_auth_enabled"] }));
     events::record(tx, project_id, &Who::User(user_id.into()), change).await?;
     Ok(())
 }

@@ -169,6 +169,7 @@ pub async fn load_analytics(
     sql: Option<String>,
 ) -> Result<AnalyticsView, ServerFnError> {
     use gatehouse_core::db::Dialect;
+    use gatehouse_core::retention::Log;
     let project = ssr::administered_project(&project_id).await?;
     let core = ssr::core();
     let enabled = project.config.analytics_enabled;
@@ -214,7 +215,7 @@ pub async fn load_analytics(
         }
     }
     let retention_days = core
-        .analytics_retention_days(&project.id)
+        .retention_days(&project.id, Log::Analytics)
         .await
         .map_err(ssr::shown)?;
     Ok(AnalyticsView {
@@ -348,13 +349,15 @@ pub async fn save_analytics_retention(
     project_id: String,
     retention_days: String,
 ) -> Result<(), ServerFnError> {
+    use gatehouse_core::retention::{Log, MAX_DAYS};
     let project = ssr::administered_project(&project_id).await?;
+    let who = ssr::acting_admin().await?;
     let days = retention_days
         .trim()
         .parse::<i64>()
-        .map_err(|_| ServerFnError::new("Write the number of days, from 1 to 3650."))?;
+        .map_err(|_| ServerFnError::new(format!("Write the number of days, from 1 to {MAX_DAYS}.")))?;
     ssr::core()
-        .set_analytics_retention_days(&project.id, days)
+        .set_retention_days(&project.id, Log::Analytics, days, &who)
         .await
         .map_err(ssr::shown)
 }

@@ -4,6 +4,7 @@
 mod api_keys;
 mod dashboard;
 mod dashboard_analytics;
+mod dashboard_audit;
 mod dashboard_emails;
 mod dashboard_payments;
 mod dashboard_sign_up_rules;
@@ -22,6 +23,7 @@ mod setup;
 pub use api_keys::*;
 pub use dashboard::*;
 pub use dashboard_analytics::*;
+pub use dashboard_audit::*;
 pub use dashboard_emails::*;
 pub use dashboard_payments::*;
 pub use dashboard_sign_up_rules::*;

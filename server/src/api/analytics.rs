@@ -10,6 +10,7 @@ use gatehouse_core::analytics::replays::{gunzip, ReplayBatch, ReplayFilters, MAX
 use gatehouse_core::analytics::EventBatch;
 use gatehouse_core::auth::Auth;
 use gatehouse_core::error::Error;
+use gatehouse_core::retention::{Log, RetentionInput};
 use gatehouse_core::validation::{integer, query_value, read, Input, Shape};
 use gatehouse_core::Core;
 use serde_json::{json, Value};
@@ -183,22 +184,10 @@ pub async fn replay_events(
     ))
 }
 
-/// The retention setting's body (Gatehouse's own).
-#[derive(serde::Deserialize)]
-pub struct Retention {
-    retention_days: i64,
-}
-
-impl Input for Retention {
-    fn shape(_: bool) -> Shape {
-        Shape::new().field("retention_days", integer().defined().min(1.0).max(3650.0))
-    }
-}
-
 /// `GET /internal/analytics/settings` (Gatehouse's own): how long events are kept.
 pub async fn settings(State(core): State<Core>, Authed(auth): Authed) -> ApiResult<Json<Value>> {
     auth.require_admin()?;
-    let days = core.analytics_retention_days(&auth.project.id).await?;
+    let days = core.retention_days(&auth.project.id, Log::Analytics).await?;
     Ok(Json(json!({ "retention_days": days })))
 }
 
@@ -209,8 +198,8 @@ pub async fn save_settings(
     body: Body,
 ) -> ApiResult<Json<Value>> {
     auth.require_admin()?;
-    let r: Retention = body.read(&auth)?;
-    core.set_analytics_retention_days(&auth.project.id, r.retention_days)
+    let r: RetentionInput = body.read(&auth)?;
+    core.set_retention_days(&auth.project.id, Log::Analytics, r.retention_days, &auth.who())
         .await?;
     Ok(success())
 }

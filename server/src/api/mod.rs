@@ -3,6 +3,7 @@
 
 mod analytics;
 mod api_keys;
+mod audit;
 mod cli_auth;
 mod config;
 mod contact_channels;
@@ -261,7 +262,10 @@ pub fn operations() -> Vec<Op> {
         op!(POST "/session-replays/batch", analytics::replay_batch, ANY, "A batch of rrweb events for the signed-in session's replay.").body(gatehouse_core::analytics::replays::ReplayBatch::shape),
         op!(POST "/internal/analytics/query", analytics::query, ADMIN, "Read-only SQL over the project's own tables.").body(gatehouse_core::analytics::query::AnalyticsQuery::shape),
         op!(GET "/internal/analytics/settings", analytics::settings, ADMIN, "How many days the project keeps its analytics events (Gatehouse's own)."),
-        op!(PUT "/internal/analytics/settings", analytics::save_settings, ADMIN, "Set how many days the project keeps its analytics events (Gatehouse's own).").body(analytics::Retention::shape).answer(Success),
+        op!(PUT "/internal/analytics/settings", analytics::save_settings, ADMIN, "Set how many days the project keeps its analytics events (Gatehouse's own).").body(gatehouse_core::retention::RetentionInput::shape).answer(Success),
+        op!(GET "/internal/audit-log", audit::list, ADMIN, "The project's audit entries, newest first, with filters and a cursor (Gatehouse's own)."),
+        op!(GET "/internal/audit-log/settings", audit::settings, ADMIN, "How many days the project keeps its audit entries (Gatehouse's own)."),
+        op!(PUT "/internal/audit-log/settings", audit::save_settings, ADMIN, "Set how many days the project keeps its audit entries (Gatehouse's own).").body(gatehouse_core::retention::RetentionInput::shape).answer(Success),
         op!(GET "/internal/session-replays", analytics::list_replays, ADMIN, "The project's session replays, latest first, with filters."),
         op!(GET "/internal/session-replays/{session_replay_id}", analytics::read_replay, ADMIN, "One session replay."),
         op!(GET "/internal/session-replays/{session_replay_id}/chunks", analytics::replay_chunks, ADMIN, "A session replay's chunks, in order."),

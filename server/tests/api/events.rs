@@ -552,7 +552,7 @@ async fn session_changes_write_their_events() {
         .delete(&format!("/auth/sessions/{by_server}?user_id={ada}"))
         .await
         .ok();
-    // Refused: a wrong password opens nothing.
+    // Refused: a wrong password opens nothing; the failure itself is recorded.
     app.client(&p)
         .post(
             "/auth/password/sign-in",
@@ -567,6 +567,7 @@ async fn session_changes_write_their_events() {
             ev("session.deleted", &second, "user", Some(&ada)),
             ev("session.created", &by_server, "server", None),
             ev("session.deleted", &by_server, "admin", None),
+            ev("sign_in.failed", &ada, "client", None),
         ]
     );
     // A new password ends the user's other sessions, each recorded.

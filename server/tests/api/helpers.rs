@@ -187,6 +187,7 @@ impl TestApp {
             trusted_proxies: extra.trusted_proxies,
             rate_limits_off: false,
             turnstile_siteverify_url: extra.turnstile_siteverify_url,
+            metrics_token: None,
             stripe: Default::default(),
         };
         let app = Application::build(config)

@@ -2,6 +2,7 @@
 
 mod admins;
 mod analytics;
+mod audit;
 mod api_keys;
 mod auth_methods;
 mod config;
@@ -21,6 +22,7 @@ mod users;
 mod webhooks;
 
 pub use analytics::{AnalyticsPage, ReplayPage, ReplaysPage};
+pub use audit::AuditPage;
 pub use auth_methods::AuthMethodsPage;
 pub use config::ConfigPage;
 pub use emails::{EmailPage, EmailTemplatePage, EmailsPage};

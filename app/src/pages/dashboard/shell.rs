@@ -21,6 +21,7 @@ pub fn ProjectShell(
         ("webhooks", "Webhooks"),
         ("payments", "Payments"),
         ("analytics", "Analytics"),
+        ("audit", "Audit log"),
         ("config", "Configuration"),
     ];
     view! {

@@ -1,0 +1,43 @@
+//! The audit log's routes (Gatehouse's own): an admin reads the project's entries and sets how
+//! long they are kept. Nothing writes an entry but the core's changes.
+
+use axum::extract::State;
+use axum::Json;
+use gatehouse_core::audit::{AuditFilters, AuditPage};
+use gatehouse_core::retention::{Log, RetentionInput};
+use gatehouse_core::Core;
+use serde_json::{json, Value};
+
+use super::extract::{Authed, Body, QueryParams};
+use super::{success, ApiResult};
+
+/// `GET /internal/audit-log`: the project's entries, newest first, filtered, a page at a time.
+pub async fn list(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    params: QueryParams,
+) -> ApiResult<Json<AuditPage>> {
+    auth.require_admin()?;
+    let filters: AuditFilters = params.read(&auth)?;
+    Ok(Json(core.audit_log(&auth.project.id, &filters).await?))
+}
+
+/// `GET /internal/audit-log/settings`: how many days entries are kept.
+pub async fn settings(State(core): State<Core>, Authed(auth): Authed) -> ApiResult<Json<Value>> {
+    auth.require_admin()?;
+    let days = core.retention_days(&auth.project.id, Log::Audit).await?;
+    Ok(Json(json!({ "retention_days": days })))
+}
+
+/// `PUT /internal/audit-log/settings`.
+pub async fn save_settings(
+    State(core): State<Core>,
+    Authed(auth): Authed,
+    body: Body,
+) -> ApiResult<Json<Value>> {
+    auth.require_admin()?;
+    let r: RetentionInput = body.read(&auth)?;
+    core.set_retention_days(&auth.project.id, Log::Audit, r.retention_days, &auth.who())
+        .await?;
+    Ok(success())
+}
