@@ -85,7 +85,8 @@ describe('the audit log', () => {
     // An admin impersonates, grants a permission, changes the configuration, ends a session.
     const imp = await admin('POST', '/auth/sessions', { body: { user_id: ada.id, is_impersonation: true } });
     const team = await api(p, 'server', 'POST', '/teams', { body: { display_name: 'Lab', creator_user_id: ada.id } });
-    await admin('POST', `/team-permissions/${team.id}/${ada.id}/$delete_team`, { body: {} });
+    await admin('POST', '/team-permission-definitions', { body: { id: 'ledger:read', description: 'Read the ledger' } });
+    await admin('POST', `/team-permissions/${team.id}/${ada.id}/ledger:read`, { body: {} });
     await admin('PATCH', '/internal/config/override/branch', { body: { config_override_string: JSON.stringify({ 'auth.allowSignUp': true }) } });
     const sessions = await admin('GET', `/auth/sessions?user_id=${ada.id}`);
     await admin('DELETE', `/auth/sessions/${sessions.items[0].id}?user_id=${ada.id}`);
@@ -122,7 +123,7 @@ describe('the audit log', () => {
     assert.deepEqual(twoFactor.data.fields, ['totp']);
     const config = find('config.updated');
     assert.equal(config.actor_type, 'admin');
-    const grant = find('team_permission.created');
+    const grant = find('team_permission.created', (e) => e.data.id === 'ledger:read');
     assert.equal(grant.actor_type, 'admin');
     assert.ok(find('session.deleted', (e) => e.actor_type === 'admin'), 'the admin ended the session');
     // Nothing secret is kept: no password, hash or token in any entry.

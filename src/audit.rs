@@ -178,7 +178,11 @@ impl Core {
             Some(kind) => add("kind = ?", Bind::Text(kind.to_string())),
             None => {}
         }
-        for (column, value) in [("actor_id", &f.actor_id), ("object_id", &f.object_id), ("ip", &f.ip)] {
+        for (column, value) in [
+            ("actor_id", &f.actor_id),
+            ("object_id", &f.object_id),
+            ("ip", &f.ip),
+        ] {
             if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
                 add(&format!("{column} = ?"), Bind::Text(v.to_string()));
             }
@@ -210,7 +214,8 @@ impl Core {
             .iter()
             .map(|r| {
                 let kind: String = r.try_get("kind")?;
-                let data: Value = serde_json::from_str(&r.try_get::<String, _>("data")?).unwrap_or(Value::Null);
+                let data: Value =
+                    serde_json::from_str(&r.try_get::<String, _>("data")?).unwrap_or(Value::Null);
                 let actor_type: String = r.try_get("actor_type")?;
                 Ok(AuditEntry {
                     id: r.try_get("position")?,
@@ -271,13 +276,22 @@ enum Bind {
 
 /// What an entry says happened, in words, from its kind and data.
 pub fn summary(kind: &str, actor_type: &str, data: &Value) -> String {
-    let text = |key: &str| data[key].as_str().unwrap_or_default().replace(['_', '-'], " ");
+    let text = |key: &str| {
+        data[key]
+            .as_str()
+            .unwrap_or_default()
+            .replace(['_', '-'], " ")
+    };
     match kind {
         "session.created" if data["is_impersonation"] == Value::Bool(true) => {
             "Impersonation session opened by an admin".into()
         }
         "session.created" if data["method"].is_string() => {
-            let verb = if data["new_user"] == Value::Bool(true) { "Signed up" } else { "Signed in" };
+            let verb = if data["new_user"] == Value::Bool(true) {
+                "Signed up"
+            } else {
+                "Signed in"
+            };
             format!("{verb} with {}", text("method"))
         }
         "session.created" => "Session opened".into(),
@@ -303,8 +317,15 @@ pub fn summary(kind: &str, actor_type: &str, data: &Value) -> String {
         "config.updated" => "Project configuration changed".into(),
         "retention.updated" => {
             let days = data["retention_days"].as_i64().unwrap_or_default();
-            let what = if data["log"] == "audit" { "Audit entries" } else { "Analytics events" };
-            format!("{what} kept for {days} day{}", if days == 1 { "" } else { "s" })
+            let what = if data["log"] == "audit" {
+                "Audit entries"
+            } else {
+                "Analytics events"
+            };
+            format!(
+                "{what} kept for {days} day{}",
+                if days == 1 { "" } else { "s" }
+            )
         }
         _ => {
             // `webhook_endpoint.secret_rotated` → "Webhook endpoint secret rotated".
@@ -339,7 +360,10 @@ mod tests {
                 "UPDATE audit_log SET ip = '10.0.0.1' WHERE position = 1",
             ] {
                 let refused = sqlx::query(sql).execute(&db.pool).await.unwrap_err();
-                assert!(refused.to_string().contains("append-only"), "{url}: {refused}");
+                assert!(
+                    refused.to_string().contains("append-only"),
+                    "{url}: {refused}"
+                );
             }
             let gone = sqlx::query("DELETE FROM audit_log WHERE position = 1")
                 .execute(&db.pool)
@@ -353,15 +377,55 @@ mod tests {
     fn summaries_say_what_happened() {
         use serde_json::json;
         let cases = [
-            ("session.created", "user", json!({ "method": "password", "new_user": true }), "Signed up with password"),
-            ("session.created", "user", json!({ "method": "otp", "new_user": false }), "Signed in with otp"),
-            ("session.created", "admin", json!({ "is_impersonation": true }), "Impersonation session opened by an admin"),
-            ("session.deleted", "user", json!({}), "Signed out (session ended)"),
+            (
+                "session.created",
+                "user",
+                json!({ "method": "password", "new_user": true }),
+                "Signed up with password",
+            ),
+            (
+                "session.created",
+                "user",
+                json!({ "method": "otp", "new_user": false }),
+                "Signed in with otp",
+            ),
+            (
+                "session.created",
+                "admin",
+                json!({ "is_impersonation": true }),
+                "Impersonation session opened by an admin",
+            ),
+            (
+                "session.deleted",
+                "user",
+                json!({}),
+                "Signed out (session ended)",
+            ),
             ("session.deleted", "admin", json!({}), "Session revoked"),
-            ("sign_in.failed", "client", json!({ "method": "password", "reason": "wrong_password" }), "Sign-in failed (password: wrong password)"),
-            ("user.updated", "user", json!({ "fields": ["password"] }), "Password changed"),
-            ("user.updated", "server", json!({ "fields": ["display_name", "server_metadata"] }), "User updated: display name, server metadata"),
-            ("webhook_endpoint.secret_rotated", "admin", json!({}), "Webhook endpoint secret rotated"),
+            (
+                "sign_in.failed",
+                "client",
+                json!({ "method": "password", "reason": "wrong_password" }),
+                "Sign-in failed (password: wrong password)",
+            ),
+            (
+                "user.updated",
+                "user",
+                json!({ "fields": ["password"] }),
+                "Password changed",
+            ),
+            (
+                "user.updated",
+                "server",
+                json!({ "fields": ["display_name", "server_metadata"] }),
+                "User updated: display name, server metadata",
+            ),
+            (
+                "webhook_endpoint.secret_rotated",
+                "admin",
+                json!({}),
+                "Webhook endpoint secret rotated",
+            ),
         ];
         for (kind, actor, data, said) in cases {
             assert_eq!(summary(kind, actor, &data), said, "{kind}");

@@ -360,8 +360,14 @@ impl Core {
             return Err(Error::EmailPasswordMismatch);
         };
         if !crypto::verify_password(input.password, hash).await? {
-            self.record_failed_sign_in(project, Some(&user.id), &email, "password", "wrong_password")
-                .await?;
+            self.record_failed_sign_in(
+                project,
+                Some(&user.id),
+                &email,
+                "password",
+                "wrong_password",
+            )
+            .await?;
             self.count_failed_sign_in(project, &email, Some(&user))
                 .await?;
             return Err(Error::EmailPasswordMismatch);

@@ -130,7 +130,8 @@ impl Db {
             sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success")
                 .fetch_all(&self.pool)
                 .await?;
-        let missing = migrators(self.dialect)
+        let known = migrators(self.dialect);
+        let missing = known
             .iter()
             .flat_map(|m| m.iter())
             .find(|m| !applied.iter().any(|(v,)| *v == m.version));

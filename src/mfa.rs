@@ -431,8 +431,15 @@ impl Core {
             .await?;
         // The secret, its first recovery codes and the spent first code: all or nothing.
         let mut tx = self.begin().await?;
-        crate::users::write_user_update(&mut tx, &self.public_url, &project.id, user, updated, &who)
-            .await?;
+        crate::users::write_user_update(
+            &mut tx,
+            &self.public_url,
+            &project.id,
+            user,
+            updated,
+            &who,
+        )
+        .await?;
         let codes = insert_recovery_codes(&mut tx, user).await?;
         sqlx::query("UPDATE users SET totp_last_step = $2 WHERE id = $1")
             .bind(&user.id)

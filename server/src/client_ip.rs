@@ -125,24 +125,10 @@ pub async fn resolve(
     mut req: Request,
     next: Next,
 ) -> Response {
-    let ip = of(&trusted, &req);
-    if let Some(ip) = ip {
+    if let Some(ip) = of(&trusted, &req) {
         req.extensions_mut().insert(ClientIp(ip));
     }
-    // What the audit log keeps beside the changes this request makes.
-    let origin = gatehouse_core::audit::Origin {
-        ip: ip.map(|ip| ip.to_string()),
-        user_agent: req
-            .headers()
-            .get(axum::http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|ua| ua.chars().take(512).collect()),
-        request_id: req
-            .extensions()
-            .get::<crate::observe::RequestId>()
-            .map(|id| id.0.to_string()),
-    };
-    origin.scope(next.run(req)).await
+    next.run(req).await
 }
 
 #[cfg(test)]

@@ -102,7 +102,11 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match std::env::var("GATEHOUSE_LOG_FORMAT").as_deref() {
-        Ok("json") => logs.json().with_current_span(true).with_span_list(false).init(),
+        Ok("json") => logs
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
         Ok("text") | Ok("") | Err(_) => logs.with_ansi(std::io::stderr().is_terminal()).init(),
         Ok(other) => anyhow::bail!("GATEHOUSE_LOG_FORMAT is text or json, not {other:?}"),
     }
@@ -169,7 +173,8 @@ async fn main() -> anyhow::Result<()> {
             let now = as_of.unwrap_or_else(gatehouse_core::now_ms);
             let events = core.apply_analytics_retention(now).await?;
             let entries = core.apply_audit_retention(now).await?;
-            let deleted = serde_json::json!({ "deleted_events": events, "deleted_audit_entries": entries });
+            let deleted =
+                serde_json::json!({ "deleted_events": events, "deleted_audit_entries": entries });
             println!("{deleted}");
             Ok(())
         }

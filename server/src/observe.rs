@@ -18,16 +18,16 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use gatehouse_core::audit::Origin;
 use gatehouse_core::Core;
 use serde_json::json;
 use tracing::Instrument;
 
+use crate::client_ip::TrustedProxies;
+
 /// The request's id: the one a proxy in front sent (`x-request-id`, when it is a plain token of
 /// at most 64 characters), else a new one.
-#[derive(Clone, Debug)]
-pub struct RequestId(pub Arc<str>);
-
-fn request_id(req: &Request) -> RequestId {
+fn request_id(req: &Request) -> String {
     let sent = req
         .headers()
         .get("x-request-id")
@@ -38,10 +38,10 @@ fn request_id(req: &Request) -> RequestId {
                 && v.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         });
-    RequestId(match sent {
-        Some(id) => id.into(),
-        None => new_id().into(),
-    })
+    match sent {
+        Some(id) => id.to_string(),
+        None => new_id(),
+    }
 }
 
 /// A new request id: this process's random prefix and a count, so ids never repeat within a
@@ -49,10 +49,15 @@ fn request_id(req: &Request) -> RequestId {
 fn new_id() -> String {
     use std::hash::BuildHasher;
     use std::sync::LazyLock;
-    static PREFIX: LazyLock<u32> =
-        LazyLock::new(|| std::collections::hash_map::RandomState::new().hash_one(std::process::id()) as u32);
+    static PREFIX: LazyLock<u32> = LazyLock::new(|| {
+        std::collections::hash_map::RandomState::new().hash_one(std::process::id()) as u32
+    });
     static COUNT: AtomicU64 = AtomicU64::new(0);
-    format!("{:08x}{:08x}", *PREFIX, COUNT.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{:08x}{:08x}",
+        *PREFIX,
+        COUNT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Upper bounds of the latency buckets, in seconds.
@@ -78,20 +83,21 @@ impl Histogram {
 /// A route's series: one histogram per method and status seen.
 type RouteSeries = Vec<(Method, u16, Arc<Histogram>)>;
 
-/// What the process counts.
-#[derive(Default)]
+/// What the process counts, and how it tells a request's address.
 pub struct Metrics {
     /// By route pattern (looked up by `&str`: nothing is allocated on a request's way through).
     requests: RwLock<HashMap<Arc<str>, RouteSeries>>,
     /// `GATEHOUSE_METRICS_TOKEN`.
     token: Option<String>,
+    trusted: TrustedProxies,
 }
 
 impl Metrics {
-    pub fn new(token: Option<String>) -> Arc<Metrics> {
+    pub fn new(token: Option<String>, trusted: TrustedProxies) -> Arc<Metrics> {
         Arc::new(Metrics {
             requests: RwLock::default(),
             token,
+            trusted,
         })
     }
 
@@ -128,20 +134,30 @@ impl Metrics {
     }
 }
 
-/// The outermost middleware: gives the request its id (in its extensions, its log lines' span
-/// and the answer's header) and counts it under its route (the route's pattern, never the path
-/// as sent, so the series stay few) and status.
-pub async fn observe(State(metrics): State<Arc<Metrics>>, mut req: Request, next: Next) -> Response {
+/// The outermost middleware: gives the request its id (in its extensions, its log lines' span,
+/// its audit entries and the answer's header), runs it as coming from its [`Origin`], and counts
+/// it under its route (the route's pattern, never the path as sent, so the series stay few) and
+/// status.
+pub async fn observe(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request_id(&req);
     let method = req.method().clone();
     // The site's files, and what nothing answers, are the fallback.
     let route = req.extensions().get::<MatchedPath>().cloned();
     let route = route.as_ref().map_or("fallback", MatchedPath::as_str);
-    req.extensions_mut().insert(id.clone());
-    let span = tracing::info_span!("request", id = %id.0);
-    let mut response = next.run(req).instrument(span.clone()).await;
-    if let Ok(v) = HeaderValue::from_str(&id.0) {
+    // What the audit log keeps beside the changes this request makes.
+    let origin = Origin {
+        ip: crate::client_ip::of(&metrics.trusted, &req).map(|ip| ip.to_string()),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(512).collect()),
+        request_id: Some(id.clone()),
+    };
+    let span = tracing::info_span!("request", id = %id);
+    let mut response = origin.scope(next.run(req).instrument(span.clone())).await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", v);
     }
     let status = response.status().as_u16();
@@ -180,38 +196,108 @@ pub async fn metrics(
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        if !sent.is_some_and(|s| gatehouse_core::crypto::constant_time_eq(s.as_bytes(), token.as_bytes())) {
-            return (StatusCode::UNAUTHORIZED, "A bearer token (GATEHOUSE_METRICS_TOKEN) is required.\n").into_response();
+        if !sent.is_some_and(|s| {
+            gatehouse_core::crypto::constant_time_eq(s.as_bytes(), token.as_bytes())
+        }) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                "A bearer token (GATEHOUSE_METRICS_TOKEN) is required.\n",
+            )
+                .into_response();
         }
     }
     let mut out = String::new();
     write_requests(&mut out, &metrics);
-    family(&mut out, "gatehouse_sign_ins_total", "counter", "Sign-ins by this process, by method and result.");
+    family(
+        &mut out,
+        "gatehouse_sign_ins_total",
+        "counter",
+        "Sign-ins by this process, by method and result.",
+    );
     for (method, result, n) in core.counters.sign_ins() {
-        let _ = writeln!(out, "gatehouse_sign_ins_total{{method=\"{}\",result=\"{result}\"}} {n}", escape(&method));
+        let _ = writeln!(
+            out,
+            "gatehouse_sign_ins_total{{method=\"{}\",result=\"{result}\"}} {n}",
+            escape(&method)
+        );
     }
-    family(&mut out, "gatehouse_jobs", "gauge", "Jobs in the durable queue that wait, run or failed.");
+    family(
+        &mut out,
+        "gatehouse_jobs",
+        "gauge",
+        "Jobs in the durable queue that wait, run or failed.",
+    );
     let counts = core.job_counts().await.unwrap_or_default();
     for status in ["pending", "running", "failed"] {
-        let n = counts.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
+        let n = counts
+            .iter()
+            .find(|(s, _)| s == status)
+            .map_or(0, |(_, n)| *n);
         let _ = writeln!(out, "gatehouse_jobs{{status=\"{status}\"}} {n}");
     }
-    family(&mut out, "gatehouse_job_failures_total", "counter", "Job attempts that failed in this process.");
-    let _ = writeln!(out, "gatehouse_job_failures_total {}", core.counters.job_failures());
+    family(
+        &mut out,
+        "gatehouse_job_failures_total",
+        "counter",
+        "Job attempts that failed in this process.",
+    );
+    let _ = writeln!(
+        out,
+        "gatehouse_job_failures_total {}",
+        core.counters.job_failures()
+    );
     let (size, idle) = (core.db.pool.size(), core.db.pool.num_idle() as u32);
-    family(&mut out, "gatehouse_db_pool_connections", "gauge", "The database pool's open connections, by state.");
-    let _ = writeln!(out, "gatehouse_db_pool_connections{{state=\"idle\"}} {idle}");
-    let _ = writeln!(out, "gatehouse_db_pool_connections{{state=\"in_use\"}} {}", size.saturating_sub(idle));
-    family(&mut out, "gatehouse_db_pool_max_connections", "gauge", "The most connections the pool opens.");
-    let _ = writeln!(out, "gatehouse_db_pool_max_connections {}", core.db.pool.options().get_max_connections());
-    family(&mut out, "gatehouse_analytics_events_dropped_total", "counter", "Analytics events dropped because the queue was full.");
-    let _ = writeln!(out, "gatehouse_analytics_events_dropped_total {}", core.analytics.dropped_total());
+    family(
+        &mut out,
+        "gatehouse_db_pool_connections",
+        "gauge",
+        "The database pool's open connections, by state.",
+    );
+    let _ = writeln!(
+        out,
+        "gatehouse_db_pool_connections{{state=\"idle\"}} {idle}"
+    );
+    let _ = writeln!(
+        out,
+        "gatehouse_db_pool_connections{{state=\"in_use\"}} {}",
+        size.saturating_sub(idle)
+    );
+    family(
+        &mut out,
+        "gatehouse_db_pool_max_connections",
+        "gauge",
+        "The most connections the pool opens.",
+    );
+    let _ = writeln!(
+        out,
+        "gatehouse_db_pool_max_connections {}",
+        core.db.pool.options().get_max_connections()
+    );
+    family(
+        &mut out,
+        "gatehouse_analytics_events_dropped_total",
+        "counter",
+        "Analytics events dropped because the queue was full.",
+    );
+    let _ = writeln!(
+        out,
+        "gatehouse_analytics_events_dropped_total {}",
+        core.analytics.dropped_total()
+    );
     if let Some(rss) = resident_bytes() {
-        family(&mut out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+        family(
+            &mut out,
+            "process_resident_memory_bytes",
+            "gauge",
+            "Resident memory size in bytes.",
+        );
         let _ = writeln!(out, "process_resident_memory_bytes {rss}");
     }
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         out,
     )
         .into_response()
@@ -223,12 +309,19 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
 
 /// A label value as the text format writes it.
 fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 fn write_requests(out: &mut String, metrics: &Metrics) {
     let name = "gatehouse_http_request_duration_seconds";
-    family(out, name, "histogram", "HTTP requests by method, route and status, and how long they took to answer.");
+    family(
+        out,
+        name,
+        "histogram",
+        "HTTP requests by method, route and status, and how long they took to answer.",
+    );
     let Ok(all) = metrics.requests.read() else {
         return;
     };
@@ -238,7 +331,10 @@ fn write_requests(out: &mut String, metrics: &Metrics) {
         .collect();
     series.sort_by(|a, b| (a.0, a.1.as_str(), a.2).cmp(&(b.0, b.1.as_str(), b.2)));
     for (route, method, status, h) in series {
-        let labels = format!("method=\"{method}\",route=\"{}\",status=\"{status}\"", escape(route));
+        let labels = format!(
+            "method=\"{method}\",route=\"{}\",status=\"{status}\"",
+            escape(route)
+        );
         let mut cumulative = 0;
         for (i, bound) in BOUNDS.iter().enumerate() {
             cumulative += h.buckets[i].load(Ordering::Relaxed);

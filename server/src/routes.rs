@@ -70,7 +70,10 @@ pub fn router(
         .nest("/api/v1", api.clone())
         .nest("/api/latest", api)
         .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
-        .route("/ready", get(crate::observe::ready).with_state(core.clone()))
+        .route(
+            "/ready",
+            get(crate::observe::ready).with_state(core.clone()),
+        )
         .route(
             "/metrics",
             get(crate::observe::metrics).with_state((core, metrics.clone())),

@@ -49,7 +49,10 @@ impl Application {
             core: core.clone(),
             live_reload: std::env::var_os("LEPTOS_WATCH").is_some(),
         };
-        let metrics = crate::observe::Metrics::new(config.metrics_token.clone());
+        let metrics = crate::observe::Metrics::new(
+            config.metrics_token.clone(),
+            config.trusted_proxies.clone(),
+        );
         let router = crate::routes::router(
             core.clone(),
             local,

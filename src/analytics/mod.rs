@@ -433,7 +433,10 @@ fn event_of_change(change: &crate::events::Event) -> Option<NewEvent> {
     let method = data.get("method")?.as_str()?;
     let (event_type, event_data) = if change.kind == "sign_in.failed" {
         let reason = &data["reason"];
-        ("$sign-in-failure", json!({ "auth_method": method, "reason": reason }))
+        (
+            "$sign-in-failure",
+            json!({ "auth_method": method, "reason": reason }),
+        )
     } else if data["new_user"] == json!(true) {
         ("$sign-up", json!({ "auth_method": method }))
     } else {
@@ -544,13 +547,18 @@ impl Core {
         let which = whose.filter();
         let mut tx = self.db.begin().await?;
         let mut deleted = [0; 2];
-        for (n, table) in deleted.iter_mut().zip(["analytics_events", "analytics_batches"]) {
-            *n = sqlx::query(&format!("DELETE FROM {table} WHERE {which} AND created_at < $2"))
-                .bind(whose.project())
-                .bind(before)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+        for (n, table) in deleted
+            .iter_mut()
+            .zip(["analytics_events", "analytics_batches"])
+        {
+            *n = sqlx::query(&format!(
+                "DELETE FROM {table} WHERE {which} AND created_at < $2"
+            ))
+            .bind(whose.project())
+            .bind(before)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         }
         let replays: Vec<(String, String)> = sqlx::query_as(&format!(
             "DELETE FROM session_replays WHERE {which} AND last_event_at < $2 RETURNING project_id, id"

@@ -197,7 +197,11 @@ async fn sync_user(tx: &mut Tx, project_id: &str, who: &Who, user_id: &str) -> R
         }
         Err(e) => return Err(e.into()),
     }
-    let change = Change::new("user.updated", user_id, json!({ "fields": ["contact_channels"] }));
+    let change = Change::new(
+        "user.updated",
+        user_id,
+        json!({ "fields": ["contact_channels"] }),
+    );
     events::record(tx, project_id, who, change).await?;
     Ok(())
 }

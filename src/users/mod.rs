@@ -729,23 +729,45 @@ pub(crate) async fn write_user_update(
 pub(crate) fn changed_fields(a: &User, b: &User) -> Vec<&'static str> {
     [
         ("primary_email", a.primary_email != b.primary_email),
-        ("primary_email_verified", a.primary_email_verified != b.primary_email_verified),
-        ("primary_email_auth_enabled", a.primary_email_auth_enabled != b.primary_email_auth_enabled),
+        (
+            "primary_email_verified",
+            a.primary_email_verified != b.primary_email_verified,
+        ),
+        (
+            "primary_email_auth_enabled",
+            a.primary_email_auth_enabled != b.primary_email_auth_enabled,
+        ),
         ("display_name", a.display_name != b.display_name),
-        ("profile_image_url", a.profile_image_url != b.profile_image_url),
+        (
+            "profile_image_url",
+            a.profile_image_url != b.profile_image_url,
+        ),
         ("password", a.password_hash != b.password_hash),
         ("client_metadata", a.client_metadata != b.client_metadata),
-        ("client_read_only_metadata", a.client_read_only_metadata != b.client_read_only_metadata),
+        (
+            "client_read_only_metadata",
+            a.client_read_only_metadata != b.client_read_only_metadata,
+        ),
         ("server_metadata", a.server_metadata != b.server_metadata),
         ("selected_team_id", a.selected_team_id != b.selected_team_id),
         ("is_anonymous", a.is_anonymous != b.is_anonymous),
         ("otp_auth_enabled", a.otp_auth_enabled != b.otp_auth_enabled),
         ("totp", a.totp_secret != b.totp_secret),
-        ("passkey_auth_enabled", a.passkey_auth_enabled != b.passkey_auth_enabled),
+        (
+            "passkey_auth_enabled",
+            a.passkey_auth_enabled != b.passkey_auth_enabled,
+        ),
         (
             "restricted_by_admin",
-            (a.restricted_by_admin, &a.restricted_by_admin_reason, &a.restricted_by_admin_private_details)
-                != (b.restricted_by_admin, &b.restricted_by_admin_reason, &b.restricted_by_admin_private_details),
+            (
+                a.restricted_by_admin,
+                &a.restricted_by_admin_reason,
+                &a.restricted_by_admin_private_details,
+            ) != (
+                b.restricted_by_admin,
+                &b.restricted_by_admin_reason,
+                &b.restricted_by_admin_private_details,
+            ),
         ),
         ("language", a.language != b.language),
     ]
@@ -919,7 +941,11 @@ pub(crate) async fn enable_otp_auth(tx: &mut Tx, project_id: &str, user_id: &str
         .bind(user_id)
         .execute(&mut **tx)
         .await?;
-    let change = Change::new("user.updated", user_id, json!({ "fields": ["otp_auth_enabled"] }));
+    let change = Change::new(
+        "user.updated",
+        user_id,
+        json!({ "fields": ["otp_auth_enabled"] }),
+    );
     events::record(tx, project_id, &Who::User(user_id.into()), change).await?;
     Ok(())
 }

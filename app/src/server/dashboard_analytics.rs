@@ -352,10 +352,9 @@ pub async fn save_analytics_retention(
     use gatehouse_core::retention::{Log, MAX_DAYS};
     let project = ssr::administered_project(&project_id).await?;
     let who = ssr::acting_admin().await?;
-    let days = retention_days
-        .trim()
-        .parse::<i64>()
-        .map_err(|_| ServerFnError::new(format!("Write the number of days, from 1 to {MAX_DAYS}.")))?;
+    let days = retention_days.trim().parse::<i64>().map_err(|_| {
+        ServerFnError::new(format!("Write the number of days, from 1 to {MAX_DAYS}."))
+    })?;
     ssr::core()
         .set_retention_days(&project.id, Log::Analytics, days, &who)
         .await

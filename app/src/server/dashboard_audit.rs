@@ -53,7 +53,10 @@ pub async fn load_audit(
         cursor,
         ..AuditFilters::default()
     };
-    let page = core.audit_log(&project.id, &filters).await.map_err(ssr::shown)?;
+    let page = core
+        .audit_log(&project.id, &filters)
+        .await
+        .map_err(ssr::shown)?;
     let retention_days = core
         .retention_days(&project.id, Log::Audit)
         .await

@@ -11,7 +11,7 @@ use gatehouse_core::analytics::EventBatch;
 use gatehouse_core::auth::Auth;
 use gatehouse_core::error::Error;
 use gatehouse_core::retention::{Log, RetentionInput};
-use gatehouse_core::validation::{integer, query_value, read, Input, Shape};
+use gatehouse_core::validation::{query_value, read, Input};
 use gatehouse_core::Core;
 use serde_json::{json, Value};
 
@@ -187,7 +187,9 @@ pub async fn replay_events(
 /// `GET /internal/analytics/settings` (Gatehouse's own): how long events are kept.
 pub async fn settings(State(core): State<Core>, Authed(auth): Authed) -> ApiResult<Json<Value>> {
     auth.require_admin()?;
-    let days = core.retention_days(&auth.project.id, Log::Analytics).await?;
+    let days = core
+        .retention_days(&auth.project.id, Log::Analytics)
+        .await?;
     Ok(Json(json!({ "retention_days": days })))
 }
 
@@ -199,7 +201,12 @@ pub async fn save_settings(
 ) -> ApiResult<Json<Value>> {
     auth.require_admin()?;
     let r: RetentionInput = body.read(&auth)?;
-    core.set_retention_days(&auth.project.id, Log::Analytics, r.retention_days, &auth.who())
-        .await?;
+    core.set_retention_days(
+        &auth.project.id,
+        Log::Analytics,
+        r.retention_days,
+        &auth.who(),
+    )
+    .await?;
     Ok(success())
 }

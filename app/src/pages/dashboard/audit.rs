@@ -7,7 +7,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::{DashboardError, ProjectShell};
-use crate::components::{action_error, encode_component, format_utc, FormError, FIELD, PANEL, TABLE};
+use crate::components::{
+    action_error, encode_component, format_utc, FormError, FIELD, PANEL, TABLE,
+};
 use crate::server::{load_audit, AuditRow, SaveAuditRetention};
 
 const BUTTON: &str = "secondary whitespace-nowrap rounded-lg border border-line px-3 py-1 text-sm font-semibold text-ink";
@@ -41,9 +43,13 @@ fn actor_of(project_id: &str, e: &AuditRow) -> AnyView {
     match (&e.actor_id, e.actor_type.as_str()) {
         (Some(id), "user") => {
             let href = format!("/projects/{project_id}/users/{id}");
-            view! { <span>{who}" "<a href=href class="font-mono text-xs">{id.clone()}</a></span> }.into_any()
+            view! { <span>{who}" "<a href=href class="font-mono text-xs">{id.clone()}</a></span> }
+                .into_any()
         }
-        (Some(id), _) => view! { <span>{who}" "<span class="font-mono text-xs">{id.clone()}</span></span> }.into_any(),
+        (Some(id), _) => {
+            view! { <span>{who}" "<span class="font-mono text-xs">{id.clone()}</span></span> }
+                .into_any()
+        }
         (None, _) => view! { <span>{who}</span> }.into_any(),
     }
 }

@@ -2,8 +2,8 @@
 
 mod admins;
 mod analytics;
-mod audit;
 mod api_keys;
+mod audit;
 mod auth_methods;
 mod config;
 mod emails;
