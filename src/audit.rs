@@ -315,6 +315,10 @@ pub fn summary(kind: &str, actor_type: &str, data: &Value) -> String {
         "team_permission.created" | "project_permission.created" => "Permission granted".into(),
         "team_permission.deleted" | "project_permission.deleted" => "Permission revoked".into(),
         "config.updated" => "Project configuration changed".into(),
+        "project_api_key.created" => "Project keys created".into(),
+        "project_api_key.updated" => "Project keys changed".into(),
+        "api_key.created" => "API key created".into(),
+        "api_key.updated" => "API key changed".into(),
         "retention.updated" => {
             let days = data["retention_days"].as_i64().unwrap_or_default();
             let what = if data["log"] == "audit" {

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 pub use crate::text::format_utc;
 
 /// A labelled field: the label above its input (or textarea).
-pub const FIELD: &str = "flex flex-col gap-1.5 text-sm font-medium [&_input]:rounded-lg [&_input]:border [&_input]:border-line [&_input]:bg-page [&_input]:px-3 [&_input]:py-2.5 [&_input]:font-normal [&_input]:text-ink [&_textarea]:rounded-lg [&_textarea]:border [&_textarea]:border-line [&_textarea]:bg-page [&_textarea]:px-3 [&_textarea]:py-2 [&_textarea]:font-normal [&_textarea]:text-ink";
+pub const FIELD: &str = "flex flex-col gap-1.5 text-sm font-medium [&_input]:rounded-lg [&_input]:border [&_input]:border-line [&_input]:bg-page [&_input]:px-3 [&_input]:py-2.5 [&_input]:font-normal [&_input]:text-ink [&_textarea]:rounded-lg [&_textarea]:border [&_textarea]:border-line [&_textarea]:bg-page [&_textarea]:px-3 [&_textarea]:py-2 [&_textarea]:font-normal [&_textarea]:text-ink [&_select]:rounded-lg [&_select]:border [&_select]:border-line [&_select]:bg-page [&_select]:px-3 [&_select]:py-2.5 [&_select]:font-normal [&_select]:text-ink";
 
 /// A dashboard room's panel: a card with its headings.
 pub const PANEL: &str = "panel rounded-xl border border-line bg-card px-6 py-5 [&_h1]:mb-4 [&_h1]:text-xl [&_h1]:font-bold [&_h2]:mb-3 [&_h2]:text-base [&_h2]:font-semibold";

@@ -101,7 +101,7 @@ pub fn AuditPage() -> impl IntoView {
                             </details>
                         </td>
                         <td>{actor_of(&id, e)}</td>
-                        <td class="font-mono text-xs">{e.ip.clone().unwrap_or_else(|| "—".into())}</td>
+                        <td class="whitespace-nowrap font-mono text-xs">{e.ip.clone().unwrap_or_else(|| "—".into())}</td>
                     </tr>
                 }).collect_view();
                 let empty = v.entries.is_empty();
