@@ -23,11 +23,18 @@ pub enum Log {
 }
 
 impl Log {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Log::Analytics => "analytics",
             Log::Audit => "audit",
         }
+    }
+
+    /// The log named so (`analytics`, `audit`).
+    pub fn from_name(name: &str) -> Option<Log> {
+        [Log::Analytics, Log::Audit]
+            .into_iter()
+            .find(|l| l.name() == name)
     }
 
     /// Days kept by a project that set none.

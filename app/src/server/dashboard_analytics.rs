@@ -344,23 +344,6 @@ pub async fn set_analytics_enabled(project_id: String, enabled: bool) -> Result<
     .await
 }
 
-#[server(prefix = "/_sfn")]
-pub async fn save_analytics_retention(
-    project_id: String,
-    retention_days: String,
-) -> Result<(), ServerFnError> {
-    use gatehouse_core::retention::{Log, MAX_DAYS};
-    let project = ssr::administered_project(&project_id).await?;
-    let who = ssr::acting_admin().await?;
-    let days = retention_days.trim().parse::<i64>().map_err(|_| {
-        ServerFnError::new(format!("Write the number of days, from 1 to {MAX_DAYS}."))
-    })?;
-    ssr::core()
-        .set_retention_days(&project.id, Log::Analytics, days, &who)
-        .await
-        .map_err(ssr::shown)
-}
-
 /// A replay in the list.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct ReplayRow {

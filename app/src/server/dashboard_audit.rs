@@ -1,5 +1,5 @@
 //! The dashboard's server functions for the audit log: a page of entries with the room's
-//! filters, and the retention setting. A few lines over the core calls the REST API makes.
+//! filters, and the retention setting (the analytics room's too). A few lines over the core calls the REST API makes.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -85,19 +85,23 @@ pub async fn load_audit(
     })
 }
 
+/// How long a project keeps what a log holds (`log`: `analytics` or `audit`), from the analytics
+/// and audit rooms' settings.
 #[server(prefix = "/_sfn")]
-pub async fn save_audit_retention(
+pub async fn save_retention(
     project_id: String,
+    log: String,
     retention_days: String,
 ) -> Result<(), ServerFnError> {
     use gatehouse_core::retention::{Log, MAX_DAYS};
     let project = ssr::administered_project(&project_id).await?;
     let who = ssr::acting_admin().await?;
+    let log = Log::from_name(&log).ok_or_else(|| ServerFnError::new("There is no such log."))?;
     let days = retention_days.trim().parse::<i64>().map_err(|_| {
         ServerFnError::new(format!("Write the number of days, from 1 to {MAX_DAYS}."))
     })?;
     ssr::core()
-        .set_retention_days(&project.id, Log::Audit, days, &who)
+        .set_retention_days(&project.id, log, days, &who)
         .await
         .map_err(ssr::shown)
 }

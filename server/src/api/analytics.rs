@@ -10,13 +10,13 @@ use gatehouse_core::analytics::replays::{gunzip, ReplayBatch, ReplayFilters, MAX
 use gatehouse_core::analytics::EventBatch;
 use gatehouse_core::auth::Auth;
 use gatehouse_core::error::Error;
-use gatehouse_core::retention::{Log, RetentionInput};
+use gatehouse_core::retention::Log;
 use gatehouse_core::validation::{query_value, read, Input};
 use gatehouse_core::Core;
 use serde_json::{json, Value};
 
 use super::extract::{Authed, Body, QueryParams};
-use super::{success, ApiResult};
+use super::ApiResult;
 
 /// The largest analytics body taken once unzipped.
 const MAX_UNZIPPED: usize = 10 * 1024 * 1024;
@@ -186,11 +186,7 @@ pub async fn replay_events(
 
 /// `GET /internal/analytics/settings` (Gatehouse's own): how long events are kept.
 pub async fn settings(State(core): State<Core>, Authed(auth): Authed) -> ApiResult<Json<Value>> {
-    auth.require_admin()?;
-    let days = core
-        .retention_days(&auth.project.id, Log::Analytics)
-        .await?;
-    Ok(Json(json!({ "retention_days": days })))
+    super::retention(&core, &auth, Log::Analytics).await
 }
 
 /// `PUT /internal/analytics/settings` (Gatehouse's own).
@@ -199,14 +195,5 @@ pub async fn save_settings(
     Authed(auth): Authed,
     body: Body,
 ) -> ApiResult<Json<Value>> {
-    auth.require_admin()?;
-    let r: RetentionInput = body.read(&auth)?;
-    core.set_retention_days(
-        &auth.project.id,
-        Log::Analytics,
-        r.retention_days,
-        &auth.who(),
-    )
-    .await?;
-    Ok(success())
+    super::save_retention(&core, &auth, body, Log::Analytics).await
 }

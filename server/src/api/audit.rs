@@ -4,12 +4,12 @@
 use axum::extract::State;
 use axum::Json;
 use gatehouse_core::audit::{AuditFilters, AuditPage};
-use gatehouse_core::retention::{Log, RetentionInput};
+use gatehouse_core::retention::Log;
 use gatehouse_core::Core;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::extract::{Authed, Body, QueryParams};
-use super::{success, ApiResult};
+use super::ApiResult;
 
 /// `GET /internal/audit-log`: the project's entries, newest first, filtered, a page at a time.
 pub async fn list(
@@ -24,9 +24,7 @@ pub async fn list(
 
 /// `GET /internal/audit-log/settings`: how many days entries are kept.
 pub async fn settings(State(core): State<Core>, Authed(auth): Authed) -> ApiResult<Json<Value>> {
-    auth.require_admin()?;
-    let days = core.retention_days(&auth.project.id, Log::Audit).await?;
-    Ok(Json(json!({ "retention_days": days })))
+    super::retention(&core, &auth, Log::Audit).await
 }
 
 /// `PUT /internal/audit-log/settings`.
@@ -35,9 +33,5 @@ pub async fn save_settings(
     Authed(auth): Authed,
     body: Body,
 ) -> ApiResult<Json<Value>> {
-    auth.require_admin()?;
-    let r: RetentionInput = body.read(&auth)?;
-    core.set_retention_days(&auth.project.id, Log::Audit, r.retention_days, &auth.who())
-        .await?;
-    Ok(success())
+    super::save_retention(&core, &auth, body, Log::Audit).await
 }

@@ -360,6 +360,32 @@ fn signed_in((tokens, is_new_user): (gatehouse_core::sessions::Tokens, bool)) ->
     }))
 }
 
+/// A log's retention setting (Gatehouse's own `…/settings` routes of analytics and the audit
+/// log): how many days the project keeps it.
+async fn retention(
+    core: &Core,
+    auth: &gatehouse_core::auth::Auth,
+    log: gatehouse_core::retention::Log,
+) -> ApiResult<Json<Value>> {
+    auth.require_admin()?;
+    let days = core.retention_days(&auth.project.id, log).await?;
+    Ok(Json(json!({ "retention_days": days })))
+}
+
+/// Sets a log's retention.
+async fn save_retention(
+    core: &Core,
+    auth: &gatehouse_core::auth::Auth,
+    body: extract::Body,
+    log: gatehouse_core::retention::Log,
+) -> ApiResult<Json<Value>> {
+    auth.require_admin()?;
+    let r: gatehouse_core::retention::RetentionInput = body.read(auth)?;
+    core.set_retention_days(&auth.project.id, log, r.retention_days, &auth.who())
+        .await?;
+    Ok(success())
+}
+
 pub(crate) fn success() -> Json<Value> {
     Json(json!({ "success": true }))
 }

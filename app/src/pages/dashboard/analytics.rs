@@ -14,7 +14,7 @@ use crate::components::{
 };
 use crate::server::{
     load_analytics, load_replay, load_replays, DeleteAnalyticsQuery, QueryTable,
-    SaveAnalyticsQuery, SaveAnalyticsRetention, SetAnalyticsEnabled,
+    SaveAnalyticsQuery, SaveRetention, SetAnalyticsEnabled,
 };
 
 const BUTTON: &str = "secondary whitespace-nowrap rounded-lg border border-line px-3 py-1 text-sm font-semibold text-ink";
@@ -146,7 +146,7 @@ pub fn AnalyticsPage() -> impl IntoView {
     let save = ServerAction::<SaveAnalyticsQuery>::new();
     let delete = ServerAction::<DeleteAnalyticsQuery>::new();
     let toggle = ServerAction::<SetAnalyticsEnabled>::new();
-    let retention = ServerAction::<SaveAnalyticsRetention>::new();
+    let retention = ServerAction::<SaveRetention>::new();
     let data = Resource::new(
         move || {
             (
@@ -294,6 +294,7 @@ pub fn AnalyticsPage() -> impl IntoView {
                         <section class=PANEL aria-labelledby="analytics-settings-heading">
                             <h2 id="analytics-settings-heading">"Settings"</h2>
                             <ActionForm action=retention attr:class="flex flex-wrap items-end gap-2">
+                                <input type="hidden" name="log" value="analytics"/>
                                 <input type="hidden" name="project_id" value=retention_id/>
                                 <label class=FIELD>"Keep events for (days)"<input name="retention_days" type="number" min="1" max="3650" value=v.retention_days.to_string()/></label>
                                 <button type="submit" class=BUTTON>"Save"</button>

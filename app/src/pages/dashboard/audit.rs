@@ -10,7 +10,7 @@ use super::{DashboardError, ProjectShell};
 use crate::components::{
     action_error, encode_component, format_utc, FormError, FIELD, PANEL, TABLE,
 };
-use crate::server::{load_audit, AuditRow, SaveAuditRetention};
+use crate::server::{load_audit, AuditRow, SaveRetention};
 
 const BUTTON: &str = "secondary whitespace-nowrap rounded-lg border border-line px-3 py-1 text-sm font-semibold text-ink";
 
@@ -69,7 +69,7 @@ pub fn AuditPage() -> impl IntoView {
             q.get("cursor").and_then(|c| c.parse::<i64>().ok()),
         )
     });
-    let retention = ServerAction::<SaveAuditRetention>::new();
+    let retention = ServerAction::<SaveRetention>::new();
     let data = Resource::new(
         move || (project_id.get(), search.get(), retention.version().get()),
         |(id, (q, kind, actor, cursor), _)| load_audit(id, q, kind, actor, cursor),
@@ -148,6 +148,7 @@ pub fn AuditPage() -> impl IntoView {
                         <section class=PANEL aria-labelledby="audit-settings-heading">
                             <h2 id="audit-settings-heading">"Settings"</h2>
                             <ActionForm action=retention attr:class="flex flex-wrap items-end gap-2">
+                                <input type="hidden" name="log" value="audit"/>
                                 <input type="hidden" name="project_id" value=id.clone()/>
                                 <label class=FIELD>"Keep entries for (days)"<input name="retention_days" type="number" min="1" max="3650" value=v.retention_days.to_string()/></label>
                                 <button type="submit" class=BUTTON>"Save"</button>
