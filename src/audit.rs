@@ -19,7 +19,7 @@ use crate::error::Result;
 use crate::events::Tx;
 use crate::retention::Log;
 use crate::validation::{integer, string, Input, Shape};
-use crate::{now_ms, Core};
+use crate::Core;
 
 tokio::task_local! {
     static ORIGIN: Origin;
@@ -256,16 +256,6 @@ impl Core {
             .rows_affected();
         }
         Ok(deleted)
-    }
-
-    /// Applies retention for the life of the process, hourly (`gatehouse serve` starts it).
-    pub async fn audit_retention_forever(self) {
-        loop {
-            if let Err(e) = self.apply_audit_retention(now_ms()).await {
-                tracing::warn!("old audit entries could not be deleted: {e}");
-            }
-            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
-        }
     }
 }
 

@@ -171,11 +171,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Prune { as_of } => {
             let core = Core::start(&cli_settings(&config)?).await?;
             let now = as_of.unwrap_or_else(gatehouse_core::now_ms);
-            let events = core.apply_analytics_retention(now).await?;
-            let entries = core.apply_audit_retention(now).await?;
-            let deleted =
-                serde_json::json!({ "deleted_events": events, "deleted_audit_entries": entries });
-            println!("{deleted}");
+            println!("{}", gatehouse_server::worker::prune(&core, now).await?);
             Ok(())
         }
         Command::Project {

@@ -81,12 +81,11 @@ impl Application {
         tokio::spawn(self.core.clone().follow_other_instances());
         // Webhooks: the change log read into messages, which the worker delivers.
         tokio::spawn(self.core.clone().make_webhook_messages_forever());
-        // Analytics: queued events written, the change log read into events, old ones deleted.
+        // Analytics: queued events written, the change log read into events.
         tokio::spawn(self.core.clone().write_analytics_forever());
         tokio::spawn(self.core.clone().analytics_from_log_forever());
-        tokio::spawn(self.core.clone().analytics_retention_forever());
-        // The audit log: entries older than each project's retention deleted.
-        tokio::spawn(self.core.clone().audit_retention_forever());
+        // Analytics events and replays, and audit entries, deleted once their retention ends.
+        tokio::spawn(crate::worker::prune_hourly(self.core.clone()));
         let app = NormalizePathLayer::trim_trailing_slash().layer(self.router);
         axum::serve(
             self.listener,

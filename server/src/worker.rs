@@ -200,3 +200,21 @@ impl Worker {
         }
     }
 }
+
+/// Deletes what each project keeps for a time once its retention is over, as of `now`: analytics
+/// events and replays, audit entries. Says how many went (`gatehouse prune` prints it).
+pub async fn prune(core: &Core, now: i64) -> gatehouse_core::Result<serde_json::Value> {
+    let events = core.apply_analytics_retention(now).await?;
+    let entries = core.apply_audit_retention(now).await?;
+    Ok(serde_json::json!({ "deleted_events": events, "deleted_audit_entries": entries }))
+}
+
+/// [`prune`] hourly, for the life of the process (`gatehouse serve` starts it).
+pub async fn prune_hourly(core: Core) {
+    loop {
+        if let Err(e) = prune(&core, gatehouse_core::now_ms()).await {
+            tracing::warn!("what retention ends could not be deleted: {e}");
+        }
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+}

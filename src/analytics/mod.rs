@@ -573,16 +573,6 @@ impl Core {
         }
         Ok(deleted[0])
     }
-
-    /// Applies retention for the life of the process, hourly (`gatehouse serve` starts it).
-    pub async fn analytics_retention_forever(self) {
-        loop {
-            if let Err(e) = self.apply_analytics_retention(now_ms()).await {
-                tracing::warn!("old analytics events could not be deleted: {e}");
-            }
-            tokio::time::sleep(Duration::from_secs(3600)).await;
-        }
-    }
 }
 
 #[cfg(test)]
