@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::Row;
 
+use crate::db::{like_escaped, Params};
 use crate::error::Result;
 use crate::events::Tx;
 use crate::retention::Log;
@@ -145,37 +146,26 @@ pub struct AuditPage {
     pub next_cursor: Option<i64>,
 }
 
-/// `text` for a LIKE pattern (with `ESCAPE '\\'`), its own wildcards taken literally.
-fn like_escaped(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
-
 impl Core {
     /// The project's entries that match, newest first.
     pub async fn audit_log(&self, project_id: &str, f: &AuditFilters) -> Result<AuditPage> {
         let limit = f.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
-        let mut conditions = vec!["project_id = $1".to_string()];
-        let mut binds: Vec<Bind> = vec![Bind::Text(project_id.to_string())];
-        let mut add = |condition: &str, value: Bind| {
-            binds.push(value);
-            conditions.push(condition.replace('?', &format!("${}", binds.len())));
-        };
+        let mut params = Params::default();
+        let mut conditions = vec![format!("project_id = {}", params.text(project_id))];
         if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-            add(
-                "(lower(kind) LIKE ? ESCAPE '\\' OR lower(object_id) LIKE ? ESCAPE '\\' \
-                 OR lower(coalesce(actor_id, '')) LIKE ? ESCAPE '\\' OR coalesce(ip, '') LIKE ? ESCAPE '\\' \
-                 OR lower(data) LIKE ? ESCAPE '\\')",
-                Bind::Text(format!("%{}%", like_escaped(&q.to_lowercase()))),
-            );
+            let p = params.text(format!("%{}%", like_escaped(&q.to_lowercase())));
+            conditions.push(format!(
+                "(lower(kind) LIKE {p} ESCAPE '\\' OR lower(object_id) LIKE {p} ESCAPE '\\' \
+                 OR lower(coalesce(actor_id, '')) LIKE {p} ESCAPE '\\' OR coalesce(ip, '') LIKE {p} ESCAPE '\\' \
+                 OR lower(data) LIKE {p} ESCAPE '\\')"
+            ));
         }
         match f.kind.as_deref().filter(|k| !k.is_empty()) {
-            Some(family) if family.ends_with('.') => add(
-                "kind LIKE ? ESCAPE '\\'",
-                Bind::Text(format!("{}%", like_escaped(family))),
-            ),
-            Some(kind) => add("kind = ?", Bind::Text(kind.to_string())),
+            Some(family) if family.ends_with('.') => {
+                let p = params.text(format!("{}%", like_escaped(family)));
+                conditions.push(format!("kind LIKE {p} ESCAPE '\\'"));
+            }
+            Some(kind) => conditions.push(format!("kind = {}", params.text(kind))),
             None => {}
         }
         for (column, value) in [
@@ -184,17 +174,17 @@ impl Core {
             ("ip", &f.ip),
         ] {
             if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
-                add(&format!("{column} = ?"), Bind::Text(v.to_string()));
+                conditions.push(format!("{column} = {}", params.text(v)));
             }
         }
-        if let Some(from) = f.from_millis {
-            add("created_at >= ?", Bind::Int(from));
-        }
-        if let Some(to) = f.to_millis {
-            add("created_at <= ?", Bind::Int(to));
-        }
-        if let Some(cursor) = f.cursor {
-            add("position < ?", Bind::Int(cursor));
+        for (test, value) in [
+            ("created_at >=", f.from_millis),
+            ("created_at <=", f.to_millis),
+            ("position <", f.cursor),
+        ] {
+            if let Some(v) = value {
+                conditions.push(format!("{test} {}", params.int(v)));
+            }
         }
         let sql = format!(
             "SELECT position, kind, object_id, actor_type, actor_id, ip, user_agent, request_id, data, created_at \
@@ -202,13 +192,7 @@ impl Core {
             conditions.join(" AND "),
             limit + 1
         );
-        let mut query = sqlx::query(&sql);
-        for b in binds {
-            query = match b {
-                Bind::Text(t) => query.bind(t),
-                Bind::Int(i) => query.bind(i),
-            };
-        }
+        let query = params.bind(sqlx::query(&sql));
         let rows = query.fetch_all(&self.db.pool).await?;
         let mut items = rows
             .iter()
@@ -257,11 +241,6 @@ impl Core {
         }
         Ok(deleted)
     }
-}
-
-enum Bind {
-    Text(String),
-    Int(i64),
 }
 
 /// What an entry says happened, in words, from its kind and data.

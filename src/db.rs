@@ -25,6 +25,69 @@ fn migrators(dialect: Dialect) -> [Migrator; 2] {
     [shared, own]
 }
 
+/// `text` for a LIKE pattern written with `ESCAPE '\\'`: its own `%`, `_` and `\\` matched
+/// literally.
+pub(crate) fn like_escaped(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// The values of a query assembled at run time, numbered as they are added (`$1`, `$2`…: both
+/// databases take that; `QueryBuilder<Any>` would write `?`, which PostgreSQL refuses).
+#[derive(Default)]
+pub(crate) struct Params(Vec<Param>);
+
+enum Param {
+    Text(String),
+    Int(i64),
+}
+
+impl Params {
+    /// Adds a text value; returns its placeholder.
+    pub(crate) fn text(&mut self, value: impl Into<String>) -> String {
+        self.push(Param::Text(value.into()))
+    }
+
+    /// Adds a whole number; returns its placeholder.
+    pub(crate) fn int(&mut self, value: i64) -> String {
+        self.push(Param::Int(value))
+    }
+
+    fn push(&mut self, p: Param) -> String {
+        self.0.push(p);
+        format!("${}", self.0.len())
+    }
+
+    /// `query` with every value bound, in order.
+    pub(crate) fn bind<'q>(
+        self,
+        mut query: sqlx::query::Query<'q, Any, AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, Any, AnyArguments<'q>> {
+        for p in self.0 {
+            query = match p {
+                Param::Text(t) => query.bind(t),
+                Param::Int(i) => query.bind(i),
+            };
+        }
+        query
+    }
+
+    /// [`Params::bind`] for a query that reads rows as `O`.
+    pub(crate) fn bind_as<'q, O>(
+        self,
+        mut query: sqlx::query::QueryAs<'q, Any, O, AnyArguments<'q>>,
+    ) -> sqlx::query::QueryAs<'q, Any, O, AnyArguments<'q>> {
+        for p in self.0 {
+            query = match p {
+                Param::Text(t) => query.bind(t),
+                Param::Int(i) => query.bind(i),
+            };
+        }
+        query
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dialect {
     Sqlite,

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::db::Params;
 use crate::error::{Error, Result};
 use crate::projects::Project;
 use crate::validation::{any, array, integer, string, Input, Shape};
@@ -178,26 +179,6 @@ pub struct ReplayFilters {
     pub last_event_at_from_millis: Option<String>,
     pub last_event_at_to_millis: Option<String>,
     pub click_count_min: Option<String>,
-}
-
-/// A parameter of a query built from filters.
-enum Arg {
-    Text(String),
-    Int(i64),
-}
-
-/// A query built from filters: its text with numbered parameters, and their values in order.
-struct Built {
-    sql: String,
-    args: Vec<Arg>,
-}
-
-impl Built {
-    /// Adds a parameter; returns its placeholder (`$n`).
-    fn param(&mut self, a: Arg) -> String {
-        self.args.push(a);
-        format!("${}", self.args.len())
-    }
 }
 
 fn bad(message: String) -> Error {
@@ -387,17 +368,18 @@ impl Core {
             ),
             None => None,
         };
-        let mut q = Built {
-            sql: format!("{REPLAY_SELECT} WHERE r.project_id = $1"),
-            args: vec![Arg::Text(project.id.clone())],
-        };
+        let mut params = Params::default();
+        let mut sql = format!(
+            "{REPLAY_SELECT} WHERE r.project_id = {}",
+            params.text(&project.id)
+        );
         if !users.is_empty() {
-            let ps: Vec<String> = users.into_iter().map(|u| q.param(Arg::Text(u))).collect();
-            q.sql += &format!(" AND r.user_id IN ({})", ps.join(", "));
+            let ps: Vec<String> = users.into_iter().map(|u| params.text(u)).collect();
+            sql += &format!(" AND r.user_id IN ({})", ps.join(", "));
         }
         if !teams.is_empty() {
-            let ps: Vec<String> = teams.into_iter().map(|t| q.param(Arg::Text(t))).collect();
-            q.sql += &format!(
+            let ps: Vec<String> = teams.into_iter().map(|t| params.text(t)).collect();
+            sql += &format!(
                 " AND EXISTS (SELECT 1 FROM team_members m WHERE m.user_id = r.user_id AND m.team_id IN ({}))",
                 ps.join(", ")
             );
@@ -415,24 +397,18 @@ impl Core {
         ];
         for (value, test) in int_filters {
             if let Some(n) = value {
-                let p = q.param(Arg::Int(n));
-                q.sql += &format!(" AND {test} {p}");
+                let p = params.int(n);
+                sql += &format!(" AND {test} {p}");
             }
         }
         if let (Some(at), Some(id)) = (pivot, &f.cursor) {
-            let (a, b) = (q.param(Arg::Int(at)), q.param(Arg::Text(id.clone())));
-            q.sql +=
+            let (a, b) = (params.int(at), params.text(id));
+            sql +=
                 &format!(" AND (r.last_event_at < {a} OR (r.last_event_at = {a} AND r.id < {b}))");
         }
-        let p = q.param(Arg::Int(limit + 1));
-        q.sql += &format!(" ORDER BY r.last_event_at DESC, r.id DESC LIMIT {p}");
-        let mut query = sqlx::query(&q.sql);
-        for a in &q.args {
-            query = match a {
-                Arg::Text(t) => query.bind(t),
-                Arg::Int(n) => query.bind(n),
-            };
-        }
+        let p = params.int(limit + 1);
+        sql += &format!(" ORDER BY r.last_event_at DESC, r.id DESC LIMIT {p}");
+        let query = params.bind(sqlx::query(&sql));
         let rows = query.fetch_all(&self.db.pool).await?;
         let more = rows.len() as i64 > limit;
         let items = rows

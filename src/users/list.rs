@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{User, USER_SELECT};
-use crate::db::Dialect;
+use crate::db::{like_escaped, Dialect, Params};
 use crate::error::{Error, Result};
 use crate::validation::{integer, string, Input, Shape};
 use crate::{now_ms, Core};
@@ -90,12 +90,6 @@ pub struct Page<T> {
 pub const MAX_PAGE: i64 = 1000;
 const DEFAULT_PAGE: i64 = 100;
 
-/// A bind value for queries assembled at run time.
-enum Arg {
-    Text(String),
-    Int(i64),
-}
-
 impl Core {
     /// One page of a project's users, in keyset order (fast at any depth).
     pub async fn list_users(&self, project_id: &str, q: &UserListQuery) -> Result<Page<User>> {
@@ -119,12 +113,11 @@ impl Core {
             Some(t) if self.few_search_hits(t).await? => "(u.project_id || '')",
             _ => "u.project_id",
         };
-        let mut sql = format!("{USER_SELECT} WHERE {project} = $1");
-        let mut args = vec![Arg::Text(project_id.into())];
-        let next = |args: &mut Vec<Arg>, a: Arg| {
-            args.push(a);
-            format!("${}", args.len())
-        };
+        let mut params = Params::default();
+        let mut sql = format!(
+            "{USER_SELECT} WHERE {project} = {}",
+            params.text(project_id)
+        );
         if q.only_anonymous {
             sql.push_str(" AND u.is_anonymous = 1");
         } else if !q.include_anonymous {
@@ -141,13 +134,13 @@ impl Core {
             }
         }
         if let Some(team) = &q.team_id {
-            let p = next(&mut args, Arg::Text(team.clone()));
+            let p = params.text(team.as_str());
             sql.push_str(&format!(
                 " AND u.id IN (SELECT user_id FROM team_members WHERE team_id = {p})"
             ));
         }
         if let Some(text) = text {
-            let cond = search_condition(self.db.dialect, text, |a| next(&mut args, a));
+            let cond = search_condition(self.db.dialect, text, &mut params);
             sql.push_str(&format!(" AND {cond}"));
         }
         if let Some(cursor) = &q.cursor {
@@ -161,23 +154,17 @@ impl Core {
             let Some((value,)) = row else {
                 return Err(crate::validation::invalid("query.cursor does not name a user of this project. Use the next_cursor of a previous page."));
             };
-            let pv = next(&mut args, Arg::Int(value));
-            let pc = next(&mut args, Arg::Text(cursor.clone()));
+            let pv = params.int(value);
+            let pc = params.text(cursor.as_str());
             // A row-value comparison: both databases seek the (project, column, id) index to
             // it, where an OR of two conditions makes PostgreSQL scan.
             let ge = if q.desc { "<=" } else { ">=" };
             sql.push_str(&format!(" AND (u.{col}, u.id) {ge} ({pv}, {pc})"));
         }
         let dir = if q.desc { "DESC" } else { "ASC" };
-        let pl = next(&mut args, Arg::Int(limit + 1));
+        let pl = params.int(limit + 1);
         sql.push_str(&format!(" ORDER BY u.{col} {dir}, u.id {dir} LIMIT {pl}"));
-        let mut query = sqlx::query_as::<_, User>(&sql);
-        for a in args {
-            query = match a {
-                Arg::Text(s) => query.bind(s),
-                Arg::Int(i) => query.bind(i),
-            };
-        }
+        let query = params.bind_as(sqlx::query_as::<_, User>(&sql));
         let mut items: Vec<User> = query.fetch_all(&self.db.pool).await?;
         for u in &mut items {
             u.email_verification_required = require_verified;
@@ -200,36 +187,31 @@ impl Core {
 /// of the display name or the email. Both databases answer from a trigram index kept by the
 /// database (see the migrations); under three characters no trigram exists, so the condition
 /// is checked row by row along the page's order, where such short text matches early.
-fn search_condition(dialect: Dialect, text: &str, mut param: impl FnMut(Arg) -> String) -> String {
+fn search_condition(dialect: Dialect, text: &str, params: &mut Params) -> String {
     let mut any_of = Vec::new();
     let bare: String = text
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         .collect();
     if uuid::Uuid::try_parse(&bare).is_ok_and(|_| bare.len() == 36) {
-        any_of.push(format!("u.id = {}", param(Arg::Text(bare.to_lowercase()))));
+        any_of.push(format!("u.id = {}", params.text(bare.to_lowercase())));
     }
     if dialect == Dialect::Sqlite && text.chars().count() >= 3 {
         let phrase = fts_phrase(text);
         any_of.push(format!(
             "u.id IN (SELECT k.user_id FROM user_search s JOIN user_search_keys k ON k.n = s.rowid \
              WHERE user_search MATCH {})",
-            param(Arg::Text(phrase))
+            params.text(phrase)
         ));
     } else {
-        any_of.push(like_condition(&param(Arg::Text(like_pattern(text)))));
+        any_of.push(like_condition(&params.text(like_pattern(text))));
     }
     format!("({})", any_of.join(" OR "))
 }
 
 /// `%text%` for LIKE, lower-cased, its own `%`, `_` and `\\` matched literally.
 fn like_pattern(text: &str) -> String {
-    let escaped = text
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
+    format!("%{}%", like_escaped(&text.to_lowercase()))
 }
 
 /// A user's email or display name contains the pattern in parameter `p` (see [`like_pattern`]);
